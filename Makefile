@@ -1,0 +1,22 @@
+# Haul's two everyday commands, and a few for developers.
+.PHONY: app test bindings e2e
+
+## Runs the app: installs what it needs, builds the UI, opens the window.
+app:
+	bash src-tauri/scripts/install-deps.sh app
+	npm --prefix ui run build
+	cargo run --bin haul-desktop
+
+## Runs every test (what CI runs).
+test:
+	bash tests/run.sh
+
+## Regenerates the UI's IPC types from the Rust types.
+bindings:
+	rm -rf ui/src/ipc/bindings
+	cargo test --workspace --quiet export_bindings_
+
+## Only the end-to-end tests (needs `make test` to have installed Xvfb and tauri-driver once).
+e2e:
+	npm --prefix ui run build
+	cargo test --features e2e --test e2e -- --test-threads=1

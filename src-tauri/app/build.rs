@@ -1,0 +1,32 @@
+// Tauri's build step, with two project-specific settings:
+// - capabilities live under src-tauri/ (this package's root is the repository root);
+// - every app command is declared, so a command the UI may call needs an explicit permission.
+const COMMANDS: &[&str] = &[
+    "startup_status",
+    "move_database_aside",
+    "list_servers",
+    "add_server",
+    "update_server",
+    "remove_server",
+    "check_server_url",
+    "test_connection",
+];
+
+fn main() {
+    println!("cargo:rerun-if-changed=src-tauri/capabilities");
+    let dist = std::path::Path::new("ui/dist/index.html");
+    if !dist.exists() {
+        panic!(
+            "\n\nThe web UI is not built yet (ui/dist/index.html is missing).\n\
+             Build it first:  npm --prefix ui ci && npm --prefix ui run build\n\
+             (`make app` and `make test` do this for you.)\n\n"
+        );
+    }
+    println!("cargo:rerun-if-changed=ui/dist");
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .capabilities_path_pattern("src-tauri/capabilities/**/*")
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("tauri build step");
+}

@@ -1,0 +1,2 @@
+pub mod servers;
+pub mod startup;

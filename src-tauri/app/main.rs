@@ -1,0 +1,37 @@
+//! The Haul desktop app: a thin Tauri shell over the crates in src-tauri/crates.
+//!
+//! Commands turn IPC calls into crate calls and crate errors into `{code, message}`; logic that grows
+//! here belongs in a crate.
+
+// No console window behind the app on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod commands;
+mod ipc_error;
+mod state;
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HAUL_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let state = state::AppState::start();
+    tauri::Builder::default()
+        .manage(state)
+        .invoke_handler(tauri::generate_handler![
+            commands::startup::startup_status,
+            commands::startup::move_database_aside,
+            commands::servers::list_servers,
+            commands::servers::add_server,
+            commands::servers::update_server,
+            commands::servers::remove_server,
+            commands::servers::check_server_url,
+            commands::servers::test_connection,
+        ])
+        .run(tauri::generate_context!())
+        .expect("the Haul window could not start");
+}

@@ -1,0 +1,136 @@
+//! What the app holds between commands: the database (or why it could not be opened) and an HTTP client.
+
+use std::sync::{Mutex, MutexGuard};
+
+use bulk_client::HttpClient;
+use export_jobs::{DataDir, Database, DbError, DbProblem};
+
+use crate::commands::startup::StartupStatus;
+use crate::ipc_error::{ErrorCode, IpcError};
+
+pub struct AppState {
+    pub http: HttpClient,
+    db: Mutex<DbSlot>,
+}
+
+enum DbSlot {
+    Ready {
+        db: Database,
+        data_dir: DataDir,
+    },
+    /// The folder is there but the database file cannot be used; the user decides what happens to it.
+    Unusable {
+        data_dir: DataDir,
+        error: DbError,
+    },
+    /// No usable data folder at all.
+    NoDataDir {
+        message: String,
+        path: Option<String>,
+    },
+}
+
+impl AppState {
+    pub fn start() -> Self {
+        Self {
+            http: HttpClient::new(),
+            db: Mutex::new(open()),
+        }
+    }
+
+    fn slot(&self) -> MutexGuard<'_, DbSlot> {
+        // A panic in another command must not take the database away from the rest of the session.
+        self.db
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `f` with the database, or explains why there is none.
+    pub fn with_db<T>(
+        &self,
+        f: impl FnOnce(&Database) -> Result<T, IpcError>,
+    ) -> Result<T, IpcError> {
+        match &*self.slot() {
+            DbSlot::Ready { db, .. } => f(db),
+            DbSlot::Unusable { error, .. } => Err(IpcError::from(error)),
+            DbSlot::NoDataDir { message, .. } => {
+                Err(IpcError::new(ErrorCode::DataDir, message.clone()))
+            }
+        }
+    }
+
+    pub fn status(&self) -> StartupStatus {
+        match &*self.slot() {
+            DbSlot::Ready { data_dir, .. } => StartupStatus::Ready {
+                data_dir: data_dir.root().display().to_string(),
+            },
+            DbSlot::Unusable { data_dir, error } => StartupStatus::DatabaseProblem {
+                problem: error.problem().unwrap_or(DbProblem::Corrupt),
+                movable: error.problem().is_some(),
+                message: error.to_string(),
+                path: data_dir.database_path().display().to_string(),
+            },
+            DbSlot::NoDataDir { message, path } => StartupStatus::DataDirProblem {
+                message: message.clone(),
+                path: path.clone(),
+            },
+        }
+    }
+
+    /// Renames an unusable database out of the way and opens a fresh one in its place.
+    pub fn move_database_aside(&self) -> Result<String, IpcError> {
+        let mut slot = self.slot();
+        let (data_dir, problem) = match &*slot {
+            DbSlot::Unusable { data_dir, error } => match error.problem() {
+                Some(problem) => (data_dir.clone(), problem),
+                None => return Err(IpcError::from(error)),
+            },
+            _ => {
+                return Err(IpcError::new(
+                    ErrorCode::InvalidInput,
+                    "The database is fine; there is nothing to move aside.",
+                ));
+            }
+        };
+        let moved =
+            export_jobs::db::move_aside(&data_dir.database_path(), problem).map_err(|e| {
+                IpcError::new(
+                    ErrorCode::DataDir,
+                    format!("Haul could not rename its database file: {e}. Nothing was changed."),
+                )
+            })?;
+        tracing::warn!(moved_to = %moved.display(), "moved an unusable database aside");
+        *slot = open_in(data_dir);
+        Ok(moved.display().to_string())
+    }
+}
+
+fn open() -> DbSlot {
+    match DataDir::locate() {
+        Ok(dir) => open_in(dir),
+        Err(e) => DbSlot::NoDataDir {
+            message: e.to_string(),
+            path: None,
+        },
+    }
+}
+
+fn open_in(data_dir: DataDir) -> DbSlot {
+    if let Err(e) = data_dir.ensure_writable() {
+        tracing::error!(error = %e, "data folder not usable");
+        return DbSlot::NoDataDir {
+            message: e.to_string(),
+            path: Some(data_dir.root().display().to_string()),
+        };
+    }
+    match Database::open(&data_dir.database_path()) {
+        Ok(db) => {
+            tracing::info!(path = %data_dir.database_path().display(), "database open");
+            DbSlot::Ready { db, data_dir }
+        }
+        Err(error) => {
+            tracing::error!(%error, "database not usable");
+            DbSlot::Unusable { data_dir, error }
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! HTTP failures translated into what a person can act on.
+
+use std::error::Error as _;
+
+/// What went wrong talking to a server, in kinds a UI can branch on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum HttpErrorKind {
+    /// The name did not resolve.
+    UnknownHost,
+    /// Nothing listens at that address, or the network refused.
+    Unreachable,
+    TimedOut,
+    /// TLS could not be set up (certificate problems, mostly).
+    Tls,
+    /// An HTTP error status (4xx/5xx).
+    Status,
+    /// The answer is a web page or other non-FHIR content.
+    NotFhir,
+    /// JSON that is broken or not what the protocol promises.
+    BadResponse,
+    /// The connection broke while reading the answer.
+    Interrupted,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct HttpError {
+    pub kind: HttpErrorKind,
+    /// One or two sentences for the user, with what to do next.
+    pub message: String,
+    /// Technical detail (status line, OperationOutcome text, first bytes of a body) for those who ask.
+    pub detail: Option<String>,
+    pub status: Option<u16>,
+}
+
+impl HttpError {
+    pub fn new(kind: HttpErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            detail: None,
+            status: None,
+        }
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// Classifies a transport failure from reqwest. `what` names the thing being fetched
+    /// ("the server's capability statement") and `host` the server, for the sentence.
+    pub fn from_transport(err: &reqwest::Error, what: &str, host: &str) -> Self {
+        let chain = error_chain(err);
+        let lower = chain.to_ascii_lowercase();
+        let (kind, message) = if err.is_timeout() {
+            (
+                HttpErrorKind::TimedOut,
+                format!(
+                    "{host} did not answer in time while Haul was fetching {what}. The server may be overloaded or a firewall may be dropping the connection; try again later."
+                ),
+            )
+        } else if lower.contains("dns error")
+            || lower.contains("failed to lookup address")
+            || lower.contains("name or service not known")
+        {
+            (
+                HttpErrorKind::UnknownHost,
+                format!(
+                    "The server name “{host}” could not be found. Check the spelling of the address, and that this computer is on the right network (VPN?)."
+                ),
+            )
+        } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("ssl") {
+            (
+                HttpErrorKind::Tls,
+                format!(
+                    "A secure connection to {host} could not be set up. Its certificate may be expired, self-signed or issued for another name; ask the server's administrators."
+                ),
+            )
+        } else if err.is_connect() {
+            (
+                HttpErrorKind::Unreachable,
+                format!(
+                    "Nothing answered at {host}. Check the address and port, that the server is running, and that this computer can reach it (VPN, firewall)."
+                ),
+            )
+        } else {
+            (
+                HttpErrorKind::Interrupted,
+                format!(
+                    "The connection to {host} broke while Haul was fetching {what}. Try again; if it keeps happening, the network or the server is unstable."
+                ),
+            )
+        };
+        HttpError::new(kind, message).with_detail(chain)
+    }
+}
+
+/// `err: cause: cause`, the way people paste errors into tickets.
+fn error_chain(err: &reqwest::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// The first bytes of a body, on one line, for the detail view.
+pub(crate) fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(300)]);
+    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if body.len() > 300 {
+        format!("{one_line}…")
+    } else {
+        one_line
+    }
+}
+
+/// Reads the issues of an OperationOutcome into one line, if the body is one.
+pub(crate) fn operation_outcome_text(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if value.get("resourceType")?.as_str()? != "OperationOutcome" {
+        return None;
+    }
+    let issues = value.get("issue")?.as_array()?;
+    let parts: Vec<String> = issues
+        .iter()
+        .map(|issue| {
+            let severity = issue
+                .get("severity")
+                .and_then(|v| v.as_str())
+                .unwrap_or("error");
+            let code = issue
+                .get("code")
+                .and_then(|v| v.as_str())
+                .unwrap_or("unknown");
+            let text = issue
+                .get("diagnostics")
+                .and_then(|v| v.as_str())
+                .or_else(|| issue.pointer("/details/text").and_then(|v| v.as_str()))
+                .unwrap_or("");
+            format!("{severity} ({code}): {text}")
+                .trim_end_matches(": ")
+                .to_string()
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
+}

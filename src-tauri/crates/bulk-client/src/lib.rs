@@ -1,0 +1,12 @@
+//! The FHIR Bulk Data Access protocol (HL7 Bulk Data IG v2.0.0, FHIR R4) as a client library.
+//!
+//! It knows HTTP and the IG, not SQLite or the UI: callers pass URLs and settings in and get typed
+//! results and typed errors (with plain-words messages) back.
+
+pub mod capability;
+pub mod error;
+mod http;
+
+pub use capability::{BULK_DATA_CAPABILITY, ServerSummary, fetch_summary};
+pub use error::{HttpError, HttpErrorKind};
+pub use http::{HttpClient, USER_AGENT};

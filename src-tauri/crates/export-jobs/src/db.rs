@@ -1,0 +1,322 @@
+//! The SQLite database: opening it, recognising a file Haul must not touch, and schema migrations.
+//!
+//! Migrations are plain SQL files applied in order inside one transaction each; `PRAGMA user_version`
+//! records how many have run. A database from a newer Haul (a higher version than this build knows) or a
+//! file that is not a database is never modified: the caller is told, and may move it aside.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, ErrorCode};
+
+/// Every migration, in order. Append only: never edit or reorder a released one.
+pub const MIGRATIONS: &[(&str, &str)] =
+    &[("0001_servers", include_str!("migrations/0001_servers.sql"))];
+
+/// The schema version this build writes.
+pub fn latest_version() -> u32 {
+    MIGRATIONS.len() as u32
+}
+
+/// Why an existing database file cannot be used as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum DbProblem {
+    /// The file is damaged or is not a SQLite database.
+    Corrupt,
+    /// A newer version of Haul wrote it.
+    TooNew,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(
+        "Haul's database {path} is damaged or is not a database ({detail}). Haul has not changed it. Move it aside to start with an empty list; the old file is kept for recovery."
+    )]
+    Corrupt { path: PathBuf, detail: String },
+    #[error(
+        "Haul's database {path} was written by a newer version of Haul (schema {found}; this version knows up to {supported}). Update Haul, or move the file aside to start afresh; the old file is kept."
+    )]
+    TooNew {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+    #[error(
+        "Haul's database {path} is in use by another program and stayed locked. Close other Haul windows or `haul` commands and try again."
+    )]
+    Busy { path: PathBuf },
+    #[error("Haul could not use its database {path}: {detail}")]
+    Other { path: PathBuf, detail: String },
+}
+
+impl DbError {
+    pub fn problem(&self) -> Option<DbProblem> {
+        match self {
+            DbError::Corrupt { .. } => Some(DbProblem::Corrupt),
+            DbError::TooNew { .. } => Some(DbProblem::TooNew),
+            _ => None,
+        }
+    }
+}
+
+pub struct Database {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Database {
+    /// Opens (creating if absent) and brings the schema up to date.
+    pub fn open(path: &Path) -> Result<Self, DbError> {
+        let conn = Connection::open(path).map_err(|e| classify(path, e))?;
+        Self::from_connection(conn, path)
+    }
+
+    /// An in-memory database, migrated: for tests and throwaway runs.
+    pub fn open_in_memory() -> Result<Self, DbError> {
+        let conn = Connection::open_in_memory().map_err(|e| classify(Path::new(":memory:"), e))?;
+        Self::from_connection(conn, Path::new(":memory:"))
+    }
+
+    fn from_connection(conn: Connection, path: &Path) -> Result<Self, DbError> {
+        let err = |e| classify(path, e);
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(err)?;
+        // Reading the header first: a non-database file fails here, before anything is written.
+        let found: u32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(err)?;
+        if found > latest_version() {
+            return Err(DbError::TooNew {
+                path: path.to_path_buf(),
+                found,
+                supported: latest_version(),
+            });
+        }
+        let check: String = conn
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(err)?;
+        if check != "ok" {
+            return Err(DbError::Corrupt {
+                path: path.to_path_buf(),
+                detail: check,
+            });
+        }
+        // WAL lets the CLI read while the app writes. In-memory databases ignore it.
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(err)?;
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(err)?;
+        let mut db = Self {
+            conn,
+            path: path.to_path_buf(),
+        };
+        db.migrate_from(found)?;
+        Ok(db)
+    }
+
+    fn migrate_from(&mut self, found: u32) -> Result<(), DbError> {
+        for (index, (_name, sql)) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+            let version = index as u32 + 1;
+            let path = self.path.clone();
+            let err = |e| classify(&path, e);
+            let tx = self.conn.transaction().map_err(err)?;
+            tx.execute_batch(sql).map_err(err)?;
+            tx.pragma_update(None, "user_version", version)
+                .map_err(err)?;
+            tx.commit().map_err(err)?;
+        }
+        Ok(())
+    }
+
+    pub fn version(&self) -> Result<u32, DbError> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| classify(&self.path, e))
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn error(&self, e: rusqlite::Error) -> DbError {
+        classify(&self.path, e)
+    }
+}
+
+/// Renames a database Haul cannot use (and its WAL/SHM companions) to `<name>.<reason>-<unix seconds>`,
+/// so the user can start afresh without losing the old file. Returns the new path.
+pub fn move_aside(path: &Path, problem: DbProblem) -> std::io::Result<PathBuf> {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let reason = match problem {
+        DbProblem::Corrupt => "damaged",
+        DbProblem::TooNew => "newer",
+    };
+    let file_name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("haul.db");
+    let target = path.with_file_name(format!("{file_name}.{reason}-{stamp}"));
+    std::fs::rename(path, &target)?;
+    for suffix in ["-wal", "-shm"] {
+        let companion = path.with_file_name(format!("{file_name}{suffix}"));
+        if companion.exists() {
+            std::fs::rename(
+                &companion,
+                target.with_file_name(format!("{file_name}.{reason}-{stamp}{suffix}")),
+            )?;
+        }
+    }
+    Ok(target)
+}
+
+fn classify(path: &Path, e: rusqlite::Error) -> DbError {
+    let path = path.to_path_buf();
+    match e.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) | Some(ErrorCode::DatabaseCorrupt) => DbError::Corrupt {
+            path,
+            detail: "SQLite says: file is not a database or is corrupt".into(),
+        },
+        Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => DbError::Busy { path },
+        _ => DbError::Other {
+            path,
+            detail: e.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database that stopped at `version`: what an older Haul left behind.
+    fn database_at_version(path: &Path, version: u32) {
+        let conn = Connection::open(path).unwrap();
+        for (_, sql) in &MIGRATIONS[..version as usize] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", version).unwrap();
+    }
+
+    #[test]
+    fn all_migrations_apply_to_an_empty_database() {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = Database::open(&tmp.path().join("haul.db")).unwrap();
+        assert_eq!(db.version().unwrap(), latest_version());
+        let tables: i64 = db
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='servers'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 1);
+    }
+
+    #[test]
+    fn every_previous_version_migrates_to_the_latest_keeping_its_rows() {
+        for version in 1..latest_version() + 1 {
+            let tmp = tempfile::tempdir().unwrap();
+            let path = tmp.path().join("haul.db");
+            database_at_version(&path, version);
+            Connection::open(&path)
+                .unwrap()
+                .execute(
+                    "INSERT INTO servers (name, base_url, auth_kind) VALUES ('Kept', 'https://x.test/fhir', 'open')",
+                    [],
+                )
+                .unwrap();
+            let db = Database::open(&path).unwrap();
+            assert_eq!(
+                db.version().unwrap(),
+                latest_version(),
+                "from version {version}"
+            );
+            let kept: String = db
+                .conn()
+                .query_row("SELECT name FROM servers", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(kept, "Kept");
+        }
+    }
+
+    #[test]
+    fn opening_twice_is_harmless() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("haul.db");
+        drop(Database::open(&path).unwrap());
+        assert_eq!(
+            Database::open(&path).unwrap().version().unwrap(),
+            latest_version()
+        );
+    }
+
+    #[test]
+    fn a_newer_database_is_refused_and_left_untouched() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("haul.db");
+        database_at_version(&path, latest_version());
+        let future = latest_version() + 7;
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", future)
+            .unwrap();
+        let before = std::fs::read(&path).unwrap();
+        let err = Database::open(&path)
+            .err()
+            .expect("a newer database must be refused");
+        assert!(
+            matches!(err, DbError::TooNew { found, .. } if found == future),
+            "{err}"
+        );
+        assert_eq!(err.problem(), Some(DbProblem::TooNew));
+        assert!(err.to_string().contains("newer version of Haul"));
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            before,
+            "the file must not change"
+        );
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_reported_as_damaged_and_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("haul.db");
+        let garbage = b"this is not sqlite, it is a shopping list: milk, eggs, bread. ".repeat(100);
+        std::fs::write(&path, &garbage).unwrap();
+        let err = Database::open(&path)
+            .err()
+            .expect("garbage must be refused");
+        assert_eq!(err.problem(), Some(DbProblem::Corrupt), "{err}");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            garbage,
+            "the file must not change"
+        );
+
+        let moved = move_aside(&path, DbProblem::Corrupt).unwrap();
+        assert!(!path.exists());
+        assert_eq!(std::fs::read(&moved).unwrap(), garbage);
+        assert!(
+            moved
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("haul.db.damaged-")
+        );
+        // Afterwards a fresh database opens in its place.
+        assert_eq!(
+            Database::open(&path).unwrap().version().unwrap(),
+            latest_version()
+        );
+    }
+}

@@ -1,0 +1,12 @@
+//! What the desktop app and the `haul` command line share about persistence: where Haul keeps its data,
+//! the SQLite database (schema migrations included) and the records in it.
+//!
+//! Nothing here knows HTTP or Tauri: the app shell and the CLI drive these types.
+
+pub mod data_dir;
+pub mod db;
+pub mod servers;
+
+pub use data_dir::{DataDir, DataDirError};
+pub use db::{Database, DbError, DbProblem};
+pub use servers::{AuthKind, Server, ServerError, ServerInput, UrlCheck, check_base_url};

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what Haul needs on Debian/Ubuntu, skipping whatever is already there (a warm machine stays fast).
+#   install-deps.sh app    system libraries to build and run the desktop app, and the UI's npm packages
+#   install-deps.sh test   the above, plus Xvfb, WebKitWebDriver, tauri-driver, gnome-keyring, ImageMagick
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+mode=${1:-app}
+packages=(pkg-config build-essential file libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev
+          librsvg2-dev libdbus-1-dev libssl-dev)
+if [ "$mode" = test ]; then
+  packages+=(xvfb webkit2gtk-driver gnome-keyring dbus dbus-x11 imagemagick)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Installing system packages: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "System packages: all present"
+fi
+
+if [ "$mode" = test ] && ! command -v tauri-driver >/dev/null 2>&1; then
+  echo "Installing tauri-driver (cargo install)"
+  cargo install tauri-driver --locked --quiet
+fi
+
+# The UI's npm packages, reinstalled only when the lock file changed.
+stamp=ui/node_modules/.haul-lock-sha256
+want=$(sha256sum ui/package-lock.json | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "Installing the UI's npm packages"
+  npm --prefix ui ci --no-audit --no-fund --loglevel=error
+  echo "$want" > "$stamp"
+else
+  echo "npm packages: up to date"
+fi

@@ -1,0 +1,279 @@
+//! Starts and stops everything a test needs, and cleans up on failure too (every process is owned by a
+//! guard whose Drop kills its whole process group).
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::json;
+
+/// The app binary Cargo built for this test run.
+pub const APP: &str = env!("CARGO_BIN_EXE_haul-desktop");
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A child process in its own process group; dropping the guard ends the group.
+struct Owned {
+    child: Child,
+    what: &'static str,
+}
+
+impl Owned {
+    fn spawn(mut cmd: Command, what: &'static str) -> Self {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+        let child = cmd.spawn().unwrap_or_else(|e| {
+            panic!("could not start {what}: {e}. Is it installed? (`make test` installs it)")
+        });
+        Self { child, what }
+    }
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill")
+            .args(["-TERM", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.wait();
+        eprintln!("[e2e] stopped {}", self.what);
+    }
+}
+
+/// A virtual screen.
+pub struct Display {
+    _xvfb: Owned,
+    pub name: String,
+}
+
+impl Display {
+    pub fn start() -> Self {
+        let mut cmd = Command::new("Xvfb");
+        cmd.args([
+            "-displayfd",
+            "1",
+            "-screen",
+            "0",
+            "1440x900x24",
+            "-nolisten",
+            "tcp",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+        let mut xvfb = Owned::spawn(cmd, "Xvfb");
+        let stdout = xvfb.child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("Xvfb reports its display number");
+        let number: u32 = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("Xvfb said {line:?}, not a display number"));
+        Self {
+            _xvfb: xvfb,
+            name: format!(":{number}"),
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16, what: &str) {
+    let deadline = Instant::now() + WAIT;
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start listening on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// tauri-driver (and through it WebKitWebDriver), set up so every app it starts uses `data_dir`.
+pub struct Driver {
+    _process: Owned,
+    port: u16,
+    pub display: String,
+    pub shots: PathBuf,
+    shot_count: std::cell::Cell<u32>,
+}
+
+impl Driver {
+    pub fn start(display: &Display, data_dir: &Path, test_name: &str) -> Self {
+        let port = free_port();
+        let native_port = free_port();
+        let mut cmd = Command::new("tauri-driver");
+        cmd.args([
+            "--port",
+            &port.to_string(),
+            "--native-port",
+            &native_port.to_string(),
+        ])
+        .env("DISPLAY", &display.name)
+        .env("HAUL_DATA_DIR", data_dir)
+        .env("HAUL_LOG", "info")
+        // No accessibility bus under Xvfb; without this GTK waits for it.
+        .env("NO_AT_BRIDGE", "1")
+        .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+        .stdout(Stdio::null());
+        let process = Owned::spawn(cmd, "tauri-driver");
+        wait_for_port(port, "tauri-driver");
+        let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("target/e2e")
+            .join(test_name);
+        let _ = std::fs::remove_dir_all(&shots);
+        std::fs::create_dir_all(&shots).unwrap();
+        Self {
+            _process: process,
+            port,
+            display: display.name.clone(),
+            shots,
+            shot_count: 0.into(),
+        }
+    }
+
+    /// Starts the app and connects to its window.
+    pub async fn launch(&self) -> App<'_> {
+        let caps = json!({ "tauri:options": { "application": APP } });
+        let caps = caps.as_object().unwrap().clone();
+        let deadline = Instant::now() + WAIT;
+        let client = loop {
+            let mut builder = ClientBuilder::new(HttpConnector::new());
+            match builder
+                .capabilities(caps.clone())
+                .connect(&format!("http://127.0.0.1:{}", self.port))
+                .await
+            {
+                Ok(client) => break client,
+                Err(e) if Instant::now() < deadline => {
+                    eprintln!("[e2e] session not ready yet: {e}");
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(e) => panic!("could not start the app through tauri-driver: {e}"),
+            }
+        };
+        App {
+            client,
+            driver: self,
+        }
+    }
+}
+
+pub struct App<'d> {
+    pub client: Client,
+    driver: &'d Driver,
+}
+
+pub fn css(selector: &str) -> Locator<'_> {
+    Locator::Css(selector)
+}
+
+impl App<'_> {
+    pub async fn wait_for(&self, selector: &str) -> Element {
+        match self
+            .client
+            .wait()
+            .at_most(WAIT)
+            .for_element(css(selector))
+            .await
+        {
+            Ok(el) => el,
+            Err(e) => {
+                self.shot("failure").await;
+                panic!("{selector} did not appear: {e}");
+            }
+        }
+    }
+
+    /// Waits until the element's text contains `needle`, returning the text.
+    pub async fn wait_for_text(&self, selector: &str, needle: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        let mut last = String::new();
+        while Instant::now() < deadline {
+            if let Ok(el) = self.client.find(css(selector)).await
+                && let Ok(text) = el.text().await
+            {
+                if text.contains(needle) {
+                    return text;
+                }
+                last = text;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.shot("failure").await;
+        panic!("{selector} never contained {needle:?}; last text: {last:?}");
+    }
+
+    pub async fn click(&self, selector: &str) {
+        self.wait_for(selector)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {selector}: {e}"));
+    }
+
+    /// Replaces an input's text the way a user does (select all, type), so React sees every change.
+    pub async fn type_into(&self, selector: &str, text: &str) {
+        let el = self.wait_for(selector).await;
+        // Select what is there, then type over it with real key events (Backspace first, so that an empty
+        // `text` clears the field too).
+        let arg = serde_json::to_value(&el).unwrap();
+        self.client
+            .execute("arguments[0].focus(); arguments[0].select();", vec![arg])
+            .await
+            .unwrap();
+        el.send_keys(&format!("\u{E003}{text}")).await.unwrap();
+    }
+
+    pub async fn texts(&self, selector: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for el in self.client.find_all(css(selector)).await.unwrap() {
+            out.push(el.text().await.unwrap());
+        }
+        out
+    }
+
+    /// Saves a numbered screenshot of the whole virtual screen (and of the page if that fails).
+    pub async fn shot(&self, step: &str) {
+        let n = self.driver.shot_count.get() + 1;
+        self.driver.shot_count.set(n);
+        let path = self.driver.shots.join(format!("{n:02}-{step}.png"));
+        let ok = Command::new("import")
+            .args(["-display", &self.driver.display, "-window", "root"])
+            .arg(&path)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok && let Ok(png) = self.client.screenshot().await {
+            let _ = std::fs::write(&path, png);
+        }
+        eprintln!("[e2e] screenshot {}", path.display());
+    }
+
+    /// Closes the window (ends the WebDriver session, which ends the app).
+    pub async fn quit(self) {
+        self.client.close().await.expect("close the session");
+    }
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests of the real Haul app: Xvfb, tauri-driver, WebKitWebDriver and the debug binary,
+//! driven over WebDriver. Run with `cargo test --features e2e --test e2e -- --test-threads=1`
+//! (the README's test command does). Screenshots land in `target/e2e/<test>/`.
+
+mod harness;
+mod servers;
+mod startup;

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Every test Haul has, in the order CI runs them, with the time each step took.
+# Installs what a fresh Debian/Ubuntu machine lacks first. Exit code 0 only if every step passed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+
+timings=()
+step() {
+  local name=$1
+  shift
+  echo
+  echo "══════ $name"
+  local start=$SECONDS
+  if "$@"; then
+    timings+=("$(printf '%5ss  ok    %s' $((SECONDS - start)) "$name")")
+  else
+    local code=$?
+    timings+=("$(printf '%5ss  FAIL  %s' $((SECONDS - start)) "$name")")
+    summary
+    echo "Step failed: $name (exit $code)"
+    exit "$code"
+  fi
+}
+summary() {
+  echo
+  echo "══════ Timings"
+  printf '%s\n' "${timings[@]}"
+}
+
+# The keychain tests talk to a real Secret Service: a private session bus with an unlocked gnome-keyring.
+with_keyring() {
+  dbus-run-session -- sh -c 'echo -n haul-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null; exec "$@"' sh "$@"
+}
+
+bindings_up_to_date() {
+  rm -rf ui/src/ipc/bindings
+  cargo test --workspace --quiet export_bindings_ >/dev/null
+  if ! git diff --quiet -- ui/src/ipc/bindings || [ -n "$(git ls-files --others --exclude-standard ui/src/ipc/bindings)" ]; then
+    git status --short -- ui/src/ipc/bindings
+    echo "The generated IPC types in ui/src/ipc/bindings differ from the Rust types. Run 'make bindings' and commit the result."
+    return 1
+  fi
+}
+
+step "install what is missing" bash src-tauri/scripts/install-deps.sh test
+step "UI: build" npm --prefix ui run build
+step "Rust: format" cargo fmt --all --check
+step "Rust: clippy" cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings
+step "IPC types generated from Rust are committed" bindings_up_to_date
+step "UI: type check" npm --prefix ui run typecheck
+step "UI: unit tests" npm --prefix ui test
+step "Rust: tests" with_keyring cargo test --workspace
+step "end-to-end: the real app under Xvfb" with_keyring cargo test --features e2e --test e2e -- --test-threads=1
+summary

@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import { checkBaseUrl, validateServerForm, type ServerFormValues } from "./validation";
+
+const form = (over: Partial<ServerFormValues> = {}): ServerFormValues => ({
+  name: "Payer",
+  baseUrl: "https://ehr.example.org/fhir",
+  auth: "open",
+  clientId: "",
+  scope: "",
+  ...over,
+});
+
+describe("checkBaseUrl", () => {
+  it("normalises a good URL", () => {
+    expect(checkBaseUrl("  https://ehr.example.org/fhir/ ")).toEqual({
+      kind: "ok",
+      normalized: "https://ehr.example.org/fhir",
+    });
+  });
+
+  it("asks for a URL when empty", () => {
+    expect(checkBaseUrl("   ")).toMatchObject({ kind: "error", message: expect.stringContaining("Enter the server's") });
+  });
+
+  it("explains a missing scheme", () => {
+    const r = checkBaseUrl("ehr.example.org/fhir");
+    expect(r).toMatchObject({ kind: "error" });
+    expect(r.kind === "error" && r.message).toContain("should start with https://");
+  });
+
+  it("refuses other schemes, credentials, queries", () => {
+    expect(checkBaseUrl("ftp://x.org")).toMatchObject({ message: expect.stringContaining("not supported") });
+    const creds = checkBaseUrl("https://bob:hunter2@x.org/fhir");
+    expect(creds).toMatchObject({ message: expect.stringContaining("user name and password") });
+    expect(creds.kind === "error" && creds.message).not.toContain("hunter2");
+    expect(checkBaseUrl("https://x.org/fhir?a=1")).toMatchObject({ kind: "error" });
+    expect(checkBaseUrl("https://x.org/fhir#top")).toMatchObject({ kind: "error" });
+  });
+
+  it("warns about plain http except on this computer", () => {
+    expect(checkBaseUrl("http://ehr.example.org/fhir")).toMatchObject({
+      kind: "ok",
+      warning: expect.stringContaining("unencrypted"),
+    });
+    for (const local of ["http://localhost:8080/fhir", "http://127.0.0.1:1/fhir", "http://[::1]:9/fhir"]) {
+      const r = checkBaseUrl(local);
+      expect(r.kind).toBe("ok");
+      expect(r.kind === "ok" && r.warning).toBeUndefined();
+    }
+  });
+});
+
+describe("validateServerForm", () => {
+  it("accepts a complete open server", () => {
+    expect(validateServerForm(form(), [])).toEqual({});
+  });
+
+  it("refuses duplicate names whatever the case", () => {
+    expect(validateServerForm(form({ name: " payer " }), ["Payer"]).name).toBe(
+      "A server named “Payer” already exists. Choose another name.",
+    );
+  });
+
+  it("requires a name", () => {
+    expect(validateServerForm(form({ name: "" }), []).name).toContain("Give the server a name");
+  });
+
+  it("requires a client id for SMART and checks scopes", () => {
+    const errors = validateServerForm(form({ auth: "smart_backend", scope: "system/*.rs launch" }), []);
+    expect(errors.clientId).toContain("client ID");
+    expect(errors.scope).toContain("“launch” is not a SMART scope");
+    expect(validateServerForm(form({ auth: "smart_backend", clientId: "c", scope: "" }), [])).toEqual({});
+  });
+});

@@ -1,0 +1,58 @@
+// Typed calls into the Rust side. Argument and result types come from the generated bindings, so a
+// change on either side that the other does not follow fails the type check.
+import { invoke } from "@tauri-apps/api/core";
+import type { ErrorCode } from "./bindings/ErrorCode";
+import type { IpcError } from "./bindings/IpcError";
+import type { Server } from "./bindings/Server";
+import type { ServerInput } from "./bindings/ServerInput";
+import type { ServerSummary } from "./bindings/ServerSummary";
+import type { StartupStatus } from "./bindings/StartupStatus";
+import type { UrlCheck } from "./bindings/UrlCheck";
+
+export type { ErrorCode, IpcError, Server, ServerInput, ServerSummary, StartupStatus, UrlCheck };
+
+/** An error from a command, normalised: anything that is not our `{code, message}` shape becomes one. */
+export class CommandError extends Error {
+  readonly code: ErrorCode | "internal";
+  readonly detail?: string;
+  readonly field?: IpcError["field"];
+
+  constructor(error: IpcError | { code: "internal"; message: string; detail?: string }) {
+    super(error.message);
+    this.code = error.code;
+    this.detail = error.detail;
+    this.field = "field" in error ? error.field : undefined;
+  }
+}
+
+export function toCommandError(raw: unknown): CommandError {
+  if (raw instanceof CommandError) return raw;
+  if (raw && typeof raw === "object" && "code" in raw && "message" in raw) {
+    return new CommandError(raw as IpcError);
+  }
+  const text = raw instanceof Error ? raw.message : String(raw);
+  return new CommandError({
+    code: "internal",
+    message: "Something unexpected went wrong inside Haul. Try again; if it keeps happening, restart Haul.",
+    detail: text,
+  });
+}
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (raw) {
+    throw toCommandError(raw);
+  }
+}
+
+export const commands = {
+  startupStatus: () => call<StartupStatus>("startup_status"),
+  moveDatabaseAside: () => call<string>("move_database_aside"),
+  listServers: () => call<Server[]>("list_servers"),
+  addServer: (input: ServerInput) => call<Server>("add_server", { input }),
+  updateServer: (id: number, input: ServerInput) => call<Server>("update_server", { id, input }),
+  removeServer: (id: number) => call<null>("remove_server", { id }),
+  checkServerUrl: (url: string) => call<UrlCheck>("check_server_url", { url }),
+  testConnection: (baseUrl: string) => call<ServerSummary>("test_connection", { baseUrl }),
+};
