@@ -47,12 +47,7 @@ pub struct IpcError {
 
 impl IpcError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            detail: None,
-            field: None,
-        }
+        Self { code, message: message.into(), detail: None, field: None }
     }
 }
 
@@ -77,10 +72,7 @@ impl From<ServerError> for IpcError {
             ServerError::NotFound(_) => ErrorCode::NotFound,
             ServerError::Db(db) => return IpcError::from(db),
         };
-        IpcError {
-            field,
-            ..IpcError::new(code, e.to_string())
-        }
+        IpcError { field, ..IpcError::new(code, e.to_string()) }
     }
 }
 
@@ -96,11 +88,6 @@ impl From<HttpError> for IpcError {
             HttpErrorKind::BadResponse => ErrorCode::BadResponse,
             HttpErrorKind::Interrupted => ErrorCode::Interrupted,
         };
-        IpcError {
-            code,
-            message: e.message,
-            detail: e.detail,
-            field: None,
-        }
+        IpcError { code, message: e.message, detail: e.detail, field: None }
     }
 }

@@ -11,6 +11,8 @@ use crate::ipc_error::{ErrorCode, IpcError};
 pub struct AppState {
     pub http: HttpClient,
     db: Mutex<DbSlot>,
+    /// The built-in demo server (the simulator, in this process), if it could start.
+    demo: Option<bulk_sim::RunningSim>,
 }
 
 enum DbSlot {
@@ -32,48 +34,37 @@ enum DbSlot {
 
 impl AppState {
     pub fn start() -> Self {
-        Self {
-            http: HttpClient::new(),
-            db: Mutex::new(open()),
-        }
+        let demo = start_demo();
+        let demo_url = demo.as_ref().map(|d| d.base_url());
+        Self { http: HttpClient::new(), db: Mutex::new(open(demo_url.as_deref())), demo }
     }
 
     fn slot(&self) -> MutexGuard<'_, DbSlot> {
         // A panic in another command must not take the database away from the rest of the session.
-        self.db
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.db.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Runs `f` with the database, or explains why there is none.
-    pub fn with_db<T>(
-        &self,
-        f: impl FnOnce(&Database) -> Result<T, IpcError>,
-    ) -> Result<T, IpcError> {
+    pub fn with_db<T>(&self, f: impl FnOnce(&Database) -> Result<T, IpcError>) -> Result<T, IpcError> {
         match &*self.slot() {
             DbSlot::Ready { db, .. } => f(db),
             DbSlot::Unusable { error, .. } => Err(IpcError::from(error)),
-            DbSlot::NoDataDir { message, .. } => {
-                Err(IpcError::new(ErrorCode::DataDir, message.clone()))
-            }
+            DbSlot::NoDataDir { message, .. } => Err(IpcError::new(ErrorCode::DataDir, message.clone())),
         }
     }
 
     pub fn status(&self) -> StartupStatus {
         match &*self.slot() {
-            DbSlot::Ready { data_dir, .. } => StartupStatus::Ready {
-                data_dir: data_dir.root().display().to_string(),
-            },
+            DbSlot::Ready { data_dir, .. } => StartupStatus::Ready { data_dir: data_dir.root().display().to_string() },
             DbSlot::Unusable { data_dir, error } => StartupStatus::DatabaseProblem {
                 problem: error.problem().unwrap_or(DbProblem::Corrupt),
                 movable: error.problem().is_some(),
                 message: error.to_string(),
                 path: data_dir.database_path().display().to_string(),
             },
-            DbSlot::NoDataDir { message, path } => StartupStatus::DataDirProblem {
-                message: message.clone(),
-                path: path.clone(),
-            },
+            DbSlot::NoDataDir { message, path } => {
+                StartupStatus::DataDirProblem { message: message.clone(), path: path.clone() }
+            }
         }
     }
 
@@ -92,40 +83,59 @@ impl AppState {
                 ));
             }
         };
-        let moved =
-            export_jobs::db::move_aside(&data_dir.database_path(), problem).map_err(|e| {
-                IpcError::new(
-                    ErrorCode::DataDir,
-                    format!("Haul could not rename its database file: {e}. Nothing was changed."),
-                )
-            })?;
+        let moved = export_jobs::db::move_aside(&data_dir.database_path(), problem).map_err(|e| {
+            IpcError::new(
+                ErrorCode::DataDir,
+                format!("Haul could not rename its database file: {e}. Nothing was changed."),
+            )
+        })?;
         tracing::warn!(moved_to = %moved.display(), "moved an unusable database aside");
-        *slot = open_in(data_dir);
+        *slot = open_in(data_dir, self.demo.as_ref().map(|d| d.base_url()).as_deref());
         Ok(moved.display().to_string())
     }
 }
 
-fn open() -> DbSlot {
-    match DataDir::locate() {
-        Ok(dir) => open_in(dir),
-        Err(e) => DbSlot::NoDataDir {
-            message: e.to_string(),
-            path: None,
-        },
+/// The demo: generated patients on a free loopback port, open (no sign-in), with a short "preparing" phase
+/// so a first export shows progress.
+fn start_demo() -> Option<bulk_sim::RunningSim> {
+    let config = bulk_sim::SimConfig {
+        data: bulk_sim::DataSource::Generated { seed: 2026, patients: 250 },
+        resources_per_file: 5_000,
+        prepare_time: std::time::Duration::from_secs(3),
+        ..bulk_sim::SimConfig::default()
+    };
+    match tauri::async_runtime::block_on(bulk_sim::RunningSim::start(config)) {
+        Ok(sim) => {
+            tracing::info!(url = %sim.base_url(), "demo server running");
+            Some(sim)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the demo server could not start");
+            None
+        }
     }
 }
 
-fn open_in(data_dir: DataDir) -> DbSlot {
+fn open(demo_url: Option<&str>) -> DbSlot {
+    match DataDir::locate() {
+        Ok(dir) => open_in(dir, demo_url),
+        Err(e) => DbSlot::NoDataDir { message: e.to_string(), path: None },
+    }
+}
+
+fn open_in(data_dir: DataDir, demo_url: Option<&str>) -> DbSlot {
     if let Err(e) = data_dir.ensure_writable() {
         tracing::error!(error = %e, "data folder not usable");
-        return DbSlot::NoDataDir {
-            message: e.to_string(),
-            path: Some(data_dir.root().display().to_string()),
-        };
+        return DbSlot::NoDataDir { message: e.to_string(), path: Some(data_dir.root().display().to_string()) };
     }
     match Database::open(&data_dir.database_path()) {
         Ok(db) => {
             tracing::info!(path = %data_dir.database_path().display(), "database open");
+            if let Some(url) = demo_url
+                && let Err(e) = db.sync_demo_server(url)
+            {
+                tracing::error!(error = %e, "could not record the demo server");
+            }
             DbSlot::Ready { db, data_dir }
         }
         Err(error) => {

@@ -26,9 +26,9 @@ impl Owned {
     fn spawn(mut cmd: Command, what: &'static str) -> Self {
         use std::os::unix::process::CommandExt;
         cmd.process_group(0);
-        let child = cmd.spawn().unwrap_or_else(|e| {
-            panic!("could not start {what}: {e}. Is it installed? (`make test` installs it)")
-        });
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start {what}: {e}. Is it installed? (`make test` installs it)"));
         Self { child, what }
     }
 }
@@ -36,10 +36,7 @@ impl Owned {
 impl Drop for Owned {
     fn drop(&mut self) {
         let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill")
-            .args(["-TERM", "--", &group])
-            .stderr(Stdio::null())
-            .status();
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).stderr(Stdio::null()).status();
         let deadline = Instant::now() + Duration::from_secs(3);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -47,10 +44,7 @@ impl Drop for Owned {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &group])
-            .stderr(Stdio::null())
-            .status();
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
         let _ = self.child.wait();
         eprintln!("[e2e] stopped {}", self.what);
     }
@@ -65,49 +59,26 @@ pub struct Display {
 impl Display {
     pub fn start() -> Self {
         let mut cmd = Command::new("Xvfb");
-        cmd.args([
-            "-displayfd",
-            "1",
-            "-screen",
-            "0",
-            "1440x900x24",
-            "-nolisten",
-            "tcp",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+        cmd.args(["-displayfd", "1", "-screen", "0", "1440x900x24", "-nolisten", "tcp"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
         let mut xvfb = Owned::spawn(cmd, "Xvfb");
         let stdout = xvfb.child.stdout.take().expect("piped stdout");
         let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("Xvfb reports its display number");
-        let number: u32 = line
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("Xvfb said {line:?}, not a display number"));
-        Self {
-            _xvfb: xvfb,
-            name: format!(":{number}"),
-        }
+        BufReader::new(stdout).read_line(&mut line).expect("Xvfb reports its display number");
+        let number: u32 = line.trim().parse().unwrap_or_else(|_| panic!("Xvfb said {line:?}, not a display number"));
+        Self { _xvfb: xvfb, name: format!(":{number}") }
     }
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn wait_for_port(port: u16, what: &str) {
     let deadline = Instant::now() + WAIT;
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not start listening on port {port}"
-        );
+        assert!(Instant::now() < deadline, "{what} did not start listening on port {port}");
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -126,33 +97,20 @@ impl Driver {
         let port = free_port();
         let native_port = free_port();
         let mut cmd = Command::new("tauri-driver");
-        cmd.args([
-            "--port",
-            &port.to_string(),
-            "--native-port",
-            &native_port.to_string(),
-        ])
-        .env("DISPLAY", &display.name)
-        .env("HAUL_DATA_DIR", data_dir)
-        .env("HAUL_LOG", "info")
-        // No accessibility bus under Xvfb; without this GTK waits for it.
-        .env("NO_AT_BRIDGE", "1")
-        .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
-        .stdout(Stdio::null());
+        cmd.args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .env("DISPLAY", &display.name)
+            .env("HAUL_DATA_DIR", data_dir)
+            .env("HAUL_LOG", "info")
+            // No accessibility bus under Xvfb; without this GTK waits for it.
+            .env("NO_AT_BRIDGE", "1")
+            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+            .stdout(Stdio::null());
         let process = Owned::spawn(cmd, "tauri-driver");
         wait_for_port(port, "tauri-driver");
-        let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("target/e2e")
-            .join(test_name);
+        let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/e2e").join(test_name);
         let _ = std::fs::remove_dir_all(&shots);
         std::fs::create_dir_all(&shots).unwrap();
-        Self {
-            _process: process,
-            port,
-            display: display.name.clone(),
-            shots,
-            shot_count: 0.into(),
-        }
+        Self { _process: process, port, display: display.name.clone(), shots, shot_count: 0.into() }
     }
 
     /// Starts the app and connects to its window.
@@ -162,11 +120,7 @@ impl Driver {
         let deadline = Instant::now() + WAIT;
         let client = loop {
             let mut builder = ClientBuilder::new(HttpConnector::new());
-            match builder
-                .capabilities(caps.clone())
-                .connect(&format!("http://127.0.0.1:{}", self.port))
-                .await
-            {
+            match builder.capabilities(caps.clone()).connect(&format!("http://127.0.0.1:{}", self.port)).await {
                 Ok(client) => break client,
                 Err(e) if Instant::now() < deadline => {
                     eprintln!("[e2e] session not ready yet: {e}");
@@ -175,10 +129,7 @@ impl Driver {
                 Err(e) => panic!("could not start the app through tauri-driver: {e}"),
             }
         };
-        App {
-            client,
-            driver: self,
-        }
+        App { client, driver: self }
     }
 }
 
@@ -193,13 +144,7 @@ pub fn css(selector: &str) -> Locator<'_> {
 
 impl App<'_> {
     pub async fn wait_for(&self, selector: &str) -> Element {
-        match self
-            .client
-            .wait()
-            .at_most(WAIT)
-            .for_element(css(selector))
-            .await
-        {
+        match self.client.wait().at_most(WAIT).for_element(css(selector)).await {
             Ok(el) => el,
             Err(e) => {
                 self.shot("failure").await;
@@ -228,11 +173,7 @@ impl App<'_> {
     }
 
     pub async fn click(&self, selector: &str) {
-        self.wait_for(selector)
-            .await
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("click {selector}: {e}"));
+        self.wait_for(selector).await.click().await.unwrap_or_else(|e| panic!("click {selector}: {e}"));
     }
 
     /// Replaces an input's text the way a user does (select all, type), so React sees every change.
@@ -241,11 +182,24 @@ impl App<'_> {
         // Select what is there, then type over it with real key events (Backspace first, so that an empty
         // `text` clears the field too).
         let arg = serde_json::to_value(&el).unwrap();
-        self.client
-            .execute("arguments[0].focus(); arguments[0].select();", vec![arg])
-            .await
-            .unwrap();
+        self.client.execute("arguments[0].focus(); arguments[0].select();", vec![arg]).await.unwrap();
         el.send_keys(&format!("\u{E003}{text}")).await.unwrap();
+    }
+
+    /// Clicks the first element matching `selector` whose text contains `needle`.
+    pub async fn click_text(&self, selector: &str, needle: &str) {
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            for el in self.client.find_all(css(selector)).await.unwrap_or_default() {
+                if el.text().await.unwrap_or_default().contains(needle) {
+                    el.click().await.unwrap();
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.shot("failure").await;
+        panic!("no {selector} contains {needle:?}");
     }
 
     pub async fn texts(&self, selector: &str) -> Vec<String> {

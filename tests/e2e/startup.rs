@@ -12,36 +12,23 @@ async fn a_damaged_database_is_moved_aside_only_when_the_user_asks() {
     let display = Display::start();
     let driver = Driver::start(&display, data.path(), "startup-damaged-db");
     let app = driver.launch().await;
-    let text = app
-        .wait_for_text("[data-testid=startup-problem]", "damaged")
-        .await;
+    let text = app.wait_for_text("[data-testid=startup-problem]", "damaged").await;
     assert!(text.contains("Haul has not changed it"), "{text}");
     app.shot("damaged-database").await;
-    assert_eq!(
-        std::fs::read(&db).unwrap(),
-        garbage,
-        "nothing touched before the user chose"
-    );
+    assert_eq!(std::fs::read(&db).unwrap(), garbage, "nothing touched before the user chose");
 
     app.click("[data-testid=move-aside]").await;
-    let moved = app
-        .wait_for_text("[data-testid=moved-to]", "The old file is kept at")
-        .await;
+    let moved = app.wait_for_text("[data-testid=moved-to]", "The old file is kept at").await;
     app.shot("moved-aside").await;
     app.click(".startup-problem button.primary").await;
-    app.wait_for_text("[data-testid=no-servers]", "No servers yet")
-        .await;
+    app.wait_for_text("[data-testid=server-list]", "Demo server").await;
     app.shot("fresh-start").await;
     app.quit().await;
 
     let kept: Vec<_> = std::fs::read_dir(data.path())
         .unwrap()
         .filter_map(|e| e.ok())
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with("haul.db.damaged-")
-        })
+        .filter(|e| e.file_name().to_string_lossy().starts_with("haul.db.damaged-"))
         .collect();
     assert_eq!(kept.len(), 1, "the old file is kept ({moved})");
     assert_eq!(std::fs::read(kept[0].path()).unwrap(), garbage);
@@ -57,9 +44,7 @@ async fn a_database_from_a_newer_haul_is_refused_with_an_explanation() {
     let display = Display::start();
     let driver = Driver::start(&display, data.path(), "startup-newer-db");
     let app = driver.launch().await;
-    let text = app
-        .wait_for_text("[data-testid=startup-problem]", "newer Haul")
-        .await;
+    let text = app.wait_for_text("[data-testid=startup-problem]", "newer Haul").await;
     assert!(text.contains("schema 999"), "{text}");
     app.shot("newer-database").await;
     app.quit().await;

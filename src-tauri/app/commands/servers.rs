@@ -12,19 +12,12 @@ pub async fn list_servers(state: State<'_, AppState>) -> Result<Vec<Server>, Ipc
 }
 
 #[tauri::command]
-pub async fn add_server(
-    state: State<'_, AppState>,
-    input: ServerInput,
-) -> Result<Server, IpcError> {
+pub async fn add_server(state: State<'_, AppState>, input: ServerInput) -> Result<Server, IpcError> {
     state.with_db(|db| Ok(db.add_server(&input)?))
 }
 
 #[tauri::command]
-pub async fn update_server(
-    state: State<'_, AppState>,
-    id: i64,
-    input: ServerInput,
-) -> Result<Server, IpcError> {
+pub async fn update_server(state: State<'_, AppState>, id: i64, input: ServerInput) -> Result<Server, IpcError> {
     state.with_db(|db| Ok(db.update_server(id, &input)?))
 }
 
@@ -41,10 +34,7 @@ pub async fn check_server_url(url: String) -> Result<UrlCheck, IpcError> {
 
 /// Reads `[base]/metadata` of a URL (saved or not) and summarises what answered.
 #[tauri::command]
-pub async fn test_connection(
-    state: State<'_, AppState>,
-    base_url: String,
-) -> Result<ServerSummary, IpcError> {
+pub async fn test_connection(state: State<'_, AppState>, base_url: String) -> Result<ServerSummary, IpcError> {
     let checked = export_jobs::check_base_url(&base_url)?;
     Ok(bulk_client::fetch_summary(&state.http, &checked.normalized).await?)
 }

@@ -9,26 +9,12 @@ use crate::state::AppState;
 
 /// Whether Haul could open its data; the UI shows a recovery screen for anything but `ready`.
 #[derive(Debug, Clone, Serialize, TS)]
-#[serde(
-    tag = "state",
-    rename_all = "camelCase",
-    rename_all_fields = "camelCase"
-)]
+#[serde(tag = "state", rename_all = "camelCase", rename_all_fields = "camelCase")]
 #[ts(export)]
 pub enum StartupStatus {
-    Ready {
-        data_dir: String,
-    },
-    DatabaseProblem {
-        problem: DbProblem,
-        movable: bool,
-        message: String,
-        path: String,
-    },
-    DataDirProblem {
-        message: String,
-        path: Option<String>,
-    },
+    Ready { data_dir: String },
+    DatabaseProblem { problem: DbProblem, movable: bool, message: String, path: String },
+    DataDirProblem { message: String, path: Option<String> },
 }
 
 #[tauri::command]

@@ -8,8 +8,7 @@ use crate::error::{HttpError, HttpErrorKind, excerpt, operation_outcome_text};
 use crate::http::HttpClient;
 
 /// The canonical URL of the Bulk Data CapabilityStatement a conformant server instantiates.
-pub const BULK_DATA_CAPABILITY: &str =
-    "http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data";
+pub const BULK_DATA_CAPABILITY: &str = "http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data";
 
 /// Capability statements of big servers run to megabytes; more than this is not a capability statement.
 const MAX_METADATA_BYTES: usize = 20 * 1024 * 1024;
@@ -56,9 +55,8 @@ pub async fn fetch_summary(http: &HttpClient, base_url: &str) -> Result<ServerSu
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let body = read_limited(response, MAX_METADATA_BYTES)
-        .await
-        .map_err(|e| HttpError::from_transport(&e, what, &host))?;
+    let body =
+        read_limited(response, MAX_METADATA_BYTES).await.map_err(|e| HttpError::from_transport(&e, what, &host))?;
     let looks_html = content_type.contains("html") || body.trim_ascii_start().starts_with(b"<");
 
     if !status.is_success() {
@@ -116,14 +114,9 @@ pub async fn fetch_summary(http: &HttpClient, base_url: &str) -> Result<ServerSu
     let value: Value = serde_json::from_slice(&body).map_err(|e| {
         HttpError::new(
             HttpErrorKind::BadResponse,
-            format!(
-                "{host} answered, but not with valid JSON, so it is probably not a FHIR server."
-            ),
+            format!("{host} answered, but not with valid JSON, so it is probably not a FHIR server."),
         )
-        .with_detail(format!(
-            "{e}. Content-Type: {content_type}. Body begins: {}",
-            excerpt(&body)
-        ))
+        .with_detail(format!("{e}. Content-Type: {content_type}. Body begins: {}", excerpt(&body)))
     })?;
     summarize(&value).map_err(|found| {
         HttpError::new(
@@ -134,10 +127,7 @@ pub async fn fetch_summary(http: &HttpClient, base_url: &str) -> Result<ServerSu
     })
 }
 
-async fn read_limited(
-    mut response: reqwest::Response,
-    limit: usize,
-) -> Result<Vec<u8>, reqwest::Error> {
+async fn read_limited(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, reqwest::Error> {
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await? {
         let room = limit.saturating_sub(body.len());
@@ -156,22 +146,12 @@ pub fn summarize(cs: &Value) -> Result<ServerSummary, String> {
         Some(other) => return Err(format!("a FHIR {other}")),
         None => return Err("JSON that is not a FHIR resource".to_string()),
     }
-    let text = |pointer: &str| {
-        cs.pointer(pointer)
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
-    let software = text("/software/name")
-        .or_else(|| text("/implementation/description"))
-        .or_else(|| text("/publisher"));
-    let instantiates_bulk_data = cs
-        .get("instantiates")
-        .and_then(Value::as_array)
-        .is_some_and(|list| {
-            list.iter()
-                .filter_map(Value::as_str)
-                .any(|u| u.split('|').next() == Some(BULK_DATA_CAPABILITY))
-        });
+    let text = |pointer: &str| cs.pointer(pointer).and_then(Value::as_str).map(str::to_string);
+    let software =
+        text("/software/name").or_else(|| text("/implementation/description")).or_else(|| text("/publisher"));
+    let instantiates_bulk_data = cs.get("instantiates").and_then(Value::as_array).is_some_and(|list| {
+        list.iter().filter_map(Value::as_str).any(|u| u.split('|').next() == Some(BULK_DATA_CAPABILITY))
+    });
 
     let mut export_levels = Vec::new();
     let exports = |ops: Option<&Value>| {
@@ -183,21 +163,11 @@ pub fn summarize(cs: &Value) -> Result<ServerSummary, String> {
             })
         })
     };
-    for rest in cs
-        .get("rest")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for rest in cs.get("rest").and_then(Value::as_array).into_iter().flatten() {
         if exports(rest.get("operation")) {
             export_levels.push("system".to_string());
         }
-        for resource in rest
-            .get("resource")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for resource in rest.get("resource").and_then(Value::as_array).into_iter().flatten() {
             let level = match resource.get("type").and_then(Value::as_str) {
                 Some("Patient") => "patient",
                 Some("Group") => "group",
@@ -249,13 +219,7 @@ mod tests {
 
     #[test]
     fn other_json_is_named() {
-        assert_eq!(
-            summarize(&json!({"resourceType": "Bundle"})).unwrap_err(),
-            "a FHIR Bundle"
-        );
-        assert_eq!(
-            summarize(&json!({"hello": 1})).unwrap_err(),
-            "JSON that is not a FHIR resource"
-        );
+        assert_eq!(summarize(&json!({"resourceType": "Bundle"})).unwrap_err(), "a FHIR Bundle");
+        assert_eq!(summarize(&json!({"hello": 1})).unwrap_err(), "JSON that is not a FHIR resource");
     }
 }

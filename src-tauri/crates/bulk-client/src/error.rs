@@ -37,12 +37,7 @@ pub struct HttpError {
 
 impl HttpError {
     pub fn new(kind: HttpErrorKind, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            message: message.into(),
-            detail: None,
-            status: None,
-        }
+        Self { kind, message: message.into(), detail: None, status: None }
     }
 
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
@@ -117,11 +112,7 @@ fn error_chain(err: &reqwest::Error) -> String {
 pub(crate) fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(300)]);
     let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if body.len() > 300 {
-        format!("{one_line}…")
-    } else {
-        one_line
-    }
+    if body.len() > 300 { format!("{one_line}…") } else { one_line }
 }
 
 /// Reads the issues of an OperationOutcome into one line, if the body is one.
@@ -134,22 +125,14 @@ pub(crate) fn operation_outcome_text(body: &[u8]) -> Option<String> {
     let parts: Vec<String> = issues
         .iter()
         .map(|issue| {
-            let severity = issue
-                .get("severity")
-                .and_then(|v| v.as_str())
-                .unwrap_or("error");
-            let code = issue
-                .get("code")
-                .and_then(|v| v.as_str())
-                .unwrap_or("unknown");
+            let severity = issue.get("severity").and_then(|v| v.as_str()).unwrap_or("error");
+            let code = issue.get("code").and_then(|v| v.as_str()).unwrap_or("unknown");
             let text = issue
                 .get("diagnostics")
                 .and_then(|v| v.as_str())
                 .or_else(|| issue.pointer("/details/text").and_then(|v| v.as_str()))
                 .unwrap_or("");
-            format!("{severity} ({code}): {text}")
-                .trim_end_matches(": ")
-                .to_string()
+            format!("{severity} ({code}): {text}").trim_end_matches(": ").to_string()
         })
         .collect();
     (!parts.is_empty()).then(|| parts.join("; "))

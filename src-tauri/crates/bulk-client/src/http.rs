@@ -1,10 +1,6 @@
 use std::time::Duration;
 
-pub const USER_AGENT: &str = concat!(
-    "Haul/",
-    env!("CARGO_PKG_VERSION"),
-    " (FHIR Bulk Data client)"
-);
+pub const USER_AGENT: &str = concat!("Haul/", env!("CARGO_PKG_VERSION"), " (FHIR Bulk Data client)");
 
 /// One HTTP client per process: connection pools are shared, timeouts set once.
 #[derive(Clone, Debug)]

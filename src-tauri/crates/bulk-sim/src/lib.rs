@@ -1,26 +1,55 @@
 //! A FHIR Bulk Data server simulator with real HTTP on loopback.
 //!
-//! It serves the server side of the Bulk Data IG so that Haul's protocol code is tested against real
-//! sockets, and it misbehaves on request (faults) the way servers in the wild do.
+//! It serves the server side of the Bulk Data IG (v2.0.0) and of SMART Backend Services so that Haul's
+//! protocol code is tested against real sockets, and it misbehaves on request (see [`Faults`]) the way
+//! servers in the wild do. Three uses: in-process from tests (random port), `haul sim` on the command
+//! line, and the app's built-in demo server.
 //!
-//! Status: this first slice serves the capability statement and the faults the connection test needs.
-//! Export kickoff, status, files, SMART auth and generated data are tracked in issue 3.
+//! Data comes from a deterministic generator ([`DataSource::Generated`]) or a folder of NDJSON files
+//! ([`DataSource::Folder`]). An export is prepared by writing its files to a private temporary folder while
+//! the status endpoint answers 202, then served from disk, so serving is never the client's bottleneck.
 
+mod auth;
 mod capability;
+mod export;
+mod files;
+pub mod generate;
+mod groups;
+mod outcome;
+mod rng;
+mod source;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+pub use auth::ClientRegistration;
+
+/// Where the simulator's resources come from.
+#[derive(Debug, Clone)]
+pub enum DataSource {
+    /// The deterministic generator: the same seed and count always give the same data.
+    Generated { seed: u64, patients: u64 },
+    /// A folder of `Type*.ndjson` / `.ndjson.gz` files, such as a Synthea export. Group membership comes
+    /// from the folder's Group resources and from references to Patient.
+    Folder(PathBuf),
+}
+
 /// How `[base]/metadata` misbehaves, to show the client's handling of servers in the wild.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum MetadataFault {
     #[default]
     None,
@@ -32,179 +61,313 @@ pub enum MetadataFault {
     NotFound,
 }
 
-#[derive(Debug, Clone, Default)]
+/// How a 429 says when to come back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "value")]
+pub enum RetryAfter {
+    /// `Retry-After: N` (delta-seconds).
+    Seconds(u64),
+    /// `Retry-After: <HTTP-date N seconds from now>`.
+    HttpDate(u64),
+    /// An absurd delta: N hours.
+    Hours(u64),
+    /// An absurd value some servers send: a Unix timestamp where seconds were meant.
+    UnixTimestamp,
+}
+
+/// Misbehaviour, switchable at run time (`RunningSim::set_faults`, or `POST /_sim/faults`).
+/// Counters (`*_times`) are used up as the faults happen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Faults {
+    pub metadata: MetadataFault,
+    /// Answer this many kickoffs with 429 + `retry_after`.
+    pub kickoff_429_times: u32,
+    /// Answer this many status polls with 429 + `retry_after`.
+    pub status_429_times: u32,
+    pub retry_after: RetryAfter,
+    /// Answer this many status polls with 500 and an OperationOutcome whose issue code is `transient`.
+    pub status_transient_times: u32,
+    /// Answer this many status polls with a proxy's HTML 502 page.
+    pub status_html_502_times: u32,
+    /// Drop the connection after this many bytes of a file, on the first `drop_times_per_file` requests
+    /// of each file (later requests, such as a resume with `Range`, succeed).
+    pub drop_after_bytes: Option<u64>,
+    pub drop_times_per_file: u32,
+    /// Serve files at this many bytes per second.
+    pub file_bytes_per_second: Option<u64>,
+    /// Files answer 404 (or 410 with `expired_gone`) this long after the manifest is ready.
+    pub files_expire_after: Option<Duration>,
+    pub expired_gone: bool,
+    /// Insert this many malformed lines into the first file of each type (not counted in `count`).
+    pub malformed_lines: u32,
+    /// These types fail: no output, an OperationOutcome in `error[]` instead.
+    pub failing_types: Vec<String>,
+    /// File URLs answer 307 to a second origin, which records whether an `Authorization` header came.
+    pub redirect_files: bool,
+    /// Fail the export itself while preparing (status answers 500 with a non-transient OperationOutcome).
+    pub fail_export: bool,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Self {
+            metadata: MetadataFault::None,
+            kickoff_429_times: 0,
+            status_429_times: 0,
+            retry_after: RetryAfter::Seconds(1),
+            status_transient_times: 0,
+            status_html_502_times: 0,
+            drop_after_bytes: None,
+            drop_times_per_file: 1,
+            file_bytes_per_second: None,
+            files_expire_after: None,
+            expired_gone: false,
+            malformed_lines: 0,
+            failing_types: Vec::new(),
+            redirect_files: false,
+            fail_export: false,
+        }
+    }
+}
+
+/// Authorization: none, or SMART Backend Services with a client registry.
+#[derive(Debug, Clone)]
+pub enum AuthMode {
+    Open,
+    Smart {
+        /// Lifetime of issued access tokens.
+        token_lifetime: Duration,
+    },
+}
+
+#[derive(Debug, Clone)]
 pub struct SimConfig {
-    pub metadata_fault: MetadataFault,
+    pub data: DataSource,
+    pub auth: AuthMode,
+    /// Resources per NDJSON file before a type is split into another file.
+    pub resources_per_file: u64,
+    /// The status endpoint answers 202 at least this long after kickoff.
+    pub prepare_time: Duration,
+    /// The `Retry-After` (seconds) sent with 202 while preparing.
+    pub poll_interval_seconds: u64,
+    /// Refuse kickoffs without `Prefer: respond-async` or with an `Accept` other than FHIR JSON (400).
+    pub strict_headers: bool,
+    pub faults: Faults,
 }
 
-struct Shared {
-    config: SimConfig,
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            data: DataSource::Generated { seed: 42, patients: 100 },
+            auth: AuthMode::Open,
+            resources_per_file: 10_000,
+            prepare_time: Duration::from_millis(0),
+            poll_interval_seconds: 1,
+            strict_headers: false,
+            faults: Faults::default(),
+        }
+    }
 }
 
-/// A running simulator. Dropping it stops the server.
+impl SimConfig {
+    /// Kept for the connection-test fault tests: an open generated server whose metadata misbehaves.
+    pub fn with_metadata_fault(fault: MetadataFault) -> Self {
+        let mut config = Self::default();
+        config.faults.metadata = fault;
+        config
+    }
+}
+
+/// What happened, for tests that check the client's behaviour (e.g. that no file was fetched twice).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    pub kickoffs: u32,
+    pub status_polls: u32,
+    pub deletes: u32,
+    pub token_requests: u32,
+    /// Requests per file name (on either origin, redirects not counted).
+    pub file_requests: HashMap<String, u32>,
+    /// Requests that arrived at the second (redirect) origin, and how many carried `Authorization`.
+    pub redirected_requests: u32,
+    pub redirected_with_authorization: u32,
+    /// File requests on the main origin that carried `Authorization`.
+    pub file_requests_with_authorization: u32,
+}
+
+pub(crate) struct Sim {
+    pub config: SimConfig,
+    pub faults: Mutex<Faults>,
+    pub stats: Mutex<Stats>,
+    pub source: source::Source,
+    pub auth: auth::AuthState,
+    pub jobs: export::Jobs,
+    /// `http://127.0.0.1:PORT` of the main origin and of the redirect origin.
+    pub origin: String,
+    pub second_origin: String,
+    pub work_dir: tempfile::TempDir,
+    pub next_id: AtomicU64,
+}
+
+impl Sim {
+    pub fn base_url(&self) -> String {
+        format!("{}/fhir", self.origin)
+    }
+
+    pub fn smart(&self) -> bool {
+        matches!(self.config.auth, AuthMode::Smart { .. })
+    }
+
+    pub fn faults(&self) -> std::sync::MutexGuard<'_, Faults> {
+        self.faults.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn stats(&self) -> std::sync::MutexGuard<'_, Stats> {
+        self.stats.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A running simulator. Dropping it stops the server and removes its files.
 pub struct RunningSim {
-    addr: SocketAddr,
-    shutdown: Option<oneshot::Sender<()>>,
+    sim: Arc<Sim>,
+    shutdown: Vec<oneshot::Sender<()>>,
 }
 
 impl RunningSim {
-    /// Starts on `127.0.0.1` at a free port.
+    /// Starts on `127.0.0.1` at a free port (and a second free port for the redirect origin).
     pub async fn start(config: SimConfig) -> std::io::Result<Self> {
         Self::start_on(([127, 0, 0, 1], 0).into(), config).await
     }
 
     pub async fn start_on(addr: SocketAddr, config: SimConfig) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
-        let (tx, rx) = oneshot::channel::<()>();
-        let app = router(Arc::new(Shared { config }));
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
+        let second = TcpListener::bind(SocketAddr::new(addr.ip(), 0)).await?;
+        let origin = format!("http://{}", listener.local_addr()?);
+        let second_origin = format!("http://{}", second.local_addr()?);
+        let source = source::Source::load(&config.data).map_err(std::io::Error::other)?;
+        let sim = Arc::new(Sim {
+            faults: Mutex::new(config.faults.clone()),
+            config,
+            stats: Mutex::new(Stats::default()),
+            source,
+            auth: auth::AuthState::default(),
+            jobs: export::Jobs::default(),
+            origin,
+            second_origin,
+            work_dir: tempfile::Builder::new().prefix("haul-sim-").tempdir()?,
+            next_id: AtomicU64::new(1),
         });
-        Ok(Self {
-            addr,
-            shutdown: Some(tx),
-        })
+        let mut shutdown = Vec::new();
+        for (listener, app) in [(listener, router(sim.clone())), (second, files::second_origin_router(sim.clone()))] {
+            let (tx, rx) = oneshot::channel::<()>();
+            shutdown.push(tx);
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = rx.await;
+                    })
+                    .await;
+            });
+        }
+        Ok(Self { sim, shutdown })
     }
 
     /// The FHIR base URL, e.g. `http://127.0.0.1:41234/fhir`.
     pub fn base_url(&self) -> String {
-        format!("http://{}/fhir", self.addr)
+        self.sim.base_url()
     }
 
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
+    /// The token endpoint (SMART mode).
+    pub fn token_url(&self) -> String {
+        auth::token_url(&self.sim)
+    }
+
+    pub fn second_origin(&self) -> &str {
+        &self.sim.second_origin
+    }
+
+    /// Registers a client by its public JWKS; returns the client id.
+    pub fn register_client(&self, jwks: serde_json::Value, scope: Option<String>) -> Result<String, String> {
+        self.sim.auth.register(jwks, scope)
+    }
+
+    pub fn set_faults(&self, faults: Faults) {
+        *self.sim.faults() = faults;
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.sim.stats().clone()
+    }
+
+    /// Resources the data source holds, per type (what a full system-level export returns).
+    pub fn resource_counts(&self) -> std::collections::BTreeMap<String, u64> {
+        self.sim.source.counts()
     }
 }
 
 impl Drop for RunningSim {
     fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
+        for tx in self.shutdown.drain(..) {
             let _ = tx.send(());
         }
     }
 }
 
-fn router(shared: Arc<Shared>) -> Router {
+fn router(sim: Arc<Sim>) -> Router {
     Router::new()
         .route("/fhir/metadata", get(metadata))
-        .with_state(shared)
+        .route("/fhir/.well-known/smart-configuration", get(auth::smart_configuration))
+        .route("/auth/token", post(auth::token))
+        .route("/fhir/$export", get(export::kickoff_system).post(export::kickoff_system))
+        .route("/fhir/Patient/$export", get(export::kickoff_patient).post(export::kickoff_patient))
+        .route("/fhir/Group/{id}/$export", get(export::kickoff_group).post(export::kickoff_group))
+        .route("/fhir/bulkstatus/{id}", get(export::status).delete(export::delete))
+        .route("/fhir/Group", get(groups::search))
+        .route("/fhir/Group/{id}", get(groups::read))
+        .route("/files/{job}/{name}", get(files::main_origin))
+        .route("/_sim/register", post(auth::register_endpoint))
+        .route("/_sim/faults", get(get_faults).post(set_faults))
+        .route("/_sim/stats", get(get_stats))
+        .fallback(not_found)
+        .with_state(sim)
 }
 
-const FHIR_JSON: &str = "application/fhir+json";
+pub(crate) const FHIR_JSON: &str = "application/fhir+json";
 
-async fn metadata(State(shared): State<Arc<Shared>>) -> Response {
-    match shared.config.metadata_fault {
-        MetadataFault::None => fhir_json(StatusCode::OK, capability::statement()),
-        MetadataFault::ProxyHtml502 => html(
-            StatusCode::BAD_GATEWAY,
-            "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>",
-        ),
-        MetadataFault::LoginPageHtml => html(
+async fn metadata(State(sim): State<Arc<Sim>>) -> Response {
+    let fault = sim.faults().metadata;
+    match fault {
+        MetadataFault::None => fhir_json(StatusCode::OK, capability::statement(&sim)),
+        MetadataFault::ProxyHtml502 => outcome::proxy_html_502(),
+        MetadataFault::LoginPageHtml => (
             StatusCode::OK,
+            [(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))],
             "<!DOCTYPE html><html><head><title>Sign in</title></head><body><form><input name=user><input type=password name=pw></form></body></html>",
-        ),
-        MetadataFault::NotFound => fhir_json(
-            StatusCode::NOT_FOUND,
-            operation_outcome("error", "not-found", "Unknown resource type 'metadata'"),
-        ),
-    }
-}
-
-fn fhir_json(status: StatusCode, body: serde_json::Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON))],
-        body.to_string(),
-    )
-        .into_response()
-}
-
-fn html(status: StatusCode, body: &'static str) -> Response {
-    (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        )],
-        body,
-    )
-        .into_response()
-}
-
-pub(crate) fn operation_outcome(
-    severity: &str,
-    code: &str,
-    diagnostics: &str,
-) -> serde_json::Value {
-    serde_json::json!({
-        "resourceType": "OperationOutcome",
-        "issue": [{ "severity": severity, "code": code, "diagnostics": diagnostics }]
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn metadata_is_a_bulk_data_capability_statement() {
-        let sim = RunningSim::start(SimConfig::default()).await.unwrap();
-        let res = reqwest::get(format!("{}/metadata", sim.base_url()))
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
-        assert_eq!(res.headers()["content-type"], FHIR_JSON);
-        let cs: serde_json::Value = res.json().await.unwrap();
-        assert_eq!(cs["resourceType"], "CapabilityStatement");
-        assert_eq!(
-            cs["instantiates"][0],
-            "http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"
-        );
-        assert_eq!(cs["fhirVersion"], "4.0.1");
-    }
-
-    #[tokio::test]
-    async fn metadata_faults_answer_as_configured() {
-        for (fault, status, content_type) in [
-            (MetadataFault::ProxyHtml502, 502, "text/html; charset=utf-8"),
-            (
-                MetadataFault::LoginPageHtml,
-                200,
-                "text/html; charset=utf-8",
-            ),
-            (MetadataFault::NotFound, 404, FHIR_JSON),
-        ] {
-            let sim = RunningSim::start(SimConfig {
-                metadata_fault: fault,
-            })
-            .await
-            .unwrap();
-            let res = reqwest::get(format!("{}/metadata", sim.base_url()))
-                .await
-                .unwrap();
-            assert_eq!(res.status(), status, "{fault:?}");
-            assert_eq!(res.headers()["content-type"], content_type, "{fault:?}");
+        )
+            .into_response(),
+        MetadataFault::NotFound => {
+            outcome::response(StatusCode::NOT_FOUND, "error", "not-found", "Unknown resource type 'metadata'")
         }
     }
+}
 
-    #[tokio::test]
-    async fn dropping_the_handle_stops_the_server() {
-        let sim = RunningSim::start(SimConfig::default()).await.unwrap();
-        let url = format!("{}/metadata", sim.base_url());
-        drop(sim);
-        let mut refused = false;
-        for _ in 0..50 {
-            if reqwest::get(&url).await.is_err() {
-                refused = true;
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        assert!(refused, "the port should close after drop");
-    }
+async fn get_faults(State(sim): State<Arc<Sim>>) -> Response {
+    axum::Json(sim.faults().clone()).into_response()
+}
+
+async fn set_faults(State(sim): State<Arc<Sim>>, axum::Json(faults): axum::Json<Faults>) -> Response {
+    *sim.faults() = faults;
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn get_stats(State(sim): State<Arc<Sim>>) -> Response {
+    axum::Json(sim.stats().clone()).into_response()
+}
+
+async fn not_found() -> Response {
+    outcome::response(StatusCode::NOT_FOUND, "error", "not-found", "No such endpoint on this server")
+}
+
+pub(crate) fn fhir_json(status: StatusCode, body: serde_json::Value) -> Response {
+    (status, [(header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON))], body.to_string()).into_response()
 }

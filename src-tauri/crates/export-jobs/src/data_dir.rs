@@ -28,15 +28,10 @@ impl DataDir {
     /// `$XDG_DATA_HOME/haul`, usually `~/.local/share/haul`).
     pub fn locate() -> Result<Self, DataDirError> {
         if let Some(dir) = std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()) {
-            return Ok(Self {
-                root: PathBuf::from(dir),
-            });
+            return Ok(Self { root: PathBuf::from(dir) });
         }
-        let dirs =
-            directories::ProjectDirs::from("org", "Haul", "Haul").ok_or(DataDirError::NoHome)?;
-        Ok(Self {
-            root: dirs.data_dir().to_path_buf(),
-        })
+        let dirs = directories::ProjectDirs::from("org", "Haul", "Haul").ok_or(DataDirError::NoHome)?;
+        Ok(Self { root: dirs.data_dir().to_path_buf() })
     }
 
     pub fn at(root: impl Into<PathBuf>) -> Self {
@@ -54,10 +49,8 @@ impl DataDir {
     /// Creates the folder if needed and proves it is writable by writing a probe file, so the user hears
     /// about a read-only or full disk at start rather than halfway through saving something.
     pub fn ensure_writable(&self) -> Result<(), DataDirError> {
-        let not_writable = |e: std::io::Error| DataDirError::NotWritable {
-            path: self.root.clone(),
-            reason: plain_io_reason(&e),
-        };
+        let not_writable =
+            |e: std::io::Error| DataDirError::NotWritable { path: self.root.clone(), reason: plain_io_reason(&e) };
         std::fs::create_dir_all(&self.root).map_err(not_writable)?;
         let probe = self.root.join(".write-probe");
         let result = std::fs::File::create(&probe).and_then(|mut f| f.write_all(b"ok"));
@@ -96,14 +89,9 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let blocker = tmp.path().join("data");
         std::fs::write(&blocker, b"not a folder").unwrap();
-        let err = DataDir::at(blocker.join("haul"))
-            .ensure_writable()
-            .unwrap_err();
+        let err = DataDir::at(blocker.join("haul")).ensure_writable().unwrap_err();
         let msg = err.to_string();
-        assert!(
-            msg.starts_with("Haul cannot write to its data folder"),
-            "{msg}"
-        );
+        assert!(msg.starts_with("Haul cannot write to its data folder"), "{msg}");
         assert!(msg.contains(DATA_DIR_ENV), "{msg}");
     }
 }

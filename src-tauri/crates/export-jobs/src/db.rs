@@ -9,8 +9,10 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, ErrorCode};
 
 /// Every migration, in order. Append only: never edit or reorder a released one.
-pub const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_servers", include_str!("migrations/0001_servers.sql"))];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_servers", include_str!("migrations/0001_servers.sql")),
+    ("0002_builtin_demo", include_str!("migrations/0002_builtin_demo.sql")),
+];
 
 /// The schema version this build writes.
 pub fn latest_version() -> u32 {
@@ -37,11 +39,7 @@ pub enum DbError {
     #[error(
         "Haul's database {path} was written by a newer version of Haul (schema {found}; this version knows up to {supported}). Update Haul, or move the file aside to start afresh; the old file is kept."
     )]
-    TooNew {
-        path: PathBuf,
-        found: u32,
-        supported: u32,
-    },
+    TooNew { path: PathBuf, found: u32, supported: u32 },
     #[error(
         "Haul's database {path} is in use by another program and stayed locked. Close other Haul windows or `haul` commands and try again."
     )]
@@ -80,37 +78,20 @@ impl Database {
 
     fn from_connection(conn: Connection, path: &Path) -> Result<Self, DbError> {
         let err = |e| classify(path, e);
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(err)?;
         // Reading the header first: a non-database file fails here, before anything is written.
-        let found: u32 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(err)?;
+        let found: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(err)?;
         if found > latest_version() {
-            return Err(DbError::TooNew {
-                path: path.to_path_buf(),
-                found,
-                supported: latest_version(),
-            });
+            return Err(DbError::TooNew { path: path.to_path_buf(), found, supported: latest_version() });
         }
-        let check: String = conn
-            .query_row("PRAGMA quick_check", [], |r| r.get(0))
-            .map_err(err)?;
+        let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(err)?;
         if check != "ok" {
-            return Err(DbError::Corrupt {
-                path: path.to_path_buf(),
-                detail: check,
-            });
+            return Err(DbError::Corrupt { path: path.to_path_buf(), detail: check });
         }
         // WAL lets the CLI read while the app writes. In-memory databases ignore it.
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(err)?;
-        conn.pragma_update(None, "foreign_keys", true)
-            .map_err(err)?;
-        let mut db = Self {
-            conn,
-            path: path.to_path_buf(),
-        };
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+        conn.pragma_update(None, "foreign_keys", true).map_err(err)?;
+        let mut db = Self { conn, path: path.to_path_buf() };
         db.migrate_from(found)?;
         Ok(db)
     }
@@ -122,17 +103,14 @@ impl Database {
             let err = |e| classify(&path, e);
             let tx = self.conn.transaction().map_err(err)?;
             tx.execute_batch(sql).map_err(err)?;
-            tx.pragma_update(None, "user_version", version)
-                .map_err(err)?;
+            tx.pragma_update(None, "user_version", version).map_err(err)?;
             tx.commit().map_err(err)?;
         }
         Ok(())
     }
 
     pub fn version(&self) -> Result<u32, DbError> {
-        self.conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| classify(&self.path, e))
+        self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| classify(&self.path, e))
     }
 
     pub fn conn(&self) -> &Connection {
@@ -151,27 +129,18 @@ impl Database {
 /// Renames a database Haul cannot use (and its WAL/SHM companions) to `<name>.<reason>-<unix seconds>`,
 /// so the user can start afresh without losing the old file. Returns the new path.
 pub fn move_aside(path: &Path, problem: DbProblem) -> std::io::Result<PathBuf> {
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let reason = match problem {
         DbProblem::Corrupt => "damaged",
         DbProblem::TooNew => "newer",
     };
-    let file_name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("haul.db");
+    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("haul.db");
     let target = path.with_file_name(format!("{file_name}.{reason}-{stamp}"));
     std::fs::rename(path, &target)?;
     for suffix in ["-wal", "-shm"] {
         let companion = path.with_file_name(format!("{file_name}{suffix}"));
         if companion.exists() {
-            std::fs::rename(
-                &companion,
-                target.with_file_name(format!("{file_name}.{reason}-{stamp}{suffix}")),
-            )?;
+            std::fs::rename(&companion, target.with_file_name(format!("{file_name}.{reason}-{stamp}{suffix}")))?;
         }
     }
     Ok(target)
@@ -180,15 +149,11 @@ pub fn move_aside(path: &Path, problem: DbProblem) -> std::io::Result<PathBuf> {
 fn classify(path: &Path, e: rusqlite::Error) -> DbError {
     let path = path.to_path_buf();
     match e.sqlite_error_code() {
-        Some(ErrorCode::NotADatabase) | Some(ErrorCode::DatabaseCorrupt) => DbError::Corrupt {
-            path,
-            detail: "SQLite says: file is not a database or is corrupt".into(),
-        },
+        Some(ErrorCode::NotADatabase) | Some(ErrorCode::DatabaseCorrupt) => {
+            DbError::Corrupt { path, detail: "SQLite says: file is not a database or is corrupt".into() }
+        }
         Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => DbError::Busy { path },
-        _ => DbError::Other {
-            path,
-            detail: e.to_string(),
-        },
+        _ => DbError::Other { path, detail: e.to_string() },
     }
 }
 
@@ -212,11 +177,7 @@ mod tests {
         assert_eq!(db.version().unwrap(), latest_version());
         let tables: i64 = db
             .conn()
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='servers'",
-                [],
-                |r| r.get(0),
-            )
+            .query_row("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='servers'", [], |r| r.get(0))
             .unwrap();
         assert_eq!(tables, 1);
     }
@@ -235,15 +196,8 @@ mod tests {
                 )
                 .unwrap();
             let db = Database::open(&path).unwrap();
-            assert_eq!(
-                db.version().unwrap(),
-                latest_version(),
-                "from version {version}"
-            );
-            let kept: String = db
-                .conn()
-                .query_row("SELECT name FROM servers", [], |r| r.get(0))
-                .unwrap();
+            assert_eq!(db.version().unwrap(), latest_version(), "from version {version}");
+            let kept: String = db.conn().query_row("SELECT name FROM servers", [], |r| r.get(0)).unwrap();
             assert_eq!(kept, "Kept");
         }
     }
@@ -253,10 +207,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("haul.db");
         drop(Database::open(&path).unwrap());
-        assert_eq!(
-            Database::open(&path).unwrap().version().unwrap(),
-            latest_version()
-        );
+        assert_eq!(Database::open(&path).unwrap().version().unwrap(), latest_version());
     }
 
     #[test]
@@ -265,25 +216,13 @@ mod tests {
         let path = tmp.path().join("haul.db");
         database_at_version(&path, latest_version());
         let future = latest_version() + 7;
-        Connection::open(&path)
-            .unwrap()
-            .pragma_update(None, "user_version", future)
-            .unwrap();
+        Connection::open(&path).unwrap().pragma_update(None, "user_version", future).unwrap();
         let before = std::fs::read(&path).unwrap();
-        let err = Database::open(&path)
-            .err()
-            .expect("a newer database must be refused");
-        assert!(
-            matches!(err, DbError::TooNew { found, .. } if found == future),
-            "{err}"
-        );
+        let err = Database::open(&path).err().expect("a newer database must be refused");
+        assert!(matches!(err, DbError::TooNew { found, .. } if found == future), "{err}");
         assert_eq!(err.problem(), Some(DbProblem::TooNew));
         assert!(err.to_string().contains("newer version of Haul"));
-        assert_eq!(
-            std::fs::read(&path).unwrap(),
-            before,
-            "the file must not change"
-        );
+        assert_eq!(std::fs::read(&path).unwrap(), before, "the file must not change");
     }
 
     #[test]
@@ -292,31 +231,15 @@ mod tests {
         let path = tmp.path().join("haul.db");
         let garbage = b"this is not sqlite, it is a shopping list: milk, eggs, bread. ".repeat(100);
         std::fs::write(&path, &garbage).unwrap();
-        let err = Database::open(&path)
-            .err()
-            .expect("garbage must be refused");
+        let err = Database::open(&path).err().expect("garbage must be refused");
         assert_eq!(err.problem(), Some(DbProblem::Corrupt), "{err}");
-        assert_eq!(
-            std::fs::read(&path).unwrap(),
-            garbage,
-            "the file must not change"
-        );
+        assert_eq!(std::fs::read(&path).unwrap(), garbage, "the file must not change");
 
         let moved = move_aside(&path, DbProblem::Corrupt).unwrap();
         assert!(!path.exists());
         assert_eq!(std::fs::read(&moved).unwrap(), garbage);
-        assert!(
-            moved
-                .file_name()
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .starts_with("haul.db.damaged-")
-        );
+        assert!(moved.file_name().unwrap().to_str().unwrap().starts_with("haul.db.damaged-"));
         // Afterwards a fresh database opens in its place.
-        assert_eq!(
-            Database::open(&path).unwrap().version().unwrap(),
-            latest_version()
-        );
+        assert_eq!(Database::open(&path).unwrap().version().unwrap(), latest_version());
     }
 }

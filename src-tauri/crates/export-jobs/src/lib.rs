@@ -9,4 +9,4 @@ pub mod servers;
 
 pub use data_dir::{DataDir, DataDirError};
 pub use db::{Database, DbError, DbProblem};
-pub use servers::{AuthKind, Server, ServerError, ServerInput, UrlCheck, check_base_url};
+pub use servers::{AuthKind, DEMO_NAME, Server, ServerError, ServerInput, UrlCheck, check_base_url};

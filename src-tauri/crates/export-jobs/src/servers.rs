@@ -46,6 +46,8 @@ pub struct Server {
     pub auth: AuthKind,
     pub client_id: Option<String>,
     pub scope: Option<String>,
+    /// The built-in demo server: its address is managed by the app.
+    pub builtin: bool,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -65,6 +67,9 @@ pub struct ServerInput {
 }
 
 pub const DEFAULT_SCOPE: &str = "system/*.read";
+
+/// The name the built-in demo server gets on first start.
+pub const DEMO_NAME: &str = "Demo server";
 
 /// Which field of the form an error is about, so the UI can put the message beside it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
@@ -100,10 +105,7 @@ impl ServerError {
 }
 
 fn invalid(field: ServerField, message: impl Into<String>) -> ServerError {
-    ServerError::Invalid {
-        field,
-        message: message.into(),
-    }
+    ServerError::Invalid { field, message: message.into() }
 }
 
 /// The result of checking a FHIR base URL the user typed.
@@ -122,10 +124,7 @@ pub fn check_base_url(input: &str) -> Result<UrlCheck, ServerError> {
     let field = ServerField::BaseUrl;
     let text = input.trim();
     if text.is_empty() {
-        return Err(invalid(
-            field,
-            "Enter the server's FHIR base URL, for example https://ehr.example.org/fhir.",
-        ));
+        return Err(invalid(field, "Enter the server's FHIR base URL, for example https://ehr.example.org/fhir."));
     }
     let url = match Url::parse(text) {
         Ok(url) => url,
@@ -140,9 +139,7 @@ pub fn check_base_url(input: &str) -> Result<UrlCheck, ServerError> {
         Err(_) => {
             return Err(invalid(
                 field,
-                format!(
-                    "“{text}” is not a web address. A FHIR base URL looks like https://ehr.example.org/fhir."
-                ),
+                format!("“{text}” is not a web address. A FHIR base URL looks like https://ehr.example.org/fhir."),
             ));
         }
     };
@@ -156,10 +153,7 @@ pub fn check_base_url(input: &str) -> Result<UrlCheck, ServerError> {
         ));
     }
     let Some(host) = url.host() else {
-        return Err(invalid(
-            field,
-            "The address has no server name after https://.",
-        ));
+        return Err(invalid(field, "The address has no server name after https://."));
     };
     if !url.username().is_empty() || url.password().is_some() {
         return Err(invalid(
@@ -177,17 +171,12 @@ pub fn check_base_url(input: &str) -> Result<UrlCheck, ServerError> {
         "This address uses http://, so data, patient records included, would cross the network unencrypted. Use https:// unless this is a test server on a private network.".to_string()
     });
     let normalized = url.as_str().trim_end_matches('/').to_string();
-    Ok(UrlCheck {
-        normalized,
-        warning,
-    })
+    Ok(UrlCheck { normalized, warning })
 }
 
 fn is_loopback(host: &Host<&str>) -> bool {
     match host {
-        Host::Domain(d) => {
-            d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost")
-        }
+        Host::Domain(d) => d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost"),
         Host::Ipv4(ip) => ip.is_loopback(),
         Host::Ipv6(ip) => ip.is_loopback(),
     }
@@ -205,24 +194,13 @@ struct ValidServer {
 fn validate(input: &ServerInput) -> Result<ValidServer, ServerError> {
     let name = input.name.trim();
     if name.is_empty() {
-        return Err(invalid(
-            ServerField::Name,
-            "Give the server a name, for example “Payer production”.",
-        ));
+        return Err(invalid(ServerField::Name, "Give the server a name, for example “Payer production”."));
     }
     if name.chars().count() > 100 {
-        return Err(invalid(
-            ServerField::Name,
-            "Keep the name under 100 characters.",
-        ));
+        return Err(invalid(ServerField::Name, "Keep the name under 100 characters."));
     }
     let base_url = check_base_url(&input.base_url)?.normalized;
-    let optional = |v: &Option<String>| {
-        v.as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    };
+    let optional = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
     let client_id = optional(&input.client_id);
     let mut scope = optional(&input.scope);
     match input.auth {
@@ -245,16 +223,10 @@ fn validate(input: &ServerInput) -> Result<ValidServer, ServerError> {
             }
         }
     }
-    Ok(ValidServer {
-        name: name.to_string(),
-        base_url,
-        auth: input.auth,
-        client_id,
-        scope,
-    })
+    Ok(ValidServer { name: name.to_string(), base_url, auth: input.auth, client_id, scope })
 }
 
-const COLUMNS: &str = "id, name, base_url, auth_kind, client_id, scope, created_at, updated_at";
+const COLUMNS: &str = "id, name, base_url, auth_kind, client_id, scope, builtin IS NOT NULL, created_at, updated_at";
 
 fn row_to_server(row: &rusqlite::Row<'_>) -> rusqlite::Result<Server> {
     Ok(Server {
@@ -264,17 +236,16 @@ fn row_to_server(row: &rusqlite::Row<'_>) -> rusqlite::Result<Server> {
         auth: AuthKind::from_sql(&row.get::<_, String>(3)?),
         client_id: row.get(4)?,
         scope: row.get(5)?,
-        created_at: row.get(6)?,
-        updated_at: row.get(7)?,
+        builtin: row.get(6)?,
+        created_at: row.get(7)?,
+        updated_at: row.get(8)?,
     })
 }
 
 /// The saved name that `name` collides with (names are unique whatever their case).
 fn existing_name(db: &Database, name: &str) -> String {
     db.conn()
-        .query_row("SELECT name FROM servers WHERE name = ?1", [name], |r| {
-            r.get(0)
-        })
+        .query_row("SELECT name FROM servers WHERE name = ?1", [name], |r| r.get(0))
         .unwrap_or_else(|_| name.to_string())
 }
 
@@ -286,9 +257,7 @@ impl Database {
     pub fn list_servers(&self) -> Result<Vec<Server>, ServerError> {
         let sql = format!("SELECT {COLUMNS} FROM servers ORDER BY name COLLATE NOCASE");
         let mut stmt = self.conn().prepare(&sql).map_err(|e| self.error(e))?;
-        let rows = stmt
-            .query_map([], row_to_server)
-            .map_err(|e| self.error(e))?;
+        let rows = stmt.query_map([], row_to_server).map_err(|e| self.error(e))?;
         Ok(rows.collect::<Result<_, _>>().map_err(|e| self.error(e))?)
     }
 
@@ -309,15 +278,18 @@ impl Database {
         );
         match result {
             Ok(_) => self.get_server(self.conn().last_insert_rowid()),
-            Err(e) if unique_violation(&e) => {
-                Err(ServerError::DuplicateName(existing_name(self, &v.name)))
-            }
+            Err(e) if unique_violation(&e) => Err(ServerError::DuplicateName(existing_name(self, &v.name))),
             Err(e) => Err(self.error(e).into()),
         }
     }
 
     pub fn update_server(&self, id: i64, input: &ServerInput) -> Result<Server, ServerError> {
-        let v = validate(input)?;
+        let mut v = validate(input)?;
+        let current = self.get_server(id)?;
+        if current.builtin {
+            // The demo's address is the app's to manage; only its name and sign-in settings are the user's.
+            v.base_url = current.base_url;
+        }
         let result = self.conn().execute(
             "UPDATE servers SET name = ?1, base_url = ?2, auth_kind = ?3, client_id = ?4, scope = ?5,
                  updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
@@ -327,23 +299,47 @@ impl Database {
         match result {
             Ok(0) => Err(ServerError::NotFound(id)),
             Ok(_) => self.get_server(id),
-            Err(e) if unique_violation(&e) => {
-                Err(ServerError::DuplicateName(existing_name(self, &v.name)))
-            }
+            Err(e) if unique_violation(&e) => Err(ServerError::DuplicateName(existing_name(self, &v.name))),
             Err(e) => Err(self.error(e).into()),
         }
     }
 
-    pub fn remove_server(&self, id: i64) -> Result<(), ServerError> {
-        let n = self
+    /// Offers the built-in demo server once: on the first start, and never again after the user removed it.
+    /// Afterwards keeps its address current (`base_url` changes with the port it runs on).
+    pub fn sync_demo_server(&self, base_url: &str) -> Result<(), ServerError> {
+        let err = |e| self.error(e);
+        let offered: bool = self
             .conn()
-            .execute("DELETE FROM servers WHERE id = ?1", [id])
-            .map_err(|e| self.error(e))?;
-        if n == 0 {
-            Err(ServerError::NotFound(id))
+            .query_row("SELECT EXISTS(SELECT 1 FROM app_settings WHERE key = 'demo_offered')", [], |r| r.get(0))
+            .map_err(err)?;
+        if !offered {
+            let name = if self
+                .conn()
+                .query_row("SELECT EXISTS(SELECT 1 FROM servers WHERE name = ?1)", [DEMO_NAME], |r| r.get::<_, bool>(0))
+                .map_err(err)?
+            {
+                format!("{DEMO_NAME} (built in)")
+            } else {
+                DEMO_NAME.to_string()
+            };
+            self.conn()
+                .execute(
+                    "INSERT INTO servers (name, base_url, auth_kind, builtin) VALUES (?1, ?2, 'open', 'demo')",
+                    params![name, base_url],
+                )
+                .map_err(err)?;
+            self.conn()
+                .execute("INSERT INTO app_settings (key, value) VALUES ('demo_offered', 'yes')", [])
+                .map_err(err)?;
         } else {
-            Ok(())
+            self.conn().execute("UPDATE servers SET base_url = ?1 WHERE builtin = 'demo'", [base_url]).map_err(err)?;
         }
+        Ok(())
+    }
+
+    pub fn remove_server(&self, id: i64) -> Result<(), ServerError> {
+        let n = self.conn().execute("DELETE FROM servers WHERE id = ?1", [id]).map_err(|e| self.error(e))?;
+        if n == 0 { Err(ServerError::NotFound(id)) } else { Ok(()) }
     }
 }
 
@@ -352,13 +348,7 @@ mod tests {
     use super::*;
 
     fn open(name: &str, url: &str) -> ServerInput {
-        ServerInput {
-            name: name.into(),
-            base_url: url.into(),
-            auth: AuthKind::Open,
-            client_id: None,
-            scope: None,
-        }
+        ServerInput { name: name.into(), base_url: url.into(), auth: AuthKind::Open, client_id: None, scope: None }
     }
 
     #[test]
@@ -366,29 +356,15 @@ mod tests {
         let c = check_base_url("  https://ehr.example.org/fhir/  ").unwrap();
         assert_eq!(c.normalized, "https://ehr.example.org/fhir");
         assert_eq!(c.warning, None);
-        assert_eq!(
-            check_base_url("https://EHR.example.org")
-                .unwrap()
-                .normalized,
-            "https://ehr.example.org"
-        );
+        assert_eq!(check_base_url("https://EHR.example.org").unwrap().normalized, "https://ehr.example.org");
     }
 
     #[test]
     fn plain_http_warns_except_on_this_computer() {
-        assert!(
-            check_base_url("http://ehr.example.org/fhir")
-                .unwrap()
-                .warning
-                .unwrap()
-                .contains("unencrypted")
-        );
-        for local in [
-            "http://localhost:8080/fhir",
-            "http://127.0.0.1:9/fhir",
-            "http://[::1]:9/fhir",
-            "http://sim.localhost/",
-        ] {
+        assert!(check_base_url("http://ehr.example.org/fhir").unwrap().warning.unwrap().contains("unencrypted"));
+        for local in
+            ["http://localhost:8080/fhir", "http://127.0.0.1:9/fhir", "http://[::1]:9/fhir", "http://sim.localhost/"]
+        {
             assert_eq!(check_base_url(local).unwrap().warning, None, "{local}");
         }
     }
@@ -397,46 +373,23 @@ mod tests {
     fn bad_urls_get_plain_messages() {
         let msg = |s: &str| check_base_url(s).unwrap_err().to_string();
         assert!(msg("").contains("Enter the server's FHIR base URL"));
-        assert!(
-            msg("ehr.example.org/fhir").contains("should start with https://"),
-            "{}",
-            msg("ehr.example.org/fhir")
-        );
+        assert!(msg("ehr.example.org/fhir").contains("should start with https://"), "{}", msg("ehr.example.org/fhir"));
         assert!(msg("ftp://files.example.org").contains("not supported"));
         assert!(msg("https://user:secret@ehr.example.org/fhir").contains("user name and password"));
-        assert!(
-            !msg("https://user:secret@ehr.example.org/fhir").contains("secret"),
-            "never echo a password"
-        );
+        assert!(!msg("https://user:secret@ehr.example.org/fhir").contains("secret"), "never echo a password");
         assert!(msg("https://ehr.example.org/fhir?x=1").contains("remove the part from ?"));
         assert!(msg("https://exa mple.org").contains("is not a web address"));
-        assert_eq!(
-            check_base_url("").unwrap_err().field(),
-            Some(ServerField::BaseUrl)
-        );
+        assert_eq!(check_base_url("").unwrap_err().field(), Some(ServerField::BaseUrl));
     }
 
     #[test]
     fn add_edit_list_remove() {
         let db = Database::open_in_memory().unwrap();
-        let a = db
-            .add_server(&open("Zeta", "https://z.test/fhir/"))
-            .unwrap();
-        let b = db
-            .add_server(&open("alpha", "http://localhost:1/fhir"))
-            .unwrap();
+        let a = db.add_server(&open("Zeta", "https://z.test/fhir/")).unwrap();
+        let b = db.add_server(&open("alpha", "http://localhost:1/fhir")).unwrap();
         assert_eq!(a.base_url, "https://z.test/fhir");
-        let names: Vec<_> = db
-            .list_servers()
-            .unwrap()
-            .into_iter()
-            .map(|s| s.name)
-            .collect();
-        assert_eq!(
-            names,
-            ["alpha", "Zeta"],
-            "sorted by name, case-insensitively"
-        );
+        let names: Vec<_> = db.list_servers().unwrap().into_iter().map(|s| s.name).collect();
+        assert_eq!(names, ["alpha", "Zeta"], "sorted by name, case-insensitively");
 
         let edited = db
             .update_server(
@@ -452,37 +405,22 @@ mod tests {
             .unwrap();
         assert_eq!(edited.name, "Zeta prod");
         assert_eq!(edited.client_id.as_deref(), Some("haul-client"));
-        assert_eq!(
-            edited.scope.as_deref(),
-            Some(DEFAULT_SCOPE),
-            "an empty scope falls back to the default"
-        );
+        assert_eq!(edited.scope.as_deref(), Some(DEFAULT_SCOPE), "an empty scope falls back to the default");
         assert_eq!(edited.auth, AuthKind::SmartBackend);
 
         db.remove_server(b.id).unwrap();
         assert_eq!(db.list_servers().unwrap().len(), 1);
-        assert!(matches!(
-            db.remove_server(b.id),
-            Err(ServerError::NotFound(_))
-        ));
-        assert!(matches!(
-            db.update_server(b.id, &open("x", "https://x.test")),
-            Err(ServerError::NotFound(_))
-        ));
+        assert!(matches!(db.remove_server(b.id), Err(ServerError::NotFound(_))));
+        assert!(matches!(db.update_server(b.id, &open("x", "https://x.test")), Err(ServerError::NotFound(_))));
     }
 
     #[test]
     fn duplicate_names_are_refused_whatever_the_case() {
         let db = Database::open_in_memory().unwrap();
         let first = db.add_server(&open("Payer", "https://a.test")).unwrap();
-        let err = db
-            .add_server(&open("payer ", "https://b.test"))
-            .unwrap_err();
+        let err = db.add_server(&open("payer ", "https://b.test")).unwrap_err();
         assert!(matches!(err, ServerError::DuplicateName(_)));
-        assert_eq!(
-            err.to_string(),
-            "A server named “Payer” already exists. Choose another name."
-        );
+        assert_eq!(err.to_string(), "A server named “Payer” already exists. Choose another name.");
         assert_eq!(err.field(), Some(ServerField::Name));
         let other = db.add_server(&open("Other", "https://b.test")).unwrap();
         assert!(matches!(
@@ -490,8 +428,7 @@ mod tests {
             Err(ServerError::DuplicateName(_))
         ));
         // Renaming a server to its own name (another case) is fine.
-        db.update_server(first.id, &open("PAYER", "https://a.test"))
-            .unwrap();
+        db.update_server(first.id, &open("PAYER", "https://a.test")).unwrap();
         assert_eq!(db.list_servers().unwrap().len(), 2);
     }
 
@@ -513,13 +450,29 @@ mod tests {
     }
 
     #[test]
+    fn the_demo_server_is_offered_once_and_follows_its_port() {
+        let db = Database::open_in_memory().unwrap();
+        db.sync_demo_server("http://127.0.0.1:1000/fhir").unwrap();
+        let demo = db.list_servers().unwrap().pop().unwrap();
+        assert_eq!((demo.name.as_str(), demo.builtin), (DEMO_NAME, true));
+        db.sync_demo_server("http://127.0.0.1:2000/fhir").unwrap();
+        let servers = db.list_servers().unwrap();
+        assert_eq!(servers.len(), 1);
+        assert_eq!(servers[0].base_url, "http://127.0.0.1:2000/fhir");
+        // Renaming is fine, but its address stays the app's.
+        let renamed = db.update_server(demo.id, &open("My demo", "https://elsewhere.test")).unwrap();
+        assert_eq!((renamed.name.as_str(), renamed.base_url.as_str()), ("My demo", "http://127.0.0.1:2000/fhir"));
+        // Removed stays removed.
+        db.remove_server(demo.id).unwrap();
+        db.sync_demo_server("http://127.0.0.1:3000/fhir").unwrap();
+        assert!(db.list_servers().unwrap().is_empty());
+    }
+
+    #[test]
     fn names_are_required() {
         let db = Database::open_in_memory().unwrap();
         let err = db.add_server(&open("   ", "https://a.test")).unwrap_err();
         assert_eq!(err.field(), Some(ServerField::Name));
-        assert!(
-            db.list_servers().unwrap().is_empty(),
-            "nothing saved on a refused form"
-        );
+        assert!(db.list_servers().unwrap().is_empty(), "nothing saved on a refused form");
     }
 }

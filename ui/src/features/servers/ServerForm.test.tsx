@@ -27,6 +27,7 @@ const saved: Server = {
   auth: "open",
   clientId: null,
   scope: null,
+  builtin: false,
   createdAt: "2026-11-23T00:00:00Z",
   updatedAt: "2026-11-23T00:00:00Z",
 };

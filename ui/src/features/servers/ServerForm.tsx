@@ -156,6 +156,7 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
           data-testid="server-url"
           value={values.baseUrl}
           placeholder="https://ehr.example.org/fhir"
+          readOnly={server?.builtin}
           spellCheck={false}
           autoCapitalize="off"
           onChange={(e) => set("baseUrl", e.target.value)}
@@ -168,6 +169,11 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
         ) : urlWarning ? (
           <p className="field-warning" data-testid="warning-baseUrl">
             {urlWarning}
+          </p>
+        ) : server?.builtin ? (
+          <p className="field-hint" data-testid="builtin-hint">
+            Haul runs this demo server itself, on this computer, with made-up patients: try exports here without an
+            account. Its address changes each time Haul starts, so it cannot be edited.
           </p>
         ) : (
           <p className="field-hint">The address your server's documentation calls the FHIR base or FHIR endpoint.</p>

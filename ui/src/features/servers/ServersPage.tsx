@@ -72,7 +72,10 @@ export function ServersPage() {
                       setSelection({ kind: "edit", id: s.id });
                     }}
                   >
-                    <span className="server-name">{s.name}</span>
+                    <span className="server-name">
+                      {s.name}
+                      {s.builtin && <span className="badge builtin">built in</span>}
+                    </span>
                     <span className="server-url">{s.baseUrl}</span>
                     <span className="server-auth">
                       {s.auth === "smart_backend" ? "SMART Backend Services" : "Open (no sign-in)"}

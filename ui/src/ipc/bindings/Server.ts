@@ -8,4 +8,8 @@ export type Server = { id: number, name: string,
 /**
  * The FHIR base URL, without a trailing slash.
  */
-baseUrl: string, auth: AuthKind, clientId: string | null, scope: string | null, createdAt: string, updatedAt: string, };
+baseUrl: string, auth: AuthKind, clientId: string | null, scope: string | null, 
+/**
+ * The built-in demo server: its address is managed by the app.
+ */
+builtin: boolean, createdAt: string, updatedAt: string, };
