@@ -6,7 +6,11 @@
 pub mod capability;
 pub mod error;
 mod http;
+pub mod keys;
+pub mod smart;
 
 pub use capability::{BULK_DATA_CAPABILITY, ServerSummary, fetch_summary};
 pub use error::{HttpError, HttpErrorKind};
 pub use http::{HttpClient, USER_AGENT};
+pub use keys::{KeyAlgorithm, KeyError, SigningKey};
+pub use smart::{AuthError, AuthErrorKind, BackendAuth, discover_token_url};

@@ -73,6 +73,10 @@ impl AuthState {
         token
     }
 
+    pub fn revoke_all(&self) {
+        self.tokens.lock().unwrap().clear();
+    }
+
     fn valid(&self, token: &str) -> bool {
         self.tokens.lock().unwrap().get(token).is_some_and(|t| t.expires > SystemTime::now())
     }
@@ -91,7 +95,7 @@ pub fn token_url(sim: &Sim) -> String {
 }
 
 pub async fn smart_configuration(State(sim): State<Arc<Sim>>) -> Response {
-    if !sim.smart() {
+    if !sim.smart() || sim.faults().no_smart_configuration {
         return outcome::response(
             StatusCode::NOT_FOUND,
             "error",

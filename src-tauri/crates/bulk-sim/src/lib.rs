@@ -107,6 +107,8 @@ pub struct Faults {
     pub redirect_files: bool,
     /// Fail the export itself while preparing (status answers 500 with a non-transient OperationOutcome).
     pub fail_export: bool,
+    /// Answer 404 at `.well-known/smart-configuration` (clients must fall back to the capability statement).
+    pub no_smart_configuration: bool,
 }
 
 impl Default for Faults {
@@ -127,6 +129,7 @@ impl Default for Faults {
             failing_types: Vec::new(),
             redirect_files: false,
             fail_export: false,
+            no_smart_configuration: false,
         }
     }
 }
@@ -289,6 +292,11 @@ impl RunningSim {
     /// Registers a client by its public JWKS; returns the client id.
     pub fn register_client(&self, jwks: serde_json::Value, scope: Option<String>) -> Result<String, String> {
         self.sim.auth.register(jwks, scope)
+    }
+
+    /// Forgets every access token issued so far (the next request with one gets 401).
+    pub fn revoke_tokens(&self) {
+        self.sim.auth.revoke_all();
     }
 
     pub fn set_faults(&self, faults: Faults) {

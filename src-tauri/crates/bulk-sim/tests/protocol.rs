@@ -512,7 +512,16 @@ async fn the_same_seed_gives_the_same_files() {
 
 #[tokio::test]
 async fn a_folder_source_serves_the_synthea_sample() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../../shared/data/synthea-r4");
+    // The project's shared folder sits beside the repository (as in CI); HAUL_SHARED_DIR points elsewhere.
+    let shared = std::env::var_os("HAUL_SHARED_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../../shared"));
+    let dir = shared.join("data/synthea-r4");
+    assert!(
+        dir.is_dir(),
+        "the Synthea sample is missing at {}: set HAUL_SHARED_DIR to the shared folder",
+        dir.display()
+    );
     let sim = start(SimConfig { data: DataSource::Folder(dir), ..SimConfig::default() }).await;
     let counts = sim.resource_counts();
     assert_eq!(counts["Patient"], 100);

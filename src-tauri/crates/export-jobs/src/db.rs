@@ -12,6 +12,7 @@ use rusqlite::{Connection, ErrorCode};
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_servers", include_str!("migrations/0001_servers.sql")),
     ("0002_builtin_demo", include_str!("migrations/0002_builtin_demo.sql")),
+    ("0003_keys", include_str!("migrations/0003_keys.sql")),
 ];
 
 /// The schema version this build writes.

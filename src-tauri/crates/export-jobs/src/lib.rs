@@ -5,8 +5,12 @@
 
 pub mod data_dir;
 pub mod db;
+pub mod keychain;
+pub mod keys;
 pub mod servers;
 
 pub use data_dir::{DataDir, DataDirError};
 pub use db::{Database, DbError, DbProblem};
+pub use keychain::{Keychain, KeychainError};
+pub use keys::{KeyInfo, KeyStoreError};
 pub use servers::{AuthKind, DEMO_NAME, Server, ServerError, ServerInput, UrlCheck, check_base_url};

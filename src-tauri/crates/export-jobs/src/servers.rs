@@ -48,6 +48,10 @@ pub struct Server {
     pub scope: Option<String>,
     /// The built-in demo server: its address is managed by the app.
     pub builtin: bool,
+    /// The signing key (kid) for SMART Backend Services.
+    pub key_kid: Option<String>,
+    /// The token endpoint, when set by hand (otherwise discovered from the server).
+    pub token_url: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -64,6 +68,12 @@ pub struct ServerInput {
     pub client_id: Option<String>,
     #[ts(optional)]
     pub scope: Option<String>,
+    #[ts(optional)]
+    #[serde(default)]
+    pub key_kid: Option<String>,
+    #[ts(optional)]
+    #[serde(default)]
+    pub token_url: Option<String>,
 }
 
 pub const DEFAULT_SCOPE: &str = "system/*.read";
@@ -80,6 +90,8 @@ pub enum ServerField {
     BaseUrl,
     ClientId,
     Scope,
+    KeyKid,
+    TokenUrl,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -189,6 +201,8 @@ struct ValidServer {
     auth: AuthKind,
     client_id: Option<String>,
     scope: Option<String>,
+    key_kid: Option<String>,
+    token_url: Option<String>,
 }
 
 fn validate(input: &ServerInput) -> Result<ValidServer, ServerError> {
@@ -223,10 +237,27 @@ fn validate(input: &ServerInput) -> Result<ValidServer, ServerError> {
             }
         }
     }
-    Ok(ValidServer { name: name.to_string(), base_url, auth: input.auth, client_id, scope })
+    let (key_kid, token_url) = match input.auth {
+        AuthKind::Open => (None, None),
+        AuthKind::SmartBackend => {
+            let token_url = match optional(&input.token_url) {
+                Some(url) => Some(
+                    check_base_url(&url)
+                        .map_err(|e| {
+                            invalid(ServerField::TokenUrl, e.to_string().replace("FHIR base URL", "token URL"))
+                        })?
+                        .normalized,
+                ),
+                None => None,
+            };
+            (optional(&input.key_kid), token_url)
+        }
+    };
+    Ok(ValidServer { name: name.to_string(), base_url, auth: input.auth, client_id, scope, key_kid, token_url })
 }
 
-const COLUMNS: &str = "id, name, base_url, auth_kind, client_id, scope, builtin IS NOT NULL, created_at, updated_at";
+const COLUMNS: &str =
+    "id, name, base_url, auth_kind, client_id, scope, builtin IS NOT NULL, created_at, updated_at, key_kid, token_url";
 
 fn row_to_server(row: &rusqlite::Row<'_>) -> rusqlite::Result<Server> {
     Ok(Server {
@@ -239,6 +270,8 @@ fn row_to_server(row: &rusqlite::Row<'_>) -> rusqlite::Result<Server> {
         builtin: row.get(6)?,
         created_at: row.get(7)?,
         updated_at: row.get(8)?,
+        key_kid: row.get(9)?,
+        token_url: row.get(10)?,
     })
 }
 
@@ -247,6 +280,17 @@ fn existing_name(db: &Database, name: &str) -> String {
     db.conn()
         .query_row("SELECT name FROM servers WHERE name = ?1", [name], |r| r.get(0))
         .unwrap_or_else(|_| name.to_string())
+}
+
+fn foreign_key_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY)
+}
+
+fn unknown_key() -> ServerError {
+    invalid(
+        ServerField::KeyKid,
+        "That key is not in Haul (any more). Choose another key, or create one on the Keys page.",
+    )
 }
 
 fn unique_violation(e: &rusqlite::Error) -> bool {
@@ -273,12 +317,14 @@ impl Database {
     pub fn add_server(&self, input: &ServerInput) -> Result<Server, ServerError> {
         let v = validate(input)?;
         let result = self.conn().execute(
-            "INSERT INTO servers (name, base_url, auth_kind, client_id, scope) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![v.name, v.base_url, v.auth.as_sql(), v.client_id, v.scope],
+            "INSERT INTO servers (name, base_url, auth_kind, client_id, scope, key_kid, token_url)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![v.name, v.base_url, v.auth.as_sql(), v.client_id, v.scope, v.key_kid, v.token_url],
         );
         match result {
             Ok(_) => self.get_server(self.conn().last_insert_rowid()),
             Err(e) if unique_violation(&e) => Err(ServerError::DuplicateName(existing_name(self, &v.name))),
+            Err(e) if foreign_key_violation(&e) => Err(unknown_key()),
             Err(e) => Err(self.error(e).into()),
         }
     }
@@ -292,14 +338,15 @@ impl Database {
         }
         let result = self.conn().execute(
             "UPDATE servers SET name = ?1, base_url = ?2, auth_kind = ?3, client_id = ?4, scope = ?5,
-                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-             WHERE id = ?6",
-            params![v.name, v.base_url, v.auth.as_sql(), v.client_id, v.scope, id],
+                 key_kid = ?6, token_url = ?7, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE id = ?8",
+            params![v.name, v.base_url, v.auth.as_sql(), v.client_id, v.scope, v.key_kid, v.token_url, id],
         );
         match result {
             Ok(0) => Err(ServerError::NotFound(id)),
             Ok(_) => self.get_server(id),
             Err(e) if unique_violation(&e) => Err(ServerError::DuplicateName(existing_name(self, &v.name))),
+            Err(e) if foreign_key_violation(&e) => Err(unknown_key()),
             Err(e) => Err(self.error(e).into()),
         }
     }
@@ -348,7 +395,15 @@ mod tests {
     use super::*;
 
     fn open(name: &str, url: &str) -> ServerInput {
-        ServerInput { name: name.into(), base_url: url.into(), auth: AuthKind::Open, client_id: None, scope: None }
+        ServerInput {
+            name: name.into(),
+            base_url: url.into(),
+            auth: AuthKind::Open,
+            client_id: None,
+            scope: None,
+            key_kid: None,
+            token_url: None,
+        }
     }
 
     #[test]
@@ -400,6 +455,8 @@ mod tests {
                     auth: AuthKind::SmartBackend,
                     client_id: Some(" haul-client ".into()),
                     scope: Some("".into()),
+                    key_kid: None,
+                    token_url: None,
                 },
             )
             .unwrap();
@@ -466,6 +523,30 @@ mod tests {
         db.remove_server(demo.id).unwrap();
         db.sync_demo_server("http://127.0.0.1:3000/fhir").unwrap();
         assert!(db.list_servers().unwrap().is_empty());
+    }
+
+    #[test]
+    fn smart_settings_check_the_token_url_and_the_key() {
+        let db = Database::open_in_memory().unwrap();
+        let mut input = open("S", "https://s.test/fhir");
+        input.auth = AuthKind::SmartBackend;
+        input.client_id = Some("c".into());
+        input.token_url = Some("token".into());
+        let err = db.add_server(&input).unwrap_err();
+        assert_eq!(err.field(), Some(ServerField::TokenUrl));
+        assert!(err.to_string().contains("not a complete web address"), "{err}");
+        input.token_url = Some("https://s.test/auth/token/".into());
+        input.key_kid = Some("no-such-kid".into());
+        let err = db.add_server(&input).unwrap_err();
+        assert_eq!(err.field(), Some(ServerField::KeyKid), "{err}");
+        input.key_kid = None;
+        let saved = db.add_server(&input).unwrap();
+        assert_eq!(saved.token_url.as_deref(), Some("https://s.test/auth/token"));
+        // Open servers keep no SMART settings.
+        let mut open_again = input.clone();
+        open_again.auth = AuthKind::Open;
+        let saved = db.update_server(saved.id, &open_again).unwrap();
+        assert_eq!((saved.token_url, saved.key_kid), (None, None));
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! `haul`: Haul's jobs from a terminal, for automation, cron and servers.
 //!
-//! Today: `haul sim`, the Bulk Data server simulator. Exports (`haul export`, `resume`, `history`), keys and
-//! conversion come with their issues; until then they are not listed here.
+//! Today: `haul sim` (the Bulk Data server simulator) and `haul keys` (signing keys). Exports (`haul export`,
+//! `resume`, `history`) and conversion come with their issues; until then they are not listed here.
 
+mod keys;
 mod sim;
 
 use std::process::ExitCode;
@@ -20,6 +21,8 @@ struct Cli {
 enum Command {
     /// Run a Bulk Data server simulator on this computer (for trying Haul, tests and benchmarks).
     Sim(sim::SimArgs),
+    /// Signing keys for SMART Backend Services (private keys stay in the OS keychain).
+    Keys(keys::KeysArgs),
 }
 
 fn main() -> ExitCode {
@@ -28,6 +31,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Sim(args) => sim::run(args).await,
+            Command::Keys(args) => keys::run(args),
         }
     });
     match result {

@@ -28,6 +28,8 @@ const saved: Server = {
   clientId: null,
   scope: null,
   builtin: false,
+  keyKid: null,
+  tokenUrl: null,
   createdAt: "2026-11-23T00:00:00Z",
   updatedAt: "2026-11-23T00:00:00Z",
 };
@@ -67,6 +69,8 @@ describe("ServerForm", () => {
       auth: "open",
       clientId: undefined,
       scope: undefined,
+      keyKid: undefined,
+      tokenUrl: undefined,
     });
   });
 
@@ -83,7 +87,15 @@ describe("ServerForm", () => {
     await waitFor(() => expect(updateServer).toHaveBeenCalled());
     expect(updateServer.mock.calls[0]).toEqual([
       7,
-      { name: "Payer", baseUrl: "https://ehr.example.org/fhir", auth: "smart_backend", clientId: "c1", scope: "system/*.read" },
+      {
+        name: "Payer",
+        baseUrl: "https://ehr.example.org/fhir",
+        auth: "smart_backend",
+        clientId: "c1",
+        scope: "system/*.read",
+        keyKid: undefined,
+        tokenUrl: undefined,
+      },
     ]);
   });
 

@@ -77,6 +77,9 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
       auth: values.auth,
       clientId: values.auth === "smart_backend" ? values.clientId : undefined,
       scope: values.auth === "smart_backend" ? values.scope : undefined,
+      // Settings this form does not edit yet (key, token URL) are kept as they are.
+      keyKid: values.auth === "smart_backend" ? (server?.keyKid ?? undefined) : undefined,
+      tokenUrl: values.auth === "smart_backend" ? (server?.tokenUrl ?? undefined) : undefined,
     };
     setSaving(true);
     setSaveError(null);

@@ -12,4 +12,12 @@ baseUrl: string, auth: AuthKind, clientId: string | null, scope: string | null,
 /**
  * The built-in demo server: its address is managed by the app.
  */
-builtin: boolean, createdAt: string, updatedAt: string, };
+builtin: boolean, 
+/**
+ * The signing key (kid) for SMART Backend Services.
+ */
+keyKid: string | null, 
+/**
+ * The token endpoint, when set by hand (otherwise discovered from the server).
+ */
+tokenUrl: string | null, createdAt: string, updatedAt: string, };

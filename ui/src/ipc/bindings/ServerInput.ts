@@ -4,4 +4,4 @@ import type { AuthKind } from "./AuthKind";
 /**
  * What the user typed in the server form.
  */
-export type ServerInput = { name: string, baseUrl: string, auth: AuthKind, clientId?: string, scope?: string, };
+export type ServerInput = { name: string, baseUrl: string, auth: AuthKind, clientId?: string, scope?: string, keyKid?: string, tokenUrl?: string, };

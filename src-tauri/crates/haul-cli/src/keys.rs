@@ -1,0 +1,125 @@
+//! `haul keys`: signing keys for SMART Backend Services. Private keys go to the OS keychain only.
+
+use std::path::PathBuf;
+
+use bulk_client::KeyAlgorithm;
+use clap::{Args, Subcommand, ValueEnum};
+use export_jobs::{DataDir, Database, KeyInfo, Keychain};
+
+#[derive(Args)]
+pub struct KeysArgs {
+    #[command(subcommand)]
+    command: KeysCommand,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Alg {
+    #[value(name = "ES384")]
+    Es384,
+    #[value(name = "RS384")]
+    Rs384,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create a key pair; the private key goes straight into the keychain.
+    Generate {
+        #[arg(long, value_enum, default_value = "ES384", ignore_case = true)]
+        alg: Alg,
+        #[arg(long)]
+        label: String,
+    },
+    /// List keys (kid, algorithm, label, dates, servers using each).
+    List,
+    /// Print (or save) the public JWKS to register with a server.
+    Jwks {
+        kid: String,
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Import a private key: PEM (PKCS#8, PKCS#1, SEC1) or JWK. The file is only read, never copied.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// Delete a key from the keychain and from Haul.
+    Delete { kid: String },
+}
+
+fn open_db() -> Result<Database, String> {
+    let dir = DataDir::locate().map_err(|e| e.to_string())?;
+    dir.ensure_writable().map_err(|e| e.to_string())?;
+    Database::open(&dir.database_path()).map_err(|e| e.to_string())
+}
+
+fn describe(key: &KeyInfo) -> String {
+    format!("{} key “{}”\nkid: {}", key.alg.as_str(), key.label, key.kid)
+}
+
+pub fn run(args: KeysArgs) -> Result<(), String> {
+    let db = open_db()?;
+    let keychain = Keychain;
+    match args.command {
+        KeysCommand::Generate { alg, label } => {
+            let alg = match alg {
+                Alg::Es384 => KeyAlgorithm::ES384,
+                Alg::Rs384 => KeyAlgorithm::RS384,
+            };
+            let key = db.generate_key(&keychain, alg, &label).map_err(|e| e.to_string())?;
+            println!("Created {}", describe(&key));
+            println!("The private key is in this computer's keychain. Register the public key with the server:");
+            println!("  haul keys jwks {}", key.kid);
+        }
+        KeysCommand::List => {
+            let keys = db.list_keys().map_err(|e| e.to_string())?;
+            if keys.is_empty() {
+                println!("No keys yet. Create one with: haul keys generate --alg ES384 --label \"Payer production\"");
+            }
+            for k in keys {
+                let used = if k.used_by.is_empty() { "no server".to_string() } else { k.used_by.join(", ") };
+                let last = k.last_used_at.as_deref().unwrap_or("never");
+                println!(
+                    "{}  {}  {}  created {}  last used {}  used by {}",
+                    k.kid,
+                    k.alg.as_str(),
+                    k.label,
+                    k.created_at,
+                    last,
+                    used
+                );
+            }
+        }
+        KeysCommand::Jwks { kid, out } => {
+            let jwks = db.key_jwks(&kid).map_err(|e| e.to_string())?;
+            let text = serde_json::to_string_pretty(&jwks).map_err(|e| e.to_string())?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, format!("{text}\n"))
+                        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                    eprintln!("Saved the public JWKS of {kid} to {}", path.display());
+                }
+                None => println!("{text}"),
+            }
+        }
+        KeysCommand::Import { file, label } => {
+            let bytes = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let label =
+                label.unwrap_or_else(|| file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default());
+            let key = db.import_key(&keychain, &bytes, &label).map_err(|e| e.to_string())?;
+            println!("Imported {}", describe(&key));
+            println!("The private key is now in this computer's keychain; {} itself was not changed.", file.display());
+        }
+        KeysCommand::Delete { kid } => {
+            let lost = db.delete_key(&keychain, &kid).map_err(|e| e.to_string())?;
+            println!("Deleted key {kid} from the keychain and from Haul.");
+            if !lost.is_empty() {
+                println!(
+                    "These servers no longer have a key and cannot sign in until you choose one: {}",
+                    lost.join(", ")
+                );
+            }
+        }
+    }
+    Ok(())
+}

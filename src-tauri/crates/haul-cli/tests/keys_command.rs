@@ -1,0 +1,49 @@
+//! `haul keys` as a user runs it (real keychain).
+
+use std::process::Command;
+
+fn haul(data: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_haul")).args(args).env("HAUL_DATA_DIR", data).output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+#[test]
+fn generate_list_jwks_import_delete() {
+    let data = tempfile::tempdir().unwrap();
+    let (ok, out, _) = haul(data.path(), &["keys", "list"]);
+    assert!(ok && out.contains("No keys yet"), "{out}");
+
+    let (ok, out, err) = haul(data.path(), &["keys", "generate", "--alg", "es384", "--label", "Payer prod"]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("Created ES384 key “Payer prod”"), "{out}");
+    let kid = out.lines().find_map(|l| l.strip_prefix("kid: ")).unwrap().to_string();
+
+    let (ok, out, _) = haul(data.path(), &["keys", "jwks", &kid]);
+    assert!(ok);
+    let jwks: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(jwks["keys"][0]["kid"], kid);
+    assert_eq!(jwks["keys"][0]["alg"], "ES384");
+
+    let pem = concat!(env!("CARGO_MANIFEST_DIR"), "/../bulk-sim/tests/keys/rs384-b.pem");
+    let (ok, out, err) = haul(data.path(), &["keys", "import", pem]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("Imported RS384 key “rs384-b”"), "{out}");
+    let imported = out.lines().find_map(|l| l.strip_prefix("kid: ")).unwrap().to_string();
+    let (ok, _, err) = haul(data.path(), &["keys", "import", pem]);
+    assert!(!ok && err.contains("already in Haul"), "{err}");
+
+    let (_, out, _) = haul(data.path(), &["keys", "list"]);
+    assert!(out.contains(&kid) && out.contains(&imported) && out.contains("no server"), "{out}");
+
+    let (ok, _, err) = haul(data.path(), &["keys", "import", "/nonexistent/key.pem"]);
+    assert!(!ok && err.starts_with("haul: cannot read /nonexistent/key.pem"), "{err}");
+    let (ok, _, err) = haul(data.path(), &["keys", "jwks", "nope"]);
+    assert!(!ok && err.contains("There is no key nope in Haul"), "{err}");
+
+    for k in [&kid, &imported] {
+        let (ok, out, err) = haul(data.path(), &["keys", "delete", k]);
+        assert!(ok && out.contains("Deleted key"), "{out}{err}");
+    }
+    let (_, out, _) = haul(data.path(), &["keys", "list"]);
+    assert!(out.contains("No keys yet"));
+}

@@ -1,0 +1,112 @@
+//! A key is generated and used; then the data folder (SQLite and everything beside it) and everything the
+//! commands printed are searched for the private key (PEM body, DER, JWK `d`) and the access token.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use bulk_client::{BackendAuth, HttpClient};
+use export_jobs::{Database, Keychain};
+use p384::pkcs8::DecodePrivateKey;
+use rsa::traits::PrivateKeyParts;
+
+fn haul(data: &Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_haul")).args(args).env("HAUL_DATA_DIR", data).output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "haul {args:?} failed: {text}");
+    text
+}
+
+fn kid_from(output: &str) -> String {
+    output.lines().find_map(|l| l.strip_prefix("kid: ")).expect("a kid line").trim().to_string()
+}
+
+fn all_files(dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            all_files(&path, out);
+        } else {
+            out.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+        }
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test]
+async fn no_private_key_or_token_reaches_the_disk_or_the_output() {
+    let data = tempfile::tempdir().unwrap();
+    let mut printed = String::new();
+    let out = haul(data.path(), &["keys", "generate", "--alg", "ES384", "--label", "Scan EC"]);
+    let ec_kid = kid_from(&out);
+    printed += &out;
+    let out = haul(data.path(), &["keys", "generate", "--alg", "RS384", "--label", "Scan RSA"]);
+    let rsa_kid = kid_from(&out);
+    printed += &out;
+    printed += &haul(data.path(), &["keys", "list"]);
+    let jwks_file = data.path().join("jwks.json");
+    printed += &haul(data.path(), &["keys", "jwks", &ec_kid, "--out", jwks_file.to_str().unwrap()]);
+    printed += &haul(data.path(), &["keys", "jwks", &rsa_kid]);
+
+    // Use the keys: sign in to the simulator with each.
+    let sim = bulk_sim::RunningSim::start(bulk_sim::SimConfig {
+        auth: bulk_sim::AuthMode::Smart { token_lifetime: Duration::from_secs(300) },
+        ..bulk_sim::SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let mut tokens = Vec::new();
+    {
+        let db = Database::open(&data.path().join("haul.db")).unwrap();
+        for kid in [&ec_kid, &rsa_kid] {
+            let client = sim.register_client(db.key_jwks(kid).unwrap(), None).unwrap();
+            let key = db.signing_key(&Keychain, kid).unwrap();
+            let auth = BackendAuth::new(HttpClient::new(), sim.token_url(), client, None, Arc::new(key));
+            tokens.push(auth.access_token().await.unwrap().to_string());
+        }
+    }
+    printed += &haul(data.path(), &["keys", "list"]);
+
+    // What must never be found.
+    let mut secrets: Vec<(String, Vec<u8>)> = Vec::new();
+    for kid in [&ec_kid, &rsa_kid] {
+        let der = Keychain.load(kid).unwrap();
+        let pem_body = base64::engine::general_purpose::STANDARD.encode(&*der);
+        for (i, line) in pem_body.as_bytes().chunks(64).enumerate() {
+            secrets.push((format!("PEM line {i} of {kid}"), line.to_vec()));
+        }
+        secrets.push((format!("DER of {kid}"), der.to_vec()));
+        let d = if let Ok(ec) = p384::SecretKey::from_pkcs8_der(&der) {
+            ec.to_bytes().to_vec()
+        } else {
+            rsa::RsaPrivateKey::from_pkcs8_der(&der).unwrap().d().to_bytes_be()
+        };
+        secrets.push((
+            format!("JWK d of {kid}"),
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&d).into_bytes(),
+        ));
+    }
+    for (i, t) in tokens.iter().enumerate() {
+        secrets.push((format!("access token {i}"), t.clone().into_bytes()));
+    }
+
+    let mut places = Vec::new();
+    all_files(data.path(), &mut places);
+    assert!(places.iter().any(|(p, _)| p.ends_with("haul.db")));
+    places.push(("command output".into(), printed.clone().into_bytes()));
+    for (place, bytes) in &places {
+        for (what, secret) in &secrets {
+            assert!(!contains(bytes, secret), "{what} found in {place}");
+        }
+    }
+    // The public part is there, as it should be.
+    assert!(printed.contains(&ec_kid) && std::fs::read_to_string(&jwks_file).unwrap().contains("\"x\""));
+
+    haul(data.path(), &["keys", "delete", &ec_kid]);
+    haul(data.path(), &["keys", "delete", &rsa_kid]);
+}
