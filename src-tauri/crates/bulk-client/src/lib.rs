@@ -5,6 +5,7 @@
 
 pub mod capability;
 pub mod error;
+pub mod export;
 mod http;
 pub mod keys;
 pub mod smart;
