@@ -72,6 +72,26 @@ impl From<HttpError> for AuthError {
     }
 }
 
+/// Replaces `secret` (and any visible part of it of 16 characters or more) in `text`.
+fn redact(text: &str, secret: &str) -> String {
+    if secret.is_empty() {
+        return text.to_string();
+    }
+    let mut out = text.replace(secret, "[redacted]");
+    // Excerpts are cut short: a truncated part of the secret must go too.
+    for part in secret.split('.') {
+        if part.len() >= 16 {
+            for len in (16..=part.len()).rev() {
+                if let Some(pos) = out.find(&part[..len]) {
+                    out.replace_range(pos..pos + len, "[redacted]");
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Finds the token endpoint: `[base]/.well-known/smart-configuration` (relative to the FHIR base, not the
 /// host root), else the capability statement's OAuth extension.
 pub async fn discover_token_url(http: &HttpClient, base_url: &str) -> Result<String, AuthError> {
@@ -224,13 +244,18 @@ impl BackendAuth {
         let status = res.status();
         let body =
             res.bytes().await.map_err(|e| AuthError::from(HttpError::from_transport(&e, "an access token", &host)))?;
+        let scrub = |mut e: AuthError| {
+            // A server that echoes the request must not carry the signed assertion into an error message.
+            e.detail = e.detail.map(|d| redact(&d, assertion));
+            e
+        };
         if status.is_success() {
             let parsed: TokenResponse =
-                serde_json::from_slice(&body).map_err(|_| self.not_oauth(status.as_u16(), &body))?;
+                serde_json::from_slice(&body).map_err(|_| scrub(self.not_oauth(status.as_u16(), &body)))?;
             let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(300));
             return Ok((Zeroizing::new(parsed.access_token), lifetime));
         }
-        Err(self.refusal(status.as_u16(), &body))
+        Err(scrub(self.refusal(status.as_u16(), &body)))
     }
 
     /// The current access token: the cached one while it is fresh, else a new one.
@@ -342,5 +367,21 @@ impl BackendAuth {
             (AuthErrorKind::Refused, format!("The server refused to sign Haul in ({said})."))
         };
         AuthError::new(kind, message, detail)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn echoed_assertions_are_redacted_even_when_cut_short() {
+        let jwt = "eyJhbGciOiJFUzM4NCJ9.eyJpc3MiOiJoYXVsLWNsaWVudCIsInN1YiI6ImhhdWwifQ.c2lnbmF0dXJlLWJ5dGVzLWhlcmU";
+        assert_eq!(redact(&format!("echo: {jwt} end"), jwt), "echo: [redacted] end");
+        let cut = format!("body begins: client_assertion={}", &jwt[..60]);
+        let redacted = redact(&cut, jwt);
+        assert!(!redacted.contains("eyJpc3MiOiJoYXVsLWNsaWVudC"), "{redacted}");
+        assert!(!redacted.contains("eyJhbGciOiJFUzM4NCJ9"), "{redacted}");
+        assert_eq!(redact("nothing here", jwt), "nothing here");
     }
 }
