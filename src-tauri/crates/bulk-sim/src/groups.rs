@@ -42,11 +42,8 @@ pub async fn search(
         .skip(offset)
         .take(count)
         .map(|g| {
-            let mut resource = sim.source.group_resource(g, &base);
             // Search results carry the roster's size, not its members.
-            if let Some(o) = resource.as_object_mut() {
-                o.remove("member");
-            }
+            let resource = sim.source.group_resource(g, false);
             json!({"fullUrl": format!("{base}/Group/{}", g.id), "resource": resource, "search": {"mode": "match"}})
         })
         .collect();
@@ -74,7 +71,7 @@ pub async fn read(State(sim): State<Arc<Sim>>, headers: HeaderMap, Path(id): Pat
         return *r;
     }
     match sim.source.group(&id) {
-        Some(g) => fhir_json(StatusCode::OK, sim.source.group_resource(g, &sim.base_url())),
+        Some(g) => fhir_json(StatusCode::OK, sim.source.group_resource(g, true)),
         None => outcome::response(StatusCode::NOT_FOUND, "error", "not-found", &format!("Group/{id} is not known")),
     }
 }

@@ -111,9 +111,14 @@ impl Source {
         }
     }
 
-    pub fn group_resource(&self, g: &GroupDef, base: &str) -> Value {
+    /// The Group resource; `with_members` lists the roster (reads do, search results do not).
+    pub fn group_resource(&self, g: &GroupDef, with_members: bool) -> Value {
         if let Some(resource) = &g.resource {
-            return resource.clone();
+            let mut resource = resource.clone();
+            if !with_members && let Some(o) = resource.as_object_mut() {
+                o.remove("member");
+            }
+            return resource;
         }
         let mut group = json!({
             "resourceType": "Group",
@@ -127,7 +132,7 @@ impl Source {
             "quantity": g.quantity
         });
         // Rosters are listed when small enough to be useful; a server never lists a million members.
-        if g.quantity <= 10_000 {
+        if with_members && g.quantity <= 10_000 {
             let members: Vec<Value> = self
                 .patient_ids_in(g)
                 .into_iter()
@@ -135,7 +140,6 @@ impl Source {
                 .collect();
             group["member"] = Value::Array(members);
         }
-        let _ = base;
         group
     }
 
