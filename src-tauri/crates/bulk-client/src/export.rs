@@ -1,5 +1,5 @@
 //! The `$export` request and what comes back, as data: the kickoff URL or `Parameters` body, `Retry-After`,
-//! and the completion manifest. (The engine that sends them is issue 5's job runner.)
+//! and the completion manifest. (`session` sends them; export-jobs runs the whole job.)
 
 use std::time::{Duration, SystemTime};
 
@@ -141,6 +141,11 @@ pub struct RetryAfter {
 
 /// Reads `Retry-After` as delta-seconds or an HTTP-date; `None` if it is neither.
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<RetryAfter> {
+    parse_retry_after_capped(value, now, MAX_RETRY_AFTER)
+}
+
+/// [`parse_retry_after`] with another ceiling (tests use short ones).
+pub fn parse_retry_after_capped(value: &str, now: SystemTime, cap: Duration) -> Option<RetryAfter> {
     let value = value.trim();
     let asked = if let Ok(seconds) = value.parse::<u64>() {
         Duration::from_secs(seconds)
@@ -148,8 +153,8 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<RetryAfter> {
         let when = httpdate::parse_http_date(value).ok()?;
         when.duration_since(now).unwrap_or(Duration::ZERO)
     };
-    Some(if asked > MAX_RETRY_AFTER {
-        RetryAfter { wait: MAX_RETRY_AFTER, clamped_from: Some(asked) }
+    Some(if asked > cap {
+        RetryAfter { wait: cap, clamped_from: Some(asked) }
     } else {
         RetryAfter { wait: asked, clamped_from: None }
     })

@@ -6,6 +6,8 @@ pub const USER_AGENT: &str = concat!("Haul/", env!("CARGO_PKG_VERSION"), " (FHIR
 #[derive(Clone, Debug)]
 pub struct HttpClient {
     pub(crate) inner: reqwest::Client,
+    /// For export files: redirects are followed by hand, so a token never travels to another origin.
+    pub(crate) files: reqwest::Client,
 }
 
 impl HttpClient {
@@ -17,7 +19,14 @@ impl HttpClient {
             .read_timeout(Duration::from_secs(60))
             .build()
             .expect("the HTTP client's fixed settings are valid");
-        Self { inner }
+        let files = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(Duration::from_secs(15))
+            .read_timeout(Duration::from_secs(60))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("the HTTP client's fixed settings are valid");
+        Self { inner, files }
     }
 }
 

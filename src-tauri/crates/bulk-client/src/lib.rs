@@ -8,10 +8,13 @@ pub mod error;
 pub mod export;
 mod http;
 pub mod keys;
+pub mod session;
 pub mod smart;
 
 pub use capability::{BULK_DATA_CAPABILITY, ServerSummary, fetch_summary};
 pub use error::{HttpError, HttpErrorKind};
+pub use export::{ExportLevel, ExportRequest, Manifest, ManifestFile, RetryAfter};
 pub use http::{HttpClient, USER_AGENT};
 pub use keys::{KeyAlgorithm, KeyError, SigningKey};
+pub use session::{ExportError, ExportErrorKind, ExportSession, FileBody, Kickoff, Poll};
 pub use smart::{AuthError, AuthErrorKind, BackendAuth, discover_token_url};

@@ -13,6 +13,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_servers", include_str!("migrations/0001_servers.sql")),
     ("0002_builtin_demo", include_str!("migrations/0002_builtin_demo.sql")),
     ("0003_keys", include_str!("migrations/0003_keys.sql")),
+    ("0004_exports", include_str!("migrations/0004_exports.sql")),
 ];
 
 /// The schema version this build writes.
@@ -118,6 +119,10 @@ impl Database {
         &self.conn
     }
 
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -147,7 +152,7 @@ pub fn move_aside(path: &Path, problem: DbProblem) -> std::io::Result<PathBuf> {
     Ok(target)
 }
 
-fn classify(path: &Path, e: rusqlite::Error) -> DbError {
+pub(crate) fn classify(path: &Path, e: rusqlite::Error) -> DbError {
     let path = path.to_path_buf();
     match e.sqlite_error_code() {
         Some(ErrorCode::NotADatabase) | Some(ErrorCode::DatabaseCorrupt) => {

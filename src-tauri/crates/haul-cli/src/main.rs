@@ -1,8 +1,9 @@
 //! `haul`: Haul's jobs from a terminal, for automation, cron and servers.
 //!
-//! Today: `haul sim` (the Bulk Data server simulator) and `haul keys` (signing keys). Exports (`haul export`,
-//! `resume`, `history`) and conversion come with their issues; until then they are not listed here.
+//! `haul export` / `resume` / `history` / `cancel` (Bulk Data exports), `haul keys` (signing keys) and
+//! `haul sim` (the Bulk Data server simulator). Conversion comes with its issue; until then it is not listed.
 
+mod export;
 mod keys;
 mod sim;
 
@@ -21,6 +22,15 @@ struct Cli {
 enum Command {
     /// Run a Bulk Data server simulator on this computer (for trying Haul, tests and benchmarks).
     Sim(sim::SimArgs),
+    /// Run a Bulk Data export into a folder: kickoff, wait, download, verify. Exit code 0 only when every file
+    /// arrived and verified (3: completed with problems, 1: failed, 130: interrupted, resumable).
+    Export(Box<export::ExportArgs>),
+    /// Carry on with interrupted exports (all of them, or the one named).
+    Resume(export::ResumeArgs),
+    /// List earlier exports.
+    History(export::HistoryArgs),
+    /// Cancel an export (also tells the server).
+    Cancel(export::CancelArgs),
     /// Signing keys for SMART Backend Services (private keys stay in the OS keychain).
     Keys(keys::KeysArgs),
 }
@@ -30,12 +40,16 @@ fn main() -> ExitCode {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Sim(args) => sim::run(args).await,
-            Command::Keys(args) => keys::run(args),
+            Command::Sim(args) => sim::run(args).await.map(|()| 0),
+            Command::Keys(args) => keys::run(args).map(|()| 0),
+            Command::Export(args) => export::export(*args).await,
+            Command::Resume(args) => export::resume(args).await,
+            Command::History(args) => export::history(args),
+            Command::Cancel(args) => export::cancel(args).await,
         }
     });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(message) => {
             eprintln!("haul: {message}");
             ExitCode::FAILURE

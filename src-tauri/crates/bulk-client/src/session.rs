@@ -1,0 +1,504 @@
+//! Talking `$export` to one server: kickoff, one status poll at a time, file downloads, DELETE.
+//!
+//! Each call does one HTTP exchange (plus one re-authorization on 401) and says what happened in types;
+//! waiting, retrying and remembering are the job runner's (export-jobs), which knows the clock and the disk.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use reqwest::header::{self, HeaderMap};
+use reqwest::{RequestBuilder, Response, StatusCode};
+use serde_json::Value;
+
+use crate::error::{excerpt, operation_outcome_text};
+use crate::export::{ExportRequest, Manifest, RetryAfter, parse_retry_after_capped};
+use crate::{AuthError, BackendAuth, HttpClient, HttpError, HttpErrorKind};
+
+const FHIR_JSON: &str = "application/fhir+json";
+const NDJSON: &str = "application/fhir+ndjson";
+/// Redirects a file download may take before Haul gives up.
+const MAX_REDIRECTS: usize = 5;
+
+/// What kind of failure, for a UI to branch on and a runner to decide whether to try again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum ExportErrorKind {
+    /// The network or the server's transport failed (see the HTTP detail); usually worth another try.
+    Network,
+    /// Signing in failed.
+    Auth,
+    /// The server refused the request (4xx), with its OperationOutcome in the detail.
+    Refused,
+    /// The server failed (5xx, not transient).
+    ServerFailed,
+    /// The status URL no longer knows the export (deleted, expired, or never existed).
+    StatusGone,
+    /// A file is no longer on the server.
+    FileExpired,
+    /// The server answered something the protocol does not allow.
+    Protocol,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ExportError {
+    pub kind: ExportErrorKind,
+    pub message: String,
+    pub detail: Option<String>,
+    pub status: Option<u16>,
+}
+
+impl ExportError {
+    pub fn new(kind: ExportErrorKind, message: impl Into<String>, detail: Option<String>) -> Self {
+        Self { kind, message: message.into(), detail, status: None }
+    }
+
+    fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// Worth trying again after a pause (a broken connection, a 5xx page from a proxy).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self.kind, ExportErrorKind::Network)
+            || (self.kind == ExportErrorKind::ServerFailed
+                && self.status.is_some_and(|s| s == 502 || s == 503 || s == 504))
+    }
+}
+
+impl From<AuthError> for ExportError {
+    fn from(e: AuthError) -> Self {
+        ExportError::new(ExportErrorKind::Auth, e.message, e.detail)
+    }
+}
+
+impl From<HttpError> for ExportError {
+    fn from(e: HttpError) -> Self {
+        let kind = match e.kind {
+            HttpErrorKind::Status => ExportErrorKind::ServerFailed,
+            HttpErrorKind::NotFhir | HttpErrorKind::BadResponse => ExportErrorKind::Protocol,
+            _ => ExportErrorKind::Network,
+        };
+        ExportError { kind, message: e.message, detail: e.detail, status: e.status }
+    }
+}
+
+/// The answer to a kickoff.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kickoff {
+    /// 202: the export runs; poll here.
+    Accepted { status_url: String },
+    /// 429: another export is running or the server is busy; try again after the wait.
+    Busy { retry_after: Option<RetryAfter>, said: Option<String> },
+}
+
+/// The answer to one status poll.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Poll {
+    /// 202: still working. `progress` is the server's `X-Progress` text.
+    InProgress { progress: Option<String>, retry_after: Option<RetryAfter> },
+    /// Not an answer, but not a failure either: 429, a transient OperationOutcome, a proxy's 502/503/504 page.
+    TryLater { reason: String, retry_after: Option<RetryAfter>, detail: Option<String> },
+    /// 200: the manifest. `expires` is the `Expires` header, if any.
+    Complete { manifest: Box<Manifest>, expires: Option<String> },
+}
+
+/// A file download under way: the response body, and where in the file it starts.
+pub struct FileBody {
+    pub response: Response,
+    /// The byte offset the body starts at: the `Range` start when the server honoured it, else 0.
+    pub offset: u64,
+    /// The body's length, when the server said.
+    pub length: Option<u64>,
+    /// Redirects followed to get here.
+    pub redirects: Vec<String>,
+}
+
+/// One FHIR server, with or without SMART Backend Services.
+#[derive(Clone, Debug)]
+pub struct ExportSession {
+    http: HttpClient,
+    base_url: String,
+    auth: Option<Arc<BackendAuth>>,
+    retry_after_cap: std::time::Duration,
+}
+
+impl ExportSession {
+    pub fn new(http: HttpClient, base_url: &str, auth: Option<Arc<BackendAuth>>) -> Self {
+        Self {
+            http,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            auth,
+            retry_after_cap: crate::export::MAX_RETRY_AFTER,
+        }
+    }
+
+    /// The longest `Retry-After` honoured; longer ones are clamped (and reported as such).
+    pub fn with_retry_after_cap(mut self, cap: std::time::Duration) -> Self {
+        self.retry_after_cap = cap;
+        self
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    fn host(&self) -> String {
+        url::Url::parse(&self.base_url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default()
+    }
+
+    /// Sends with the bearer token when signed in (re-authorizing once on 401), bare otherwise.
+    async fn send(
+        &self,
+        with_token: bool,
+        what: &str,
+        build: impl Fn(Option<&str>) -> RequestBuilder,
+    ) -> Result<Response, ExportError> {
+        let result = match (&self.auth, with_token) {
+            (Some(auth), true) => auth.send(|token| build(Some(token))).await?,
+            _ => build(None).send().await,
+        };
+        result.map_err(|e| HttpError::from_transport(&e, what, &self.host()).into())
+    }
+
+    fn retry_after(&self, headers: &HeaderMap) -> Option<RetryAfter> {
+        let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?;
+        parse_retry_after_capped(value, SystemTime::now(), self.retry_after_cap)
+    }
+
+    /// Starts the export.
+    pub async fn kickoff(&self, request: &ExportRequest) -> Result<Kickoff, ExportError> {
+        let url = request.kickoff_url(&self.base_url);
+        let client = &self.http.inner;
+        let response = self
+            .send(true, "the export kickoff", |token| {
+                let mut b = if request.uses_post() {
+                    client
+                        .post(&url)
+                        .header(header::CONTENT_TYPE, FHIR_JSON)
+                        .body(serde_json::to_vec(&request.parameters()).unwrap_or_default())
+                } else {
+                    client.get(&url)
+                };
+                // One Prefer header: some servers read only the first.
+                let prefer = if request.lenient { "respond-async, handling=lenient" } else { "respond-async" };
+                b = b.header(header::ACCEPT, FHIR_JSON).header("Prefer", prefer);
+                if let Some(t) = token {
+                    b = b.bearer_auth(t);
+                }
+                b
+            })
+            .await?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        if status == StatusCode::ACCEPTED {
+            let location = headers.get(header::CONTENT_LOCATION).and_then(|v| v.to_str().ok()).map(str::trim);
+            let Some(location) = location.filter(|l| !l.is_empty()) else {
+                return Err(ExportError::new(
+                    ExportErrorKind::Protocol,
+                    "The server accepted the export but did not say where to follow it (no Content-Location header). Haul cannot continue; the server is not following the Bulk Data specification.",
+                    Some("HTTP 202 without Content-Location".into()),
+                ));
+            };
+            // Absolute per the IG; a relative one is resolved against the kickoff URL rather than refused.
+            let status_url = url::Url::parse(&url)
+                .and_then(|u| u.join(location))
+                .map(|u| u.to_string())
+                .unwrap_or_else(|_| location.to_string());
+            return Ok(Kickoff::Accepted { status_url });
+        }
+        let body = read_small(response).await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            return Ok(Kickoff::Busy { retry_after: self.retry_after(&headers), said: operation_outcome_text(&body) });
+        }
+        Err(refusal("start the export", status, &body))
+    }
+
+    /// Asks once how the export is doing.
+    pub async fn poll(&self, status_url: &str) -> Result<Poll, ExportError> {
+        let client = &self.http.inner;
+        let response = self
+            .send(true, "the export status", |token| {
+                let b = client.get(status_url).header(header::ACCEPT, "application/json");
+                if let Some(t) = token { b.bearer_auth(t) } else { b }
+            })
+            .await;
+        let response = match response {
+            Ok(r) => r,
+            // A dropped connection while polling is the network's fault, not the export's.
+            Err(e) if e.is_retryable() => {
+                return Ok(Poll::TryLater { reason: e.message, retry_after: None, detail: e.detail });
+            }
+            Err(e) => return Err(e),
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        let retry_after = self.retry_after(&headers);
+        match status {
+            StatusCode::ACCEPTED => {
+                let progress = headers
+                    .get("x-progress")
+                    .and_then(|v| v.to_str().ok())
+                    .map(|s| s.chars().take(200).collect::<String>())
+                    .filter(|s| !s.trim().is_empty());
+                Ok(Poll::InProgress { progress, retry_after })
+            }
+            StatusCode::OK => {
+                let body = match response.bytes().await {
+                    Ok(b) => b,
+                    Err(e) => {
+                        let e = HttpError::from_transport(&e, "the export manifest", &self.host());
+                        return Ok(Poll::TryLater { reason: e.message, retry_after: None, detail: e.detail });
+                    }
+                };
+                let manifest = Manifest::parse(&body).map_err(|e| {
+                    ExportError::new(ExportErrorKind::Protocol, e.to_string(), Some(excerpt(&body))).with_status(200)
+                })?;
+                let expires = headers.get(header::EXPIRES).and_then(|v| v.to_str().ok()).map(str::to_string);
+                Ok(Poll::Complete { manifest: Box::new(manifest), expires })
+            }
+            StatusCode::TOO_MANY_REQUESTS => Ok(Poll::TryLater {
+                reason: "The server asked Haul to poll less often (HTTP 429).".into(),
+                retry_after,
+                detail: None,
+            }),
+            _ => {
+                let body = read_small(response).await;
+                if is_transient_outcome(&body) {
+                    return Ok(Poll::TryLater {
+                        reason: "The server reported a temporary problem and asked to be asked again.".into(),
+                        retry_after,
+                        detail: Some(format!(
+                            "HTTP {}: {}",
+                            status.as_u16(),
+                            operation_outcome_text(&body).unwrap_or_default()
+                        )),
+                    });
+                }
+                let fhir = operation_outcome_text(&body).is_some();
+                if !fhir && matches!(status.as_u16(), 502..=504) {
+                    return Ok(Poll::TryLater {
+                        reason: format!(
+                            "A proxy in front of the server answered HTTP {} (the server may be restarting).",
+                            status.as_u16()
+                        ),
+                        retry_after,
+                        detail: Some(format!("Body begins: {}", excerpt(&body))),
+                    });
+                }
+                if status == StatusCode::NOT_FOUND || status == StatusCode::GONE {
+                    return Err(ExportError::new(
+                        ExportErrorKind::StatusGone,
+                        "The server no longer knows this export: it was cancelled, expired, or removed. Start a new export.",
+                        Some(detail_of(status, &body)),
+                    )
+                    .with_status(status.as_u16()));
+                }
+                Err(refusal("finish the export", status, &body))
+            }
+        }
+    }
+
+    /// Opens a file for download from `offset` on (a `Range` request when > 0). The bearer token goes along
+    /// only when `with_token` and only to the manifest's own origin: redirects elsewhere get no token.
+    pub async fn open_file(&self, url: &str, with_token: bool, offset: u64) -> Result<FileBody, ExportError> {
+        let client = &self.http.files;
+        let origin = url::Url::parse(url)
+            .map_err(|e| {
+                ExportError::new(
+                    ExportErrorKind::Protocol,
+                    format!("The file URL {url} is not valid."),
+                    Some(e.to_string()),
+                )
+            })?
+            .origin();
+        let mut current = url.to_string();
+        let mut redirects = Vec::new();
+        loop {
+            let same_origin = url::Url::parse(&current).is_ok_and(|u| u.origin() == origin);
+            let target = current.clone();
+            let response = self
+                .send(with_token && same_origin, "an export file", |token| {
+                    let mut b = client.get(&target).header(header::ACCEPT, NDJSON);
+                    if offset > 0 {
+                        // Offsets count decoded bytes, so the rest must come unencoded.
+                        b = b
+                            .header(header::RANGE, format!("bytes={offset}-"))
+                            .header(header::ACCEPT_ENCODING, "identity");
+                    }
+                    if let Some(t) = token { b.bearer_auth(t) } else { b }
+                })
+                .await?;
+            let status = response.status();
+            if status.is_redirection() {
+                let next = response
+                    .headers()
+                    .get(header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|l| url::Url::parse(&current).ok()?.join(l).ok());
+                let Some(next) = next else {
+                    return Err(ExportError::new(
+                        ExportErrorKind::Protocol,
+                        "The server redirected a file download without saying where to.",
+                        Some(format!("HTTP {} from {current}", status.as_u16())),
+                    ));
+                };
+                if redirects.len() >= MAX_REDIRECTS {
+                    return Err(ExportError::new(
+                        ExportErrorKind::Protocol,
+                        "A file download was redirected too many times; the server may be misconfigured.",
+                        Some(redirects.join(" → ")),
+                    ));
+                }
+                current = next.to_string();
+                redirects.push(current.clone());
+                continue;
+            }
+            let length = response.content_length();
+            return match status {
+                StatusCode::OK => Ok(FileBody { response, offset: 0, length, redirects }),
+                StatusCode::PARTIAL_CONTENT => {
+                    let start = response
+                        .headers()
+                        .get(header::CONTENT_RANGE)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(content_range_start);
+                    if start != Some(offset) {
+                        return Err(ExportError::new(
+                            ExportErrorKind::Protocol,
+                            "The server resumed a file at a different place than asked; Haul will download it again from the start.",
+                            Some(format!("asked bytes={offset}-, got Content-Range {start:?}")),
+                        ));
+                    }
+                    Ok(FileBody { response, offset, length, redirects })
+                }
+                StatusCode::NOT_FOUND | StatusCode::GONE => {
+                    let body = read_small(response).await;
+                    Err(ExportError::new(
+                        ExportErrorKind::FileExpired,
+                        "The file is no longer on the server (it expired or was removed).",
+                        Some(detail_of(status, &body)),
+                    )
+                    .with_status(status.as_u16()))
+                }
+                StatusCode::RANGE_NOT_SATISFIABLE => Err(ExportError::new(
+                    ExportErrorKind::Protocol,
+                    "The server could not resume the file where it broke off; Haul will download it again from the start.",
+                    Some(format!("HTTP 416 for bytes={offset}-")),
+                )
+                .with_status(416)),
+                _ => {
+                    let body = read_small(response).await;
+                    Err(refusal("send an export file", status, &body))
+                }
+            };
+        }
+    }
+
+    /// `DELETE` on the status URL: cancels a running export, or lets the server drop the files.
+    pub async fn delete(&self, status_url: &str) -> Result<(), ExportError> {
+        let client = &self.http.inner;
+        let response = self
+            .send(true, "the export cancellation", |token| {
+                let b = client.delete(status_url).header(header::ACCEPT, FHIR_JSON);
+                if let Some(t) = token { b.bearer_auth(t) } else { b }
+            })
+            .await?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let body = read_small(response).await;
+        if status == StatusCode::NOT_FOUND || status == StatusCode::GONE {
+            // Already gone: what DELETE wanted.
+            return Ok(());
+        }
+        Err(refusal("cancel or release the export", status, &body))
+    }
+}
+
+/// Up to 64 KiB of an error body: enough for any OperationOutcome, bounded against a misbehaving server.
+async fn read_small(mut response: Response) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        body.extend_from_slice(&chunk);
+        if body.len() > 64 * 1024 {
+            break;
+        }
+    }
+    body
+}
+
+fn detail_of(status: StatusCode, body: &[u8]) -> String {
+    match operation_outcome_text(body) {
+        Some(oo) => format!("HTTP {}. The server said: {oo}", status.as_u16()),
+        None if body.is_empty() => format!("HTTP {}", status.as_u16()),
+        None => format!("HTTP {}. Body begins: {}", status.as_u16(), excerpt(body)),
+    }
+}
+
+/// A refusal or failure, with the server's own words (its OperationOutcome) in the message when it gave them.
+fn refusal(doing: &str, status: StatusCode, body: &[u8]) -> ExportError {
+    let said = operation_outcome_text(body);
+    let code = status.as_u16();
+    let (kind, lead) = if status.is_client_error() {
+        (ExportErrorKind::Refused, format!("The server refused to {doing} (HTTP {code})."))
+    } else {
+        (ExportErrorKind::ServerFailed, format!("The server failed to {doing} (HTTP {code})."))
+    };
+    let message = match (&said, body.trim_ascii_start().starts_with(b"<")) {
+        (Some(oo), _) => format!("{lead} It said: {oo}"),
+        (None, true) => format!(
+            "{lead} It answered with a web page instead of FHIR; the address may point at a proxy or sign-in page."
+        ),
+        (None, false) => lead,
+    };
+    ExportError::new(kind, message, Some(detail_of(status, body))).with_status(code)
+}
+
+/// An OperationOutcome whose issues are all `transient`: the IG's "try again later".
+fn is_transient_outcome(body: &[u8]) -> bool {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else { return false };
+    if v.get("resourceType").and_then(Value::as_str) != Some("OperationOutcome") {
+        return false;
+    }
+    let issues = v.get("issue").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    !issues.is_empty() && issues.iter().all(|i| i.get("code").and_then(Value::as_str) == Some("transient"))
+}
+
+/// `bytes 100-199/1000` → 100.
+fn content_range_start(value: &str) -> Option<u64> {
+    value.trim().strip_prefix("bytes ")?.split('-').next()?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transient_outcomes_are_told_apart() {
+        let t = br#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"transient"}]}"#;
+        let f = br#"{"resourceType":"OperationOutcome","issue":[{"severity":"fatal","code":"exception"}]}"#;
+        assert!(is_transient_outcome(t));
+        assert!(!is_transient_outcome(f));
+        assert!(!is_transient_outcome(b"<html>502</html>"));
+    }
+
+    #[test]
+    fn refusals_carry_the_servers_words() {
+        let body = br#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"invalid","diagnostics":"Unknown type Foo"}]}"#;
+        let e = refusal("start the export", StatusCode::BAD_REQUEST, body);
+        assert_eq!(e.kind, ExportErrorKind::Refused);
+        assert!(e.message.contains("Unknown type Foo"), "{}", e.message);
+        let e = refusal("start the export", StatusCode::INTERNAL_SERVER_ERROR, b"<html>oops</html>");
+        assert_eq!(e.kind, ExportErrorKind::ServerFailed);
+        assert!(e.message.contains("web page"));
+    }
+
+    #[test]
+    fn content_ranges() {
+        assert_eq!(content_range_start("bytes 100-199/1000"), Some(100));
+        assert_eq!(content_range_start("bytes */1000"), None);
+    }
+}

@@ -1,0 +1,690 @@
+//! Export jobs as rows: the state machine's memory. Every step is written here before it acts, so a
+//! process killed at any moment can be resumed (see `runner`).
+
+use std::path::PathBuf;
+
+use bulk_client::{ExportLevel, ExportRequest};
+use rusqlite::{OptionalExtension, Row, params};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::{Database, DbError};
+
+/// Where a job is. `created → kicked_off → downloading → completed | completed_with_problems`, or
+/// `failed` / `cancelled` from anywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum JobState {
+    Created,
+    KickedOff,
+    Downloading,
+    Completed,
+    CompletedWithProblems,
+    Failed,
+    Cancelled,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Created => "created",
+            JobState::KickedOff => "kicked_off",
+            JobState::Downloading => "downloading",
+            JobState::Completed => "completed",
+            JobState::CompletedWithProblems => "completed_with_problems",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "created" => JobState::Created,
+            "kicked_off" => JobState::KickedOff,
+            "downloading" => JobState::Downloading,
+            "completed" => JobState::Completed,
+            "completed_with_problems" => JobState::CompletedWithProblems,
+            "cancelled" => JobState::Cancelled,
+            _ => JobState::Failed,
+        }
+    }
+
+    /// Not running and not resumable as it is.
+    pub fn is_finished(self) -> bool {
+        matches!(self, JobState::Completed | JobState::CompletedWithProblems | JobState::Cancelled)
+            || self == JobState::Failed
+    }
+
+    /// Words for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            JobState::Created => "not started",
+            JobState::KickedOff => "waiting for the server",
+            JobState::Downloading => "downloading",
+            JobState::Completed => "completed",
+            JobState::CompletedWithProblems => "completed with problems",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// How to sign in for a job: names only, never a secret (the key stays in the keychain).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct AuthSettings {
+    pub client_id: String,
+    pub key_kid: String,
+    /// Discovered from the server when absent.
+    pub token_url: Option<String>,
+    pub scope: Option<String>,
+}
+
+/// How to run a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
+#[ts(export)]
+pub struct JobSettings {
+    /// Files downloaded at once.
+    pub parallel: u32,
+    /// Send DELETE to the status URL once every file is safe (lets the server free its storage).
+    pub delete_after: bool,
+    pub auth: Option<AuthSettings>,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self { parallel: 4, delete_after: true, auth: None }
+    }
+}
+
+/// What a new job needs.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub server_id: Option<i64>,
+    pub fhir_url: String,
+    pub request: ExportRequest,
+    pub settings: JobSettings,
+    pub out_dir: PathBuf,
+}
+
+/// Why a job failed, as the user sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct JobFailure {
+    pub kind: String,
+    pub message: String,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct JobRecord {
+    pub id: i64,
+    pub server_id: Option<i64>,
+    pub fhir_url: String,
+    pub request: ExportRequest,
+    pub settings: JobSettings,
+    pub out_dir: String,
+    pub state: JobState,
+    pub status_url: Option<String>,
+    pub progress: Option<String>,
+    pub transaction_time: Option<String>,
+    pub expires: Option<String>,
+    pub problems: Vec<String>,
+    pub failure: Option<JobFailure>,
+    pub created_at: String,
+    pub kicked_off_at: Option<String>,
+    pub completed_at: Option<String>,
+    pub updated_at: String,
+}
+
+/// Which list of the manifest a file came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum FileKind {
+    Output,
+    Error,
+    Deleted,
+}
+
+impl FileKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            FileKind::Output => "output",
+            FileKind::Error => "error",
+            FileKind::Deleted => "deleted",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "error" => FileKind::Error,
+            "deleted" => FileKind::Deleted,
+            _ => FileKind::Output,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum FileState {
+    Pending,
+    Downloading,
+    /// All bytes are in the `.part` file; verification has not finished.
+    Downloaded,
+    Verified,
+    Failed,
+}
+
+impl FileState {
+    fn as_str(self) -> &'static str {
+        match self {
+            FileState::Pending => "pending",
+            FileState::Downloading => "downloading",
+            FileState::Downloaded => "downloaded",
+            FileState::Verified => "verified",
+            FileState::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "downloading" => FileState::Downloading,
+            "downloaded" => FileState::Downloaded,
+            "verified" => FileState::Verified,
+            "failed" => FileState::Failed,
+            _ => FileState::Pending,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct FileRecord {
+    pub seq: u32,
+    pub kind: FileKind,
+    pub resource_type: String,
+    pub url: String,
+    /// Relative to the export folder.
+    pub name: String,
+    #[ts(type = "number | null")]
+    pub expected_count: Option<u64>,
+    pub state: FileState,
+    #[ts(type = "number")]
+    pub bytes_done: u64,
+    #[ts(type = "number | null")]
+    pub resources: Option<u64>,
+    #[ts(type = "number")]
+    pub bad_lines: u64,
+    pub attempts: u32,
+    pub error: Option<String>,
+}
+
+/// A file to record when the manifest arrives.
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub kind: FileKind,
+    pub resource_type: String,
+    pub url: String,
+    pub name: String,
+    pub expected_count: Option<u64>,
+}
+
+/// Per resource type, what a job brought back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct TypeTotal {
+    pub resource_type: String,
+    pub files: u32,
+    #[ts(type = "number")]
+    pub resources: u64,
+    #[ts(type = "number")]
+    pub bytes: u64,
+}
+
+const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+
+fn level_parts(level: &ExportLevel) -> (&'static str, Option<&str>) {
+    match level {
+        ExportLevel::System => ("system", None),
+        ExportLevel::Patient => ("patient", None),
+        ExportLevel::Group(id) => ("group", Some(id.as_str())),
+    }
+}
+
+/// The `_type` list in one canonical form, for matching earlier exports.
+pub fn types_key(types: &[String]) -> String {
+    let mut t: Vec<&str> = types.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).collect();
+    t.sort_unstable();
+    t.dedup();
+    t.join(",")
+}
+
+const JOB_COLUMNS: &str = "id, server_id, fhir_url, request_json, settings_json, out_dir, state, status_url, progress, \
+     transaction_time, expires, problems_json, error_kind, error_message, error_detail, created_at, kicked_off_at, \
+     completed_at, updated_at";
+
+fn job_from_row(r: &Row<'_>) -> rusqlite::Result<JobRecord> {
+    let json_err = |i: usize, e: serde_json::Error| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    };
+    let request: String = r.get(3)?;
+    let settings: String = r.get(4)?;
+    let problems: String = r.get(11)?;
+    let error_kind: Option<String> = r.get(12)?;
+    Ok(JobRecord {
+        id: r.get(0)?,
+        server_id: r.get(1)?,
+        fhir_url: r.get(2)?,
+        request: serde_json::from_str(&request).map_err(|e| json_err(3, e))?,
+        settings: serde_json::from_str(&settings).map_err(|e| json_err(4, e))?,
+        out_dir: r.get(5)?,
+        state: JobState::parse(&r.get::<_, String>(6)?),
+        status_url: r.get(7)?,
+        progress: r.get(8)?,
+        transaction_time: r.get(9)?,
+        expires: r.get(10)?,
+        problems: serde_json::from_str(&problems).map_err(|e| json_err(11, e))?,
+        failure: match error_kind {
+            Some(kind) => Some(JobFailure { kind, message: r.get(13)?, detail: r.get(14)? }),
+            None => None,
+        },
+        created_at: r.get(15)?,
+        kicked_off_at: r.get(16)?,
+        completed_at: r.get(17)?,
+        updated_at: r.get(18)?,
+    })
+}
+
+fn file_from_row(r: &Row<'_>) -> rusqlite::Result<FileRecord> {
+    Ok(FileRecord {
+        seq: r.get(0)?,
+        kind: FileKind::parse(&r.get::<_, String>(1)?),
+        resource_type: r.get(2)?,
+        url: r.get(3)?,
+        name: r.get(4)?,
+        expected_count: r.get::<_, Option<i64>>(5)?.map(|n| n as u64),
+        state: FileState::parse(&r.get::<_, String>(6)?),
+        bytes_done: r.get::<_, i64>(7)? as u64,
+        resources: r.get::<_, Option<i64>>(8)?.map(|n| n as u64),
+        bad_lines: r.get::<_, i64>(9)? as u64,
+        attempts: r.get(10)?,
+        error: r.get(11)?,
+    })
+}
+
+impl Database {
+    pub fn create_job(&self, job: &NewJob) -> Result<JobRecord, DbError> {
+        let (level, group) = level_parts(job.request.level());
+        let request = serde_json::to_string(&job.request).expect("requests serialize");
+        let settings = serde_json::to_string(&job.settings).expect("settings serialize");
+        self.conn()
+            .execute(
+                "INSERT INTO exports (server_id, fhir_url, level, group_id, request_json, settings_json, types_key, \
+                 out_dir, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'created')",
+                params![
+                    job.server_id,
+                    job.fhir_url.trim_end_matches('/'),
+                    level,
+                    group,
+                    request,
+                    settings,
+                    types_key(&job.request.types),
+                    job.out_dir.to_string_lossy()
+                ],
+            )
+            .map_err(|e| self.error(e))?;
+        let id = self.conn().last_insert_rowid();
+        Ok(self.get_job(id)?.expect("the row just inserted"))
+    }
+
+    pub fn get_job(&self, id: i64) -> Result<Option<JobRecord>, DbError> {
+        self.conn()
+            .query_row(&format!("SELECT {JOB_COLUMNS} FROM exports WHERE id = ?1"), [id], job_from_row)
+            .optional()
+            .map_err(|e| self.error(e))
+    }
+
+    /// Newest first.
+    pub fn list_jobs(&self, limit: u32) -> Result<Vec<JobRecord>, DbError> {
+        let mut stmt = self
+            .conn()
+            .prepare(&format!("SELECT {JOB_COLUMNS} FROM exports ORDER BY id DESC LIMIT ?1"))
+            .map_err(|e| self.error(e))?;
+        let rows = stmt.query_map([limit], job_from_row).map_err(|e| self.error(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.error(e))
+    }
+
+    /// Jobs a killed process left behind: started, not finished.
+    pub fn interrupted_jobs(&self) -> Result<Vec<JobRecord>, DbError> {
+        let mut stmt = self
+            .conn()
+            .prepare(&format!(
+                "SELECT {JOB_COLUMNS} FROM exports WHERE state IN ('created', 'kicked_off', 'downloading') ORDER BY id"
+            ))
+            .map_err(|e| self.error(e))?;
+        let rows = stmt.query_map([], job_from_row).map_err(|e| self.error(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.error(e))
+    }
+
+    pub fn job_state(&self, id: i64) -> Result<Option<JobState>, DbError> {
+        self.conn()
+            .query_row("SELECT state FROM exports WHERE id = ?1", [id], |r| r.get::<_, String>(0))
+            .optional()
+            .map(|s| s.map(|s| JobState::parse(&s)))
+            .map_err(|e| self.error(e))
+    }
+
+    pub fn set_kicked_off(&self, id: i64, status_url: &str) -> Result<(), DbError> {
+        self.conn()
+            .execute(
+                &format!(
+                    "UPDATE exports SET state = 'kicked_off', status_url = ?2, kicked_off_at = {NOW}, updated_at = {NOW} \
+                     WHERE id = ?1"
+                ),
+                params![id, status_url],
+            )
+            .map(drop)
+            .map_err(|e| self.error(e))
+    }
+
+    pub fn set_progress(&self, id: i64, progress: Option<&str>) -> Result<(), DbError> {
+        self.conn()
+            .execute(
+                &format!("UPDATE exports SET progress = ?2, updated_at = {NOW} WHERE id = ?1"),
+                params![id, progress],
+            )
+            .map(drop)
+            .map_err(|e| self.error(e))
+    }
+
+    /// Records the manifest and its files in one transaction, and moves the job to `downloading`.
+    pub fn set_manifest(
+        &mut self,
+        id: i64,
+        manifest_json: &str,
+        transaction_time: &str,
+        expires: Option<&str>,
+        files: &[NewFile],
+    ) -> Result<(), DbError> {
+        let path = self.path().to_path_buf();
+        let err = |e| crate::db::classify(&path, e);
+        let tx = self.conn_mut().transaction().map_err(err)?;
+        tx.execute(
+            &format!(
+                "UPDATE exports SET state = 'downloading', manifest_json = ?2, transaction_time = ?3, expires = ?4, \
+                 progress = NULL, updated_at = {NOW} WHERE id = ?1"
+            ),
+            params![id, manifest_json, transaction_time, expires],
+        )
+        .map_err(err)?;
+        tx.execute("DELETE FROM export_files WHERE export_id = ?1", [id]).map_err(err)?;
+        for (seq, f) in files.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO export_files (export_id, seq, kind, resource_type, url, name, expected_count, state) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending')",
+                params![
+                    id,
+                    seq as i64,
+                    f.kind.as_str(),
+                    f.resource_type,
+                    f.url,
+                    f.name,
+                    f.expected_count.map(|n| n as i64)
+                ],
+            )
+            .map_err(err)?;
+        }
+        tx.commit().map_err(err)
+    }
+
+    pub fn manifest_json(&self, id: i64) -> Result<Option<String>, DbError> {
+        self.conn()
+            .query_row("SELECT manifest_json FROM exports WHERE id = ?1", [id], |r| r.get(0))
+            .optional()
+            .map(Option::flatten)
+            .map_err(|e| self.error(e))
+    }
+
+    pub fn job_files(&self, id: i64) -> Result<Vec<FileRecord>, DbError> {
+        let mut stmt = self
+            .conn()
+            .prepare(
+                "SELECT seq, kind, resource_type, url, name, expected_count, state, bytes_done, resources, bad_lines, \
+                 attempts, error FROM export_files WHERE export_id = ?1 ORDER BY seq",
+            )
+            .map_err(|e| self.error(e))?;
+        let rows = stmt.query_map([id], file_from_row).map_err(|e| self.error(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.error(e))
+    }
+
+    pub fn set_file_state(&self, id: i64, seq: u32, state: FileState, bytes_done: u64) -> Result<(), DbError> {
+        self.conn()
+            .execute(
+                "UPDATE export_files SET state = ?3, bytes_done = ?4 WHERE export_id = ?1 AND seq = ?2",
+                params![id, seq, state.as_str(), bytes_done as i64],
+            )
+            .map(drop)
+            .map_err(|e| self.error(e))
+    }
+
+    pub fn add_file_attempt(&self, id: i64, seq: u32) -> Result<(), DbError> {
+        self.conn()
+            .execute(
+                "UPDATE export_files SET attempts = attempts + 1 WHERE export_id = ?1 AND seq = ?2",
+                params![id, seq],
+            )
+            .map(drop)
+            .map_err(|e| self.error(e))
+    }
+
+    pub fn set_file_verified(
+        &self,
+        id: i64,
+        seq: u32,
+        bytes: u64,
+        resources: u64,
+        bad_lines: u64,
+    ) -> Result<(), DbError> {
+        self.conn()
+            .execute(
+                "UPDATE export_files SET state = 'verified', bytes_done = ?3, resources = ?4, bad_lines = ?5, error = NULL \
+                 WHERE export_id = ?1 AND seq = ?2",
+                params![id, seq, bytes as i64, resources as i64, bad_lines as i64],
+            )
+            .map(drop)
+            .map_err(|e| self.error(e))
+    }
+
+    pub fn set_file_failed(&self, id: i64, seq: u32, error: &str) -> Result<(), DbError> {
+        self.conn()
+            .execute(
+                "UPDATE export_files SET state = 'failed', error = ?3 WHERE export_id = ?1 AND seq = ?2",
+                params![id, seq, error],
+            )
+            .map(drop)
+            .map_err(|e| self.error(e))
+    }
+
+    /// A failed job's files that may be tried again (not the expired ones), back to pending; the job back to
+    /// `downloading`. Used by resume.
+    pub fn reopen_job(&self, id: i64, retry_files: &[u32]) -> Result<(), DbError> {
+        for seq in retry_files {
+            self.conn()
+                .execute(
+                    "UPDATE export_files SET state = 'pending', error = NULL WHERE export_id = ?1 AND seq = ?2",
+                    params![id, seq],
+                )
+                .map_err(|e| self.error(e))?;
+        }
+        self.conn()
+            .execute(
+                &format!(
+                    "UPDATE exports SET state = CASE WHEN manifest_json IS NOT NULL THEN 'downloading' \
+                     WHEN status_url IS NOT NULL THEN 'kicked_off' ELSE 'created' END, error_kind = NULL, \
+                     error_message = NULL, error_detail = NULL, problems_json = '[]', completed_at = NULL, \
+                     updated_at = {NOW} WHERE id = ?1"
+                ),
+                [id],
+            )
+            .map(drop)
+            .map_err(|e| self.error(e))
+    }
+
+    /// The end of a job. `failure` is recorded for `failed` (and for a cancel's reason, if any).
+    pub fn finish_job(
+        &self,
+        id: i64,
+        state: JobState,
+        problems: &[String],
+        failure: Option<&JobFailure>,
+    ) -> Result<(), DbError> {
+        let problems = serde_json::to_string(problems).expect("strings serialize");
+        self.conn()
+            .execute(
+                &format!(
+                    "UPDATE exports SET state = ?2, problems_json = ?3, error_kind = ?4, error_message = ?5, \
+                     error_detail = ?6, progress = NULL, completed_at = {NOW}, updated_at = {NOW} WHERE id = ?1"
+                ),
+                params![
+                    id,
+                    state.as_str(),
+                    problems,
+                    failure.map(|f| f.kind.as_str()),
+                    failure.map(|f| f.message.as_str()),
+                    failure.and_then(|f| f.detail.as_deref())
+                ],
+            )
+            .map(drop)
+            .map_err(|e| self.error(e))
+    }
+
+    /// Marks a job cancelled (a runner in any process notices within a second). False if it had finished.
+    pub fn request_cancel(&self, id: i64) -> Result<bool, DbError> {
+        let n = self
+            .conn()
+            .execute(
+                &format!(
+                    "UPDATE exports SET state = 'cancelled', progress = NULL, completed_at = {NOW}, updated_at = {NOW} \
+                     WHERE id = ?1 AND state IN ('created', 'kicked_off', 'downloading', 'failed')"
+                ),
+                [id],
+            )
+            .map_err(|e| self.error(e))?;
+        Ok(n > 0)
+    }
+
+    /// `transactionTime` of the newest successful export of the same server, level, group and types: the
+    /// `_since` of an incremental export.
+    pub fn last_transaction_time(&self, fhir_url: &str, request: &ExportRequest) -> Result<Option<String>, DbError> {
+        let (level, group) = level_parts(request.level());
+        self.conn()
+            .query_row(
+                "SELECT transaction_time FROM exports WHERE fhir_url = ?1 AND level = ?2 AND group_id IS ?3 \
+                 AND types_key = ?4 AND state IN ('completed', 'completed_with_problems') \
+                 AND transaction_time IS NOT NULL ORDER BY transaction_time DESC LIMIT 1",
+                params![fhir_url.trim_end_matches('/'), level, group, types_key(&request.types)],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.error(e))
+    }
+
+    /// Verified output per resource type (error and deleted files are not resources of the export).
+    pub fn type_totals(&self, id: i64) -> Result<Vec<TypeTotal>, DbError> {
+        let mut stmt = self
+            .conn()
+            .prepare(
+                "SELECT resource_type, COUNT(*), COALESCE(SUM(resources), 0), COALESCE(SUM(bytes_done), 0) \
+                 FROM export_files WHERE export_id = ?1 AND kind = 'output' GROUP BY resource_type ORDER BY resource_type",
+            )
+            .map_err(|e| self.error(e))?;
+        let rows = stmt
+            .query_map([id], |r| {
+                Ok(TypeTotal {
+                    resource_type: r.get(0)?,
+                    files: r.get(1)?,
+                    resources: r.get::<_, i64>(2)? as u64,
+                    bytes: r.get::<_, i64>(3)? as u64,
+                })
+            })
+            .map_err(|e| self.error(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.error(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_job(types: &[&str], group: Option<&str>) -> NewJob {
+        NewJob {
+            server_id: None,
+            fhir_url: "https://ehr.test/fhir".into(),
+            request: ExportRequest {
+                level: Some(group.map_or(ExportLevel::Patient, |g| ExportLevel::Group(g.into()))),
+                types: types.iter().map(|s| s.to_string()).collect(),
+                ..Default::default()
+            },
+            settings: JobSettings::default(),
+            out_dir: PathBuf::from("/tmp/x"),
+        }
+    }
+
+    #[test]
+    fn a_job_walks_its_states_and_keeps_its_files() {
+        let mut db = Database::open_in_memory().unwrap();
+        let job = db.create_job(&new_job(&["Patient"], Some("g1"))).unwrap();
+        assert_eq!(job.state, JobState::Created);
+        assert_eq!(db.interrupted_jobs().unwrap().len(), 1);
+        db.set_kicked_off(job.id, "https://ehr.test/status/1").unwrap();
+        let files = [NewFile {
+            kind: FileKind::Output,
+            resource_type: "Patient".into(),
+            url: "https://ehr.test/f/1".into(),
+            name: "Patient.000.ndjson".into(),
+            expected_count: Some(3),
+        }];
+        db.set_manifest(job.id, "{}", "2026-11-01T00:00:00Z", None, &files).unwrap();
+        db.set_file_verified(job.id, 0, 300, 3, 0).unwrap();
+        db.finish_job(job.id, JobState::Completed, &[], None).unwrap();
+        let done = db.get_job(job.id).unwrap().unwrap();
+        assert_eq!(done.state, JobState::Completed);
+        assert_eq!(done.transaction_time.as_deref(), Some("2026-11-01T00:00:00Z"));
+        assert_eq!(db.type_totals(job.id).unwrap()[0].resources, 3);
+        assert!(db.interrupted_jobs().unwrap().is_empty());
+        assert!(!db.request_cancel(job.id).unwrap(), "a completed job cannot be cancelled");
+    }
+
+    #[test]
+    fn since_auto_matches_server_level_group_and_types() {
+        let db = Database::open_in_memory().unwrap();
+        let a = db.create_job(&new_job(&["Patient", "Observation"], Some("g1"))).unwrap();
+        db.conn()
+            .execute("UPDATE exports SET transaction_time = '2026-10-01T00:00:00Z' WHERE id = ?1", [a.id])
+            .unwrap();
+        db.finish_job(a.id, JobState::Completed, &[], None).unwrap();
+        let b = db.create_job(&new_job(&["Patient", "Observation"], Some("g1"))).unwrap();
+        db.conn()
+            .execute("UPDATE exports SET transaction_time = '2026-11-01T00:00:00Z' WHERE id = ?1", [b.id])
+            .unwrap();
+        db.finish_job(b.id, JobState::Failed, &[], None).unwrap();
+        let same = new_job(&["Observation", "Patient"], Some("g1")).request;
+        assert_eq!(
+            db.last_transaction_time("https://ehr.test/fhir/", &same).unwrap().as_deref(),
+            Some("2026-10-01T00:00:00Z")
+        );
+        let other_group = new_job(&["Observation", "Patient"], Some("g2")).request;
+        assert_eq!(db.last_transaction_time("https://ehr.test/fhir", &other_group).unwrap(), None);
+        let other_types = new_job(&["Patient"], Some("g1")).request;
+        assert_eq!(db.last_transaction_time("https://ehr.test/fhir", &other_types).unwrap(), None);
+    }
+}

@@ -1,0 +1,273 @@
+//! Checking a downloaded file line by line before it joins the export: each line a JSON object of the
+//! announced type. Bad lines leave the file for a quarantine side file, with where they came from.
+//! Gzip bodies (servers that serve `.ndjson.gz` without `Content-Encoding`) are unpacked here.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// What a file held.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Verified {
+    /// Good lines (resources).
+    pub resources: u64,
+    /// Lines quarantined.
+    pub bad_lines: u64,
+    /// Size of the verified file written.
+    pub bytes: u64,
+    /// For OperationOutcome files: issues by severity, and the first few texts.
+    pub issues: IssueSummary,
+    /// For deleted files: `DELETE` entries across the Bundles.
+    pub deletions: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IssueSummary {
+    pub fatal_or_error: u64,
+    pub warning: u64,
+    pub information: u64,
+    /// Up to five error texts, for the summary.
+    pub first_errors: Vec<String>,
+}
+
+/// What a line is checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect<'a> {
+    /// An output file: every line must be this resource type.
+    Resource(&'a str),
+    /// An `error[]` file: OperationOutcomes.
+    Outcomes,
+    /// A `deleted[]` file: Bundles.
+    Deletions,
+}
+
+#[derive(Deserialize)]
+struct Head<'a> {
+    #[serde(rename = "resourceType", borrow)]
+    resource_type: Option<std::borrow::Cow<'a, str>>,
+}
+
+fn open_decoded(path: &Path) -> io::Result<(Box<dyn BufRead>, bool)> {
+    let mut file = File::open(path)?;
+    let mut magic = [0u8; 2];
+    let n = file.read(&mut magic)?;
+    let file = File::open(path)?;
+    if n == 2 && magic == [0x1f, 0x8b] {
+        let decoder = flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 20, file));
+        Ok((Box::new(BufReader::with_capacity(1 << 20, decoder)), true))
+    } else {
+        Ok((Box::new(BufReader::with_capacity(1 << 20, file)), false))
+    }
+}
+
+/// Why a line is not acceptable, or `None` if it is.
+fn check_line(line: &[u8], expect: Expect<'_>) -> Option<String> {
+    if std::str::from_utf8(line).is_err() {
+        return Some("the line is not valid UTF-8".into());
+    }
+    if line.first() != Some(&b'{') {
+        return Some("the line is not a JSON object".into());
+    }
+    let head: Head<'_> = match serde_json::from_slice(line) {
+        Ok(h) => h,
+        Err(e) => return Some(format!("invalid JSON ({e})")),
+    };
+    let wanted = match expect {
+        Expect::Resource(t) => t,
+        Expect::Outcomes => "OperationOutcome",
+        Expect::Deletions => "Bundle",
+    };
+    match head.resource_type.as_deref() {
+        Some(t) if t == wanted => None,
+        Some(t) => Some(format!("resourceType is {t}, but the manifest announced {wanted}")),
+        None => Some("the object has no resourceType".into()),
+    }
+}
+
+fn summarize_outcome(line: &[u8], into: &mut IssueSummary) {
+    let Ok(v) = serde_json::from_slice::<Value>(line) else { return };
+    for issue in v.get("issue").and_then(Value::as_array).into_iter().flatten() {
+        match issue.get("severity").and_then(Value::as_str).unwrap_or("error") {
+            "warning" => into.warning += 1,
+            "information" => into.information += 1,
+            _ => {
+                into.fatal_or_error += 1;
+                if into.first_errors.len() < 5 {
+                    let text = issue
+                        .get("diagnostics")
+                        .and_then(Value::as_str)
+                        .or_else(|| issue.pointer("/details/text").and_then(Value::as_str))
+                        .unwrap_or("(no text)");
+                    into.first_errors.push(text.chars().take(300).collect());
+                }
+            }
+        }
+    }
+}
+
+fn count_deletions(line: &[u8]) -> u64 {
+    let Ok(v) = serde_json::from_slice::<Value>(line) else { return 0 };
+    v.get("entry")
+        .and_then(Value::as_array)
+        .map(|e| e.iter().filter(|x| x.pointer("/request/method").and_then(Value::as_str) == Some("DELETE")).count())
+        .unwrap_or(0) as u64
+}
+
+/// Lines of a reader, without their `\n` / `\r\n`, numbered from 1; blank lines skipped (allowed in NDJSON
+/// practice, not resources).
+fn for_each_line(mut reader: impl BufRead, mut f: impl FnMut(u64, &[u8]) -> io::Result<()>) -> io::Result<()> {
+    let mut buf = Vec::with_capacity(64 * 1024);
+    let mut number = 0u64;
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf)? == 0 {
+            return Ok(());
+        }
+        number += 1;
+        let mut line = buf.as_slice();
+        while let [rest @ .., b'\n' | b'\r'] = line {
+            line = rest;
+        }
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        f(number, line)?;
+    }
+}
+
+/// Verifies `part` and puts the result at `target`: a rename when every line is good and the body was
+/// plain, else a rewrite with only the good lines. Bad lines go to `quarantine` (created only if needed) as
+/// `{"file", "line", "error", "text"}` objects. `target` appears only complete (written beside, then renamed).
+pub fn verify_into(
+    part: &Path,
+    target: &Path,
+    quarantine: &Path,
+    display_name: &str,
+    expect: Expect<'_>,
+) -> io::Result<Verified> {
+    let mut out = Verified::default();
+    let mut bad: Vec<(u64, String)> = Vec::new();
+    let (reader, gzip) = open_decoded(part)?;
+    let mut quarantine_file: Option<BufWriter<File>> = None;
+    for_each_line(reader, |number, line| {
+        match check_line(line, expect) {
+            None => {
+                out.resources += 1;
+                match expect {
+                    Expect::Outcomes => summarize_outcome(line, &mut out.issues),
+                    Expect::Deletions => out.deletions += count_deletions(line),
+                    Expect::Resource(_) => {}
+                }
+            }
+            Some(why) => {
+                out.bad_lines += 1;
+                bad.push((number, why.clone()));
+                let w = match &mut quarantine_file {
+                    Some(w) => w,
+                    None => {
+                        if let Some(dir) = quarantine.parent() {
+                            std::fs::create_dir_all(dir)?;
+                        }
+                        quarantine_file.insert(BufWriter::new(File::create(quarantine)?))
+                    }
+                };
+                let text = String::from_utf8_lossy(line);
+                let record = serde_json::json!({"file": display_name, "line": number, "error": why, "text": text});
+                serde_json::to_writer(&mut *w, &record)?;
+                w.write_all(b"\n")?;
+            }
+        }
+        Ok(())
+    })?;
+    if let Some(mut w) = quarantine_file {
+        w.flush()?;
+        w.get_ref().sync_all()?;
+    }
+    let tmp = target.with_extension("ndjson.tmp");
+    if out.bad_lines == 0 && !gzip {
+        std::fs::rename(part, target)?;
+    } else {
+        // Second pass: keep the good lines only (the bad ones are in quarantine), decoded.
+        let (reader, _) = open_decoded(part)?;
+        let mut w = BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
+        let mut next_bad = bad.iter().map(|(n, _)| *n).peekable();
+        for_each_line(reader, |number, line| {
+            if next_bad.peek() == Some(&number) {
+                next_bad.next();
+                return Ok(());
+            }
+            w.write_all(line)?;
+            w.write_all(b"\n")
+        })?;
+        w.flush()?;
+        w.get_ref().sync_all()?;
+        drop(w);
+        std::fs::rename(&tmp, target)?;
+        std::fs::remove_file(part)?;
+    }
+    out.bytes = std::fs::metadata(target)?.len();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(body: &[u8], expect: Expect<'_>) -> (Verified, String, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let part = dir.path().join("Patient.000.ndjson.part");
+        std::fs::write(&part, body).unwrap();
+        let target = dir.path().join("Patient.000.ndjson");
+        let quarantine = dir.path().join("quarantine/Patient.000.ndjson");
+        let v = verify_into(&part, &target, &quarantine, "Patient.000.ndjson", expect).unwrap();
+        assert!(!part.exists(), "the part file is gone once verified");
+        let q = std::fs::read_to_string(&quarantine).unwrap_or_default();
+        (v, std::fs::read_to_string(&target).unwrap(), q)
+    }
+
+    #[test]
+    fn good_files_are_renamed_untouched() {
+        let body = b"{\"resourceType\":\"Patient\",\"id\":\"a\"}\n{\"resourceType\":\"Patient\",\"id\":\"b\"}\n";
+        let (v, text, q) = run(body, Expect::Resource("Patient"));
+        assert_eq!((v.resources, v.bad_lines, v.bytes), (2, 0, body.len() as u64));
+        assert_eq!(text.as_bytes(), body);
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn bad_lines_are_quarantined_with_their_line_numbers() {
+        let body = b"{\"resourceType\":\"Patient\",\"id\":\"a\"}\r\n{\"resourceType\":\"Patient\", \n\n[1]\n{\"resourceType\":\"Observation\"}\n{\"id\":\"x\"}\n\xff\xfe\n{\"resourceType\":\"Patient\",\"id\":\"z\"}";
+        let (v, text, q) = run(body, Expect::Resource("Patient"));
+        assert_eq!((v.resources, v.bad_lines), (2, 5));
+        assert_eq!(text, "{\"resourceType\":\"Patient\",\"id\":\"a\"}\n{\"resourceType\":\"Patient\",\"id\":\"z\"}\n");
+        let records: Vec<Value> = q.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<u64> = records.iter().map(|r| r["line"].as_u64().unwrap()).collect();
+        assert_eq!(lines, [2, 4, 5, 6, 7]);
+        assert!(records[2]["error"].as_str().unwrap().contains("announced Patient"));
+        assert!(records[4]["error"].as_str().unwrap().contains("UTF-8"));
+        assert_eq!(records[0]["file"], "Patient.000.ndjson");
+    }
+
+    #[test]
+    fn gzip_bodies_are_unpacked() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(b"{\"resourceType\":\"Patient\",\"id\":\"a\"}\n").unwrap();
+        let (v, text, _) = run(&gz.finish().unwrap(), Expect::Resource("Patient"));
+        assert_eq!(v.resources, 1);
+        assert_eq!(text, "{\"resourceType\":\"Patient\",\"id\":\"a\"}\n");
+    }
+
+    #[test]
+    fn outcomes_and_deletions_are_summarized() {
+        let oo = br#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"processing","diagnostics":"Claim failed"},{"severity":"warning","code":"informational"}]}"#;
+        let (v, _, _) = run(oo, Expect::Outcomes);
+        assert_eq!((v.issues.fatal_or_error, v.issues.warning), (1, 1));
+        assert_eq!(v.issues.first_errors, ["Claim failed"]);
+        let del = br#"{"resourceType":"Bundle","entry":[{"request":{"method":"DELETE","url":"Patient/1"}},{"request":{"method":"DELETE","url":"Patient/2"}}]}"#;
+        let (v, _, _) = run(del, Expect::Deletions);
+        assert_eq!(v.deletions, 2);
+    }
+}
