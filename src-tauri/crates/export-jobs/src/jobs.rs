@@ -123,7 +123,9 @@ pub struct JobFailure {
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct JobRecord {
+    #[ts(type = "number")]
     pub id: i64,
+    #[ts(type = "number | null")]
     pub server_id: Option<i64>,
     pub fhir_url: String,
     pub request: ExportRequest,

@@ -20,7 +20,7 @@ use ts_rs::TS;
 
 use crate::export_log::ExportLog;
 use crate::jobs::{FileKind, FileRecord, FileState, JobFailure, JobRecord, JobState, NewFile, TypeTotal};
-use crate::verify::{Expect, Verified, verify_into};
+use crate::verify::{Checked, Expect, LineChecker, Verified, verify_into};
 use crate::{Database, DbError, KeyStoreError, Keychain};
 
 /// How patient Haul is. Tests shorten these; the defaults suit real servers.
@@ -143,6 +143,8 @@ pub enum JobError {
         "Haul cannot write to the export folder {path}: {source}. Choose a folder you can write to, with free space."
     )]
     Folder { path: PathBuf, source: std::io::Error },
+    #[error("Export {0} is already running (in another Haul window or terminal). Let it finish, or cancel it there.")]
+    AlreadyRunning(i64),
 }
 
 /// How a job ended.
@@ -150,6 +152,7 @@ pub enum JobError {
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct JobOutcome {
+    #[ts(type = "number")]
     pub id: i64,
     pub state: JobState,
     /// One sentence for the user.
@@ -376,6 +379,27 @@ impl ExportRunner {
         }
         let out_dir = PathBuf::from(&job.out_dir);
         std::fs::create_dir_all(&out_dir).map_err(|source| JobError::Folder { path: out_dir.clone(), source })?;
+        // One runner per job, across processes: two would write the same .part files. The OS drops the lock
+        // when a process dies, kill -9 included.
+        let lock_path = out_dir.join(".haul-export.lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|source| JobError::Folder { path: out_dir.clone(), source })?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(JobError::AlreadyRunning(id)),
+            Err(std::fs::TryLockError::Error(source)) => {
+                return Err(JobError::Folder { path: out_dir.clone(), source });
+            }
+        }
+        // Read again under the lock: a runner that just finished may have moved the job on.
+        let job = { self.db.lock().expect("database lock").get_job(id)? }.ok_or(JobError::NotFound(id))?;
+        if job.state.is_finished() {
+            return Err(JobError::Finished { id, state: job.state });
+        }
         let session = self.session_for(&job).await?;
         let log = ExportLog::new(&out_dir, job.status_url.clone().unwrap_or_else(|| format!("haul-export-{id}")));
         let ctx = Arc::new(Ctx {
@@ -409,6 +433,8 @@ impl ExportRunner {
         let started = Instant::now();
         let result = drive(&ctx, job).await;
         watcher.abort();
+        let _ = std::fs::remove_file(&lock_path);
+        drop(lock);
 
         let (state, failure, problems) = match result {
             Ok((state, problems)) => (state, None, problems),
@@ -772,9 +798,13 @@ async fn download_all(
 async fn fetch_and_verify(ctx: &Ctx, f: &FileRecord, requires_token: bool) -> Result<Verified, Stop> {
     let target = ctx.out_dir.join(&f.name);
     let part = ctx.out_dir.join(format!("{}.part", f.name));
+    let mut checked = None;
     if f.state != FileState::Downloaded {
         match download(ctx, f, &part, requires_token).await {
-            Ok(bytes) => ctx.db(|db| db.set_file_state(ctx.id, f.seq, FileState::Downloaded, bytes))?,
+            Ok((bytes, c)) => {
+                checked = c;
+                ctx.db(|db| db.set_file_state(ctx.id, f.seq, FileState::Downloaded, bytes))?
+            }
             Err(Stop::Failed(failure)) => {
                 ctx.log.event(
                     "download_error",
@@ -799,22 +829,24 @@ async fn fetch_and_verify(ctx: &Ctx, f: &FileRecord, requires_token: bool) -> Re
         ctx.db(|db| db.set_file_verified(ctx.id, f.seq, v.bytes, v.resources, 0))?;
         return Ok(v);
     }
-    let quarantine = ctx.out_dir.join("quarantine").join(&f.name);
-    let (name, resource_type, kind) = (f.name.clone(), f.resource_type.clone(), f.kind);
-    let verified = tokio::task::spawn_blocking({
-        let (part, target) = (part.clone(), target.clone());
-        move || {
-            let expect = match kind {
-                FileKind::Output => Expect::Resource(&resource_type),
-                FileKind::Error => Expect::Outcomes,
-                FileKind::Deleted => Expect::Deletions,
-            };
-            verify_into(&part, &target, &quarantine, &name, expect)
+    let verified = match checked {
+        // Checked line by line as it arrived, all good and plain: it only needs its name.
+        Some(Checked { verified, gzip: false }) if verified.bad_lines == 0 => {
+            std::fs::rename(&part, &target).map_err(|e| io_failure("rename", &part, &e))?;
+            verified
         }
-    })
-    .await
-    .expect("verification does not panic")
-    .map_err(|e| io_failure("verify", &part, &e))?;
+        _ => {
+            let quarantine = ctx.out_dir.join("quarantine").join(&f.name);
+            let f = f.clone();
+            tokio::task::spawn_blocking({
+                let (part, target) = (part.clone(), target.clone());
+                move || verify_into(&part, &target, &quarantine, &f.name, expect_of(&f))
+            })
+            .await
+            .expect("verification does not panic")
+            .map_err(|e| io_failure("verify", &part, &e))?
+        }
+    };
     ctx.db(|db| db.set_file_verified(ctx.id, f.seq, verified.bytes, verified.resources, verified.bad_lines))?;
     ctx.log.event(
         "download_complete",
@@ -846,9 +878,24 @@ fn count_lines(path: &Path) -> std::io::Result<Verified> {
     Ok(Verified { resources, bytes, ..Default::default() })
 }
 
-/// Streams the file into `part`, resuming from its length. Returns the final size.
-async fn download(ctx: &Ctx, f: &FileRecord, part: &Path, requires_token: bool) -> Result<u64, Stop> {
+fn expect_of(f: &FileRecord) -> Expect<'_> {
+    match f.kind {
+        FileKind::Output => Expect::Resource(&f.resource_type),
+        FileKind::Error => Expect::Outcomes,
+        FileKind::Deleted => Expect::Deletions,
+    }
+}
+
+/// Streams the file into `part`, resuming from its length. Returns the final size and, when this process
+/// saw every byte (no resume across a restart), what the line checker found on the way.
+async fn download(
+    ctx: &Ctx,
+    f: &FileRecord,
+    part: &Path,
+    requires_token: bool,
+) -> Result<(u64, Option<Checked>), Stop> {
     let mut attempt = 0u32;
+    let mut checker: Option<LineChecker> = None;
     loop {
         attempt += 1;
         if ctx.cancel.is_cancelled() {
@@ -873,9 +920,9 @@ async fn download(ctx: &Ctx, f: &FileRecord, part: &Path, requires_token: bool) 
             resource_type: f.resource_type.clone(),
             resume_from: offset,
         });
-        let result = stream_once(ctx, f, part, requires_token, offset).await;
+        let result = stream_once(ctx, f, part, requires_token, offset, &mut checker).await;
         let error = match result {
-            Ok(size) => return Ok(size),
+            Ok(size) => return Ok((size, checker.map(LineChecker::finish))),
             Err(StreamError::Stop(s)) => return Err(s),
             Err(StreamError::Server(e)) => e,
         };
@@ -915,6 +962,7 @@ async fn stream_once(
     part: &Path,
     requires_token: bool,
     offset: u64,
+    checker: &mut Option<LineChecker>,
 ) -> Result<u64, StreamError> {
     let body = tokio::select! {
         _ = ctx.cancel.cancelled() => return Err(StreamError::Stop(Stop::Cancelled)),
@@ -923,6 +971,7 @@ async fn stream_once(
     let FileBody { mut response, offset: start, length, .. } = body;
     let io = |what: &str, e: std::io::Error| StreamError::Stop(io_failure(what, part, &e));
     let file = if start == 0 {
+        *checker = Some(LineChecker::new(expect_of(f)));
         tokio::fs::File::create(part).await.map_err(|e| io("create", e))?
     } else {
         tokio::fs::OpenOptions::new().append(true).open(part).await.map_err(|e| io("open", e))?
@@ -945,6 +994,9 @@ async fn stream_once(
         match chunk {
             Ok(Some(bytes)) => {
                 out.write_all(&bytes).await.map_err(|e| io("write", e))?;
+                if let Some(c) = checker.as_mut() {
+                    c.feed(&bytes);
+                }
                 done += bytes.len() as u64;
                 if last_event.elapsed() >= Duration::from_millis(250) {
                     last_event = Instant::now();

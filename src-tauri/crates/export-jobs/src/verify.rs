@@ -116,6 +116,91 @@ fn count_deletions(line: &[u8]) -> u64 {
         .unwrap_or(0) as u64
 }
 
+/// The checks of [`verify_into`] on bytes as they arrive (the download's own chunks), so a file that is all
+/// good needs no second read. Bad lines are only counted here; a file with any is verified again with
+/// [`verify_into`], which sets them aside.
+pub struct LineChecker {
+    expect: OwnedExpect,
+    carry: Vec<u8>,
+    head: Vec<u8>,
+    pub checked: Verified,
+}
+
+enum OwnedExpect {
+    Resource(String),
+    Outcomes,
+    Deletions,
+}
+
+/// What a [`LineChecker`] found, once the file is complete.
+pub struct Checked {
+    pub verified: Verified,
+    /// The body began with the gzip magic: it needs unpacking, so [`verify_into`] must run.
+    pub gzip: bool,
+}
+
+impl LineChecker {
+    pub fn new(expect: Expect<'_>) -> Self {
+        let expect = match expect {
+            Expect::Resource(t) => OwnedExpect::Resource(t.to_string()),
+            Expect::Outcomes => OwnedExpect::Outcomes,
+            Expect::Deletions => OwnedExpect::Deletions,
+        };
+        Self { expect, carry: Vec::new(), head: Vec::with_capacity(2), checked: Verified::default() }
+    }
+
+    pub fn feed(&mut self, mut chunk: &[u8]) {
+        if self.head.len() < 2 {
+            let n = (2 - self.head.len()).min(chunk.len());
+            self.head.extend_from_slice(&chunk[..n]);
+        }
+        self.checked.bytes += chunk.len() as u64;
+        while let Some(pos) = chunk.iter().position(|&b| b == b'\n') {
+            if self.carry.is_empty() {
+                self.line(&chunk[..pos]);
+            } else {
+                let mut line = std::mem::take(&mut self.carry);
+                line.extend_from_slice(&chunk[..pos]);
+                self.line(&line);
+            }
+            chunk = &chunk[pos + 1..];
+        }
+        self.carry.extend_from_slice(chunk);
+    }
+
+    fn line(&mut self, mut line: &[u8]) {
+        while let [rest @ .., b'\r'] = line {
+            line = rest;
+        }
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return;
+        }
+        let checked = &mut self.checked;
+        let expect = match &self.expect {
+            OwnedExpect::Resource(t) => Expect::Resource(t),
+            OwnedExpect::Outcomes => Expect::Outcomes,
+            OwnedExpect::Deletions => Expect::Deletions,
+        };
+        match check_line(line, expect) {
+            Some(_) => checked.bad_lines += 1,
+            None => {
+                checked.resources += 1;
+                match expect {
+                    Expect::Outcomes => summarize_outcome(line, &mut checked.issues),
+                    Expect::Deletions => checked.deletions += count_deletions(line),
+                    Expect::Resource(_) => {}
+                }
+            }
+        }
+    }
+
+    pub fn finish(mut self) -> Checked {
+        let rest = std::mem::take(&mut self.carry);
+        self.line(&rest);
+        Checked { gzip: self.head == [0x1f, 0x8b], verified: self.checked }
+    }
+}
+
 /// Lines of a reader, without their `\n` / `\r\n`, numbered from 1; blank lines skipped (allowed in NDJSON
 /// practice, not resources).
 fn for_each_line(mut reader: impl BufRead, mut f: impl FnMut(u64, &[u8]) -> io::Result<()>) -> io::Result<()> {
@@ -249,6 +334,30 @@ mod tests {
         assert!(records[2]["error"].as_str().unwrap().contains("announced Patient"));
         assert!(records[4]["error"].as_str().unwrap().contains("UTF-8"));
         assert_eq!(records[0]["file"], "Patient.000.ndjson");
+    }
+
+    #[test]
+    fn the_streaming_checker_agrees_with_the_full_pass_whatever_the_chunking() {
+        let body = b"{\"resourceType\":\"Patient\",\"id\":\"a\"}\r\n{\"resourceType\":\"Patient\", \n\n[1]\n{\"resourceType\":\"Observation\"}\n{\"resourceType\":\"Patient\",\"id\":\"z\"}";
+        let (full, _, _) = run(body, Expect::Resource("Patient"));
+        for size in [1, 2, 3, 7, 64, body.len()] {
+            let mut c = LineChecker::new(Expect::Resource("Patient"));
+            for chunk in body.chunks(size) {
+                c.feed(chunk);
+            }
+            let checked = c.finish();
+            assert!(!checked.gzip);
+            assert_eq!(
+                (checked.verified.resources, checked.verified.bad_lines),
+                (full.resources, full.bad_lines),
+                "chunks of {size}"
+            );
+            assert_eq!(checked.verified.bytes, body.len() as u64);
+        }
+        let mut c = LineChecker::new(Expect::Resource("Patient"));
+        c.feed(&[0x1f]);
+        c.feed(&[0x8b, 0]);
+        assert!(c.finish().gzip);
     }
 
     #[test]

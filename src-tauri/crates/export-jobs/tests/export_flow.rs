@@ -426,3 +426,22 @@ async fn an_interrupted_run_resumes_without_refetching_verified_files() {
         .any(|e| matches!(e, JobEvent::FileStarted { resume_from, .. } if *resume_from > 0));
     assert!(resumed, "a partial file resumed with Range");
 }
+
+#[tokio::test]
+async fn one_runner_per_job() {
+    let sim = sim_with(Faults { file_bytes_per_second: Some(200_000), ..Faults::default() }).await;
+    let b = Bench::new();
+    let id = b.create(&sim, ExportRequest::default(), JobSettings::default(), "out");
+    let cancel = CancellationToken::new();
+    let first = b.runner.run(id, b.sink(), cancel.clone());
+    let second = async {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let err = b.runner.run(id, b.sink(), CancellationToken::new()).await.unwrap_err();
+        cancel.cancel();
+        err
+    };
+    let (first, err) = tokio::join!(first, second);
+    assert!(matches!(err, export_jobs::JobError::AlreadyRunning(n) if n == id), "{err}");
+    assert!(err.to_string().contains("already running"));
+    assert_eq!(first.unwrap().state, JobState::Cancelled);
+}

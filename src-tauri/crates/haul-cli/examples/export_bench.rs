@@ -1,0 +1,184 @@
+//! Benchmark (prints figures; not a timed test): `haul export` of a whole simulator dataset at two sizes,
+//! with throughput and peak RSS of the `haul` process, next to curl fetching the same files in the same run
+//! (4 in parallel, gzip accepted like Haul) as the loopback/disk peer.
+//!
+//!     cargo build --release -p haul-cli --bin haul --example export_bench
+//!     target/release/examples/export_bench 1 5        # dataset sizes in GB (default: 1 5)
+//!
+//! The simulator runs as its own process (`haul sim`), so its memory is not counted.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Killed(Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn haul_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    let haul = dir.join("haul");
+    assert!(haul.exists(), "build it first: cargo build --release -p haul-cli --bin haul");
+    haul
+}
+
+fn start_sim(patients: u64) -> (Killed, String) {
+    let mut child = Command::new(haul_binary())
+        .args(["sim", "--patients", &patients.to_string(), "--prepare-seconds", "0", "--resources-per-file", "200000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    (Killed(child), line.trim().to_string())
+}
+
+/// Waits for `child` and returns (success, its own peak RSS in KiB, its CPU seconds), from wait4.
+fn wait_with_usage(child: &Child) -> (bool, i64, f64) {
+    let mut status = 0;
+    // SAFETY: zeroed rusage is a valid value; wait4 only writes the two out-parameters we pass.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert!(pid > 0, "wait4 failed");
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    (
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        usage.ru_maxrss,
+        secs(usage.ru_utime) + secs(usage.ru_stime),
+    )
+}
+
+struct Run {
+    bytes: u64,
+    files: usize,
+    download: Duration,
+    /// CPU seconds of the whole process (kickoff and polling are negligible).
+    cpu: f64,
+    peak_rss_mib: f64,
+}
+
+#[expect(clippy::zombie_processes, reason = "reaped by wait4, which also reports its rusage")]
+/// One `haul export --system`, timing the download phase (from the manifest to the exit).
+fn haul_export(base: &str, out: &Path, data: &Path) -> Run {
+    let mut child = Command::new(haul_binary())
+        .args(["export", "--fhir-url", base, "--system", "--parallel", "4", "--no-delete", "--out"])
+        .arg(out)
+        .env("HAUL_DATA_DIR", data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut started = None;
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        if started.is_none() && line.starts_with("manifest:") {
+            started = Some(Instant::now());
+        }
+    }
+    let (ok, peak_kib, cpu) = wait_with_usage(&child);
+    let download = started.expect("a manifest arrived").elapsed();
+    assert!(ok, "haul export failed");
+    let mut bytes = 0;
+    let mut files = 0;
+    for e in std::fs::read_dir(out).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if name.ends_with(".ndjson") && name != "log.ndjson" {
+            bytes += e.metadata().unwrap().len();
+            files += 1;
+        }
+    }
+    Run { bytes, files, download, cpu, peak_rss_mib: peak_kib as f64 / 1024.0 }
+}
+
+/// curl fetching the same file URLs, 4 at a time, into a folder: (wall time, CPU seconds).
+fn curl_peer(manifest: &Path, out: &Path) -> Option<(Duration, f64)> {
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(manifest).ok()?).ok()?;
+    let mut cmd = Command::new("curl");
+    cmd.args(["--silent", "--fail", "--compressed", "--parallel", "--parallel-max", "4"]);
+    for (i, f) in m["output"].as_array()?.iter().enumerate() {
+        cmd.arg("-o").arg(out.join(format!("{i}.ndjson"))).arg(f["url"].as_str()?);
+    }
+    std::fs::create_dir_all(out).ok()?;
+    let t = Instant::now();
+    let child = cmd.stderr(Stdio::null()).spawn().ok()?;
+    let (ok, _, cpu) = wait_with_usage(&child);
+    ok.then(|| (t.elapsed(), cpu))
+}
+
+fn main() {
+    let sizes: Vec<f64> = {
+        let args: Vec<f64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+        if args.is_empty() { vec![1.0, 5.0] } else { args }
+    };
+    let work =
+        tempfile::tempdir_in(std::env::var_os("HAUL_BENCH_DIR").map(PathBuf::from).unwrap_or_else(std::env::temp_dir))
+            .unwrap();
+
+    // Calibration: bytes per generated patient.
+    let (sim, base) = start_sim(200);
+    let cal = haul_export(&base, &work.path().join("cal"), &work.path().join("cal-data"));
+    drop(sim);
+    let per_patient = cal.bytes as f64 / 200.0;
+    println!("calibration: {:.0} KB of NDJSON per generated patient", per_patient / 1000.0);
+    println!();
+    println!(
+        "{:>8} {:>10} {:>6} {:>8} {:>10} {:>13} {:>12} {:>10} {:>13} {:>10}",
+        "dataset",
+        "bytes",
+        "files",
+        "haul s",
+        "haul MB/s",
+        "haul CPU s/GB",
+        "haul RSS MiB",
+        "curl MB/s",
+        "curl CPU s/GB",
+        "haul/curl"
+    );
+    let mut rss = Vec::new();
+    for gb in sizes {
+        let patients = ((gb * 1e9) / per_patient).ceil() as u64;
+        let (sim, base) = start_sim(patients);
+        let out = work.path().join(format!("haul-{gb}"));
+        let run = haul_export(&base, &out, &work.path().join(format!("data-{gb}")));
+        let mbps = run.bytes as f64 / 1e6 / run.download.as_secs_f64();
+        let peer = curl_peer(&out.join("manifest.json"), &work.path().join(format!("curl-{gb}")));
+        drop(sim);
+        let gbytes = run.bytes as f64 / 1e9;
+        let (peer_mbps, peer_cpu, ratio) = match peer {
+            Some((t, cpu)) => {
+                let p = run.bytes as f64 / 1e6 / t.as_secs_f64();
+                (format!("{p:.0}"), format!("{:.2}", cpu / gbytes), format!("{:.2}", mbps / p))
+            }
+            None => ("n/a".into(), "n/a".into(), "n/a".into()),
+        };
+        println!(
+            "{:>6.1}GB {:>10} {:>6} {:>8.1} {:>10.0} {:>13.2} {:>12.1} {:>10} {:>13} {:>10}",
+            gb,
+            run.bytes,
+            run.files,
+            run.download.as_secs_f64(),
+            mbps,
+            run.cpu / gbytes,
+            run.peak_rss_mib,
+            peer_mbps,
+            peer_cpu,
+            ratio
+        );
+        rss.push(run.peak_rss_mib);
+        let _ = std::fs::remove_dir_all(&out);
+        let _ = std::fs::remove_dir_all(work.path().join(format!("curl-{gb}")));
+    }
+    if rss.len() >= 2 {
+        let (first, last) = (rss[0], rss[rss.len() - 1]);
+        println!();
+        println!("peak RSS, largest vs smallest dataset: {:+.1}% (flat: within ±10%)", (last - first) / first * 100.0);
+    }
+}
