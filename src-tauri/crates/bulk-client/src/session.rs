@@ -113,6 +113,9 @@ pub struct FileBody {
     pub length: Option<u64>,
     /// Redirects followed to get here.
     pub redirects: Vec<String>,
+    /// The server says the file is exactly `offset` bytes long: everything is already here (a process
+    /// stopped after the last byte but before it noted so). The body is not part of the file.
+    pub already_complete: bool,
 }
 
 /// One FHIR server, with or without SMART Backend Services.
@@ -357,7 +360,7 @@ impl ExportSession {
             }
             let length = response.content_length();
             return match status {
-                StatusCode::OK => Ok(FileBody { response, offset: 0, length, redirects }),
+                StatusCode::OK => Ok(FileBody { response, offset: 0, length, redirects, already_complete: false }),
                 StatusCode::PARTIAL_CONTENT => {
                     let start = response
                         .headers()
@@ -371,7 +374,7 @@ impl ExportSession {
                             Some(format!("asked bytes={offset}-, got Content-Range {start:?}")),
                         ));
                     }
-                    Ok(FileBody { response, offset, length, redirects })
+                    Ok(FileBody { response, offset, length, redirects, already_complete: false })
                 }
                 StatusCode::NOT_FOUND | StatusCode::GONE => {
                     let body = read_small(response).await;
@@ -381,6 +384,18 @@ impl ExportSession {
                         Some(detail_of(status, &body)),
                     )
                     .with_status(status.as_u16()))
+                }
+                StatusCode::RANGE_NOT_SATISFIABLE
+                    if offset > 0
+                        && response
+                            .headers()
+                            .get(header::CONTENT_RANGE)
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.trim().strip_prefix("bytes */"))
+                            .and_then(|n| n.trim().parse::<u64>().ok())
+                            == Some(offset) =>
+                {
+                    Ok(FileBody { response, offset, length: Some(0), redirects, already_complete: true })
                 }
                 StatusCode::RANGE_NOT_SATISFIABLE => Err(ExportError::new(
                     ExportErrorKind::Protocol,

@@ -968,7 +968,12 @@ async fn stream_once(
         _ = ctx.cancel.cancelled() => return Err(StreamError::Stop(Stop::Cancelled)),
         b = ctx.session.open_file(&f.url, requires_token, offset) => b.map_err(StreamError::Server)?,
     };
-    let FileBody { mut response, offset: start, length, .. } = body;
+    let FileBody { mut response, offset: start, length, already_complete, .. } = body;
+    if already_complete {
+        // Every byte arrived before an interruption; the line checker (if any) did not see them all.
+        *checker = None;
+        return Ok(start);
+    }
     let io = |what: &str, e: std::io::Error| StreamError::Stop(io_failure(what, part, &e));
     let file = if start == 0 {
         *checker = Some(LineChecker::new(expect_of(f)));

@@ -155,13 +155,16 @@ impl LineChecker {
             self.head.extend_from_slice(&chunk[..n]);
         }
         self.checked.bytes += chunk.len() as u64;
-        while let Some(pos) = chunk.iter().position(|&b| b == b'\n') {
+        while let Some(pos) = memchr::memchr(b'\n', chunk) {
             if self.carry.is_empty() {
                 self.line(&chunk[..pos]);
             } else {
                 let mut line = std::mem::take(&mut self.carry);
                 line.extend_from_slice(&chunk[..pos]);
                 self.line(&line);
+                // Keep the allocation for the next split line.
+                line.clear();
+                self.carry = line;
             }
             chunk = &chunk[pos + 1..];
         }

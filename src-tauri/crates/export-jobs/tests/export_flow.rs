@@ -230,10 +230,11 @@ async fn dropped_connections_resume_with_range_and_lose_nothing() {
     assert_eq!(o.state, JobState::Completed, "{}", o.message);
     assert_eq!(counted_on_disk(&b.out()), sim.resource_counts());
     let stats = sim.stats();
-    // Files longer than the cut took two drops and one resume; shorter ones came whole at once.
-    let retried = stats.file_requests.values().filter(|&&n| n == 3).count();
+    // Files longer than the cut were dropped (up to twice) and resumed; short ones came whole at once.
+    let retried = stats.file_requests.values().filter(|&&n| n > 1).count();
     assert!(retried >= 5, "{:?}", stats.file_requests);
-    assert!(stats.file_requests.values().all(|&n| n == 1 || n == 3), "{:?}", stats.file_requests);
+    assert!(stats.file_requests.values().all(|&n| n <= 3), "{:?}", stats.file_requests);
+    let extra_requests: u32 = stats.file_requests.values().map(|n| n - 1).sum();
     let resumed = b
         .events
         .lock()
@@ -241,7 +242,7 @@ async fn dropped_connections_resume_with_range_and_lose_nothing() {
         .iter()
         .filter(|e| matches!(e, JobEvent::FileStarted { resume_from, .. } if *resume_from > 0))
         .count();
-    assert_eq!(resumed, retried * 2, "each retry carried on from the bytes already there");
+    assert_eq!(resumed as u32, extra_requests, "every retry carried on from the bytes already there");
 }
 
 #[tokio::test]
@@ -401,8 +402,28 @@ async fn an_interrupted_run_resumes_without_refetching_verified_files() {
     let sim = sim_with(Faults { file_bytes_per_second: Some(150_000), ..Faults::default() }).await;
     let b = Bench::new();
     let id = b.create(&sim, ExportRequest::default(), JobSettings { parallel: 2, ..Default::default() }, "out");
-    // Drop the run future mid-download: like a killed process, nothing is finished or cleaned up.
-    let _ = tokio::time::timeout(Duration::from_millis(2000), b.run(id)).await;
+    // Drop the run future once one file is verified and another is part-way: like a killed process,
+    // nothing is finished or cleaned up.
+    let mid_download = async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let events = b.events.lock().unwrap();
+            let verified: Vec<u32> = events
+                .iter()
+                .filter_map(|e| if let JobEvent::FileVerified { seq, .. } = e { Some(*seq) } else { None })
+                .collect();
+            let partial = events.iter().any(
+                |e| matches!(e, JobEvent::FileProgress { seq, bytes, .. } if *bytes > 0 && !verified.contains(seq)),
+            );
+            if !verified.is_empty() && partial {
+                return;
+            }
+        }
+    };
+    tokio::select! {
+        _ = b.run(id) => panic!("the export finished before it could be interrupted"),
+        () = mid_download => {}
+    }
     let files = b.db().job_files(id).unwrap();
     let verified: Vec<String> =
         files.iter().filter(|f| f.state == FileState::Verified).map(|f| f.url.clone()).collect();
@@ -444,4 +465,34 @@ async fn one_runner_per_job() {
     assert!(matches!(err, export_jobs::JobError::AlreadyRunning(n) if n == id), "{err}");
     assert!(err.to_string().contains("already running"));
     assert_eq!(first.unwrap().state, JobState::Cancelled);
+}
+
+#[tokio::test]
+async fn a_file_complete_on_disk_but_not_yet_noted_is_not_downloaded_again() {
+    let sim = sim_with(Faults::default()).await;
+    let b = Bench::new();
+    let settings = JobSettings { delete_after: false, ..Default::default() };
+    let id = b.create(&sim, ExportRequest { types: vec!["Patient".into()], ..Default::default() }, settings, "out");
+    assert_eq!(b.run(id).await.state, JobState::Completed);
+    // Put the job back where a process killed after the last byte, before noting it, leaves it.
+    let target = b.out().join("Patient.000.ndjson");
+    let original = std::fs::read(&target).unwrap();
+    std::fs::rename(&target, b.out().join("Patient.000.ndjson.part")).unwrap();
+    {
+        let db = b.db();
+        db.conn().execute("UPDATE exports SET state = 'downloading' WHERE id = ?1", [id]).unwrap();
+        db.set_file_state(id, 0, FileState::Downloading, original.len() as u64).unwrap();
+    }
+    let o = b.run(id).await;
+    assert_eq!(o.state, JobState::Completed, "{}", o.message);
+    assert_eq!(std::fs::read(&target).unwrap(), original);
+    assert_eq!(totals(&o)["Patient"], sim.resource_counts()["Patient"]);
+    let started: Vec<u64> = b
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| if let JobEvent::FileStarted { resume_from, .. } = e { Some(*resume_from) } else { None })
+        .collect();
+    assert_eq!(started.last(), Some(&(original.len() as u64)), "asked only for what comes after the last byte");
 }
