@@ -10,6 +10,16 @@ const COMMANDS: &[&str] = &[
     "remove_server",
     "check_server_url",
     "test_connection",
+    "preview_export",
+    "start_export",
+    "watch_export",
+    "resume_export",
+    "cancel_export",
+    "list_exports",
+    "search_groups",
+    "list_pinned_groups",
+    "pin_group",
+    "unpin_group",
 ];
 
 fn main() {

@@ -26,6 +26,8 @@ pub enum ErrorCode {
     NotFhir,
     BadResponse,
     Interrupted,
+    /// The OS keychain could not give a key.
+    Keychain,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -60,6 +62,12 @@ impl From<&DbError> for IpcError {
             DbError::Other { .. } => ErrorCode::Database,
         };
         IpcError::new(code, e.to_string())
+    }
+}
+
+impl From<DbError> for IpcError {
+    fn from(e: DbError) -> Self {
+        IpcError::from(&e)
     }
 }
 

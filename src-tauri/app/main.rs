@@ -28,6 +28,16 @@ fn main() {
             commands::servers::remove_server,
             commands::servers::check_server_url,
             commands::servers::test_connection,
+            commands::exports::preview_export,
+            commands::exports::start_export,
+            commands::exports::watch_export,
+            commands::exports::resume_export,
+            commands::exports::cancel_export,
+            commands::exports::list_exports,
+            commands::groups::search_groups,
+            commands::groups::list_pinned_groups,
+            commands::groups::pin_group,
+            commands::groups::unpin_group,
         ])
         .run(tauri::generate_context!())
         .expect("the Haul window could not start");

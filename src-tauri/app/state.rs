@@ -1,9 +1,12 @@
 //! What the app holds between commands: the database (or why it could not be opened) and an HTTP client.
 
-use std::sync::{Mutex, MutexGuard};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use bulk_client::HttpClient;
-use export_jobs::{DataDir, Database, DbError, DbProblem};
+use export_jobs::{DataDir, Database, DbError, DbProblem, ExportRunner};
+
+use crate::commands::exports::RunningExports;
 
 use crate::commands::startup::StartupStatus;
 use crate::ipc_error::{ErrorCode, IpcError};
@@ -11,6 +14,10 @@ use crate::ipc_error::{ErrorCode, IpcError};
 pub struct AppState {
     pub http: HttpClient,
     db: Mutex<DbSlot>,
+    /// Exports running in this process.
+    pub running: Arc<RunningExports>,
+    /// The job runner, on its own connection to the same database (opened when first needed).
+    runner: Mutex<Option<ExportRunner>>,
     /// The built-in demo server (the simulator, in this process), if it could start.
     demo: Option<bulk_sim::RunningSim>,
 }
@@ -36,7 +43,40 @@ impl AppState {
     pub fn start() -> Self {
         let demo = start_demo();
         let demo_url = demo.as_ref().map(|d| d.base_url());
-        Self { http: HttpClient::new(), db: Mutex::new(open(demo_url.as_deref())), demo }
+        Self {
+            http: HttpClient::new(),
+            db: Mutex::new(open(demo_url.as_deref())),
+            running: Arc::default(),
+            runner: Mutex::new(None),
+            demo,
+        }
+    }
+
+    /// The export runner (a second SQLite connection: WAL lets it write while the pages read).
+    pub fn runner(&self) -> Result<ExportRunner, IpcError> {
+        // The database slot's lock is taken and released before the runner's: never one inside the other.
+        let path = match &*self.slot() {
+            DbSlot::Ready { data_dir, .. } => data_dir.database_path(),
+            DbSlot::Unusable { error, .. } => return Err(IpcError::from(error)),
+            DbSlot::NoDataDir { message, .. } => return Err(IpcError::new(ErrorCode::DataDir, message.clone())),
+        };
+        let mut slot = self.runner.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(r) = &*slot {
+            return Ok(r.clone());
+        }
+        let db = Database::open(&path).map_err(IpcError::from)?;
+        let runner = ExportRunner::new(Arc::new(Mutex::new(db)), self.http.clone());
+        *slot = Some(runner.clone());
+        Ok(runner)
+    }
+
+    /// Where exports go when the user does not pick a folder.
+    pub fn exports_root(&self) -> Result<PathBuf, IpcError> {
+        match &*self.slot() {
+            DbSlot::Ready { data_dir, .. } => Ok(data_dir.default_exports_root()),
+            DbSlot::Unusable { data_dir, .. } => Ok(data_dir.default_exports_root()),
+            DbSlot::NoDataDir { message, .. } => Err(IpcError::new(ErrorCode::DataDir, message.clone())),
+        }
     }
 
     fn slot(&self) -> MutexGuard<'_, DbSlot> {
@@ -91,6 +131,8 @@ impl AppState {
         })?;
         tracing::warn!(moved_to = %moved.display(), "moved an unusable database aside");
         *slot = open_in(data_dir, self.demo.as_ref().map(|d| d.base_url()).as_deref());
+        drop(slot);
+        *self.runner.lock().unwrap_or_else(|p| p.into_inner()) = None;
         Ok(moved.display().to_string())
     }
 }

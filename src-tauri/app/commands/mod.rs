@@ -1,2 +1,4 @@
+pub mod exports;
+pub mod groups;
 pub mod servers;
 pub mod startup;

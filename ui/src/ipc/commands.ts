@@ -1,6 +1,14 @@
 // Typed calls into the Rust side. Argument and result types come from the generated bindings, so a
 // change on either side that the other does not follow fails the type check.
-import { invoke } from "@tauri-apps/api/core";
+import { Channel, invoke } from "@tauri-apps/api/core";
+import type { ExportInput } from "./bindings/ExportInput";
+import type { ExportPreview } from "./bindings/ExportPreview";
+import type { ExportRequest } from "./bindings/ExportRequest";
+import type { ExportSummary } from "./bindings/ExportSummary";
+import type { GroupPage } from "./bindings/GroupPage";
+import type { GroupSummary } from "./bindings/GroupSummary";
+import type { JobEvent } from "./bindings/JobEvent";
+import type { PinnedGroup } from "./bindings/PinnedGroup";
 import type { ErrorCode } from "./bindings/ErrorCode";
 import type { IpcError } from "./bindings/IpcError";
 import type { Server } from "./bindings/Server";
@@ -10,6 +18,14 @@ import type { StartupStatus } from "./bindings/StartupStatus";
 import type { UrlCheck } from "./bindings/UrlCheck";
 
 export type { ErrorCode, IpcError, Server, ServerInput, ServerSummary, StartupStatus, UrlCheck };
+export type { ExportInput, ExportPreview, ExportRequest, ExportSummary, GroupPage, GroupSummary, JobEvent, PinnedGroup };
+
+/** A channel that hands each engine event of one job to `onEvent`. */
+function events(onEvent: (e: JobEvent) => void): Channel<JobEvent> {
+  const channel = new Channel<JobEvent>();
+  channel.onmessage = onEvent;
+  return channel;
+}
 
 /** An error from a command, normalised: anything that is not our `{code, message}` shape becomes one. */
 export class CommandError extends Error {
@@ -55,4 +71,19 @@ export const commands = {
   removeServer: (id: number) => call<null>("remove_server", { id }),
   checkServerUrl: (url: string) => call<UrlCheck>("check_server_url", { url }),
   testConnection: (baseUrl: string) => call<ServerSummary>("test_connection", { baseUrl }),
+  previewExport: (serverId: number, request: ExportRequest) =>
+    call<ExportPreview>("preview_export", { serverId, request }),
+  startExport: (input: ExportInput, onEvent: (e: JobEvent) => void) =>
+    call<number>("start_export", { input, onEvent: events(onEvent) }),
+  watchExport: (id: number, onEvent: (e: JobEvent) => void) =>
+    call<boolean>("watch_export", { id, onEvent: events(onEvent) }),
+  resumeExport: (id: number, onEvent: (e: JobEvent) => void) =>
+    call<null>("resume_export", { id, onEvent: events(onEvent) }),
+  cancelExport: (id: number) => call<boolean>("cancel_export", { id }),
+  listExports: (limit: number) => call<ExportSummary[]>("list_exports", { limit }),
+  searchGroups: (serverId: number, name: string | null, pageUrl: string | null) =>
+    call<GroupPage>("search_groups", { serverId, name, pageUrl }),
+  listPinnedGroups: (serverId: number) => call<PinnedGroup[]>("list_pinned_groups", { serverId }),
+  pinGroup: (serverId: number, group: GroupSummary) => call<null>("pin_group", { serverId, group }),
+  unpinGroup: (serverId: number, groupId: string) => call<null>("unpin_group", { serverId, groupId }),
 };

@@ -6,6 +6,7 @@
 pub mod capability;
 pub mod error;
 pub mod export;
+pub mod groups;
 mod http;
 pub mod keys;
 pub mod session;
@@ -14,6 +15,7 @@ pub mod smart;
 pub use capability::{BULK_DATA_CAPABILITY, ServerSummary, fetch_summary};
 pub use error::{HttpError, HttpErrorKind};
 pub use export::{ExportLevel, ExportRequest, Manifest, ManifestFile, RetryAfter};
+pub use groups::{GroupPage, GroupSummary};
 pub use http::{HttpClient, USER_AGENT};
 pub use keys::{KeyAlgorithm, KeyError, SigningKey};
 pub use session::{ExportError, ExportErrorKind, ExportSession, FileBody, Kickoff, Poll};

@@ -433,6 +433,18 @@ impl ExportSession {
     }
 }
 
+impl ExportSession {
+    /// A plain FHIR read (`Accept: application/fhir+json`), signed in when the session is.
+    pub(crate) async fn get_json(&self, url: &str, what: &str) -> Result<Response, ExportError> {
+        let client = &self.http.inner;
+        self.send(true, what, |token| {
+            let b = client.get(url).header(header::ACCEPT, FHIR_JSON);
+            if let Some(t) = token { b.bearer_auth(t) } else { b }
+        })
+        .await
+    }
+}
+
 /// Up to 64 KiB of an error body: enough for any OperationOutcome, bounded against a misbehaving server.
 async fn read_small(mut response: Response) -> Vec<u8> {
     let mut body = Vec::new();
@@ -454,7 +466,7 @@ fn detail_of(status: StatusCode, body: &[u8]) -> String {
 }
 
 /// A refusal or failure, with the server's own words (its OperationOutcome) in the message when it gave them.
-fn refusal(doing: &str, status: StatusCode, body: &[u8]) -> ExportError {
+pub(crate) fn refusal(doing: &str, status: StatusCode, body: &[u8]) -> ExportError {
     let said = operation_outcome_text(body);
     let code = status.as_u16();
     let (kind, lead) = if status.is_client_error() {

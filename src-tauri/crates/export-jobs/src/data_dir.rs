@@ -42,6 +42,17 @@ impl DataDir {
         &self.root
     }
 
+    /// Where new exports go unless the user picks a folder: `Documents/Haul exports`, or `exports/` in the
+    /// data folder when `HAUL_DATA_DIR` is set (tests, portable installs) or there is no Documents folder.
+    pub fn default_exports_root(&self) -> PathBuf {
+        if std::env::var_os(DATA_DIR_ENV).is_none()
+            && let Some(docs) = directories::UserDirs::new().and_then(|u| u.document_dir().map(Path::to_path_buf))
+        {
+            return docs.join("Haul exports");
+        }
+        self.root().join("exports")
+    }
+
     pub fn database_path(&self) -> PathBuf {
         self.root.join("haul.db")
     }

@@ -14,6 +14,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_builtin_demo", include_str!("migrations/0002_builtin_demo.sql")),
     ("0003_keys", include_str!("migrations/0003_keys.sql")),
     ("0004_exports", include_str!("migrations/0004_exports.sql")),
+    ("0005_pinned_groups", include_str!("migrations/0005_pinned_groups.sql")),
 ];
 
 /// The schema version this build writes.

@@ -6,6 +6,7 @@
 pub mod data_dir;
 pub mod db;
 pub mod export_log;
+pub mod groups;
 pub mod jobs;
 pub mod keychain;
 pub mod keys;
@@ -15,6 +16,7 @@ pub mod verify;
 
 pub use data_dir::{DataDir, DataDirError};
 pub use db::{Database, DbError, DbProblem};
+pub use groups::PinnedGroup;
 pub use jobs::{
     AuthSettings, FileKind, FileRecord, FileState, JobFailure, JobRecord, JobSettings, JobState, NewJob, TypeTotal,
 };

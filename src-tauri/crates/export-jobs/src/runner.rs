@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
 use crate::export_log::ExportLog;
-use crate::jobs::{FileKind, FileRecord, FileState, JobFailure, JobRecord, JobState, NewFile, TypeTotal};
+use crate::jobs::{AuthSettings, FileKind, FileRecord, FileState, JobFailure, JobRecord, JobState, NewFile, TypeTotal};
 use crate::verify::{Checked, Expect, LineChecker, Verified, verify_into};
 use crate::{Database, DbError, KeyStoreError, Keychain};
 
@@ -145,6 +145,43 @@ pub enum JobError {
     Folder { path: PathBuf, source: std::io::Error },
     #[error("Export {0} is already running (in another Haul window or terminal). Let it finish, or cancel it there.")]
     AlreadyRunning(i64),
+    #[error("The folder {} is not empty. Choose a new or empty folder, so no earlier export is overwritten.", .0.display())]
+    FolderNotEmpty(PathBuf),
+}
+
+/// Makes sure an export can start in `out`: a new or empty folder (created), as an absolute path, so that
+/// resuming from anywhere finds it.
+pub fn prepare_folder(out: &Path) -> Result<PathBuf, JobError> {
+    let folder_err = |source| JobError::Folder { path: out.to_path_buf(), source };
+    if out.exists() {
+        let mut entries = std::fs::read_dir(out).map_err(folder_err)?;
+        if entries.next().is_some() {
+            return Err(JobError::FolderNotEmpty(out.to_path_buf()));
+        }
+    } else {
+        std::fs::create_dir_all(out).map_err(folder_err)?;
+    }
+    std::fs::canonicalize(out).map_err(folder_err)
+}
+
+/// A folder name for an export: the server's name (letters, digits, dashes) and the local date and time.
+pub fn folder_name(server_name: &str, what: &str) -> String {
+    let slug = |s: &str| {
+        let mut out = String::new();
+        for c in s.chars() {
+            if c.is_alphanumeric() {
+                out.extend(c.to_lowercase());
+            } else if !out.ends_with('-') && !out.is_empty() {
+                out.push('-');
+            }
+        }
+        out.trim_end_matches('-').chars().take(40).collect::<String>()
+    };
+    let now = time::OffsetDateTime::now_local().unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+    let stamp = now
+        .format(time::macros::format_description!("[year]-[month]-[day]_[hour][minute][second]"))
+        .unwrap_or_default();
+    [slug(server_name), slug(what), stamp].into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>().join("_")
 }
 
 /// How a job ended.
@@ -322,13 +359,18 @@ impl ExportRunner {
 
     /// The session a job talks through: signed in with its key when it has auth settings.
     pub async fn session_for(&self, job: &JobRecord) -> Result<ExportSession, JobError> {
-        let auth = match &job.settings.auth {
+        self.session_with(&job.fhir_url, job.settings.auth.as_ref()).await
+    }
+
+    /// A session with a server, signed in with `auth` when given (also for Group search).
+    pub async fn session_with(&self, fhir_url: &str, auth: Option<&AuthSettings>) -> Result<ExportSession, JobError> {
+        let auth = match auth {
             None => None,
             Some(a) => {
                 let key = { self.db.lock().expect("database lock").signing_key(&self.keychain, &a.key_kid)? };
                 let token_url = match &a.token_url {
                     Some(t) if !t.trim().is_empty() => t.clone(),
-                    _ => discover_token_url(&self.http, &job.fhir_url)
+                    _ => discover_token_url(&self.http, fhir_url)
                         .await
                         .map_err(|e| JobError::Server { message: e.message, detail: e.detail })?,
                 };
@@ -341,7 +383,7 @@ impl ExportRunner {
                 )))
             }
         };
-        Ok(ExportSession::new(self.http.clone(), &job.fhir_url, auth).with_retry_after_cap(self.pacing.retry_after_cap))
+        Ok(ExportSession::new(self.http.clone(), fhir_url, auth).with_retry_after_cap(self.pacing.retry_after_cap))
     }
 
     /// Cancels a job: marks it cancelled (a runner in this or another process stops within a second) and
@@ -1063,6 +1105,17 @@ mod tests {
                 "deleted/Bundle.000.ndjson"
             ]
         );
+    }
+
+    #[test]
+    fn folders_must_be_new_or_empty_and_names_read_well() {
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = prepare_folder(&dir.path().join("a/b")).unwrap();
+        assert!(fresh.is_absolute() && fresh.is_dir());
+        std::fs::write(fresh.join("x"), "1").unwrap();
+        assert!(matches!(prepare_folder(&fresh), Err(JobError::FolderNotEmpty(_))));
+        let name = folder_name("Demo server (built in)", "group aco-north");
+        assert!(name.starts_with("demo-server-built-in_group-aco-north_20"), "{name}");
     }
 
     #[test]

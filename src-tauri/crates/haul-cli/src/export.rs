@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -153,24 +153,6 @@ fn check_instant(s: &str) -> Result<(), String> {
     })
 }
 
-fn check_out_dir(out: &Path) -> Result<PathBuf, String> {
-    if out.exists() {
-        if !out.is_dir() {
-            return Err(format!("{} is a file; --out needs a folder.", out.display()));
-        }
-        let mut entries = std::fs::read_dir(out).map_err(|e| format!("Cannot read {}: {e}", out.display()))?;
-        if entries.next().is_some() {
-            return Err(format!(
-                "The folder {} is not empty. Give a new or empty folder, so no earlier export is overwritten.",
-                out.display()
-            ));
-        }
-    } else {
-        std::fs::create_dir_all(out).map_err(|e| format!("Cannot create the folder {}: {e}", out.display()))?;
-    }
-    std::fs::canonicalize(out).map_err(|e| format!("Cannot use the folder {}: {e}", out.display()))
-}
-
 pub async fn export(args: ExportArgs) -> Result<u8, String> {
     let check = export_jobs::check_base_url(&args.fhir_url).map_err(|e| e.to_string())?;
     let fhir_url = check.normalized.clone();
@@ -218,7 +200,7 @@ pub async fn export(args: ExportArgs) -> Result<u8, String> {
             request.since = Some(s.to_string());
         }
     }
-    let out_dir = check_out_dir(&args.out)?;
+    let out_dir = export_jobs::runner::prepare_folder(&args.out).map_err(|e| e.to_string())?;
     let auth = match (args.client_id, args.key) {
         (Some(client_id), Some(key_kid)) => {
             Some(AuthSettings { client_id, key_kid, token_url: args.token_url, scope: args.scope })

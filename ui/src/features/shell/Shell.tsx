@@ -1,5 +1,9 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
+import { commands } from "../../ipc/commands";
 import logo from "../../../../icons/haul.svg";
+import { ExportPage } from "../exports/ExportPage";
+import { GroupsPage, type GroupChoice } from "../groups/GroupsPage";
+import { HistoryPage } from "../history/HistoryPage";
 import { ServersPage } from "../servers/ServersPage";
 import { ComingSoon } from "./ComingSoon";
 
@@ -8,22 +12,34 @@ type Page = "servers" | "keys" | "groups" | "export" | "history" | "files";
 const PAGES: { id: Page; label: string; ready: boolean }[] = [
   { id: "servers", label: "Servers", ready: true },
   { id: "keys", label: "Keys", ready: false },
-  { id: "groups", label: "Groups", ready: false },
-  { id: "export", label: "Export", ready: false },
-  { id: "history", label: "History", ready: false },
+  { id: "groups", label: "Groups", ready: true },
+  { id: "export", label: "Export", ready: true },
+  { id: "history", label: "History", ready: true },
   { id: "files", label: "Files", ready: false },
 ];
 
-const COMING: Record<Exclude<Page, "servers">, string> = {
+const COMING: Record<Exclude<Page, "servers" | "groups" | "export" | "history">, string> = {
   keys: "Create or import the key pairs Haul signs in with (SMART Backend Services). Private keys will be kept in your system keychain, never in a file.",
-  groups: "Browse and search a server's Groups (rosters such as an ACO's attributed patients), pin the ones you export often.",
-  export: "Build an export: everything, all patients or one group; pick resource types, a start date, filters and a folder, then watch it download.",
-  history: "Every export you ran, with counts per type, size and status; open the folder, run it again, or fetch only what changed since.",
   files: "Look inside an export: counts per resource type, a table per type, any resource in full, and conversion to Parquet.",
 };
 
 export function Shell() {
   const [page, setPage] = useState<Page>("servers");
+  const [interrupted, setInterrupted] = useState(0);
+  // A group chosen on the Groups page, handed to a fresh Export page.
+  const [exportChoice, setExportChoice] = useState<{ choice: GroupChoice; n: number } | null>(null);
+
+  // Exports a closed window or a crash left half-way are offered at start.
+  useEffect(() => {
+    commands
+      .listExports(1000)
+      .then((rows) =>
+        setInterrupted(
+          rows.filter((r) => !r.running && ["created", "kicked_off", "downloading"].includes(r.job.state)).length,
+        ),
+      )
+      .catch(() => setInterrupted(0));
+  }, []);
   return (
     <div className="shell">
       <nav className="sidebar" aria-label="Main">
@@ -49,8 +65,30 @@ export function Shell() {
         </ul>
       </nav>
       <main className="content">
+        {interrupted > 0 && page !== "history" && (
+          <div className="notice notice-warn banner" role="status" data-testid="interrupted-banner">
+            <p>
+              {interrupted === 1 ? "An export was" : `${interrupted} exports were`} interrupted before it finished. Haul
+              can carry on where it stopped.
+            </p>
+            <button type="button" onClick={() => setPage("history")}>
+              Show in History
+            </button>
+          </div>
+        )}
         {page === "servers" ? (
           <ServersPage />
+        ) : page === "groups" ? (
+          <GroupsPage
+            onExport={(choice) => {
+              setExportChoice((c) => ({ choice, n: (c?.n ?? 0) + 1 }));
+              setPage("export");
+            }}
+          />
+        ) : page === "export" ? (
+          <ExportPage key={exportChoice?.n ?? 0} initial={exportChoice?.choice} />
+        ) : page === "history" ? (
+          <HistoryPage />
         ) : (
           <ComingSoon title={PAGES.find((p) => p.id === page)?.label ?? ""} description={COMING[page]} />
         )}

@@ -1,0 +1,152 @@
+//! `Group` search: the rosters a server offers for `Group/[id]/$export`, a page at a time.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use ts_rs::TS;
+
+use crate::error::excerpt;
+use crate::session::{ExportError, ExportErrorKind, ExportSession};
+
+/// One Group, as a list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct GroupSummary {
+    pub id: String,
+    pub name: Option<String>,
+    /// The first identifier, as `system|value` or the bare value.
+    pub identifier: Option<String>,
+    /// `quantity`: how many members.
+    #[ts(type = "number | null")]
+    pub members: Option<u64>,
+    /// `type`: person, practitioner, device, …
+    pub kind: Option<String>,
+    pub actual: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct GroupPage {
+    pub groups: Vec<GroupSummary>,
+    #[ts(type = "number | null")]
+    pub total: Option<u64>,
+    /// The server's link to the next page, if there is one.
+    pub next: Option<String>,
+}
+
+fn summary(resource: &Value) -> Option<GroupSummary> {
+    if resource.get("resourceType")?.as_str()? != "Group" {
+        return None;
+    }
+    let text = |k: &str| resource.get(k).and_then(Value::as_str).map(str::to_string);
+    let identifier = resource.get("identifier").and_then(Value::as_array).and_then(|ids| ids.first()).and_then(|i| {
+        let value = i.get("value")?.as_str()?;
+        Some(match i.get("system").and_then(Value::as_str) {
+            Some(system) => format!("{system}|{value}"),
+            None => value.to_string(),
+        })
+    });
+    Some(GroupSummary {
+        id: text("id")?,
+        name: text("name"),
+        identifier,
+        members: resource.get("quantity").and_then(Value::as_u64),
+        kind: text("type"),
+        actual: resource.get("actual").and_then(Value::as_bool),
+    })
+}
+
+/// Reads a searchset Bundle into a page.
+pub fn parse_group_page(body: &[u8]) -> Result<GroupPage, String> {
+    let bundle: Value = serde_json::from_slice(body).map_err(|e| format!("not JSON ({e})"))?;
+    if bundle.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
+        return Err("not a Bundle".into());
+    }
+    let groups = bundle
+        .get("entry")
+        .and_then(Value::as_array)
+        .map(|entries| entries.iter().filter_map(|e| e.get("resource").and_then(summary)).collect())
+        .unwrap_or_default();
+    let next = bundle.get("link").and_then(Value::as_array).and_then(|links| {
+        links
+            .iter()
+            .find(|l| l.get("relation").and_then(Value::as_str) == Some("next"))
+            .and_then(|l| l.get("url")?.as_str().map(str::to_string))
+    });
+    Ok(GroupPage { groups, total: bundle.get("total").and_then(Value::as_u64), next })
+}
+
+impl ExportSession {
+    /// `GET [base]/Group?name=…&_count=…`, or the server's `next` link for the following page.
+    pub async fn search_groups(&self, name: Option<&str>, page_url: Option<&str>) -> Result<GroupPage, ExportError> {
+        let url = match page_url {
+            Some(next) => {
+                // Only follow links into the same server: a page link elsewhere would get our token.
+                let same = url::Url::parse(next).ok().map(|u| u.origin())
+                    == url::Url::parse(self.base_url()).ok().map(|u| u.origin());
+                if !same {
+                    return Err(ExportError::new(
+                        ExportErrorKind::Protocol,
+                        "The server's next-page link points at another server; Haul does not follow it.",
+                        Some(next.to_string()),
+                    ));
+                }
+                next.to_string()
+            }
+            None => {
+                let mut q = url::form_urlencoded::Serializer::new(String::new());
+                q.append_pair("_count", "50");
+                if let Some(n) = name.map(str::trim).filter(|n| !n.is_empty()) {
+                    q.append_pair("name", n);
+                }
+                format!("{}/Group?{}", self.base_url(), q.finish())
+            }
+        };
+        let response = self.get_json(&url, "the server's Groups").await?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(|e| {
+            ExportError::new(ExportErrorKind::Network, "The list of Groups broke off; try again.", Some(e.to_string()))
+        })?;
+        if !status.is_success() {
+            return Err(crate::session::refusal("list its Groups", status, &body));
+        }
+        parse_group_page(&body).map_err(|why| {
+            ExportError::new(
+                ExportErrorKind::Protocol,
+                format!("The server's answer to a Group search is not a FHIR Bundle ({why})."),
+                Some(excerpt(&body)),
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_read_names_identifiers_sizes_and_the_next_link() {
+        let body = br#"{"resourceType":"Bundle","type":"searchset","total":3,
+          "link":[{"relation":"self","url":"https://x/Group?_count=1"},{"relation":"next","url":"https://x/Group?_count=1&_offset=1"}],
+          "entry":[{"resource":{"resourceType":"Group","id":"aco-north","name":"ACO North","type":"person","actual":true,
+             "quantity":120,"identifier":[{"system":"urn:aco","value":"N-1"}]}},
+             {"resource":{"resourceType":"OperationOutcome"}}]}"#;
+        let page = parse_group_page(body).unwrap();
+        assert_eq!(page.total, Some(3));
+        assert_eq!(page.next.as_deref(), Some("https://x/Group?_count=1&_offset=1"));
+        assert_eq!(
+            page.groups,
+            [GroupSummary {
+                id: "aco-north".into(),
+                name: Some("ACO North".into()),
+                identifier: Some("urn:aco|N-1".into()),
+                members: Some(120),
+                kind: Some("person".into()),
+                actual: Some(true),
+            }]
+        );
+        assert!(parse_group_page(b"<html>").is_err());
+        assert!(parse_group_page(br#"{"resourceType":"Patient"}"#).is_err());
+    }
+}

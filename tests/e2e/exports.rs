@@ -1,0 +1,99 @@
+//! Exports, end to end, against the app's own demo server: bad input, a group export watched to the end,
+//! the history entry with its counts, a cancel, a refused export, and the history after a restart.
+
+use crate::harness::{Display, Driver};
+
+#[tokio::test]
+async fn a_group_export_runs_to_the_end_and_is_kept_in_history() {
+    let data = tempfile::tempdir().unwrap();
+    let display = Display::start();
+    let driver = Driver::start(&display, data.path(), "exports");
+
+    let app = driver.launch().await;
+    app.click("[data-testid=nav-export]").await;
+    app.wait_for_text("[data-testid=export-server]", "Demo server").await;
+
+    // Bad input: a group export without a group id says so, and nothing starts.
+    app.click("[data-testid=start-export]").await;
+    app.wait_for_text("form", "Enter the Group's id").await;
+    app.type_into("[data-testid=export-group]", "https://ehr/fhir/Group/7").await;
+    app.wait_for_text("form", "Paste only the id").await;
+    app.shot("group-id-refused").await;
+
+    // The Groups page: search, pin, and pick the roster for an export.
+    app.click("[data-testid=nav-groups]").await;
+    app.wait_for_text("[data-testid=groups-server]", "Demo server").await;
+    app.type_into("[data-testid=groups-search]", "aco").await;
+    app.wait_for("[data-testid=group-aco-north]").await;
+    let count = app.wait_for_text("[data-testid=groups-count]", "group(s) on this server").await;
+    assert!(!count.starts_with('0'), "{count}");
+    app.click("[data-testid=pin-aco-north]").await;
+    app.wait_for_text("[data-testid=pinned-groups]", "aco-north").await;
+    app.shot("groups-search-and-pin").await;
+    app.click("[data-testid=export-aco-north]").await;
+
+    // A real export: the request is shown before it is sent.
+    app.wait_for("[data-testid=export-group]").await;
+    app.click("[data-testid=preset-financial]").await;
+    app.wait_for_text("[data-testid=export-request]", "Group/aco-north/$export?").await;
+    let request = app
+        .wait_for_text("[data-testid=export-request]", "_type=Patient%2CCoverage%2CClaim%2CExplanationOfBenefit")
+        .await;
+    assert!(request.starts_with("GET http://127.0.0.1:"), "{request}");
+    app.shot("export-form").await;
+    app.click("[data-testid=start-export]").await;
+    app.wait_for("[data-testid=running-export]").await;
+    app.shot("export-started").await;
+    let done = app.wait_for_text("[data-testid=job-finished]", "Export complete").await;
+    assert!(done.contains("all verified"), "{done}");
+    let totals = app.wait_for_text("[data-testid=job-totals]", "ExplanationOfBenefit").await;
+    assert!(totals.contains("Patient") && totals.contains("Coverage") && totals.contains("Claim"), "{totals}");
+    app.shot("export-complete").await;
+
+    // History: the entry with its counts.
+    app.click("[data-testid=nav-history]").await;
+    app.wait_for_text("[data-testid=history-status-1]", "Completed").await;
+    app.click("[data-testid=history-row-1]").await;
+    let detail = app.wait_for_text("[data-testid=history-totals]", "Patient").await;
+    assert!(detail.contains("Claim"), "{detail}");
+    let folder = app.wait_for_text("[data-testid=history-folder]", "exports").await;
+    assert!(
+        std::path::Path::new(folder.trim()).join("manifest.json").exists(),
+        "the folder holds the export: {folder}"
+    );
+    app.shot("history-entry").await;
+
+    // Cancel while the demo server prepares (it takes a few seconds).
+    app.click("[data-testid=nav-export]").await;
+    app.click("[data-testid=level-system]").await;
+    app.click("[data-testid=start-export]").await;
+    app.wait_for_text("[data-testid=job-state]", "Waiting for the server").await;
+    app.click("[data-testid=cancel-export]").await;
+    app.shot("cancel-confirm").await;
+    app.click("[data-testid=confirm-cancel]").await;
+    app.wait_for_text("[data-testid=job-finished]", "cancelled").await;
+    app.shot("export-cancelled").await;
+
+    // A refused export: the server's own words, in plain sight.
+    app.click("[data-testid=new-export]").await;
+    app.click("[data-testid=level-group]").await;
+    app.type_into("[data-testid=export-group]", "no-such-group").await;
+    app.click("[data-testid=start-export]").await;
+    let failed = app.wait_for_text("[data-testid=job-finished]", "HTTP 404").await;
+    assert!(failed.contains("The server refused to start the export"), "{failed}");
+    app.shot("export-refused").await;
+    app.quit().await;
+
+    // After a restart the history is all there.
+    let app = driver.launch().await;
+    app.click("[data-testid=nav-history]").await;
+    app.wait_for_text("[data-testid=history-status-1]", "Completed").await;
+    app.wait_for_text("[data-testid=history-status-2]", "Cancelled").await;
+    app.wait_for_text("[data-testid=history-status-3]", "Failed").await;
+    app.click("[data-testid=history-row-3]").await;
+    app.wait_for_text("[data-testid=history-detail]", "HTTP 404").await;
+    app.shot("history-after-restart").await;
+    app.click("[data-testid=nav-groups]").await;
+    app.wait_for_text("[data-testid=pinned-groups]", "aco-north").await;
+    app.quit().await;
+}

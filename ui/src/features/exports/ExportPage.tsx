@@ -1,0 +1,320 @@
+import { useEffect, useId, useMemo, useState } from "react";
+import {
+  commands,
+  toCommandError,
+  type CommandError,
+  type ExportPreview,
+  type Server,
+} from "../../ipc/commands";
+import { ErrorNotice } from "../shell/ErrorNotice";
+import { emptyForm, formProblems, PRESETS, RESOURCE_TYPES, toRequest, type ExportForm, type Level } from "./request";
+import { RunningExport, useJobProgress } from "./RunningExport";
+
+const LEVELS: { id: Level; label: string; hint: string }[] = [
+  { id: "group", label: "One group (roster)", hint: "Group/[id]/$export: the patients of one Group, such as an ACO roster." },
+  { id: "patient", label: "All patients", hint: "Patient/$export: every patient's data." },
+  { id: "system", label: "Everything", hint: "$export: all the server holds, patients or not." },
+];
+
+export function ExportPage({ initial }: { initial?: { serverId: number; groupId: string } }) {
+  const [servers, setServers] = useState<Server[] | null>(null);
+  const [form, setForm] = useState<ExportForm>(() =>
+    initial ? { ...emptyForm(initial.serverId), level: "group", groupId: initial.groupId } : emptyForm(null),
+  );
+  const [preview, setPreview] = useState<ExportPreview | null>(null);
+  const [previewError, setPreviewError] = useState<CommandError | null>(null);
+  const [error, setError] = useState<CommandError | null>(null);
+  const [submitted, setSubmitted] = useState(false);
+  const [starting, setStarting] = useState(false);
+  const [jobId, setJobId] = useState<number | null>(null);
+  const [progress, onEvent, resetProgress] = useJobProgress();
+  const [cancelError, setCancelError] = useState<CommandError | null>(null);
+  const ids = { server: useId(), group: useId(), since: useId(), out: useId(), parallel: useId() };
+
+  useEffect(() => {
+    commands
+      .listServers()
+      .then((list) => {
+        setServers(list);
+        const first = list[0];
+        setForm((f) => (f.serverId === null && first ? { ...f, serverId: first.id } : f));
+      })
+      .catch((e: unknown) => setError(toCommandError(e)));
+  }, []);
+
+  const problems = formProblems(form);
+  const valid = Object.keys(problems).length === 0;
+  const request = useMemo(() => toRequest(form), [form]);
+
+  useEffect(() => {
+    if (form.serverId === null || !valid) {
+      setPreview(null);
+      return;
+    }
+    const serverId = form.serverId;
+    const timer = setTimeout(() => {
+      commands
+        .previewExport(serverId, request)
+        .then((p) => {
+          setPreview(p);
+          setPreviewError(null);
+        })
+        .catch((e: unknown) => {
+          setPreview(null);
+          setPreviewError(toCommandError(e));
+        });
+    }, 250);
+    return () => clearTimeout(timer);
+  }, [form.serverId, request, valid]);
+
+  const set = <K extends keyof ExportForm>(key: K, value: ExportForm[K]) => setForm((f) => ({ ...f, [key]: value }));
+  const toggleType = (t: string) =>
+    setForm((f) => ({ ...f, types: f.types.includes(t) ? f.types.filter((x) => x !== t) : [...f.types, t] }));
+  const shown = (key: keyof typeof problems) => (submitted ? problems[key] : undefined);
+
+  if (jobId !== null) {
+    return (
+      <section className="page" aria-labelledby="export-title">
+        <header className="page-header">
+          <h1 id="export-title">Export</h1>
+          <button
+            type="button"
+            data-testid="new-export"
+            onClick={() => {
+              resetProgress();
+              setJobId(null);
+              setSubmitted(false);
+            }}
+          >
+            New export
+          </button>
+        </header>
+        {cancelError && <ErrorNotice error={cancelError} title="Could not cancel" />}
+        <RunningExport
+          jobId={jobId}
+          progress={progress}
+          onCancel={() => commands.cancelExport(jobId).catch((e: unknown) => setCancelError(toCommandError(e)))}
+        />
+        <p className="field-hint">You can leave this page: the export keeps running, and History shows it.</p>
+      </section>
+    );
+  }
+
+  const start = async () => {
+    setSubmitted(true);
+    setError(null);
+    if (!valid || form.serverId === null) return;
+    setStarting(true);
+    resetProgress();
+    try {
+      const id = await commands.startExport(
+        {
+          serverId: form.serverId,
+          request,
+          sinceLast: form.sinceLast,
+          outDir: form.outDir.trim() === "" ? null : form.outDir.trim(),
+          parallel: form.parallel,
+          deleteAfter: form.deleteAfter,
+        },
+        onEvent,
+      );
+      setJobId(id);
+    } catch (e) {
+      setError(toCommandError(e));
+    } finally {
+      setStarting(false);
+    }
+  };
+
+  return (
+    <section className="page" aria-labelledby="export-title">
+      <header className="page-header">
+        <h1 id="export-title">Export</h1>
+      </header>
+      {error && <ErrorNotice error={error} title="The export could not start" />}
+      <form
+        className="form card"
+        noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          void start();
+        }}
+      >
+        <div className="field">
+          <label htmlFor={ids.server}>Server</label>
+          <select
+            id={ids.server}
+            data-testid="export-server"
+            value={form.serverId ?? ""}
+            onChange={(e) => set("serverId", e.target.value === "" ? null : Number(e.target.value))}
+            aria-invalid={shown("server") ? true : undefined}
+          >
+            {servers?.length === 0 && <option value="">No servers yet: add one on the Servers page</option>}
+            {servers?.map((s) => (
+              <option key={s.id} value={s.id}>
+                {s.name}
+              </option>
+            ))}
+          </select>
+          {shown("server") && <p className="field-error">{shown("server")}</p>}
+        </div>
+
+        <fieldset className="field">
+          <legend>What to export</legend>
+          {LEVELS.map((l) => (
+            <label key={l.id} className="choice">
+              <input
+                type="radio"
+                name="level"
+                value={l.id}
+                data-testid={`level-${l.id}`}
+                checked={form.level === l.id}
+                onChange={() => set("level", l.id)}
+              />
+              <span>
+                {l.label} <span className="field-hint">{l.hint}</span>
+              </span>
+            </label>
+          ))}
+        </fieldset>
+
+        {form.level === "group" && (
+          <div className="field">
+            <label htmlFor={ids.group}>Group id</label>
+            <input
+              id={ids.group}
+              data-testid="export-group"
+              value={form.groupId}
+              onChange={(e) => set("groupId", e.target.value)}
+              aria-invalid={shown("groupId") ? true : undefined}
+              placeholder="for example aco-north"
+            />
+            {shown("groupId") && <p className="field-error">{shown("groupId")}</p>}
+          </div>
+        )}
+
+        <fieldset className="field">
+          <legend>Resource types</legend>
+          <div className="actions">
+            {PRESETS.map((p) => (
+              <button key={p.id} type="button" data-testid={`preset-${p.id}`} onClick={() => set("types", [...p.types])}>
+                {p.label}
+              </button>
+            ))}
+          </div>
+          <p className="field-hint">
+            {form.types.length === 0 ? "All types the server exports." : `${form.types.length} type(s) chosen.`}
+          </p>
+          <div className="type-grid">
+            {RESOURCE_TYPES.map((t) => (
+              <label key={t} className="choice">
+                <input type="checkbox" checked={form.types.includes(t)} onChange={() => toggleType(t)} />
+                {t}
+              </label>
+            ))}
+          </div>
+        </fieldset>
+
+        <div className="field">
+          <label htmlFor={ids.since}>Only resources changed since</label>
+          <input
+            id={ids.since}
+            type="datetime-local"
+            value={form.since}
+            disabled={form.sinceLast}
+            onChange={(e) => set("since", e.target.value)}
+            aria-invalid={shown("since") ? true : undefined}
+          />
+          <label className="choice">
+            <input type="checkbox" checked={form.sinceLast} onChange={(e) => set("sinceLast", e.target.checked)} />
+            Since the last export of this same request
+            {form.sinceLast && (
+              <span className="field-hint">
+                {preview?.sinceLast ? `(${preview.sinceLast})` : "(none yet: this one will be complete)"}
+              </span>
+            )}
+          </label>
+          {shown("since") && <p className="field-error">{shown("since")}</p>}
+        </div>
+
+        <details className="field">
+          <summary>More options</summary>
+          <div className="form">
+            <div className="field">
+              <label>
+                Elements to keep (_elements, comma-separated)
+                <input value={form.elements} onChange={(e) => set("elements", e.target.value)} placeholder="id,meta,code" />
+              </label>
+            </div>
+            <div className="field">
+              <label>
+                Only these patients (ids, one per line or comma-separated)
+                <textarea rows={3} value={form.patients} onChange={(e) => set("patients", e.target.value)} />
+              </label>
+              {shown("patients") && <p className="field-error">{shown("patients")}</p>}
+            </div>
+            <div className="field">
+              <label>
+                Type filters (one per line, Type?query)
+                <textarea
+                  rows={3}
+                  value={form.typeFilters}
+                  onChange={(e) => set("typeFilters", e.target.value)}
+                  placeholder="Observation?category=laboratory"
+                />
+              </label>
+              {shown("typeFilters") && <p className="field-error">{shown("typeFilters")}</p>}
+            </div>
+            <label className="choice">
+              <input type="checkbox" checked={form.lenient} onChange={(e) => set("lenient", e.target.checked)} />
+              Lenient: ask the server to skip what it does not support
+            </label>
+            <label className="choice">
+              <input type="checkbox" checked={form.deleteAfter} onChange={(e) => set("deleteAfter", e.target.checked)} />
+              Tell the server it may delete the files once they are safe here
+            </label>
+            <div className="field">
+              <label htmlFor={ids.parallel}>Files downloaded at once</label>
+              <input
+                id={ids.parallel}
+                type="number"
+                min={1}
+                max={32}
+                value={form.parallel}
+                onChange={(e) => set("parallel", Number(e.target.value))}
+              />
+              {shown("parallel") && <p className="field-error">{shown("parallel")}</p>}
+            </div>
+            <div className="field">
+              <label htmlFor={ids.out}>Folder</label>
+              <input
+                id={ids.out}
+                data-testid="export-folder"
+                value={form.outDir}
+                onChange={(e) => set("outDir", e.target.value)}
+                placeholder={preview?.defaultFolder ?? "a new folder under Documents/Haul exports"}
+              />
+              <p className="field-hint">Leave empty for a new folder named after the server and the time.</p>
+            </div>
+          </div>
+        </details>
+
+        {previewError && <ErrorNotice error={previewError} title="Haul could not prepare this request" />}
+        {preview && (
+          <div className="field">
+            <span className="field-label">The request Haul will send</span>
+            <pre className="detail" data-testid="export-request">
+              {preview.requestText}
+            </pre>
+          </div>
+        )}
+
+        <div className="actions">
+          <button type="submit" className="primary" data-testid="start-export" disabled={starting}>
+            {starting ? "Starting…" : "Start export"}
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}

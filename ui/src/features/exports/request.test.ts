@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { emptyForm, formProblems, localToInstant, PRESETS, toRequest } from "./request";
+
+describe("the export form", () => {
+  it("needs a server and, for a group export, a plain group id", () => {
+    const form = emptyForm(null);
+    expect(formProblems(form)).toMatchObject({ server: expect.any(String), groupId: expect.any(String) });
+    expect(formProblems({ ...form, serverId: 1, groupId: "https://ehr/fhir/Group/1" }).groupId).toMatch(/only the id/);
+    expect(formProblems({ ...form, serverId: 1, groupId: "aco-north" })).toEqual({});
+    expect(formProblems({ ...form, serverId: 1, level: "system" })).toEqual({});
+  });
+
+  it("refuses patients at system level and type filters without a type", () => {
+    const form = { ...emptyForm(1), level: "system" as const, patients: "p1, p2" };
+    expect(formProblems(form).patients).toMatch(/all-patients or a group/);
+    const filters = { ...emptyForm(1), groupId: "g", typeFilters: "Observation?category=laboratory\ncategory=vital" };
+    expect(formProblems(filters).typeFilters).toMatch(/“category=vital”/);
+  });
+
+  it("turns a local date and time into a FHIR instant", () => {
+    const instant = localToInstant("2026-01-31T08:30");
+    expect(instant).toMatch(/^2026-01-3\dT\d{2}:30:00Z$/);
+    expect(localToInstant("yesterday")).toBeNull();
+    expect(formProblems({ ...emptyForm(1), groupId: "g", since: "31/01/2026" }).since).toBeDefined();
+  });
+
+  it("builds the request the engine runs", () => {
+    const request = toRequest({
+      ...emptyForm(1),
+      groupId: " aco-north ",
+      types: PRESETS.find((p) => p.id === "financial")!.types,
+      patients: "pat-1 pat-2",
+      typeFilters: "Claim?status=active\n",
+      sinceLast: true,
+      since: "2026-01-31T08:30",
+    });
+    expect(request.level).toEqual({ kind: "group", groupId: "aco-north" });
+    expect(request.types).toEqual(["Patient", "Coverage", "Claim", "ExplanationOfBenefit"]);
+    expect(request.patients).toEqual(["pat-1", "pat-2"]);
+    expect(request.typeFilters).toEqual(["Claim?status=active"]);
+    expect(request.since).toBeNull();
+  });
+});

@@ -1,0 +1,146 @@
+// The Export form as data: what the user chose, turned into the ExportRequest the engine runs, and the
+// problems that stop it from starting (in plain words, per field).
+import type { ExportRequest } from "../../ipc/bindings/ExportRequest";
+
+export type Level = "system" | "patient" | "group";
+
+export type ExportForm = {
+  serverId: number | null;
+  level: Level;
+  groupId: string;
+  types: string[];
+  /** "" or a value from <input type="datetime-local"> (local time, no zone). */
+  since: string;
+  sinceLast: boolean;
+  elements: string;
+  patients: string;
+  typeFilters: string;
+  lenient: boolean;
+  outDir: string;
+  parallel: number;
+  deleteAfter: boolean;
+};
+
+export const RESOURCE_TYPES = [
+  "Patient",
+  "AllergyIntolerance",
+  "Condition",
+  "Encounter",
+  "Observation",
+  "Procedure",
+  "Immunization",
+  "MedicationRequest",
+  "DiagnosticReport",
+  "DocumentReference",
+  "CarePlan",
+  "Coverage",
+  "Claim",
+  "ExplanationOfBenefit",
+  "Practitioner",
+  "Organization",
+  "Location",
+] as const;
+
+export const PRESETS: { id: string; label: string; types: string[] }[] = [
+  { id: "all", label: "Everything the server has", types: [] },
+  {
+    id: "us-core",
+    label: "US Core clinical",
+    types: [
+      "Patient",
+      "AllergyIntolerance",
+      "Condition",
+      "Encounter",
+      "Observation",
+      "Procedure",
+      "Immunization",
+      "MedicationRequest",
+      "DiagnosticReport",
+      "DocumentReference",
+      "CarePlan",
+    ],
+  },
+  { id: "financial", label: "Financial", types: ["Patient", "Coverage", "Claim", "ExplanationOfBenefit"] },
+];
+
+export function emptyForm(serverId: number | null): ExportForm {
+  return {
+    serverId,
+    level: "group",
+    groupId: "",
+    types: [],
+    since: "",
+    sinceLast: false,
+    elements: "",
+    patients: "",
+    typeFilters: "",
+    lenient: false,
+    outDir: "",
+    parallel: 4,
+    deleteAfter: true,
+  };
+}
+
+const list = (text: string, separator: RegExp = /[,\s]+/) =>
+  text
+    .split(separator)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+
+/** A datetime-local value ("2026-01-31T08:00") as a FHIR instant in UTC; null if it is not one. */
+export function localToInstant(value: string): string | null {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(value)) return null;
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return null;
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+export type FormProblems = Partial<Record<"server" | "groupId" | "since" | "patients" | "typeFilters" | "parallel", string>>;
+
+export function formProblems(form: ExportForm): FormProblems {
+  const problems: FormProblems = {};
+  if (form.serverId === null) problems.server = "Choose the server to export from.";
+  if (form.level === "group" && form.groupId.trim() === "") {
+    problems.groupId = "Enter the Group's id (the roster to export), or choose another level.";
+  } else if (form.level === "group" && /[\s/?#]/.test(form.groupId.trim())) {
+    problems.groupId = "A Group id has no spaces or / ? # in it. Paste only the id, not the whole address.";
+  }
+  if (!form.sinceLast && form.since !== "" && localToInstant(form.since) === null) {
+    problems.since = "Pick a date and a time, or leave it empty for everything.";
+  }
+  if (form.level === "system" && list(form.patients).length > 0) {
+    problems.patients = "Patients can be chosen for an all-patients or a group export only.";
+  }
+  for (const filter of list(form.typeFilters, /\n+/)) {
+    if (!/^[A-Z][A-Za-z]+\?.+/.test(filter)) {
+      problems.typeFilters = `“${filter}” is not a type filter. Write it as Type?query, for example Observation?category=laboratory.`;
+      break;
+    }
+  }
+  if (!Number.isInteger(form.parallel) || form.parallel < 1 || form.parallel > 32) {
+    problems.parallel = "Between 1 and 32 files at a time.";
+  }
+  return problems;
+}
+
+export function toRequest(form: ExportForm): ExportRequest {
+  const level =
+    form.level === "group"
+      ? { kind: "group" as const, groupId: form.groupId.trim() }
+      : form.level === "patient"
+        ? { kind: "patient" as const }
+        : { kind: "system" as const };
+  return {
+    level,
+    outputFormat: null,
+    since: form.sinceLast ? null : localToInstant(form.since),
+    types: [...form.types],
+    elements: list(form.elements),
+    patients: list(form.patients),
+    typeFilters: list(form.typeFilters, /\n+/),
+    includeAssociatedData: [],
+    lenient: form.lenient,
+    post: false,
+    extra: [],
+  };
+}

@@ -1,0 +1,76 @@
+import { render, screen, waitFor } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import type { GroupSummary, Server } from "../../ipc/commands";
+import { groupLine, GroupsPage } from "./GroupsPage";
+
+const { listServers, searchGroups, listPinnedGroups, pinGroup, unpinGroup } = vi.hoisted(() => ({
+  listServers: vi.fn(),
+  searchGroups: vi.fn(),
+  listPinnedGroups: vi.fn(),
+  pinGroup: vi.fn(),
+  unpinGroup: vi.fn(),
+}));
+vi.mock("../../ipc/commands", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../../ipc/commands")>();
+  return {
+    ...real,
+    commands: { ...real.commands, listServers, searchGroups, listPinnedGroups, pinGroup, unpinGroup },
+  };
+});
+
+const server: Server = {
+  id: 3,
+  name: "Payer",
+  baseUrl: "https://payer.test/fhir",
+  auth: "open",
+  clientId: null,
+  scope: null,
+  builtin: false,
+  keyKid: null,
+  tokenUrl: null,
+  createdAt: "",
+  updatedAt: "",
+};
+const north: GroupSummary = { id: "aco-north", name: "ACO North", identifier: "urn:aco|N", members: 120, kind: "person", actual: true };
+
+// jsdom lays nothing out; the virtualized list needs a height to render rows into.
+beforeAll(() => {
+  Object.defineProperty(HTMLElement.prototype, "clientHeight", { configurable: true, get: () => 800 });
+  Object.defineProperty(HTMLElement.prototype, "clientWidth", { configurable: true, get: () => 800 });
+});
+
+beforeEach(() => {
+  listServers.mockReset().mockResolvedValue([server]);
+  searchGroups.mockReset().mockResolvedValue({ groups: [north], total: 1, next: null });
+  listPinnedGroups.mockReset().mockResolvedValue([]);
+  pinGroup.mockReset().mockResolvedValue(null);
+  unpinGroup.mockReset().mockResolvedValue(null);
+});
+
+describe("the Groups page", () => {
+  it("says what a group is in one line", () => {
+    expect(groupLine(north)).toBe("120 members · person · urn:aco|N");
+    expect(groupLine({ ...north, members: null, kind: null, identifier: null })).toBe("");
+  });
+
+  it("searches by name, pins, and hands a group to the Export page", async () => {
+    const onExport = vi.fn();
+    render(<GroupsPage onExport={onExport} />);
+    await waitFor(() => expect(searchGroups).toHaveBeenCalledWith(3, null, null));
+    await userEvent.type(screen.getByLabelText("Search by name"), "aco");
+    await waitFor(() => expect(searchGroups).toHaveBeenLastCalledWith(3, "aco", null));
+    expect(await screen.findByText(/1 group\(s\) on this server/)).toBeTruthy();
+    await userEvent.click(screen.getByRole("button", { name: "Pin" }));
+    expect(pinGroup).toHaveBeenCalledWith(3, north);
+    await userEvent.type(screen.getByLabelText(/Export it directly/), "roster-7");
+    await userEvent.click(screen.getByRole("button", { name: "Export this group" }));
+    expect(onExport).toHaveBeenCalledWith({ serverId: 3, groupId: "roster-7" });
+  });
+
+  it("shows the server's refusal in plain words", async () => {
+    searchGroups.mockRejectedValue({ code: "http_status", message: "The server refused to list its Groups (HTTP 403)." });
+    render(<GroupsPage onExport={vi.fn()} />);
+    expect(await screen.findByText(/refused to list its Groups/)).toBeTruthy();
+  });
+});

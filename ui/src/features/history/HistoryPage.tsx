@@ -1,0 +1,271 @@
+import { useVirtualizer } from "@tanstack/react-virtual";
+import { useCallback, useEffect, useRef, useState } from "react";
+import { CommandError, commands, toCommandError, type ExportSummary } from "../../ipc/commands";
+import type { JobRecord } from "../../ipc/bindings/JobRecord";
+import { RunningExport, useJobProgress } from "../exports/RunningExport";
+import { formatBytes, formatSeconds, STATE_LABEL } from "../exports/progress";
+import { ErrorNotice } from "../shell/ErrorNotice";
+
+const ROW_HEIGHT = 52;
+
+/** What a row says about a job's state, telling "interrupted" from "running here". */
+export function statusText(s: ExportSummary): string {
+  if (s.running) return `${STATE_LABEL[s.job.state]} (running)`;
+  if (["created", "kicked_off", "downloading"].includes(s.job.state)) return "Interrupted: resume";
+  return STATE_LABEL[s.job.state];
+}
+
+export function whatText(job: JobRecord): string {
+  const level = job.request.level;
+  const what = !level || level.kind === "system" ? "Everything" : level.kind === "patient" ? "All patients" : `Group ${level.groupId}`;
+  const types = job.request.types.length > 0 ? ` · ${job.request.types.join(", ")}` : "";
+  const since = job.request.since ? ` · since ${job.request.since}` : "";
+  return `${what}${types}${since}`;
+}
+
+function duration(job: JobRecord): string {
+  if (!job.completedAt) return "";
+  const s = (Date.parse(job.completedAt) - Date.parse(job.createdAt)) / 1000;
+  return Number.isFinite(s) ? formatSeconds(Math.max(0, s)) : "";
+}
+
+function host(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+function Watch({ id, mode, onDone }: { id: number; mode: "watch" | "resume"; onDone: () => void }) {
+  const [progress, onEvent] = useJobProgress();
+  const [error, setError] = useState<CommandError | null>(null);
+  const [notRunning, setNotRunning] = useState(false);
+  useEffect(() => {
+    const call = mode === "resume" ? commands.resumeExport(id, onEvent).then(() => true) : commands.watchExport(id, onEvent);
+    call.then((watching) => setNotRunning(!watching)).catch((e: unknown) => setError(toCommandError(e)));
+  }, [id, mode, onEvent]);
+  useEffect(() => {
+    if (progress.finished) onDone();
+  }, [progress.finished, onDone]);
+  if (error) return <ErrorNotice error={error} title="Could not follow this export" />;
+  if (notRunning) return <p className="muted">This export is not running any more.</p>;
+  return (
+    <RunningExport
+      jobId={id}
+      progress={progress}
+      onCancel={() => commands.cancelExport(id).catch((e: unknown) => setError(toCommandError(e)))}
+    />
+  );
+}
+
+export function HistoryPage() {
+  const [rows, setRows] = useState<ExportSummary[] | null>(null);
+  const [error, setError] = useState<CommandError | null>(null);
+  const [selected, setSelected] = useState<number | null>(null);
+  const [watching, setWatching] = useState<{ id: number; mode: "watch" | "resume" } | null>(null);
+  const scroller = useRef<HTMLDivElement>(null);
+
+  const reload = useCallback(() => {
+    commands
+      .listExports(100_000)
+      .then((r) => {
+        setRows(r);
+        setError(null);
+      })
+      .catch((e: unknown) => setError(toCommandError(e)));
+  }, []);
+  useEffect(reload, [reload]);
+
+  const virtualizer = useVirtualizer({
+    count: rows?.length ?? 0,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 10,
+    // Rows for the first paint, before the list is measured (and where nothing measures, as in tests).
+    initialRect: { width: 0, height: 800 },
+  });
+  const chosen = rows?.find((r) => r.job.id === selected) ?? null;
+
+  return (
+    <section className="page history-page" aria-labelledby="history-title">
+      <header className="page-header">
+        <h1 id="history-title">History</h1>
+        <button type="button" onClick={reload}>
+          Refresh
+        </button>
+      </header>
+      {error && <ErrorNotice error={error} title="Could not load the history" />}
+      {rows !== null && rows.length === 0 && (
+        <div className="empty" data-testid="no-exports">
+          <p>No exports yet.</p>
+          <p className="muted">Start one on the Export page; every export is listed here, with its counts and folder.</p>
+        </div>
+      )}
+      <div className="split history-split">
+        <div className="history-list" ref={scroller} role="list" aria-label="Exports" data-testid="history-list">
+          <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
+            {virtualizer.getVirtualItems().map((item) => {
+              const r = rows?.[item.index];
+              if (!r) return null;
+              const resources = r.totals.reduce((n, t) => n + t.resources, 0);
+              const bytes = r.totals.reduce((n, t) => n + t.bytes, 0);
+              return (
+                <div
+                  key={r.job.id}
+                  role="listitem"
+                  style={{ position: "absolute", top: 0, left: 0, right: 0, height: ROW_HEIGHT, transform: `translateY(${item.start}px)` }}
+                >
+                  <button
+                    type="button"
+                    className="history-row"
+                    aria-current={selected === r.job.id ? "true" : undefined}
+                    data-testid={`history-row-${r.job.id}`}
+                    onClick={() => {
+                      setSelected(r.job.id);
+                      setWatching(r.running ? { id: r.job.id, mode: "watch" } : null);
+                    }}
+                  >
+                    <span className="history-main">
+                      <strong>#{r.job.id}</strong> {whatText(r.job)}
+                    </span>
+                    <span className="history-sub muted">
+                      {r.job.createdAt.slice(0, 16).replace("T", " ")} · {host(r.job.fhirUrl)} ·{" "}
+                      <span data-testid={`history-status-${r.job.id}`}>{statusText(r)}</span> · {resources} resources ·{" "}
+                      {formatBytes(bytes)}
+                    </span>
+                  </button>
+                </div>
+              );
+            })}
+          </div>
+        </div>
+        <div className="detail-pane">
+          {watching ? (
+            <Watch key={`${watching.id}-${watching.mode}`} id={watching.id} mode={watching.mode} onDone={reload} />
+          ) : chosen ? (
+            <HistoryDetail
+              summary={chosen}
+              onResume={() => setWatching({ id: chosen.job.id, mode: "resume" })}
+              onCancelled={reload}
+            />
+          ) : (
+            rows !== null && rows.length > 0 && <p className="muted pane-hint">Choose an export to see its details.</p>
+          )}
+        </div>
+      </div>
+    </section>
+  );
+}
+
+function HistoryDetail({
+  summary,
+  onResume,
+  onCancelled,
+}: {
+  summary: ExportSummary;
+  onResume: () => void;
+  onCancelled: () => void;
+}) {
+  const { job, totals } = summary;
+  const [error, setError] = useState<CommandError | null>(null);
+  const resumable = !summary.running && ["created", "kicked_off", "downloading", "failed"].includes(job.state);
+  const cancellable = !summary.running && ["created", "kicked_off", "downloading"].includes(job.state);
+  return (
+    <article className="card" data-testid="history-detail">
+      <h2>
+        Export {job.id}: {statusText(summary)}
+      </h2>
+      {error && <ErrorNotice error={error} />}
+      {job.failure && (
+        <ErrorNotice
+          title="What went wrong"
+          error={new CommandError({ code: "internal", message: job.failure.message, detail: job.failure.detail ?? undefined })}
+        />
+      )}
+      {job.problems.length > 0 && (
+        <div className="notice notice-warn" data-testid="history-problems">
+          {job.problems.map((p, i) => (
+            <p key={i}>{p}</p>
+          ))}
+        </div>
+      )}
+      <dl className="facts">
+        <dt>Server</dt>
+        <dd>
+          <code>{job.fhirUrl}</code>
+        </dd>
+        <dt>What</dt>
+        <dd>{whatText(job)}</dd>
+        <dt>Started</dt>
+        <dd>{job.createdAt.replace("T", " ").slice(0, 19)}</dd>
+        {job.completedAt && (
+          <>
+            <dt>Took</dt>
+            <dd>{duration(job)}</dd>
+          </>
+        )}
+        {job.transactionTime && (
+          <>
+            <dt>Data as of</dt>
+            <dd>{job.transactionTime}</dd>
+          </>
+        )}
+        <dt>Folder</dt>
+        <dd>
+          <code data-testid="history-folder">{job.outDir}</code>
+        </dd>
+      </dl>
+      {totals.length > 0 && (
+        <table className="files-table" data-testid="history-totals">
+          <caption>Per resource type</caption>
+          <thead>
+            <tr>
+              <th scope="col">Type</th>
+              <th scope="col" className="num">
+                Files
+              </th>
+              <th scope="col" className="num">
+                Resources
+              </th>
+              <th scope="col" className="num">
+                Size
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {totals.map((t) => (
+              <tr key={t.resourceType}>
+                <td>{t.resourceType}</td>
+                <td className="num">{t.files}</td>
+                <td className="num">{t.resources}</td>
+                <td className="num">{formatBytes(t.bytes)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <div className="actions">
+        {resumable && (
+          <button type="button" className="primary" data-testid="resume-export" onClick={onResume}>
+            {job.state === "failed" ? "Try again" : "Resume"}
+          </button>
+        )}
+        {cancellable && (
+          <button
+            type="button"
+            className="danger"
+            onClick={() =>
+              commands
+                .cancelExport(job.id)
+                .then(onCancelled)
+                .catch((e: unknown) => setError(toCommandError(e)))
+            }
+          >
+            Cancel
+          </button>
+        )}
+      </div>
+    </article>
+  );
+}
