@@ -20,6 +20,11 @@ const COMMANDS: &[&str] = &[
     "list_pinned_groups",
     "pin_group",
     "unpin_group",
+    "list_keys",
+    "generate_key",
+    "import_key",
+    "key_jwks",
+    "delete_key",
 ];
 
 fn main() {

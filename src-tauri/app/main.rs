@@ -38,6 +38,11 @@ fn main() {
             commands::groups::list_pinned_groups,
             commands::groups::pin_group,
             commands::groups::unpin_group,
+            commands::keys::list_keys,
+            commands::keys::generate_key,
+            commands::keys::import_key,
+            commands::keys::key_jwks,
+            commands::keys::delete_key,
         ])
         .run(tauri::generate_context!())
         .expect("the Haul window could not start");

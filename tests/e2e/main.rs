@@ -4,5 +4,6 @@
 
 mod exports;
 mod harness;
+mod keys;
 mod servers;
 mod startup;

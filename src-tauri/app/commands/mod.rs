@@ -1,4 +1,5 @@
 pub mod exports;
 pub mod groups;
+pub mod keys;
 pub mod servers;
 pub mod startup;

@@ -8,6 +8,8 @@ import type { ExportSummary } from "./bindings/ExportSummary";
 import type { GroupPage } from "./bindings/GroupPage";
 import type { GroupSummary } from "./bindings/GroupSummary";
 import type { JobEvent } from "./bindings/JobEvent";
+import type { KeyAlgorithm } from "./bindings/KeyAlgorithm";
+import type { KeyInfo } from "./bindings/KeyInfo";
 import type { PinnedGroup } from "./bindings/PinnedGroup";
 import type { ErrorCode } from "./bindings/ErrorCode";
 import type { IpcError } from "./bindings/IpcError";
@@ -19,6 +21,7 @@ import type { UrlCheck } from "./bindings/UrlCheck";
 
 export type { ErrorCode, IpcError, Server, ServerInput, ServerSummary, StartupStatus, UrlCheck };
 export type { ExportInput, ExportPreview, ExportRequest, ExportSummary, GroupPage, GroupSummary, JobEvent, PinnedGroup };
+export type { KeyAlgorithm, KeyInfo };
 
 /** A channel that hands each engine event of one job to `onEvent`. */
 function events(onEvent: (e: JobEvent) => void): Channel<JobEvent> {
@@ -86,4 +89,9 @@ export const commands = {
   listPinnedGroups: (serverId: number) => call<PinnedGroup[]>("list_pinned_groups", { serverId }),
   pinGroup: (serverId: number, group: GroupSummary) => call<null>("pin_group", { serverId, group }),
   unpinGroup: (serverId: number, groupId: string) => call<null>("unpin_group", { serverId, groupId }),
+  listKeys: () => call<KeyInfo[]>("list_keys"),
+  generateKey: (alg: KeyAlgorithm, label: string) => call<KeyInfo>("generate_key", { alg, label }),
+  importKey: (text: string, label: string) => call<KeyInfo>("import_key", { text, label }),
+  keyJwks: (kid: string) => call<string>("key_jwks", { kid }),
+  deleteKey: (kid: string) => call<string[]>("delete_key", { kid }),
 };

@@ -54,7 +54,10 @@ impl Database {
         self.save_key(keychain, &key, &label)
     }
 
-    fn save_key(&self, keychain: &Keychain, key: &SigningKey, label: &str) -> Result<KeyInfo, KeyStoreError> {
+    /// Stores a key made elsewhere (generated off the database's thread, say): keychain first, then SQLite.
+    pub fn save_key(&self, keychain: &Keychain, key: &SigningKey, label: &str) -> Result<KeyInfo, KeyStoreError> {
+        let label = check_label(label)?;
+        let label = label.as_str();
         if let Some(existing) = self.find_key(key.kid())? {
             return Err(KeyStoreError::Exists { kid: existing.kid, label: existing.label });
         }

@@ -1,8 +1,9 @@
-import { useId, useRef, useState, type FormEvent } from "react";
+import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import {
   commands,
   toCommandError,
   type CommandError,
+  type KeyInfo,
   type Server,
   type ServerInput,
   type ServerSummary,
@@ -43,7 +44,26 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
   const [test, setTest] = useState<TestState>({ kind: "idle" });
   const [confirmingRemove, setConfirmingRemove] = useState(false);
   const formRef = useRef<HTMLFormElement>(null);
-  const ids = { name: useId(), url: useId(), clientId: useId(), scope: useId(), auth: useId() };
+  const ids = {
+    name: useId(),
+    url: useId(),
+    clientId: useId(),
+    scope: useId(),
+    auth: useId(),
+    key: useId(),
+    tokenUrl: useId(),
+  };
+  const [keyKid, setKeyKid] = useState(server?.keyKid ?? "");
+  const [tokenUrl, setTokenUrl] = useState(server?.tokenUrl ?? "");
+  const [keys, setKeys] = useState<KeyInfo[]>([]);
+
+  useEffect(() => {
+    if (values.auth !== "smart_backend") return;
+    commands
+      .listKeys()
+      .then(setKeys)
+      .catch(() => setKeys([]));
+  }, [values.auth]);
 
   const set = <K extends keyof ServerFormValues>(key: K, value: ServerFormValues[K]) => {
     const next = { ...values, [key]: value };
@@ -78,8 +98,8 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
       clientId: values.auth === "smart_backend" ? values.clientId : undefined,
       scope: values.auth === "smart_backend" ? values.scope : undefined,
       // Settings this form does not edit yet (key, token URL) are kept as they are.
-      keyKid: values.auth === "smart_backend" ? (server?.keyKid ?? undefined) : undefined,
-      tokenUrl: values.auth === "smart_backend" ? (server?.tokenUrl ?? undefined) : undefined,
+      keyKid: values.auth === "smart_backend" && keyKid !== "" ? keyKid : undefined,
+      tokenUrl: values.auth === "smart_backend" && tokenUrl.trim() !== "" ? tokenUrl.trim() : undefined,
     };
     setSaving(true);
     setSaveError(null);
@@ -243,11 +263,32 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
                 {shown("scope")}
               </p>
             ) : (
-              <p className="field-hint">
-                Usually system/*.read (SMART v1) or system/*.rs (SMART v2). Keys and sign-in testing come with the
-                Keys page.
-              </p>
+              <p className="field-hint">Usually system/*.read (SMART v1) or system/*.rs (SMART v2).</p>
             )}
+          </div>
+          <div className="field">
+            <label htmlFor={ids.key}>Signing key</label>
+            <select id={ids.key} data-testid="server-key" value={keyKid} onChange={(e) => setKeyKid(e.target.value)}>
+              <option value="">No key yet</option>
+              {keys.map((k) => (
+                <option key={k.kid} value={k.kid}>
+                  {k.label} ({k.alg}, {k.kid.slice(0, 12)}…)
+                </option>
+              ))}
+            </select>
+            <p className="field-hint">
+              Create or import keys on the Keys page, and give the server's administrators the public key (JWKS).
+            </p>
+          </div>
+          <div className="field">
+            <label htmlFor={ids.tokenUrl}>Token URL (optional)</label>
+            <input
+              id={ids.tokenUrl}
+              data-testid="server-token-url"
+              value={tokenUrl}
+              onChange={(e) => setTokenUrl(e.target.value)}
+              placeholder="found from the server when empty"
+            />
           </div>
         </>
       )}

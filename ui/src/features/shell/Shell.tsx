@@ -3,6 +3,7 @@ import { commands } from "../../ipc/commands";
 import logo from "../../../../icons/haul.svg";
 import { ExportPage } from "../exports/ExportPage";
 import { GroupsPage, type GroupChoice } from "../groups/GroupsPage";
+import { KeysPage } from "../keys/KeysPage";
 import { HistoryPage } from "../history/HistoryPage";
 import { ServersPage } from "../servers/ServersPage";
 import { ComingSoon } from "./ComingSoon";
@@ -11,15 +12,14 @@ type Page = "servers" | "keys" | "groups" | "export" | "history" | "files";
 
 const PAGES: { id: Page; label: string; ready: boolean }[] = [
   { id: "servers", label: "Servers", ready: true },
-  { id: "keys", label: "Keys", ready: false },
+  { id: "keys", label: "Keys", ready: true },
   { id: "groups", label: "Groups", ready: true },
   { id: "export", label: "Export", ready: true },
   { id: "history", label: "History", ready: true },
   { id: "files", label: "Files", ready: false },
 ];
 
-const COMING: Record<Exclude<Page, "servers" | "groups" | "export" | "history">, string> = {
-  keys: "Create or import the key pairs Haul signs in with (SMART Backend Services). Private keys will be kept in your system keychain, never in a file.",
+const COMING: Record<Exclude<Page, "servers" | "keys" | "groups" | "export" | "history">, string> = {
   files: "Look inside an export: counts per resource type, a table per type, any resource in full, and conversion to Parquet.",
 };
 
@@ -78,6 +78,8 @@ export function Shell() {
         )}
         {page === "servers" ? (
           <ServersPage />
+        ) : page === "keys" ? (
+          <KeysPage />
         ) : page === "groups" ? (
           <GroupsPage
             onExport={(choice) => {

@@ -1,0 +1,56 @@
+//! Keys from the window: generate, import, list, public JWKS, delete. Private keys go to the OS keychain.
+
+use bulk_client::{KeyAlgorithm, SigningKey};
+use export_jobs::{KeyInfo, KeyStoreError, Keychain};
+use tauri::State;
+
+use crate::ipc_error::{ErrorCode, IpcError};
+use crate::state::AppState;
+
+impl From<KeyStoreError> for IpcError {
+    fn from(e: KeyStoreError) -> Self {
+        let code = match &e {
+            KeyStoreError::Key(_) | KeyStoreError::Invalid(_) => ErrorCode::InvalidInput,
+            KeyStoreError::Keychain(_) => ErrorCode::Keychain,
+            KeyStoreError::Exists { .. } => ErrorCode::DuplicateName,
+            KeyStoreError::NotFound(_) => ErrorCode::NotFound,
+            KeyStoreError::Db(db) => return IpcError::from(db),
+        };
+        IpcError::new(code, e.to_string())
+    }
+}
+
+#[tauri::command]
+pub async fn list_keys(state: State<'_, AppState>) -> Result<Vec<KeyInfo>, IpcError> {
+    state.with_db(|db| Ok(db.list_keys()?))
+}
+
+#[tauri::command]
+pub async fn generate_key(state: State<'_, AppState>, alg: KeyAlgorithm, label: String) -> Result<KeyInfo, IpcError> {
+    // RSA generation takes a moment: off the database's lock and off the async workers.
+    let key = tauri::async_runtime::spawn_blocking(move || SigningKey::generate(alg))
+        .await
+        .map_err(|e| IpcError::new(ErrorCode::InvalidInput, format!("Key generation stopped: {e}")))?
+        .map_err(KeyStoreError::from)?;
+    state.with_db(|db| Ok(db.save_key(&Keychain, &key, &label)?))
+}
+
+/// `text`: a PEM file's or a JWK's contents (the page reads the file the user picked).
+#[tauri::command]
+pub async fn import_key(state: State<'_, AppState>, text: String, label: String) -> Result<KeyInfo, IpcError> {
+    let text = zeroize::Zeroizing::new(text);
+    state.with_db(|db| Ok(db.import_key(&Keychain, text.as_bytes(), &label)?))
+}
+
+/// The public JWKS to give the server's administrators, pretty-printed.
+#[tauri::command]
+pub async fn key_jwks(state: State<'_, AppState>, kid: String) -> Result<String, IpcError> {
+    let jwks = state.with_db(|db| Ok(db.key_jwks(&kid)?))?;
+    Ok(serde_json::to_string_pretty(&jwks).unwrap_or_default())
+}
+
+/// Deletes a key; returns the servers that lost it (the page named them before asking).
+#[tauri::command]
+pub async fn delete_key(state: State<'_, AppState>, kid: String) -> Result<Vec<String>, IpcError> {
+    state.with_db(|db| Ok(db.delete_key(&Keychain, &kid)?))
+}

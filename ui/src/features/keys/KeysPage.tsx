@@ -1,0 +1,256 @@
+import { useCallback, useEffect, useId, useState } from "react";
+import { commands, toCommandError, type CommandError, type KeyAlgorithm, type KeyInfo } from "../../ipc/commands";
+import { ErrorNotice } from "../shell/ErrorNotice";
+
+/** A label is required and short: it is how the key is recognised in lists and in the server form. */
+export function labelProblem(label: string): string | null {
+  if (label.trim() === "") return "Give the key a label, for example “Payer production 2026”.";
+  if (label.trim().length > 100) return "Keep the label under 100 characters.";
+  return null;
+}
+
+function KeyCard({ info, onDeleted }: { info: KeyInfo; onDeleted: (servers: string[]) => void }) {
+  const [jwks, setJwks] = useState<string | null>(null);
+  const [copied, setCopied] = useState<string | null>(null);
+  const [confirming, setConfirming] = useState(false);
+  const [error, setError] = useState<CommandError | null>(null);
+  return (
+    <li className="card key-card" data-testid="key-item">
+      <div className="page-header">
+        <h2>{info.label}</h2>
+        <span className="badge">{info.alg}</span>
+      </div>
+      <dl className="facts">
+        <dt>kid</dt>
+        <dd>
+          <code data-testid="key-kid">{info.kid}</code>
+        </dd>
+        <dt>Created</dt>
+        <dd>{info.createdAt.slice(0, 16).replace("T", " ")}</dd>
+        <dt>Last used</dt>
+        <dd>{info.lastUsedAt ? info.lastUsedAt.slice(0, 16).replace("T", " ") : "never"}</dd>
+        <dt>Used by</dt>
+        <dd>{info.usedBy.length > 0 ? info.usedBy.join(", ") : "no server yet"}</dd>
+      </dl>
+      {error && <ErrorNotice error={error} />}
+      {jwks && (
+        <div className="field">
+          <span className="field-label">Public key (JWKS) to give the server's administrators</span>
+          <pre className="detail" data-testid="key-jwks">
+            {jwks}
+          </pre>
+          {copied && <p className="field-hint">{copied}</p>}
+        </div>
+      )}
+      <div className="actions">
+        {jwks === null ? (
+          <button
+            type="button"
+            data-testid="show-jwks"
+            onClick={() =>
+              commands
+                .keyJwks(info.kid)
+                .then(setJwks)
+                .catch((e: unknown) => setError(toCommandError(e)))
+            }
+          >
+            Show public key
+          </button>
+        ) : (
+          <button
+            type="button"
+            onClick={() =>
+              navigator.clipboard
+                .writeText(jwks)
+                .then(() => setCopied("Copied. Paste it into an e-mail or the server's registration form."))
+                .catch(() => setCopied("Copying is not allowed here: select the text above and copy it."))
+            }
+          >
+            Copy public key
+          </button>
+        )}
+        {confirming ? (
+          <div className="confirm" role="alertdialog" aria-label="Delete this key?">
+            <p>
+              Delete “{info.label}” from Haul and from this computer's keychain? This cannot be undone.
+              {info.usedBy.length > 0 && ` ${info.usedBy.join(", ")} will no longer be able to sign in until you choose another key.`}
+            </p>
+            <div className="actions">
+              <button
+                type="button"
+                className="danger"
+                data-testid="confirm-delete-key"
+                onClick={() =>
+                  commands
+                    .deleteKey(info.kid)
+                    .then(onDeleted)
+                    .catch((e: unknown) => setError(toCommandError(e)))
+                }
+              >
+                Delete the key
+              </button>
+              <button type="button" onClick={() => setConfirming(false)}>
+                Keep it
+              </button>
+            </div>
+          </div>
+        ) : (
+          <button type="button" className="danger push-right" data-testid="delete-key" onClick={() => setConfirming(true)}>
+            Delete…
+          </button>
+        )}
+      </div>
+    </li>
+  );
+}
+
+export function KeysPage() {
+  const [keys, setKeys] = useState<KeyInfo[] | null>(null);
+  const [error, setError] = useState<CommandError | null>(null);
+  const [flash, setFlash] = useState<string | null>(null);
+  const [label, setLabel] = useState("");
+  const [alg, setAlg] = useState<KeyAlgorithm>("ES384");
+  const [importText, setImportText] = useState<string | null>(null);
+  const [importName, setImportName] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [labelError, setLabelError] = useState<string | null>(null);
+  const ids = { label: useId(), file: useId() };
+
+  const reload = useCallback(() => {
+    commands
+      .listKeys()
+      .then((k) => {
+        setKeys(k);
+        setError(null);
+      })
+      .catch((e: unknown) => setError(toCommandError(e)));
+  }, []);
+  useEffect(reload, [reload]);
+
+  const run = async (what: () => Promise<KeyInfo>, done: (k: KeyInfo) => string) => {
+    const problem = labelProblem(label);
+    setLabelError(problem);
+    if (problem) return;
+    setBusy(true);
+    setError(null);
+    setFlash(null);
+    try {
+      const k = await what();
+      setFlash(done(k));
+      setLabel("");
+      setImportText(null);
+      setImportName("");
+      reload();
+    } catch (e) {
+      setError(toCommandError(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section className="page" aria-labelledby="keys-title">
+      <header className="page-header">
+        <h1 id="keys-title">Keys</h1>
+      </header>
+      <p className="muted">
+        Servers that need sign-in (SMART Backend Services) know your <strong>public</strong> key. Haul signs with the
+        private key, which stays in this computer's keychain and is never written to a file.
+      </p>
+      {flash && (
+        <p className="notice notice-ok" role="status" data-testid="flash">
+          {flash}
+        </p>
+      )}
+      {error && <ErrorNotice error={error} title="That did not work" />}
+      <form className="form card" noValidate onSubmit={(e) => e.preventDefault()}>
+        <div className="field">
+          <label htmlFor={ids.label}>Label</label>
+          <input
+            id={ids.label}
+            data-testid="key-label"
+            value={label}
+            onChange={(e) => setLabel(e.target.value)}
+            aria-invalid={labelError ? true : undefined}
+            placeholder="for example Payer production 2026"
+          />
+          {labelError && <p className="field-error">{labelError}</p>}
+        </div>
+        <fieldset className="field">
+          <legend>New key</legend>
+          <label className="choice">
+            <input type="radio" name="alg" checked={alg === "ES384"} onChange={() => setAlg("ES384")} />
+            ES384 (elliptic curve P-384: small and fast; the usual choice)
+          </label>
+          <label className="choice">
+            <input type="radio" name="alg" checked={alg === "RS384"} onChange={() => setAlg("RS384")} />
+            RS384 (RSA: for servers that only accept RSA)
+          </label>
+          <div className="actions">
+            <button
+              type="button"
+              className="primary"
+              data-testid="generate-key"
+              disabled={busy}
+              onClick={() => void run(() => commands.generateKey(alg, label), (k) => `Created “${k.label}” (${k.alg}).`)}
+            >
+              {busy ? "Working…" : "Generate key"}
+            </button>
+          </div>
+        </fieldset>
+        <div className="field">
+          <label htmlFor={ids.file}>Or import a private key (PEM or JWK file)</label>
+          <input
+            id={ids.file}
+            type="file"
+            accept=".pem,.key,.json,.jwk,.txt"
+            onChange={(e) => {
+              const file = e.target.files?.[0];
+              if (!file) return;
+              setImportName(file.name);
+              file
+                .text()
+                .then(setImportText)
+                .catch(() => setImportText(null));
+            }}
+          />
+          {importText !== null && (
+            <div className="actions">
+              <button
+                type="button"
+                disabled={busy}
+                onClick={() =>
+                  void run(
+                    () => commands.importKey(importText, label),
+                    (k) => `Imported “${k.label}” from ${importName}. The file itself was not copied anywhere.`,
+                  )
+                }
+              >
+                Import {importName}
+              </button>
+            </div>
+          )}
+        </div>
+      </form>
+      {keys !== null && keys.length === 0 && (
+        <div className="empty" data-testid="no-keys">
+          <p>No keys yet.</p>
+        </div>
+      )}
+      <ul className="key-list">
+        {keys?.map((k) => (
+          <KeyCard
+            key={k.kid}
+            info={k}
+            onDeleted={(servers) => {
+              setFlash(
+                `Deleted “${k.label}”.${servers.length > 0 ? ` ${servers.join(", ")} now ${servers.length === 1 ? "needs" : "need"} another key.` : ""}`,
+              );
+              reload();
+            }}
+          />
+        ))}
+      </ul>
+    </section>
+  );
+}
