@@ -25,6 +25,7 @@ const COMMANDS: &[&str] = &[
     "import_key",
     "key_jwks",
     "delete_key",
+    "register_key_with_demo",
 ];
 
 fn main() {

@@ -43,6 +43,7 @@ fn main() {
             commands::keys::import_key,
             commands::keys::key_jwks,
             commands::keys::delete_key,
+            commands::keys::register_key_with_demo,
         ])
         .run(tauri::generate_context!())
         .expect("the Haul window could not start");

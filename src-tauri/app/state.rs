@@ -43,13 +43,15 @@ impl AppState {
     pub fn start() -> Self {
         let demo = start_demo();
         let demo_url = demo.as_ref().map(|d| d.base_url());
-        Self {
+        let state = Self {
             http: HttpClient::new(),
             db: Mutex::new(open(demo_url.as_deref())),
             running: Arc::default(),
             runner: Mutex::new(None),
             demo,
-        }
+        };
+        state.restore_demo_registration();
+        state
     }
 
     /// The export runner (a second SQLite connection: WAL lets it write while the pages read).
@@ -68,6 +70,37 @@ impl AppState {
         let runner = ExportRunner::new(Arc::new(Mutex::new(db)), self.http.clone());
         *slot = Some(runner.clone());
         Ok(runner)
+    }
+
+    /// Registers a public key with the built-in demo server; returns the client id (derived from the kid, so
+    /// the same key gets the same id, and the registration can be made again after a restart).
+    pub fn register_with_demo(&self, kid: &str, jwks: serde_json::Value) -> Result<String, IpcError> {
+        let demo = self.demo.as_ref().ok_or_else(|| {
+            IpcError::new(ErrorCode::NotFound, "The demo server is not running in this session (see the log).")
+        })?;
+        let client_id = format!("demo-{}", kid.chars().take(16).collect::<String>());
+        demo.register_client_as(&client_id, jwks).map_err(|why| IpcError::new(ErrorCode::InvalidInput, why))?;
+        Ok(client_id)
+    }
+
+    /// The demo server keeps registrations in memory: give it back the one its server row signs in with.
+    fn restore_demo_registration(&self) {
+        let Some(demo) = &self.demo else { return };
+        let restored = self.with_db(|db| {
+            let servers = db.list_servers()?;
+            let Some(s) = servers.into_iter().find(|s| s.builtin && s.auth == export_jobs::AuthKind::SmartBackend)
+            else {
+                return Ok(None);
+            };
+            let (Some(client_id), Some(kid)) = (s.client_id, s.key_kid) else { return Ok(None) };
+            let jwks = db.key_jwks(&kid).map_err(IpcError::from)?;
+            Ok(Some((client_id, jwks)))
+        });
+        if let Ok(Some((client_id, jwks))) = restored
+            && let Err(why) = demo.register_client_as(&client_id, jwks)
+        {
+            tracing::warn!(%why, "could not restore the demo server's registration");
+        }
     }
 
     /// Where exports go when the user does not pick a folder.
@@ -142,6 +175,8 @@ impl AppState {
 fn start_demo() -> Option<bulk_sim::RunningSim> {
     let config = bulk_sim::SimConfig {
         data: bulk_sim::DataSource::Generated { seed: 2026, patients: 250 },
+        // Open, and SMART sign-in works too (keys registered from the app), so both can be tried.
+        auth: bulk_sim::AuthMode::Optional { token_lifetime: std::time::Duration::from_secs(300) },
         resources_per_file: 5_000,
         prepare_time: std::time::Duration::from_secs(3),
         ..bulk_sim::SimConfig::default()

@@ -54,3 +54,11 @@ pub async fn key_jwks(state: State<'_, AppState>, kid: String) -> Result<String,
 pub async fn delete_key(state: State<'_, AppState>, kid: String) -> Result<Vec<String>, IpcError> {
     state.with_db(|db| Ok(db.delete_key(&Keychain, &kid)?))
 }
+
+/// Registers a key with the built-in demo server (what a real server's administrators do by hand) and
+/// returns the client id to sign in with.
+#[tauri::command]
+pub async fn register_key_with_demo(state: State<'_, AppState>, kid: String) -> Result<String, IpcError> {
+    let jwks = state.with_db(|db| Ok(db.key_jwks(&kid)?))?;
+    state.register_with_demo(&kid, jwks)
+}

@@ -94,4 +94,5 @@ export const commands = {
   importKey: (text: string, label: string) => call<KeyInfo>("import_key", { text, label }),
   keyJwks: (kid: string) => call<string>("key_jwks", { kid }),
   deleteKey: (kid: string) => call<string[]>("delete_key", { kid }),
+  registerKeyWithDemo: (kid: string) => call<string>("register_key_with_demo", { kid }),
 };

@@ -43,6 +43,20 @@ struct Token {
 
 impl AuthState {
     pub fn register(&self, jwks: Value, scope: Option<String>) -> Result<String, String> {
+        let client_id = {
+            let mut next = self.next_client.lock().unwrap();
+            *next += 1;
+            format!("haul-client-{:04}", *next)
+        };
+        self.register_as(&client_id, jwks, scope)?;
+        Ok(client_id)
+    }
+
+    /// Registers (or replaces) a client under a chosen id.
+    pub fn register_as(&self, client_id: &str, jwks: Value, scope: Option<String>) -> Result<(), String> {
+        if client_id.trim().is_empty() {
+            return Err("the client id is empty".into());
+        }
         let set: JwkSet = serde_json::from_value(jwks.clone()).map_err(|e| format!("not a JWKS: {e}"))?;
         if set.keys.is_empty() {
             return Err("the JWKS has no keys".into());
@@ -53,14 +67,11 @@ impl AuthState {
             }
             DecodingKey::from_jwk(key).map_err(|e| format!("unusable key: {e}"))?;
         }
-        let mut next = self.next_client.lock().unwrap();
-        *next += 1;
-        let client_id = format!("haul-client-{:04}", *next);
         self.clients
             .lock()
             .unwrap()
-            .insert(client_id.clone(), ClientRegistration { client_id: client_id.clone(), jwks, scope });
-        Ok(client_id)
+            .insert(client_id.to_string(), ClientRegistration { client_id: client_id.to_string(), jwks, scope });
+        Ok(())
     }
 
     fn issue(&self, lifetime: Duration) -> String {
@@ -150,7 +161,7 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 
 pub async fn token(State(sim): State<Arc<Sim>>, Form(form): Form<TokenForm>) -> Response {
     sim.stats().token_requests += 1;
-    let AuthMode::Smart { token_lifetime } = sim.config.auth else {
+    let (AuthMode::Smart { token_lifetime } | AuthMode::Optional { token_lifetime }) = sim.config.auth else {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "This server does not use SMART authorization");
     };
     let bad = |error: &str, description: &str| oauth_error(StatusCode::BAD_REQUEST, error, description);
@@ -270,6 +281,9 @@ fn scope_allowed(scope: &str, granted: Option<&str>) -> bool {
 /// Checks the bearer token of a request when the server uses SMART; `Err` is the 401 to send.
 pub fn check_bearer(sim: &Sim, headers: &HeaderMap) -> Result<(), Box<Response>> {
     if !sim.smart() {
+        return Ok(());
+    }
+    if matches!(sim.config.auth, AuthMode::Optional { .. }) && !headers.contains_key(header::AUTHORIZATION) {
         return Ok(());
     }
     let token = headers

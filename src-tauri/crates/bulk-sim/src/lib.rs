@@ -142,6 +142,11 @@ pub enum AuthMode {
         /// Lifetime of issued access tokens.
         token_lifetime: Duration,
     },
+    /// Open to everyone, and SMART sign-in works too: a request that carries a bearer token must carry a
+    /// valid one. The app's demo server runs this way, so sign-in can be tried without an account.
+    Optional {
+        token_lifetime: Duration,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -217,8 +222,9 @@ impl Sim {
         format!("{}/fhir", self.origin)
     }
 
+    /// SMART discovery, the token endpoint and `requiresAccessToken` are on.
     pub fn smart(&self) -> bool {
-        matches!(self.config.auth, AuthMode::Smart { .. })
+        matches!(self.config.auth, AuthMode::Smart { .. } | AuthMode::Optional { .. })
     }
 
     pub fn faults(&self) -> std::sync::MutexGuard<'_, Faults> {
@@ -292,6 +298,12 @@ impl RunningSim {
     /// Registers a client by its public JWKS; returns the client id.
     pub fn register_client(&self, jwks: serde_json::Value, scope: Option<String>) -> Result<String, String> {
         self.sim.auth.register(jwks, scope)
+    }
+
+    /// Registers a client under a chosen id (replacing one of that id): how the app's demo server gets its
+    /// registrations back after a restart.
+    pub fn register_client_as(&self, client_id: &str, jwks: serde_json::Value) -> Result<(), String> {
+        self.sim.auth.register_as(client_id, jwks, None)
     }
 
     /// Forgets every access token issued so far (the next request with one gets 401).

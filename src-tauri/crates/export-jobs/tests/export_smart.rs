@@ -128,3 +128,52 @@ async fn a_missing_key_stops_the_job_before_anything_is_sent() {
     assert_eq!(sim.stats().kickoffs, 0);
     assert_eq!(db.lock().unwrap().get_job(job_id).unwrap().unwrap().state, JobState::Created, "still resumable");
 }
+
+#[tokio::test]
+async fn a_demo_server_with_optional_sign_in_serves_both_kinds_of_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Arc::new(Mutex::new(Database::open(&dir.path().join("haul.sqlite3")).unwrap()));
+    let key = db.lock().unwrap().generate_key(&Keychain, KeyAlgorithm::ES384, "optional sign-in test").unwrap();
+    let _guard = KeyGuard(db.clone(), key.kid.clone());
+    let sim = RunningSim::start(SimConfig {
+        auth: AuthMode::Optional { token_lifetime: Duration::from_secs(300) },
+        prepare_time: Duration::from_millis(100),
+        poll_interval_seconds: 0,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let runner = ExportRunner::new(db.clone(), HttpClient::new()).with_pacing(fast());
+    let quiet: export_jobs::EventSink = Arc::new(|_: &JobEvent| {});
+
+    // Without sign-in: open.
+    let open = db
+        .lock()
+        .unwrap()
+        .create_job(&NewJob {
+            server_id: None,
+            fhir_url: sim.base_url(),
+            request: ExportRequest { level: Some(ExportLevel::Group("aco-north".into())), ..Default::default() },
+            settings: JobSettings::default(),
+            out_dir: dir.path().join("open"),
+        })
+        .unwrap();
+    let o = runner.run(open.id, quiet.clone(), CancellationToken::new()).await.unwrap();
+    assert_eq!(o.state, JobState::Completed, "{}", o.message);
+    assert_eq!(sim.stats().token_requests, 0);
+
+    // With sign-in: a registered key gets a token, and it is used.
+    let jwks = db.lock().unwrap().key_jwks(&key.kid).unwrap();
+    let client_id = sim.register_client(jwks, None).unwrap();
+    let signed =
+        signed_job(&db, &sim, ExportLevel::Group("aco-north".into()), &client_id, &key.kid, dir.path().join("signed"));
+    let o = runner.run(signed, quiet, CancellationToken::new()).await.unwrap();
+    assert_eq!(o.state, JobState::Completed, "{}", o.message);
+    assert!(sim.stats().token_requests >= 1);
+    assert!(sim.stats().file_requests_with_authorization > 0);
+
+    // A bad token is refused even though no token at all would pass.
+    let res =
+        reqwest::Client::new().get(format!("{}/Group", sim.base_url())).bearer_auth("forged").send().await.unwrap();
+    assert_eq!(res.status(), 401);
+}

@@ -56,6 +56,7 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
   const [keyKid, setKeyKid] = useState(server?.keyKid ?? "");
   const [tokenUrl, setTokenUrl] = useState(server?.tokenUrl ?? "");
   const [keys, setKeys] = useState<KeyInfo[]>([]);
+  const [registered, setRegistered] = useState<string | null>(null);
 
   useEffect(() => {
     if (values.auth !== "smart_backend") return;
@@ -279,6 +280,31 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
             <p className="field-hint">
               Create or import keys on the Keys page, and give the server's administrators the public key (JWKS).
             </p>
+            {server?.builtin && (
+              <div className="actions">
+                <button
+                  type="button"
+                  data-testid="register-with-demo"
+                  disabled={keyKid === ""}
+                  onClick={() =>
+                    commands
+                      .registerKeyWithDemo(keyKid)
+                      .then((clientId) => {
+                        set("clientId", clientId);
+                        setRegistered(`Registered. The demo server issued the client ID ${clientId}.`);
+                      })
+                      .catch((e: unknown) => setSaveError(toCommandError(e)))
+                  }
+                >
+                  Register this key with the demo server
+                </button>
+                {registered && (
+                  <span className="field-hint" role="status">
+                    {registered}
+                  </span>
+                )}
+              </div>
+            )}
           </div>
           <div className="field">
             <label htmlFor={ids.tokenUrl}>Token URL (optional)</label>
