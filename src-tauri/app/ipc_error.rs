@@ -28,6 +28,8 @@ pub enum ErrorCode {
     Interrupted,
     /// The OS keychain could not give a key.
     Keychain,
+    /// The server's token endpoint did not sign Haul in (its reason is in the message).
+    SignIn,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]

@@ -93,6 +93,22 @@ async fn a_group_export_runs_to_the_end_and_is_kept_in_history() {
     app.click("[data-testid=history-row-3]").await;
     app.wait_for_text("[data-testid=history-detail]", "HTTP 404").await;
     app.shot("history-after-restart").await;
+
+    // The first export's log, then an incremental run of it, then its files deleted (asking first).
+    app.click("[data-testid=history-row-1]").await;
+    app.click("[data-testid=show-log]").await;
+    app.wait_for_text("[data-testid=export-text]", "\"eventId\":\"export_complete\"").await;
+    app.click("[data-testid=rerun-incremental]").await;
+    let done = app.wait_for_text("[data-testid=job-finished]", "Export complete").await;
+    assert!(done.contains("all verified"), "{done}");
+    app.shot("incremental-rerun").await;
+    app.click("[data-testid=history-row-1]").await;
+    app.click("[data-testid=delete-files]").await;
+    app.click("[data-testid=confirm-delete-files]").await;
+    app.wait_for_text("[data-testid=history-detail]", "The files were deleted").await;
+    assert!(!std::path::Path::new(folder.trim()).exists(), "the folder is gone");
+    app.wait_for_text("[data-testid=history-status-4]", "Completed").await;
+    app.shot("files-deleted").await;
     app.click("[data-testid=nav-groups]").await;
     app.wait_for_text("[data-testid=pinned-groups]", "aco-north").await;
     app.quit().await;

@@ -32,6 +32,11 @@ async fn a_key_is_generated_used_by_a_server_and_deleted() {
     app.shot("demo-registration").await;
     app.click("[data-testid=save-server]").await;
     app.wait_for_text("[data-testid=flash]", "Saved").await;
+    app.click_text("[data-testid=server-item]", "Demo server").await;
+    app.click("[data-testid=test-connection]").await;
+    let signed = app.wait_for_text("[data-testid=sign-in-result]", "Signed in").await;
+    assert!(signed.contains("/auth/token") && signed.contains("found on the server"), "{signed}");
+    app.shot("sign-in-tested").await;
     signed_export(&app, "signed-export-complete").await;
     app.click("[data-testid=nav-keys]").await;
     let card = app.wait_for_text("[data-testid=key-item]", "Demo server").await;

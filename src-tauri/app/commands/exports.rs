@@ -250,3 +250,158 @@ pub async fn list_exports(state: State<'_, AppState>, limit: u32) -> Result<Vec<
         .map(|(totals, job)| ExportSummary { running: state.running.is_running(job.id), job, totals })
         .collect())
 }
+
+/// Runs an earlier export again with the same server, request and settings, into a new folder. With
+/// `incremental`, only what changed since that export (`_since` = its transactionTime).
+#[tauri::command]
+pub async fn rerun_export(
+    state: State<'_, AppState>,
+    id: i64,
+    incremental: bool,
+    on_event: Channel<JobEvent>,
+) -> Result<i64, IpcError> {
+    let old = state.with_db(|db| {
+        db.get_job(id)?.ok_or_else(|| IpcError::new(ErrorCode::NotFound, format!("There is no export {id}.")))
+    })?;
+    let mut request = old.request.clone();
+    if incremental {
+        request.since = Some(old.transaction_time.clone().ok_or_else(|| {
+            IpcError::new(
+                ErrorCode::InvalidInput,
+                "This export never finished, so there is no point in time to continue from. Run it again in full.",
+            )
+        })?);
+    }
+    // The server as it is now (its address may have changed, the demo's does at every start), else as it was.
+    let server = old.server_id.and_then(|sid| state.with_db(|db| Ok(db.get_server(sid)?)).ok());
+    let (server_name, fhir_url, settings) = match &server {
+        Some(s) => {
+            let settings = JobSettings { auth: auth_of(s)?, ..old.settings.clone() };
+            (s.name.clone(), s.base_url.clone(), settings)
+        }
+        None => ("export".to_string(), old.fhir_url.clone(), old.settings.clone()),
+    };
+    let what = if incremental { format!("{} since last", describe_level(&request)) } else { describe_level(&request) };
+    let out = state.exports_root()?.join(export_jobs::runner::folder_name(&server_name, &what));
+    let out_dir = export_jobs::runner::prepare_folder(&out).map_err(job_error)?;
+    let job = state.with_db(|db| {
+        Ok(db.create_job(&NewJob {
+            server_id: server.as_ref().map(|s| s.id),
+            fhir_url: fhir_url.clone(),
+            request: request.clone(),
+            settings: settings.clone(),
+            out_dir,
+        })?)
+    })?;
+    spawn(&state, job.id, on_event)?;
+    Ok(job.id)
+}
+
+fn job_folder(state: &AppState, id: i64) -> Result<PathBuf, IpcError> {
+    let job = state.with_db(|db| {
+        db.get_job(id)?.ok_or_else(|| IpcError::new(ErrorCode::NotFound, format!("There is no export {id}.")))
+    })?;
+    Ok(PathBuf::from(job.out_dir))
+}
+
+/// The end of a text file, at most `limit` bytes, on a character boundary.
+fn tail_text(path: &std::path::Path, limit: u64) -> std::io::Result<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    let start = len.saturating_sub(limit);
+    f.seek(SeekFrom::Start(start))?;
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes)?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    Ok(if start > 0 {
+        format!("… (the first {start} bytes are not shown)\n{}", text.split_once('\n').map_or("", |x| x.1))
+    } else {
+        text
+    })
+}
+
+/// `log.ndjson`, or the server's error files, as text for the History page (the last 512 KB of each).
+#[tauri::command]
+pub async fn export_text(state: State<'_, AppState>, id: i64, which: String) -> Result<String, IpcError> {
+    let dir = job_folder(&state, id)?;
+    let unreadable = |e: std::io::Error| {
+        IpcError::new(ErrorCode::DataDir, format!("Haul could not read the export folder {}: {e}", dir.display()))
+    };
+    match which.as_str() {
+        "log" => tail_text(&dir.join("log.ndjson"), 512 * 1024).map_err(unreadable),
+        "errors" => {
+            let mut out = String::new();
+            let folder = dir.join("error");
+            let mut names: Vec<PathBuf> = match std::fs::read_dir(&folder) {
+                Ok(entries) => entries.flatten().map(|e| e.path()).collect(),
+                Err(_) => return Ok("The server sent no error files with this export.".into()),
+            };
+            names.sort();
+            for path in names {
+                out.push_str(&format!("── {}\n", path.file_name().unwrap_or_default().to_string_lossy()));
+                out.push_str(&tail_text(&path, 512 * 1024).map_err(unreadable)?);
+                out.push('\n');
+            }
+            Ok(out)
+        }
+        other => Err(IpcError::new(ErrorCode::InvalidInput, format!("Unknown file kind “{other}”."))),
+    }
+}
+
+/// Opens the export folder in the system's file manager.
+#[tauri::command]
+pub async fn open_export_folder(state: State<'_, AppState>, id: i64) -> Result<(), IpcError> {
+    let dir = job_folder(&state, id)?;
+    if !dir.is_dir() {
+        return Err(IpcError::new(ErrorCode::NotFound, format!("The folder {} is no longer there.", dir.display())));
+    }
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(target_os = "windows") {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    std::process::Command::new(opener).arg(&dir).spawn().map(drop).map_err(|e| {
+        IpcError::new(
+            ErrorCode::InvalidInput,
+            format!("Haul could not open a file manager ({opener}: {e}). The folder is {}.", dir.display()),
+        )
+    })
+}
+
+/// Deletes an export's files (the history entry stays). Refuses while it runs, and refuses folders that do
+/// not look like a Haul export, so a mistyped path can never cost the user other files.
+#[tauri::command]
+pub async fn delete_export_files(state: State<'_, AppState>, id: i64) -> Result<(), IpcError> {
+    if state.running.is_running(id) {
+        return Err(IpcError::new(ErrorCode::InvalidInput, "This export is running; cancel it first."));
+    }
+    let dir = job_folder(&state, id)?;
+    if !dir.exists() {
+        return Ok(());
+    }
+    let ours =
+        dir.join("log.ndjson").exists() || dir.join("manifest.json").exists() || dir.join(".haul-export.lock").exists();
+    let only_export_files = std::fs::read_dir(&dir).map(|entries| {
+        entries.flatten().all(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            name.ends_with(".ndjson")
+                || name.ends_with(".part")
+                || name.ends_with(".tmp")
+                || matches!(name.as_str(), "manifest.json" | ".haul-export.lock" | "error" | "deleted" | "quarantine")
+        })
+    });
+    if !ours || !matches!(only_export_files, Ok(true)) {
+        return Err(IpcError::new(
+            ErrorCode::InvalidInput,
+            format!(
+                "{} holds files Haul did not write, so Haul will not delete it. Delete it yourself if you are sure.",
+                dir.display()
+            ),
+        ));
+    }
+    std::fs::remove_dir_all(&dir)
+        .map_err(|e| IpcError::new(ErrorCode::DataDir, format!("Haul could not delete {}: {e}", dir.display())))
+}

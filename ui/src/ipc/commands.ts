@@ -10,6 +10,7 @@ import type { GroupSummary } from "./bindings/GroupSummary";
 import type { JobEvent } from "./bindings/JobEvent";
 import type { KeyAlgorithm } from "./bindings/KeyAlgorithm";
 import type { KeyInfo } from "./bindings/KeyInfo";
+import type { SignInResult } from "./bindings/SignInResult";
 import type { PinnedGroup } from "./bindings/PinnedGroup";
 import type { ErrorCode } from "./bindings/ErrorCode";
 import type { IpcError } from "./bindings/IpcError";
@@ -21,7 +22,7 @@ import type { UrlCheck } from "./bindings/UrlCheck";
 
 export type { ErrorCode, IpcError, Server, ServerInput, ServerSummary, StartupStatus, UrlCheck };
 export type { ExportInput, ExportPreview, ExportRequest, ExportSummary, GroupPage, GroupSummary, JobEvent, PinnedGroup };
-export type { KeyAlgorithm, KeyInfo };
+export type { KeyAlgorithm, KeyInfo, SignInResult };
 
 /** A channel that hands each engine event of one job to `onEvent`. */
 function events(onEvent: (e: JobEvent) => void): Channel<JobEvent> {
@@ -95,4 +96,11 @@ export const commands = {
   keyJwks: (kid: string) => call<string>("key_jwks", { kid }),
   deleteKey: (kid: string) => call<string[]>("delete_key", { kid }),
   registerKeyWithDemo: (kid: string) => call<string>("register_key_with_demo", { kid }),
+  testSignIn: (baseUrl: string, clientId: string, keyKid: string, tokenUrl: string | null, scope: string | null) =>
+    call<SignInResult>("test_sign_in", { baseUrl, clientId, keyKid, tokenUrl, scope }),
+  rerunExport: (id: number, incremental: boolean, onEvent: (e: JobEvent) => void) =>
+    call<number>("rerun_export", { id, incremental, onEvent: events(onEvent) }),
+  exportText: (id: number, which: "log" | "errors") => call<string>("export_text", { id, which }),
+  openExportFolder: (id: number) => call<null>("open_export_folder", { id }),
+  deleteExportFiles: (id: number) => call<null>("delete_export_files", { id }),
 };

@@ -8,6 +8,11 @@ import { ErrorNotice } from "../shell/ErrorNotice";
 
 const ROW_HEIGHT = 52;
 
+const watchStart = (id: number) => ({
+  key: `watch-${id}`,
+  start: ((cb) => commands.watchExport(id, cb).then((running) => (running ? id : null))) as Start,
+});
+
 /** What a row says about a job's state, telling "interrupted" from "running here". */
 export function statusText(s: ExportSummary): string {
   if (s.running) return `${STATE_LABEL[s.job.state]} (running)`;
@@ -37,24 +42,30 @@ function host(url: string): string {
   }
 }
 
-function Watch({ id, mode, onDone }: { id: number; mode: "watch" | "resume"; onDone: () => void }) {
+type Start = (onEvent: Parameters<typeof commands.watchExport>[1]) => Promise<number | null>;
+
+/** Follows a job: one that runs here, one resumed, or a new run of an earlier one. */
+function Watch({ start, onDone }: { start: Start; onDone: () => void }) {
   const [progress, onEvent] = useJobProgress();
   const [error, setError] = useState<CommandError | null>(null);
+  const [jobId, setJobId] = useState<number | null>(null);
   const [notRunning, setNotRunning] = useState(false);
   useEffect(() => {
-    const call = mode === "resume" ? commands.resumeExport(id, onEvent).then(() => true) : commands.watchExport(id, onEvent);
-    call.then((watching) => setNotRunning(!watching)).catch((e: unknown) => setError(toCommandError(e)));
-  }, [id, mode, onEvent]);
+    start(onEvent)
+      .then((id) => (id === null ? setNotRunning(true) : setJobId(id)))
+      .catch((e: unknown) => setError(toCommandError(e)));
+  }, [start, onEvent]);
   useEffect(() => {
     if (progress.finished) onDone();
   }, [progress.finished, onDone]);
-  if (error) return <ErrorNotice error={error} title="Could not follow this export" />;
+  if (error) return <ErrorNotice error={error} title="Could not run this export" />;
   if (notRunning) return <p className="muted">This export is not running any more.</p>;
+  if (jobId === null) return <p className="muted">Starting…</p>;
   return (
     <RunningExport
-      jobId={id}
+      jobId={jobId}
       progress={progress}
-      onCancel={() => commands.cancelExport(id).catch((e: unknown) => setError(toCommandError(e)))}
+      onCancel={() => commands.cancelExport(jobId).catch((e: unknown) => setError(toCommandError(e)))}
     />
   );
 }
@@ -63,7 +74,7 @@ export function HistoryPage() {
   const [rows, setRows] = useState<ExportSummary[] | null>(null);
   const [error, setError] = useState<CommandError | null>(null);
   const [selected, setSelected] = useState<number | null>(null);
-  const [watching, setWatching] = useState<{ id: number; mode: "watch" | "resume" } | null>(null);
+  const [watching, setWatching] = useState<{ key: string; start: Start } | null>(null);
   const scroller = useRef<HTMLDivElement>(null);
 
   const reload = useCallback(() => {
@@ -123,7 +134,7 @@ export function HistoryPage() {
                     data-testid={`history-row-${r.job.id}`}
                     onClick={() => {
                       setSelected(r.job.id);
-                      setWatching(r.running ? { id: r.job.id, mode: "watch" } : null);
+                      setWatching(r.running ? watchStart(r.job.id) : null);
                     }}
                   >
                     <span className="history-main">
@@ -142,12 +153,23 @@ export function HistoryPage() {
         </div>
         <div className="detail-pane">
           {watching ? (
-            <Watch key={`${watching.id}-${watching.mode}`} id={watching.id} mode={watching.mode} onDone={reload} />
+            <Watch key={watching.key} start={watching.start} onDone={reload} />
           ) : chosen ? (
             <HistoryDetail
               summary={chosen}
-              onResume={() => setWatching({ id: chosen.job.id, mode: "resume" })}
-              onCancelled={reload}
+              onResume={() =>
+                setWatching({
+                  key: `resume-${chosen.job.id}`,
+                  start: (cb) => commands.resumeExport(chosen.job.id, cb).then(() => chosen.job.id),
+                })
+              }
+              onRerun={(incremental) =>
+                setWatching({
+                  key: `rerun-${chosen.job.id}-${incremental}-${Date.now()}`,
+                  start: (cb) => commands.rerunExport(chosen.job.id, incremental, cb),
+                })
+              }
+              onChanged={reload}
             />
           ) : (
             rows !== null && rows.length > 0 && <p className="muted pane-hint">Choose an export to see its details.</p>
@@ -161,14 +183,25 @@ export function HistoryPage() {
 function HistoryDetail({
   summary,
   onResume,
-  onCancelled,
+  onRerun,
+  onChanged,
 }: {
   summary: ExportSummary;
   onResume: () => void;
-  onCancelled: () => void;
+  onRerun: (incremental: boolean) => void;
+  onChanged: () => void;
 }) {
   const { job, totals } = summary;
   const [error, setError] = useState<CommandError | null>(null);
+  const [text, setText] = useState<{ title: string; body: string } | null>(null);
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const [flash, setFlash] = useState<string | null>(null);
+  const finished = ["completed", "completed_with_problems", "failed", "cancelled"].includes(job.state);
+  const show = (which: "log" | "errors", title: string) =>
+    commands
+      .exportText(job.id, which)
+      .then((body) => setText({ title, body }))
+      .catch((e: unknown) => setError(toCommandError(e)));
   const resumable = !summary.running && ["created", "kicked_off", "downloading", "failed"].includes(job.state);
   const cancellable = !summary.running && ["created", "kicked_off", "downloading"].includes(job.state);
   return (
@@ -258,14 +291,81 @@ function HistoryDetail({
             onClick={() =>
               commands
                 .cancelExport(job.id)
-                .then(onCancelled)
+                .then(onChanged)
                 .catch((e: unknown) => setError(toCommandError(e)))
             }
           >
             Cancel
           </button>
         )}
+        <button type="button" onClick={() => commands.openExportFolder(job.id).catch((e: unknown) => setError(toCommandError(e)))}>
+          Open folder
+        </button>
+        {finished && (
+          <button type="button" data-testid="rerun-export" onClick={() => onRerun(false)}>
+            Run again
+          </button>
+        )}
+        {job.transactionTime && (
+          <button type="button" data-testid="rerun-incremental" onClick={() => onRerun(true)}>
+            Run again: only what changed since
+          </button>
+        )}
+        <button type="button" data-testid="show-log" onClick={() => show("log", "log.ndjson")}>
+          Show log
+        </button>
+        <button type="button" onClick={() => show("errors", "The server's error files")}>
+          Show server errors
+        </button>
+        {finished &&
+          (confirmDelete ? (
+            <div className="confirm" role="alertdialog" aria-label="Delete the files of this export?">
+              <p>
+                Delete the folder <code>{job.outDir}</code> and everything this export downloaded? The history entry
+                stays.
+              </p>
+              <div className="actions">
+                <button
+                  type="button"
+                  className="danger"
+                  data-testid="confirm-delete-files"
+                  onClick={() =>
+                    commands
+                      .deleteExportFiles(job.id)
+                      .then(() => {
+                        setConfirmDelete(false);
+                        setFlash("The files were deleted.");
+                        onChanged();
+                      })
+                      .catch((e: unknown) => setError(toCommandError(e)))
+                  }
+                >
+                  Delete the files
+                </button>
+                <button type="button" onClick={() => setConfirmDelete(false)}>
+                  Keep them
+                </button>
+              </div>
+            </div>
+          ) : (
+            <button type="button" className="danger" data-testid="delete-files" onClick={() => setConfirmDelete(true)}>
+              Delete files…
+            </button>
+          ))}
       </div>
+      {flash && (
+        <p className="notice notice-ok" role="status">
+          {flash}
+        </p>
+      )}
+      {text && (
+        <div className="field">
+          <span className="field-label">{text.title}</span>
+          <pre className="detail" data-testid="export-text">
+            {text.body || "(empty)"}
+          </pre>
+        </div>
+      )}
     </article>
   );
 }

@@ -57,6 +57,9 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
   const [tokenUrl, setTokenUrl] = useState(server?.tokenUrl ?? "");
   const [keys, setKeys] = useState<KeyInfo[]>([]);
   const [registered, setRegistered] = useState<string | null>(null);
+  const [signIn, setSignIn] = useState<
+    { kind: "ok"; tokenUrl: string; discovered: boolean } | { kind: "failed"; error: CommandError } | null
+  >(null);
 
   useEffect(() => {
     if (values.auth !== "smart_backend") return;
@@ -126,10 +129,27 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
       return;
     }
     setTest({ kind: "running" });
+    setSignIn(null);
     try {
       setTest({ kind: "ok", summary: await commands.testConnection(url.normalized) });
     } catch (e) {
       setTest({ kind: "failed", error: toCommandError(e) });
+      return;
+    }
+    // With sign-in set up, prove it too: a token from the server's token endpoint.
+    if (values.auth === "smart_backend" && keyKid !== "" && values.clientId.trim() !== "") {
+      try {
+        const result = await commands.testSignIn(
+          url.normalized,
+          values.clientId,
+          keyKid,
+          tokenUrl.trim() === "" ? null : tokenUrl.trim(),
+          values.scope.trim() === "" ? null : values.scope.trim(),
+        );
+        setSignIn({ kind: "ok", tokenUrl: result.tokenUrl, discovered: result.discovered });
+      } catch (e) {
+        setSignIn({ kind: "failed", error: toCommandError(e) });
+      }
     }
   };
 
@@ -362,6 +382,16 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
       <div aria-live="polite">
         {test.kind === "ok" && <TestResult summary={test.summary} />}
         {test.kind === "failed" && <ErrorNotice error={test.error} title="Connection test failed" />}
+        {signIn?.kind === "ok" && (
+          <div className="notice notice-ok" data-testid="sign-in-result">
+            <strong className="notice-title">Signed in</strong>
+            <p>
+              The token endpoint <code>{signIn.tokenUrl}</code>
+              {signIn.discovered ? " (found on the server)" : ""} accepted this client ID and key and issued a token.
+            </p>
+          </div>
+        )}
+        {signIn?.kind === "failed" && <ErrorNotice error={signIn.error} title="Sign-in failed" />}
       </div>
     </form>
   );
