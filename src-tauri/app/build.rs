@@ -31,6 +31,7 @@ const COMMANDS: &[&str] = &[
     "key_jwks",
     "delete_key",
     "register_key_with_demo",
+    "save_key_jwks",
 ];
 
 fn main() {

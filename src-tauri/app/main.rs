@@ -18,6 +18,8 @@ fn main() {
 
     let state = state::AppState::start();
     tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_notification::init())
         .manage(state)
         .invoke_handler(tauri::generate_handler![
             commands::startup::startup_status,
@@ -49,6 +51,7 @@ fn main() {
             commands::keys::key_jwks,
             commands::keys::delete_key,
             commands::keys::register_key_with_demo,
+            commands::keys::save_key_jwks,
         ])
         .run(tauri::generate_context!())
         .expect("the Haul window could not start");

@@ -109,6 +109,15 @@ async fn a_group_export_runs_to_the_end_and_is_kept_in_history() {
     assert!(!std::path::Path::new(folder.trim()).exists(), "the folder is gone");
     app.wait_for_text("[data-testid=history-status-4]", "Completed").await;
     app.shot("files-deleted").await;
+
+    // The smallest supported size still holds the pages (looked at in the screenshots).
+    app.resize(1024, 700).await;
+    // Let the page lay itself out again before the picture.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    app.shot("history-at-1024x700").await;
+    app.click("[data-testid=nav-export]").await;
+    app.wait_for("[data-testid=start-export]").await;
+    app.shot("export-form-at-1024x700").await;
     app.click("[data-testid=nav-groups]").await;
     app.wait_for_text("[data-testid=pinned-groups]", "aco-north").await;
     app.quit().await;

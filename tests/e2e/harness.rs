@@ -226,6 +226,11 @@ impl App<'_> {
         eprintln!("[e2e] screenshot {}", path.display());
     }
 
+    /// Resizes the window, to check a layout at a smaller size.
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.client.set_window_size(width, height).await.unwrap_or_else(|e| panic!("resize: {e}"));
+    }
+
     /// Closes the window (ends the WebDriver session, which ends the app).
     pub async fn quit(self) {
         self.client.close().await.expect("close the session");

@@ -142,6 +142,7 @@ pub async fn preview_export(
 
 #[tauri::command]
 pub async fn start_export(
+    app: tauri::AppHandle,
     state: State<'_, AppState>,
     input: ExportInput,
     on_event: Channel<JobEvent>,
@@ -176,12 +177,13 @@ pub async fn start_export(
             out_dir,
         })?)
     })?;
-    spawn(&state, job.id, on_event)?;
+    spawn(app, &state, job.id, on_event)?;
     Ok(job.id)
 }
 
-/// Runs job `id` in the background; events go to every watching page.
-fn spawn(state: &AppState, id: i64, first_watcher: Channel<JobEvent>) -> Result<(), IpcError> {
+/// Runs job `id` in the background; events go to every watching page, and a desktop notification says
+/// how it ended (the window may be closed or elsewhere by then).
+fn spawn(app: tauri::AppHandle, state: &AppState, id: i64, first_watcher: Channel<JobEvent>) -> Result<(), IpcError> {
     let runner: ExportRunner = state.runner()?;
     let running = state.running.clone();
     let cancel = CancellationToken::new();
@@ -199,11 +201,20 @@ fn spawn(state: &AppState, id: i64, first_watcher: Channel<JobEvent>) -> Result<
     });
     tauri::async_runtime::spawn(async move {
         let result = runner.run(id, sink.clone(), cancel).await;
-        if let Err(e) = result {
-            tracing::warn!(job = id, error = %e, "export could not run");
-            sink(&JobEvent::Finished { state: JobState::Failed, message: e.to_string() });
-        }
+        let (title, body) = match &result {
+            Ok(o) => (format!("Export {id} {}", o.state.label()), o.message.clone()),
+            Err(e) => {
+                tracing::warn!(job = id, error = %e, "export could not run");
+                sink(&JobEvent::Finished { state: JobState::Failed, message: e.to_string() });
+                (format!("Export {id} could not run"), e.to_string())
+            }
+        };
         running.jobs.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+        use tauri_plugin_notification::NotificationExt;
+        if let Err(e) = app.notification().builder().title(format!("Haul: {title}")).body(body).show() {
+            // No notification service (a bare desktop, a test display): the window still says it.
+            tracing::info!(error = %e, "no desktop notification");
+        }
     });
     Ok(())
 }
@@ -222,8 +233,13 @@ pub async fn watch_export(state: State<'_, AppState>, id: i64, on_event: Channel
 }
 
 #[tauri::command]
-pub async fn resume_export(state: State<'_, AppState>, id: i64, on_event: Channel<JobEvent>) -> Result<(), IpcError> {
-    spawn(&state, id, on_event)
+pub async fn resume_export(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    id: i64,
+    on_event: Channel<JobEvent>,
+) -> Result<(), IpcError> {
+    spawn(app, &state, id, on_event)
 }
 
 #[tauri::command]
@@ -255,6 +271,7 @@ pub async fn list_exports(state: State<'_, AppState>, limit: u32) -> Result<Vec<
 /// `incremental`, only what changed since that export (`_since` = its transactionTime).
 #[tauri::command]
 pub async fn rerun_export(
+    app: tauri::AppHandle,
     state: State<'_, AppState>,
     id: i64,
     incremental: bool,
@@ -293,7 +310,7 @@ pub async fn rerun_export(
             out_dir,
         })?)
     })?;
-    spawn(&state, job.id, on_event)?;
+    spawn(app, &state, job.id, on_event)?;
     Ok(job.id)
 }
 

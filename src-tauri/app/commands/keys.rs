@@ -62,3 +62,13 @@ pub async fn register_key_with_demo(state: State<'_, AppState>, kid: String) -> 
     let jwks = state.with_db(|db| Ok(db.key_jwks(&kid)?))?;
     state.register_with_demo(&kid, jwks)
 }
+
+/// Writes a key's public JWKS to the file the user chose in the save dialog. Public data only.
+#[tauri::command]
+pub async fn save_key_jwks(state: State<'_, AppState>, kid: String, path: String) -> Result<(), IpcError> {
+    let jwks = state.with_db(|db| Ok(db.key_jwks(&kid)?))?;
+    let text = serde_json::to_string_pretty(&jwks).unwrap_or_default();
+    std::fs::write(&path, text + "\n").map_err(|e| {
+        IpcError::new(ErrorCode::InvalidInput, format!("Haul could not write {path}: {e}. Choose another place."))
+    })
+}

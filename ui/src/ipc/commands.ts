@@ -96,6 +96,7 @@ export const commands = {
   keyJwks: (kid: string) => call<string>("key_jwks", { kid }),
   deleteKey: (kid: string) => call<string[]>("delete_key", { kid }),
   registerKeyWithDemo: (kid: string) => call<string>("register_key_with_demo", { kid }),
+  saveKeyJwks: (kid: string, path: string) => call<null>("save_key_jwks", { kid, path }),
   testSignIn: (baseUrl: string, clientId: string, keyKid: string, tokenUrl: string | null, scope: string | null) =>
     call<SignInResult>("test_sign_in", { baseUrl, clientId, keyKid, tokenUrl, scope }),
   rerunExport: (id: number, incremental: boolean, onEvent: (e: JobEvent) => void) =>

@@ -1,3 +1,4 @@
+import { open as openDialog } from "@tauri-apps/plugin-dialog";
 import { useEffect, useId, useMemo, useState } from "react";
 import {
   commands,
@@ -287,13 +288,25 @@ export function ExportPage({ initial }: { initial?: { serverId: number; groupId:
             </div>
             <div className="field">
               <label htmlFor={ids.out}>Folder</label>
-              <input
-                id={ids.out}
-                data-testid="export-folder"
-                value={form.outDir}
-                onChange={(e) => set("outDir", e.target.value)}
-                placeholder={preview?.defaultFolder ?? "a new folder under Documents/Haul exports"}
-              />
+              <div className="input-with-button">
+                <input
+                  id={ids.out}
+                  data-testid="export-folder"
+                  value={form.outDir}
+                  onChange={(e) => set("outDir", e.target.value)}
+                  placeholder={preview?.defaultFolder ?? "a new folder under Documents/Haul exports"}
+                />
+                <button
+                  type="button"
+                  onClick={() =>
+                    openDialog({ directory: true, multiple: false, title: "Folder for this export (new or empty)" })
+                      .then((picked) => typeof picked === "string" && set("outDir", picked))
+                      .catch((e: unknown) => setError(toCommandError(e)))
+                  }
+                >
+                  Choose…
+                </button>
+              </div>
               <p className="field-hint">Leave empty for a new folder named after the server and the time.</p>
             </div>
           </div>

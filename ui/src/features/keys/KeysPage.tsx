@@ -1,3 +1,4 @@
+import { save as saveDialog } from "@tauri-apps/plugin-dialog";
 import { useCallback, useEffect, useId, useState } from "react";
 import { commands, toCommandError, type CommandError, type KeyAlgorithm, type KeyInfo } from "../../ipc/commands";
 import { ErrorNotice } from "../shell/ErrorNotice";
@@ -39,8 +40,12 @@ function KeyCard({ info, onDeleted }: { info: KeyInfo; onDeleted: (servers: stri
           <pre className="detail" data-testid="key-jwks">
             {jwks}
           </pre>
-          {copied && <p className="field-hint">{copied}</p>}
         </div>
+      )}
+      {copied && (
+        <p className="field-hint" role="status">
+          {copied}
+        </p>
       )}
       <div className="actions">
         {jwks === null ? (
@@ -69,6 +74,20 @@ function KeyCard({ info, onDeleted }: { info: KeyInfo; onDeleted: (servers: stri
             Copy public key
           </button>
         )}
+        <button
+          type="button"
+          onClick={() =>
+            saveDialog({
+              title: "Save the public key (JWKS)",
+              defaultPath: `${info.label.replace(/[^A-Za-z0-9-]+/g, "-")}-jwks.json`,
+              filters: [{ name: "JWKS", extensions: ["json"] }],
+            })
+              .then((path) => (path ? commands.saveKeyJwks(info.kid, path).then(() => setCopied(`Saved to ${path}.`)) : null))
+              .catch((e: unknown) => setError(toCommandError(e)))
+          }
+        >
+          Save public key…
+        </button>
         {confirming ? (
           <div className="confirm" role="alertdialog" aria-label="Delete this key?">
             <p>
