@@ -541,7 +541,8 @@ impl Database {
             .map_err(|e| self.error(e))
     }
 
-    /// The end of a job. `failure` is recorded for `failed` (and for a cancel's reason, if any).
+    /// The end of a job. `failure` is recorded for `failed`. A cancel (from any process) is never overwritten:
+    /// a job cancelled elsewhere may fail here a moment later, because the server already dropped it.
     pub fn finish_job(
         &self,
         id: i64,
@@ -554,7 +555,8 @@ impl Database {
             .execute(
                 &format!(
                     "UPDATE exports SET state = ?2, problems_json = ?3, error_kind = ?4, error_message = ?5, \
-                     error_detail = ?6, progress = NULL, completed_at = {NOW}, updated_at = {NOW} WHERE id = ?1"
+                     error_detail = ?6, progress = NULL, completed_at = {NOW}, updated_at = {NOW} \
+                     WHERE id = ?1 AND state != 'cancelled'"
                 ),
                 params![
                     id,

@@ -473,8 +473,14 @@ impl ExportRunner {
             })
         };
         let started = Instant::now();
-        let result = drive(&ctx, job).await;
+        let mut result = drive(&ctx, job).await;
         watcher.abort();
+        // Cancelled elsewhere while this ended otherwise (the server, told to stop, made it fail): a cancel.
+        if !matches!(result, Err(Stop::Cancelled) | Err(Stop::Fatal(_)))
+            && matches!(self.db.lock().expect("database lock").job_state(id), Ok(Some(JobState::Cancelled)))
+        {
+            result = Err(Stop::Cancelled);
+        }
         let _ = std::fs::remove_file(&lock_path);
         drop(lock);
 
