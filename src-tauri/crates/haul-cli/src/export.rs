@@ -10,9 +10,10 @@ use std::time::Duration;
 use bulk_client::{ExportLevel, ExportRequest, HttpClient};
 use clap::Args;
 use export_jobs::runner::{human_bytes, human_duration};
+
+use crate::open_db;
 use export_jobs::{
-    AuthSettings, DataDir, Database, EventSink, ExportRunner, JobEvent, JobOutcome, JobSettings, JobState, NewJob,
-    Pacing,
+    AuthSettings, Database, EventSink, ExportRunner, JobEvent, JobOutcome, JobSettings, JobState, NewJob, Pacing,
 };
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use tokio_util::sync::CancellationToken;
@@ -117,12 +118,6 @@ fn name_value(s: &str) -> Result<(String, String), String> {
         Some((n, v)) if !n.trim().is_empty() => Ok((n.trim().to_string(), v.to_string())),
         _ => Err(format!("“{s}” is not NAME=VALUE")),
     }
-}
-
-fn open_db() -> Result<Database, String> {
-    let dir = DataDir::locate().map_err(|e| e.to_string())?;
-    dir.ensure_writable().map_err(|e| e.to_string())?;
-    Database::open(&dir.database_path()).map_err(|e| e.to_string())
 }
 
 /// Test hooks: `HAUL_TEST_FAST_PACING=1` shortens waits so fault tests finish in seconds.

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use bulk_client::KeyAlgorithm;
 use clap::{Args, Subcommand, ValueEnum};
-use export_jobs::{DataDir, Database, KeyInfo, Keychain};
+use export_jobs::{KeyInfo, Keychain};
+
+use crate::open_db;
 
 #[derive(Args)]
 pub struct KeysArgs {
@@ -45,12 +47,6 @@ enum KeysCommand {
     },
     /// Delete a key from the keychain and from Haul.
     Delete { kid: String },
-}
-
-fn open_db() -> Result<Database, String> {
-    let dir = DataDir::locate().map_err(|e| e.to_string())?;
-    dir.ensure_writable().map_err(|e| e.to_string())?;
-    Database::open(&dir.database_path()).map_err(|e| e.to_string())
 }
 
 fn describe(key: &KeyInfo) -> String {

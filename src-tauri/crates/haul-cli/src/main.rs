@@ -35,6 +35,13 @@ enum Command {
     Keys(keys::KeysArgs),
 }
 
+/// Haul's database in its data folder (`HAUL_DATA_DIR` or the platform's), as the app uses it.
+fn open_db() -> Result<export_jobs::Database, String> {
+    let dir = export_jobs::DataDir::locate().map_err(|e| e.to_string())?;
+    dir.ensure_writable().map_err(|e| e.to_string())?;
+    export_jobs::Database::open(&dir.database_path()).map_err(|e| e.to_string())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useReducer, useState } from "react";
 import type { JobEvent } from "../../ipc/commands";
 import { applyEvent, formatBytes, formatSeconds, initialProgress, STATE_LABEL, totalsByType, type Progress } from "./progress";
+import { TypeTotalsTable } from "./TypeTotalsTable";
 
 type Action = JobEvent | { event: "reset" };
 
@@ -121,33 +122,7 @@ export function RunningExport({
         </table>
       )}
       {totals.length > 0 && (
-        <table className="files-table" data-testid="job-totals">
-          <caption>Per resource type</caption>
-          <thead>
-            <tr>
-              <th scope="col">Type</th>
-              <th scope="col" className="num">
-                Files
-              </th>
-              <th scope="col" className="num">
-                Resources
-              </th>
-              <th scope="col" className="num">
-                Size
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {totals.map((t) => (
-              <tr key={t.resourceType}>
-                <td>{t.resourceType}</td>
-                <td className="num">{t.files}</td>
-                <td className="num">{t.resources}</td>
-                <td className="num">{formatBytes(t.bytes)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <TypeTotalsTable totals={totals} testId="job-totals" />
       )}
       <div className="actions">
         {!finished &&

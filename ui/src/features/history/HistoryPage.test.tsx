@@ -1,6 +1,7 @@
 import { render, screen } from "@testing-library/react";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import type { ExportSummary } from "../../ipc/commands";
+import { job } from "./fixtures";
 import { HistoryPage } from "./HistoryPage";
 
 const { listExports } = vi.hoisted(() => ({ listExports: vi.fn() }));
@@ -16,40 +17,11 @@ beforeAll(() => {
 });
 
 function row(id: number): ExportSummary {
+  const base = job({});
   return {
     running: false,
     totals: [{ resourceType: "Patient", files: 1, resources: id, bytes: 1000 }],
-    job: {
-      id,
-      serverId: 1,
-      fhirUrl: "https://ehr.test/fhir",
-      request: {
-        level: { kind: "group", groupId: `g-${id}` },
-        outputFormat: null,
-        since: null,
-        types: [],
-        elements: [],
-        patients: [],
-        typeFilters: [],
-        includeAssociatedData: [],
-        lenient: false,
-        post: false,
-        extra: [],
-      },
-      settings: { parallel: 4, deleteAfter: true, auth: null },
-      outDir: `/exports/${id}`,
-      state: "completed",
-      statusUrl: null,
-      progress: null,
-      transactionTime: "2026-11-01T00:00:00Z",
-      expires: null,
-      problems: [],
-      failure: null,
-      createdAt: "2026-11-01T10:00:00Z",
-      kickedOffAt: null,
-      completedAt: "2026-11-01T10:01:00Z",
-      updatedAt: "2026-11-01T10:01:00Z",
-    },
+    job: { ...base, id, outDir: `/exports/${id}`, request: { ...base.request, level: { kind: "group", groupId: `g-${id}` } } },
   };
 }
 

@@ -4,6 +4,7 @@ import { CommandError, commands, toCommandError, type ExportSummary } from "../.
 import type { JobRecord } from "../../ipc/bindings/JobRecord";
 import { RunningExport, useJobProgress } from "../exports/RunningExport";
 import { formatBytes, formatSeconds, STATE_LABEL } from "../exports/progress";
+import { TypeTotalsTable } from "../exports/TypeTotalsTable";
 import { ErrorNotice } from "../shell/ErrorNotice";
 
 const ROW_HEIGHT = 52;
@@ -250,33 +251,7 @@ function HistoryDetail({
         </dd>
       </dl>
       {totals.length > 0 && (
-        <table className="files-table" data-testid="history-totals">
-          <caption>Per resource type</caption>
-          <thead>
-            <tr>
-              <th scope="col">Type</th>
-              <th scope="col" className="num">
-                Files
-              </th>
-              <th scope="col" className="num">
-                Resources
-              </th>
-              <th scope="col" className="num">
-                Size
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {totals.map((t) => (
-              <tr key={t.resourceType}>
-                <td>{t.resourceType}</td>
-                <td className="num">{t.files}</td>
-                <td className="num">{t.resources}</td>
-                <td className="num">{formatBytes(t.bytes)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <TypeTotalsTable totals={totals} testId="history-totals" />
       )}
       <div className="actions">
         {resumable && (
