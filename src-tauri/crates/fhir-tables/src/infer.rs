@@ -1,0 +1,224 @@
+//! Pass one: read a line, check it is a resource of the expected type, and widen the shape with it.
+//!
+//! The same checks decide, in pass two, which lines are written; a line is either accepted by both
+//! passes or left out by both, so the Parquet rows are exactly the good lines.
+
+use jiter::{Jiter, Peek};
+
+use crate::shape::{FieldShape, Shape, classify_number};
+
+/// Why a line is not a resource of the file's type. The text is shown to people as is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineProblem(pub String);
+
+impl From<jiter::JiterError> for LineProblem {
+    fn from(e: jiter::JiterError) -> Self {
+        LineProblem(format!("not valid JSON: {e}"))
+    }
+}
+
+/// Keys seen in one object, to refuse a duplicate key (JSON parsers disagree on which one wins).
+#[derive(Default)]
+pub(crate) struct SeenKeys {
+    low: u64,
+    high: Vec<usize>,
+}
+
+impl SeenKeys {
+    /// Records `index`; false when it was already there.
+    pub(crate) fn insert(&mut self, index: usize) -> bool {
+        if index < 64 {
+            let bit = 1u64 << index;
+            let fresh = self.low & bit == 0;
+            self.low |= bit;
+            fresh
+        } else if self.high.contains(&index) {
+            false
+        } else {
+            self.high.push(index);
+            true
+        }
+    }
+}
+
+/// Counts kept while inferring, for the report.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct InferCounts {
+    /// `"key": null` inside an object: legal JSON, not legal FHIR; stored as absent.
+    pub null_properties: u64,
+}
+
+/// Checks `line` (one NDJSON line, without its newline) and widens `root` with it.
+pub fn infer_line(
+    line: &[u8],
+    resource_type: &str,
+    root: &mut Shape,
+    counts: &mut InferCounts,
+) -> Result<(), LineProblem> {
+    std::str::from_utf8(line).map_err(|e| LineProblem(format!("not valid UTF-8 (at byte {})", e.valid_up_to())))?;
+    let mut j = Jiter::new(line);
+    let peek = j.peek()?;
+    if peek != Peek::Object {
+        j.known_skip(peek)?;
+        j.finish()?;
+        return Err(LineProblem("not a JSON object".into()));
+    }
+    let Some(fields) = root.enter_object() else {
+        return Err(LineProblem("the resource shape is not an object".into()));
+    };
+    let found = infer_object(&mut j, fields, counts, Some(resource_type))?;
+    j.finish()?;
+    match found {
+        Some(true) => Ok(()),
+        _ => Err(LineProblem("no resourceType".into())),
+    }
+}
+
+fn find_field(fields: &mut Vec<FieldShape>, key: &str, guess: usize) -> usize {
+    if let Some(f) = fields.get(guess)
+        && f.name == key
+    {
+        return guess;
+    }
+    match fields.iter().position(|f| f.name == key) {
+        Some(i) => i,
+        None => {
+            fields.push(FieldShape { name: key.to_owned(), shape: Shape::Null });
+            fields.len() - 1
+        }
+    }
+}
+
+/// Walks an object whose `{` is next. With `resource_type`, checks the top-level `resourceType`
+/// and returns whether it was present.
+fn infer_object(
+    j: &mut Jiter,
+    fields: &mut Vec<FieldShape>,
+    counts: &mut InferCounts,
+    resource_type: Option<&str>,
+) -> Result<Option<bool>, LineProblem> {
+    let mut seen = SeenKeys::default();
+    let mut has_type = false;
+    let mut guess = 0;
+    let mut key = j.known_object()?;
+    while let Some(k) = key {
+        let index = find_field(fields, k, guess);
+        guess = index + 1;
+        if !seen.insert(index) {
+            return Err(LineProblem(format!("the key \"{}\" appears twice", fields[index].name)));
+        }
+        let peek = j.peek()?;
+        if let Some(expected) = resource_type
+            && fields[index].name == "resourceType"
+        {
+            let got = if peek == Peek::String { j.known_str()? } else { "" };
+            if got != expected {
+                let shown = if peek == Peek::String { format!("\"{got}\"") } else { "not a string".into() };
+                return Err(LineProblem(format!("resourceType is {shown}, expected \"{expected}\"")));
+            }
+            fields[index].shape.observe_string();
+            has_type = true;
+        } else {
+            if peek == Peek::Null {
+                counts.null_properties += 1;
+            }
+            infer_value(j, peek, &mut fields[index].shape, counts)?;
+        }
+        key = j.next_key()?;
+    }
+    Ok(resource_type.map(|_| has_type))
+}
+
+fn infer_value(j: &mut Jiter, peek: Peek, shape: &mut Shape, counts: &mut InferCounts) -> Result<(), LineProblem> {
+    match peek {
+        Peek::Null => {
+            j.known_null()?;
+            shape.observe_null();
+        }
+        Peek::True | Peek::False => {
+            j.known_bool(peek)?;
+            shape.observe_bool();
+        }
+        Peek::String => {
+            j.known_str()?;
+            shape.observe_string();
+        }
+        Peek::Array => match shape.enter_array() {
+            Some(item) => {
+                let mut next = j.known_array()?;
+                while let Some(p) = next {
+                    infer_value(j, p, item, counts)?;
+                    next = j.array_step()?;
+                }
+            }
+            None => j.known_skip(peek)?,
+        },
+        Peek::Object => match shape.enter_object() {
+            Some(fields) => {
+                infer_object(j, fields, counts, None)?;
+            }
+            None => j.known_skip(peek)?,
+        },
+        _ => {
+            let text = j.known_number_bytes(peek)?;
+            shape.observe_number(classify_number(text));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a line holds nothing but whitespace (skipped, not an error: many writers end with one).
+pub fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(|b| b.is_ascii_whitespace())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shape::JsonKind;
+
+    fn infer(lines: &[&str]) -> (Shape, Vec<Result<(), LineProblem>>) {
+        let mut root = Shape::Null;
+        let mut counts = InferCounts::default();
+        let results = lines.iter().map(|l| infer_line(l.as_bytes(), "Patient", &mut root, &mut counts)).collect();
+        (root, results)
+    }
+
+    #[test]
+    fn checks_each_line() {
+        let (_, r) = infer(&[
+            r#"{"resourceType":"Patient","id":"a"}"#,
+            r#"{"resourceType":"Observation","id":"a"}"#,
+            r#"{"id":"a"}"#,
+            r#"{"resourceType":"Patient","id":"a","id":"b"}"#,
+            r#"{"resourceType":"Patient","id":"a"} x"#,
+            r#"[1]"#,
+            r#"{"resourceType":"Patient","id":"a"#,
+        ]);
+        assert_eq!(r[0], Ok(()));
+        assert_eq!(r[1], Err(LineProblem("resourceType is \"Observation\", expected \"Patient\"".into())));
+        assert_eq!(r[2], Err(LineProblem("no resourceType".into())));
+        assert_eq!(r[3], Err(LineProblem("the key \"id\" appears twice".into())));
+        assert!(r[4].as_ref().unwrap_err().0.starts_with("not valid JSON"));
+        assert_eq!(r[5], Err(LineProblem("not a JSON object".into())));
+        assert!(r[6].is_err());
+        let mut root = Shape::Null;
+        let bad = infer_line(b"{\"resourceType\":\"Patient\",\"x\":\"\xff\"}", "Patient", &mut root, &mut Default::default());
+        assert!(bad.unwrap_err().0.starts_with("not valid UTF-8"));
+    }
+
+    #[test]
+    fn learns_nested_shapes_and_conflicts() {
+        let (shape, r) = infer(&[
+            r#"{"resourceType":"Patient","name":[{"given":["A"]}],"x":"s","n":1}"#,
+            r#"{"resourceType":"Patient","x":{"a":1},"n":2.50,"active":true}"#,
+        ]);
+        assert!(r.iter().all(|r| r.is_ok()));
+        let Shape::Object { fields } = shape else { panic!() };
+        let names: Vec<_> = fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["resourceType", "name", "x", "n", "active"]);
+        assert_eq!(fields[2].shape, Shape::Json { seen: vec![JsonKind::String, JsonKind::Object] });
+        assert_eq!(fields[3].shape, Shape::Decimal { scale: 2, int_digits: 1 });
+        assert_eq!(fields[4].shape, Shape::Bool);
+    }
+}

@@ -1,0 +1,19 @@
+//! FHIR NDJSON → Parquet for analysts: one table per resource type, a schema exact over every
+//! record and FHIR-aware, nested structures kept nested, nothing dropped (conflicting values are kept
+//! as JSON text and named in the report), memory bounded whatever the input size.
+
+pub mod columns;
+pub mod convert;
+pub mod error;
+pub mod infer;
+pub mod inputs;
+pub mod rebuild;
+pub mod shape;
+
+pub use convert::{
+    BadLine, ConversionReport, ConvertOptions, ConvertPhase, ConvertProgress, Forgetful, JsonColumn, SchemaMemory,
+    TypeReport, convert,
+};
+pub use error::ConvertError;
+pub use inputs::{TypeInput, find_inputs};
+pub use shape::Shape;
