@@ -44,6 +44,7 @@ bindings_up_to_date() {
 }
 
 step "install what is missing" bash src-tauri/scripts/install-deps.sh test
+export HAUL_PYTHON="$PWD/.venv/bin/python"
 step "UI: build" npm --prefix ui run build
 step "Rust: format" cargo fmt --all --check
 step "Rust: clippy" cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings

@@ -20,6 +20,8 @@ const COMMANDS: &[&str] = &[
     "export_text",
     "open_export_folder",
     "delete_export_files",
+    "convert_export",
+    "cancel_conversion",
     "test_sign_in",
     "search_groups",
     "list_pinned_groups",

@@ -30,6 +30,8 @@ pub enum ErrorCode {
     Keychain,
     /// The server's token endpoint did not sign Haul in (its reason is in the message).
     SignIn,
+    /// A Parquet conversion could not read or write a file.
+    Conversion,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]

@@ -40,6 +40,8 @@ fn main() {
             commands::exports::export_text,
             commands::exports::open_export_folder,
             commands::exports::delete_export_files,
+            commands::convert::convert_export,
+            commands::convert::cancel_conversion,
             commands::servers::test_sign_in,
             commands::groups::search_groups,
             commands::groups::list_pinned_groups,

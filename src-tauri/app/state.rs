@@ -16,6 +16,8 @@ pub struct AppState {
     db: Mutex<DbSlot>,
     /// Exports running in this process.
     pub running: Arc<RunningExports>,
+    /// Parquet conversions running, by export id, with their cancel flags.
+    pub conversions: Mutex<std::collections::HashMap<i64, Arc<std::sync::atomic::AtomicBool>>>,
     /// The job runner, on its own connection to the same database (opened when first needed).
     runner: Mutex<Option<ExportRunner>>,
     /// The built-in demo server (the simulator, in this process), if it could start.
@@ -47,6 +49,7 @@ impl AppState {
             http: HttpClient::new(),
             db: Mutex::new(open(demo_url.as_deref())),
             running: Arc::default(),
+            conversions: Mutex::default(),
             runner: Mutex::new(None),
             demo,
         };
@@ -54,14 +57,19 @@ impl AppState {
         state
     }
 
+    /// The database file, when it is usable.
+    pub fn database_path(&self) -> Result<std::path::PathBuf, IpcError> {
+        match &*self.slot() {
+            DbSlot::Ready { data_dir, .. } => Ok(data_dir.database_path()),
+            DbSlot::Unusable { error, .. } => Err(IpcError::from(error)),
+            DbSlot::NoDataDir { message, .. } => Err(IpcError::new(ErrorCode::DataDir, message.clone())),
+        }
+    }
+
     /// The export runner (a second SQLite connection: WAL lets it write while the pages read).
     pub fn runner(&self) -> Result<ExportRunner, IpcError> {
         // The database slot's lock is taken and released before the runner's: never one inside the other.
-        let path = match &*self.slot() {
-            DbSlot::Ready { data_dir, .. } => data_dir.database_path(),
-            DbSlot::Unusable { error, .. } => return Err(IpcError::from(error)),
-            DbSlot::NoDataDir { message, .. } => return Err(IpcError::new(ErrorCode::DataDir, message.clone())),
-        };
+        let path = self.database_path()?;
         let mut slot = self.runner.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(r) = &*slot {
             return Ok(r.clone());

@@ -26,6 +26,25 @@ else
   echo "System packages: all present"
 fi
 
+# DuckDB and pyarrow, from PyPI into .venv, for the Parquet interop test and the conversion benchmark.
+if [ "$mode" = test ]; then
+  pins=(duckdb==2.0.0 pyarrow==26.0.1)
+  check='import duckdb, pyarrow; assert (duckdb.__version__, pyarrow.__version__) == ("2.0.0", "26.0.1")'
+  if .venv/bin/python -c "$check" 2>/dev/null; then
+    echo "DuckDB and pyarrow: present"
+  else
+    echo "Installing DuckDB and pyarrow into .venv (pip): ${pins[*]}"
+    if ! python3 -m venv .venv 2>/dev/null; then
+      sudo=""
+      [ "$(id -u)" -eq 0 ] || sudo="sudo"
+      $sudo apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3 python3-venv >/dev/null
+      python3 -m venv .venv
+    fi
+    .venv/bin/python -m pip install -q "${pins[@]}"
+  fi
+fi
+
 if [ "$mode" = test ] && ! command -v tauri-driver >/dev/null 2>&1; then
   echo "Installing tauri-driver (cargo install)"
   cargo install tauri-driver --locked --quiet

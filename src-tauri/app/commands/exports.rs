@@ -407,7 +407,10 @@ pub async fn delete_export_files(state: State<'_, AppState>, id: i64) -> Result<
             name.ends_with(".ndjson")
                 || name.ends_with(".part")
                 || name.ends_with(".tmp")
-                || matches!(name.as_str(), "manifest.json" | ".haul-export.lock" | "error" | "deleted" | "quarantine")
+                || matches!(
+                    name.as_str(),
+                    "manifest.json" | ".haul-export.lock" | "error" | "deleted" | "quarantine" | "parquet"
+                )
         })
     });
     if !ours || !matches!(only_export_files, Ok(true)) {

@@ -1,3 +1,4 @@
+pub mod convert;
 pub mod exports;
 pub mod groups;
 pub mod keys;

@@ -1,6 +1,8 @@
 // Typed calls into the Rust side. Argument and result types come from the generated bindings, so a
 // change on either side that the other does not follow fails the type check.
 import { Channel, invoke } from "@tauri-apps/api/core";
+import type { ConversionReport } from "./bindings/ConversionReport";
+import type { ConvertProgress } from "./bindings/ConvertProgress";
 import type { ExportInput } from "./bindings/ExportInput";
 import type { ExportPreview } from "./bindings/ExportPreview";
 import type { ExportRequest } from "./bindings/ExportRequest";
@@ -85,6 +87,12 @@ export const commands = {
     call<null>("resume_export", { id, onEvent: events(onEvent) }),
   cancelExport: (id: number) => call<boolean>("cancel_export", { id }),
   listExports: (limit: number) => call<ExportSummary[]>("list_exports", { limit }),
+  convertExport: (id: number, outDir: string | null, onProgress: (p: ConvertProgress) => void) => {
+    const channel = new Channel<ConvertProgress>();
+    channel.onmessage = onProgress;
+    return call<ConversionReport>("convert_export", { id, outDir, onProgress: channel });
+  },
+  cancelConversion: (id: number) => call<boolean>("cancel_conversion", { id }),
   searchGroups: (serverId: number, name: string | null, pageUrl: string | null) =>
     call<GroupPage>("search_groups", { serverId, name, pageUrl }),
   listPinnedGroups: (serverId: number) => call<PinnedGroup[]>("list_pinned_groups", { serverId }),

@@ -15,6 +15,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0003_keys", include_str!("migrations/0003_keys.sql")),
     ("0004_exports", include_str!("migrations/0004_exports.sql")),
     ("0005_pinned_groups", include_str!("migrations/0005_pinned_groups.sql")),
+    ("0006_table_schemas", include_str!("migrations/0006_table_schemas.sql")),
 ];
 
 /// The schema version this build writes.

@@ -12,6 +12,7 @@ pub mod keychain;
 pub mod keys;
 pub mod runner;
 pub mod servers;
+pub mod tables;
 pub mod verify;
 
 pub use data_dir::{DataDir, DataDirError};
@@ -24,3 +25,4 @@ pub use keychain::{Keychain, KeychainError};
 pub use keys::{KeyInfo, KeyStoreError};
 pub use runner::{EventSink, ExportRunner, JobError, JobEvent, JobOutcome, Pacing};
 pub use servers::{AuthKind, DEMO_NAME, Server, ServerError, ServerInput, UrlCheck, check_base_url};
+pub use tables::{RememberedSchemas, server_of_folder};

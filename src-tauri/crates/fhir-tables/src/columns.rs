@@ -6,16 +6,16 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use arrow::array::NullBufferBuilder;
 use arrow::array::{
     Array, ArrayRef, BooleanBuilder, Decimal128Builder, Int64Builder, ListArray, RecordBatch, StringArray,
     StringBuilder, StructArray, TimestampMicrosecondArray,
 };
-use arrow::array::NullBufferBuilder;
 use arrow::buffer::{OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, Field, FieldRef, Fields, Schema, SchemaRef, TimeUnit};
 use jiter::{Jiter, Peek};
 
-use crate::infer::SeenKeys;
+use crate::infer::{SeenKeys, check_utf8, has_escape, key_bytes};
 use crate::shape::{DECIMAL_PRECISION, Shape, decimal_parts};
 
 /// Field metadata: this column holds JSON text (a value per row, exactly as it was in the input).
@@ -187,7 +187,8 @@ impl Column {
             let start = j.current_index();
             j.known_skip(peek)?;
             let raw = j.slice_to_current(start);
-            b.append_value(std::str::from_utf8(raw).map_err(|_| mismatch("text"))?);
+            // SAFETY: as for strings: a JSON value of a checked line starts and ends at ASCII bytes.
+            b.append_value(unsafe { std::str::from_utf8_unchecked(raw) });
             return Ok(());
         }
         if peek == Peek::Null {
@@ -197,7 +198,19 @@ impl Column {
         }
         match (self, peek) {
             (Column::Bool(b), Peek::True | Peek::False) => b.append_value(j.known_bool(peek)?),
-            (Column::Str(b), Peek::String) => b.append_value(j.known_str()?),
+            (Column::Str(b), Peek::String) => {
+                let start = j.current_index();
+                let raw = j.known_bytes()?;
+                if !has_escape(raw) {
+                    // SAFETY: `append_line` checked the whole line as UTF-8, and a string's contents
+                    // start and end at a quote (ASCII), so they are whole characters.
+                    b.append_value(unsafe { std::str::from_utf8_unchecked(raw) });
+                } else {
+                    let text: String =
+                        serde_json::from_slice(j.slice_to_current(start)).map_err(|_| mismatch("text"))?;
+                    b.append_value(text);
+                }
+            }
             (Column::Int(b), p) if p.is_num() => {
                 let text = j.known_number_bytes(p)?;
                 let v = std::str::from_utf8(text).ok().and_then(|t| t.parse::<i64>().ok());
@@ -270,27 +283,35 @@ impl StructColumn {
         self.nulls.append_null();
     }
 
-    fn find(&self, key: &str, guess: usize) -> Option<usize> {
-        if self.names.get(guess).is_some_and(|n| n == key) {
+    fn find(&self, key: &[u8], guess: usize) -> Option<usize> {
+        if self.names.get(guess).is_some_and(|n| n.as_bytes() == key) {
             return Some(guess);
         }
-        self.names.iter().position(|n| n == key)
+        self.names.iter().position(|n| n.as_bytes() == key)
     }
 
     /// Appends the object whose `{` is next.
     fn append_object(&mut self, j: &mut Jiter) -> Result<(), Mismatch> {
         let mut seen = SeenKeys::default();
         let mut guess = 0;
-        let mut key = j.known_object()?;
+        let mut key = j.next_object_bytes()?;
         while let Some(k) = key {
-            let index = self.find(k, guess).ok_or_else(|| Mismatch(format!("a new key \"{k}\" appeared")))?;
+            // Names never hold escapes: a raw key that matches is that key; only others are unescaped.
+            let index = match self.find(k, guess) {
+                Some(i) => i,
+                None => {
+                    let k = key_bytes(k).map_err(|p| Mismatch(p.0))?;
+                    self.find(&k, guess)
+                        .ok_or_else(|| Mismatch(format!("a new key \"{}\" appeared", String::from_utf8_lossy(&k))))?
+                }
+            };
             guess = index + 1;
             if !seen.insert(index) {
                 return Err(mismatch("duplicate key"));
             }
             let peek = j.peek()?;
             self.children[index].append(j, peek)?;
-            key = j.next_key()?;
+            key = j.next_key_bytes()?;
         }
         for (i, c) in self.children.iter_mut().enumerate() {
             if !seen.insert(i) {
@@ -320,12 +341,15 @@ pub struct BatchBuilder {
 
 impl BatchBuilder {
     pub fn new(schema: SchemaRef) -> BatchBuilder {
-        let data: Fields = schema.fields().iter().filter(|f| !f.metadata().contains_key(DERIVED_FROM_KEY)).cloned().collect();
+        let data: Fields =
+            schema.fields().iter().filter(|f| !f.metadata().contains_key(DERIVED_FROM_KEY)).cloned().collect();
         let derived = schema
             .fields()
             .iter()
             .enumerate()
-            .filter_map(|(i, f)| f.metadata().get(DERIVED_FROM_KEY).map(|p| (p.split('.').map(String::from).collect(), i)))
+            .filter_map(|(i, f)| {
+                f.metadata().get(DERIVED_FROM_KEY).map(|p| (p.split('.').map(String::from).collect(), i))
+            })
             .collect();
         BatchBuilder { root: StructColumn::new(data), schema, derived, rows: 0 }
     }
@@ -336,6 +360,9 @@ impl BatchBuilder {
 
     /// Appends a line that pass one accepted.
     pub fn append_line(&mut self, line: &[u8]) -> Result<(), Mismatch> {
+        // Checked here, per line, so that the string slices appended below are valid UTF-8 (see
+        // `Column::append`) even if the file changed since pass one.
+        check_utf8(line).map_err(|p| Mismatch(p.0))?;
         let mut j = Jiter::new(line);
         if j.peek()? != Peek::Object {
             return Err(mismatch("not an object"));

@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, SchemaRef};
-use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
@@ -27,6 +26,7 @@ use crate::error::ConvertError;
 use crate::infer::{InferCounts, LineProblem, infer_line, is_blank};
 use crate::inputs::{Chunk, TypeInput, read_chunks};
 use crate::shape::Shape;
+use crate::table_writer::TableWriter;
 
 /// File-level metadata: the shape the table was written with (JSON), to read it back exactly.
 pub const SHAPE_KEY: &str = "haul:shape";
@@ -54,8 +54,8 @@ impl Default for ConvertOptions {
 }
 
 impl ConvertOptions {
-    /// (chunk bytes, row-group bytes) for the memory limit. A row group is buffered encoded and
-    /// compressed; chunks and their Arrow batches are in flight, about four per thread.
+    /// (chunk bytes, row-group bytes) for the memory limit. A row group's Arrow batches are held
+    /// until it is encoded (in parallel); chunks and their batches are in flight, a few per thread.
     fn sizes(&self) -> Result<(usize, usize), ConvertError> {
         if self.threads == 0 {
             return Err(ConvertError::Settings("threads must be at least 1".into()));
@@ -65,7 +65,7 @@ impl ConvertOptions {
         }
         ZstdLevel::try_new(self.zstd_level).map_err(|e| ConvertError::Settings(e.to_string()))?;
         let limit = self.memory_limit as usize;
-        let row_group = (limit / 6).clamp(4 << 20, 128 << 20);
+        let row_group = (limit / 5).clamp(4 << 20, 128 << 20);
         let chunk = ((limit - row_group * 2) / (10 * (self.threads + 2))).clamp(256 << 10, 8 << 20);
         Ok((chunk, row_group))
     }
@@ -142,8 +142,12 @@ pub struct BadLine {
 pub struct TypeReport {
     pub resource_type: String,
     pub files: u32,
+    /// Size of the files on disk (compressed for .gz).
     #[ts(type = "number")]
     pub input_bytes: u64,
+    /// Size of the NDJSON text (after decompression).
+    #[ts(type = "number")]
+    pub ndjson_bytes: u64,
     #[ts(type = "number")]
     pub rows: u64,
     #[ts(type = "number")]
@@ -296,6 +300,7 @@ impl BadLineSink {
 
 /// What pass one learned from one chunk.
 struct ChunkScan {
+    bytes: u64,
     shape: Shape,
     counts: InferCounts,
     rows: u64,
@@ -309,8 +314,14 @@ fn excerpt(line: &[u8]) -> String {
 }
 
 fn scan_chunk(chunk: &Chunk, resource_type: &str) -> ChunkScan {
-    let mut scan =
-        ChunkScan { shape: Shape::Null, counts: InferCounts::default(), rows: 0, blank: 0, bad: Vec::new() };
+    let mut scan = ChunkScan {
+        bytes: chunk.data.len() as u64,
+        shape: Shape::Null,
+        counts: InferCounts::default(),
+        rows: 0,
+        blank: 0,
+        bad: Vec::new(),
+    };
     for (n, line) in chunk.lines() {
         if is_blank(line) {
             scan.blank += 1;
@@ -347,32 +358,41 @@ fn pipeline<R: Send>(
     let threads = ctx.options.threads;
     let (chunk_tx, chunk_rx) = crossbeam_channel::bounded::<Chunk>(threads);
     let (result_tx, result_rx) = crossbeam_channel::bounded::<(u64, Result<R, ConvertError>)>(threads);
+    let (recycle_tx, recycle_rx) = crossbeam_channel::bounded::<Vec<u8>>(threads + 1);
     let stop = AtomicBool::new(false);
     let read = Arc::new(AtomicU64::new(0));
     let chunk_bytes = ctx.chunk_bytes;
     let outcome = std::thread::scope(|s| {
-        let reader = s.spawn(|| {
-            let r = read_chunks(&input.files, chunk_bytes, &chunk_tx, &read, &stop);
-            drop(chunk_tx);
-            r
-        });
+        let reader = std::thread::Builder::new()
+            .name("haul-read".into())
+            .spawn_scoped(s, || {
+                let r = read_chunks(&input.files, chunk_bytes, &chunk_tx, &recycle_rx, &read, &stop);
+                drop(chunk_tx);
+                r
+            })
+            .expect("a thread starts");
         for _ in 0..threads {
             let rx = chunk_rx.clone();
             let tx = result_tx.clone();
+            let recycle = recycle_tx.clone();
             let stop = &stop;
-            s.spawn(move || {
+            let worker = move || {
                 for chunk in rx.iter() {
                     if stop.load(Ordering::Relaxed) {
                         continue;
                     }
-                    if tx.send((chunk.seq, work(&chunk))).is_err() {
+                    let result = work(&chunk);
+                    let _ = recycle.try_send(chunk.data);
+                    if tx.send((chunk.seq, result)).is_err() {
                         break;
                     }
                 }
-            });
+            };
+            std::thread::Builder::new().name("haul-parse".into()).spawn_scoped(s, worker).expect("a thread starts");
         }
         drop(result_tx);
         drop(chunk_rx);
+        drop(recycle_tx);
         let mut pending: BTreeMap<u64, R> = BTreeMap::new();
         let mut next = 0u64;
         let mut failure: Option<ConvertError> = None;
@@ -431,7 +451,7 @@ fn convert_type(
     // Pass one.
     let mut observed = Shape::Null;
     let mut counts = InferCounts::default();
-    let (mut rows, mut blank) = (0u64, 0u64);
+    let (mut rows, mut blank, mut ndjson_bytes) = (0u64, 0u64, 0u64);
     let mut bad_by_file: Vec<Vec<u64>> = vec![Vec::new(); input.files.len()];
     let mut bad_count = 0u64;
     let file_names: Vec<String> = input.files.iter().map(|f| f.path.display().to_string()).collect();
@@ -445,6 +465,7 @@ fn convert_type(
             counts.null_properties += scan.counts.null_properties;
             rows += scan.rows;
             blank += scan.blank;
+            ndjson_bytes += scan.bytes;
             for (line, problem, excerpt) in scan.bad {
                 bad_by_file[file].push(line);
                 bad_count += 1;
@@ -459,6 +480,7 @@ fn convert_type(
         resource_type: resource_type.to_string(),
         files: input.files.len() as u32,
         input_bytes: input.bytes(),
+        ndjson_bytes,
         rows: 0,
         bad_lines: bad_count,
         blank_lines: blank,
@@ -500,14 +522,13 @@ fn convert_type(
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(ctx.options.zstd_level).expect("checked")))
         .set_max_row_group_row_count(None)
-        .set_max_row_group_bytes(Some(ctx.row_group_bytes))
         .set_created_by(format!("Haul {}", env!("CARGO_PKG_VERSION")))
         .set_key_value_metadata(Some(vec![
             KeyValue::new(SHAPE_KEY.to_string(), serde_json::to_string(&shape).expect("shapes serialize")),
             KeyValue::new(JSON_COLUMNS_KEY.to_string(), json_paths.join(",")),
         ]))
         .build();
-    let mut writer = ArrowWriter::try_new(BufWriter::with_capacity(1 << 20, file), schema.clone(), Some(props))
+    let mut writer = TableWriter::new(file, schema.clone(), props, ctx.row_group_bytes, ctx.options.threads)
         .map_err(|e| ConvertError::write(&part_path, e))?;
     let bad_by_file = Arc::new(bad_by_file);
     let written = std::cell::Cell::new(0u64);
@@ -518,7 +539,7 @@ fn convert_type(
         &|chunk: &Chunk| build_batch(chunk, &schema, &bad_by_file[chunk.file], &file_names[chunk.file]),
         &mut |batch: RecordBatch, _ctx: &mut Context| {
             written.set(written.get() + batch.num_rows() as u64);
-            writer.write(&batch).map_err(|e| ConvertError::write(&part_path, e))
+            writer.write(batch).map_err(|e| ConvertError::write(&part_path, e))
         },
     );
     let sizes_after: Vec<_> = input.files.iter().map(|f| file_stamp(&f.path)).collect();
@@ -526,7 +547,10 @@ fn convert_type(
         if written.get() != rows || sizes_before != sizes_after {
             let changed = input.files.iter().zip(sizes_before.iter().zip(&sizes_after)).find(|(_, (a, b))| a != b);
             let path = changed.map(|(f, _)| f.path.display().to_string()).unwrap_or_else(|| file_names.join(", "));
-            return Err(ConvertError::Changed { path, detail: "its size or lines differ between the two passes".into() });
+            return Err(ConvertError::Changed {
+                path,
+                detail: "its size or lines differ between the two passes".into(),
+            });
         }
         Ok(())
     });

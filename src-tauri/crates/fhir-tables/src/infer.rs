@@ -3,6 +3,8 @@
 //! The same checks decide, in pass two, which lines are written; a line is either accepted by both
 //! passes or left out by both, so the Parquet rows are exactly the good lines.
 
+use std::borrow::Cow;
+
 use jiter::{Jiter, Peek};
 
 use crate::shape::{FieldShape, Shape, classify_number};
@@ -55,7 +57,7 @@ pub fn infer_line(
     root: &mut Shape,
     counts: &mut InferCounts,
 ) -> Result<(), LineProblem> {
-    std::str::from_utf8(line).map_err(|e| LineProblem(format!("not valid UTF-8 (at byte {})", e.valid_up_to())))?;
+    check_utf8(line)?;
     let mut j = Jiter::new(line);
     let peek = j.peek()?;
     if peek != Peek::Object {
@@ -74,16 +76,49 @@ pub fn infer_line(
     }
 }
 
-fn find_field(fields: &mut Vec<FieldShape>, key: &str, guess: usize) -> usize {
+/// Whether a string's raw bytes hold an escape. Most keys and codes are short: a plain loop beats a
+/// call into memchr there.
+pub(crate) fn has_escape(raw: &[u8]) -> bool {
+    if raw.len() < 32 { raw.contains(&b'\\') } else { memchr::memchr(b'\\', raw).is_some() }
+}
+
+/// Checks a whole line as UTF-8 at once (SIMD); the parser's slices of it are then valid too.
+pub fn check_utf8(line: &[u8]) -> Result<&str, LineProblem> {
+    simdutf8::compat::from_utf8(line).map_err(|e| LineProblem(format!("not valid UTF-8 (at byte {})", e.valid_up_to())))
+}
+
+/// A key as the parser hands it out (raw bytes between the quotes), unescaped when it has escapes.
+/// Lines are checked as UTF-8 before parsing, so raw keys need no second check.
+pub(crate) fn key_bytes(raw: &[u8]) -> Result<Cow<'_, [u8]>, LineProblem> {
+    if !has_escape(raw) {
+        return Ok(Cow::Borrowed(raw));
+    }
+    let mut quoted = Vec::with_capacity(raw.len() + 2);
+    quoted.push(b'"');
+    quoted.extend_from_slice(raw);
+    quoted.push(b'"');
+    let text: String = serde_json::from_slice(&quoted).map_err(|e| LineProblem(format!("not valid JSON: {e}")))?;
+    Ok(Cow::Owned(text.into_bytes()))
+}
+
+fn find_known(fields: &[FieldShape], key: &[u8], guess: usize) -> Option<usize> {
+    if fields.get(guess).is_some_and(|f| f.name.as_bytes() == key) {
+        return Some(guess);
+    }
+    fields.iter().position(|f| f.name.as_bytes() == key)
+}
+
+fn find_field(fields: &mut Vec<FieldShape>, key: &[u8], guess: usize) -> usize {
     if let Some(f) = fields.get(guess)
-        && f.name == key
+        && f.name.as_bytes() == key
     {
         return guess;
     }
-    match fields.iter().position(|f| f.name == key) {
+    match fields.iter().position(|f| f.name.as_bytes() == key) {
         Some(i) => i,
         None => {
-            fields.push(FieldShape { name: key.to_owned(), shape: Shape::Null });
+            let name = String::from_utf8_lossy(key).into_owned();
+            fields.push(FieldShape { name, shape: Shape::Null });
             fields.len() - 1
         }
     }
@@ -100,9 +135,13 @@ fn infer_object(
     let mut seen = SeenKeys::default();
     let mut has_type = false;
     let mut guess = 0;
-    let mut key = j.known_object()?;
+    let mut key = j.next_object_bytes()?;
     while let Some(k) = key {
-        let index = find_field(fields, k, guess);
+        // Names never hold escapes, so a raw key that matches one is that key; others are unescaped.
+        let index = match find_known(fields, k, guess) {
+            Some(i) => i,
+            None => find_field(fields, &key_bytes(k)?, guess),
+        };
         guess = index + 1;
         if !seen.insert(index) {
             return Err(LineProblem(format!("the key \"{}\" appears twice", fields[index].name)));
@@ -124,7 +163,7 @@ fn infer_object(
             }
             infer_value(j, peek, &mut fields[index].shape, counts)?;
         }
-        key = j.next_key()?;
+        key = j.next_key_bytes()?;
     }
     Ok(resource_type.map(|_| has_type))
 }
@@ -140,7 +179,8 @@ fn infer_value(j: &mut Jiter, peek: Peek, shape: &mut Shape, counts: &mut InferC
             shape.observe_bool();
         }
         Peek::String => {
-            j.known_str()?;
+            // Escapes are checked; UTF-8 was checked for the whole line.
+            j.known_bytes()?;
             shape.observe_string();
         }
         Peek::Array => match shape.enter_array() {
@@ -203,7 +243,8 @@ mod tests {
         assert_eq!(r[5], Err(LineProblem("not a JSON object".into())));
         assert!(r[6].is_err());
         let mut root = Shape::Null;
-        let bad = infer_line(b"{\"resourceType\":\"Patient\",\"x\":\"\xff\"}", "Patient", &mut root, &mut Default::default());
+        let bad =
+            infer_line(b"{\"resourceType\":\"Patient\",\"x\":\"\xff\"}", "Patient", &mut root, &mut Default::default());
         assert!(bad.unwrap_err().0.starts_with("not valid UTF-8"));
     }
 

@@ -152,7 +152,12 @@ impl Chunk {
         let data = &self.data[..];
         let body = data.strip_suffix(b"\n").unwrap_or(data);
         let mut n = self.first_line;
-        body.split(|b| *b == b'\n').map(move |line| {
+        let mut start = 0;
+        // memchr finds line ends 16-32 bytes at a time; a byte-by-byte split cost a seventh of the run.
+        let ends = memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len()));
+        ends.map(move |end| {
+            let line = &body[start..end];
+            start = end + 1;
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             n += 1;
             (n - 1, line)
@@ -162,32 +167,42 @@ impl Chunk {
 
 /// Sends the files' contents as chunks of about `chunk_bytes` (a chunk always ends at a line end,
 /// so a 20 MB line makes one 20 MB chunk). Stops early when `stop` is set.
+/// Buffers come back from `recycled` when the workers are done with them: reusing them spares the
+/// page faults and zeroing of fresh allocations.
 pub fn read_chunks(
     files: &[InputFile],
     chunk_bytes: usize,
     tx: &crossbeam_channel::Sender<Chunk>,
+    recycled: &crossbeam_channel::Receiver<Vec<u8>>,
     read: &Arc<AtomicU64>,
     stop: &AtomicBool,
 ) -> Result<(), ConvertError> {
+    let fresh = || {
+        let mut b = recycled.try_recv().unwrap_or_else(|_| Vec::with_capacity(chunk_bytes + (64 << 10)));
+        b.clear();
+        b
+    };
     let mut seq = 0;
     for (index, file) in files.iter().enumerate() {
         let mut reader = open(&file.path, read)?;
         let mut line = 1u64;
-        let mut buf: Vec<u8> = Vec::with_capacity(chunk_bytes + (64 << 10));
+        let mut buf: Vec<u8> = fresh();
         let mut target = chunk_bytes;
         loop {
             if stop.load(Ordering::Relaxed) {
                 return Ok(());
             }
             let want = target.saturating_sub(buf.len()).max(1);
-            let got = (&mut reader).take(want as u64).read_to_end(&mut buf).map_err(|e| ConvertError::read(&file.path, e))?;
+            let got =
+                (&mut reader).take(want as u64).read_to_end(&mut buf).map_err(|e| ConvertError::read(&file.path, e))?;
             let eof = got == 0;
-            let cut = if eof { (!buf.is_empty()).then_some(buf.len()) } else { memchr::memrchr(b'\n', &buf).map(|p| p + 1) };
+            let cut =
+                if eof { (!buf.is_empty()).then_some(buf.len()) } else { memchr::memrchr(b'\n', &buf).map(|p| p + 1) };
             match cut {
                 Some(cut) if eof || buf.len() >= target => {
-                    let rest = buf.split_off(cut);
-                    let data = std::mem::replace(&mut buf, Vec::with_capacity(chunk_bytes + (64 << 10)));
-                    buf.extend_from_slice(&rest);
+                    let mut data = std::mem::replace(&mut buf, fresh());
+                    buf.extend_from_slice(&data[cut..]);
+                    data.truncate(cut);
                     let lines = memchr::memchr_iter(b'\n', &data).count() as u64;
                     let chunk = Chunk { seq, file: index, first_line: line, data };
                     line += lines;
@@ -226,7 +241,9 @@ mod tests {
         let inputs = find_inputs(&[dir.path().to_path_buf()]).unwrap();
         assert_eq!(inputs[0].resource_type, "Patient");
         let (tx, rx) = crossbeam_channel::unbounded();
-        read_chunks(&inputs[0].files, 1000, &tx, &Arc::new(AtomicU64::new(0)), &AtomicBool::new(false)).unwrap();
+        let (_keep, recycled) = crossbeam_channel::bounded(1);
+        let read = Arc::new(AtomicU64::new(0));
+        read_chunks(&inputs[0].files, 1000, &tx, &recycled, &read, &AtomicBool::new(false)).unwrap();
         drop(tx);
         let chunks: Vec<Chunk> = rx.iter().collect();
         assert!(chunks.len() > 10);

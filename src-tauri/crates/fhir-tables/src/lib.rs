@@ -9,6 +9,7 @@ pub mod infer;
 pub mod inputs;
 pub mod rebuild;
 pub mod shape;
+pub mod table_writer;
 
 pub use convert::{
     BadLine, ConversionReport, ConvertOptions, ConvertPhase, ConvertProgress, Forgetful, JsonColumn, SchemaMemory,

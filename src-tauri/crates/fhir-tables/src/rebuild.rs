@@ -60,7 +60,9 @@ fn push_value(out: &mut String, array: &dyn Array, field: &Field, i: usize) {
         return;
     }
     match array.data_type() {
-        DataType::Utf8 if field.metadata().contains_key(JSON_TEXT_KEY) => out.push_str(array.as_string::<i32>().value(i)),
+        DataType::Utf8 if field.metadata().contains_key(JSON_TEXT_KEY) => {
+            out.push_str(array.as_string::<i32>().value(i))
+        }
         DataType::Utf8 => out.push_str(&serde_json::to_string(array.as_string::<i32>().value(i)).expect("strings")),
         DataType::Boolean => out.push_str(if array.as_boolean().value(i) { "true" } else { "false" }),
         DataType::Int64 => {
@@ -112,7 +114,8 @@ pub fn format_decimal(v: i128, scale: u32) -> String {
     }
     let digits = v.unsigned_abs().to_string();
     let scale = scale as usize;
-    let padded = if digits.len() <= scale { format!("{}{digits}", "0".repeat(scale + 1 - digits.len())) } else { digits };
+    let padded =
+        if digits.len() <= scale { format!("{}{digits}", "0".repeat(scale + 1 - digits.len())) } else { digits };
     let (int, frac) = padded.split_at(padded.len() - scale);
     format!("{}{int}.{frac}", if v < 0 { "-" } else { "" })
 }

@@ -18,15 +18,26 @@ pub enum Shape {
     Null,
     Bool,
     /// Integers that fit in i64; `digits` is the widest seen, so a later decimal knows its room.
-    Int { digits: u8 },
+    Int {
+        digits: u8,
+    },
     /// Exact decimals: Decimal128(38, scale). `int_digits` is the widest integer part seen.
-    Decimal { scale: u8, int_digits: u8 },
+    Decimal {
+        scale: u8,
+        int_digits: u8,
+    },
     /// Strings stay strings: ids, codes, uris, dates (partial dates are legal FHIR), base64.
     String,
-    Object { fields: Vec<FieldShape> },
-    Array { item: Box<Shape> },
+    Object {
+        fields: Vec<FieldShape>,
+    },
+    Array {
+        item: Box<Shape>,
+    },
     /// Kept as JSON text: the values disagree in kind, or cannot be typed exactly.
-    Json { seen: Vec<JsonKind> },
+    Json {
+        seen: Vec<JsonKind>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -119,7 +119,9 @@ fn empty_files_and_a_file_of_only_bad_lines_are_reported_not_fatal() {
     std::fs::create_dir(&input).unwrap();
     std::fs::write(input.join("Patient.ndjson"), "").unwrap();
     std::fs::write(input.join("Condition.ndjson"), "\n\n").unwrap();
-    let mut bad = b"not json\n{\"resourceType\":\"Patient\",\"id\":\"x\"}\n{\"resourceType\":\"Encounter\",\"id\":\"\xff\"}\n".to_vec();
+    let mut bad =
+        b"not json\n{\"resourceType\":\"Patient\",\"id\":\"x\"}\n{\"resourceType\":\"Encounter\",\"id\":\"\xff\"}\n"
+            .to_vec();
     bad.extend_from_slice(b"{\"resourceType\":\"Encounter\",\"id\":\"a\",\"id\":\"b\"}\n");
     std::fs::write(input.join("Encounter.ndjson"), bad).unwrap();
     let report = common::run(&input, &dir.path().join("out"));
@@ -184,19 +186,28 @@ fn a_remembered_schema_only_widens_so_months_append() {
     let memory = Remembered::default();
     let month1 = dir.path().join("m1");
     std::fs::create_dir(&month1).unwrap();
-    std::fs::write(month1.join("Observation.ndjson"), "{\"resourceType\":\"Observation\",\"id\":\"a\",\"valueInteger\":3,\"status\":\"final\"}\n").unwrap();
+    std::fs::write(
+        month1.join("Observation.ndjson"),
+        "{\"resourceType\":\"Observation\",\"id\":\"a\",\"valueInteger\":3,\"status\":\"final\"}\n",
+    )
+    .unwrap();
     let r1 = common::run_with(&month1, &dir.path().join("o1"), &memory);
     assert!(!r1.types[0].schema_recalled);
 
     let month2 = dir.path().join("m2");
     std::fs::create_dir(&month2).unwrap();
-    std::fs::write(month2.join("Observation.ndjson"), "{\"resourceType\":\"Observation\",\"note\":[{\"text\":\"n\"}],\"id\":\"b\",\"valueInteger\":3.5}\n").unwrap();
+    std::fs::write(
+        month2.join("Observation.ndjson"),
+        "{\"resourceType\":\"Observation\",\"note\":[{\"text\":\"n\"}],\"id\":\"b\",\"valueInteger\":3.5}\n",
+    )
+    .unwrap();
     let r2 = common::run_with(&month2, &dir.path().join("o2"), &memory);
     let t = &r2.types[0];
     assert!(t.schema_recalled);
     assert_eq!(t.new_columns, ["note", "note[].text"]);
     assert_eq!(t.widened_columns, ["valueInteger"]);
-    let names = |p: &str| -> Vec<String> { schema_of(&dir.path().join(p)).fields().iter().map(|f| f.name().clone()).collect() };
+    let names =
+        |p: &str| -> Vec<String> { schema_of(&dir.path().join(p)).fields().iter().map(|f| f.name().clone()).collect() };
     assert_eq!(names("o1/Observation.parquet"), ["resourceType", "id", "valueInteger", "status"]);
     // Month 1's columns first, in month 1's order; `status` kept though month 2 has none.
     assert_eq!(names("o2/Observation.parquet"), ["resourceType", "id", "valueInteger", "status", "note"]);
@@ -212,7 +223,8 @@ fn cancelling_replaces_nothing_and_bad_settings_are_refused() {
     std::fs::create_dir(&out).unwrap();
     std::fs::write(out.join("Patient.parquet"), "earlier").unwrap();
     let inputs = find_inputs(&[input.clone()]).unwrap();
-    let err = convert(&inputs, &out, &ConvertOptions::default(), &Forgetful, &|_| {}, &AtomicBool::new(true)).unwrap_err();
+    let err =
+        convert(&inputs, &out, &ConvertOptions::default(), &Forgetful, &|_| {}, &AtomicBool::new(true)).unwrap_err();
     assert!(matches!(err, ConvertError::Cancelled));
     assert_eq!(std::fs::read_to_string(out.join("Patient.parquet")).unwrap(), "earlier");
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1);

@@ -1,8 +1,9 @@
 //! `haul`: Haul's jobs from a terminal, for automation, cron and servers.
 //!
 //! `haul export` / `resume` / `history` / `cancel` (Bulk Data exports), `haul keys` (signing keys) and
-//! `haul sim` (the Bulk Data server simulator). Conversion comes with its issue; until then it is not listed.
+//! `haul convert` (NDJSON to Parquet) and `haul sim` (the Bulk Data server simulator).
 
+mod convert;
 mod export;
 mod keys;
 mod sim;
@@ -31,6 +32,9 @@ enum Command {
     History(export::HistoryArgs),
     /// Cancel an export (also tells the server).
     Cancel(export::CancelArgs),
+    /// Convert NDJSON (an export folder) to Parquet, one table per resource type. Exit code 0 when every line
+    /// converted, 3 when some lines were bad (left out, listed), 1 on failure, 130 when interrupted.
+    Convert(convert::ConvertArgs),
     /// Signing keys for SMART Backend Services (private keys stay in the OS keychain).
     Keys(keys::KeysArgs),
 }
@@ -53,6 +57,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Sim(args) => sim::run(args).await.map(|()| 0),
             Command::Keys(args) => keys::run(args).map(|()| 0),
+            Command::Convert(args) => convert::run(args).await,
             Command::Export(args) => export::export(*args).await,
             Command::Resume(args) => export::resume(args).await,
             Command::History(args) => export::history(args),

@@ -5,6 +5,7 @@ import type { JobRecord } from "../../ipc/bindings/JobRecord";
 import { RunningExport, useJobProgress } from "../exports/RunningExport";
 import { formatBytes, formatSeconds, STATE_LABEL } from "../exports/progress";
 import { TypeTotalsTable } from "../exports/TypeTotalsTable";
+import { ConvertPanel } from "../convert/ConvertPanel";
 import { ErrorNotice } from "../shell/ErrorNotice";
 
 const ROW_HEIGHT = 52;
@@ -197,6 +198,8 @@ function HistoryDetail({
   const [text, setText] = useState<{ title: string; body: string } | null>(null);
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [flash, setFlash] = useState<string | null>(null);
+  const [converting, setConverting] = useState(false);
+  const convertible = !summary.running && ["completed", "completed_with_problems"].includes(job.state);
   const finished = ["completed", "completed_with_problems", "failed", "cancelled"].includes(job.state);
   const show = (which: "log" | "errors", title: string) =>
     commands
@@ -286,6 +289,11 @@ function HistoryDetail({
             Run again: only what changed since
           </button>
         )}
+        {convertible && (
+          <button type="button" data-testid="convert-export" onClick={() => setConverting(true)}>
+            Convert to Parquet…
+          </button>
+        )}
         <button type="button" data-testid="show-log" onClick={() => show("log", "log.ndjson")}>
           Show log
         </button>
@@ -328,6 +336,7 @@ function HistoryDetail({
             </button>
           ))}
       </div>
+      {converting && <ConvertPanel key={job.id} exportId={job.id} onClose={() => setConverting(false)} />}
       {flash && (
         <p className="notice notice-ok" role="status">
           {flash}

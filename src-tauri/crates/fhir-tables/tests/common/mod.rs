@@ -12,7 +12,11 @@ pub fn shared_dir() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../../shared"));
     let dir = shared.join("data/synthea-r4");
-    assert!(dir.is_dir(), "the Synthea sample is missing at {}: set HAUL_SHARED_DIR to the shared folder", dir.display());
+    assert!(
+        dir.is_dir(),
+        "the Synthea sample is missing at {}: set HAUL_SHARED_DIR to the shared folder",
+        dir.display()
+    );
     dir
 }
 

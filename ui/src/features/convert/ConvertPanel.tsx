@@ -1,0 +1,172 @@
+import { useState } from "react";
+import type { ConversionReport } from "../../ipc/bindings/ConversionReport";
+import type { ConvertProgress } from "../../ipc/bindings/ConvertProgress";
+import { commands, toCommandError, type CommandError } from "../../ipc/commands";
+import { formatBytes } from "../exports/progress";
+import { ErrorNotice } from "../shell/ErrorNotice";
+import { headline, progressText } from "./convert";
+
+type Stage =
+  | { kind: "running"; progress: ConvertProgress | null; cancelling: boolean }
+  | { kind: "done"; report: ConversionReport }
+  | { kind: "failed"; error: CommandError };
+
+/** Converts one export to Parquet (History → Convert), with progress and, at the end, what came out. */
+export function ConvertPanel({ exportId, onClose }: { exportId: number; onClose: () => void }) {
+  const [stage, setStage] = useState<Stage | null>(null);
+
+  const start = () => {
+    setStage({ kind: "running", progress: null, cancelling: false });
+    commands
+      .convertExport(exportId, null, (progress) =>
+        setStage((s) => (s?.kind === "running" ? { ...s, progress } : s)),
+      )
+      .then((report) => setStage({ kind: "done", report }))
+      .catch((e: unknown) => setStage({ kind: "failed", error: toCommandError(e) }));
+  };
+
+  if (stage === null) {
+    return (
+      <section className="card" data-testid="convert-panel">
+        <h3>Convert to Parquet</h3>
+        <p>
+          One Parquet file per resource type, in the folder <code>parquet</code> inside this export. Every record is
+          read to learn the exact columns; values that differ in kind are kept as JSON text and listed. Bad lines are
+          left out and listed; nothing else is dropped.
+        </p>
+        <div className="actions">
+          <button type="button" className="primary" data-testid="convert-start" onClick={start}>
+            Convert
+          </button>
+          <button type="button" onClick={onClose}>
+            Close
+          </button>
+        </div>
+      </section>
+    );
+  }
+
+  if (stage.kind === "running") {
+    const p = stage.progress;
+    return (
+      <section className="card" data-testid="convert-panel" aria-busy="true">
+        <h3>Converting to Parquet…</h3>
+        <progress max={p?.totalBytes || 1} value={p?.doneBytes ?? 0} data-testid="convert-progress" />
+        <p role="status">{progressText(p)}</p>
+        <div className="actions">
+          <button
+            type="button"
+            className="danger"
+            disabled={stage.cancelling}
+            onClick={() => {
+              setStage({ ...stage, cancelling: true });
+              commands.cancelConversion(exportId).catch(() => undefined);
+            }}
+          >
+            {stage.cancelling ? "Stopping…" : "Stop"}
+          </button>
+        </div>
+      </section>
+    );
+  }
+
+  if (stage.kind === "failed") {
+    return (
+      <section className="card" data-testid="convert-panel">
+        <h3>Convert to Parquet</h3>
+        <ErrorNotice error={stage.error} title={stage.error.code === "interrupted" ? "Stopped" : "The conversion failed"} />
+        <div className="actions">
+          <button type="button" className="primary" onClick={start}>
+            Try again
+          </button>
+          <button type="button" onClick={onClose}>
+            Close
+          </button>
+        </div>
+      </section>
+    );
+  }
+
+  const r = stage.report;
+  return (
+    <section className="card" data-testid="convert-panel">
+      <h3>Converted to Parquet</h3>
+      <p className="notice notice-ok" role="status" data-testid="convert-headline">
+        {headline(r)}
+      </p>
+      <p>
+        Folder: <code data-testid="convert-folder">{r.outDir}</code>
+      </p>
+      <table className="totals" data-testid="convert-report">
+        <thead>
+          <tr>
+            <th>Type</th>
+            <th className="num">Rows</th>
+            <th className="num">NDJSON</th>
+            <th className="num">Parquet</th>
+            <th className="num">Columns</th>
+            <th className="num">Bad lines</th>
+            <th>Kept as JSON text</th>
+          </tr>
+        </thead>
+        <tbody>
+          {r.types.map((t) => (
+            <tr key={t.resourceType}>
+              <td>{t.resourceType}</td>
+              <td className="num">{t.rows.toLocaleString("en-US")}</td>
+              <td className="num">{formatBytes(t.ndjsonBytes)}</td>
+              <td className="num">{t.outputFile ? formatBytes(t.outputBytes) : "no table"}</td>
+              <td className="num">{t.columns}</td>
+              <td className="num">{t.badLines}</td>
+              <td>
+                {t.jsonColumns.length === 0
+                  ? "—"
+                  : t.jsonColumns.map((c) => `${c.path} (${c.kinds.join(", ")})`).join("; ")}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {r.types.some((t) => t.newColumns.length > 0 || t.widenedColumns.length > 0) && (
+        <div className="notice" data-testid="convert-schema-changes">
+          <p>The tables keep the columns of earlier conversions from this server and add these:</p>
+          {r.types
+            .filter((t) => t.newColumns.length > 0 || t.widenedColumns.length > 0)
+            .map((t) => (
+              <p key={t.resourceType}>
+                {t.resourceType}: {[...t.newColumns.map((c) => `${c} (new)`), ...t.widenedColumns.map((c) => `${c} (wider type)`)].join(", ")}
+              </p>
+            ))}
+        </div>
+      )}
+      {r.badLines > 0 && (
+        <div className="notice notice-warn" data-testid="convert-bad-lines">
+          <p>
+            {r.badLines.toLocaleString("en-US")} {r.badLines === 1 ? "line was" : "lines were"} not a valid resource and{" "}
+            {r.badLines === 1 ? "was" : "were"} left out. All are listed in <code>{r.badLinesFile}</code>. The first:
+          </p>
+          <ul>
+            {r.badLineExamples.map((b) => (
+              <li key={`${b.file}:${b.line}`}>
+                <code>
+                  {b.file.split(/[\\/]/).pop()}:{b.line}
+                </code>{" "}
+                {b.problem}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+      {r.warnings.map((w) => (
+        <p key={w} className="notice notice-warn">
+          {w}
+        </p>
+      ))}
+      <div className="actions">
+        <button type="button" onClick={onClose}>
+          Close
+        </button>
+      </div>
+    </section>
+  );
+}
