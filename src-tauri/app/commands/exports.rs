@@ -67,7 +67,7 @@ struct Running {
 }
 
 impl RunningExports {
-    fn is_running(&self, id: i64) -> bool {
+    pub fn is_running(&self, id: i64) -> bool {
         self.jobs.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&id)
     }
 }

@@ -222,7 +222,7 @@ fn cancelling_replaces_nothing_and_bad_settings_are_refused() {
     let out = dir.path().join("out");
     std::fs::create_dir(&out).unwrap();
     std::fs::write(out.join("Patient.parquet"), "earlier").unwrap();
-    let inputs = find_inputs(&[input.clone()]).unwrap();
+    let inputs = find_inputs(std::slice::from_ref(&input)).unwrap();
     let err =
         convert(&inputs, &out, &ConvertOptions::default(), &Forgetful, &|_| {}, &AtomicBool::new(true)).unwrap_err();
     assert!(matches!(err, ConvertError::Cancelled));

@@ -23,7 +23,7 @@ describe("the conversion's words", () => {
     });
     expect(reportTotals(r).tables).toBe(1);
     expect(headline(r)).toBe(
-      "1,200 resources in 1 table: 2.0 MB of NDJSON became 300 KB of Parquet in 2.0 s, 1.0 MB/s.",
+      "1,200 resources in 1 table: 2.0 MB of NDJSON became 300.0 KB of Parquet in 2.0 s, 1.0 MB/s.",
     );
   });
 });
