@@ -1,5 +1,6 @@
 //! Exports, end to end, against the app's own demo server: bad input, a group export watched to the end,
-//! the history entry with its counts, a cancel, a refused export, and the history after a restart.
+//! the history entry with its counts, its conversion to Parquet, a cancel, a refused export, and the
+//! history after a restart.
 
 use crate::harness::{Display, Driver};
 
@@ -62,6 +63,19 @@ async fn a_group_export_runs_to_the_end_and_is_kept_in_history() {
         "the folder holds the export: {folder}"
     );
     app.shot("history-entry").await;
+
+    // Convert to Parquet: progress, then the summary; the tables land in the export's parquet folder.
+    app.click("[data-testid=convert-export]").await;
+    app.click("[data-testid=convert-start]").await;
+    let headline = app.wait_for_text("[data-testid=convert-headline]", "resources in").await;
+    assert!(headline.contains("of NDJSON became") && headline.contains("of Parquet"), "{headline}");
+    let report = app.wait_for_text("[data-testid=convert-report]", "ExplanationOfBenefit").await;
+    assert!(report.contains("Patient"), "{report}");
+    for t in ["Patient", "ExplanationOfBenefit"] {
+        let table = std::path::Path::new(folder.trim()).join("parquet").join(format!("{t}.parquet"));
+        assert!(table.exists(), "{} was written", table.display());
+    }
+    app.shot("converted-to-parquet").await;
 
     // Cancel while the demo server prepares (it takes a few seconds).
     app.click("[data-testid=nav-export]").await;

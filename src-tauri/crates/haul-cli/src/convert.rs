@@ -198,8 +198,9 @@ fn print_report(report: &ConversionReport) {
         println!("warning: {w}");
     }
     if report.bad_lines > 0 {
+        let (lines, were) = if report.bad_lines == 1 { ("line", "was") } else { ("lines", "were") };
         println!(
-            "{} bad lines were left out; each is listed in {} (file, line, problem). The first:",
+            "{} bad {lines} {were} left out, listed in {} (file, line, problem). The first:",
             report.bad_lines,
             report.bad_lines_file.as_deref().unwrap_or("?")
         );
