@@ -45,7 +45,9 @@ pub fn looks_like_type(name: &str) -> bool {
 /// subfolders such as `error/`) are taken. Grouped by resource type: the part of the name before
 /// the first `.` or `-` (`Observation.002.ndjson`), else the first line's `resourceType`.
 pub fn find_inputs(paths: &[PathBuf]) -> Result<Vec<TypeInput>, ConvertError> {
-    let mut files = Vec::new();
+    // (path, named by the user): a file found in a folder that holds no resources (Haul's own
+    // log.ndjson, say) is passed over; a file named on its own must be one.
+    let mut files: Vec<(PathBuf, bool)> = Vec::new();
     for path in paths {
         let meta = std::fs::metadata(path).map_err(|e| ConvertError::read(path, e))?;
         if meta.is_dir() {
@@ -54,11 +56,11 @@ pub fn find_inputs(paths: &[PathBuf]) -> Result<Vec<TypeInput>, ConvertError> {
                 let entry = entry.map_err(|e| ConvertError::read(path, e))?;
                 let p = entry.path();
                 if entry.file_type().map(|t| t.is_file()).unwrap_or(false) && is_ndjson(&p) {
-                    files.push(p);
+                    files.push((p, false));
                 }
             }
         } else {
-            files.push(path.clone());
+            files.push((path.clone(), true));
         }
     }
     if files.is_empty() {
@@ -66,10 +68,14 @@ pub fn find_inputs(paths: &[PathBuf]) -> Result<Vec<TypeInput>, ConvertError> {
         return Err(ConvertError::NoInput { paths: shown });
     }
     files.sort();
-    files.dedup();
+    files.dedup_by(|a, b| a.0 == b.0);
     let mut by_type: Vec<TypeInput> = Vec::new();
-    for path in files {
-        let resource_type = type_of(&path)?;
+    for (path, named) in files {
+        let resource_type = match type_of(&path) {
+            Ok(t) => t,
+            Err(ConvertError::UnknownType { .. }) if !named => continue,
+            Err(e) => return Err(e),
+        };
         let bytes = std::fs::metadata(&path).map_err(|e| ConvertError::read(&path, e))?.len();
         let file = InputFile { path, bytes };
         match by_type.iter_mut().find(|t| t.resource_type == resource_type) {
@@ -261,9 +267,10 @@ mod tests {
         std::fs::write(dir.path().join("mystery.ndjson"), "hello\n").unwrap();
         std::fs::create_dir(dir.path().join("error")).unwrap();
         std::fs::write(dir.path().join("error/OperationOutcome.ndjson"), "{}\n").unwrap();
-        let err = find_inputs(&[dir.path().to_path_buf()]).unwrap_err();
+        std::fs::write(dir.path().join("log.ndjson"), "{\"eventId\":\"kickoff\"}\n").unwrap();
+        let err = find_inputs(&[dir.path().join("mystery.ndjson")]).unwrap_err();
         assert!(matches!(err, ConvertError::UnknownType { .. }));
-        std::fs::remove_file(dir.path().join("mystery.ndjson")).unwrap();
+        // In a folder, files that hold no resources (a log, say) are passed over.
         let inputs = find_inputs(&[dir.path().to_path_buf()]).unwrap();
         assert_eq!(inputs.len(), 1);
         assert_eq!(inputs[0].resource_type, "Condition");
