@@ -94,7 +94,7 @@ pub async fn convert_export(
     work.await.map_err(|e| IpcError::new(ErrorCode::Conversion, format!("The conversion stopped unexpectedly: {e}")))?
 }
 
-/// Asks a running conversion to stop; it replaces nothing. False when none was running.
+/// Asks a running conversion to stop; the table being written is not replaced. False when none was running.
 #[tauri::command]
 pub async fn cancel_conversion(state: State<'_, AppState>, id: i64) -> Result<bool, IpcError> {
     let running = state.conversions.lock().unwrap_or_else(|p| p.into_inner());

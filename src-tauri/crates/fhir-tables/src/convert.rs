@@ -193,7 +193,7 @@ const EXAMPLES: usize = 20;
 const BAD_LINES_FILE: &str = "bad-lines.ndjson";
 
 /// Converts every type in `inputs` into `out_dir/<Type>.parquet`. A table is written beside its
-/// final name and renamed when complete, so an interrupted conversion replaces nothing.
+/// final name and renamed when complete, so an interrupted conversion never leaves a half table.
 pub fn convert(
     inputs: &[TypeInput],
     out_dir: &Path,
@@ -591,14 +591,7 @@ fn build_batch(chunk: &Chunk, schema: &SchemaRef, bad: &[u64], file: &str) -> Re
 }
 
 fn leaf_count(schema: &SchemaRef) -> usize {
-    fn leaves(t: &DataType) -> usize {
-        match t {
-            DataType::Struct(fields) => fields.iter().map(|f| leaves(f.data_type())).sum(),
-            DataType::List(item) => leaves(item.data_type()),
-            _ => 1,
-        }
-    }
-    schema.fields().iter().map(|f| leaves(f.data_type())).sum()
+    schema.fields().iter().map(|f| crate::table_writer::leaf_count(f.data_type())).sum()
 }
 
 /// Paths new in `after`, and paths whose type changed, compared with `before`.

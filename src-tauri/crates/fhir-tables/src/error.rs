@@ -13,9 +13,11 @@ pub enum ConvertError {
     Read { path: String, message: String },
     #[error("Haul could not write {path}: {message}")]
     Write { path: String, message: String },
-    #[error("{path} changed while it was being converted ({detail}). Nothing was replaced; convert again.")]
+    #[error("{path} changed while it was being converted ({detail}). Its table was not replaced; convert again.")]
     Changed { path: String, detail: String },
-    #[error("The conversion was cancelled. Nothing was replaced.")]
+    #[error(
+        "The conversion was stopped. The table it was writing was not replaced; tables finished before the stop are in place."
+    )]
     Cancelled,
     #[error("Invalid setting: {0}")]
     Settings(String),

@@ -29,7 +29,8 @@ pub struct TableWriter {
     threads: usize,
 }
 
-fn leaf_count(t: &DataType) -> usize {
+/// Parquet leaf columns under an Arrow type (a struct's fields, a list's item, else one).
+pub(crate) fn leaf_count(t: &DataType) -> usize {
     match t {
         DataType::Struct(fields) => fields.iter().map(|f| leaf_count(f.data_type())).sum(),
         DataType::List(item) => leaf_count(item.data_type()),

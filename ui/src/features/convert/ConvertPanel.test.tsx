@@ -43,7 +43,7 @@ describe("the Convert panel", () => {
     fireEvent.click(screen.getByTestId("convert-start"));
     fireEvent.click(await screen.findByText("Stop"));
     expect(cancelConversion).toHaveBeenCalledWith(3);
-    fail(new CommandError({ code: "interrupted", message: "The conversion was cancelled. Nothing was replaced." }));
-    expect(await screen.findByText("The conversion was cancelled. Nothing was replaced.")).toBeTruthy();
+    fail(new CommandError({ code: "interrupted", message: "The conversion was stopped. The table it was writing was not replaced." }));
+    expect(await screen.findByText("The conversion was stopped. The table it was writing was not replaced.")).toBeTruthy();
   });
 });
