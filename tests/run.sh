@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+# A fresh clone builds once: incremental caches would only cost disk (gigabytes) and time.
+if [ "${CI:-}" = "true" ]; then export CARGO_INCREMENTAL=0; fi
 
 timings=()
 step() {
@@ -35,7 +37,17 @@ with_keyring() {
 
 bindings_up_to_date() {
   rm -rf ui/src/ipc/bindings
-  cargo test --workspace --quiet export_bindings_ >/dev/null
+  # A build that fails here would otherwise show up only as "every binding deleted".
+  local log
+  log=$(mktemp)
+  if ! cargo test --workspace --quiet export_bindings_ >"$log" 2>&1; then
+    tail -n 60 "$log"
+    rm -f "$log"
+    git checkout -- ui/src/ipc/bindings
+    echo "Generating the IPC types failed (the cargo output is above)."
+    return 1
+  fi
+  rm -f "$log"
   if ! git diff --quiet -- ui/src/ipc/bindings || [ -n "$(git ls-files --others --exclude-standard ui/src/ipc/bindings)" ]; then
     git status --short -- ui/src/ipc/bindings
     echo "The generated IPC types in ui/src/ipc/bindings differ from the Rust types. Run 'make bindings' and commit the result."
@@ -43,6 +55,8 @@ bindings_up_to_date() {
   fi
 }
 
+# A full disk shows up as odd build failures; say up front how much room there is.
+echo "Free disk where this runs: $(df -h . | awk 'NR==2 {print $4}')"
 step "install what is missing" bash src-tauri/scripts/install-deps.sh test
 export HAUL_PYTHON="$PWD/.venv/bin/python"
 step "UI: build" npm --prefix ui run build

@@ -263,7 +263,7 @@ impl RunningSim {
             jobs: export::Jobs::default(),
             origin,
             second_origin,
-            work_dir: tempfile::Builder::new().prefix("haul-sim-").tempdir()?,
+            work_dir: work_dir()?,
             next_id: AtomicU64::new(1),
         });
         let mut shutdown = Vec::new();
@@ -390,4 +390,51 @@ async fn not_found() -> Response {
 
 pub(crate) fn fhir_json(status: StatusCode, body: serde_json::Value) -> Response {
     (status, [(header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON))], body.to_string()).into_response()
+}
+
+/// The folder a simulator writes its export files to, named after this process so that folders left by processes
+/// that were killed (an app closed by the test driver, a benchmark stopped midway) can be found and removed: a
+/// simulator's files can reach gigabytes, and a temp dir is only cleaned when its owner exits normally.
+fn work_dir() -> std::io::Result<tempfile::TempDir> {
+    let pid = std::process::id();
+    remove_orphaned_work_dirs(&std::env::temp_dir());
+    tempfile::Builder::new().prefix(&format!("haul-sim-{pid}-")).tempdir()
+}
+
+/// Removes `haul-sim-<pid>-*` folders whose process is gone. Only where `/proc` tells which processes live;
+/// elsewhere nothing is removed.
+fn remove_orphaned_work_dirs(temp: &std::path::Path) {
+    let proc = std::path::Path::new("/proc");
+    if !proc.join("self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(temp) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("haul-sim-")) else { continue };
+        let Some(pid) = rest.split_once('-').and_then(|(pid, _)| pid.parse::<u32>().ok()) else { continue };
+        if !proc.join(pid.to_string()).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+#[cfg(test)]
+mod work_dir_tests {
+    use super::remove_orphaned_work_dirs;
+
+    #[test]
+    fn folders_of_dead_processes_go_and_live_ones_stay() {
+        let temp = tempfile::tempdir().unwrap();
+        let dead = temp.path().join("haul-sim-4000000000-abc");
+        let live = temp.path().join(format!("haul-sim-{}-def", std::process::id()));
+        let other = temp.path().join("haul-sim-notapid");
+        for dir in [&dead, &live, &other] {
+            std::fs::create_dir_all(dir.join("job-00001")).unwrap();
+        }
+        remove_orphaned_work_dirs(temp.path());
+        assert!(!dead.exists() || !std::path::Path::new("/proc/self").exists());
+        assert!(live.exists());
+        assert!(other.exists());
+    }
 }
