@@ -32,6 +32,10 @@ pub enum ErrorCode {
     SignIn,
     /// A Parquet conversion could not read or write a file.
     Conversion,
+    /// The Files page could not read a file or write its index.
+    Preview,
+    /// A file changed while it was open; it is being indexed again.
+    FileChanged,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]

@@ -18,6 +18,8 @@ pub struct AppState {
     pub running: Arc<RunningExports>,
     /// Parquet conversions running, by export id, with their cancel flags.
     pub conversions: Mutex<std::collections::HashMap<i64, Arc<std::sync::atomic::AtomicBool>>>,
+    /// Folders open on the Files page, and the stop flags of their finds and chart counts.
+    pub browsing: crate::commands::browse::Browsing,
     /// The job runner, on its own connection to the same database (opened when first needed).
     runner: Mutex<Option<ExportRunner>>,
     /// The built-in demo server (the simulator, in this process), if it could start.
@@ -50,6 +52,7 @@ impl AppState {
             db: Mutex::new(open(demo_url.as_deref())),
             running: Arc::default(),
             conversions: Mutex::default(),
+            browsing: Default::default(),
             runner: Mutex::new(None),
             demo,
         };
@@ -62,6 +65,14 @@ impl AppState {
         match &*self.slot() {
             DbSlot::Ready { data_dir, .. } => Ok(data_dir.database_path()),
             DbSlot::Unusable { error, .. } => Err(IpcError::from(error)),
+            DbSlot::NoDataDir { message, .. } => Err(IpcError::new(ErrorCode::DataDir, message.clone())),
+        }
+    }
+
+    /// Where the Files page keeps its indexes.
+    pub fn preview_cache_dir(&self) -> Result<std::path::PathBuf, IpcError> {
+        match &*self.slot() {
+            DbSlot::Ready { data_dir, .. } | DbSlot::Unusable { data_dir, .. } => Ok(data_dir.preview_cache_dir()),
             DbSlot::NoDataDir { message, .. } => Err(IpcError::new(ErrorCode::DataDir, message.clone())),
         }
     }

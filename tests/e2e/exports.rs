@@ -77,6 +77,39 @@ async fn a_group_export_runs_to_the_end_and_is_kept_in_history() {
     }
     app.shot("converted-to-parquet").await;
 
+    // Look inside: the overview (counts from the manifest), a table scrolled to its end, one resource, and a
+    // reference followed to the Patient it names.
+    app.click("[data-testid=browse-export]").await;
+    let overview = app.wait_for_text("[data-testid=files-overview]", "ExplanationOfBenefit").await;
+    assert!(overview.contains("Patient") && overview.contains("None: no error files"), "{overview}");
+    app.shot("files-overview").await;
+    app.click("[data-testid=type-ExplanationOfBenefit]").await;
+    let status = app.wait_for_text("[data-testid=table-status]", " rows").await;
+    let rows: u64 = status.split_whitespace().next().unwrap().replace(',', "").parse().unwrap();
+    assert!(rows > 100, "{status}");
+    app.wait_for_content("[data-testid=data-row]", "eob-").await;
+    let body = serde_json::to_value(app.wait_for("[data-testid=data-body]").await).unwrap();
+    app.client.execute("arguments[0].scrollTop = arguments[0].scrollHeight;", vec![body]).await.unwrap();
+    // Rows are read as they scroll into view: the last one's line number is the row count.
+    let last = format!("[data-testid=data-row][data-line='{rows}']");
+    app.wait_for_content(&last, "eob-").await;
+    app.shot("files-table-scrolled-to-the-end").await;
+    app.click(&last).await;
+    app.wait_for_text("[data-testid=resource-title]", "ExplanationOfBenefit /").await;
+    app.wait_for_text("[data-testid=json-tree]", "\"resourceType\"").await;
+    app.shot("files-resource-at-the-end-of-the-table").await;
+    app.click_text("[data-testid=json-reference]", "Patient/").await;
+    app.wait_for_text("[data-testid=resource-title]", "Patient /").await;
+    app.wait_for_text("[data-testid=json-tree]", "\"birthDate\"").await;
+    app.shot("files-reference-followed").await;
+    app.click("[data-testid=resource-back]").await;
+    app.wait_for_text("[data-testid=resource-title]", "ExplanationOfBenefit /").await;
+    app.click("[data-testid=files-charts-tab]").await;
+    app.wait_for_text("[data-testid=charts]", "Patients by gender").await;
+    app.shot("files-charts").await;
+    let charts = app.wait_for_content("[data-testid=charts]", "ExplanationOfBenefit").await;
+    assert!(charts.contains("female") && charts.contains("875"), "{charts}");
+
     // Cancel while the demo server prepares (it takes a few seconds).
     app.click("[data-testid=nav-export]").await;
     app.click("[data-testid=level-system]").await;

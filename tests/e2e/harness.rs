@@ -172,6 +172,26 @@ impl App<'_> {
         panic!("{selector} never contained {needle:?}; last text: {last:?}");
     }
 
+    /// Like `wait_for_text`, but reads the DOM's `textContent`: the WebDriver's visible-text rules see nothing
+    /// in rows a virtualized list positions with transforms, though they are on screen (see the screenshots).
+    pub async fn wait_for_content(&self, selector: &str, needle: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        let mut last = String::new();
+        while Instant::now() < deadline {
+            let script = "const e = document.querySelector(arguments[0]); return e ? e.textContent : '';";
+            if let Ok(v) = self.client.execute(script, vec![json!(selector)]).await {
+                let text = v.as_str().unwrap_or_default().to_string();
+                if text.contains(needle) {
+                    return text;
+                }
+                last = text;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.shot("failure").await;
+        panic!("{selector} never held {needle:?}; last text: {last:?}");
+    }
+
     pub async fn click(&self, selector: &str) {
         self.wait_for(selector).await.click().await.unwrap_or_else(|e| panic!("click {selector}: {e}"));
     }

@@ -1,3 +1,4 @@
+pub mod browse;
 pub mod convert;
 pub mod exports;
 pub mod groups;

@@ -21,10 +21,28 @@ import type { ServerInput } from "./bindings/ServerInput";
 import type { ServerSummary } from "./bindings/ServerSummary";
 import type { StartupStatus } from "./bindings/StartupStatus";
 import type { UrlCheck } from "./bindings/UrlCheck";
+import type { ChartProgress } from "./bindings/ChartProgress";
+import type { Charts } from "./bindings/Charts";
+import type { FindBatch } from "./bindings/FindBatch";
+import type { FindSummary } from "./bindings/FindSummary";
+import type { FolderOverview } from "./bindings/FolderOverview";
+import type { IndexProgress } from "./bindings/IndexProgress";
+import type { Located } from "./bindings/Located";
+import type { PreviewPage } from "./bindings/PreviewPage";
+import type { PreviewRow } from "./bindings/PreviewRow";
+import type { ResourceText } from "./bindings/ResourceText";
 
 export type { ErrorCode, IpcError, Server, ServerInput, ServerSummary, StartupStatus, UrlCheck };
 export type { ExportInput, ExportPreview, ExportRequest, ExportSummary, GroupPage, GroupSummary, JobEvent, PinnedGroup };
 export type { KeyAlgorithm, KeyInfo, SignInResult };
+export type { ChartProgress, Charts, FindBatch, FindSummary, FolderOverview, IndexProgress, Located };
+export type { PreviewPage, PreviewRow, ResourceText };
+
+function channelOf<T>(on: (message: T) => void): Channel<T> {
+  const channel = new Channel<T>();
+  channel.onmessage = on;
+  return channel;
+}
 
 /** A channel that hands each engine event of one job to `onEvent`. */
 function events(onEvent: (e: JobEvent) => void): Channel<JobEvent> {
@@ -112,4 +130,21 @@ export const commands = {
   exportText: (id: number, which: "log" | "errors") => call<string>("export_text", { id, which }),
   openExportFolder: (id: number) => call<null>("open_export_folder", { id }),
   deleteExportFiles: (id: number) => call<null>("delete_export_files", { id }),
+  browseOpen: (folder: string) => call<FolderOverview>("browse_open", { folder }),
+  browseIndex: (folder: string, resourceType: string, onProgress: (p: IndexProgress) => void) =>
+    call<IndexProgress>("browse_index", { folder, resourceType, onProgress: channelOf(onProgress) }),
+  browsePage: (folder: string, resourceType: string, start: number, count: number) =>
+    call<PreviewPage>("browse_page", { folder, resourceType, start, count }),
+  browseRows: (folder: string, resourceType: string, rows: number[]) =>
+    call<PreviewRow[]>("browse_rows", { folder, resourceType, rows }),
+  browseResource: (folder: string, resourceType: string, row: number) =>
+    call<ResourceText>("browse_resource", { folder, resourceType, row }),
+  browseFind: (folder: string, resourceType: string, query: string, task: string, onBatch: (b: FindBatch) => void) =>
+    call<FindSummary>("browse_find", { folder, resourceType, query, task, onBatch: channelOf(onBatch) }),
+  browseFindId: (folder: string, resourceType: string, id: string) =>
+    call<number | null>("browse_find_id", { folder, resourceType, id }),
+  browseLookup: (folder: string, reference: string) => call<Located | null>("browse_lookup", { folder, reference }),
+  browseCharts: (folder: string, task: string, onProgress: (p: ChartProgress) => void) =>
+    call<Charts>("browse_charts", { folder, task, onProgress: channelOf(onProgress) }),
+  browseStop: (task: string) => call<null>("browse_stop", { task }),
 };

@@ -53,6 +53,17 @@ impl DataDir {
         self.root().join("exports")
     }
 
+    /// Where the preview keeps its line indexes and inflated copies of `.gz` files: the platform's cache
+    /// folder (`~/.cache/haul/preview`), or `cache/preview` in the data folder when `HAUL_DATA_DIR` is set.
+    pub fn preview_cache_dir(&self) -> PathBuf {
+        if std::env::var_os(DATA_DIR_ENV).is_none()
+            && let Some(dirs) = directories::ProjectDirs::from("org", "Haul", "Haul")
+        {
+            return dirs.cache_dir().join("preview");
+        }
+        self.root().join("cache").join("preview")
+    }
+
     pub fn database_path(&self) -> PathBuf {
         self.root.join("haul.db")
     }

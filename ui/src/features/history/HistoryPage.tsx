@@ -72,7 +72,7 @@ function Watch({ start, onDone }: { start: Start; onDone: () => void }) {
   );
 }
 
-export function HistoryPage() {
+export function HistoryPage({ onBrowse }: { onBrowse?: (folder: string) => void } = {}) {
   const [rows, setRows] = useState<ExportSummary[] | null>(null);
   const [error, setError] = useState<CommandError | null>(null);
   const [selected, setSelected] = useState<number | null>(null);
@@ -172,6 +172,7 @@ export function HistoryPage() {
                 })
               }
               onChanged={reload}
+              onBrowse={onBrowse}
             />
           ) : (
             rows !== null && rows.length > 0 && <p className="muted pane-hint">Choose an export to see its details.</p>
@@ -187,11 +188,13 @@ function HistoryDetail({
   onResume,
   onRerun,
   onChanged,
+  onBrowse,
 }: {
   summary: ExportSummary;
   onResume: () => void;
   onRerun: (incremental: boolean) => void;
   onChanged: () => void;
+  onBrowse?: (folder: string) => void;
 }) {
   const { job, totals } = summary;
   const [error, setError] = useState<CommandError | null>(null);
@@ -287,6 +290,11 @@ function HistoryDetail({
         {job.transactionTime && (
           <button type="button" data-testid="rerun-incremental" onClick={() => onRerun(true)}>
             Run again: only what changed since
+          </button>
+        )}
+        {convertible && onBrowse && (
+          <button type="button" className="primary" data-testid="browse-export" onClick={() => onBrowse(job.outDir)}>
+            Look inside
           </button>
         )}
         {convertible && (

@@ -6,28 +6,26 @@ import { GroupsPage, type GroupChoice } from "../groups/GroupsPage";
 import { KeysPage } from "../keys/KeysPage";
 import { HistoryPage } from "../history/HistoryPage";
 import { ServersPage } from "../servers/ServersPage";
-import { ComingSoon } from "./ComingSoon";
+import { FilesPage } from "../files/FilesPage";
 
 type Page = "servers" | "keys" | "groups" | "export" | "history" | "files";
 
-const PAGES: { id: Page; label: string; ready: boolean }[] = [
-  { id: "servers", label: "Servers", ready: true },
-  { id: "keys", label: "Keys", ready: true },
-  { id: "groups", label: "Groups", ready: true },
-  { id: "export", label: "Export", ready: true },
-  { id: "history", label: "History", ready: true },
-  { id: "files", label: "Files", ready: false },
+const PAGES: { id: Page; label: string }[] = [
+  { id: "servers", label: "Servers" },
+  { id: "keys", label: "Keys" },
+  { id: "groups", label: "Groups" },
+  { id: "export", label: "Export" },
+  { id: "history", label: "History" },
+  { id: "files", label: "Files" },
 ];
-
-const COMING: Record<Exclude<Page, "servers" | "keys" | "groups" | "export" | "history">, string> = {
-  files: "Look inside an export: counts per resource type, a table per type, any resource in full, and conversion to Parquet.",
-};
 
 export function Shell() {
   const [page, setPage] = useState<Page>("servers");
   const [interrupted, setInterrupted] = useState(0);
   // A group chosen on the Groups page, handed to a fresh Export page.
   const [exportChoice, setExportChoice] = useState<{ choice: GroupChoice; n: number } | null>(null);
+  // A folder handed from History to the Files page.
+  const [browse, setBrowse] = useState<{ folder: string; n: number } | null>(null);
 
   // Exports a closed window or a crash left half-way are offered at start.
   useEffect(() => {
@@ -58,7 +56,6 @@ export function Shell() {
                 onClick={() => setPage(p.id)}
               >
                 {p.label}
-                {!p.ready && <span className="badge">soon</span>}
               </button>
             </li>
           ))}
@@ -90,9 +87,14 @@ export function Shell() {
         ) : page === "export" ? (
           <ExportPage key={exportChoice?.n ?? 0} initial={exportChoice?.choice} />
         ) : page === "history" ? (
-          <HistoryPage />
+          <HistoryPage
+            onBrowse={(folder) => {
+              setBrowse((b) => ({ folder, n: (b?.n ?? 0) + 1 }));
+              setPage("files");
+            }}
+          />
         ) : (
-          <ComingSoon title={PAGES.find((p) => p.id === page)?.label ?? ""} description={COMING[page]} />
+          <FilesPage key={browse?.n ?? 0} initialFolder={browse?.folder} />
         )}
       </main>
     </div>

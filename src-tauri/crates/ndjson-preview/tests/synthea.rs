@@ -1,0 +1,251 @@
+//! The preview against the shared Synthea sample (gzipped NDJSON, 18 types, 38,971 resources), and against
+//! plain NDJSON with bad lines, files that change, and a cancelled index. Expected figures come from the
+//! sample itself (`zcat X.ndjson.gz | wc -l`, `| grep -ic …`), not from this code.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use ndjson_preview::overview::CountSource;
+use ndjson_preview::{PreviewError, PreviewFolder, PreviewOptions};
+
+fn synthea() -> PathBuf {
+    // The project's shared folder sits beside the repository (as in CI); HAUL_SHARED_DIR points elsewhere.
+    let shared = std::env::var_os("HAUL_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../../shared"));
+    let dir = shared.join("data/synthea-r4");
+    assert!(
+        dir.is_dir(),
+        "the Synthea sample is missing at {}: set HAUL_SHARED_DIR to the shared folder",
+        dir.display()
+    );
+    dir
+}
+
+fn no_cancel() -> AtomicBool {
+    AtomicBool::new(false)
+}
+
+fn open(folder: &Path, cache: &Path) -> PreviewFolder {
+    PreviewFolder::open(folder, PreviewOptions::new(cache.to_path_buf())).unwrap()
+}
+
+const TYPE_COUNTS: [(&str, u64); 18] = [
+    ("AllergyIntolerance", 38),
+    ("CarePlan", 278),
+    ("CareTeam", 278),
+    ("Claim", 6083),
+    ("Condition", 639),
+    ("Device", 4),
+    ("DiagnosticReport", 897),
+    ("Encounter", 3697),
+    ("ExplanationOfBenefit", 3697),
+    ("Group", 1),
+    ("ImagingStudy", 16),
+    ("Immunization", 1287),
+    ("MedicationRequest", 2386),
+    ("Observation", 16315),
+    ("Organization", 452),
+    ("Patient", 100),
+    ("Practitioner", 452),
+    ("Procedure", 2351),
+];
+
+#[test]
+fn every_type_is_indexed_counted_and_paged() {
+    let cache = tempfile::tempdir().unwrap();
+    let folder = open(&synthea(), cache.path());
+    let before = folder.overview();
+    assert_eq!(before.types.len(), 18);
+    assert!(!before.has_manifest);
+    assert!(before.types.iter().all(|t| t.count_source == CountSource::Pending && t.compressed));
+
+    for t in folder.resource_types() {
+        folder.index_type(&t, &|_| {}, &no_cancel()).unwrap();
+    }
+    let after = folder.overview();
+    let counts: Vec<(&str, u64)> = after.types.iter().map(|t| (t.resource_type.as_str(), t.count.unwrap())).collect();
+    assert_eq!(counts, TYPE_COUNTS);
+    assert_eq!(counts.iter().map(|c| c.1).sum::<u64>(), 38_971);
+    assert!(after.types.iter().all(|t| t.count_source == CountSource::Counted));
+
+    // First page, a page in the middle, the last page and past the end.
+    let first = folder.page("Observation", 0, 50).unwrap();
+    assert_eq!((first.rows.len(), first.total_rows, first.complete), (50, 16_315, true));
+    assert_eq!(first.headings, ["id", "Code", "Value", "Effective", "Subject"]);
+    let r0 = &first.rows[0];
+    assert_eq!(r0.id.as_deref(), Some("cdec68f5-5a6a-4861-b26b-f4061ff4f2f9"));
+    assert_eq!(
+        r0.cells,
+        ["Body Height", "181.2 cm", "2011-02-02 16:30", "Patient/6c5d9ca9-54d7-42f5-bfae-a7c19cd217f2"]
+    );
+    assert_eq!((r0.line, r0.problem.as_deref()), (1, None));
+    let middle = folder.page("Observation", 8_000, 100).unwrap();
+    assert_eq!(middle.rows.iter().map(|r| r.row).collect::<Vec<_>>(), (8_000..8_100).collect::<Vec<_>>());
+    assert!(middle.rows.iter().all(|r| r.problem.is_none() && r.id.is_some() && !r.cells[0].is_empty()));
+    let last = folder.page("Observation", 16_300, 100).unwrap();
+    assert_eq!(last.rows.len(), 15);
+    assert_eq!(last.rows.last().unwrap().line, 16_315);
+    assert!(folder.page("Observation", 20_000, 10).unwrap().rows.is_empty());
+
+    // Each common type's columns are filled in on its first row.
+    for (t, filled) in [
+        ("Patient", 3),
+        ("Condition", 3),
+        ("Encounter", 3),
+        ("MedicationRequest", 3),
+        ("ExplanationOfBenefit", 3),
+        ("Claim", 3),
+    ] {
+        let page = folder.page(t, 0, 1).unwrap();
+        let cells = &page.rows[0].cells;
+        assert_eq!(cells.iter().filter(|c| !c.is_empty()).count(), filled, "{t}: {cells:?}");
+    }
+    let patient = &folder.page("Patient", 0, 1).unwrap().rows[0];
+    assert!(["male", "female"].contains(&patient.cells[1].as_str()));
+
+    // The whole resource, and the reference in it followed to its Patient.
+    let text = folder.resource("Observation", 0).unwrap();
+    assert!(text.text.starts_with("{\"resourceType\":\"Observation\""));
+    let located = folder.lookup("Patient/6c5d9ca9-54d7-42f5-bfae-a7c19cd217f2", &no_cancel()).unwrap().unwrap();
+    assert_eq!(located.resource_type, "Patient");
+    let p = folder.rows("Patient", &[located.row]).unwrap();
+    assert_eq!(p[0].id.as_deref(), Some("6c5d9ca9-54d7-42f5-bfae-a7c19cd217f2"));
+    assert_eq!(folder.lookup("Patient/not-in-this-export", &no_cancel()).unwrap(), None);
+    assert_eq!(folder.lookup("Medication/x", &no_cancel()).unwrap(), None);
+    assert!(matches!(folder.resource("Observation", 16_315), Err(PreviewError::NoSuchRow { .. })));
+}
+
+#[test]
+fn find_streams_matching_rows_and_can_stop() {
+    let cache = tempfile::tempdir().unwrap();
+    let folder = open(&synthea(), cache.path());
+    let mut rows = Vec::new();
+    let mut batches = 0;
+    let summary = folder
+        .find(
+            "Observation",
+            "BODY height",
+            &mut |b| {
+                batches += 1;
+                rows.extend(b.rows);
+            },
+            &no_cancel(),
+        )
+        .unwrap();
+    // zcat Observation.ndjson.gz | grep -ic "body height"  → 968
+    assert_eq!((summary.matches, summary.capped, summary.stopped), (968, false, false));
+    assert_eq!(rows.len(), 968);
+    assert!(batches >= 1);
+    let shown = folder.rows("Observation", &rows[..20]).unwrap();
+    assert!(shown.iter().all(|r| r.cells[0] == "Body Height"), "{:?}", shown[0].cells);
+    assert!(rows.windows(2).all(|w| w[0] < w[1]));
+
+    let stop = AtomicBool::new(true);
+    let stopped = folder.find("Observation", "final", &mut |_| {}, &stop);
+    assert!(matches!(stopped, Err(PreviewError::Cancelled)) || stopped.unwrap().stopped);
+    assert!(matches!(folder.find("Observation", "  ", &mut |_| {}, &no_cancel()), Err(PreviewError::EmptyQuery)));
+
+    let id = folder.find_id("Observation", "cdec68f5-5a6a-4861-b26b-f4061ff4f2f9", &no_cancel()).unwrap();
+    assert_eq!(id, Some(0));
+}
+
+#[test]
+fn chart_counts_match_the_sample() {
+    let cache = tempfile::tempdir().unwrap();
+    let folder = open(&synthea(), cache.path());
+    let charts = folder.charts(&|_, _| {}, &no_cancel()).unwrap();
+    assert_eq!(charts.per_type.iter().map(|c| c.count).sum::<u64>(), 38_971);
+    assert_eq!(charts.per_type[0].label, "Observation");
+    assert_eq!(charts.per_type[0].count, 16_315);
+    assert_eq!(charts.invalid_lines, 0);
+    // grep -c '"gender":"female"' / '"gender":"male"' on Patient.ndjson.gz
+    let gender: Vec<(&str, u64)> = charts.gender.iter().map(|g| (g.label.as_str(), g.count)).collect();
+    assert_eq!(gender, [("male", 60), ("female", 40)]);
+    assert_eq!(charts.age.iter().map(|a| a.count).sum::<u64>(), 100);
+    let top = &charts.observation_codes[0];
+    assert_eq!((top.system.as_str(), top.code.as_str(), top.count), ("http://loinc.org", "72514-3", 1026));
+    assert_eq!(charts.observation_codes.len(), 20);
+    let top = &charts.condition_codes[0];
+    assert_eq!((top.code.as_str(), top.count), ("444814009", 106));
+    assert_eq!(charts.per_month.iter().map(|m| m.count).sum::<u64>() + charts.undated, 38_971);
+    assert!(charts.per_month.windows(2).all(|w| w[0].label < w[1].label));
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn bad_lines_are_rows_with_a_problem_and_changed_files_are_indexed_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let file = dir.path().join("Patient.000.ndjson");
+    write(
+        &file,
+        "{\"resourceType\":\"Patient\",\"id\":\"a\",\"gender\":\"female\"}\n\
+         {\"resourceType\":\"Patient\",\"id\":\"b\"\n\
+         \n\
+         {\"resourceType\":\"Observation\",\"id\":\"c\"}\r\n\
+         [1,2]\n\
+         {\"resourceType\":\"Patient\",\"id\":\"d\"}",
+    );
+    let folder = open(dir.path(), cache.path());
+    folder.index_type("Patient", &|_| {}, &no_cancel()).unwrap();
+    let page = folder.page("Patient", 0, 10).unwrap();
+    let problems: Vec<Option<&str>> = page.rows.iter().map(|r| r.problem.as_deref()).collect();
+    assert_eq!(page.rows.len(), 6);
+    assert_eq!(problems[0], None);
+    assert!(problems[1].unwrap().starts_with("Not valid JSON"), "{problems:?}");
+    assert!(problems[1].unwrap().contains("{\"resourceType\":\"Patient\",\"id\":\"b\""));
+    assert_eq!(problems[2], Some("Blank line"));
+    assert_eq!(problems[3], Some("This line is a Observation, not a Patient."));
+    assert!(problems[4].unwrap().starts_with("Not a resource"));
+    assert_eq!((page.rows[5].id.as_deref(), page.rows[5].line, problems[5]), (Some("d"), 6, None));
+    assert_eq!(folder.overview().types[0].count, Some(5)); // six lines, one blank
+
+    // The file grows underneath: the next read says so, and indexing again shows the new row.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    write(&file, "{\"resourceType\":\"Patient\",\"id\":\"a\"}\n{\"resourceType\":\"Patient\",\"id\":\"e\"}\n");
+    assert!(matches!(folder.page("Patient", 0, 10), Err(PreviewError::Changed { .. })));
+    folder.index_type("Patient", &|_| {}, &no_cancel()).unwrap();
+    let page = folder.page("Patient", 0, 10).unwrap();
+    assert_eq!(page.rows.iter().map(|r| r.id.clone().unwrap()).collect::<Vec<_>>(), ["a", "e"]);
+
+    // A second window on the same folder finds the index already built.
+    let again = open(dir.path(), cache.path());
+    assert!(again.progress("Patient").unwrap().complete);
+}
+
+#[test]
+fn a_folder_without_ndjson_says_so_and_a_cancelled_index_is_not_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    write(&dir.path().join("notes.txt"), "hello");
+    match PreviewFolder::open(dir.path(), PreviewOptions::new(cache.path().into())) {
+        Err(e @ PreviewError::NoNdjson { .. }) => assert!(e.to_string().contains("There are no NDJSON files")),
+        Err(other) => panic!("{other}"),
+        Ok(_) => panic!("opened a folder with no NDJSON"),
+    }
+
+    let mut big = String::new();
+    for i in 0..300_000 {
+        big.push_str(&format!(
+            "{{\"resourceType\":\"Basic\",\"id\":\"b{i}\",\"meta\":{{\"lastUpdated\":\"2024-01-01T00:00:00Z\"}}}}\n"
+        ));
+    }
+    write(&dir.path().join("Basic.ndjson"), &big);
+    let folder = open(dir.path(), cache.path());
+    let cancel = AtomicBool::new(true);
+    assert!(matches!(folder.index_type("Basic", &|_| {}, &cancel), Err(PreviewError::Cancelled)));
+    assert!(!folder.progress("Basic").unwrap().complete);
+    assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 0);
+    let seen = std::sync::Mutex::new(Vec::new());
+    folder.index_type("Basic", &|p| seen.lock().unwrap().push(p.rows), &no_cancel()).unwrap();
+    let seen = seen.into_inner().unwrap();
+    assert!(seen.len() >= 2, "progress came once per 8 MB and at the end: {seen:?}");
+    assert_eq!(*seen.last().unwrap(), 300_000);
+    let page = folder.page("Basic", 299_990, 100).unwrap();
+    assert_eq!(page.rows.len(), 10);
+    assert_eq!(page.rows[9].cells, ["2024-01-01 00:00"]);
+}
