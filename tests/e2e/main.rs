@@ -3,6 +3,7 @@
 //! (the README's test command does). Screenshots land in `target/e2e/<test>/`.
 
 mod exports;
+mod files;
 mod harness;
 mod keys;
 mod servers;

@@ -19,6 +19,7 @@ export function FilesPage({ initialFolder }: { initialFolder?: string | null }) 
   // Resources opened, the last on top: Back returns to the one before, or to the table.
   const [opened, setOpened] = useState<Target[]>([]);
   const [followMessage, setFollowMessage] = useState<string | null>(null);
+  const [typedPath, setTypedPath] = useState("");
 
   const load = useCallback((path: string) => {
     setLoading(true);
@@ -81,9 +82,36 @@ export function FilesPage({ initialFolder }: { initialFolder?: string | null }) 
             </p>
           )}
         </div>
-        <button type="button" className={folder ? undefined : "primary"} onClick={() => void chooseFolder()} data-testid="open-folder">
-          Open folder…
-        </button>
+        <div className="actions">
+          <form
+            className="input-with-button"
+            onSubmit={(e) => {
+              e.preventDefault();
+              const path = typedPath.trim();
+              if (!path) return;
+              // The same path again opens it afresh (new files are found, changed ones indexed again).
+              if (path === folder) load(path);
+              else setFolder(path);
+            }}
+          >
+            <label htmlFor="folder-path" className="visually-hidden">
+              Folder path
+            </label>
+            <input
+              id="folder-path"
+              placeholder="or paste a folder path"
+              value={typedPath}
+              onChange={(e) => setTypedPath(e.target.value)}
+              data-testid="folder-path"
+            />
+            <button type="submit" disabled={!typedPath.trim()} data-testid="open-path">
+              Open
+            </button>
+          </form>
+          <button type="button" className={folder ? undefined : "primary"} onClick={() => void chooseFolder()} data-testid="open-folder">
+            Open folder…
+          </button>
+        </div>
       </header>
       {!folder && (
         <div className="empty">

@@ -1,8 +1,7 @@
-import { useVirtualizer } from "@tanstack/react-virtual";
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
 import { commands, toCommandError, type CommandError, type PreviewRow } from "../../ipc/commands";
 import { ErrorNotice } from "../shell/ErrorNotice";
-import { PAGE_SIZE, formatCount, pagesFor, percent, taskName } from "./browse";
+import { PAGE_SIZE, formatCount, pagesFor, percent, rowWindow, taskName } from "./browse";
 
 const ROW_HEIGHT = 34;
 
@@ -99,16 +98,24 @@ export function TypeTable({
 
   const showingFound = find !== null;
   const count = showingFound ? foundCount : total;
-  const virtualizer = useVirtualizer({
-    count,
-    getScrollElement: () => scroller.current,
-    estimateSize: () => ROW_HEIGHT,
-    overscan: 20,
-    initialRect: { width: 0, height: 600 },
-  });
-  const items = virtualizer.getVirtualItems();
-  const first = items[0]?.index ?? 0;
-  const last = items[items.length - 1]?.index ?? -1;
+  // Our own windowing rather than a list library's: a million-row file is taller than a browser lets an
+  // element be, so the scroll range is scaled past MAX_SCROLL_PX (see rowWindow).
+  const [scrollTop, setScrollTop] = useState(0);
+  const [viewport, setViewport] = useState(600);
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    const measure = () => setViewport(el.clientHeight || 600);
+    measure();
+    if (typeof ResizeObserver === "undefined") return;
+    const observer = new ResizeObserver(measure);
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
+  const win = rowWindow(count, ROW_HEIGHT, viewport, scrollTop);
+  const { first, last } = win;
+  const items: number[] = [];
+  for (let i = first; i <= last; i++) items.push(i);
 
   // Read the pages that are in view and not read yet.
   useEffect(() => {
@@ -145,7 +152,8 @@ export function TypeTable({
     foundPages.current = new Map();
     setFoundCount(0);
     setFind({ query: text, task, running: true, matches: 0, percent: 0, capped: false, stopped: false });
-    virtualizer.scrollToIndex(0);
+    if (scroller.current) scroller.current.scrollTop = 0;
+    setScrollTop(0);
     commands
       .browseFind(folder, resourceType, text, task, (b) => {
         if (b.rows.length) {
@@ -221,8 +229,14 @@ export function TypeTable({
           <label htmlFor="find-id" className="visually-hidden">
             Open a {resourceType} by id
           </label>
-          <input id="find-id" placeholder="Open by id" value={idQuery} onChange={(e) => setIdQuery(e.target.value)} />
-          <button type="submit" disabled={!idQuery.trim()}>
+          <input
+            id="find-id"
+            placeholder="Open by id"
+            value={idQuery}
+            onChange={(e) => setIdQuery(e.target.value)}
+            data-testid="find-id"
+          />
+          <button type="submit" disabled={!idQuery.trim()} data-testid="open-id">
             Open
           </button>
         </form>
@@ -252,17 +266,22 @@ export function TypeTable({
             </span>
           ))}
         </div>
-        <div className="data-body" ref={scroller} data-testid="data-body">
-          <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
-            {items.map((item) => {
-              const row = rowAt(item.index);
+        <div
+          className="data-body"
+          ref={scroller}
+          data-testid="data-body"
+          onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}
+        >
+          <div style={{ height: win.total, position: "relative" }}>
+            {items.map((index) => {
+              const row = rowAt(index);
               return (
                 <div
-                  key={item.key}
+                  key={index}
                   role="row"
-                  aria-rowindex={item.index + 2}
+                  aria-rowindex={index + 2}
                   className={"data-row" + (row?.problem ? " data-row-problem" : "")}
-                  style={{ gridTemplateColumns: columns, height: ROW_HEIGHT, transform: `translateY(${item.start}px)` }}
+                  style={{ gridTemplateColumns: columns, height: ROW_HEIGHT, transform: `translateY(${win.top(index)}px)` }}
                   data-testid="data-row"
                   data-line={row?.line}
                   tabIndex={row ? 0 : -1}

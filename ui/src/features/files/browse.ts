@@ -45,3 +45,43 @@ export function timeBars(perMonth: LabelCount[]): { bars: LabelCount[]; unit: "m
   for (const m of perMonth) years.set(m.label.slice(0, 4), (years.get(m.label.slice(0, 4)) ?? 0) + m.count);
   return { bars: [...years].map(([label, count]) => ({ label, count })), unit: "year" };
 }
+
+/**
+ * Browsers cap an element's height (WebKit and Chromium at about 33 million pixels): a million rows of 34 px
+ * would not fit. Past this height the table's scroll range is scaled: the scrollbar's position picks the rows.
+ */
+export const MAX_SCROLL_PX = 4_000_000;
+
+export interface RowWindow {
+  /** Height of the scrolled content. */
+  total: number;
+  first: number;
+  last: number;
+  /** Where row `index` is drawn, from the top of the content. */
+  top: (index: number) => number;
+}
+
+/** The rows to draw for a scroll position: all of `count` reachable, whatever its size. */
+export function rowWindow(count: number, rowHeight: number, viewport: number, scrollTop: number, overscan = 10): RowWindow {
+  const natural = count * rowHeight;
+  if (count === 0) return { total: 0, first: 0, last: -1, top: () => 0 };
+  if (natural <= MAX_SCROLL_PX) {
+    return {
+      total: natural,
+      first: Math.max(0, Math.floor(scrollTop / rowHeight) - overscan),
+      last: Math.min(count - 1, Math.floor((scrollTop + viewport) / rowHeight) + overscan),
+      top: (i) => i * rowHeight,
+    };
+  }
+  const total = MAX_SCROLL_PX;
+  const visible = Math.ceil(viewport / rowHeight);
+  const maxScroll = Math.max(1, total - viewport);
+  const fraction = Math.min(1, Math.max(0, scrollTop / maxScroll));
+  const anchor = fraction * Math.max(0, count - visible);
+  return {
+    total,
+    first: Math.max(0, Math.floor(anchor) - overscan),
+    last: Math.min(count - 1, Math.ceil(anchor) + visible + overscan),
+    top: (i) => scrollTop + (i - anchor) * rowHeight,
+  };
+}
