@@ -91,8 +91,21 @@ export function TypeTable({
         setIndexed(100);
       })
       .catch((e: unknown) => live && onError(e));
+    // Another caller (the overview's counting) may be building this index: its progress does not come here,
+    // so the readable row count is asked for until the index is complete.
+    const poll = setInterval(() => {
+      commands
+        .browsePage(folder, resourceType, 0, 0)
+        .then((p) => {
+          if (!live) return;
+          setTotal((t) => Math.max(t, p.totalRows));
+          if (p.complete) clearInterval(poll);
+        })
+        .catch(() => clearInterval(poll));
+    }, 500);
     return () => {
       live = false;
+      clearInterval(poll);
     };
   }, [folder, resourceType, generation, onError]);
 
