@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::json::{JsonError, Parser, Peek};
 use arrow::array::NullBufferBuilder;
 use arrow::array::{
     Array, ArrayRef, BooleanBuilder, Decimal128Builder, Int64Builder, ListArray, RecordBatch, StringArray,
@@ -13,9 +14,8 @@ use arrow::array::{
 };
 use arrow::buffer::{OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, Field, FieldRef, Fields, Schema, SchemaRef, TimeUnit};
-use jiter::{Jiter, Peek};
 
-use crate::infer::{SeenKeys, check_utf8, has_escape, key_bytes};
+use crate::infer::{SeenKeys, check_utf8, find_from, key_bytes};
 use crate::shape::{DECIMAL_PRECISION, Shape, decimal_parts};
 
 /// Field metadata: this column holds JSON text (a value per row, exactly as it was in the input).
@@ -129,8 +129,8 @@ struct ListColumn {
 #[derive(Debug)]
 pub struct Mismatch(pub String);
 
-impl From<jiter::JiterError> for Mismatch {
-    fn from(e: jiter::JiterError) -> Self {
+impl From<JsonError> for Mismatch {
+    fn from(e: JsonError) -> Self {
         Mismatch(format!("not valid JSON: {e}"))
     }
 }
@@ -177,16 +177,16 @@ impl Column {
         }
     }
 
-    fn append(&mut self, j: &mut Jiter, peek: Peek) -> Result<(), Mismatch> {
+    fn append(&mut self, j: &mut Parser, peek: Peek) -> Result<(), Mismatch> {
         if let Column::Json(b) = self {
             if peek == Peek::Null {
                 j.known_null()?;
                 b.append_null();
                 return Ok(());
             }
-            let start = j.current_index();
+            let start = j.index();
             j.known_skip(peek)?;
-            let raw = j.slice_to_current(start);
+            let raw = j.slice_from(start);
             // SAFETY: as for strings: a JSON value of a checked line starts and ends at ASCII bytes.
             b.append_value(unsafe { std::str::from_utf8_unchecked(raw) });
             return Ok(());
@@ -199,25 +199,24 @@ impl Column {
         match (self, peek) {
             (Column::Bool(b), Peek::True | Peek::False) => b.append_value(j.known_bool(peek)?),
             (Column::Str(b), Peek::String) => {
-                let start = j.current_index();
+                let start = j.index();
                 let raw = j.known_bytes()?;
-                if !has_escape(raw) {
+                if !j.last_escaped() {
                     // SAFETY: `append_line` checked the whole line as UTF-8, and a string's contents
                     // start and end at a quote (ASCII), so they are whole characters.
                     b.append_value(unsafe { std::str::from_utf8_unchecked(raw) });
                 } else {
-                    let text: String =
-                        serde_json::from_slice(j.slice_to_current(start)).map_err(|_| mismatch("text"))?;
+                    let text: String = serde_json::from_slice(j.slice_from(start)).map_err(|_| mismatch("text"))?;
                     b.append_value(text);
                 }
             }
-            (Column::Int(b), p) if p.is_num() => {
-                let text = j.known_number_bytes(p)?;
+            (Column::Int(b), Peek::Number) => {
+                let text = j.known_number_bytes()?;
                 let v = std::str::from_utf8(text).ok().and_then(|t| t.parse::<i64>().ok());
                 b.append_value(v.ok_or_else(|| mismatch("integer"))?);
             }
-            (Column::Decimal(b, scale), p) if p.is_num() => {
-                let text = j.known_number_bytes(p)?;
+            (Column::Decimal(b, scale), Peek::Number) => {
+                let text = j.known_number_bytes()?;
                 let (mantissa, own) = decimal_parts(text).ok_or_else(|| mismatch("decimal"))?;
                 let up = u32::from(*scale).checked_sub(u32::from(own)).ok_or_else(|| mismatch("decimal scale"))?;
                 let v = mantissa.checked_mul(10i128.pow(up)).ok_or_else(|| mismatch("decimal size"))?;
@@ -226,11 +225,11 @@ impl Column {
             (Column::Struct(s), Peek::Object) => s.append_object(j)?,
             (Column::List(l), Peek::Array) => {
                 let mut n = 0usize;
-                let mut next = j.known_array()?;
+                let mut next = j.array_first()?;
                 while let Some(p) = next {
                     l.child.append(j, p)?;
                     n += 1;
-                    next = j.array_step()?;
+                    next = j.array_next()?;
                 }
                 let last = *l.offsets.last().expect("offsets start with 0");
                 let n = i32::try_from(n).map_err(|_| mismatch("array length"))?;
@@ -284,17 +283,14 @@ impl StructColumn {
     }
 
     fn find(&self, key: &[u8], guess: usize) -> Option<usize> {
-        if self.names.get(guess).is_some_and(|n| n.as_bytes() == key) {
-            return Some(guess);
-        }
-        self.names.iter().position(|n| n.as_bytes() == key)
+        find_from(&self.names, |n| n.as_bytes(), key, guess)
     }
 
     /// Appends the object whose `{` is next.
-    fn append_object(&mut self, j: &mut Jiter) -> Result<(), Mismatch> {
+    fn append_object(&mut self, j: &mut Parser) -> Result<(), Mismatch> {
         let mut seen = SeenKeys::default();
         let mut guess = 0;
-        let mut key = j.next_object_bytes()?;
+        let mut key = j.object_first()?;
         while let Some(k) = key {
             // Names never hold escapes: a raw key that matches is that key; only others are unescaped.
             let index = match self.find(k, guess) {
@@ -311,7 +307,7 @@ impl StructColumn {
             }
             let peek = j.peek()?;
             self.children[index].append(j, peek)?;
-            key = j.next_key_bytes()?;
+            key = j.object_next()?;
         }
         for (i, c) in self.children.iter_mut().enumerate() {
             if !seen.insert(i) {
@@ -363,7 +359,7 @@ impl BatchBuilder {
         // Checked here, per line, so that the string slices appended below are valid UTF-8 (see
         // `Column::append`) even if the file changed since pass one.
         check_utf8(line).map_err(|p| Mismatch(p.0))?;
-        let mut j = Jiter::new(line);
+        let mut j = Parser::new(line);
         if j.peek()? != Peek::Object {
             return Err(mismatch("not an object"));
         }

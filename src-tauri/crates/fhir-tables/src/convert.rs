@@ -305,6 +305,9 @@ struct ChunkScan {
     counts: InferCounts,
     rows: u64,
     blank: u64,
+    /// Lines in the chunk, blank and bad ones too.
+    lines: u64,
+    /// Bad lines, numbered from 0 within the chunk.
     bad: Vec<(u64, LineProblem, String)>,
 }
 
@@ -315,14 +318,16 @@ fn excerpt(line: &[u8]) -> String {
 
 fn scan_chunk(chunk: &Chunk, resource_type: &str) -> ChunkScan {
     let mut scan = ChunkScan {
-        bytes: chunk.data.len() as u64,
+        bytes: chunk.data().len() as u64,
         shape: Shape::Null,
         counts: InferCounts::default(),
         rows: 0,
         blank: 0,
+        lines: 0,
         bad: Vec::new(),
     };
     for (n, line) in chunk.lines() {
+        scan.lines += 1;
         if is_blank(line) {
             scan.blank += 1;
             continue;
@@ -351,6 +356,7 @@ fn scan_chunk(chunk: &Chunk, resource_type: &str) -> ChunkScan {
 fn pipeline<R: Send>(
     input: &TypeInput,
     ctx: &mut Context,
+    first_lines: Option<&[u64]>,
     phase: ConvertPhase,
     work: &(dyn Fn(&Chunk) -> Result<R, ConvertError> + Sync),
     consume: &mut dyn FnMut(R, &mut Context) -> Result<(), ConvertError>,
@@ -358,7 +364,9 @@ fn pipeline<R: Send>(
     let threads = ctx.options.threads;
     let (chunk_tx, chunk_rx) = crossbeam_channel::bounded::<Chunk>(threads);
     let (result_tx, result_rx) = crossbeam_channel::bounded::<(u64, Result<R, ConvertError>)>(threads);
-    let (recycle_tx, recycle_rx) = crossbeam_channel::bounded::<Vec<u8>>(threads + 1);
+    // Room for every buffer in flight (queued, being parsed, being read), so none is dropped and
+    // allocated (and zeroed) again.
+    let (recycle_tx, recycle_rx) = crossbeam_channel::bounded::<Vec<u8>>(2 * threads + 4);
     let stop = AtomicBool::new(false);
     let read = Arc::new(AtomicU64::new(0));
     let chunk_bytes = ctx.chunk_bytes;
@@ -366,7 +374,7 @@ fn pipeline<R: Send>(
         let reader = std::thread::Builder::new()
             .name("haul-read".into())
             .spawn_scoped(s, || {
-                let r = read_chunks(&input.files, chunk_bytes, &chunk_tx, &recycle_rx, &read, &stop);
+                let r = read_chunks(&input.files, chunk_bytes, first_lines, &chunk_tx, &recycle_rx, &read, &stop);
                 drop(chunk_tx);
                 r
             })
@@ -382,8 +390,9 @@ fn pipeline<R: Send>(
                         continue;
                     }
                     let result = work(&chunk);
-                    let _ = recycle.try_send(chunk.data);
-                    if tx.send((chunk.seq, result)).is_err() {
+                    let seq = chunk.seq;
+                    let _ = recycle.try_send(chunk.into_buffer());
+                    if tx.send((seq, result)).is_err() {
                         break;
                     }
                 }
@@ -454,10 +463,14 @@ fn convert_type(
     let (mut rows, mut blank, mut ndjson_bytes) = (0u64, 0u64, 0u64);
     let mut bad_by_file: Vec<Vec<u64>> = vec![Vec::new(); input.files.len()];
     let mut bad_count = 0u64;
+    // The first line number of each chunk (by sequence), for pass two; and the next line of each file.
+    let mut first_lines: Vec<u64> = Vec::new();
+    let mut next_line: Vec<u64> = vec![1; input.files.len()];
     let file_names: Vec<String> = input.files.iter().map(|f| f.path.display().to_string()).collect();
     pipeline(
         input,
         ctx,
+        None,
         ConvertPhase::Scanning,
         &|chunk: &Chunk| Ok((chunk.file, scan_chunk(chunk, resource_type))),
         &mut |(file, scan): (usize, ChunkScan), ctx: &mut Context| {
@@ -466,7 +479,11 @@ fn convert_type(
             rows += scan.rows;
             blank += scan.blank;
             ndjson_bytes += scan.bytes;
-            for (line, problem, excerpt) in scan.bad {
+            let first = next_line[file];
+            first_lines.push(first);
+            next_line[file] += scan.lines;
+            for (n, problem, excerpt) in scan.bad {
+                let line = first + n;
                 bad_by_file[file].push(line);
                 bad_count += 1;
                 ctx.bad.push(BadLine { file: file_names[file].clone(), line, problem: problem.0, excerpt })?;
@@ -535,6 +552,7 @@ fn convert_type(
     let result = pipeline(
         input,
         ctx,
+        Some(&first_lines),
         ConvertPhase::Writing,
         &|chunk: &Chunk| build_batch(chunk, &schema, &bad_by_file[chunk.file], &file_names[chunk.file]),
         &mut |batch: RecordBatch, _ctx: &mut Context| {

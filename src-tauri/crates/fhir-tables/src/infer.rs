@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use jiter::{Jiter, Peek};
+use crate::json::{JsonError, Parser, Peek};
 
 use crate::shape::{FieldShape, Shape, classify_number};
 
@@ -13,8 +13,8 @@ use crate::shape::{FieldShape, Shape, classify_number};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineProblem(pub String);
 
-impl From<jiter::JiterError> for LineProblem {
-    fn from(e: jiter::JiterError) -> Self {
+impl From<JsonError> for LineProblem {
+    fn from(e: JsonError) -> Self {
         LineProblem(format!("not valid JSON: {e}"))
     }
 }
@@ -58,7 +58,7 @@ pub fn infer_line(
     counts: &mut InferCounts,
 ) -> Result<(), LineProblem> {
     check_utf8(line)?;
-    let mut j = Jiter::new(line);
+    let mut j = Parser::new(line);
     let peek = j.peek()?;
     if peek != Peek::Object {
         j.known_skip(peek)?;
@@ -101,20 +101,46 @@ pub(crate) fn key_bytes(raw: &[u8]) -> Result<Cow<'_, [u8]>, LineProblem> {
     Ok(Cow::Owned(text.into_bytes()))
 }
 
-fn find_known(fields: &[FieldShape], key: &[u8], guess: usize) -> Option<usize> {
-    if fields.get(guess).is_some_and(|f| f.name.as_bytes() == key) {
-        return Some(guess);
+/// Byte equality for keys, inlined: keys are short, and a call into `memcmp` per key was a tenth of the run.
+#[inline(always)]
+pub(crate) fn same_key(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
     }
-    fields.iter().position(|f| f.name.as_bytes() == key)
+    // Two overlapping loads cover any length in their range.
+    fn word8(s: &[u8], at: usize) -> u64 {
+        u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"))
+    }
+    fn word4(s: &[u8], at: usize) -> u32 {
+        u32::from_le_bytes(s[at..at + 4].try_into().expect("4 bytes"))
+    }
+    match n {
+        0 => true,
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=7 => word4(a, 0) == word4(b, 0) && word4(a, n - 4) == word4(b, n - 4),
+        8..=16 => word8(a, 0) == word8(b, 0) && word8(a, n - 8) == word8(b, n - 8),
+        _ => a == b,
+    }
+}
+
+/// Where `key` is among `names`, looking at `guess` (the one after the last key found) and on from
+/// there first: keys come in the order they were first seen, absent ones skipped.
+#[inline]
+pub(crate) fn find_from<T>(names: &[T], name: impl Fn(&T) -> &[u8], key: &[u8], guess: usize) -> Option<usize> {
+    let guess = guess.min(names.len());
+    if let Some(i) = names[guess..].iter().position(|n| same_key(name(n), key)) {
+        return Some(guess + i);
+    }
+    names[..guess].iter().position(|n| same_key(name(n), key))
+}
+
+fn find_known(fields: &[FieldShape], key: &[u8], guess: usize) -> Option<usize> {
+    find_from(fields, |f| f.name.as_bytes(), key, guess)
 }
 
 fn find_field(fields: &mut Vec<FieldShape>, key: &[u8], guess: usize) -> usize {
-    if let Some(f) = fields.get(guess)
-        && f.name.as_bytes() == key
-    {
-        return guess;
-    }
-    match fields.iter().position(|f| f.name.as_bytes() == key) {
+    match find_known(fields, key, guess) {
         Some(i) => i,
         None => {
             let name = String::from_utf8_lossy(key).into_owned();
@@ -127,7 +153,7 @@ fn find_field(fields: &mut Vec<FieldShape>, key: &[u8], guess: usize) -> usize {
 /// Walks an object whose `{` is next. With `resource_type`, checks the top-level `resourceType`
 /// and returns whether it was present.
 fn infer_object(
-    j: &mut Jiter,
+    j: &mut Parser,
     fields: &mut Vec<FieldShape>,
     counts: &mut InferCounts,
     resource_type: Option<&str>,
@@ -135,7 +161,7 @@ fn infer_object(
     let mut seen = SeenKeys::default();
     let mut has_type = false;
     let mut guess = 0;
-    let mut key = j.next_object_bytes()?;
+    let mut key = j.object_first()?;
     while let Some(k) = key {
         // Names never hold escapes, so a raw key that matches one is that key; others are unescaped.
         let index = match find_known(fields, k, guess) {
@@ -150,9 +176,13 @@ fn infer_object(
         if let Some(expected) = resource_type
             && fields[index].name == "resourceType"
         {
-            let got = if peek == Peek::String { j.known_str()? } else { "" };
-            if got != expected {
-                let shown = if peek == Peek::String { format!("\"{got}\"") } else { "not a string".into() };
+            let got = if peek == Peek::String { key_bytes(j.known_bytes()?)? } else { Cow::Borrowed(&b""[..]) };
+            if *got != *expected.as_bytes() {
+                let shown = if peek == Peek::String {
+                    format!("\"{}\"", String::from_utf8_lossy(&got))
+                } else {
+                    "not a string".into()
+                };
                 return Err(LineProblem(format!("resourceType is {shown}, expected \"{expected}\"")));
             }
             fields[index].shape.observe_string();
@@ -163,12 +193,12 @@ fn infer_object(
             }
             infer_value(j, peek, &mut fields[index].shape, counts)?;
         }
-        key = j.next_key_bytes()?;
+        key = j.object_next()?;
     }
     Ok(resource_type.map(|_| has_type))
 }
 
-fn infer_value(j: &mut Jiter, peek: Peek, shape: &mut Shape, counts: &mut InferCounts) -> Result<(), LineProblem> {
+fn infer_value(j: &mut Parser, peek: Peek, shape: &mut Shape, counts: &mut InferCounts) -> Result<(), LineProblem> {
     match peek {
         Peek::Null => {
             j.known_null()?;
@@ -185,10 +215,10 @@ fn infer_value(j: &mut Jiter, peek: Peek, shape: &mut Shape, counts: &mut InferC
         }
         Peek::Array => match shape.enter_array() {
             Some(item) => {
-                let mut next = j.known_array()?;
+                let mut next = j.array_first()?;
                 while let Some(p) = next {
                     infer_value(j, p, item, counts)?;
-                    next = j.array_step()?;
+                    next = j.array_next()?;
                 }
             }
             None => j.known_skip(peek)?,
@@ -199,8 +229,8 @@ fn infer_value(j: &mut Jiter, peek: Peek, shape: &mut Shape, counts: &mut InferC
             }
             None => j.known_skip(peek)?,
         },
-        _ => {
-            let text = j.known_number_bytes(peek)?;
+        Peek::Number => {
+            let text = j.known_number_bytes()?;
             shape.observe_number(classify_number(text));
         }
     }
@@ -222,6 +252,32 @@ mod tests {
         let mut counts = InferCounts::default();
         let results = lines.iter().map(|l| infer_line(l.as_bytes(), "Patient", &mut root, &mut counts)).collect();
         (root, results)
+    }
+
+    #[test]
+    fn keys_compare_by_every_byte() {
+        let words = [
+            "",
+            "a",
+            "ab",
+            "abc",
+            "abcd",
+            "abcde",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefghi",
+            "abcdefghijklmnop",
+            "abcdefghijklmnopq",
+        ];
+        for w in words {
+            assert!(same_key(w.as_bytes(), w.as_bytes()));
+            for i in 0..w.len() {
+                let mut other = w.as_bytes().to_vec();
+                other[i] ^= 1;
+                assert!(!same_key(w.as_bytes(), &other), "{w} at {i}");
+            }
+            assert!(!same_key(w.as_bytes(), format!("{w}x").as_bytes()));
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod convert;
 pub mod error;
 pub mod infer;
 pub mod inputs;
+pub mod json;
 pub mod rebuild;
 pub mod shape;
 pub mod table_writer;

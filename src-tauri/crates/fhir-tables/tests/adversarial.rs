@@ -235,3 +235,35 @@ fn cancelling_replaces_nothing_and_bad_settings_are_refused() {
     let none = find_inputs(&[dir.path().join("out")]).unwrap_err();
     assert!(none.to_string().starts_with("There are no NDJSON files"), "{none}");
 }
+
+#[test]
+fn escapes_whitespace_and_nesting_are_read_as_json_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    let deep = format!(r#"{{"resourceType":"Patient","id":"deep","x":{}1{}}}"#, "[".repeat(300), "]".repeat(300));
+    let lines = [
+        // Escapes anywhere, a surrogate pair, a key written with an escape, spaces around everything.
+        r#"{"resourceType":"Pat\u0069ent","id":"a","name":[{"text":"Zo\u00eb \"Z\" \ud83d\ude00 \\ / \n"}]}"#
+            .to_string(),
+        r#" { "resourceType" : "Patient" , "id" : "b" , "n\u0061me" : [ { "text" : "B" } ] } "#.to_string(),
+        // Bad: a lone surrogate, a control character in a string, a bad number, nesting past 256.
+        r#"{"resourceType":"Patient","id":"c","name":[{"text":"\ud83d"}]}"#.to_string(),
+        "{\"resourceType\":\"Patient\",\"id\":\"d\u{1}\"}".to_string(),
+        r#"{"resourceType":"Patient","id":"e","n":01}"#.to_string(),
+        deep,
+    ];
+    write_lines(&input.join("Patient.ndjson"), lines.into_iter());
+    let report = common::run(&input, &dir.path().join("out"));
+    let t = &report.types[0];
+    assert_eq!((t.rows, t.bad_lines), (2, 4), "{:?}", report.bad_line_examples);
+    let problems: Vec<(u64, &str)> = report.bad_line_examples.iter().map(|b| (b.line, b.problem.as_str())).collect();
+    assert!(problems[0].1.contains("lone surrogate"), "{problems:?}");
+    assert!(problems[1].1.contains("control character"), "{problems:?}");
+    assert!(problems[2].1.starts_with("not valid JSON"), "{problems:?}");
+    assert!(problems[3].1.contains("nested too deeply"), "{problems:?}");
+    assert_eq!(problems.iter().map(|p| p.0).collect::<Vec<_>>(), [3, 4, 5, 6]);
+    let rows = common::rows(&dir.path().join("out/Patient.parquet"));
+    assert_eq!(rows[0], r#"{"resourceType":"Patient","id":"a","name":[{"text":"Zoë \"Z\" 😀 \\ / \n"}]}"#);
+    assert_eq!(rows[1], r#"{"resourceType":"Patient","id":"b","name":[{"text":"B"}]}"#);
+}
