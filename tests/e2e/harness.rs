@@ -114,22 +114,48 @@ impl Driver {
     }
 
     /// Starts the app and connects to its window.
+    ///
+    /// The app of an earlier session in the same test must be gone first: WebKitWebDriver gives each new
+    /// app an inspector port, and one still held by the last app ("Address already in use") left the new
+    /// session waiting forever (seen once in CI). So: wait for the last app to exit, and give each session
+    /// request a time limit, ending a stuck app before trying again.
     pub async fn launch(&self) -> App<'_> {
+        wait_for_no_app(Duration::from_secs(15));
         let caps = json!({ "tauri:options": { "application": APP } });
         let caps = caps.as_object().unwrap().clone();
-        let deadline = Instant::now() + WAIT;
+        let deadline = Instant::now() + WAIT * 4;
         let client = loop {
             let mut builder = ClientBuilder::new(HttpConnector::new());
-            match builder.capabilities(caps.clone()).connect(&format!("http://127.0.0.1:{}", self.port)).await {
-                Ok(client) => break client,
-                Err(e) if Instant::now() < deadline => {
+            builder.capabilities(caps.clone());
+            let url = format!("http://127.0.0.1:{}", self.port);
+            match tokio::time::timeout(WAIT * 2, builder.connect(&url)).await {
+                Ok(Ok(client)) => break client,
+                Ok(Err(e)) if Instant::now() < deadline => {
                     eprintln!("[e2e] session not ready yet: {e}");
                     tokio::time::sleep(Duration::from_millis(250)).await;
                 }
-                Err(e) => panic!("could not start the app through tauri-driver: {e}"),
+                Err(_) if Instant::now() < deadline => {
+                    eprintln!("[e2e] the app did not answer in {:?}; ending it and trying again", WAIT * 2);
+                    let _ = Command::new("pkill").args(["-KILL", "-f", APP]).status();
+                    wait_for_no_app(Duration::from_secs(15));
+                }
+                Ok(Err(e)) => panic!("could not start the app through tauri-driver: {e}"),
+                Err(_) => panic!("the app did not answer tauri-driver in {:?}", WAIT * 4),
             }
         };
         App { client, driver: self }
+    }
+}
+
+/// Waits (up to `limit`) until no process of the app is running.
+fn wait_for_no_app(limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        let running = Command::new("pgrep").args(["-f", APP]).stdout(Stdio::null()).status();
+        if !running.is_ok_and(|s| s.success()) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
