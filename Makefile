@@ -11,7 +11,7 @@ app:
 test:
 	bash tests/run.sh
 
-## Regenerates the UI's IPC types from the Rust types.
+## Regenerates the UI's IPC types (data types and the command table) from the Rust code.
 bindings:
 	rm -rf ui/src/ipc/bindings
 	cargo test --workspace --quiet export_bindings_
@@ -19,4 +19,4 @@ bindings:
 ## Only the end-to-end tests (needs `make test` to have installed Xvfb and tauri-driver once).
 e2e:
 	npm --prefix ui run build
-	cargo test --features e2e --test e2e -- --test-threads=1
+	cargo test --workspace --test e2e -- --ignored --test-threads=1

@@ -1,8 +1,9 @@
 //! Errors as the UI receives them: `{code, message, detail?, field?}`.
 
 use bulk_client::{HttpError, HttpErrorKind};
-use export_jobs::servers::ServerField;
-use export_jobs::{DbError, ServerError};
+use export_jobs::{FolderError, JobError, PlanError};
+use haul_store::servers::ServerField;
+use haul_store::{DbError, ServerError};
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -92,6 +93,50 @@ impl From<ServerError> for IpcError {
     }
 }
 
+impl From<FolderError> for IpcError {
+    fn from(e: FolderError) -> Self {
+        let code = match &e {
+            FolderError::Unwritable { .. } | FolderError::NotEmpty(_) | FolderError::NotOurs(_) => {
+                ErrorCode::InvalidInput
+            }
+            FolderError::Delete { .. } => ErrorCode::DataDir,
+        };
+        IpcError::new(code, e.to_string())
+    }
+}
+
+impl From<PlanError> for IpcError {
+    fn from(e: PlanError) -> Self {
+        let code = match e {
+            PlanError::NoSuchExport(_) => ErrorCode::NotFound,
+            PlanError::SignInIncomplete(_)
+            | PlanError::PatientsNeedPatientLevel
+            | PlanError::GroupIdMissing
+            | PlanError::NoPointInTime => ErrorCode::InvalidInput,
+            PlanError::Folder(f) => return f.into(),
+            PlanError::Server(s) => return s.into(),
+            PlanError::Db(db) => return db.into(),
+        };
+        IpcError::new(code, e.to_string())
+    }
+}
+
+impl From<JobError> for IpcError {
+    fn from(e: JobError) -> Self {
+        let code = match e {
+            JobError::NotFound(_) => ErrorCode::NotFound,
+            JobError::Finished { .. } | JobError::AlreadyRunning(_) => ErrorCode::InvalidInput,
+            JobError::Folder(f) => return f.into(),
+            JobError::Db(db) => return db.into(),
+            JobError::Key(_) => ErrorCode::Keychain,
+            JobError::Server { message, detail } => {
+                return IpcError { detail, ..IpcError::new(ErrorCode::HttpStatus, message) };
+            }
+        };
+        IpcError::new(code, e.to_string())
+    }
+}
+
 impl From<HttpError> for IpcError {
     fn from(e: HttpError) -> Self {
         let code = match e.kind {
@@ -105,5 +150,29 @@ impl From<HttpError> for IpcError {
             HttpErrorKind::Interrupted => ErrorCode::Interrupted,
         };
         IpcError { code, message: e.message, detail: e.detail, field: None }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_errors_keep_their_words_and_get_a_code_the_ui_branches_on() {
+        let e = IpcError::from(PlanError::SignInIncomplete("EHR".into()));
+        assert_eq!(e.code, ErrorCode::InvalidInput);
+        assert!(e.message.contains("“EHR”"), "{}", e.message);
+        let e = IpcError::from(PlanError::Folder(FolderError::NotEmpty("/x".into())));
+        assert_eq!(e.code, ErrorCode::InvalidInput);
+        assert!(e.message.contains("not empty"));
+        assert_eq!(IpcError::from(PlanError::NoSuchExport(3)).code, ErrorCode::NotFound);
+        let e = IpcError::from(JobError::Server { message: "Refused.".into(), detail: Some("HTTP 403".into()) });
+        assert_eq!(
+            (e.code, e.message.as_str(), e.detail.as_deref()),
+            (ErrorCode::HttpStatus, "Refused.", Some("HTTP 403"))
+        );
+        assert_eq!(IpcError::from(JobError::AlreadyRunning(2)).code, ErrorCode::InvalidInput);
+        let e = IpcError::from(ServerError::NotFound(1));
+        assert_eq!(e.code, ErrorCode::NotFound);
     }
 }

@@ -7,8 +7,10 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod ipc_commands_ts;
 mod ipc_error;
 mod state;
+mod tasks;
 
 fn main() {
     tracing_subscriber::fmt()

@@ -1,25 +1,38 @@
 //! What the app holds between commands: the database (or why it could not be opened) and an HTTP client.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bulk_client::HttpClient;
-use export_jobs::{DataDir, Database, DbError, DbProblem, ExportRunner};
+use export_jobs::{ExportRunner, JobEvent};
+use haul_store::{DataDir, Database, DbError, DbProblem};
+use ndjson_preview::PreviewFolder;
+use serde::Serialize;
+use tauri::ipc::Channel;
+use ts_rs::TS;
 
-use crate::commands::exports::RunningExports;
-
-use crate::commands::startup::StartupStatus;
 use crate::ipc_error::{ErrorCode, IpcError};
+use crate::tasks::Tasks;
+
+/// Whether Haul could open its data; the UI shows a recovery screen for anything but `ready`.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(tag = "state", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[ts(export)]
+pub enum StartupStatus {
+    Ready { data_dir: String },
+    DatabaseProblem { problem: DbProblem, movable: bool, message: String, path: String },
+    DataDirProblem { message: String, path: Option<String> },
+}
 
 pub struct AppState {
     pub http: HttpClient,
     db: Mutex<DbSlot>,
-    /// Exports running in this process.
-    pub running: Arc<RunningExports>,
-    /// Parquet conversions running, by export id, with their cancel flags.
-    pub conversions: Mutex<std::collections::HashMap<i64, Arc<std::sync::atomic::AtomicBool>>>,
-    /// Folders open on the Files page, and the stop flags of their finds and chart counts.
-    pub browsing: crate::commands::browse::Browsing,
+    /// Background work running in this process (exports, conversions, Files-page finds), with the pages
+    /// watching an export.
+    pub tasks: Tasks<Channel<JobEvent>>,
+    /// Folders open on the Files page (kept for the session: reopening one is instant).
+    pub open_folders: Mutex<HashMap<PathBuf, Arc<PreviewFolder>>>,
     /// The job runner, on its own connection to the same database (opened when first needed).
     runner: Mutex<Option<ExportRunner>>,
     /// The built-in demo server (the simulator, in this process), if it could start.
@@ -50,9 +63,8 @@ impl AppState {
         let state = Self {
             http: HttpClient::new(),
             db: Mutex::new(open(demo_url.as_deref())),
-            running: Arc::default(),
-            conversions: Mutex::default(),
-            browsing: Default::default(),
+            tasks: Tasks::default(),
+            open_folders: Mutex::default(),
             runner: Mutex::new(None),
             demo,
         };
@@ -107,7 +119,7 @@ impl AppState {
         let Some(demo) = &self.demo else { return };
         let restored = self.with_db(|db| {
             let servers = db.list_servers()?;
-            let Some(s) = servers.into_iter().find(|s| s.builtin && s.auth == export_jobs::AuthKind::SmartBackend)
+            let Some(s) = servers.into_iter().find(|s| s.builtin && s.auth == haul_store::AuthKind::SmartBackend)
             else {
                 return Ok(None);
             };
@@ -175,7 +187,7 @@ impl AppState {
                 ));
             }
         };
-        let moved = export_jobs::db::move_aside(&data_dir.database_path(), problem).map_err(|e| {
+        let moved = haul_store::db::move_aside(&data_dir.database_path(), problem).map_err(|e| {
             IpcError::new(
                 ErrorCode::DataDir,
                 format!("Haul could not rename its database file: {e}. Nothing was changed."),
@@ -198,6 +210,9 @@ fn start_demo() -> Option<bulk_sim::RunningSim> {
         auth: bulk_sim::AuthMode::Optional { token_lifetime: std::time::Duration::from_secs(300) },
         resources_per_file: 5_000,
         prepare_time: std::time::Duration::from_secs(3),
+        // No `/_sim/*` test routes: anyone who reaches the port could change faults or register clients. Demo
+        // keys are registered in-process (`register_client_as`).
+        control_routes: false,
         ..bulk_sim::SimConfig::default()
     };
     match tauri::async_runtime::block_on(bulk_sim::RunningSim::start(config)) {

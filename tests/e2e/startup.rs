@@ -3,6 +3,7 @@
 use crate::harness::{Display, Driver};
 
 #[tokio::test]
+#[ignore = "end-to-end: needs Xvfb and tauri-driver; run by `make e2e` and `make test`"]
 async fn a_damaged_database_is_moved_aside_only_when_the_user_asks() {
     let data = tempfile::tempdir().unwrap();
     let db = data.path().join("haul.db");
@@ -35,10 +36,11 @@ async fn a_damaged_database_is_moved_aside_only_when_the_user_asks() {
 }
 
 #[tokio::test]
+#[ignore = "end-to-end: needs Xvfb and tauri-driver; run by `make e2e` and `make test`"]
 async fn a_database_from_a_newer_haul_is_refused_with_an_explanation() {
     let data = tempfile::tempdir().unwrap();
     {
-        let db = export_jobs::Database::open(&data.path().join("haul.db")).unwrap();
+        let db = haul_store::Database::open(&data.path().join("haul.db")).unwrap();
         db.conn().pragma_update(None, "user_version", 999).unwrap();
     }
     let display = Display::start();

@@ -1,9 +1,8 @@
 //! The Files page: look inside an export folder (or any folder of NDJSON). The work is ndjson-preview's; this
 //! keeps the open folders, runs the slow parts off the UI's thread, and streams progress and finds.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use ndjson_preview::overview::FolderOverview;
@@ -16,14 +15,8 @@ use tauri::ipc::Channel;
 
 use crate::ipc_error::{ErrorCode, IpcError};
 use crate::state::AppState;
-
-/// Folders open on the Files page (kept for the session: reopening one is instant), and the stop flags of the
-/// finds and chart counts running, by the task name the page gave them.
-#[derive(Default)]
-pub struct Browsing {
-    folders: Mutex<HashMap<PathBuf, Arc<PreviewFolder>>>,
-    tasks: Mutex<HashMap<String, Arc<AtomicBool>>>,
-}
+use crate::tasks::{TaskGuard, TaskKey};
+use export_jobs::JobEvent;
 
 fn preview_error(e: PreviewError) -> IpcError {
     let code = match e {
@@ -39,7 +32,7 @@ fn preview_error(e: PreviewError) -> IpcError {
 }
 
 fn opened(state: &AppState, folder: &str) -> Result<Arc<PreviewFolder>, IpcError> {
-    let folders = state.browsing.folders.lock().unwrap_or_else(|p| p.into_inner());
+    let folders = state.open_folders.lock().unwrap_or_else(|p| p.into_inner());
     folders.get(&PathBuf::from(folder)).cloned().ok_or_else(|| {
         IpcError::new(ErrorCode::NotFound, format!("{folder} is not open on the Files page; open it again."))
     })
@@ -55,25 +48,11 @@ async fn blocking<T: Send + 'static>(
         .map_err(preview_error)
 }
 
-/// Registers a stop flag under `task` for as long as the guard lives.
-struct Task<'a> {
-    state: &'a AppState,
-    name: String,
-    flag: Arc<AtomicBool>,
-}
-
-impl<'a> Task<'a> {
-    fn start(state: &'a AppState, name: String) -> Self {
-        let flag = Arc::new(AtomicBool::new(false));
-        state.browsing.tasks.lock().unwrap_or_else(|p| p.into_inner()).insert(name.clone(), flag.clone());
-        Task { state, name, flag }
-    }
-}
-
-impl Drop for Task<'_> {
-    fn drop(&mut self) {
-        self.state.browsing.tasks.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.name);
-    }
+/// Registers a find or chart count under the page's task name, for as long as the guard lives.
+fn start_task(state: &AppState, name: String) -> Result<TaskGuard<Channel<JobEvent>>, IpcError> {
+    state.tasks.start(TaskKey::Browse(name), Vec::new()).map_err(|_| {
+        IpcError::new(ErrorCode::InvalidInput, "That search is already running; wait for it or stop it first.")
+    })
 }
 
 /// Opens a folder (finding its NDJSON files and any indexes already made) and says what it holds.
@@ -84,7 +63,7 @@ pub async fn browse_open(state: State<'_, AppState>, folder: String) -> Result<F
         return Err(IpcError::new(ErrorCode::InvalidInput, "Choose a folder to open."));
     }
     let options = PreviewOptions::new(state.preview_cache_dir()?);
-    let existing = state.browsing.folders.lock().unwrap_or_else(|p| p.into_inner()).get(&path).cloned();
+    let existing = state.open_folders.lock().unwrap_or_else(|p| p.into_inner()).get(&path).cloned();
     let fresh = {
         let path = path.clone();
         blocking(move || PreviewFolder::open(&path, options)).await?
@@ -94,7 +73,7 @@ pub async fn browse_open(state: State<'_, AppState>, folder: String) -> Result<F
         Some(old) if old.file_paths() == fresh.file_paths() => old,
         _ => {
             let fresh = Arc::new(fresh);
-            state.browsing.folders.lock().unwrap_or_else(|p| p.into_inner()).insert(path, fresh.clone());
+            state.open_folders.lock().unwrap_or_else(|p| p.into_inner()).insert(path, fresh.clone());
             fresh
         }
     };
@@ -162,8 +141,8 @@ pub async fn browse_find(
     on_batch: Channel<FindBatch>,
 ) -> Result<FindSummary, IpcError> {
     let open = opened(&state, &folder)?;
-    let task = Task::start(&state, task);
-    let stop = task.flag.clone();
+    let task = start_task(&state, task)?;
+    let stop = task.stop.flag();
     blocking(move || open.find(&resource_type, &query, &mut |b| drop(on_batch.send(b)), &stop)).await
 }
 
@@ -199,8 +178,8 @@ pub async fn browse_charts(
     on_progress: Channel<ChartProgress>,
 ) -> Result<Charts, IpcError> {
     let open = opened(&state, &folder)?;
-    let task = Task::start(&state, task);
-    let stop = task.flag.clone();
+    let task = start_task(&state, task)?;
+    let stop = task.stop.flag();
     blocking(move || {
         let last = Mutex::new(std::time::Instant::now());
         let progress = move |bytes_read, bytes| {
@@ -219,7 +198,5 @@ pub async fn browse_charts(
 /// Stops a find or a chart count.
 #[tauri::command]
 pub fn browse_stop(state: State<'_, AppState>, task: String) {
-    if let Some(flag) = state.browsing.tasks.lock().unwrap_or_else(|p| p.into_inner()).get(&task) {
-        flag.store(true, Ordering::Relaxed);
-    }
+    state.tasks.stop(&TaskKey::Browse(task));
 }

@@ -2,16 +2,17 @@
 //! fhir-tables'; schemas are remembered per server in SQLite (export-jobs).
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use export_jobs::{Database, RememberedSchemas, server_of_folder};
+use export_jobs::ExportFolder;
+use export_jobs::{RememberedSchemas, server_of_folder};
 use fhir_tables::{ConversionReport, ConvertError, ConvertOptions, ConvertProgress, Forgetful, SchemaMemory};
+use haul_store::Database;
 use tauri::State;
 use tauri::ipc::Channel;
 
 use crate::ipc_error::{ErrorCode, IpcError};
 use crate::state::AppState;
+use crate::tasks::TaskKey;
 
 fn convert_error(e: ConvertError) -> IpcError {
     let code = match e {
@@ -24,18 +25,6 @@ fn convert_error(e: ConvertError) -> IpcError {
     IpcError::new(code, e.to_string())
 }
 
-/// Removes the conversion's cancel flag however the conversion ends.
-struct Registered<'a> {
-    state: &'a AppState,
-    id: i64,
-}
-
-impl Drop for Registered<'_> {
-    fn drop(&mut self) {
-        self.state.conversions.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.id);
-    }
-}
-
 /// Converts an export's NDJSON to Parquet, into `<export folder>/parquet` unless `out_dir` says
 /// otherwise; progress arrives on `on_progress`, the report is the answer.
 #[tauri::command]
@@ -45,7 +34,7 @@ pub async fn convert_export(
     out_dir: Option<String>,
     on_progress: Channel<ConvertProgress>,
 ) -> Result<ConversionReport, IpcError> {
-    if state.running.is_running(id) {
+    if state.tasks.is_running(&TaskKey::Export(id)) {
         return Err(IpcError::new(
             ErrorCode::InvalidInput,
             "This export is still running; convert it when it has finished.",
@@ -54,23 +43,20 @@ pub async fn convert_export(
     let job = state.with_db(|db| {
         db.get_job(id)?.ok_or_else(|| IpcError::new(ErrorCode::NotFound, format!("There is no export {id}.")))
     })?;
-    let folder = PathBuf::from(&job.out_dir);
+    let export = ExportFolder::at(&job.out_dir);
+    let folder = export.path().to_path_buf();
     if !folder.is_dir() {
         return Err(IpcError::new(ErrorCode::NotFound, format!("The folder {} is no longer there.", folder.display())));
     }
     let out = match out_dir.as_deref().map(str::trim) {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => folder.join("parquet"),
+        _ => export.parquet(),
     };
-    let cancel = Arc::new(AtomicBool::new(false));
-    {
-        let mut running = state.conversions.lock().unwrap_or_else(|p| p.into_inner());
-        if running.contains_key(&id) {
-            return Err(IpcError::new(ErrorCode::InvalidInput, "This export is being converted already."));
-        }
-        running.insert(id, cancel.clone());
-    }
-    let _registered = Registered { state: &state, id };
+    let task = state
+        .tasks
+        .start(TaskKey::Conversion(id), Vec::new())
+        .map_err(|_| IpcError::new(ErrorCode::InvalidInput, "This export is being converted already."))?;
+    let cancel = task.stop.flag();
     let db_path = state.database_path()?;
     let work = tokio::task::spawn_blocking(move || {
         let inputs = fhir_tables::find_inputs(std::slice::from_ref(&folder)).map_err(convert_error)?;
@@ -97,6 +83,5 @@ pub async fn convert_export(
 /// Asks a running conversion to stop; the table being written is not replaced. False when none was running.
 #[tauri::command]
 pub async fn cancel_conversion(state: State<'_, AppState>, id: i64) -> Result<bool, IpcError> {
-    let running = state.conversions.lock().unwrap_or_else(|p| p.into_inner());
-    Ok(running.get(&id).map(|c| c.store(true, Ordering::Relaxed)).is_some())
+    Ok(state.tasks.stop(&TaskKey::Conversion(id)))
 }

@@ -1,10 +1,10 @@
 //! Groups from the window: search a server's Groups, pin the ones exported often.
 
 use bulk_client::{ExportErrorKind, GroupPage, GroupSummary};
-use export_jobs::PinnedGroup;
+use export_jobs::plan::sign_in_of;
+use haul_store::PinnedGroup;
 use tauri::State;
 
-use crate::commands::exports::{auth_of, job_error};
 use crate::ipc_error::{ErrorCode, IpcError};
 use crate::state::AppState;
 
@@ -16,8 +16,8 @@ pub async fn search_groups(
     page_url: Option<String>,
 ) -> Result<GroupPage, IpcError> {
     let server = state.with_db(|db| Ok(db.get_server(server_id)?))?;
-    let auth = auth_of(&server)?;
-    let session = state.runner()?.session_with(&server.base_url, auth.as_ref()).await.map_err(job_error)?;
+    let auth = sign_in_of(&server)?;
+    let session = state.runner()?.session_with(&server.base_url, auth.as_ref()).await?;
     session.search_groups(name.as_deref(), page_url.as_deref()).await.map_err(|e| {
         let code = match e.kind {
             ExportErrorKind::Network => ErrorCode::Unreachable,

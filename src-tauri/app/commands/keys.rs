@@ -1,7 +1,7 @@
 //! Keys from the window: generate, import, list, public JWKS, delete. Private keys go to the OS keychain.
 
 use bulk_client::{KeyAlgorithm, SigningKey};
-use export_jobs::{KeyInfo, KeyStoreError, Keychain};
+use haul_store::{KeyInfo, KeyStoreError, Keychain};
 use tauri::State;
 
 use crate::ipc_error::{ErrorCode, IpcError};

@@ -1,7 +1,7 @@
 use tauri::State;
 
 use bulk_client::ServerSummary;
-use export_jobs::{Server, ServerInput, UrlCheck};
+use haul_store::{Server, ServerInput, UrlCheck};
 
 use crate::ipc_error::{ErrorCode, IpcError};
 use crate::state::AppState;
@@ -29,13 +29,13 @@ pub async fn remove_server(state: State<'_, AppState>, id: i64) -> Result<(), Ip
 /// The authoritative check of a FHIR base URL (the form also checks as you type).
 #[tauri::command]
 pub async fn check_server_url(url: String) -> Result<UrlCheck, IpcError> {
-    Ok(export_jobs::check_base_url(&url)?)
+    Ok(haul_store::check_base_url(&url)?)
 }
 
 /// Reads `[base]/metadata` of a URL (saved or not) and summarises what answered.
 #[tauri::command]
 pub async fn test_connection(state: State<'_, AppState>, base_url: String) -> Result<ServerSummary, IpcError> {
-    let checked = export_jobs::check_base_url(&base_url)?;
+    let checked = haul_store::check_base_url(&base_url)?;
     Ok(bulk_client::fetch_summary(&state.http, &checked.normalized).await?)
 }
 
@@ -60,11 +60,11 @@ pub async fn test_sign_in(
     token_url: Option<String>,
     scope: Option<String>,
 ) -> Result<SignInResult, IpcError> {
-    let checked = export_jobs::check_base_url(&base_url)?;
+    let checked = haul_store::check_base_url(&base_url)?;
     if client_id.trim().is_empty() {
         return Err(IpcError::new(ErrorCode::InvalidInput, "Enter the client ID first."));
     }
-    let key = state.with_db(|db| Ok(db.signing_key(&export_jobs::Keychain, &key_kid)?))?;
+    let key = state.with_db(|db| Ok(db.signing_key(&haul_store::Keychain, &key_kid)?))?;
     let typed = token_url.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
     let (token_url, discovered) = match typed {
         Some(t) => (t, false),

@@ -1,7 +1,8 @@
-// Typed calls into the Rust side. Argument and result types come from the generated bindings, so a
-// change on either side that the other does not follow fails the type check.
+// Typed calls into the Rust side. Every call goes through `Commands`, the table generated from the Rust
+// commands (bindings/commands.ts, written by `cargo test export_bindings_`) with their argument keys and types
+// and results: a change on either side that the other does not follow fails the type check.
 import { Channel, invoke } from "@tauri-apps/api/core";
-import type { ConversionReport } from "./bindings/ConversionReport";
+import type { Commands } from "./bindings/commands";
 import type { ConvertProgress } from "./bindings/ConvertProgress";
 import type { ExportInput } from "./bindings/ExportInput";
 import type { ExportPreview } from "./bindings/ExportPreview";
@@ -38,16 +39,10 @@ export type { KeyAlgorithm, KeyInfo, SignInResult };
 export type { ChartProgress, Charts, FindBatch, FindSummary, FolderOverview, IndexProgress, Located };
 export type { PreviewPage, PreviewRow, ResourceText };
 
+/** A channel that hands each message the Rust side sends (progress, events, finds) to `on`. */
 function channelOf<T>(on: (message: T) => void): Channel<T> {
   const channel = new Channel<T>();
   channel.onmessage = on;
-  return channel;
-}
-
-/** A channel that hands each engine event of one job to `onEvent`. */
-function events(onEvent: (e: JobEvent) => void): Channel<JobEvent> {
-  const channel = new Channel<JobEvent>();
-  channel.onmessage = onEvent;
   return channel;
 }
 
@@ -78,73 +73,78 @@ export function toCommandError(raw: unknown): CommandError {
   });
 }
 
-async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+/** The arguments a command takes (its Rust parameters, under Tauri's camelCase keys). */
+export type CommandArgs<K extends keyof Commands> = Commands[K]["args"];
+/** What a command's promise resolves to. */
+export type CommandResult<K extends keyof Commands> = Commands[K]["result"];
+
+/**
+ * Calls a command through the table generated from the Rust commands (bindings/commands.ts): a command name,
+ * an argument key or a type that the Rust side does not have fails the type check.
+ */
+async function call<K extends keyof Commands>(name: K, args: CommandArgs<K>): Promise<CommandResult<K>> {
   try {
-    return await invoke<T>(command, args);
+    return await invoke<CommandResult<K>>(name, args);
   } catch (raw) {
     throw toCommandError(raw);
   }
 }
 
 export const commands = {
-  startupStatus: () => call<StartupStatus>("startup_status"),
-  moveDatabaseAside: () => call<string>("move_database_aside"),
-  listServers: () => call<Server[]>("list_servers"),
-  addServer: (input: ServerInput) => call<Server>("add_server", { input }),
-  updateServer: (id: number, input: ServerInput) => call<Server>("update_server", { id, input }),
-  removeServer: (id: number) => call<null>("remove_server", { id }),
-  checkServerUrl: (url: string) => call<UrlCheck>("check_server_url", { url }),
-  testConnection: (baseUrl: string) => call<ServerSummary>("test_connection", { baseUrl }),
-  previewExport: (serverId: number, request: ExportRequest) =>
-    call<ExportPreview>("preview_export", { serverId, request }),
+  startupStatus: () => call("startup_status", {}),
+  moveDatabaseAside: () => call("move_database_aside", {}),
+  listServers: () => call("list_servers", {}),
+  addServer: (input: ServerInput) => call("add_server", { input }),
+  updateServer: (id: number, input: ServerInput) => call("update_server", { id, input }),
+  removeServer: (id: number) => call("remove_server", { id }),
+  checkServerUrl: (url: string) => call("check_server_url", { url }),
+  testConnection: (baseUrl: string) => call("test_connection", { baseUrl }),
+  previewExport: (serverId: number, request: ExportRequest) => call("preview_export", { serverId, request }),
   startExport: (input: ExportInput, onEvent: (e: JobEvent) => void) =>
-    call<number>("start_export", { input, onEvent: events(onEvent) }),
+    call("start_export", { input, onEvent: channelOf(onEvent) }),
   watchExport: (id: number, onEvent: (e: JobEvent) => void) =>
-    call<boolean>("watch_export", { id, onEvent: events(onEvent) }),
+    call("watch_export", { id, onEvent: channelOf(onEvent) }),
   resumeExport: (id: number, onEvent: (e: JobEvent) => void) =>
-    call<null>("resume_export", { id, onEvent: events(onEvent) }),
-  cancelExport: (id: number) => call<boolean>("cancel_export", { id }),
-  listExports: (limit: number) => call<ExportSummary[]>("list_exports", { limit }),
-  convertExport: (id: number, outDir: string | null, onProgress: (p: ConvertProgress) => void) => {
-    const channel = new Channel<ConvertProgress>();
-    channel.onmessage = onProgress;
-    return call<ConversionReport>("convert_export", { id, outDir, onProgress: channel });
-  },
-  cancelConversion: (id: number) => call<boolean>("cancel_conversion", { id }),
+    call("resume_export", { id, onEvent: channelOf(onEvent) }),
+  cancelExport: (id: number) => call("cancel_export", { id }),
+  listExports: (limit: number) => call("list_exports", { limit }),
+  convertExport: (id: number, outDir: string | null, onProgress: (p: ConvertProgress) => void) =>
+    call("convert_export", { id, outDir, onProgress: channelOf(onProgress) }),
+  cancelConversion: (id: number) => call("cancel_conversion", { id }),
   searchGroups: (serverId: number, name: string | null, pageUrl: string | null) =>
-    call<GroupPage>("search_groups", { serverId, name, pageUrl }),
-  listPinnedGroups: (serverId: number) => call<PinnedGroup[]>("list_pinned_groups", { serverId }),
-  pinGroup: (serverId: number, group: GroupSummary) => call<null>("pin_group", { serverId, group }),
-  unpinGroup: (serverId: number, groupId: string) => call<null>("unpin_group", { serverId, groupId }),
-  listKeys: () => call<KeyInfo[]>("list_keys"),
-  generateKey: (alg: KeyAlgorithm, label: string) => call<KeyInfo>("generate_key", { alg, label }),
-  importKey: (text: string, label: string) => call<KeyInfo>("import_key", { text, label }),
-  keyJwks: (kid: string) => call<string>("key_jwks", { kid }),
-  deleteKey: (kid: string) => call<string[]>("delete_key", { kid }),
-  registerKeyWithDemo: (kid: string) => call<string>("register_key_with_demo", { kid }),
-  saveKeyJwks: (kid: string, path: string) => call<null>("save_key_jwks", { kid, path }),
+    call("search_groups", { serverId, name, pageUrl }),
+  listPinnedGroups: (serverId: number) => call("list_pinned_groups", { serverId }),
+  pinGroup: (serverId: number, group: GroupSummary) => call("pin_group", { serverId, group }),
+  unpinGroup: (serverId: number, groupId: string) => call("unpin_group", { serverId, groupId }),
+  listKeys: () => call("list_keys", {}),
+  generateKey: (alg: KeyAlgorithm, label: string) => call("generate_key", { alg, label }),
+  importKey: (text: string, label: string) => call("import_key", { text, label }),
+  keyJwks: (kid: string) => call("key_jwks", { kid }),
+  deleteKey: (kid: string) => call("delete_key", { kid }),
+  registerKeyWithDemo: (kid: string) => call("register_key_with_demo", { kid }),
+  saveKeyJwks: (kid: string, path: string) => call("save_key_jwks", { kid, path }),
   testSignIn: (baseUrl: string, clientId: string, keyKid: string, tokenUrl: string | null, scope: string | null) =>
-    call<SignInResult>("test_sign_in", { baseUrl, clientId, keyKid, tokenUrl, scope }),
+    call("test_sign_in", { baseUrl, clientId, keyKid, tokenUrl, scope }),
   rerunExport: (id: number, incremental: boolean, onEvent: (e: JobEvent) => void) =>
-    call<number>("rerun_export", { id, incremental, onEvent: events(onEvent) }),
-  exportText: (id: number, which: "log" | "errors") => call<string>("export_text", { id, which }),
-  openExportFolder: (id: number) => call<null>("open_export_folder", { id }),
-  deleteExportFiles: (id: number) => call<null>("delete_export_files", { id }),
-  browseOpen: (folder: string) => call<FolderOverview>("browse_open", { folder }),
+    call("rerun_export", { id, incremental, onEvent: channelOf(onEvent) }),
+  exportText: (id: number, which: "log" | "errors") => call("export_text", { id, which }),
+  openExportFolder: (id: number) => call("open_export_folder", { id }),
+  deleteExportFiles: (id: number) => call("delete_export_files", { id }),
+  browseOpen: (folder: string) => call("browse_open", { folder }),
   browseIndex: (folder: string, resourceType: string, onProgress: (p: IndexProgress) => void) =>
-    call<IndexProgress>("browse_index", { folder, resourceType, onProgress: channelOf(onProgress) }),
+    call("browse_index", { folder, resourceType, onProgress: channelOf(onProgress) }),
   browsePage: (folder: string, resourceType: string, start: number, count: number) =>
-    call<PreviewPage>("browse_page", { folder, resourceType, start, count }),
+    call("browse_page", { folder, resourceType, start, count }),
   browseRows: (folder: string, resourceType: string, rows: number[]) =>
-    call<PreviewRow[]>("browse_rows", { folder, resourceType, rows }),
+    call("browse_rows", { folder, resourceType, rows }),
   browseResource: (folder: string, resourceType: string, row: number) =>
-    call<ResourceText>("browse_resource", { folder, resourceType, row }),
+    call("browse_resource", { folder, resourceType, row }),
   browseFind: (folder: string, resourceType: string, query: string, task: string, onBatch: (b: FindBatch) => void) =>
-    call<FindSummary>("browse_find", { folder, resourceType, query, task, onBatch: channelOf(onBatch) }),
+    call("browse_find", { folder, resourceType, query, task, onBatch: channelOf(onBatch) }),
   browseFindId: (folder: string, resourceType: string, id: string) =>
-    call<number | null>("browse_find_id", { folder, resourceType, id }),
-  browseLookup: (folder: string, reference: string) => call<Located | null>("browse_lookup", { folder, reference }),
+    call("browse_find_id", { folder, resourceType, id }),
+  browseLookup: (folder: string, reference: string) => call("browse_lookup", { folder, reference }),
   browseCharts: (folder: string, task: string, onProgress: (p: ChartProgress) => void) =>
-    call<Charts>("browse_charts", { folder, task, onProgress: channelOf(onProgress) }),
-  browseStop: (task: string) => call<null>("browse_stop", { task }),
+    call("browse_charts", { folder, task, onProgress: channelOf(onProgress) }),
+  browseStop: (task: string) => call("browse_stop", { task }),
 };

@@ -4,6 +4,7 @@
 //! results and typed errors (with plain-words messages) back.
 
 pub mod capability;
+pub mod download;
 pub mod error;
 pub mod export;
 pub mod groups;
@@ -13,10 +14,11 @@ pub mod session;
 pub mod smart;
 
 pub use capability::{BULK_DATA_CAPABILITY, ServerSummary, fetch_summary};
+pub use download::{DownloadError, Downloaded, FileSink};
 pub use error::{HttpError, HttpErrorKind};
 pub use export::{ExportLevel, ExportRequest, Manifest, ManifestFile, RetryAfter};
 pub use groups::{GroupPage, GroupSummary};
 pub use http::{HttpClient, USER_AGENT};
 pub use keys::{KeyAlgorithm, KeyError, SigningKey};
-pub use session::{ExportError, ExportErrorKind, ExportSession, FileBody, Kickoff, Poll};
+pub use session::{ExportError, ExportErrorKind, ExportSession, Kickoff, Poll};
 pub use smart::{AuthError, AuthErrorKind, BackendAuth, discover_token_url};

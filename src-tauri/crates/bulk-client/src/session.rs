@@ -15,9 +15,6 @@ use crate::export::{ExportRequest, Manifest, RetryAfter, parse_retry_after_cappe
 use crate::{AuthError, BackendAuth, HttpClient, HttpError, HttpErrorKind};
 
 const FHIR_JSON: &str = "application/fhir+json";
-const NDJSON: &str = "application/fhir+ndjson";
-/// Redirects a file download may take before Haul gives up.
-const MAX_REDIRECTS: usize = 5;
 
 /// What kind of failure, for a UI to branch on and a runner to decide whether to try again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
@@ -38,6 +35,9 @@ pub enum ExportErrorKind {
     FileExpired,
     /// The server answered something the protocol does not allow.
     Protocol,
+    /// The server would not continue a file where it broke off (a 416, or a body from another offset):
+    /// the file must be downloaded again from the start.
+    ResumeRejected,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,7 +54,7 @@ impl ExportError {
         Self { kind, message: message.into(), detail, status: None }
     }
 
-    fn with_status(mut self, status: u16) -> Self {
+    pub(crate) fn with_status(mut self, status: u16) -> Self {
         self.status = Some(status);
         self
     }
@@ -104,24 +104,10 @@ pub enum Poll {
     Complete { manifest: Box<Manifest>, expires: Option<String> },
 }
 
-/// A file download under way: the response body, and where in the file it starts.
-pub struct FileBody {
-    pub response: Response,
-    /// The byte offset the body starts at: the `Range` start when the server honoured it, else 0.
-    pub offset: u64,
-    /// The body's length, when the server said.
-    pub length: Option<u64>,
-    /// Redirects followed to get here.
-    pub redirects: Vec<String>,
-    /// The server says the file is exactly `offset` bytes long: everything is already here (a process
-    /// stopped after the last byte but before it noted so). The body is not part of the file.
-    pub already_complete: bool,
-}
-
 /// One FHIR server, with or without SMART Backend Services.
 #[derive(Clone, Debug)]
 pub struct ExportSession {
-    http: HttpClient,
+    pub(crate) http: HttpClient,
     base_url: String,
     auth: Option<Arc<BackendAuth>>,
     retry_after_cap: std::time::Duration,
@@ -147,12 +133,12 @@ impl ExportSession {
         &self.base_url
     }
 
-    fn host(&self) -> String {
+    pub(crate) fn host(&self) -> String {
         url::Url::parse(&self.base_url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default()
     }
 
     /// Sends with the bearer token when signed in (re-authorizing once on 401), bare otherwise.
-    async fn send(
+    pub(crate) async fn send(
         &self,
         with_token: bool,
         what: &str,
@@ -303,114 +289,6 @@ impl ExportSession {
         }
     }
 
-    /// Opens a file for download from `offset` on (a `Range` request when > 0). The bearer token goes along
-    /// only when `with_token` and only to the manifest's own origin: redirects elsewhere get no token.
-    pub async fn open_file(&self, url: &str, with_token: bool, offset: u64) -> Result<FileBody, ExportError> {
-        let client = &self.http.files;
-        let origin = url::Url::parse(url)
-            .map_err(|e| {
-                ExportError::new(
-                    ExportErrorKind::Protocol,
-                    format!("The file URL {url} is not valid."),
-                    Some(e.to_string()),
-                )
-            })?
-            .origin();
-        let mut current = url.to_string();
-        let mut redirects = Vec::new();
-        loop {
-            let same_origin = url::Url::parse(&current).is_ok_and(|u| u.origin() == origin);
-            let target = current.clone();
-            let response = self
-                .send(with_token && same_origin, "an export file", |token| {
-                    let mut b = client.get(&target).header(header::ACCEPT, NDJSON);
-                    if offset > 0 {
-                        // Offsets count decoded bytes, so the rest must come unencoded.
-                        b = b
-                            .header(header::RANGE, format!("bytes={offset}-"))
-                            .header(header::ACCEPT_ENCODING, "identity");
-                    }
-                    if let Some(t) = token { b.bearer_auth(t) } else { b }
-                })
-                .await?;
-            let status = response.status();
-            if status.is_redirection() {
-                let next = response
-                    .headers()
-                    .get(header::LOCATION)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|l| url::Url::parse(&current).ok()?.join(l).ok());
-                let Some(next) = next else {
-                    return Err(ExportError::new(
-                        ExportErrorKind::Protocol,
-                        "The server redirected a file download without saying where to.",
-                        Some(format!("HTTP {} from {current}", status.as_u16())),
-                    ));
-                };
-                if redirects.len() >= MAX_REDIRECTS {
-                    return Err(ExportError::new(
-                        ExportErrorKind::Protocol,
-                        "A file download was redirected too many times; the server may be misconfigured.",
-                        Some(redirects.join(" → ")),
-                    ));
-                }
-                current = next.to_string();
-                redirects.push(current.clone());
-                continue;
-            }
-            let length = response.content_length();
-            return match status {
-                StatusCode::OK => Ok(FileBody { response, offset: 0, length, redirects, already_complete: false }),
-                StatusCode::PARTIAL_CONTENT => {
-                    let start = response
-                        .headers()
-                        .get(header::CONTENT_RANGE)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(content_range_start);
-                    if start != Some(offset) {
-                        return Err(ExportError::new(
-                            ExportErrorKind::Protocol,
-                            "The server resumed a file at a different place than asked; Haul will download it again from the start.",
-                            Some(format!("asked bytes={offset}-, got Content-Range {start:?}")),
-                        ));
-                    }
-                    Ok(FileBody { response, offset, length, redirects, already_complete: false })
-                }
-                StatusCode::NOT_FOUND | StatusCode::GONE => {
-                    let body = read_small(response).await;
-                    Err(ExportError::new(
-                        ExportErrorKind::FileExpired,
-                        "The file is no longer on the server (it expired or was removed).",
-                        Some(detail_of(status, &body)),
-                    )
-                    .with_status(status.as_u16()))
-                }
-                StatusCode::RANGE_NOT_SATISFIABLE
-                    if offset > 0
-                        && response
-                            .headers()
-                            .get(header::CONTENT_RANGE)
-                            .and_then(|v| v.to_str().ok())
-                            .and_then(|v| v.trim().strip_prefix("bytes */"))
-                            .and_then(|n| n.trim().parse::<u64>().ok())
-                            == Some(offset) =>
-                {
-                    Ok(FileBody { response, offset, length: Some(0), redirects, already_complete: true })
-                }
-                StatusCode::RANGE_NOT_SATISFIABLE => Err(ExportError::new(
-                    ExportErrorKind::Protocol,
-                    "The server could not resume the file where it broke off; Haul will download it again from the start.",
-                    Some(format!("HTTP 416 for bytes={offset}-")),
-                )
-                .with_status(416)),
-                _ => {
-                    let body = read_small(response).await;
-                    Err(refusal("send an export file", status, &body))
-                }
-            };
-        }
-    }
-
     /// `DELETE` on the status URL: cancels a running export, or lets the server drop the files.
     pub async fn delete(&self, status_url: &str) -> Result<(), ExportError> {
         let client = &self.http.inner;
@@ -446,7 +324,7 @@ impl ExportSession {
 }
 
 /// Up to 64 KiB of an error body: enough for any OperationOutcome, bounded against a misbehaving server.
-async fn read_small(mut response: Response) -> Vec<u8> {
+pub(crate) async fn read_small(mut response: Response) -> Vec<u8> {
     let mut body = Vec::new();
     while let Ok(Some(chunk)) = response.chunk().await {
         body.extend_from_slice(&chunk);
@@ -457,7 +335,7 @@ async fn read_small(mut response: Response) -> Vec<u8> {
     body
 }
 
-fn detail_of(status: StatusCode, body: &[u8]) -> String {
+pub(crate) fn detail_of(status: StatusCode, body: &[u8]) -> String {
     match operation_outcome_text(body) {
         Some(oo) => format!("HTTP {}. The server said: {oo}", status.as_u16()),
         None if body.is_empty() => format!("HTTP {}", status.as_u16()),
@@ -494,11 +372,6 @@ fn is_transient_outcome(body: &[u8]) -> bool {
     !issues.is_empty() && issues.iter().all(|i| i.get("code").and_then(Value::as_str) == Some("transient"))
 }
 
-/// `bytes 100-199/1000` → 100.
-fn content_range_start(value: &str) -> Option<u64> {
-    value.trim().strip_prefix("bytes ")?.split('-').next()?.trim().parse().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -521,11 +394,5 @@ mod tests {
         let e = refusal("start the export", StatusCode::INTERNAL_SERVER_ERROR, b"<html>oops</html>");
         assert_eq!(e.kind, ExportErrorKind::ServerFailed);
         assert!(e.message.contains("web page"));
-    }
-
-    #[test]
-    fn content_ranges() {
-        assert_eq!(content_range_start("bytes 100-199/1000"), Some(100));
-        assert_eq!(content_range_start("bytes */1000"), None);
     }
 }

@@ -126,8 +126,9 @@ pub async fn smart_configuration(State(sim): State<Arc<Sim>>) -> Response {
     .into_response()
 }
 
-/// `POST /_sim/register` with a JWKS (optionally `{"jwks": …, "scope": …}`): the demo server's way of
-/// letting the app register a key without a terminal. Answers `{"client_id": …}`.
+/// `POST /_sim/register` with a JWKS (optionally `{"jwks": …, "scope": …}`): registers a client over HTTP,
+/// for scripts and tests driving a running simulator (the app's demo server registers in-process and does not
+/// mount this route). Answers `{"client_id": …}`.
 pub async fn register_endpoint(State(sim): State<Arc<Sim>>, axum::Json(body): axum::Json<Value>) -> Response {
     let (jwks, scope) = match body.get("jwks") {
         Some(jwks) => (jwks.clone(), body.get("scope").and_then(Value::as_str).map(str::to_string)),

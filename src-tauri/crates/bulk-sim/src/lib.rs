@@ -11,6 +11,7 @@
 
 mod auth;
 mod capability;
+mod control;
 mod export;
 mod files;
 pub mod generate;
@@ -75,7 +76,8 @@ pub enum RetryAfter {
     UnixTimestamp,
 }
 
-/// Misbehaviour, switchable at run time (`RunningSim::set_faults`, or `POST /_sim/faults`).
+/// Misbehaviour, switchable at run time (`RunningSim::set_faults`, or `POST /_sim/faults` when
+/// [`SimConfig::control_routes`] is on).
 /// Counters (`*_times`) are used up as the faults happen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -162,6 +164,11 @@ pub struct SimConfig {
     /// Refuse kickoffs without `Prefer: respond-async` or with an `Accept` other than FHIR JSON (400).
     pub strict_headers: bool,
     pub faults: Faults,
+    /// Mount the test and benchmark routes: `/_sim/faults`, `/_sim/stats` and `/_sim/register` (a client
+    /// registered over HTTP). On by default, for tests and `haul sim`; the app's demo server turns them off,
+    /// since anyone who can reach its port could otherwise change its faults or register clients. Off, they
+    /// are not mounted at all (404); `RunningSim`'s methods work either way.
+    pub control_routes: bool,
 }
 
 impl Default for SimConfig {
@@ -174,6 +181,7 @@ impl Default for SimConfig {
             poll_interval_seconds: 1,
             strict_headers: false,
             faults: Faults::default(),
+            control_routes: true,
         }
     }
 }
@@ -334,7 +342,7 @@ impl Drop for RunningSim {
 }
 
 fn router(sim: Arc<Sim>) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/fhir/metadata", get(metadata))
         .route("/fhir/.well-known/smart-configuration", get(auth::smart_configuration))
         .route("/auth/token", post(auth::token))
@@ -344,12 +352,9 @@ fn router(sim: Arc<Sim>) -> Router {
         .route("/fhir/bulkstatus/{id}", get(export::status).delete(export::delete))
         .route("/fhir/Group", get(groups::search))
         .route("/fhir/Group/{id}", get(groups::read))
-        .route("/files/{job}/{name}", get(files::main_origin))
-        .route("/_sim/register", post(auth::register_endpoint))
-        .route("/_sim/faults", get(get_faults).post(set_faults))
-        .route("/_sim/stats", get(get_stats))
-        .fallback(not_found)
-        .with_state(sim)
+        .route("/files/{job}/{name}", get(files::main_origin));
+    let router = if sim.config.control_routes { router.merge(control::routes()) } else { router };
+    router.fallback(not_found).with_state(sim)
 }
 
 pub(crate) const FHIR_JSON: &str = "application/fhir+json";
@@ -369,19 +374,6 @@ async fn metadata(State(sim): State<Arc<Sim>>) -> Response {
             outcome::response(StatusCode::NOT_FOUND, "error", "not-found", "Unknown resource type 'metadata'")
         }
     }
-}
-
-async fn get_faults(State(sim): State<Arc<Sim>>) -> Response {
-    axum::Json(sim.faults().clone()).into_response()
-}
-
-async fn set_faults(State(sim): State<Arc<Sim>>, axum::Json(faults): axum::Json<Faults>) -> Response {
-    *sim.faults() = faults;
-    StatusCode::NO_CONTENT.into_response()
-}
-
-async fn get_stats(State(sim): State<Arc<Sim>>) -> Response {
-    axum::Json(sim.stats().clone()).into_response()
 }
 
 async fn not_found() -> Response {

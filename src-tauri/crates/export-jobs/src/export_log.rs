@@ -15,9 +15,9 @@ pub struct ExportLog {
 }
 
 impl ExportLog {
-    /// `export_id` is the status URL once there is one (stable across resumes), else the job's number.
-    pub fn new(dir: &Path, export_id: String) -> Self {
-        Self { path: dir.join("log.ndjson"), export_id: Mutex::new(export_id) }
+    /// `path` is the folder's `log.ndjson`; `export_id` is the status URL once there is one (stable across resumes), else the job's number.
+    pub fn new(path: &Path, export_id: String) -> Self {
+        Self { path: path.to_path_buf(), export_id: Mutex::new(export_id) }
     }
 
     pub fn set_export_id(&self, id: &str) {

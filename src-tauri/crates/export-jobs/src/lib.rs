@@ -1,28 +1,18 @@
-//! What the desktop app and the `haul` command line share about persistence: where Haul keeps its data,
-//! the SQLite database (schema migrations included) and the records in it, and the export job runner.
+//! The export engine that the desktop app and the `haul` command line share: from a plan (server, request,
+//! options) to a job, the export folder's layout, and the runner that takes a job through kickoff, polling,
+//! downloads, verification and the end, resumable at every step.
 //!
-//! Nothing here knows HTTP or Tauri: the app shell and the CLI drive these types.
+//! What it keeps lives in haul-store (SQLite, keychain); HTTP is bulk-client's; nothing here knows Tauri.
 
-pub mod data_dir;
-pub mod db;
 pub mod export_log;
-pub mod groups;
-pub mod jobs;
-pub mod keychain;
-pub mod keys;
+pub mod folder;
+pub mod plan;
 pub mod runner;
-pub mod servers;
-pub mod tables;
+pub mod schemas;
 pub mod verify;
+pub mod wording;
 
-pub use data_dir::{DataDir, DataDirError};
-pub use db::{Database, DbError, DbProblem};
-pub use groups::PinnedGroup;
-pub use jobs::{
-    AuthSettings, FileKind, FileRecord, FileState, JobFailure, JobRecord, JobSettings, JobState, NewJob, TypeTotal,
-};
-pub use keychain::{Keychain, KeychainError};
-pub use keys::{KeyInfo, KeyStoreError};
+pub use folder::{ExportFolder, FolderError};
+pub use plan::{ExportPlan, ExportPreview, PlanError, PlannedExport, ServerChoice, Since};
 pub use runner::{EventSink, ExportRunner, JobError, JobEvent, JobOutcome, Pacing};
-pub use servers::{AuthKind, DEMO_NAME, Server, ServerError, ServerInput, UrlCheck, check_base_url};
-pub use tables::{RememberedSchemas, server_of_folder};
+pub use schemas::{RememberedSchemas, server_of_folder};

@@ -1,12 +1,14 @@
-//! Checking a downloaded file line by line before it joins the export: each line a JSON object of the
-//! announced type. Bad lines leave the file for a quarantine side file, with where they came from.
-//! Gzip bodies (servers that serve `.ndjson.gz` without `Content-Encoding`) are unpacked here.
+//! Checking a downloaded file line by line before it joins the export: each line a resource of the
+//! announced type, by the one line rule that Convert and the Files page apply too (`fhir_ndjson::check_line`:
+//! UTF-8, strict JSON, an object, no duplicate key, the right `resourceType`). Bad lines leave the file for a
+//! quarantine side file, with where they came from and the rule's reason. Gzip bodies (servers that serve
+//! `.ndjson.gz` without `Content-Encoding`) are unpacked here.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 
-use serde::Deserialize;
+use fhir_ndjson::{LineProblem, LineReader, check_line, is_blank, is_gzip_magic, line_content};
 use serde_json::Value;
 
 /// What a file held.
@@ -44,47 +46,27 @@ pub enum Expect<'a> {
     Deletions,
 }
 
-#[derive(Deserialize)]
-struct Head<'a> {
-    #[serde(rename = "resourceType", borrow)]
-    resource_type: Option<std::borrow::Cow<'a, str>>,
+impl Expect<'_> {
+    /// The resource type every line must be.
+    fn resource_type(&self) -> &str {
+        match self {
+            Expect::Resource(t) => t,
+            Expect::Outcomes => "OperationOutcome",
+            Expect::Deletions => "Bundle",
+        }
+    }
 }
 
+/// Opens a file decoded (gzip by its magic bytes, as everywhere in Haul); whether it was gzip.
 fn open_decoded(path: &Path) -> io::Result<(Box<dyn BufRead>, bool)> {
-    let mut file = File::open(path)?;
-    let mut magic = [0u8; 2];
-    let n = file.read(&mut magic)?;
-    let file = File::open(path)?;
-    if n == 2 && magic == [0x1f, 0x8b] {
-        let decoder = flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 20, file));
-        Ok((Box::new(BufReader::with_capacity(1 << 20, decoder)), true))
-    } else {
-        Ok((Box::new(BufReader::with_capacity(1 << 20, file)), false))
-    }
+    let decoded = fhir_ndjson::open(path)?;
+    let gzip = decoded.is_gzip();
+    Ok((Box::new(BufReader::with_capacity(1 << 20, decoded)), gzip))
 }
 
-/// Why a line is not acceptable, or `None` if it is.
-fn check_line(line: &[u8], expect: Expect<'_>) -> Option<String> {
-    if std::str::from_utf8(line).is_err() {
-        return Some("the line is not valid UTF-8".into());
-    }
-    if line.first() != Some(&b'{') {
-        return Some("the line is not a JSON object".into());
-    }
-    let head: Head<'_> = match serde_json::from_slice(line) {
-        Ok(h) => h,
-        Err(e) => return Some(format!("invalid JSON ({e})")),
-    };
-    let wanted = match expect {
-        Expect::Resource(t) => t,
-        Expect::Outcomes => "OperationOutcome",
-        Expect::Deletions => "Bundle",
-    };
-    match head.resource_type.as_deref() {
-        Some(t) if t == wanted => None,
-        Some(t) => Some(format!("resourceType is {t}, but the manifest announced {wanted}")),
-        None => Some("the object has no resourceType".into()),
-    }
+/// Why a line is not acceptable, by the line rule.
+fn check(line: &[u8], expect: Expect<'_>) -> Result<(), LineProblem> {
+    check_line(line, expect.resource_type())
 }
 
 fn summarize_outcome(line: &[u8], into: &mut IssueSummary) {
@@ -171,11 +153,9 @@ impl LineChecker {
         self.carry.extend_from_slice(chunk);
     }
 
-    fn line(&mut self, mut line: &[u8]) {
-        while let [rest @ .., b'\r'] = line {
-            line = rest;
-        }
-        if line.iter().all(u8::is_ascii_whitespace) {
+    fn line(&mut self, line: &[u8]) {
+        let line = line_content(line);
+        if is_blank(line) {
             return;
         }
         let checked = &mut self.checked;
@@ -184,9 +164,9 @@ impl LineChecker {
             OwnedExpect::Outcomes => Expect::Outcomes,
             OwnedExpect::Deletions => Expect::Deletions,
         };
-        match check_line(line, expect) {
-            Some(_) => checked.bad_lines += 1,
-            None => {
+        match check(line, expect) {
+            Err(_) => checked.bad_lines += 1,
+            Ok(()) => {
                 checked.resources += 1;
                 match expect {
                     Expect::Outcomes => summarize_outcome(line, &mut checked.issues),
@@ -200,30 +180,20 @@ impl LineChecker {
     pub fn finish(mut self) -> Checked {
         let rest = std::mem::take(&mut self.carry);
         self.line(&rest);
-        Checked { gzip: self.head == [0x1f, 0x8b], verified: self.checked }
+        Checked { gzip: is_gzip_magic(&self.head), verified: self.checked }
     }
 }
 
 /// Lines of a reader, without their `\n` / `\r\n`, numbered from 1; blank lines skipped (allowed in NDJSON
 /// practice, not resources).
-fn for_each_line(mut reader: impl BufRead, mut f: impl FnMut(u64, &[u8]) -> io::Result<()>) -> io::Result<()> {
-    let mut buf = Vec::with_capacity(64 * 1024);
-    let mut number = 0u64;
-    loop {
-        buf.clear();
-        if reader.read_until(b'\n', &mut buf)? == 0 {
-            return Ok(());
+fn for_each_line(reader: impl BufRead, mut f: impl FnMut(u64, &[u8]) -> io::Result<()>) -> io::Result<()> {
+    let mut lines = LineReader::new(reader);
+    while let Some((number, line)) = lines.next_line()? {
+        if !is_blank(line) {
+            f(number, line)?;
         }
-        number += 1;
-        let mut line = buf.as_slice();
-        while let [rest @ .., b'\n' | b'\r'] = line {
-            line = rest;
-        }
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        f(number, line)?;
     }
+    Ok(())
 }
 
 /// Verifies `part` and puts the result at `target`: a rename when every line is good and the body was
@@ -241,8 +211,8 @@ pub fn verify_into(
     let (reader, gzip) = open_decoded(part)?;
     let mut quarantine_file: Option<BufWriter<File>> = None;
     for_each_line(reader, |number, line| {
-        match check_line(line, expect) {
-            None => {
+        match check(line, expect) {
+            Ok(()) => {
                 out.resources += 1;
                 match expect {
                     Expect::Outcomes => summarize_outcome(line, &mut out.issues),
@@ -250,7 +220,8 @@ pub fn verify_into(
                     Expect::Resource(_) => {}
                 }
             }
-            Some(why) => {
+            Err(problem) => {
+                let why = problem.to_string();
                 out.bad_lines += 1;
                 bad.push((number, why.clone()));
                 let w = match &mut quarantine_file {
@@ -334,7 +305,9 @@ mod tests {
         let records: Vec<Value> = q.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         let lines: Vec<u64> = records.iter().map(|r| r["line"].as_u64().unwrap()).collect();
         assert_eq!(lines, [2, 4, 5, 6, 7]);
-        assert!(records[2]["error"].as_str().unwrap().contains("announced Patient"));
+        // The line rule's words: the same as in Convert's bad-lines report and on the Files page.
+        assert_eq!(records[2]["error"], "resourceType is \"Observation\", expected \"Patient\"");
+        assert_eq!(records[3]["error"], "no resourceType");
         assert!(records[4]["error"].as_str().unwrap().contains("UTF-8"));
         assert_eq!(records[0]["file"], "Patient.000.ndjson");
     }

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use bulk_client::{ExportLevel, ExportRequest, HttpClient};
 use bulk_sim::{Faults, RetryAfter, RunningSim, SimConfig};
-use export_jobs::{Database, ExportRunner, FileState, JobEvent, JobOutcome, JobSettings, JobState, NewJob, Pacing};
+use export_jobs::{ExportRunner, JobEvent, JobOutcome, Pacing};
+use haul_store::{Database, FileState, JobSettings, JobState, NewJob};
 use tokio_util::sync::CancellationToken;
 
 fn fast() -> Pacing {

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use bulk_client::{ExportLevel, ExportRequest, HttpClient, KeyAlgorithm};
 use bulk_sim::{AuthMode, Faults, RunningSim, SimConfig};
-use export_jobs::{AuthSettings, Database, ExportRunner, JobEvent, JobSettings, JobState, Keychain, NewJob, Pacing};
+use export_jobs::{ExportRunner, JobEvent, Pacing};
+use haul_store::{AuthSettings, Database, JobSettings, JobState, Keychain, NewJob};
 use tokio_util::sync::CancellationToken;
 
 struct KeyGuard(Arc<Mutex<Database>>, String);

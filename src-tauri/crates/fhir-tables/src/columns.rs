@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::json::{JsonError, Parser, Peek};
 use arrow::array::NullBufferBuilder;
 use arrow::array::{
     Array, ArrayRef, BooleanBuilder, Decimal128Builder, Int64Builder, ListArray, RecordBatch, StringArray,
@@ -15,7 +14,10 @@ use arrow::array::{
 use arrow::buffer::{OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, Field, FieldRef, Fields, Schema, SchemaRef, TimeUnit};
 
-use crate::infer::{SeenKeys, check_utf8, find_from, key_bytes};
+use fhir_ndjson::json::{JsonError, Parser, Peek};
+use fhir_ndjson::{LineProblem, SeenKeys, check_utf8, unescaped};
+
+use crate::infer::find_from;
 use crate::shape::{DECIMAL_PRECISION, Shape, decimal_parts};
 
 /// Field metadata: this column holds JSON text (a value per row, exactly as it was in the input).
@@ -129,9 +131,10 @@ struct ListColumn {
 #[derive(Debug)]
 pub struct Mismatch(pub String);
 
+/// In the words of the line rule (`LineProblem`), as pass one would have put it.
 impl From<JsonError> for Mismatch {
     fn from(e: JsonError) -> Self {
-        Mismatch(format!("not valid JSON: {e}"))
+        Mismatch(LineProblem::from(e).to_string())
     }
 }
 
@@ -291,16 +294,12 @@ impl StructColumn {
         let mut seen = SeenKeys::default();
         let mut guess = 0;
         let mut key = j.object_first()?;
-        while let Some(k) = key {
-            // Names never hold escapes: a raw key that matches is that key; only others are unescaped.
-            let index = match self.find(k, guess) {
-                Some(i) => i,
-                None => {
-                    let k = key_bytes(k).map_err(|p| Mismatch(p.0))?;
-                    self.find(&k, guess)
-                        .ok_or_else(|| Mismatch(format!("a new key \"{}\" appeared", String::from_utf8_lossy(&k))))?
-                }
-            };
+        while let Some(raw) = key {
+            // As pass one reads keys: by their text, unescaped when written with escapes.
+            let k = if j.last_escaped() { unescaped(raw) } else { std::borrow::Cow::Borrowed(raw) };
+            let index = self
+                .find(&k, guess)
+                .ok_or_else(|| Mismatch(format!("a new key \"{}\" appeared", String::from_utf8_lossy(&k))))?;
             guess = index + 1;
             if !seen.insert(index) {
                 return Err(mismatch("duplicate key"));
@@ -358,7 +357,7 @@ impl BatchBuilder {
     pub fn append_line(&mut self, line: &[u8]) -> Result<(), Mismatch> {
         // Checked here, per line, so that the string slices appended below are valid UTF-8 (see
         // `Column::append`) even if the file changed since pass one.
-        check_utf8(line).map_err(|p| Mismatch(p.0))?;
+        check_utf8(line).map_err(|p| Mismatch(p.to_string()))?;
         let mut j = Parser::new(line);
         if j.peek()? != Peek::Object {
             return Err(mismatch("not an object"));

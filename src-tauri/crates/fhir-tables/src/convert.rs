@@ -4,13 +4,14 @@
 //! Pass two writes the good lines with that shape, widened by what earlier exports of the same
 //! server produced. Both passes split the input into chunks of whole lines, parsed by all cores;
 //! memory is a few chunks plus one row group, whatever the size of the input.
+//! (`pipeline` runs the threads of a pass, `report` holds what a conversion is told and tells.)
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatch;
@@ -18,13 +19,18 @@ use arrow::datatypes::{DataType, SchemaRef};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
-use serde::{Deserialize, Serialize};
-use ts_rs::TS;
 
 use crate::columns::{BatchBuilder, table_schema};
 use crate::error::ConvertError;
 use crate::infer::{InferCounts, LineProblem, infer_line, is_blank};
-use crate::inputs::{Chunk, TypeInput, read_chunks};
+use crate::inputs::{Chunk, TypeInput};
+use crate::pipeline::{Context, pipeline};
+// The report's types lived here first; their old paths still work.
+use crate::report::{BAD_LINES_FILE, BadLineSink};
+pub use crate::report::{
+    BadLine, ConversionReport, ConvertOptions, ConvertPhase, ConvertProgress, Forgetful, JsonColumn, SchemaMemory,
+    TypeReport,
+};
 use crate::shape::Shape;
 use crate::table_writer::TableWriter;
 
@@ -33,164 +39,6 @@ pub const SHAPE_KEY: &str = "haul:shape";
 /// File-level metadata: the columns kept as JSON text, comma separated, for tools that don't read
 /// Arrow field metadata.
 pub const JSON_COLUMNS_KEY: &str = "haul:json_columns";
-
-#[derive(Debug, Clone)]
-pub struct ConvertOptions {
-    /// Parsing threads (the writer and the reader have one each besides).
-    pub threads: usize,
-    /// Peak memory to stay under, roughly, in bytes; sets chunk and row-group sizes.
-    pub memory_limit: u64,
-    pub zstd_level: i32,
-}
-
-impl Default for ConvertOptions {
-    fn default() -> Self {
-        ConvertOptions {
-            threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
-            memory_limit: 300 << 20,
-            zstd_level: 3,
-        }
-    }
-}
-
-impl ConvertOptions {
-    /// (chunk bytes, row-group bytes) for the memory limit. A row group's Arrow batches are held
-    /// until it is encoded (in parallel); chunks and their batches are in flight, a few per thread.
-    fn sizes(&self) -> Result<(usize, usize), ConvertError> {
-        if self.threads == 0 {
-            return Err(ConvertError::Settings("threads must be at least 1".into()));
-        }
-        if self.memory_limit < 32 << 20 {
-            return Err(ConvertError::Settings("the memory limit must be at least 32 MB".into()));
-        }
-        ZstdLevel::try_new(self.zstd_level).map_err(|e| ConvertError::Settings(e.to_string()))?;
-        let limit = self.memory_limit as usize;
-        let row_group = (limit / 5).clamp(4 << 20, 128 << 20);
-        let chunk = ((limit - row_group * 2) / (10 * (self.threads + 2))).clamp(256 << 10, 8 << 20);
-        Ok((chunk, row_group))
-    }
-}
-
-/// Shapes of earlier conversions of the same server, by resource type: a table's schema only
-/// ever widens, so next month's files append to this month's.
-pub trait SchemaMemory: Sync {
-    fn recall(&self, resource_type: &str) -> Option<Shape>;
-    fn remember(&self, resource_type: &str, shape: &Shape) -> Result<(), String>;
-}
-
-/// No memory: each conversion's schema is what its input holds.
-pub struct Forgetful;
-
-impl SchemaMemory for Forgetful {
-    fn recall(&self, _: &str) -> Option<Shape> {
-        None
-    }
-    fn remember(&self, _: &str, _: &Shape) -> Result<(), String> {
-        Ok(())
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-#[ts(export)]
-pub enum ConvertPhase {
-    /// Pass one: learning the schema, finding bad lines.
-    Scanning,
-    /// Pass two: writing Parquet.
-    Writing,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub struct ConvertProgress {
-    pub resource_type: String,
-    pub phase: ConvertPhase,
-    /// Input bytes read so far, counting both passes.
-    #[ts(type = "number")]
-    pub done_bytes: u64,
-    /// Input bytes × 2 (each file is read twice).
-    #[ts(type = "number")]
-    pub total_bytes: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub struct JsonColumn {
-    /// `contained[].text`, `extension[].valueX`
-    pub path: String,
-    /// What the values were: `string`, `object`, …
-    pub kinds: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub struct BadLine {
-    pub file: String,
-    #[ts(type = "number")]
-    pub line: u64,
-    pub problem: String,
-    /// The line's first 200 characters.
-    pub excerpt: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub struct TypeReport {
-    pub resource_type: String,
-    pub files: u32,
-    /// Size of the files on disk (compressed for .gz).
-    #[ts(type = "number")]
-    pub input_bytes: u64,
-    /// Size of the NDJSON text (after decompression).
-    #[ts(type = "number")]
-    pub ndjson_bytes: u64,
-    #[ts(type = "number")]
-    pub rows: u64,
-    #[ts(type = "number")]
-    pub bad_lines: u64,
-    #[ts(type = "number")]
-    pub blank_lines: u64,
-    /// `"key": null` properties, stored as absent (FHIR does not allow them).
-    #[ts(type = "number")]
-    pub null_properties: u64,
-    /// None when no line was good: no table is written.
-    pub output_file: Option<String>,
-    #[ts(type = "number")]
-    pub output_bytes: u64,
-    pub row_groups: u32,
-    /// Leaf columns in the table.
-    pub columns: u32,
-    pub json_columns: Vec<JsonColumn>,
-    /// Paths new since the remembered schema (empty the first time).
-    pub new_columns: Vec<String>,
-    /// Paths whose type widened since the remembered schema (an integer that became a decimal…).
-    pub widened_columns: Vec<String>,
-    /// Whether an earlier conversion's schema was the starting point.
-    pub schema_recalled: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub struct ConversionReport {
-    pub out_dir: String,
-    pub types: Vec<TypeReport>,
-    #[ts(type = "number")]
-    pub bad_lines: u64,
-    /// Every bad line (file, line, problem, excerpt), one JSON object a line.
-    pub bad_lines_file: Option<String>,
-    /// The first bad lines, for showing.
-    pub bad_line_examples: Vec<BadLine>,
-    pub warnings: Vec<String>,
-    pub seconds: f64,
-}
-
-const EXAMPLES: usize = 20;
-const BAD_LINES_FILE: &str = "bad-lines.ndjson";
 
 /// Converts every type in `inputs` into `out_dir/<Type>.parquet`. A table is written beside its
 /// final name and renamed when complete, so an interrupted conversion never leaves a half table.
@@ -245,59 +93,6 @@ pub fn convert(
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
-
-struct Context<'a> {
-    options: &'a ConvertOptions,
-    chunk_bytes: usize,
-    row_group_bytes: usize,
-    cancel: &'a AtomicBool,
-    on_progress: &'a (dyn Fn(&ConvertProgress) + Sync),
-    total: u64,
-    done_before: u64,
-    bad: BadLineSink,
-    last_progress: Instant,
-}
-
-impl Context<'_> {
-    fn progress(&mut self, resource_type: &str, phase: ConvertPhase, read: u64, force: bool) {
-        if !force && self.last_progress.elapsed() < Duration::from_millis(100) {
-            return;
-        }
-        self.last_progress = Instant::now();
-        (self.on_progress)(&ConvertProgress {
-            resource_type: resource_type.to_string(),
-            phase,
-            done_bytes: (self.done_before + read).min(self.total),
-            total_bytes: self.total,
-        });
-    }
-}
-
-/// Bad lines go to a file as they are found (memory stays flat for a file of only bad lines).
-struct BadLineSink {
-    path: PathBuf,
-    file: Option<BufWriter<File>>,
-    examples: Vec<BadLine>,
-    count: u64,
-}
-
-impl BadLineSink {
-    fn push(&mut self, bad: BadLine) -> Result<(), ConvertError> {
-        if self.file.is_none() {
-            let f = File::create(&self.path).map_err(|e| ConvertError::write(&self.path, e))?;
-            self.file = Some(BufWriter::new(f));
-        }
-        let f = self.file.as_mut().expect("just opened");
-        serde_json::to_writer(&mut *f, &bad).map_err(|e| ConvertError::write(&self.path, e))?;
-        f.write_all(b"\n").map_err(|e| ConvertError::write(&self.path, e))?;
-        self.count += 1;
-        if self.examples.len() < EXAMPLES {
-            self.examples.push(bad);
-        }
-        Ok(())
-    }
-}
-
 /// What pass one learned from one chunk.
 struct ChunkScan {
     bytes: u64,
@@ -350,104 +145,6 @@ fn scan_chunk(chunk: &Chunk, resource_type: &str) -> ChunkScan {
     }
     scan
 }
-
-/// Runs reader → workers → in-order consumer. `work` runs on the worker threads; `consume` gets
-/// results in chunk order on this thread and may stop everything by returning an error.
-fn pipeline<R: Send>(
-    input: &TypeInput,
-    ctx: &mut Context,
-    first_lines: Option<&[u64]>,
-    phase: ConvertPhase,
-    work: &(dyn Fn(&Chunk) -> Result<R, ConvertError> + Sync),
-    consume: &mut dyn FnMut(R, &mut Context) -> Result<(), ConvertError>,
-) -> Result<(), ConvertError> {
-    let threads = ctx.options.threads;
-    let (chunk_tx, chunk_rx) = crossbeam_channel::bounded::<Chunk>(threads);
-    let (result_tx, result_rx) = crossbeam_channel::bounded::<(u64, Result<R, ConvertError>)>(threads);
-    // Room for every buffer in flight (queued, being parsed, being read), so none is dropped and
-    // allocated (and zeroed) again.
-    let (recycle_tx, recycle_rx) = crossbeam_channel::bounded::<Vec<u8>>(2 * threads + 4);
-    let stop = AtomicBool::new(false);
-    let read = Arc::new(AtomicU64::new(0));
-    let chunk_bytes = ctx.chunk_bytes;
-    let outcome = std::thread::scope(|s| {
-        let reader = std::thread::Builder::new()
-            .name("haul-read".into())
-            .spawn_scoped(s, || {
-                let r = read_chunks(&input.files, chunk_bytes, first_lines, &chunk_tx, &recycle_rx, &read, &stop);
-                drop(chunk_tx);
-                r
-            })
-            .expect("a thread starts");
-        for _ in 0..threads {
-            let rx = chunk_rx.clone();
-            let tx = result_tx.clone();
-            let recycle = recycle_tx.clone();
-            let stop = &stop;
-            let worker = move || {
-                for chunk in rx.iter() {
-                    if stop.load(Ordering::Relaxed) {
-                        continue;
-                    }
-                    let result = work(&chunk);
-                    let seq = chunk.seq;
-                    let _ = recycle.try_send(chunk.into_buffer());
-                    if tx.send((seq, result)).is_err() {
-                        break;
-                    }
-                }
-            };
-            std::thread::Builder::new().name("haul-parse".into()).spawn_scoped(s, worker).expect("a thread starts");
-        }
-        drop(result_tx);
-        drop(chunk_rx);
-        drop(recycle_tx);
-        let mut pending: BTreeMap<u64, R> = BTreeMap::new();
-        let mut next = 0u64;
-        let mut failure: Option<ConvertError> = None;
-        for (seq, result) in result_rx.iter() {
-            if failure.is_some() {
-                continue;
-            }
-            if ctx.cancel.load(Ordering::Relaxed) {
-                failure = Some(ConvertError::Cancelled);
-                stop.store(true, Ordering::Relaxed);
-                continue;
-            }
-            match result {
-                Ok(r) => {
-                    pending.insert(seq, r);
-                }
-                Err(e) => {
-                    failure = Some(e);
-                    stop.store(true, Ordering::Relaxed);
-                    continue;
-                }
-            }
-            while let Some(r) = pending.remove(&next) {
-                next += 1;
-                if let Err(e) = consume(r, ctx) {
-                    failure = Some(e);
-                    stop.store(true, Ordering::Relaxed);
-                    break;
-                }
-            }
-            let now = read.load(Ordering::Relaxed);
-            ctx.progress(&input.resource_type, phase, now, false);
-        }
-        let read_result = reader.join().expect("the reader thread does not panic");
-        match (failure, read_result) {
-            (Some(e), _) | (None, Err(e)) => Err(e),
-            (None, Ok(())) if ctx.cancel.load(Ordering::Relaxed) => Err(ConvertError::Cancelled),
-            (None, Ok(())) => Ok(()),
-        }
-    });
-    outcome?;
-    ctx.done_before += input.bytes();
-    ctx.progress(&input.resource_type, phase, 0, true);
-    Ok(())
-}
-
 fn convert_type(
     input: &TypeInput,
     out_dir: &Path,
@@ -486,7 +183,12 @@ fn convert_type(
                 let line = first + n;
                 bad_by_file[file].push(line);
                 bad_count += 1;
-                ctx.bad.push(BadLine { file: file_names[file].clone(), line, problem: problem.0, excerpt })?;
+                ctx.bad.push(BadLine {
+                    file: file_names[file].clone(),
+                    line,
+                    problem: problem.to_string(),
+                    excerpt,
+                })?;
             }
             Ok(())
         },

@@ -23,6 +23,17 @@ pub enum ConvertError {
     Settings(String),
 }
 
+/// The same sentences as before the input rules moved to `fhir-ndjson`.
+impl From<fhir_ndjson::NdjsonError> for ConvertError {
+    fn from(e: fhir_ndjson::NdjsonError) -> Self {
+        match e {
+            fhir_ndjson::NdjsonError::NoInput { paths } => ConvertError::NoInput { paths },
+            fhir_ndjson::NdjsonError::UnknownType { path } => ConvertError::UnknownType { path },
+            fhir_ndjson::NdjsonError::Read { path, source } => ConvertError::Read { path, message: source.to_string() },
+        }
+    }
+}
+
 impl ConvertError {
     pub fn read(path: &Path, e: std::io::Error) -> Self {
         ConvertError::Read { path: path.display().to_string(), message: e.to_string() }

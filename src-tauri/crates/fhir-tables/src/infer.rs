@@ -1,47 +1,17 @@
 //! Pass one: read a line, check it is a resource of the expected type, and widen the shape with it.
 //!
-//! The same checks decide, in pass two, which lines are written; a line is either accepted by both
-//! passes or left out by both, so the Parquet rows are exactly the good lines.
+//! The check is `fhir-ndjson`'s line rule (the one export verification and the Files page apply), and
+//! the shape is learned in the same walk, as the rule's visitor: a line is parsed once. The same rule
+//! decides, in pass two, which lines are written; a line is either accepted by both passes or left
+//! out by both, so the Parquet rows are exactly the good lines.
 
 use std::borrow::Cow;
 
-use crate::json::{JsonError, Parser, Peek};
+use fhir_ndjson::{Visit, VisitObject, walk_line};
+
+pub use fhir_ndjson::{LineProblem, is_blank};
 
 use crate::shape::{FieldShape, Shape, classify_number};
-
-/// Why a line is not a resource of the file's type. The text is shown to people as is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LineProblem(pub String);
-
-impl From<JsonError> for LineProblem {
-    fn from(e: JsonError) -> Self {
-        LineProblem(format!("not valid JSON: {e}"))
-    }
-}
-
-/// Keys seen in one object, to refuse a duplicate key (JSON parsers disagree on which one wins).
-#[derive(Default)]
-pub(crate) struct SeenKeys {
-    low: u64,
-    high: Vec<usize>,
-}
-
-impl SeenKeys {
-    /// Records `index`; false when it was already there.
-    pub(crate) fn insert(&mut self, index: usize) -> bool {
-        if index < 64 {
-            let bit = 1u64 << index;
-            let fresh = self.low & bit == 0;
-            self.low |= bit;
-            fresh
-        } else if self.high.contains(&index) {
-            false
-        } else {
-            self.high.push(index);
-            true
-        }
-    }
-}
 
 /// Counts kept while inferring, for the report.
 #[derive(Debug, Default, Clone, Copy)]
@@ -57,48 +27,90 @@ pub fn infer_line(
     root: &mut Shape,
     counts: &mut InferCounts,
 ) -> Result<(), LineProblem> {
-    check_utf8(line)?;
-    let mut j = Parser::new(line);
-    let peek = j.peek()?;
-    if peek != Peek::Object {
-        j.known_skip(peek)?;
-        j.finish()?;
-        return Err(LineProblem("not a JSON object".into()));
+    walk_line(line, resource_type, &mut Learn { shape: root, counts, member: false })
+}
+
+/// The visitor that learns: one value's shape.
+struct Learn<'s> {
+    shape: &'s mut Shape,
+    counts: &'s mut InferCounts,
+    /// Whether the value is an object's member (its `null` is counted), not an array's item.
+    member: bool,
+}
+
+/// The visitor that learns an object's members.
+struct LearnObject<'s> {
+    fields: &'s mut Vec<FieldShape>,
+    counts: &'s mut InferCounts,
+    /// Where the next key is looked for first: keys come in the order they were first seen.
+    guess: usize,
+}
+
+impl<'j> Visit<'j> for Learn<'_> {
+    type Object<'s>
+        = LearnObject<'s>
+    where
+        Self: 's;
+    type Items<'s>
+        = Learn<'s>
+    where
+        Self: 's;
+
+    #[inline]
+    fn null(&mut self) {
+        if self.member {
+            self.counts.null_properties += 1;
+        }
+        self.shape.observe_null();
     }
-    let Some(fields) = root.enter_object() else {
-        return Err(LineProblem("the resource shape is not an object".into()));
-    };
-    let found = infer_object(&mut j, fields, counts, Some(resource_type))?;
-    j.finish()?;
-    match found {
-        Some(true) => Ok(()),
-        _ => Err(LineProblem("no resourceType".into())),
+
+    #[inline]
+    fn bool(&mut self) {
+        self.shape.observe_bool();
+    }
+
+    #[inline]
+    fn string(&mut self, _raw: &'j [u8]) {
+        self.shape.observe_string();
+    }
+
+    #[inline]
+    fn number(&mut self, text: &'j [u8]) {
+        self.shape.observe_number(classify_number(text));
+    }
+
+    /// `None` when the shape is JSON text: the walker checks the object, nothing more is learned.
+    #[inline]
+    fn object(&mut self) -> Option<LearnObject<'_>> {
+        let fields = self.shape.enter_object()?;
+        Some(LearnObject { fields, counts: &mut *self.counts, guess: 0 })
+    }
+
+    #[inline]
+    fn array(&mut self) -> Option<Learn<'_>> {
+        let item = self.shape.enter_array()?;
+        Some(Learn { shape: item, counts: &mut *self.counts, member: false })
     }
 }
 
-/// Whether a string's raw bytes hold an escape. Most keys and codes are short: a plain loop beats a
-/// call into memchr there.
-pub(crate) fn has_escape(raw: &[u8]) -> bool {
-    if raw.len() < 32 { raw.contains(&b'\\') } else { memchr::memchr(b'\\', raw).is_some() }
-}
+impl<'j> VisitObject<'j> for LearnObject<'_> {
+    type Value<'s>
+        = Learn<'s>
+    where
+        Self: 's;
 
-/// Checks a whole line as UTF-8 at once (SIMD); the parser's slices of it are then valid too.
-pub fn check_utf8(line: &[u8]) -> Result<&str, LineProblem> {
-    simdutf8::compat::from_utf8(line).map_err(|e| LineProblem(format!("not valid UTF-8 (at byte {})", e.valid_up_to())))
-}
-
-/// A key as the parser hands it out (raw bytes between the quotes), unescaped when it has escapes.
-/// Lines are checked as UTF-8 before parsing, so raw keys need no second check.
-pub(crate) fn key_bytes(raw: &[u8]) -> Result<Cow<'_, [u8]>, LineProblem> {
-    if !has_escape(raw) {
-        return Ok(Cow::Borrowed(raw));
+    /// The field's position in the shape: the walker refuses a position seen twice in one object.
+    #[inline]
+    fn member(&mut self, key: &Cow<'j, [u8]>) -> usize {
+        let index = find_field(self.fields, key, self.guess);
+        self.guess = index + 1;
+        index
     }
-    let mut quoted = Vec::with_capacity(raw.len() + 2);
-    quoted.push(b'"');
-    quoted.extend_from_slice(raw);
-    quoted.push(b'"');
-    let text: String = serde_json::from_slice(&quoted).map_err(|e| LineProblem(format!("not valid JSON: {e}")))?;
-    Ok(Cow::Owned(text.into_bytes()))
+
+    #[inline]
+    fn value(&mut self, index: usize) -> Learn<'_> {
+        Learn { shape: &mut self.fields[index].shape, counts: &mut *self.counts, member: true }
+    }
 }
 
 /// Byte equality for keys, inlined: keys are short, and a call into `memcmp` per key was a tenth of the run.
@@ -135,12 +147,8 @@ pub(crate) fn find_from<T>(names: &[T], name: impl Fn(&T) -> &[u8], key: &[u8], 
     names[..guess].iter().position(|n| same_key(name(n), key))
 }
 
-fn find_known(fields: &[FieldShape], key: &[u8], guess: usize) -> Option<usize> {
-    find_from(fields, |f| f.name.as_bytes(), key, guess)
-}
-
 fn find_field(fields: &mut Vec<FieldShape>, key: &[u8], guess: usize) -> usize {
-    match find_known(fields, key, guess) {
+    match find_from(fields, |f| f.name.as_bytes(), key, guess) {
         Some(i) => i,
         None => {
             let name = String::from_utf8_lossy(key).into_owned();
@@ -148,98 +156,6 @@ fn find_field(fields: &mut Vec<FieldShape>, key: &[u8], guess: usize) -> usize {
             fields.len() - 1
         }
     }
-}
-
-/// Walks an object whose `{` is next. With `resource_type`, checks the top-level `resourceType`
-/// and returns whether it was present.
-fn infer_object(
-    j: &mut Parser,
-    fields: &mut Vec<FieldShape>,
-    counts: &mut InferCounts,
-    resource_type: Option<&str>,
-) -> Result<Option<bool>, LineProblem> {
-    let mut seen = SeenKeys::default();
-    let mut has_type = false;
-    let mut guess = 0;
-    let mut key = j.object_first()?;
-    while let Some(k) = key {
-        // Names never hold escapes, so a raw key that matches one is that key; others are unescaped.
-        let index = match find_known(fields, k, guess) {
-            Some(i) => i,
-            None => find_field(fields, &key_bytes(k)?, guess),
-        };
-        guess = index + 1;
-        if !seen.insert(index) {
-            return Err(LineProblem(format!("the key \"{}\" appears twice", fields[index].name)));
-        }
-        let peek = j.peek()?;
-        if let Some(expected) = resource_type
-            && fields[index].name == "resourceType"
-        {
-            let got = if peek == Peek::String { key_bytes(j.known_bytes()?)? } else { Cow::Borrowed(&b""[..]) };
-            if *got != *expected.as_bytes() {
-                let shown = if peek == Peek::String {
-                    format!("\"{}\"", String::from_utf8_lossy(&got))
-                } else {
-                    "not a string".into()
-                };
-                return Err(LineProblem(format!("resourceType is {shown}, expected \"{expected}\"")));
-            }
-            fields[index].shape.observe_string();
-            has_type = true;
-        } else {
-            if peek == Peek::Null {
-                counts.null_properties += 1;
-            }
-            infer_value(j, peek, &mut fields[index].shape, counts)?;
-        }
-        key = j.object_next()?;
-    }
-    Ok(resource_type.map(|_| has_type))
-}
-
-fn infer_value(j: &mut Parser, peek: Peek, shape: &mut Shape, counts: &mut InferCounts) -> Result<(), LineProblem> {
-    match peek {
-        Peek::Null => {
-            j.known_null()?;
-            shape.observe_null();
-        }
-        Peek::True | Peek::False => {
-            j.known_bool(peek)?;
-            shape.observe_bool();
-        }
-        Peek::String => {
-            // Escapes are checked; UTF-8 was checked for the whole line.
-            j.known_bytes()?;
-            shape.observe_string();
-        }
-        Peek::Array => match shape.enter_array() {
-            Some(item) => {
-                let mut next = j.array_first()?;
-                while let Some(p) = next {
-                    infer_value(j, p, item, counts)?;
-                    next = j.array_next()?;
-                }
-            }
-            None => j.known_skip(peek)?,
-        },
-        Peek::Object => match shape.enter_object() {
-            Some(fields) => {
-                infer_object(j, fields, counts, None)?;
-            }
-            None => j.known_skip(peek)?,
-        },
-        Peek::Number => {
-            let text = j.known_number_bytes()?;
-            shape.observe_number(classify_number(text));
-        }
-    }
-    Ok(())
-}
-
-/// Whether a line holds nothing but whitespace (skipped, not an error: many writers end with one).
-pub fn is_blank(line: &[u8]) -> bool {
-    line.iter().all(|b| b.is_ascii_whitespace())
 }
 
 #[cfg(test)]
@@ -291,17 +207,18 @@ mod tests {
             r#"[1]"#,
             r#"{"resourceType":"Patient","id":"a"#,
         ]);
+        let text = |i: usize| r[i].as_ref().unwrap_err().to_string();
         assert_eq!(r[0], Ok(()));
-        assert_eq!(r[1], Err(LineProblem("resourceType is \"Observation\", expected \"Patient\"".into())));
-        assert_eq!(r[2], Err(LineProblem("no resourceType".into())));
-        assert_eq!(r[3], Err(LineProblem("the key \"id\" appears twice".into())));
-        assert!(r[4].as_ref().unwrap_err().0.starts_with("not valid JSON"));
-        assert_eq!(r[5], Err(LineProblem("not a JSON object".into())));
+        assert_eq!(text(1), "resourceType is \"Observation\", expected \"Patient\"");
+        assert_eq!(text(2), "no resourceType");
+        assert_eq!(text(3), "the key \"id\" appears twice");
+        assert!(text(4).starts_with("not valid JSON"));
+        assert_eq!(text(5), "not a JSON object");
         assert!(r[6].is_err());
         let mut root = Shape::Null;
         let bad =
             infer_line(b"{\"resourceType\":\"Patient\",\"x\":\"\xff\"}", "Patient", &mut root, &mut Default::default());
-        assert!(bad.unwrap_err().0.starts_with("not valid UTF-8"));
+        assert!(bad.unwrap_err().to_string().starts_with("not valid UTF-8"));
     }
 
     #[test]
@@ -317,5 +234,21 @@ mod tests {
         assert_eq!(fields[2].shape, Shape::Json { seen: vec![JsonKind::String, JsonKind::Object] });
         assert_eq!(fields[3].shape, Shape::Decimal { scale: 2, int_digits: 1 });
         assert_eq!(fields[4].shape, Shape::Bool);
+    }
+
+    #[test]
+    fn a_line_is_judged_alone_whatever_was_learned_before() {
+        // `x` is JSON text after the first two lines, so its objects are not learned: they are checked all the
+        // same, and an escaped key is the key it spells.
+        let (_, r) = infer(&[
+            r#"{"resourceType":"Patient","x":"s"}"#,
+            r#"{"resourceType":"Patient","x":{"k":1}}"#,
+            r#"{"resourceType":"Patient","x":{"k":1,"k":2}}"#,
+            r#"{"resourceType":"Patient","x":[{"k":1,"\u006b":2}]}"#,
+            r#"{"resourceType":"Patient","n\u0061me":[{"given":["A"]}],"name":[]}"#,
+        ]);
+        let problems: Vec<Option<String>> = r.iter().map(|r| r.as_ref().err().map(|p| p.to_string())).collect();
+        let twice = |k: &str| Some(format!("the key \"{k}\" appears twice"));
+        assert_eq!(problems, [None, None, twice("k"), twice("k"), twice("name")]);
     }
 }

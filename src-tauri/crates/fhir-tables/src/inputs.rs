@@ -1,146 +1,19 @@
-//! Which NDJSON files to convert, of which resource type, and reading them in chunks of whole lines.
+//! Which NDJSON files to convert (found by `fhir-ndjson`), and reading them in chunks of whole lines.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::io::Read;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use flate2::read::MultiGzDecoder;
+pub use fhir_ndjson::{InputFile, TypeInput, looks_like_type};
 
 use crate::error::ConvertError;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InputFile {
-    pub path: PathBuf,
-    /// Size on disk (compressed for `.gz`): what progress counts.
-    pub bytes: u64,
-}
-
-/// All the files of one resource type, in name order: they become one table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TypeInput {
-    pub resource_type: String,
-    pub files: Vec<InputFile>,
-}
-
-impl TypeInput {
-    pub fn bytes(&self) -> u64 {
-        self.files.iter().map(|f| f.bytes).sum()
-    }
-}
-
-fn is_ndjson(path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    [".ndjson", ".ndjson.gz", ".jsonl", ".jsonl.gz"].iter().any(|ext| name.ends_with(ext))
-}
-
-/// A resource type name as FHIR spells them: `Patient`, `ExplanationOfBenefit`.
-pub fn looks_like_type(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_uppercase()) && chars.all(|c| c.is_ascii_alphanumeric())
-}
-
 /// The files to convert: each path is an NDJSON file or a folder whose NDJSON files (not those in
-/// subfolders such as `error/`) are taken. Grouped by resource type: the part of the name before
-/// the first `.` or `-` (`Observation.002.ndjson`), else the first line's `resourceType`.
+/// subfolders such as `error/`) are taken, grouped by resource type ([`fhir_ndjson::find_inputs`]: the
+/// Files page finds the same).
 pub fn find_inputs(paths: &[PathBuf]) -> Result<Vec<TypeInput>, ConvertError> {
-    // (path, named by the user): a file found in a folder that holds no resources (Haul's own
-    // log.ndjson, say) is passed over; a file named on its own must be one.
-    let mut files: Vec<(PathBuf, bool)> = Vec::new();
-    for path in paths {
-        let meta = std::fs::metadata(path).map_err(|e| ConvertError::read(path, e))?;
-        if meta.is_dir() {
-            let entries = std::fs::read_dir(path).map_err(|e| ConvertError::read(path, e))?;
-            for entry in entries {
-                let entry = entry.map_err(|e| ConvertError::read(path, e))?;
-                let p = entry.path();
-                if entry.file_type().map(|t| t.is_file()).unwrap_or(false) && is_ndjson(&p) {
-                    files.push((p, false));
-                }
-            }
-        } else {
-            files.push((path.clone(), true));
-        }
-    }
-    if files.is_empty() {
-        let shown = paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
-        return Err(ConvertError::NoInput { paths: shown });
-    }
-    files.sort();
-    files.dedup_by(|a, b| a.0 == b.0);
-    let mut by_type: Vec<TypeInput> = Vec::new();
-    for (path, named) in files {
-        let resource_type = match type_of(&path) {
-            Ok(t) => t,
-            Err(ConvertError::UnknownType { .. }) if !named => continue,
-            Err(e) => return Err(e),
-        };
-        let bytes = std::fs::metadata(&path).map_err(|e| ConvertError::read(&path, e))?.len();
-        let file = InputFile { path, bytes };
-        match by_type.iter_mut().find(|t| t.resource_type == resource_type) {
-            Some(t) => t.files.push(file),
-            None => by_type.push(TypeInput { resource_type, files: vec![file] }),
-        }
-    }
-    by_type.sort_by(|a, b| a.resource_type.cmp(&b.resource_type));
-    Ok(by_type)
-}
-
-fn type_of(path: &Path) -> Result<String, ConvertError> {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    let stem = name.split(['.', '-', '_']).next().unwrap_or("");
-    if looks_like_type(stem) {
-        return Ok(stem.to_string());
-    }
-    let mut reader = BufReader::new(open(path, &Arc::new(AtomicU64::new(0)))?);
-    let mut first = Vec::new();
-    loop {
-        first.clear();
-        let n = (&mut reader).take(64 << 20).read_until(b'\n', &mut first).map_err(|e| ConvertError::read(path, e))?;
-        if n == 0 || !crate::infer::is_blank(&first) {
-            break;
-        }
-    }
-    #[derive(serde::Deserialize)]
-    struct Head {
-        #[serde(rename = "resourceType")]
-        resource_type: String,
-    }
-    match serde_json::from_slice::<Head>(&first) {
-        Ok(h) if looks_like_type(&h.resource_type) => Ok(h.resource_type),
-        _ => Err(ConvertError::UnknownType { path: path.display().to_string() }),
-    }
-}
-
-/// Counts the bytes read from disk, for progress.
-struct Counted {
-    file: File,
-    read: Arc<AtomicU64>,
-}
-
-impl Read for Counted {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.file.read(buf)?;
-        self.read.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
-    }
-}
-
-/// Opens a file for reading its lines; gzip (by its magic bytes) is inflated on the way.
-pub fn open(path: &Path, read: &Arc<AtomicU64>) -> Result<Box<dyn Read + Send>, ConvertError> {
-    let mut file = File::open(path).map_err(|e| ConvertError::read(path, e))?;
-    let mut magic = [0u8; 2];
-    let n = file.read(&mut magic).map_err(|e| ConvertError::read(path, e))?;
-    let head = std::io::Cursor::new(magic[..n].to_vec());
-    let counted = Counted { file, read: read.clone() };
-    read.fetch_add(n as u64, Ordering::Relaxed);
-    let raw = head.chain(counted);
-    if n == 2 && magic == [0x1f, 0x8b] {
-        Ok(Box::new(MultiGzDecoder::new(BufReader::with_capacity(256 << 10, raw))))
-    } else {
-        Ok(Box::new(raw))
-    }
+    Ok(fhir_ndjson::find_inputs(paths)?)
 }
 
 /// Whole lines of one file, and where they start.
@@ -167,21 +40,9 @@ impl Chunk {
         self.buffer
     }
 
-    /// The chunk's lines, numbered, without `\n` or a `\r` before it.
+    /// The chunk's lines, numbered, without `\n` or a `\r` before it ([`fhir_ndjson::lines`]).
     pub fn lines(&self) -> impl Iterator<Item = (u64, &[u8])> {
-        let data = self.data();
-        let body = data.strip_suffix(b"\n").unwrap_or(data);
-        let mut n = self.first_line;
-        let mut start = 0;
-        // memchr finds line ends 16-32 bytes at a time; a byte-by-byte split cost a seventh of the run.
-        let ends = memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len()));
-        ends.map(move |end| {
-            let line = &body[start..end];
-            start = end + 1;
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            n += 1;
-            (n - 1, line)
-        })
+        (self.first_line..).zip(fhir_ndjson::lines(self.data()))
     }
 }
 
@@ -219,7 +80,7 @@ pub fn read_chunks(
     let fresh = || recycled.try_recv().unwrap_or_default();
     let mut seq = 0;
     for (index, file) in files.iter().enumerate() {
-        let mut reader = open(&file.path, read)?;
+        let mut reader = fhir_ndjson::open_counting(&file.path, read)?;
         let mut buf: Vec<u8> = fresh();
         let mut filled = 0usize;
         let mut target = chunk_bytes;

@@ -7,15 +7,18 @@ pub mod convert;
 pub mod error;
 pub mod infer;
 pub mod inputs;
-pub mod json;
+mod pipeline;
 pub mod rebuild;
+pub mod report;
 pub mod shape;
 pub mod table_writer;
 
-pub use convert::{
-    BadLine, ConversionReport, ConvertOptions, ConvertPhase, ConvertProgress, Forgetful, JsonColumn, SchemaMemory,
-    TypeReport, convert,
-};
+pub use convert::convert;
 pub use error::ConvertError;
-pub use inputs::{TypeInput, find_inputs};
+pub use fhir_ndjson::LineProblem;
+pub use inputs::{InputFile, TypeInput, find_inputs};
+pub use report::{
+    BadLine, ConversionReport, ConvertOptions, ConvertPhase, ConvertProgress, Forgetful, JsonColumn, SchemaMemory,
+    TypeReport,
+};
 pub use shape::Shape;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use export_jobs::runner::{human_bytes, human_duration};
+use export_jobs::wording::{bytes as human_bytes, duration as human_duration};
 use export_jobs::{RememberedSchemas, server_of_folder};
 use fhir_tables::{ConversionReport, ConvertOptions, ConvertProgress, Forgetful, SchemaMemory, convert, find_inputs};
 use indicatif::{ProgressBar, ProgressStyle};

@@ -9,12 +9,11 @@ use std::time::Duration;
 
 use bulk_client::{ExportLevel, ExportRequest, HttpClient};
 use clap::Args;
-use export_jobs::runner::{human_bytes, human_duration};
+use export_jobs::wording::{bytes as human_bytes, duration as human_duration};
 
 use crate::open_db;
-use export_jobs::{
-    AuthSettings, Database, EventSink, ExportRunner, JobEvent, JobOutcome, JobSettings, JobState, NewJob, Pacing,
-};
+use export_jobs::{EventSink, ExportPlan, ExportRunner, JobEvent, JobOutcome, Pacing, ServerChoice, Since};
+use haul_store::{AuthSettings, Database, JobState};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use tokio_util::sync::CancellationToken;
 
@@ -149,7 +148,7 @@ fn check_instant(s: &str) -> Result<(), String> {
 }
 
 pub async fn export(args: ExportArgs) -> Result<u8, String> {
-    let check = export_jobs::check_base_url(&args.fhir_url).map_err(|e| e.to_string())?;
+    let check = haul_store::check_base_url(&args.fhir_url).map_err(|e| e.to_string())?;
     let fhir_url = check.normalized.clone();
     if let Some(w) = &check.warning {
         eprintln!("Note: {w}");
@@ -159,16 +158,8 @@ pub async fn export(args: ExportArgs) -> Result<u8, String> {
         (None, true) => ExportLevel::Patient,
         (None, false) => ExportLevel::System,
     };
-    if !args.patients.is_empty() && level == ExportLevel::System {
-        return Err("--patient works at patient or group level only: add --patient-level or --group ID.".into());
-    }
-    if let ExportLevel::Group(g) = &level
-        && g.is_empty()
-    {
-        return Err("--group needs the Group's id.".into());
-    }
     let db = open_db()?;
-    let mut request = ExportRequest {
+    let request = ExportRequest {
         level: Some(level),
         output_format: args.output_format,
         since: None,
@@ -181,40 +172,50 @@ pub async fn export(args: ExportArgs) -> Result<u8, String> {
         post: args.post,
         extra: args.extra,
     };
-    match args.since.as_deref() {
-        None => {}
-        Some("auto") => match db.last_transaction_time(&fhir_url, &request).map_err(|e| e.to_string())? {
-            Some(t) => {
-                eprintln!("Incremental: since {t} (the last successful export of the same request).");
-                request.since = Some(t);
-            }
-            None => eprintln!("No earlier successful export of this request: running a full export."),
-        },
-        Some(s) => {
-            check_instant(s)?;
-            request.since = Some(s.to_string());
-        }
-    }
-    let out_dir = export_jobs::runner::prepare_folder(&args.out).map_err(|e| e.to_string())?;
     let auth = match (args.client_id, args.key) {
         (Some(client_id), Some(key_kid)) => {
             Some(AuthSettings { client_id, key_kid, token_url: args.token_url, scope: args.scope })
         }
         _ => None,
     };
-    let server_id = db.list_servers().ok().and_then(|s| s.into_iter().find(|s| s.base_url == fhir_url).map(|s| s.id));
-    let job = db
-        .create_job(&NewJob {
-            server_id,
-            fhir_url: fhir_url.clone(),
-            request: request.clone(),
-            settings: JobSettings { parallel: args.parallel, delete_after: !args.no_delete, auth },
-            out_dir: out_dir.clone(),
-        })
-        .map_err(|e| e.to_string())?;
-    eprintln!("Export {} started: {}", job.id, request.describe(&fhir_url).lines().next().unwrap_or(""));
-    eprintln!("Folder: {}", out_dir.display());
+    let mut plan = ExportPlan {
+        server: ServerChoice::Address { fhir_url: fhir_url.clone(), auth },
+        out_dir: Some(args.out),
+        parallel: args.parallel,
+        delete_after: !args.no_delete,
+        ..ExportPlan::for_saved(0, request)
+    };
+    match args.since.as_deref() {
+        None => {}
+        Some("auto") => plan.since = Since::LastExport,
+        Some(s) => {
+            check_instant(s)?;
+            plan.request.since = Some(s.to_string());
+        }
+    }
+    let auto = plan.since == Since::LastExport;
+    // The exports root is only used without --out, which the command line always has.
+    let planned = plan.create(&db, std::path::Path::new(".")).map_err(plan_error)?;
+    match (auto, &planned.baseline) {
+        (true, Some(t)) => eprintln!("Incremental: since {t} (the last successful export of the same request)."),
+        (true, None) => eprintln!("No earlier successful export of this request: running a full export."),
+        _ => {}
+    }
+    let job = planned.job;
+    eprintln!("Export {} started: {}", job.id, job.request.describe(&fhir_url).lines().next().unwrap_or(""));
+    eprintln!("Folder: {}", job.out_dir);
     run_one(&runner(db), job.id).await
+}
+
+/// The plan's refusals in the command line's words (its flags, not the app's pages).
+fn plan_error(e: export_jobs::PlanError) -> String {
+    match e {
+        export_jobs::PlanError::PatientsNeedPatientLevel => {
+            "--patient works at patient or group level only: add --patient-level or --group ID.".into()
+        }
+        export_jobs::PlanError::GroupIdMissing => "--group needs the Group's id.".into(),
+        other => other.to_string(),
+    }
 }
 
 pub async fn resume(args: ResumeArgs) -> Result<u8, String> {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use bulk_client::KeyAlgorithm;
 use clap::{Args, Subcommand, ValueEnum};
-use export_jobs::{KeyInfo, Keychain};
+use haul_store::{KeyInfo, Keychain};
 
 use crate::open_db;
 

@@ -40,10 +40,10 @@ enum Command {
 }
 
 /// Haul's database in its data folder (`HAUL_DATA_DIR` or the platform's), as the app uses it.
-fn open_db() -> Result<export_jobs::Database, String> {
-    let dir = export_jobs::DataDir::locate().map_err(|e| e.to_string())?;
+fn open_db() -> Result<haul_store::Database, String> {
+    let dir = haul_store::DataDir::locate().map_err(|e| e.to_string())?;
     dir.ensure_writable().map_err(|e| e.to_string())?;
-    export_jobs::Database::open(&dir.database_path()).map_err(|e| e.to_string())
+    haul_store::Database::open(&dir.database_path()).map_err(|e| e.to_string())
 }
 
 fn main() -> ExitCode {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use bulk_client::{BackendAuth, HttpClient};
-use export_jobs::{Database, Keychain};
+use haul_store::{Database, Keychain};
 use p384::pkcs8::DecodePrivateKey;
 use rsa::traits::PrivateKeyParts;
 

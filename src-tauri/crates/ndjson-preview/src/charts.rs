@@ -1,8 +1,9 @@
 //! The counts behind the charts: resources per type, top codes, Patient gender and age, resources per month.
-//! One streaming pass over every file (two threads), reading only the elements the charts use.
+//! One streaming pass over every file (two threads), reading only the elements the charts use. A line counts
+//! when it is a resource of its file's type by the one line rule (`fhir_ndjson::check_line`), the same lines
+//! export verification kept and Convert writes.
 
 use std::collections::HashMap;
-use std::io::BufRead;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -72,7 +73,6 @@ pub struct Charts {
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct Slim {
-    resource_type: Option<Value>,
     meta: Option<Value>,
     code: Option<Value>,
     gender: Option<Value>,
@@ -145,19 +145,20 @@ struct Tally {
 
 impl Tally {
     fn add(&mut self, file_type: &str, line: &[u8], as_of: (i32, u32, u32)) {
-        let Ok(r) = serde_json::from_slice::<Slim>(line) else {
+        if fhir_ndjson::check_line(line, file_type).is_err() {
             self.invalid += 1;
             return;
-        };
-        let resource_type = r.resource_type.as_ref().and_then(Value::as_str).unwrap_or(file_type);
-        *self.per_type.entry(resource_type.to_string()).or_default() += 1;
+        }
+        // A resource serde cannot read whole (nested past its limit of 128) still counts, undated.
+        let r = serde_json::from_slice::<Slim>(line).unwrap_or_default();
+        *self.per_type.entry(file_type.to_string()).or_default() += 1;
         match r.month() {
             Some(m) => *self.per_month.entry(m.to_string()).or_default() += 1,
             None => self.undated += 1,
         }
-        match resource_type {
+        match file_type {
             "Observation" | "Condition" => {
-                let observation = resource_type == "Observation";
+                let observation = file_type == "Observation";
                 let coding = r.code.as_ref().map(|c| &c["coding"][0]);
                 if let Some(c) = coding.filter(|c| c["code"].is_string()) {
                     let key = (
@@ -252,20 +253,15 @@ impl PreviewFolder {
                     scope.spawn(move || {
                         let mut tally = Tally::default();
                         while let Some((file_type, path)) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
-                            let input =
-                                fhir_tables::inputs::open(path, &read).map_err(|e| PreviewError::read(path, e))?;
-                            let mut reader = std::io::BufReader::with_capacity(1 << 20, input);
-                            let mut line = Vec::new();
+                            let input = fhir_ndjson::open_counting(path, &read)?;
+                            let mut lines =
+                                fhir_ndjson::LineReader::new(std::io::BufReader::with_capacity(1 << 20, input));
                             let mut n = 0u32;
-                            loop {
-                                line.clear();
-                                if reader.read_until(b'\n', &mut line).map_err(|e| PreviewError::read(path, e))? == 0 {
-                                    break;
-                                }
-                                if line.iter().all(u8::is_ascii_whitespace) {
+                            while let Some((_, line)) = lines.next_line().map_err(|e| PreviewError::read(path, e))? {
+                                if fhir_ndjson::is_blank(line) {
                                     continue;
                                 }
-                                tally.add(file_type, &line, as_of);
+                                tally.add(file_type, line, as_of);
                                 n += 1;
                                 if n.is_multiple_of(4096) {
                                     if cancel.load(Ordering::Relaxed) {

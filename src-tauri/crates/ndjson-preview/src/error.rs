@@ -43,3 +43,16 @@ impl PreviewError {
         PreviewError::Cache { path: path.display().to_string(), message: e.to_string() }
     }
 }
+
+/// Finding and opening files (`fhir-ndjson`): a read error names the file that failed.
+impl From<fhir_ndjson::NdjsonError> for PreviewError {
+    fn from(e: fhir_ndjson::NdjsonError) -> Self {
+        match e {
+            fhir_ndjson::NdjsonError::NoInput { paths } => PreviewError::NoNdjson { folder: paths },
+            fhir_ndjson::NdjsonError::Read { path, source } => PreviewError::Read { path, message: source.to_string() },
+            fhir_ndjson::NdjsonError::UnknownType { ref path } => {
+                PreviewError::Read { path: path.clone(), message: e.to_string() }
+            }
+        }
+    }
+}

@@ -9,6 +9,8 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+
+use fhir_ndjson::{is_blank, line_content};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,7 +18,9 @@ use std::time::SystemTime;
 
 use crate::error::PreviewError;
 
-const MAGIC: &[u8; 8] = b"HAULIDX1";
+/// Version 2: blank lines are counted by `fhir_ndjson::is_blank` (whitespace only), as everywhere else;
+/// version 1 counted only empty lines, so its counts are rebuilt.
+const MAGIC: &[u8; 8] = b"HAULIDX2";
 const HEADER: u64 = 64;
 /// How much input is read between two points where readers may see the rows indexed so far.
 const PUBLISH_EVERY: usize = 8 << 20;
@@ -77,13 +81,6 @@ pub struct BuildProgress {
     pub rows: u64,
 }
 
-fn is_gzip(path: &Path) -> Result<bool, PreviewError> {
-    let mut magic = [0u8; 2];
-    let mut f = File::open(path).map_err(|e| PreviewError::read(path, e))?;
-    let n = f.read(&mut magic).map_err(|e| PreviewError::read(path, e))?;
-    Ok(n == 2 && magic == [0x1f, 0x8b])
-}
-
 /// A stable name for a file's cache entries: its name (readable when someone looks in the cache) and a hash of
 /// its full path (FNV-1a: stable across runs and platforms, unlike std's hasher).
 fn cache_stem(source: &Path) -> String {
@@ -142,7 +139,7 @@ impl LineIndex {
     pub fn open(source: &Path, cache_dir: &Path) -> Result<LineIndex, PreviewError> {
         std::fs::create_dir_all(cache_dir).map_err(|e| PreviewError::cache(cache_dir, e))?;
         let stem = cache_stem(source);
-        let gz = is_gzip(source)?;
+        let gz = fhir_ndjson::is_gzip_file(source)?;
         let index_path = cache_dir.join(format!("{stem}.idx"));
         let data = if gz { cache_dir.join(format!("{stem}.ndjson")) } else { source.to_path_buf() };
         let stamp = Stamp::of(source)?;
@@ -275,8 +272,7 @@ impl LineIndex {
         cancel: &AtomicBool,
     ) -> Result<(), PreviewError> {
         let read = Arc::new(AtomicU64::new(0));
-        let mut input = fhir_tables::inputs::open(&self.source, &read)
-            .map_err(|e| PreviewError::Read { path: self.source.display().to_string(), message: e.to_string() })?;
+        let mut input = fhir_ndjson::open_counting(&self.source, &read)?;
         let mut data_out = if self.gz {
             let f = File::create(data_part).map_err(cache_err(data_part))?;
             Some(BufWriter::with_capacity(READ_BUFFER, f))
@@ -289,7 +285,8 @@ impl LineIndex {
 
         let mut buf = vec![0u8; READ_BUFFER];
         let (mut pos, mut line_start, mut rows, mut blank) = (0u64, 0u64, 0u64, 0u64);
-        let mut prev_byte = b'\n';
+        // Whether the line being read is blank so far: a line may span two reads.
+        let mut blank_so_far = true;
         let mut since_publish = 0usize;
         loop {
             if cancel.load(Ordering::Relaxed) {
@@ -305,18 +302,19 @@ impl LineIndex {
             if let Some(out) = data_out.as_mut() {
                 out.write_all(chunk).map_err(cache_err(data_part))?;
             }
+            let mut from = 0;
             for i in memchr::memchr_iter(b'\n', chunk) {
-                let end = pos + i as u64;
-                let len = end - line_start;
-                let last = if i > 0 { chunk[i - 1] } else { prev_byte };
-                if len == 0 || (len == 1 && last == b'\r') {
+                // Most lines start with `{`: is_blank stops at once.
+                if blank_so_far && is_blank(&chunk[from..i]) {
                     blank += 1;
                 }
+                blank_so_far = true;
+                from = i + 1;
                 idx.write_all(&line_start.to_le_bytes()).map_err(cache_err(index_part))?;
                 rows += 1;
-                line_start = end + 1;
+                line_start = pos + i as u64 + 1;
             }
-            prev_byte = chunk[n - 1];
+            blank_so_far = blank_so_far && is_blank(&chunk[from..]);
             pos += n as u64;
             since_publish += n;
             if since_publish >= PUBLISH_EVERY {
@@ -337,6 +335,9 @@ impl LineIndex {
             // A last line without a newline is a row all the same.
             idx.write_all(&line_start.to_le_bytes()).map_err(cache_err(index_part))?;
             rows += 1;
+            if blank_so_far {
+                blank += 1;
+            }
         }
         idx.write_all(&pos.to_le_bytes()).map_err(cache_err(index_part))?;
         if let Some(mut out) = data_out.take() {
@@ -377,11 +378,8 @@ impl LineIndex {
         Ok(offsets
             .windows(2)
             .map(|w| {
-                let mut line = &bytes[(w[0] - from) as usize..(w[1] - from) as usize];
-                while let Some((&(b'\n' | b'\r'), rest)) = line.split_last() {
-                    line = rest;
-                }
-                line.to_vec()
+                let line = &bytes[(w[0] - from) as usize..(w[1] - from) as usize];
+                line_content(line.strip_suffix(b"\n").unwrap_or(line)).to_vec()
             })
             .collect())
     }

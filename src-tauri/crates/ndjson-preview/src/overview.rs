@@ -166,27 +166,20 @@ pub(crate) fn problems(folder: &Path, manifest: Option<&Value>) -> Vec<FolderPro
 /// Counts lines (streaming, any size) and keeps the first few messages: an outcome's diagnostics or details,
 /// a set-aside line's first bytes.
 fn summarize_lines(path: &Path, kind: ProblemKind) -> (u64, Vec<String>) {
-    use std::io::BufRead;
-    let read = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let Ok(input) = fhir_tables::inputs::open(path, &read) else { return (0, Vec::new()) };
-    let mut reader = std::io::BufReader::new(input);
-    let (mut lines, mut samples, mut line) = (0u64, Vec::new(), Vec::new());
-    loop {
-        line.clear();
-        match reader.read_until(b'\n', &mut line) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
-        }
-        if line.iter().all(u8::is_ascii_whitespace) {
+    let Ok(input) = fhir_ndjson::open(path) else { return (0, Vec::new()) };
+    let mut reader = fhir_ndjson::LineReader::new(std::io::BufReader::new(input));
+    let (mut lines, mut samples) = (0u64, Vec::new());
+    while let Ok(Some((_, line))) = reader.next_line() {
+        if fhir_ndjson::is_blank(line) {
             continue;
         }
         lines += 1;
         if samples.len() < 3 {
             let sample = match kind {
-                ProblemKind::ErrorFile => outcome_text(&line),
+                ProblemKind::ErrorFile => outcome_text(line),
                 _ => None,
             };
-            samples.push(sample.unwrap_or_else(|| first_chars(&line, 160)));
+            samples.push(sample.unwrap_or_else(|| first_chars(line, 160)));
         }
     }
     (lines, samples)

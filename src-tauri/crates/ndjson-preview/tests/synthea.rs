@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use ndjson_preview::overview::CountSource;
-use ndjson_preview::{PreviewError, PreviewFolder, PreviewOptions};
+use ndjson_preview::{PreviewError, PreviewFolder, PreviewOptions, TypeCheck};
 
 fn synthea() -> PathBuf {
     // The project's shared folder sits beside the repository (as in CI); HAUL_SHARED_DIR points elsewhere.
@@ -196,13 +196,34 @@ fn bad_lines_are_rows_with_a_problem_and_changed_files_are_indexed_again() {
     let problems: Vec<Option<&str>> = page.rows.iter().map(|r| r.problem.as_deref()).collect();
     assert_eq!(page.rows.len(), 6);
     assert_eq!(problems[0], None);
-    assert!(problems[1].unwrap().starts_with("Not valid JSON"), "{problems:?}");
-    assert!(problems[1].unwrap().contains("{\"resourceType\":\"Patient\",\"id\":\"b\""));
+    // The line rule's words, as in the export's quarantine file and Convert's bad-lines report.
+    assert!(problems[1].unwrap().starts_with("not valid JSON: expected ',' or '}' in an object at column 35"));
+    assert!(problems[1].unwrap().contains("{\"resourceType\":\"Patient\",\"id\":\"b\""), "{problems:?}");
     assert_eq!(problems[2], Some("Blank line"));
-    assert_eq!(problems[3], Some("This line is a Observation, not a Patient."));
-    assert!(problems[4].unwrap().starts_with("Not a resource"));
+    assert_eq!(problems[3], Some("resourceType is \"Observation\", expected \"Patient\""));
+    assert_eq!(page.rows[3].id.as_deref(), Some("c"), "a line of the wrong type still shows its columns");
+    assert_eq!(problems[4], Some("not a JSON object: [1,2]"));
     assert_eq!((page.rows[5].id.as_deref(), page.rows[5].line, problems[5]), (Some("d"), 6, None));
     assert_eq!(folder.overview().types[0].count, Some(5)); // six lines, one blank
+
+    // The whole type checked by the same rule: the rows marked above, and the charts leave them out.
+    let mut bad = Vec::new();
+    let check = folder.check_type("Patient", &mut |b| bad.push((b.row, b.line, b.problem.to_string())), &no_cancel());
+    assert_eq!(check.unwrap(), TypeCheck { rows: 6, blank: 1, resources: 2, bad: 3 });
+    let from_pages: Vec<(u64, u64, String)> = page
+        .rows
+        .iter()
+        .filter(|r| r.problem.as_deref().is_some_and(|p| p != "Blank line"))
+        .map(|r| (r.row, r.line, r.problem.clone().unwrap()))
+        .collect();
+    // The same rows and the same rule's words; a row that is not an object goes on with what the line holds.
+    assert_eq!(bad.len(), from_pages.len());
+    for ((row, line, problem), (page_row, page_line, shown)) in bad.iter().zip(&from_pages) {
+        assert_eq!((row, line), (page_row, page_line));
+        assert!(shown.starts_with(problem.as_str()), "{shown:?} vs {problem:?}");
+    }
+    let charts = folder.charts(&|_, _| {}, &no_cancel()).unwrap();
+    assert_eq!((charts.per_type[0].count, charts.invalid_lines), (2, 3));
 
     // The file grows underneath: the next read says so, and indexing again shows the new row.
     std::thread::sleep(std::time::Duration::from_millis(20));

@@ -2,7 +2,7 @@ import { useState } from "react";
 import type { ConversionReport } from "../../ipc/bindings/ConversionReport";
 import type { ConvertProgress } from "../../ipc/bindings/ConvertProgress";
 import { commands, toCommandError, type CommandError } from "../../ipc/commands";
-import { formatBytes } from "../exports/progress";
+import { formatBytes } from "../../format";
 import { ErrorNotice } from "../shell/ErrorNotice";
 import { headline, progressText } from "./convert";
 

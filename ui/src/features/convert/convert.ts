@@ -1,7 +1,8 @@
 // What the Convert panel shows, as plain functions: tested without a window.
 import type { ConversionReport } from "../../ipc/bindings/ConversionReport";
 import type { ConvertProgress } from "../../ipc/bindings/ConvertProgress";
-import { formatBytes, formatSeconds } from "../exports/progress";
+import { formatBytes } from "../../format";
+import { formatSeconds } from "../exports/progress";
 
 export function progressText(p: ConvertProgress | null): string {
   if (!p) return "Starting…";

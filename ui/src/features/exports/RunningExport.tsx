@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useReducer, useState } from "react";
 import type { JobEvent } from "../../ipc/commands";
-import { applyEvent, formatBytes, formatSeconds, initialProgress, STATE_LABEL, totalsByType, type Progress } from "./progress";
+import { formatBytes } from "../../format";
+import { applyEvent, formatSeconds, initialProgress, STATE_LABEL, totalsByType, type Progress } from "./progress";
 import { TypeTotalsTable } from "./TypeTotalsTable";
 
 type Action = JobEvent | { event: "reset" };

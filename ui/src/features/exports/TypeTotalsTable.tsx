@@ -1,4 +1,5 @@
-import { formatBytes, type TypeTotalRow } from "./progress";
+import { formatBytes } from "../../format";
+import type { TypeTotalRow } from "./progress";
 
 /** Resources, files and size per resource type: the running view and the History details show the same. */
 export function TypeTotalsTable({ totals, testId }: { totals: TypeTotalRow[]; testId: string }) {

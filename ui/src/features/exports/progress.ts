@@ -111,18 +111,6 @@ export function totalsByType(p: Progress): TypeTotalRow[] {
   return [...rows.values()].sort((a, b) => a.resourceType.localeCompare(b.resourceType));
 }
 
-export function formatBytes(n: number): string {
-  if (n < 1000) return `${n} bytes`;
-  const units = ["KB", "MB", "GB", "TB"];
-  let v = n;
-  let u = -1;
-  while (v >= 1000 && u < units.length - 1) {
-    v /= 1000;
-    u += 1;
-  }
-  return `${v.toFixed(1)} ${units[u]}`;
-}
-
 export function formatSeconds(s: number): string {
   if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)} s`;
   if (s < 3600) return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;

@@ -11,18 +11,6 @@ export function pagesFor(first: number, last: number): number[] {
   return pages;
 }
 
-export function formatBytes(n: number): string {
-  if (n < 1000) return `${n} B`;
-  const units = ["KB", "MB", "GB", "TB"];
-  let v = n;
-  let u = -1;
-  while (v >= 1000 && u < units.length - 1) {
-    v /= 1000;
-    u++;
-  }
-  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
-}
-
 export function formatCount(n: number): string {
   return n.toLocaleString("en-US");
 }

@@ -3,7 +3,9 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { CommandError, commands, toCommandError, type ExportSummary } from "../../ipc/commands";
 import type { JobRecord } from "../../ipc/bindings/JobRecord";
 import { RunningExport, useJobProgress } from "../exports/RunningExport";
-import { formatBytes, formatSeconds, STATE_LABEL } from "../exports/progress";
+import { formatSeconds, STATE_LABEL } from "../exports/progress";
+import { isInterrupted, isUnfinished } from "../exports/jobState";
+import { formatBytes } from "../../format";
 import { TypeTotalsTable } from "../exports/TypeTotalsTable";
 import { ConvertPanel } from "../convert/ConvertPanel";
 import { ErrorNotice } from "../shell/ErrorNotice";
@@ -18,7 +20,7 @@ const watchStart = (id: number) => ({
 /** What a row says about a job's state, telling "interrupted" from "running here". */
 export function statusText(s: ExportSummary): string {
   if (s.running) return `${STATE_LABEL[s.job.state]} (running)`;
-  if (["created", "kicked_off", "downloading"].includes(s.job.state)) return "Interrupted: resume";
+  if (isInterrupted(s)) return "Interrupted: resume";
   return STATE_LABEL[s.job.state];
 }
 
@@ -203,14 +205,14 @@ function HistoryDetail({
   const [flash, setFlash] = useState<string | null>(null);
   const [converting, setConverting] = useState(false);
   const convertible = !summary.running && ["completed", "completed_with_problems"].includes(job.state);
-  const finished = ["completed", "completed_with_problems", "failed", "cancelled"].includes(job.state);
+  const finished = !isUnfinished(job.state);
   const show = (which: "log" | "errors", title: string) =>
     commands
       .exportText(job.id, which)
       .then((body) => setText({ title, body }))
       .catch((e: unknown) => setError(toCommandError(e)));
-  const resumable = !summary.running && ["created", "kicked_off", "downloading", "failed"].includes(job.state);
-  const cancellable = !summary.running && ["created", "kicked_off", "downloading"].includes(job.state);
+  const cancellable = isInterrupted(summary);
+  const resumable = cancellable || (!summary.running && job.state === "failed");
   return (
     <article className="card" data-testid="history-detail">
       <h2>

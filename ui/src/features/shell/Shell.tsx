@@ -1,5 +1,6 @@
 import { useEffect, useState } from "react";
 import { commands } from "../../ipc/commands";
+import { isInterrupted } from "../exports/jobState";
 import logo from "../../../../icons/haul.svg";
 import { ExportPage } from "../exports/ExportPage";
 import { GroupsPage, type GroupChoice } from "../groups/GroupsPage";
@@ -32,9 +33,7 @@ export function Shell() {
     commands
       .listExports(1000)
       .then((rows) =>
-        setInterrupted(
-          rows.filter((r) => !r.running && ["created", "kicked_off", "downloading"].includes(r.job.state)).length,
-        ),
+        setInterrupted(rows.filter(isInterrupted).length),
       )
       .catch(() => setInterrupted(0));
   }, []);

@@ -10,6 +10,6 @@ row: number, file: string,
  */
 line: number, id: string | null, cells: Array<string>, 
 /**
- * Why this line is not a readable resource of the table's type ("Not valid JSON: …"), if it is not.
+ * Why this line is not a readable resource of the table's type ("not valid JSON: …"), if it is not.
  */
 problem: string | null, };

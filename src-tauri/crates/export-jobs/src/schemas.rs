@@ -1,12 +1,11 @@
-//! Parquet conversion's memory: each server's table schemas in SQLite, so they only ever widen.
+//! Parquet conversion's memory for an export folder: which server the folder came from, and that server's
+//! table schemas (kept in haul-store), so tables only ever widen from one month's export to the next.
 
 use std::path::Path;
 use std::sync::Mutex;
 
 use fhir_tables::{SchemaMemory, Shape};
-use rusqlite::{OptionalExtension, params};
-
-use crate::db::{Database, classify};
+use haul_store::Database;
 
 /// The schemas of one server's tables, read and widened in the database.
 pub struct RememberedSchemas {
@@ -26,33 +25,23 @@ impl RememberedSchemas {
 
 impl SchemaMemory for RememberedSchemas {
     fn recall(&self, resource_type: &str) -> Option<Shape> {
-        let db = self.db.lock().ok()?;
-        let text: Option<String> = db
-            .conn()
-            .query_row(
-                "SELECT shape FROM table_schemas WHERE server_key = ?1 AND resource_type = ?2",
-                params![self.server_key, resource_type],
-                |r| r.get(0),
-            )
-            .optional()
-            .ok()
-            .flatten();
+        let db = self.db.lock().unwrap_or_else(|p| p.into_inner());
+        let text = match db.recall_schema(&self.server_key, resource_type) {
+            Ok(text) => text,
+            Err(e) => {
+                // Without the memory the table is exact for this export; the conversion goes on.
+                tracing::warn!(error = %e, resource_type, "the remembered schema could not be read");
+                None
+            }
+        };
         // A shape this version cannot read is forgotten, not fatal: the table is then exact for this export.
         text.and_then(|t| serde_json::from_str(&t).ok())
     }
 
     fn remember(&self, resource_type: &str, shape: &Shape) -> Result<(), String> {
-        let db = self.db.lock().map_err(|_| "the database lock is poisoned".to_string())?;
-        let text = serde_json::to_string(shape).map_err(|e| e.to_string())?;
-        db.conn()
-            .execute(
-                "INSERT INTO table_schemas (server_key, resource_type, shape) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (server_key, resource_type)
-                 DO UPDATE SET shape = excluded.shape, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
-                params![self.server_key, resource_type, text],
-            )
-            .map_err(|e| classify(Path::new("haul.db"), e).to_string())?;
-        Ok(())
+        let db = self.db.lock().unwrap_or_else(|p| p.into_inner());
+        let text = serde_json::to_string(shape).expect("shapes serialize");
+        db.remember_schema(&self.server_key, resource_type, &text).map_err(|e| e.to_string())
     }
 }
 

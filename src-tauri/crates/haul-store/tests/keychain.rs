@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bulk_client::{BackendAuth, HttpClient, KeyAlgorithm};
-use export_jobs::servers::{AuthKind, ServerInput};
-use export_jobs::{Database, KeyStoreError, Keychain, KeychainError};
+use haul_store::servers::{AuthKind, ServerInput};
+use haul_store::{Database, KeyStoreError, Keychain, KeychainError};
 
 fn smart_server(name: &str, kid: &str) -> ServerInput {
     ServerInput {

@@ -2,7 +2,7 @@
 //! (Its own test binary: the keychain connection is set up once per process.)
 
 use bulk_client::KeyAlgorithm;
-use export_jobs::{Database, KeyStoreError, Keychain, KeychainError};
+use haul_store::{Database, KeyStoreError, Keychain, KeychainError};
 
 #[test]
 fn no_keychain_means_no_key_and_a_clear_message() {

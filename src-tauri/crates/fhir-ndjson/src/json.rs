@@ -1,9 +1,9 @@
-//! A pull parser for one NDJSON line, made for the two passes of a conversion.
+//! A pull parser for one NDJSON line: the reader under the line rule (`rule`) and both passes of a conversion.
 //!
 //! It validates exactly what JSON (RFC 8259) requires: structure, string escapes (surrogate pairs
 //! included), no control characters in strings, the number grammar, nothing after the value. It
 //! hands out raw slices of the line (strings without their quotes, numbers as written) and never
-//! builds a value. UTF-8 is checked for the whole line beforehand (`check_utf8`), so it is not
+//! builds a value. UTF-8 is checked for the whole line beforehand (`crate::check_utf8`), so it is not
 //! checked here.
 //!
 //! Why not a general-purpose parser: profiles of a conversion showed string scanning and key steps
@@ -24,10 +24,60 @@ pub enum Peek {
     Object,
 }
 
+/// What is wrong with a line's JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonFault {
+    ExpectedValue,
+    EndedBeforeValue,
+    BadLiteral,
+    ControlCharacter,
+    EndedInString,
+    BadUnicodeEscape,
+    LoneSurrogate,
+    BadEscape,
+    BadNumber,
+    /// Nesting past [`MAX_DEPTH`].
+    TooDeep,
+    ExpectedKey,
+    ExpectedColon,
+    ExpectedCommaOrBrace,
+    ExpectedCommaOrBracket,
+    TrailingText,
+}
+
+impl JsonFault {
+    /// In plain words, as reports show it.
+    pub fn text(self) -> &'static str {
+        match self {
+            JsonFault::ExpectedValue => "expected a value",
+            JsonFault::EndedBeforeValue => "the line ended where a value was expected",
+            JsonFault::BadLiteral => "expected true, false or null",
+            JsonFault::ControlCharacter => "a control character in a string",
+            JsonFault::EndedInString => "the line ended inside a string",
+            JsonFault::BadUnicodeEscape => "a bad \\u escape",
+            JsonFault::LoneSurrogate => "a lone surrogate in a \\u escape",
+            JsonFault::BadEscape => "a bad escape in a string",
+            JsonFault::BadNumber => "a bad number",
+            JsonFault::TooDeep => "nested too deeply",
+            JsonFault::ExpectedKey => "expected a key in quotes",
+            JsonFault::ExpectedColon => "expected ':' after a key",
+            JsonFault::ExpectedCommaOrBrace => "expected ',' or '}' in an object",
+            JsonFault::ExpectedCommaOrBracket => "expected ',' or ']' in an array",
+            JsonFault::TrailingText => "more text after the value",
+        }
+    }
+}
+
+impl fmt::Display for JsonFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.text())
+    }
+}
+
 /// Why a line is not valid JSON, and where (a byte offset in the line, from 0).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JsonError {
-    pub what: &'static str,
+    pub what: JsonFault,
     pub at: usize,
 }
 
@@ -43,6 +93,9 @@ impl std::error::Error for JsonError {}
 /// overflow a stack.
 pub const MAX_DEPTH: usize = 256;
 
+/// The small steps (`object_next`, `array_next`, …) are `#[inline(always)]`: callers are in other crates
+/// (the line rule's walker, the converter's pass two), and left to the inliner they stayed calls (a tenth of
+/// pass one).
 pub struct Parser<'a> {
     data: &'a [u8],
     pos: usize,
@@ -134,7 +187,7 @@ impl<'a> Parser<'a> {
         &self.data[start..self.pos]
     }
 
-    fn error<T>(&self, what: &'static str) -> Result<T, JsonError> {
+    fn error<T>(&self, what: JsonFault) -> Result<T, JsonError> {
         Err(JsonError { what, at: self.pos.min(self.data.len()) })
     }
 
@@ -160,8 +213,8 @@ impl<'a> Parser<'a> {
             Some(b't') => Peek::True,
             Some(b'f') => Peek::False,
             Some(b'n') => Peek::Null,
-            Some(_) => return self.error("expected a value"),
-            None => return self.error("the line ended where a value was expected"),
+            Some(_) => return self.error(JsonFault::ExpectedValue),
+            None => return self.error(JsonFault::EndedBeforeValue),
         })
     }
 
@@ -170,7 +223,7 @@ impl<'a> Parser<'a> {
             self.pos += word.len();
             Ok(())
         } else {
-            self.error("expected true, false or null")
+            self.error(JsonFault::BadLiteral)
         }
     }
 
@@ -202,11 +255,11 @@ impl<'a> Parser<'a> {
                 }
                 Some(_) => {
                     self.pos = i;
-                    return self.error("a control character in a string");
+                    return self.error(JsonFault::ControlCharacter);
                 }
                 None => {
                     self.pos = i;
-                    return self.error("the line ended inside a string");
+                    return self.error(JsonFault::EndedInString);
                 }
             }
         }
@@ -221,7 +274,7 @@ impl<'a> Parser<'a> {
         match self.data.get(at + 1) {
             Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(at + 2),
             Some(b'u') => {
-                let Some(v) = hex_value(self.data, at + 2) else { return fail(self, "a bad \\u escape") };
+                let Some(v) = hex_value(self.data, at + 2) else { return fail(self, JsonFault::BadUnicodeEscape) };
                 match v {
                     0xD800..=0xDBFF => {
                         // A high surrogate must be followed by an escaped low one.
@@ -230,14 +283,14 @@ impl<'a> Parser<'a> {
                             .flatten();
                         match low {
                             Some(0xDC00..=0xDFFF) => Ok(at + 12),
-                            _ => fail(self, "a lone surrogate in a \\u escape"),
+                            _ => fail(self, JsonFault::LoneSurrogate),
                         }
                     }
-                    0xDC00..=0xDFFF => fail(self, "a lone surrogate in a \\u escape"),
+                    0xDC00..=0xDFFF => fail(self, JsonFault::LoneSurrogate),
                     _ => Ok(at + 6),
                 }
             }
-            _ => fail(self, "a bad escape in a string"),
+            _ => fail(self, JsonFault::BadEscape),
         }
     }
 
@@ -263,14 +316,14 @@ impl<'a> Parser<'a> {
             }
             _ => {
                 self.pos = i;
-                return self.error("a bad number");
+                return self.error(JsonFault::BadNumber);
             }
         }
         if data.get(i) == Some(&b'.') {
             i += 1;
             if digits(&mut i) == 0 {
                 self.pos = i;
-                return self.error("a bad number");
+                return self.error(JsonFault::BadNumber);
             }
         }
         if matches!(data.get(i), Some(b'e' | b'E')) {
@@ -280,7 +333,7 @@ impl<'a> Parser<'a> {
             }
             if digits(&mut i) == 0 {
                 self.pos = i;
-                return self.error("a bad number");
+                return self.error(JsonFault::BadNumber);
             }
         }
         self.pos = i;
@@ -289,18 +342,18 @@ impl<'a> Parser<'a> {
 
     fn enter(&mut self) -> Result<(), JsonError> {
         self.depth += 1;
-        if self.depth > MAX_DEPTH { self.error("nested too deeply") } else { Ok(()) }
+        if self.depth > MAX_DEPTH { self.error(JsonFault::TooDeep) } else { Ok(()) }
     }
 
-    #[inline]
+    #[inline(always)]
     fn key(&mut self) -> Result<&'a [u8], JsonError> {
         if self.data.get(self.pos) != Some(&b'"') {
-            return self.error("expected a key in quotes");
+            return self.error(JsonFault::ExpectedKey);
         }
         let key = self.known_bytes()?;
         self.skip_whitespace();
         if self.data.get(self.pos) != Some(&b':') {
-            return self.error("expected ':' after a key");
+            return self.error(JsonFault::ExpectedColon);
         }
         self.pos += 1;
         Ok(key)
@@ -308,7 +361,7 @@ impl<'a> Parser<'a> {
 
     /// Opens the object whose `{` is next; its first key (raw, as in [`Self::known_bytes`]), or None
     /// when it is empty (and closed).
-    #[inline]
+    #[inline(always)]
     pub fn object_first(&mut self) -> Result<Option<&'a [u8]>, JsonError> {
         self.enter()?;
         self.pos += 1;
@@ -322,7 +375,7 @@ impl<'a> Parser<'a> {
     }
 
     /// After a member's value: the next key, or None at the object's end (closed).
-    #[inline]
+    #[inline(always)]
     pub fn object_next(&mut self) -> Result<Option<&'a [u8]>, JsonError> {
         self.skip_whitespace();
         match self.data.get(self.pos) {
@@ -336,12 +389,12 @@ impl<'a> Parser<'a> {
                 self.depth -= 1;
                 Ok(None)
             }
-            _ => self.error("expected ',' or '}' in an object"),
+            _ => self.error(JsonFault::ExpectedCommaOrBrace),
         }
     }
 
     /// Opens the array whose `[` is next; its first item's kind, or None when it is empty (and closed).
-    #[inline]
+    #[inline(always)]
     pub fn array_first(&mut self) -> Result<Option<Peek>, JsonError> {
         self.enter()?;
         self.pos += 1;
@@ -355,7 +408,7 @@ impl<'a> Parser<'a> {
     }
 
     /// After an item: the next item's kind, or None at the array's end (closed).
-    #[inline]
+    #[inline(always)]
     pub fn array_next(&mut self) -> Result<Option<Peek>, JsonError> {
         self.skip_whitespace();
         match self.data.get(self.pos) {
@@ -368,7 +421,7 @@ impl<'a> Parser<'a> {
                 self.depth -= 1;
                 Ok(None)
             }
-            _ => self.error("expected ',' or ']' in an array"),
+            _ => self.error(JsonFault::ExpectedCommaOrBracket),
         }
     }
 
@@ -402,7 +455,7 @@ impl<'a> Parser<'a> {
     /// Only whitespace may follow the value.
     pub fn finish(&mut self) -> Result<(), JsonError> {
         self.skip_whitespace();
-        if self.pos < self.data.len() { self.error("more text after the value") } else { Ok(()) }
+        if self.pos < self.data.len() { self.error(JsonFault::TrailingText) } else { Ok(()) }
     }
 }
 
@@ -529,7 +582,7 @@ mod tests {
         let deep = "[".repeat(100_000);
         let mut p = Parser::new(deep.as_bytes());
         let e = p.peek().and_then(|k| p.known_skip(k)).unwrap_err();
-        assert_eq!(e.what, "nested too deeply");
+        assert_eq!(e.what, JsonFault::TooDeep);
         let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
         assert!(accepts(ok.as_bytes()));
     }

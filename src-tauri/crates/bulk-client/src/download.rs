@@ -1,0 +1,228 @@
+//! Downloading one export file into a caller's sink, from an offset: the `Range` request, redirects
+//! followed by hand (the bearer token only to the file URL's own origin), the body streamed chunk by chunk,
+//! and a body shorter than announced reported. The engine sees bytes and typed errors, never HTTP types.
+
+use std::future::Future;
+
+use reqwest::header;
+use reqwest::{Response, StatusCode};
+
+use crate::HttpError;
+use crate::session::{ExportError, ExportErrorKind, ExportSession, detail_of, read_small, refusal};
+
+const NDJSON: &str = "application/fhir+ndjson";
+/// Redirects a file download may take before Haul gives up.
+const MAX_REDIRECTS: usize = 5;
+
+/// Where a downloaded file's bytes go (the engine's `.part` file, its line checker, its progress).
+pub trait FileSink: Send {
+    /// Called once the server has answered, before any byte: the body starts at `offset` (0: the file
+    /// starts over, so whatever the sink held must go) and, when the server said, `total` is the file's
+    /// full size.
+    fn begin(&mut self, offset: u64, total: Option<u64>) -> impl Future<Output = std::io::Result<()>> + Send;
+    /// The next bytes of the body, in order.
+    fn write(&mut self, bytes: &[u8]) -> impl Future<Output = std::io::Result<()>> + Send;
+}
+
+/// A finished download.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Downloaded {
+    /// Where this request's body started (the `Range` offset honoured, else 0).
+    pub started_at: u64,
+    /// The file's size now: every byte is in the sink.
+    pub size: u64,
+    /// The server said every byte had arrived before (a process stopped after the last byte but before it
+    /// noted so); nothing was written and `begin` was not called.
+    pub already_complete: bool,
+}
+
+/// Why a download stopped. What reached the sink before stays there: the next try can resume after it.
+#[derive(Debug, thiserror::Error)]
+pub enum DownloadError {
+    /// The server or the network failed; `kind` says whether to retry, restart the file
+    /// ([`ExportErrorKind::ResumeRejected`]) or give up.
+    #[error(transparent)]
+    Server(#[from] ExportError),
+    /// The sink could not take the bytes (a full disk, say).
+    #[error("{0}")]
+    Sink(std::io::Error),
+}
+
+/// A file download under way: the response body, and where in the file it starts.
+struct FileBody {
+    response: Response,
+    /// The byte offset the body starts at: the `Range` start when the server honoured it, else 0.
+    offset: u64,
+    /// The body's length, when the server said.
+    length: Option<u64>,
+    /// The server says the file is exactly `offset` bytes long: everything is already here (a process
+    /// stopped after the last byte but before it noted so). The body is not part of the file.
+    already_complete: bool,
+}
+
+impl ExportSession {
+    /// Opens a file for download from `offset` on (a `Range` request when > 0). The bearer token goes along
+    /// only when `with_token` and only to the manifest's own origin: redirects elsewhere get no token.
+    async fn open_file(&self, url: &str, with_token: bool, offset: u64) -> Result<FileBody, ExportError> {
+        let client = &self.http.files;
+        let origin = url::Url::parse(url)
+            .map_err(|e| {
+                ExportError::new(
+                    ExportErrorKind::Protocol,
+                    format!("The file URL {url} is not valid."),
+                    Some(e.to_string()),
+                )
+            })?
+            .origin();
+        let mut current = url.to_string();
+        let mut redirects = Vec::new();
+        loop {
+            let same_origin = url::Url::parse(&current).is_ok_and(|u| u.origin() == origin);
+            let target = current.clone();
+            let response = self
+                .send(with_token && same_origin, "an export file", |token| {
+                    let mut b = client.get(&target).header(header::ACCEPT, NDJSON);
+                    if offset > 0 {
+                        // Offsets count decoded bytes, so the rest must come unencoded.
+                        b = b
+                            .header(header::RANGE, format!("bytes={offset}-"))
+                            .header(header::ACCEPT_ENCODING, "identity");
+                    }
+                    if let Some(t) = token { b.bearer_auth(t) } else { b }
+                })
+                .await?;
+            let status = response.status();
+            if status.is_redirection() {
+                let next = response
+                    .headers()
+                    .get(header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|l| url::Url::parse(&current).ok()?.join(l).ok());
+                let Some(next) = next else {
+                    return Err(ExportError::new(
+                        ExportErrorKind::Protocol,
+                        "The server redirected a file download without saying where to.",
+                        Some(format!("HTTP {} from {current}", status.as_u16())),
+                    ));
+                };
+                if redirects.len() >= MAX_REDIRECTS {
+                    return Err(ExportError::new(
+                        ExportErrorKind::Protocol,
+                        "A file download was redirected too many times; the server may be misconfigured.",
+                        Some(redirects.join(" → ")),
+                    ));
+                }
+                current = next.to_string();
+                redirects.push(current.clone());
+                continue;
+            }
+            let length = response.content_length();
+            return match status {
+                StatusCode::OK => Ok(FileBody { response, offset: 0, length, already_complete: false }),
+                StatusCode::PARTIAL_CONTENT => {
+                    let start = response
+                        .headers()
+                        .get(header::CONTENT_RANGE)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(content_range_start);
+                    if start != Some(offset) {
+                        return Err(ExportError::new(
+                            ExportErrorKind::ResumeRejected,
+                            "The server resumed a file at a different place than asked; Haul will download it again from the start.",
+                            Some(format!("asked bytes={offset}-, got Content-Range {start:?}")),
+                        ));
+                    }
+                    Ok(FileBody { response, offset, length, already_complete: false })
+                }
+                StatusCode::NOT_FOUND | StatusCode::GONE => {
+                    let body = read_small(response).await;
+                    Err(ExportError::new(
+                        ExportErrorKind::FileExpired,
+                        "The file is no longer on the server (it expired or was removed).",
+                        Some(detail_of(status, &body)),
+                    )
+                    .with_status(status.as_u16()))
+                }
+                StatusCode::RANGE_NOT_SATISFIABLE
+                    if offset > 0
+                        && response
+                            .headers()
+                            .get(header::CONTENT_RANGE)
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.trim().strip_prefix("bytes */"))
+                            .and_then(|n| n.trim().parse::<u64>().ok())
+                            == Some(offset) =>
+                {
+                    Ok(FileBody { response, offset, length: Some(0), already_complete: true })
+                }
+                StatusCode::RANGE_NOT_SATISFIABLE => Err(ExportError::new(
+                    ExportErrorKind::ResumeRejected,
+                    "The server could not resume the file where it broke off; Haul will download it again from the start.",
+                    Some(format!("HTTP 416 for bytes={offset}-")),
+                )
+                .with_status(416)),
+                _ => {
+                    let body = read_small(response).await;
+                    Err(refusal("send an export file", status, &body))
+                }
+            };
+        }
+    }
+
+    /// Downloads the file at `url` into `sink`, continuing at byte `offset` (a `Range` request when > 0).
+    /// The token goes along only when `with_token`, and only to `url`'s own origin.
+    pub async fn download_to<S: FileSink>(
+        &self,
+        url: &str,
+        with_token: bool,
+        offset: u64,
+        sink: &mut S,
+    ) -> Result<Downloaded, DownloadError> {
+        let FileBody { mut response, offset: start, length, already_complete } =
+            self.open_file(url, with_token, offset).await?;
+        if already_complete {
+            return Ok(Downloaded { started_at: start, size: start, already_complete: true });
+        }
+        let total = length.map(|l| l + start);
+        sink.begin(start, total).await.map_err(DownloadError::Sink)?;
+        let host = url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
+        let mut done = start;
+        loop {
+            match response.chunk().await {
+                Ok(Some(bytes)) => {
+                    sink.write(&bytes).await.map_err(DownloadError::Sink)?;
+                    done += bytes.len() as u64;
+                }
+                Ok(None) => break,
+                Err(e) => return Err(ExportError::from(HttpError::from_transport(&e, "an export file", &host)).into()),
+            }
+        }
+        if let Some(total) = total
+            && done != total
+        {
+            return Err(ExportError::new(
+                ExportErrorKind::Network,
+                format!("The download ended early ({done} of {total} bytes)."),
+                None,
+            )
+            .into());
+        }
+        Ok(Downloaded { started_at: start, size: done, already_complete: false })
+    }
+}
+
+/// `bytes 100-199/1000` → 100.
+fn content_range_start(value: &str) -> Option<u64> {
+    value.trim().strip_prefix("bytes ")?.split('-').next()?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_ranges() {
+        assert_eq!(content_range_start("bytes 100-199/1000"), Some(100));
+        assert_eq!(content_range_start("bytes */1000"), None);
+    }
+}

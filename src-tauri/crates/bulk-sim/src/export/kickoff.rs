@@ -1,0 +1,163 @@
+//! The `$export` kickoff at system, Patient and Group level: checks, then a job that prepares in the background.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime};
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::prepare::prepare;
+use super::request::{parameters_from_body, parse_request};
+use super::{Job, JobState, Level, too_many_requests};
+use crate::{Sim, auth, outcome};
+
+pub async fn kickoff_system(
+    state: State<Arc<Sim>>,
+    method: Method,
+    headers: HeaderMap,
+    q: RawQuery,
+    body: Bytes,
+) -> Response {
+    kickoff(state, Level::System, None, method, headers, q, body).await
+}
+
+pub async fn kickoff_patient(
+    state: State<Arc<Sim>>,
+    method: Method,
+    headers: HeaderMap,
+    q: RawQuery,
+    body: Bytes,
+) -> Response {
+    kickoff(state, Level::Patient, None, method, headers, q, body).await
+}
+
+pub async fn kickoff_group(
+    state: State<Arc<Sim>>,
+    Path(id): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    q: RawQuery,
+    body: Bytes,
+) -> Response {
+    kickoff(state, Level::Group, Some(id), method, headers, q, body).await
+}
+
+fn bad_request(diagnostics: &str) -> Response {
+    outcome::response(StatusCode::BAD_REQUEST, "error", "invalid", diagnostics)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn kickoff(
+    State(sim): State<Arc<Sim>>,
+    level: Level,
+    group_id: Option<String>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = auth::check_bearer(&sim, &headers) {
+        return *r;
+    }
+    sim.stats().kickoffs += 1;
+    {
+        let mut faults = sim.faults();
+        if faults.kickoff_429_times > 0 {
+            faults.kickoff_429_times -= 1;
+            return too_many_requests(faults.retry_after);
+        }
+    }
+    let header_text =
+        |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let prefer = header_text(header::HeaderName::from_static("prefer"));
+    let accept = header_text(header::ACCEPT);
+    if sim.config.strict_headers {
+        if !prefer.contains("respond-async") {
+            return bad_request("The Prefer header must be respond-async for $export");
+        }
+        if !accept.contains("application/fhir+json") {
+            return bad_request("The Accept header must be application/fhir+json for $export");
+        }
+    }
+    let lenient = prefer.contains("handling=lenient");
+
+    let params = match method {
+        Method::POST => match parameters_from_body(&body) {
+            Ok(p) => p,
+            Err(e) => return bad_request(&e),
+        },
+        _ => url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect(),
+    };
+    let group = match (level, group_id.as_deref()) {
+        (Level::Group, Some(id)) => match sim.source.group(id) {
+            Some(g) => Some(g),
+            None => {
+                return outcome::response(
+                    StatusCode::NOT_FOUND,
+                    "error",
+                    "not-found",
+                    &format!("Group/{id} is not known to this server"),
+                );
+            }
+        },
+        _ => None,
+    };
+    let request = match parse_request(&params, level, method == Method::POST, lenient) {
+        Ok(r) => r,
+        Err(e) => return bad_request(&e),
+    };
+
+    let id = format!("job-{:05}", sim.next_id.fetch_add(1, Ordering::Relaxed));
+    let dir = sim.work_dir.path().join(&id);
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        return outcome::response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "error",
+            "exception",
+            &format!("cannot create export folder: {e}"),
+        );
+    }
+    let request_url = {
+        let path = match (level, &group_id) {
+            (Level::System, _) => "$export".to_string(),
+            (Level::Patient, _) => "Patient/$export".to_string(),
+            (Level::Group, Some(g)) => format!("Group/{g}/$export"),
+            (Level::Group, None) => unreachable!("group routes always carry an id"),
+        };
+        match query.as_deref().filter(|q| !q.is_empty()) {
+            Some(q) => format!("{}/{path}?{q}", sim.base_url()),
+            None => format!("{}/{path}", sim.base_url()),
+        }
+    };
+    let job = Arc::new(Job {
+        id: id.clone(),
+        dir,
+        started: Instant::now(),
+        state: Mutex::new(JobState::Preparing),
+        progress: Mutex::new("Queued".into()),
+        cancelled: AtomicBool::new(false),
+    });
+    sim.jobs.map.lock().unwrap().insert(id.clone(), job.clone());
+    let transaction_time = OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default();
+    let group = group.cloned();
+    let sim2 = sim.clone();
+    tokio::task::spawn_blocking(move || {
+        let result = prepare(&sim2, &job, level, group.as_ref(), &request, &request_url, &transaction_time);
+        let mut state = job.state.lock().unwrap();
+        *state = match result {
+            Ok(manifest) => JobState::Ready { manifest, ready_at: SystemTime::now() },
+            Err(e) => JobState::Failed(e),
+        };
+    });
+    let mut response = StatusCode::ACCEPTED.into_response();
+    let status_url = format!("{}/bulkstatus/{id}", sim.base_url());
+    response.headers_mut().insert(header::CONTENT_LOCATION, HeaderValue::from_str(&status_url).unwrap());
+    response
+}

@@ -1,0 +1,251 @@
+//! From "this server, this request, these options" to a new job: the rules the app and the CLI share.
+//! Which server and sign-in, which levels accept `patient`, what "since the last export" means, where
+//! the folder goes and what it is called. Nothing is written until every rule has passed.
+
+use std::path::{Path, PathBuf};
+
+use bulk_client::{ExportLevel, ExportRequest};
+use haul_store::{AuthKind, AuthSettings, Database, DbError, JobRecord, JobSettings, NewJob, Server, ServerError};
+use serde::Serialize;
+use ts_rs::TS;
+
+use crate::folder::{ExportFolder, FolderError, folder_name};
+
+/// The server an export goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerChoice {
+    /// A server saved in Haul: its current address and sign-in settings are used.
+    Saved(i64),
+    /// An address given directly (the command line), signed in with `auth` when given. If a saved server
+    /// has this address, the job is recorded as that server's.
+    Address { fhir_url: String, auth: Option<AuthSettings> },
+}
+
+/// Where `_since` comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Since {
+    /// As in the request (none: a full export).
+    AsRequested,
+    /// The transactionTime of the newest successful export of the same server and request; a full export
+    /// when there is none.
+    LastExport,
+}
+
+#[derive(Debug, Clone)]
+pub struct ExportPlan {
+    pub server: ServerChoice,
+    pub request: ExportRequest,
+    pub since: Since,
+    /// A folder of the user's choice (new or empty); `None`: a new folder under the exports root.
+    pub out_dir: Option<PathBuf>,
+    /// Files downloaded at once (kept within 1..=32).
+    pub parallel: u32,
+    pub delete_after: bool,
+    /// Words for the folder name after the level ("since last" for an incremental run again).
+    pub folder_note: Option<String>,
+}
+
+/// Why an export cannot start as asked. Nothing was created.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("There is no export {0} in Haul's history.")]
+    NoSuchExport(i64),
+    #[error(
+        "“{0}” signs in with SMART Backend Services but has no client ID or key yet. Set both on the Servers page, then export."
+    )]
+    SignInIncomplete(String),
+    #[error("Patients can only be chosen for an all-patients or a group export.")]
+    PatientsNeedPatientLevel,
+    #[error("A group export needs the Group's id.")]
+    GroupIdMissing,
+    #[error("This export never finished, so there is no point in time to continue from. Run it again in full.")]
+    NoPointInTime,
+    #[error(transparent)]
+    Folder(#[from] FolderError),
+    #[error(transparent)]
+    Server(#[from] ServerError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// The request as it will be sent, for the expert's eye, before anything starts.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ExportPreview {
+    pub request_text: String,
+    /// The `_since` that "since the last export" would use, if there is one.
+    pub since_last: Option<String>,
+    pub default_folder: String,
+}
+
+/// A job created from a plan.
+#[derive(Debug, Clone)]
+pub struct PlannedExport {
+    pub job: JobRecord,
+    /// With [`Since::LastExport`]: the `_since` found (`None`: no earlier export, so a full one).
+    pub baseline: Option<String>,
+}
+
+/// The server's sign-in settings for a job (names only; the key stays in the keychain).
+pub fn sign_in_of(server: &Server) -> Result<Option<AuthSettings>, PlanError> {
+    if server.auth != AuthKind::SmartBackend {
+        return Ok(None);
+    }
+    match (&server.client_id, &server.key_kid) {
+        (Some(client_id), Some(kid)) if !client_id.trim().is_empty() => Ok(Some(AuthSettings {
+            client_id: client_id.clone(),
+            key_kid: kid.clone(),
+            token_url: server.token_url.clone(),
+            scope: server.scope.clone(),
+        })),
+        _ => Err(PlanError::SignInIncomplete(server.name.clone())),
+    }
+}
+
+/// What an export takes, in words for a folder name: "everything", "all patients", "group aco-north".
+pub fn describe_level(request: &ExportRequest) -> String {
+    match request.level() {
+        ExportLevel::System => "everything".into(),
+        ExportLevel::Patient => "all patients".into(),
+        ExportLevel::Group(g) => format!("group {g}"),
+    }
+}
+
+/// The plan with its server looked up.
+struct Resolved {
+    server_id: Option<i64>,
+    server_name: String,
+    fhir_url: String,
+    auth: Option<AuthSettings>,
+}
+
+impl ExportPlan {
+    /// A plan for a saved server, with the defaults of the Export page.
+    pub fn for_saved(server_id: i64, request: ExportRequest) -> Self {
+        Self {
+            server: ServerChoice::Saved(server_id),
+            request,
+            since: Since::AsRequested,
+            out_dir: None,
+            parallel: JobSettings::default().parallel,
+            delete_after: true,
+            folder_note: None,
+        }
+    }
+
+    /// The same server, request and settings as an earlier export, into a new folder. `incremental`: only
+    /// what changed since that export (`_since` = its transactionTime).
+    pub fn rerun(db: &Database, id: i64, incremental: bool) -> Result<Self, PlanError> {
+        let old = db.get_job(id)?.ok_or(PlanError::NoSuchExport(id))?;
+        let mut request = old.request.clone();
+        if incremental {
+            request.since = Some(old.transaction_time.clone().ok_or(PlanError::NoPointInTime)?);
+        }
+        // The server as it is now (its address may have changed; the demo's does at every start), else as
+        // the job recorded it.
+        let saved = match old.server_id {
+            Some(sid) => db.get_server(sid).ok(),
+            None => None,
+        };
+        let server = match saved {
+            Some(s) => ServerChoice::Saved(s.id),
+            None => ServerChoice::Address { fhir_url: old.fhir_url.clone(), auth: old.settings.auth.clone() },
+        };
+        Ok(Self {
+            server,
+            request,
+            since: Since::AsRequested,
+            out_dir: None,
+            parallel: old.settings.parallel,
+            delete_after: old.settings.delete_after,
+            folder_note: incremental.then(|| "since last".to_string()),
+        })
+    }
+
+    fn check_request(&self) -> Result<(), PlanError> {
+        match self.request.level() {
+            ExportLevel::System if !self.request.patients.is_empty() => Err(PlanError::PatientsNeedPatientLevel),
+            ExportLevel::Group(g) if g.trim().is_empty() => Err(PlanError::GroupIdMissing),
+            _ => Ok(()),
+        }
+    }
+
+    fn resolve(&self, db: &Database) -> Result<Resolved, PlanError> {
+        match &self.server {
+            ServerChoice::Saved(id) => {
+                let server = db.get_server(*id)?;
+                Ok(Resolved {
+                    auth: sign_in_of(&server)?,
+                    server_id: Some(server.id),
+                    server_name: server.name,
+                    fhir_url: server.base_url,
+                })
+            }
+            ServerChoice::Address { fhir_url, auth } => {
+                let wanted = fhir_url.trim_end_matches('/');
+                let saved = db.list_servers()?.into_iter().find(|s| s.base_url.trim_end_matches('/') == wanted);
+                Ok(Resolved {
+                    server_id: saved.as_ref().map(|s| s.id),
+                    server_name: saved.map(|s| s.name).unwrap_or_else(|| "export".into()),
+                    fhir_url: fhir_url.clone(),
+                    auth: auth.clone(),
+                })
+            }
+        }
+    }
+
+    fn default_folder(&self, server_name: &str, exports_root: &Path) -> PathBuf {
+        let what = match &self.folder_note {
+            Some(note) => format!("{} {note}", describe_level(&self.request)),
+            None => describe_level(&self.request),
+        };
+        exports_root.join(folder_name(server_name, &what))
+    }
+
+    /// What the plan would send and where it would go, without creating anything.
+    pub fn preview(&self, db: &Database, exports_root: &Path) -> Result<ExportPreview, PlanError> {
+        let server = self.resolve(db)?;
+        Ok(ExportPreview {
+            request_text: self.request.describe(&server.fhir_url),
+            since_last: db.last_transaction_time(&server.fhir_url, &self.request)?,
+            default_folder: self.default_folder(&server.server_name, exports_root).display().to_string(),
+        })
+    }
+
+    /// Checks every rule, prepares the folder and records the job (state `created`), ready to run.
+    pub fn create(self, db: &Database, exports_root: &Path) -> Result<PlannedExport, PlanError> {
+        self.check_request()?;
+        let server = self.resolve(db)?;
+        let mut request = self.request.clone();
+        let baseline = match self.since {
+            Since::AsRequested => None,
+            Since::LastExport => {
+                let found = db.last_transaction_time(&server.fhir_url, &request)?;
+                request.since = found.clone();
+                found
+            }
+        };
+        let out = match &self.out_dir {
+            Some(dir) => dir.clone(),
+            None => self.default_folder(&server.server_name, exports_root),
+        };
+        let folder = ExportFolder::prepare(&out)?;
+        let job = db.create_job(&NewJob {
+            server_id: server.server_id,
+            fhir_url: server.fhir_url,
+            request,
+            settings: JobSettings {
+                parallel: self.parallel.clamp(1, 32),
+                delete_after: self.delete_after,
+                auth: server.auth,
+            },
+            out_dir: folder.path().to_path_buf(),
+        })?;
+        Ok(PlannedExport { job, baseline })
+    }
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

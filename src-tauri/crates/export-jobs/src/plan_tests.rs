@@ -1,0 +1,156 @@
+use super::*;
+use haul_store::{JobState, ServerInput};
+
+fn db_with_servers() -> (Database, Server, Server) {
+    let db = Database::open_in_memory().unwrap();
+    let open = db
+        .add_server(&ServerInput {
+            name: "Payer prod".into(),
+            base_url: "https://payer.test/fhir".into(),
+            auth: AuthKind::Open,
+            client_id: None,
+            scope: None,
+            key_kid: None,
+            token_url: None,
+        })
+        .unwrap();
+    let smart = db
+        .add_server(&ServerInput {
+            name: "EHR".into(),
+            base_url: "https://ehr.test/fhir".into(),
+            auth: AuthKind::SmartBackend,
+            client_id: Some("haul".into()),
+            scope: None,
+            key_kid: None,
+            token_url: None,
+        })
+        .unwrap();
+    (db, open, smart)
+}
+
+fn group(id: &str) -> ExportRequest {
+    ExportRequest { level: Some(ExportLevel::Group(id.into())), ..Default::default() }
+}
+
+fn finish_with_time(db: &Database, id: i64, time: &str, state: JobState) {
+    db.conn().execute("UPDATE exports SET transaction_time = ?2 WHERE id = ?1", (id, time)).unwrap();
+    db.finish_job(id, state, &[], None).unwrap();
+}
+
+#[test]
+fn a_saved_server_gives_its_address_and_a_named_folder_under_the_root() {
+    let (db, open, _) = db_with_servers();
+    let root = tempfile::tempdir().unwrap();
+    let planned = ExportPlan::for_saved(open.id, group("aco-north")).create(&db, root.path()).unwrap();
+    let job = planned.job;
+    assert_eq!(job.server_id, Some(open.id));
+    assert_eq!(job.fhir_url, "https://payer.test/fhir");
+    assert_eq!(job.state, JobState::Created);
+    assert!(job.settings.auth.is_none());
+    let folder = PathBuf::from(&job.out_dir);
+    assert!(folder.is_dir() && folder.starts_with(root.path().canonicalize().unwrap()));
+    let name = folder.file_name().unwrap().to_string_lossy().to_string();
+    assert!(name.starts_with("payer-prod_group-aco-north_20"), "{name}");
+}
+
+#[test]
+fn patients_need_a_patient_or_group_level_and_a_group_needs_its_id() {
+    let (db, open, _) = db_with_servers();
+    let root = tempfile::tempdir().unwrap();
+    let mut system = ExportRequest { patients: vec!["p1".into()], ..Default::default() };
+    system.level = Some(ExportLevel::System);
+    let err = ExportPlan::for_saved(open.id, system).create(&db, root.path()).unwrap_err();
+    assert!(matches!(err, PlanError::PatientsNeedPatientLevel));
+    let err = ExportPlan::for_saved(open.id, group("  ")).create(&db, root.path()).unwrap_err();
+    assert!(matches!(err, PlanError::GroupIdMissing));
+    let patients =
+        ExportRequest { level: Some(ExportLevel::Patient), patients: vec!["p1".into()], ..Default::default() };
+    ExportPlan::for_saved(open.id, patients).create(&db, root.path()).unwrap();
+    assert_eq!(db.list_jobs(10).unwrap().len(), 1, "refused plans created nothing");
+    assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 1, "refused plans made no folder");
+}
+
+#[test]
+fn smart_sign_in_needs_a_client_id_and_a_key() {
+    let (db, _, smart) = db_with_servers();
+    let root = tempfile::tempdir().unwrap();
+    let err = ExportPlan::for_saved(smart.id, group("g")).create(&db, root.path()).unwrap_err();
+    assert!(matches!(err, PlanError::SignInIncomplete(ref name) if name == "EHR"), "{err}");
+    let with_key = Server { key_kid: Some("kid-1".into()), ..smart };
+    let auth = sign_in_of(&with_key).unwrap().unwrap();
+    assert_eq!((auth.client_id.as_str(), auth.key_kid.as_str()), ("haul", "kid-1"));
+}
+
+#[test]
+fn since_the_last_export_uses_the_newest_successful_one_of_the_same_request() {
+    let (db, open, _) = db_with_servers();
+    let root = tempfile::tempdir().unwrap();
+    let first = ExportPlan::for_saved(open.id, group("g1")).create(&db, root.path()).unwrap();
+    assert_eq!(first.baseline, None);
+    finish_with_time(&db, first.job.id, "2026-10-01T00:00:00Z", JobState::Completed);
+    let failed = ExportPlan::for_saved(open.id, group("g1")).create(&db, root.path()).unwrap();
+    finish_with_time(&db, failed.job.id, "2026-11-01T00:00:00Z", JobState::Failed);
+
+    let mut plan = ExportPlan::for_saved(open.id, group("g1"));
+    plan.since = Since::LastExport;
+    let preview = plan.preview(&db, root.path()).unwrap();
+    assert_eq!(preview.since_last.as_deref(), Some("2026-10-01T00:00:00Z"));
+    let planned = plan.create(&db, root.path()).unwrap();
+    assert_eq!(planned.baseline.as_deref(), Some("2026-10-01T00:00:00Z"));
+    assert_eq!(planned.job.request.since.as_deref(), Some("2026-10-01T00:00:00Z"));
+
+    let mut other_group = ExportPlan::for_saved(open.id, group("g2"));
+    other_group.since = Since::LastExport;
+    let planned = other_group.create(&db, root.path()).unwrap();
+    assert_eq!((planned.baseline, planned.job.request.since), (None, None), "no baseline: a full export");
+}
+
+#[test]
+fn an_address_matching_a_saved_server_is_recorded_as_that_server() {
+    let (db, open, _) = db_with_servers();
+    let root = tempfile::tempdir().unwrap();
+    let plan = ExportPlan {
+        server: ServerChoice::Address { fhir_url: "https://payer.test/fhir/".into(), auth: None },
+        out_dir: Some(root.path().join("mine")),
+        parallel: 99,
+        ..ExportPlan::for_saved(0, group("g"))
+    };
+    let job = plan.create(&db, root.path()).unwrap().job;
+    assert_eq!(job.server_id, Some(open.id));
+    assert_eq!(job.settings.parallel, 32, "parallel downloads are kept within 1..=32");
+    assert!(job.out_dir.ends_with("mine"));
+    let again = ExportPlan {
+        server: ServerChoice::Address { fhir_url: "https://other.test/fhir".into(), auth: None },
+        out_dir: Some(root.path().join("mine")),
+        ..ExportPlan::for_saved(0, group("g"))
+    };
+    std::fs::write(root.path().join("mine/Patient.000.ndjson"), "{}").unwrap();
+    assert!(matches!(again.create(&db, root.path()), Err(PlanError::Folder(FolderError::NotEmpty(_)))));
+}
+
+#[test]
+fn running_again_takes_the_old_request_and_incremental_needs_a_finished_export() {
+    let (db, open, _) = db_with_servers();
+    let root = tempfile::tempdir().unwrap();
+    let mut plan = ExportPlan::for_saved(open.id, group("g1"));
+    plan.parallel = 7;
+    plan.delete_after = false;
+    let old = plan.create(&db, root.path()).unwrap().job;
+    assert!(matches!(ExportPlan::rerun(&db, old.id, true), Err(PlanError::NoPointInTime)));
+    assert!(matches!(ExportPlan::rerun(&db, 999, false), Err(PlanError::NoSuchExport(999))));
+    finish_with_time(&db, old.id, "2026-10-01T00:00:00Z", JobState::Completed);
+
+    let again = ExportPlan::rerun(&db, old.id, true).unwrap();
+    assert_eq!(again.server, ServerChoice::Saved(open.id));
+    assert_eq!(again.request.since.as_deref(), Some("2026-10-01T00:00:00Z"));
+    let job = again.create(&db, root.path()).unwrap().job;
+    assert_eq!((job.settings.parallel, job.settings.delete_after), (7, false));
+    assert!(job.out_dir.contains("group-g1-since-last"), "{}", job.out_dir);
+
+    // The server was removed since: the job's own address and sign-in are used.
+    db.remove_server(open.id).unwrap();
+    let orphan = ExportPlan::rerun(&db, old.id, false).unwrap();
+    assert!(
+        matches!(orphan.server, ServerChoice::Address { ref fhir_url, .. } if fhir_url == "https://payer.test/fhir")
+    );
+}

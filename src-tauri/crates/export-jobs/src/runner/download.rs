@@ -1,0 +1,330 @@
+//! Downloading: every file not yet verified, a few at a time, each into its `.part` (resumed with
+//! `Range` after a break), checked line by line as it arrives, then verified into place.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bulk_client::{DownloadError, ExportErrorKind, FileSink};
+use haul_store::{DbError, FileKind, FileRecord, FileState};
+use serde_json::json;
+use tokio::io::AsyncWriteExt;
+
+use super::context::{Ctx, Stop, failure_of, io_failure};
+use super::events::JobEvent;
+use super::pacing::jitter;
+use crate::verify::{Checked, Expect, LineChecker, Verified, verify_into};
+use crate::wording;
+
+/// Downloads and verifies every file not yet verified, `parallel` at a time. Returns verification
+/// summaries of the error files (for the problem list).
+pub(super) async fn download_all(
+    ctx: &Arc<Ctx>,
+    requires_token: bool,
+    parallel: u32,
+) -> Result<HashMap<u32, Verified>, Stop> {
+    let files = ctx.db(|db| db.job_files(ctx.id))?;
+    ctx.folder.create_subfolders(&files.iter().map(|f| f.name.as_str()).collect::<Vec<_>>())?;
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(parallel as usize));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut summaries = HashMap::new();
+    for f in files {
+        if f.state == FileState::Verified {
+            // Verified before an interruption: never fetched again. A leftover .part is stale.
+            let _ = std::fs::remove_file(ctx.folder.part(&f.name));
+            continue;
+        }
+        if f.state == FileState::Failed {
+            continue;
+        }
+        let ctx = ctx.clone();
+        let semaphore = semaphore.clone();
+        tasks.spawn(async move {
+            let _permit = semaphore.acquire_owned().await.expect("semaphore open");
+            let seq = f.seq;
+            (seq, fetch_and_verify(&ctx, &f, requires_token).await)
+        });
+    }
+    let mut fatal = None;
+    while let Some(joined) = tasks.join_next().await {
+        let (seq, result) = joined.expect("download tasks do not panic");
+        match result {
+            Ok(v) => {
+                summaries.insert(seq, v);
+            }
+            Err(Stop::Cancelled) => {
+                ctx.cancel.cancel();
+                fatal.get_or_insert(Stop::Cancelled);
+            }
+            Err(stop) => {
+                // A disk failure stops everything; a lost file is already recorded and the rest go on.
+                ctx.cancel.cancel();
+                fatal = Some(stop);
+            }
+        }
+    }
+    if let Some(stop) = fatal {
+        return Err(stop);
+    }
+    Ok(summaries)
+}
+
+/// One file: download (resuming `.part`), then verify into place. A file the server cannot give is
+/// recorded as failed (and `Ok(Verified::default())` returned) so the others carry on.
+async fn fetch_and_verify(ctx: &Ctx, f: &FileRecord, requires_token: bool) -> Result<Verified, Stop> {
+    let target = ctx.folder.file(&f.name);
+    let part = ctx.folder.part(&f.name);
+    let mut checked = None;
+    if f.state != FileState::Downloaded {
+        match download(ctx, f, &part, requires_token).await {
+            Ok((bytes, c)) => {
+                checked = c;
+                ctx.db(|db| db.set_file_state(ctx.id, f.seq, FileState::Downloaded, bytes))?
+            }
+            Err(Stop::Failed(failure)) => {
+                ctx.log.event(
+                    "download_error",
+                    json!({"fileUrl": f.url, "body": failure.detail, "code": null, "message": failure.message,
+                           "responseHeaders": null}),
+                );
+                ctx.db(|db| db.set_file_failed(ctx.id, f.seq, &failure.message))?;
+                ctx.emit(JobEvent::FileFailed { seq: f.seq, name: f.name.clone(), message: failure.message });
+                return Ok(Verified::default());
+            }
+            Err(other) => return Err(other),
+        }
+    } else if !part.exists() && target.exists() {
+        // Killed between the rename and the row update: the verified file is in place.
+        let v = tokio::task::spawn_blocking({
+            let target = target.clone();
+            move || count_lines(&target)
+        })
+        .await
+        .expect("counting does not panic")
+        .map_err(|e| io_failure("read", &target, &e))?;
+        ctx.db(|db| db.set_file_verified(ctx.id, f.seq, v.bytes, v.resources, 0))?;
+        return Ok(v);
+    }
+    let verified = match checked {
+        // Checked line by line as it arrived, all good and plain: it only needs its name.
+        Some(Checked { verified, gzip: false }) if verified.bad_lines == 0 => {
+            std::fs::rename(&part, &target).map_err(|e| io_failure("rename", &part, &e))?;
+            verified
+        }
+        _ => {
+            let quarantine = ctx.folder.quarantine(&f.name);
+            let f = f.clone();
+            tokio::task::spawn_blocking({
+                let (part, target) = (part.clone(), target.clone());
+                move || verify_into(&part, &target, &quarantine, &f.name, expect_of(&f))
+            })
+            .await
+            .expect("verification does not panic")
+            .map_err(|e| io_failure("verify", &part, &e))?
+        }
+    };
+    ctx.db(|db| db.set_file_verified(ctx.id, f.seq, verified.bytes, verified.resources, verified.bad_lines))?;
+    ctx.log.event(
+        "download_complete",
+        json!({"fileUrl": f.url, "resourceCount": verified.resources, "fileSize": verified.bytes}),
+    );
+    ctx.emit(JobEvent::FileVerified {
+        seq: f.seq,
+        name: f.name.clone(),
+        resources: verified.resources,
+        bytes: verified.bytes,
+        bad_lines: verified.bad_lines,
+    });
+    Ok(verified)
+}
+
+fn count_lines(path: &Path) -> std::io::Result<Verified> {
+    use std::io::BufRead;
+    let file = std::fs::File::open(path)?;
+    let bytes = file.metadata()?.len();
+    let mut resources = 0;
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut buf = Vec::new();
+    while reader.read_until(b'\n', &mut buf)? > 0 {
+        if !buf.iter().all(u8::is_ascii_whitespace) {
+            resources += 1;
+        }
+        buf.clear();
+    }
+    Ok(Verified { resources, bytes, ..Default::default() })
+}
+
+fn expect_of(f: &FileRecord) -> Expect<'_> {
+    match f.kind {
+        FileKind::Output => Expect::Resource(&f.resource_type),
+        FileKind::Error => Expect::Outcomes,
+        FileKind::Deleted => Expect::Deletions,
+    }
+}
+
+/// Streams the file into `part`, resuming from its length. Returns the final size and, when this process
+/// saw every byte (no resume across a restart), what the line checker found on the way.
+async fn download(
+    ctx: &Ctx,
+    f: &FileRecord,
+    part: &Path,
+    requires_token: bool,
+) -> Result<(u64, Option<Checked>), Stop> {
+    let mut attempt = 0u32;
+    let mut checker: Option<LineChecker> = None;
+    loop {
+        attempt += 1;
+        if ctx.cancel.is_cancelled() {
+            return Err(Stop::Cancelled);
+        }
+        let offset = match tokio::fs::metadata(part).await {
+            Ok(m) if f.state != FileState::Pending || attempt > 1 => m.len(),
+            _ => 0,
+        };
+        ctx.db(|db| {
+            db.set_file_state(ctx.id, f.seq, FileState::Downloading, offset)?;
+            db.add_file_attempt(ctx.id, f.seq)
+        })?;
+        ctx.log.event(
+            "download_request",
+            json!({"fileUrl": f.url, "itemType": match f.kind { FileKind::Output => "output", FileKind::Error => "error", FileKind::Deleted => "deleted" },
+                   "resourceType": f.resource_type}),
+        );
+        ctx.emit(JobEvent::FileStarted {
+            seq: f.seq,
+            name: f.name.clone(),
+            resource_type: f.resource_type.clone(),
+            resume_from: offset,
+        });
+        let mut sink = PartSink::new(ctx, f, part, &mut checker);
+        let result = tokio::select! {
+            _ = ctx.cancel.cancelled() => None,
+            r = ctx.session.download_to(&f.url, requires_token, offset, &mut sink) => Some(r),
+        };
+        // Keep what arrived, whatever happened: the next attempt resumes after it.
+        let flushed = sink.close().await;
+        if let Some(e) = sink.db_error.take() {
+            return Err(Stop::from(e));
+        }
+        let error = match result {
+            None => return Err(Stop::Cancelled),
+            Some(Ok(done)) if done.already_complete => {
+                // Every byte arrived before an interruption; the line checker did not see them all.
+                return Ok((done.size, None));
+            }
+            Some(Ok(done)) => {
+                flushed.map_err(|e| io_failure("write", part, &e))?;
+                ctx.emit(JobEvent::FileProgress { seq: f.seq, bytes: done.size, total: Some(done.size) });
+                return Ok((done.size, checker.map(LineChecker::finish)));
+            }
+            Some(Err(DownloadError::Sink(e))) => return Err(io_failure("write", part, &e)),
+            Some(Err(DownloadError::Server(e))) => e,
+        };
+        let restart = error.kind == ExportErrorKind::ResumeRejected;
+        if restart {
+            // The server cannot resume: start the file over.
+            let _ = tokio::fs::remove_file(part).await;
+        }
+        if !(error.is_retryable() || restart) || attempt >= ctx.pacing.file_attempts {
+            return Err(Stop::Failed(failure_of(&error)));
+        }
+        let wait = jitter(ctx.pacing.retry_base * 2u32.saturating_pow(attempt - 1)).min(Duration::from_secs(120));
+        ctx.emit(JobEvent::Warning {
+            message: format!(
+                "{}: {} Haul tries again in {} (attempt {} of {}), resuming where it stopped.",
+                f.name,
+                error.message,
+                wording::duration(wait),
+                attempt + 1,
+                ctx.pacing.file_attempts
+            ),
+        });
+        ctx.pause(wait).await?;
+    }
+}
+
+/// The `.part` file a download writes into, with the line checker fed on the way, progress events a few
+/// times a second, and the row's byte count (and the bytes on disk) brought up to date every 2 s, so a
+/// killed process leaves most of what arrived.
+struct PartSink<'a> {
+    ctx: &'a Ctx,
+    file: &'a FileRecord,
+    part: PathBuf,
+    checker: &'a mut Option<LineChecker>,
+    out: Option<tokio::io::BufWriter<tokio::fs::File>>,
+    done: u64,
+    total: Option<u64>,
+    last_event: Instant,
+    last_row: Instant,
+    /// The database failed while the bytes flowed; the job stops on it.
+    db_error: Option<DbError>,
+}
+
+impl<'a> PartSink<'a> {
+    fn new(ctx: &'a Ctx, file: &'a FileRecord, part: &Path, checker: &'a mut Option<LineChecker>) -> Self {
+        Self {
+            ctx,
+            file,
+            part: part.to_path_buf(),
+            checker,
+            out: None,
+            done: 0,
+            total: None,
+            last_event: Instant::now(),
+            last_row: Instant::now(),
+            db_error: None,
+        }
+    }
+
+    /// Flushes and syncs what arrived.
+    async fn close(&mut self) -> std::io::Result<()> {
+        match self.out.take() {
+            Some(mut out) => {
+                out.flush().await?;
+                out.into_inner().sync_all().await
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+impl FileSink for PartSink<'_> {
+    async fn begin(&mut self, offset: u64, total: Option<u64>) -> std::io::Result<()> {
+        let file = if offset == 0 {
+            *self.checker = Some(LineChecker::new(expect_of(self.file)));
+            tokio::fs::File::create(&self.part).await?
+        } else {
+            tokio::fs::OpenOptions::new().append(true).open(&self.part).await?
+        };
+        self.out = Some(tokio::io::BufWriter::with_capacity(256 * 1024, file));
+        self.done = offset;
+        self.total = total;
+        Ok(())
+    }
+
+    async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        let out = self.out.as_mut().ok_or_else(|| std::io::Error::other("the download did not begin"))?;
+        out.write_all(bytes).await?;
+        if let Some(c) = self.checker.as_mut() {
+            c.feed(bytes);
+        }
+        self.done += bytes.len() as u64;
+        let (ctx, seq) = (self.ctx, self.file.seq);
+        if self.last_event.elapsed() >= Duration::from_millis(250) {
+            self.last_event = Instant::now();
+            ctx.emit(JobEvent::FileProgress { seq, bytes: self.done, total: self.total });
+        }
+        if self.last_row.elapsed() >= Duration::from_secs(2) {
+            self.last_row = Instant::now();
+            out.flush().await?;
+            let noted =
+                ctx.db.lock().expect("database lock").set_file_state(ctx.id, seq, FileState::Downloading, self.done);
+            if let Err(e) = noted {
+                self.db_error = Some(e);
+                return Err(std::io::Error::other("the database could not note the download's progress"));
+            }
+        }
+        Ok(())
+    }
+}

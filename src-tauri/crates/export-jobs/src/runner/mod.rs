@@ -1,0 +1,275 @@
+//! Running an export job end to end, by phase: `kickoff`, `poll`, `download` (with verification), and the
+//! `summary` (DELETE only when every file is safe, `manifest.json`). Every step is recorded in SQLite
+//! before it acts, so `run` on an interrupted job carries on where the last process stopped: it polls the
+//! saved status URL, resumes `.part` files with `Range`, and never fetches a verified file again.
+
+mod context;
+mod download;
+mod events;
+mod kickoff;
+mod pacing;
+mod poll;
+mod summary;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bulk_client::{BackendAuth, ExportSession, HttpClient, Manifest, discover_token_url};
+use haul_store::{AuthSettings, Database, FileState, JobFailure, JobRecord, JobState, Keychain};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+pub use events::{EventSink, JobError, JobEvent, JobOutcome};
+pub use pacing::Pacing;
+
+use crate::export_log::ExportLog;
+use crate::folder::{ExportFolder, FolderError, file_names};
+use crate::wording;
+use context::{Ctx, Stop};
+use download::download_all;
+use kickoff::kickoff;
+use poll::poll;
+use summary::{sum_up, write_manifest};
+
+/// Runs export jobs. Cheap to clone; one per process is enough.
+#[derive(Clone)]
+pub struct ExportRunner {
+    db: Arc<Mutex<Database>>,
+    http: HttpClient,
+    keychain: Keychain,
+    pacing: Pacing,
+}
+
+impl ExportRunner {
+    pub fn new(db: Arc<Mutex<Database>>, http: HttpClient) -> Self {
+        Self { db, http, keychain: Keychain, pacing: Pacing::default() }
+    }
+
+    pub fn with_pacing(mut self, pacing: Pacing) -> Self {
+        self.pacing = pacing;
+        self
+    }
+
+    pub fn database(&self) -> &Arc<Mutex<Database>> {
+        &self.db
+    }
+
+    /// The session a job talks through: signed in with its key when it has auth settings.
+    pub async fn session_for(&self, job: &JobRecord) -> Result<ExportSession, JobError> {
+        self.session_with(&job.fhir_url, job.settings.auth.as_ref()).await
+    }
+
+    /// A session with a server, signed in with `auth` when given (also for Group search).
+    pub async fn session_with(&self, fhir_url: &str, auth: Option<&AuthSettings>) -> Result<ExportSession, JobError> {
+        let auth = match auth {
+            None => None,
+            Some(a) => {
+                let key = { self.db.lock().expect("database lock").signing_key(&self.keychain, &a.key_kid)? };
+                let token_url = match &a.token_url {
+                    Some(t) if !t.trim().is_empty() => t.clone(),
+                    _ => discover_token_url(&self.http, fhir_url)
+                        .await
+                        .map_err(|e| JobError::Server { message: e.message, detail: e.detail })?,
+                };
+                Some(Arc::new(BackendAuth::new(
+                    self.http.clone(),
+                    token_url,
+                    a.client_id.clone(),
+                    a.scope.clone(),
+                    Arc::new(key),
+                )))
+            }
+        };
+        Ok(ExportSession::new(self.http.clone(), fhir_url, auth).with_retry_after_cap(self.pacing.retry_after_cap))
+    }
+
+    /// Cancels a job: marks it cancelled (a runner in this or another process stops within a second) and
+    /// sends DELETE to its status URL. False if the job had already finished.
+    pub async fn cancel(&self, id: i64) -> Result<bool, JobError> {
+        let job = { self.db.lock().expect("database lock").get_job(id)? }.ok_or(JobError::NotFound(id))?;
+        let marked = { self.db.lock().expect("database lock").request_cancel(id)? };
+        if marked && let Some(url) = &job.status_url {
+            let session = self.session_for(&job).await?;
+            session.delete(url).await.map_err(|e| JobError::Server { message: e.message, detail: e.detail })?;
+        }
+        Ok(marked)
+    }
+
+    /// Runs (or resumes) job `id` to its end.
+    pub async fn run(&self, id: i64, events: EventSink, cancel: CancellationToken) -> Result<JobOutcome, JobError> {
+        let mut job = { self.db.lock().expect("database lock").get_job(id)? }.ok_or(JobError::NotFound(id))?;
+        if job.state == JobState::Failed {
+            // Resuming a failed job retries what can be retried; expired files stay lost.
+            let files = { self.db.lock().expect("database lock").job_files(id)? };
+            let retry: Vec<u32> = files
+                .iter()
+                .filter(|f| {
+                    f.state == FileState::Failed
+                        && !f.error.as_deref().unwrap_or("").contains("no longer on the server")
+                })
+                .map(|f| f.seq)
+                .collect();
+            let db = self.db.lock().expect("database lock");
+            db.reopen_job(id, &retry)?;
+            job = db.get_job(id)?.ok_or(JobError::NotFound(id))?;
+        }
+        if job.state.is_finished() {
+            return Err(JobError::Finished { id, state: job.state });
+        }
+        let folder = ExportFolder::at(&job.out_dir);
+        let unwritable =
+            |source| JobError::Folder(FolderError::Unwritable { path: folder.path().to_path_buf(), source });
+        std::fs::create_dir_all(folder.path()).map_err(unwritable)?;
+        // One runner per job, across processes: two would write the same .part files. The OS drops the lock
+        // when a process dies, kill -9 included.
+        let lock_path = folder.lock();
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(unwritable)?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(JobError::AlreadyRunning(id)),
+            Err(std::fs::TryLockError::Error(source)) => return Err(unwritable(source)),
+        }
+        // Read again under the lock: a runner that just finished may have moved the job on.
+        let job = { self.db.lock().expect("database lock").get_job(id)? }.ok_or(JobError::NotFound(id))?;
+        if job.state.is_finished() {
+            return Err(JobError::Finished { id, state: job.state });
+        }
+        let session = self.session_for(&job).await?;
+        let log = ExportLog::new(&folder.log(), job.status_url.clone().unwrap_or_else(|| format!("haul-export-{id}")));
+        let ctx = Arc::new(Ctx {
+            id,
+            db: self.db.clone(),
+            session,
+            log,
+            events,
+            cancel: cancel.child_token(),
+            pacing: self.pacing.clone(),
+            folder: folder.clone(),
+        });
+
+        // A cancel from another process (or the app's other window) shows up as the row's state.
+        let watcher = {
+            let ctx = ctx.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = ctx.cancel.cancelled() => return,
+                        _ = tokio::time::sleep(Duration::from_millis(300)) => {}
+                    }
+                    let state = ctx.db.lock().expect("database lock").job_state(ctx.id);
+                    if matches!(state, Ok(Some(JobState::Cancelled))) {
+                        ctx.cancel.cancel();
+                        return;
+                    }
+                }
+            })
+        };
+        let started = Instant::now();
+        let mut result = drive(&ctx, job).await;
+        watcher.abort();
+        // Cancelled elsewhere while this ended otherwise (the server, told to stop, made it fail): a cancel.
+        if !matches!(result, Err(Stop::Cancelled) | Err(Stop::Fatal(_)))
+            && matches!(self.db.lock().expect("database lock").job_state(id), Ok(Some(JobState::Cancelled)))
+        {
+            result = Err(Stop::Cancelled);
+        }
+        let _ = std::fs::remove_file(&lock_path);
+        drop(lock);
+
+        let (state, failure, problems) = match result {
+            Ok((state, problems)) => (state, None, problems),
+            Err(Stop::Fatal(e)) => return Err(e),
+            Err(Stop::Cancelled) => {
+                let job = { self.db.lock().expect("database lock").get_job(id)? }.ok_or(JobError::NotFound(id))?;
+                if let Some(url) = &job.status_url {
+                    // Tell the server to stop (or free the files); it answering 404 is fine.
+                    if let Err(e) = ctx.session.delete(url).await {
+                        ctx.emit(JobEvent::Warning { message: format!("The server did not confirm the cancel: {e}") });
+                    }
+                }
+                let db = self.db.lock().expect("database lock");
+                db.request_cancel(id)?;
+                (JobState::Cancelled, None, Vec::new())
+            }
+            Err(Stop::Failed(f)) => {
+                ctx.log.event(
+                    "export_error",
+                    json!({"message": f.message, "code": null, "body": f.detail, "responseHeaders": null}),
+                );
+                self.db.lock().expect("database lock").finish_job(id, JobState::Failed, &[], Some(&f))?;
+                (JobState::Failed, Some(f), Vec::new())
+            }
+        };
+        let totals = { self.db.lock().expect("database lock").type_totals(id)? };
+        let resources: u64 = totals.iter().map(|t| t.resources).sum();
+        let bytes: u64 = totals.iter().map(|t| t.bytes).sum();
+        let files: u32 = totals.iter().map(|t| t.files).sum();
+        if matches!(state, JobState::Completed | JobState::CompletedWithProblems) {
+            ctx.log.event(
+                "export_complete",
+                json!({"files": files, "resources": resources, "bytes": bytes, "attachments": null,
+                       "duration": started.elapsed().as_millis() as u64}),
+            );
+        }
+        let message = match (&state, &failure) {
+            (_, Some(f)) => f.message.clone(),
+            (JobState::Cancelled, _) => "The export was cancelled.".to_string(),
+            (JobState::CompletedWithProblems, _) => format!(
+                "Export finished with problems: {resources} resources in {files} files ({}). {}",
+                wording::bytes(bytes),
+                problems.join(" ")
+            ),
+            _ => format!(
+                "Export complete: {resources} resources in {files} files ({}), all verified.",
+                wording::bytes(bytes)
+            ),
+        };
+        ctx.emit(JobEvent::Finished { state, message: message.clone() });
+        Ok(JobOutcome { id, state, message, totals, problems, failure })
+    }
+}
+
+/// The state machine, from wherever the job is.
+async fn drive(ctx: &Arc<Ctx>, mut job: JobRecord) -> Result<(JobState, Vec<String>), Stop> {
+    if job.state == JobState::Created {
+        let status_url = kickoff(ctx, &job).await?;
+        ctx.db(|db| db.set_kicked_off(ctx.id, &status_url))?;
+        ctx.log.set_export_id(&status_url);
+        ctx.emit(JobEvent::KickedOff { status_url: status_url.clone() });
+        ctx.emit(JobEvent::State { state: JobState::KickedOff });
+        job.status_url = Some(status_url);
+        job.state = JobState::KickedOff;
+    }
+    let status_url = job.status_url.clone().unwrap_or_default();
+    if job.state == JobState::KickedOff {
+        let (manifest, expires) = poll(ctx, &status_url).await?;
+        let files = file_names(&manifest);
+        let raw = serde_json::to_string(&manifest.raw).expect("JSON values serialize");
+        ctx.db(|db| db.set_manifest(ctx.id, &raw, &manifest.transaction_time, expires.as_deref(), &files))?;
+        write_manifest(ctx, &manifest.raw, None)?;
+        ctx.log.event("status_complete", json!({"transactionTime": manifest.transaction_time}));
+        ctx.log.event(
+            "status_page_complete",
+            json!({"transactionTime": manifest.transaction_time, "outputFileCount": manifest.output.len(),
+                   "deletedFileCount": manifest.deleted.len(), "errorFileCount": manifest.error.len()}),
+        );
+        ctx.log.event(
+            "manifest_complete",
+            json!({"transactionTime": manifest.transaction_time, "totalOutputFileCount": manifest.output.len(),
+                   "totalDeletedFileCount": manifest.deleted.len(), "totalErrorFileCount": manifest.error.len(),
+                   "totalManifests": 1}),
+        );
+        ctx.emit(JobEvent::Manifest { files: files.len() as u32, transaction_time: manifest.transaction_time.clone() });
+        ctx.emit(JobEvent::State { state: JobState::Downloading });
+    }
+    let raw = ctx.db(|db| db.manifest_json(ctx.id))?.unwrap_or_else(|| "{}".into());
+    let manifest = Manifest::parse(raw.as_bytes())
+        .map_err(|e| Stop::Failed(JobFailure { kind: "protocol".into(), message: e.to_string(), detail: None }))?;
+    let summaries = download_all(ctx, manifest.requires_access_token, job.settings.parallel.max(1)).await?;
+    sum_up(ctx, &job, &status_url, &manifest, summaries).await
+}

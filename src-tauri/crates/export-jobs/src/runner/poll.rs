@@ -1,0 +1,63 @@
+//! Polling the status URL until the manifest arrives, as patiently as the server asks.
+
+use bulk_client::{Manifest, Poll};
+use haul_store::JobFailure;
+use serde_json::json;
+
+use super::context::{Ctx, Stop, failure_of};
+use super::events::JobEvent;
+
+/// Polls until the export is complete: the manifest and its `Expires`.
+pub(super) async fn poll(ctx: &Ctx, status_url: &str) -> Result<(Manifest, Option<String>), Stop> {
+    let mut backoff = ctx.pacing.min_poll;
+    let mut failures = 0u32;
+    loop {
+        if ctx.cancel.is_cancelled() {
+            return Err(Stop::Cancelled);
+        }
+        let wait = match ctx.session.poll(status_url).await {
+            Ok(Poll::Complete { manifest, expires }) => return Ok((*manifest, expires)),
+            Ok(Poll::InProgress { progress, retry_after }) => {
+                failures = 0;
+                ctx.db(|db| db.set_progress(ctx.id, progress.as_deref()))?;
+                ctx.emit(JobEvent::Progress { text: progress.clone() });
+                ctx.log.event(
+                    "status_progress",
+                    json!({"body": null, "xProgress": progress,
+                           "retryAfter": retry_after.map(|r| r.wait.as_secs())}),
+                );
+                let wait = ctx.wait_for(retry_after, backoff);
+                backoff = (backoff.mul_f64(1.5)).min(ctx.pacing.max_poll);
+                wait
+            }
+            Ok(Poll::TryLater { reason, retry_after, detail }) => {
+                failures += 1;
+                ctx.log.event(
+                    "status_error",
+                    json!({"body": detail, "code": null, "message": reason, "responseHeaders": null}),
+                );
+                if failures > ctx.pacing.poll_failures {
+                    return Err(Stop::Failed(JobFailure {
+                        kind: "server_unavailable".into(),
+                        message: format!(
+                            "The server kept answering “try later” ({failures} times in a row); last: {reason} Haul stopped asking. Resume the export when the server is healthy."
+                        ),
+                        detail,
+                    }));
+                }
+                let own = (ctx.pacing.retry_base * 2u32.saturating_pow(failures.min(6))).min(ctx.pacing.max_poll);
+                let wait = ctx.wait_for(retry_after, own);
+                ctx.emit(JobEvent::Waiting { reason, seconds: wait.as_secs_f64() });
+                wait
+            }
+            Err(e) => {
+                ctx.log.event(
+                    "status_error",
+                    json!({"body": e.detail, "code": e.status, "message": e.message, "responseHeaders": null}),
+                );
+                return Err(Stop::Failed(failure_of(&e)));
+            }
+        };
+        ctx.pause(wait).await?;
+    }
+}

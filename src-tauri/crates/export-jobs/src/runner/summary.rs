@@ -1,0 +1,102 @@
+//! The end of a job: what arrived, what did not, what the server said went wrong; DELETE only when every
+//! file is safe; `manifest.json` with what became of each file.
+
+use std::collections::HashMap;
+
+use bulk_client::Manifest;
+use haul_store::{FileKind, FileRecord, FileState, JobFailure, JobRecord, JobState};
+use serde_json::{Value, json};
+
+use super::context::{Ctx, Stop, io_failure};
+use super::events::JobEvent;
+use crate::verify::Verified;
+
+/// Sums up a job whose downloads have all ended: completed (with or without problems) or failed.
+pub(super) async fn sum_up(
+    ctx: &Ctx,
+    job: &JobRecord,
+    status_url: &str,
+    manifest: &Manifest,
+    summaries: HashMap<u32, Verified>,
+) -> Result<(JobState, Vec<String>), Stop> {
+    let files = ctx.db(|db| db.job_files(ctx.id))?;
+    let mut problems = Vec::new();
+    let lost: Vec<&FileRecord> = files.iter().filter(|f| f.state != FileState::Verified).collect();
+    for f in files.iter().filter(|f| f.state == FileState::Verified) {
+        if f.bad_lines > 0 {
+            problems.push(format!(
+                "{}: {} line(s) were not valid {} and were set aside in quarantine/{}.",
+                f.name, f.bad_lines, f.resource_type, f.name
+            ));
+        }
+        if f.kind == FileKind::Output
+            && let (Some(expected), Some(got)) = (f.expected_count, f.resources)
+            && expected != got
+        {
+            problems.push(format!("{}: the server announced {expected} resources; {got} arrived.", f.name));
+        }
+    }
+    let mut errors = 0;
+    let mut first_errors = Vec::new();
+    for s in summaries.values() {
+        errors += s.issues.fatal_or_error;
+        first_errors.extend(s.issues.first_errors.iter().cloned());
+    }
+    if errors > 0 {
+        first_errors.truncate(3);
+        problems.push(format!(
+            "The server reported {errors} error(s) in its error files (see error/): {}",
+            first_errors.join("; ")
+        ));
+    }
+    if !lost.is_empty() {
+        let list: Vec<String> =
+            lost.iter().map(|f| format!("{} ({})", f.name, f.error.as_deref().unwrap_or("not downloaded"))).collect();
+        let failure = JobFailure {
+            kind: if lost.iter().any(|f| f.error.as_deref().unwrap_or("").contains("no longer on the server")) {
+                "file_expired".into()
+            } else {
+                "download".into()
+            },
+            message: format!(
+                "{} of {} files could not be downloaded, so this export is incomplete: {}. The files that did arrive are verified and kept.",
+                lost.len(),
+                files.len(),
+                list.join(", ")
+            ),
+            detail: None,
+        };
+        write_manifest(ctx, &manifest.raw, Some((&files, JobState::Failed)))?;
+        return Err(Stop::Failed(failure));
+    }
+    if job.settings.delete_after
+        && let Err(e) = ctx.session.delete(status_url).await
+    {
+        ctx.emit(JobEvent::Warning {
+            message: format!("Every file is safe, but the server did not accept the request to release them: {e}"),
+        });
+    }
+    let state = if problems.is_empty() { JobState::Completed } else { JobState::CompletedWithProblems };
+    ctx.db(|db| db.finish_job(ctx.id, state, &problems, None))?;
+    write_manifest(ctx, &manifest.raw, Some((&files, state)))?;
+    Ok((state, problems))
+}
+
+/// `manifest.json`: the manifest as received, plus (under `_haul`) what Haul did with each file.
+pub(super) fn write_manifest(ctx: &Ctx, raw: &Value, done: Option<(&[FileRecord], JobState)>) -> Result<(), Stop> {
+    let mut value = raw.clone();
+    if let (Some((files, state)), Some(obj)) = (done, value.as_object_mut()) {
+        let files: Vec<Value> = files
+            .iter()
+            .map(|f| {
+                json!({"url": f.url, "file": f.name, "type": f.resource_type, "state": f.state,
+                       "resources": f.resources, "bytes": f.bytes_done, "badLines": f.bad_lines, "error": f.error})
+            })
+            .collect();
+        obj.insert("_haul".into(), json!({"exportId": ctx.id, "state": state, "files": files}));
+    }
+    let path = ctx.folder.manifest();
+    let tmp = path.with_extension("json.tmp");
+    let text = serde_json::to_vec_pretty(&value).expect("JSON values serialize");
+    std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, &path)).map_err(|e| io_failure("write", &path, &e))
+}

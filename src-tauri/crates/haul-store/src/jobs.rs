@@ -1,0 +1,251 @@
+//! Export jobs as records: the state machine's memory (what a job is, its files, its settings). The
+//! queries that read and write them are in `job_rows`. Every step is written before it acts, so a process
+//! killed at any moment can be resumed (see export-jobs' runner).
+
+use std::path::PathBuf;
+
+use bulk_client::ExportRequest;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// Where a job is. `created → kicked_off → downloading → completed | completed_with_problems`, or
+/// `failed` / `cancelled` from anywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum JobState {
+    Created,
+    KickedOff,
+    Downloading,
+    Completed,
+    CompletedWithProblems,
+    Failed,
+    Cancelled,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Created => "created",
+            JobState::KickedOff => "kicked_off",
+            JobState::Downloading => "downloading",
+            JobState::Completed => "completed",
+            JobState::CompletedWithProblems => "completed_with_problems",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Self {
+        match s {
+            "created" => JobState::Created,
+            "kicked_off" => JobState::KickedOff,
+            "downloading" => JobState::Downloading,
+            "completed" => JobState::Completed,
+            "completed_with_problems" => JobState::CompletedWithProblems,
+            "cancelled" => JobState::Cancelled,
+            _ => JobState::Failed,
+        }
+    }
+
+    /// Not running and not resumable as it is.
+    pub fn is_finished(self) -> bool {
+        matches!(self, JobState::Completed | JobState::CompletedWithProblems | JobState::Cancelled)
+            || self == JobState::Failed
+    }
+
+    /// Words for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            JobState::Created => "not started",
+            JobState::KickedOff => "waiting for the server",
+            JobState::Downloading => "downloading",
+            JobState::Completed => "completed",
+            JobState::CompletedWithProblems => "completed with problems",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// How to sign in for a job: names only, never a secret (the key stays in the keychain).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct AuthSettings {
+    pub client_id: String,
+    pub key_kid: String,
+    /// Discovered from the server when absent.
+    pub token_url: Option<String>,
+    pub scope: Option<String>,
+}
+
+/// How to run a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
+#[ts(export)]
+pub struct JobSettings {
+    /// Files downloaded at once.
+    pub parallel: u32,
+    /// Send DELETE to the status URL once every file is safe (lets the server free its storage).
+    pub delete_after: bool,
+    pub auth: Option<AuthSettings>,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self { parallel: 4, delete_after: true, auth: None }
+    }
+}
+
+/// What a new job needs.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub server_id: Option<i64>,
+    pub fhir_url: String,
+    pub request: ExportRequest,
+    pub settings: JobSettings,
+    pub out_dir: PathBuf,
+}
+
+/// Why a job failed, as the user sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct JobFailure {
+    pub kind: String,
+    pub message: String,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct JobRecord {
+    #[ts(type = "number")]
+    pub id: i64,
+    #[ts(type = "number | null")]
+    pub server_id: Option<i64>,
+    pub fhir_url: String,
+    pub request: ExportRequest,
+    pub settings: JobSettings,
+    pub out_dir: String,
+    pub state: JobState,
+    pub status_url: Option<String>,
+    pub progress: Option<String>,
+    pub transaction_time: Option<String>,
+    pub expires: Option<String>,
+    pub problems: Vec<String>,
+    pub failure: Option<JobFailure>,
+    pub created_at: String,
+    pub kicked_off_at: Option<String>,
+    pub completed_at: Option<String>,
+    pub updated_at: String,
+}
+
+/// Which list of the manifest a file came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum FileKind {
+    Output,
+    Error,
+    Deleted,
+}
+
+impl FileKind {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            FileKind::Output => "output",
+            FileKind::Error => "error",
+            FileKind::Deleted => "deleted",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Self {
+        match s {
+            "error" => FileKind::Error,
+            "deleted" => FileKind::Deleted,
+            _ => FileKind::Output,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum FileState {
+    Pending,
+    Downloading,
+    /// All bytes are in the `.part` file; verification has not finished.
+    Downloaded,
+    Verified,
+    Failed,
+}
+
+impl FileState {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            FileState::Pending => "pending",
+            FileState::Downloading => "downloading",
+            FileState::Downloaded => "downloaded",
+            FileState::Verified => "verified",
+            FileState::Failed => "failed",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Self {
+        match s {
+            "downloading" => FileState::Downloading,
+            "downloaded" => FileState::Downloaded,
+            "verified" => FileState::Verified,
+            "failed" => FileState::Failed,
+            _ => FileState::Pending,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct FileRecord {
+    pub seq: u32,
+    pub kind: FileKind,
+    pub resource_type: String,
+    pub url: String,
+    /// Relative to the export folder.
+    pub name: String,
+    #[ts(type = "number | null")]
+    pub expected_count: Option<u64>,
+    pub state: FileState,
+    #[ts(type = "number")]
+    pub bytes_done: u64,
+    #[ts(type = "number | null")]
+    pub resources: Option<u64>,
+    #[ts(type = "number")]
+    pub bad_lines: u64,
+    pub attempts: u32,
+    pub error: Option<String>,
+}
+
+/// A file to record when the manifest arrives.
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub kind: FileKind,
+    pub resource_type: String,
+    pub url: String,
+    pub name: String,
+    pub expected_count: Option<u64>,
+}
+
+/// Per resource type, what a job brought back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct TypeTotal {
+    pub resource_type: String,
+    pub files: u32,
+    #[ts(type = "number")]
+    pub resources: u64,
+    #[ts(type = "number")]
+    pub bytes: u64,
+}
