@@ -121,10 +121,11 @@ struct Resolved {
 }
 
 impl ExportPlan {
-    /// A plan for a saved server, with the defaults of the Export page.
-    pub fn for_saved(server_id: i64, request: ExportRequest) -> Self {
+    /// A plan with the defaults of the Export page: the request as given, a new folder under the exports
+    /// root, 4 downloads at once, DELETE once every file is safe.
+    pub fn new(server: ServerChoice, request: ExportRequest) -> Self {
         Self {
-            server: ServerChoice::Saved(server_id),
+            server,
             request,
             since: Since::AsRequested,
             out_dir: None,
@@ -132,6 +133,11 @@ impl ExportPlan {
             delete_after: true,
             folder_note: None,
         }
+    }
+
+    /// [`Self::new`] for a server saved in Haul.
+    pub fn for_saved(server_id: i64, request: ExportRequest) -> Self {
+        Self::new(ServerChoice::Saved(server_id), request)
     }
 
     /// The same server, request and settings as an earlier export, into a new folder. `incremental`: only

@@ -110,19 +110,17 @@ fn an_address_matching_a_saved_server_is_recorded_as_that_server() {
     let (db, open, _) = db_with_servers();
     let root = tempfile::tempdir().unwrap();
     let plan = ExportPlan {
-        server: ServerChoice::Address { fhir_url: "https://payer.test/fhir/".into(), auth: None },
         out_dir: Some(root.path().join("mine")),
         parallel: 99,
-        ..ExportPlan::for_saved(0, group("g"))
+        ..ExportPlan::new(ServerChoice::Address { fhir_url: "https://payer.test/fhir/".into(), auth: None }, group("g"))
     };
     let job = plan.create(&db, root.path()).unwrap().job;
     assert_eq!(job.server_id, Some(open.id));
     assert_eq!(job.settings.parallel, 32, "parallel downloads are kept within 1..=32");
     assert!(job.out_dir.ends_with("mine"));
     let again = ExportPlan {
-        server: ServerChoice::Address { fhir_url: "https://other.test/fhir".into(), auth: None },
         out_dir: Some(root.path().join("mine")),
-        ..ExportPlan::for_saved(0, group("g"))
+        ..ExportPlan::new(ServerChoice::Address { fhir_url: "https://other.test/fhir".into(), auth: None }, group("g"))
     };
     std::fs::write(root.path().join("mine/Patient.000.ndjson"), "{}").unwrap();
     assert!(matches!(again.create(&db, root.path()), Err(PlanError::Folder(FolderError::NotEmpty(_)))));

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use fhir_tables::{SchemaMemory, Shape};
+use fhir_tables::{MemoryError, SchemaMemory, Shape};
 use haul_store::Database;
 
 /// The schemas of one server's tables, read and widened in the database.
@@ -24,24 +24,17 @@ impl RememberedSchemas {
 }
 
 impl SchemaMemory for RememberedSchemas {
-    fn recall(&self, resource_type: &str) -> Option<Shape> {
+    fn recall(&self, resource_type: &str) -> Result<Option<Shape>, MemoryError> {
         let db = self.db.lock().unwrap_or_else(|p| p.into_inner());
-        let text = match db.recall_schema(&self.server_key, resource_type) {
-            Ok(text) => text,
-            Err(e) => {
-                // Without the memory the table is exact for this export; the conversion goes on.
-                tracing::warn!(error = %e, resource_type, "the remembered schema could not be read");
-                None
-            }
-        };
+        let text = db.recall_schema(&self.server_key, resource_type).map_err(|e| MemoryError(Box::new(e)))?;
         // A shape this version cannot read is forgotten, not fatal: the table is then exact for this export.
-        text.and_then(|t| serde_json::from_str(&t).ok())
+        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
     }
 
-    fn remember(&self, resource_type: &str, shape: &Shape) -> Result<(), String> {
+    fn remember(&self, resource_type: &str, shape: &Shape) -> Result<(), MemoryError> {
         let db = self.db.lock().unwrap_or_else(|p| p.into_inner());
         let text = serde_json::to_string(shape).expect("shapes serialize");
-        db.remember_schema(&self.server_key, resource_type, &text).map_err(|e| e.to_string())
+        db.remember_schema(&self.server_key, resource_type, &text).map_err(|e| MemoryError(Box::new(e)))
     }
 }
 
@@ -88,10 +81,10 @@ mod tests {
     #[test]
     fn schemas_are_remembered_per_server_and_type() {
         let a = RememberedSchemas::new(Database::open_in_memory().unwrap(), "https://a/fhir");
-        assert_eq!(a.recall("Patient"), None);
+        assert_eq!(a.recall("Patient").unwrap(), None);
         a.remember("Patient", &Shape::String).unwrap();
         a.remember("Patient", &Shape::Bool).unwrap();
-        assert_eq!(a.recall("Patient"), Some(Shape::Bool));
-        assert_eq!(a.recall("Observation"), None);
+        assert_eq!(a.recall("Patient").unwrap(), Some(Shape::Bool));
+        assert_eq!(a.recall("Observation").unwrap(), None);
     }
 }

@@ -27,8 +27,8 @@ pub fn is_gzip_file(path: &Path) -> Result<bool, NdjsonError> {
     Ok(is_gzip_magic(&head[..n]))
 }
 
-/// Reads until `buf` is full or the input ends; the bytes read.
-fn read_up_to(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+/// Reads until `buf` is full or the input ends; the bytes read (a short count means the end).
+pub fn read_up_to(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match reader.read(&mut buf[filled..]) {

@@ -65,6 +65,7 @@ pub fn convert(
         done_before: 0,
         bad: BadLineSink { path: bad_path, file: None, examples: Vec::new(), count: 0 },
         last_progress: Instant::now() - Duration::from_secs(1),
+        warnings: Vec::new(),
     };
     let mut report = ConversionReport {
         out_dir: out_dir.display().to_string(),
@@ -89,6 +90,7 @@ pub fn convert(
         report.bad_lines_file = Some(ctx.bad.path.display().to_string());
     }
     report.bad_lines = ctx.bad.count;
+    report.warnings.splice(0..0, std::mem::take(&mut ctx.warnings));
     report.bad_line_examples = ctx.bad.examples;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
@@ -194,7 +196,12 @@ fn convert_type(
         },
     )?;
 
-    let recalled = memory.recall(resource_type);
+    let recalled = memory.recall(resource_type).unwrap_or_else(|e| {
+        ctx.warnings.push(format!(
+            "The {resource_type} schema of earlier conversions could not be read ({e}); this table's schema is this export's alone."
+        ));
+        None
+    });
     let mut report = TypeReport {
         resource_type: resource_type.to_string(),
         files: input.files.len() as u32,

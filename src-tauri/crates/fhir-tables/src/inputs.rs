@@ -1,6 +1,5 @@
 //! Which NDJSON files to convert (found by `fhir-ndjson`), and reading them in chunks of whole lines.
 
-use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -46,20 +45,6 @@ impl Chunk {
     }
 }
 
-/// Reads until `buf` is full or the input ends; the bytes read.
-fn read_full(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
-}
-
 /// Sends the files' contents as chunks of about `chunk_bytes` (a chunk always ends at a line end,
 /// so a 20 MB line makes one 20 MB chunk). Stops early when `stop` is set.
 /// `first_lines` (by chunk sequence number) numbers the lines: the chunking of a file is the same
@@ -92,7 +77,7 @@ pub fn read_chunks(
             if buf.len() < filled + want {
                 buf.resize(filled + want, 0);
             }
-            let got = read_full(&mut reader, &mut buf[filled..filled + want])
+            let got = fhir_ndjson::read_up_to(&mut reader, &mut buf[filled..filled + want])
                 .map_err(|e| ConvertError::read(&file.path, e))?;
             filled += got;
             let eof = got < want;

@@ -18,7 +18,7 @@ pub use error::ConvertError;
 pub use fhir_ndjson::LineProblem;
 pub use inputs::{InputFile, TypeInput, find_inputs};
 pub use report::{
-    BadLine, ConversionReport, ConvertOptions, ConvertPhase, ConvertProgress, Forgetful, JsonColumn, SchemaMemory,
-    TypeReport,
+    BadLine, ConversionReport, ConvertOptions, ConvertPhase, ConvertProgress, Forgetful, JsonColumn, MemoryError,
+    SchemaMemory, TypeReport,
 };
 pub use shape::Shape;

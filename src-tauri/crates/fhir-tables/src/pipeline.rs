@@ -21,6 +21,8 @@ pub(crate) struct Context<'a> {
     pub(crate) done_before: u64,
     pub(crate) bad: BadLineSink,
     pub(crate) last_progress: Instant,
+    /// Said in the report: what went wrong without stopping the conversion.
+    pub(crate) warnings: Vec<String>,
 }
 
 impl Context<'_> {

@@ -52,18 +52,24 @@ impl ConvertOptions {
 /// Shapes of earlier conversions of the same server, by resource type: a table's schema only
 /// ever widens, so next month's files append to this month's.
 pub trait SchemaMemory: Sync {
-    fn recall(&self, resource_type: &str) -> Option<Shape>;
-    fn remember(&self, resource_type: &str, shape: &Shape) -> Result<(), String>;
+    fn recall(&self, resource_type: &str) -> Result<Option<Shape>, MemoryError>;
+    fn remember(&self, resource_type: &str, shape: &Shape) -> Result<(), MemoryError>;
 }
+
+/// The memory could not be read or written (its database, say). The conversion goes on without it and
+/// says so in the report's warnings.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct MemoryError(pub Box<dyn std::error::Error + Send + Sync>);
 
 /// No memory: each conversion's schema is what its input holds.
 pub struct Forgetful;
 
 impl SchemaMemory for Forgetful {
-    fn recall(&self, _: &str) -> Option<Shape> {
-        None
+    fn recall(&self, _: &str) -> Result<Option<Shape>, MemoryError> {
+        Ok(None)
     }
-    fn remember(&self, _: &str, _: &Shape) -> Result<(), String> {
+    fn remember(&self, _: &str, _: &Shape) -> Result<(), MemoryError> {
         Ok(())
     }
 }

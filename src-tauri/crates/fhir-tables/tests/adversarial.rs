@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 
 use arrow::datatypes::DataType;
-use fhir_tables::{ConvertError, ConvertOptions, Forgetful, SchemaMemory, Shape, convert, find_inputs};
+use fhir_tables::{ConvertError, ConvertOptions, Forgetful, MemoryError, SchemaMemory, Shape, convert, find_inputs};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 fn schema_of(path: &std::path::Path) -> arrow::datatypes::SchemaRef {
@@ -171,10 +171,10 @@ fn bad_lines_among_good_ones_are_left_out_and_their_keys_do_not_become_columns()
 struct Remembered(Mutex<std::collections::HashMap<String, Shape>>);
 
 impl SchemaMemory for Remembered {
-    fn recall(&self, t: &str) -> Option<Shape> {
-        self.0.lock().unwrap().get(t).cloned()
+    fn recall(&self, t: &str) -> Result<Option<Shape>, MemoryError> {
+        Ok(self.0.lock().unwrap().get(t).cloned())
     }
-    fn remember(&self, t: &str, shape: &Shape) -> Result<(), String> {
+    fn remember(&self, t: &str, shape: &Shape) -> Result<(), MemoryError> {
         self.0.lock().unwrap().insert(t.to_string(), shape.clone());
         Ok(())
     }
@@ -211,6 +211,32 @@ fn a_remembered_schema_only_widens_so_months_append() {
     assert_eq!(names("o1/Observation.parquet"), ["resourceType", "id", "valueInteger", "status"]);
     // Month 1's columns first, in month 1's order; `status` kept though month 2 has none.
     assert_eq!(names("o2/Observation.parquet"), ["resourceType", "id", "valueInteger", "status", "note"]);
+}
+
+/// A memory whose database fails on every call.
+struct Broken;
+
+impl SchemaMemory for Broken {
+    fn recall(&self, _: &str) -> Result<Option<Shape>, MemoryError> {
+        Err(MemoryError("the database is locked".into()))
+    }
+    fn remember(&self, _: &str, _: &Shape) -> Result<(), MemoryError> {
+        Err(MemoryError("the disk is full".into()))
+    }
+}
+
+#[test]
+fn a_memory_that_fails_costs_the_conversion_nothing_and_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    write_lines(&input.join("Patient.ndjson"), (0..3).map(|i| format!(r#"{{"resourceType":"Patient","id":"{i}"}}"#)));
+    let report = common::run_with(&input, &dir.path().join("out"), &Broken);
+    assert_eq!(report.types[0].rows, 3);
+    assert!(!report.types[0].schema_recalled);
+    assert_eq!(report.warnings.len(), 2, "{:?}", report.warnings);
+    assert!(report.warnings[0].contains("could not be read (the database is locked)"), "{:?}", report.warnings);
+    assert!(report.warnings[1].contains("could not be remembered: the disk is full"), "{:?}", report.warnings);
 }
 
 #[test]

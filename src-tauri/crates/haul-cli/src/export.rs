@@ -179,11 +179,10 @@ pub async fn export(args: ExportArgs) -> Result<u8, String> {
         _ => None,
     };
     let mut plan = ExportPlan {
-        server: ServerChoice::Address { fhir_url: fhir_url.clone(), auth },
         out_dir: Some(args.out),
         parallel: args.parallel,
         delete_after: !args.no_delete,
-        ..ExportPlan::for_saved(0, request)
+        ..ExportPlan::new(ServerChoice::Address { fhir_url: fhir_url.clone(), auth }, request)
     };
     match args.since.as_deref() {
         None => {}

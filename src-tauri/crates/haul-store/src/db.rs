@@ -16,6 +16,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0004_exports", include_str!("migrations/0004_exports.sql")),
     ("0005_pinned_groups", include_str!("migrations/0005_pinned_groups.sql")),
     ("0006_table_schemas", include_str!("migrations/0006_table_schemas.sql")),
+    ("0007_file_error_kind", include_str!("migrations/0007_file_error_kind.sql")),
 ];
 
 /// The schema version this build writes.
@@ -208,6 +209,38 @@ mod tests {
             let kept: String = db.conn().query_row("SELECT name FROM servers", [], |r| r.get(0)).unwrap();
             assert_eq!(kept, "Kept");
         }
+    }
+
+    #[test]
+    fn files_that_failed_before_version_7_get_their_failure_code() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("haul.db");
+        database_at_version(&path, 6);
+        let old = Connection::open(&path).unwrap();
+        old.execute(
+            "INSERT INTO exports (id, fhir_url, level, request_json, settings_json, types_key, out_dir, state) \
+             VALUES (1, 'https://x.test/fhir', 'system', '{}', '{}', '', '/tmp/x', 'failed')",
+            [],
+        )
+        .unwrap();
+        for (seq, state, error) in [
+            (0, "failed", "The file is no longer on the server (it expired or was removed)."),
+            (1, "failed", "The connection broke."),
+            (2, "verified", ""),
+        ] {
+            old.execute(
+                "INSERT INTO export_files (export_id, seq, kind, resource_type, url, name, state, error) \
+                 VALUES (1, ?1, 'output', 'Patient', 'https://x.test/f', 'Patient.000.ndjson', ?2, NULLIF(?3, ''))",
+                rusqlite::params![seq, state, error],
+            )
+            .unwrap();
+        }
+        drop(old);
+        let db = Database::open(&path).unwrap();
+        let files = db.job_files(1).unwrap();
+        let kinds: Vec<Option<&str>> = files.iter().map(|f| f.error_kind.as_deref()).collect();
+        assert_eq!(kinds, [Some("file_expired"), Some("download"), None]);
+        assert_eq!(files.iter().map(|f| f.is_expired()).collect::<Vec<_>>(), [true, false, false]);
     }
 
     #[test]

@@ -75,6 +75,7 @@ fn file_from_row(r: &Row<'_>) -> rusqlite::Result<FileRecord> {
         bad_lines: r.get::<_, i64>(9)? as u64,
         attempts: r.get(10)?,
         error: r.get(11)?,
+        error_kind: r.get(12)?,
     })
 }
 
@@ -216,7 +217,7 @@ impl Database {
             .conn()
             .prepare(
                 "SELECT seq, kind, resource_type, url, name, expected_count, state, bytes_done, resources, bad_lines, \
-                 attempts, error FROM export_files WHERE export_id = ?1 ORDER BY seq",
+                 attempts, error, error_kind FROM export_files WHERE export_id = ?1 ORDER BY seq",
             )
             .map_err(|e| self.error(e))?;
         let rows = stmt.query_map([id], file_from_row).map_err(|e| self.error(e))?;
@@ -261,11 +262,11 @@ impl Database {
             .map_err(|e| self.error(e))
     }
 
-    pub fn set_file_failed(&self, id: i64, seq: u32, error: &str) -> Result<(), DbError> {
+    pub fn set_file_failed(&self, id: i64, seq: u32, failure: &JobFailure) -> Result<(), DbError> {
         self.conn()
             .execute(
-                "UPDATE export_files SET state = 'failed', error = ?3 WHERE export_id = ?1 AND seq = ?2",
-                params![id, seq, error],
+                "UPDATE export_files SET state = 'failed', error = ?3, error_kind = ?4 WHERE export_id = ?1 AND seq = ?2",
+                params![id, seq, failure.message, failure.kind],
             )
             .map(drop)
             .map_err(|e| self.error(e))

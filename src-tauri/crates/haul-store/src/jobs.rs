@@ -225,7 +225,19 @@ pub struct FileRecord {
     pub bad_lines: u64,
     pub attempts: u32,
     pub error: Option<String>,
+    /// The failure's code (a [`JobFailure`]'s `kind`), when the file failed.
+    pub error_kind: Option<String>,
 }
+
+impl FileRecord {
+    /// The server no longer has the file (it expired or was removed): trying again cannot bring it back.
+    pub fn is_expired(&self) -> bool {
+        self.state == FileState::Failed && self.error_kind.as_deref() == Some(FILE_EXPIRED)
+    }
+}
+
+/// The failure kind of a file the server no longer has (bulk-client's `ExportErrorKind::FileExpired`).
+pub const FILE_EXPIRED: &str = "file_expired";
 
 /// A file to record when the manifest arrives.
 #[derive(Debug, Clone)]

@@ -196,19 +196,20 @@ fn describe(resource_type: &str, row: u64, file: &str, local: u64, line: &[u8]) 
         return out;
     }
     out.problem = check_line(line, resource_type).err().map(|p| p.to_string());
-    if let Some(problem) = &mut out.problem
-        && serde_json::from_slice::<Value>(line).map_or(true, |v| !v.is_object())
-    {
-        // No columns to show for a line that is not a JSON object: show what it holds after the rule's words.
-        let text = String::from_utf8_lossy(line);
-        let excerpt: String = text.chars().take(120).collect();
-        problem.push_str(&format!(": {excerpt}{}", if text.chars().count() > 120 { "…" } else { "" }));
-    }
-    if let Ok(value) = serde_json::from_slice::<Value>(line)
-        && value.is_object()
-    {
-        out.id = value["id"].as_str().map(str::to_string);
-        out.cells = columns::cells(resource_type, &value);
+    match serde_json::from_slice::<Value>(line) {
+        Ok(value) if value.is_object() => {
+            out.id = value["id"].as_str().map(str::to_string);
+            out.cells = columns::cells(resource_type, &value);
+        }
+        // No columns to show for a line that is not a JSON object: what it holds follows the rule's words.
+        _ => {
+            if let Some(problem) = &mut out.problem {
+                let text = String::from_utf8_lossy(line);
+                let excerpt: String = text.chars().take(120).collect();
+                let more = if text.chars().nth(120).is_some() { "…" } else { "" };
+                problem.push_str(&format!(": {excerpt}{more}"));
+            }
+        }
     }
     out
 }

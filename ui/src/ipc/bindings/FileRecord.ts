@@ -6,4 +6,8 @@ export type FileRecord = { seq: number, kind: FileKind, resourceType: string, ur
 /**
  * Relative to the export folder.
  */
-name: string, expectedCount: number | null, state: FileState, bytesDone: number, resources: number | null, badLines: number, attempts: number, error: string | null, };
+name: string, expectedCount: number | null, state: FileState, bytesDone: number, resources: number | null, badLines: number, attempts: number, error: string | null, 
+/**
+ * The failure's code (a [`JobFailure`]'s `kind`), when the file failed.
+ */
+errorKind: string | null, };

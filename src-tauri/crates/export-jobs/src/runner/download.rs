@@ -88,7 +88,7 @@ async fn fetch_and_verify(ctx: &Ctx, f: &FileRecord, requires_token: bool) -> Re
                     json!({"fileUrl": f.url, "body": failure.detail, "code": null, "message": failure.message,
                            "responseHeaders": null}),
                 );
-                ctx.db(|db| db.set_file_failed(ctx.id, f.seq, &failure.message))?;
+                ctx.db(|db| db.set_file_failed(ctx.id, f.seq, &failure))?;
                 ctx.emit(JobEvent::FileFailed { seq: f.seq, name: f.name.clone(), message: failure.message });
                 return Ok(Verified::default());
             }

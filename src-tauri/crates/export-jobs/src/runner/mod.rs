@@ -101,14 +101,8 @@ impl ExportRunner {
         if job.state == JobState::Failed {
             // Resuming a failed job retries what can be retried; expired files stay lost.
             let files = { self.db.lock().expect("database lock").job_files(id)? };
-            let retry: Vec<u32> = files
-                .iter()
-                .filter(|f| {
-                    f.state == FileState::Failed
-                        && !f.error.as_deref().unwrap_or("").contains("no longer on the server")
-                })
-                .map(|f| f.seq)
-                .collect();
+            let retry: Vec<u32> =
+                files.iter().filter(|f| f.state == FileState::Failed && !f.is_expired()).map(|f| f.seq).collect();
             let db = self.db.lock().expect("database lock");
             db.reopen_job(id, &retry)?;
             job = db.get_job(id)?.ok_or(JobError::NotFound(id))?;

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use bulk_client::Manifest;
+use haul_store::jobs::FILE_EXPIRED;
 use haul_store::{FileKind, FileRecord, FileState, JobFailure, JobRecord, JobState};
 use serde_json::{Value, json};
 
@@ -53,11 +54,7 @@ pub(super) async fn sum_up(
         let list: Vec<String> =
             lost.iter().map(|f| format!("{} ({})", f.name, f.error.as_deref().unwrap_or("not downloaded"))).collect();
         let failure = JobFailure {
-            kind: if lost.iter().any(|f| f.error.as_deref().unwrap_or("").contains("no longer on the server")) {
-                "file_expired".into()
-            } else {
-                "download".into()
-            },
+            kind: if lost.iter().any(|f| f.is_expired()) { FILE_EXPIRED.into() } else { "download".into() },
             message: format!(
                 "{} of {} files could not be downloaded, so this export is incomplete: {}. The files that did arrive are verified and kept.",
                 lost.len(),
