@@ -84,7 +84,7 @@ impl From<ServerError> for IpcError {
     fn from(e: ServerError) -> Self {
         let field = e.field();
         let code = match &e {
-            ServerError::Invalid { .. } => ErrorCode::InvalidInput,
+            ServerError::Invalid { .. } | ServerError::TrustedOrigin(_) => ErrorCode::InvalidInput,
             ServerError::DuplicateName(_) => ErrorCode::DuplicateName,
             ServerError::NotFound(_) => ErrorCode::NotFound,
             ServerError::Db(db) => return IpcError::from(db),
@@ -146,7 +146,7 @@ impl From<HttpError> for IpcError {
             HttpErrorKind::Tls => ErrorCode::Tls,
             HttpErrorKind::Status => ErrorCode::HttpStatus,
             HttpErrorKind::NotFhir => ErrorCode::NotFhir,
-            HttpErrorKind::BadResponse => ErrorCode::BadResponse,
+            HttpErrorKind::BadResponse | HttpErrorKind::RefusedAddress => ErrorCode::BadResponse,
             HttpErrorKind::Interrupted => ErrorCode::Interrupted,
         };
         IpcError { code, message: e.message, detail: e.detail, field: None }
@@ -174,5 +174,13 @@ mod tests {
         assert_eq!(IpcError::from(JobError::AlreadyRunning(2)).code, ErrorCode::InvalidInput);
         let e = IpcError::from(ServerError::NotFound(1));
         assert_eq!(e.code, ErrorCode::NotFound);
+    }
+
+    #[test]
+    fn a_refused_trusted_origin_reaches_the_form_beside_its_field() {
+        let refused = bulk_client::normalize_origin("http://files.example.com").unwrap_err();
+        let e = IpcError::from(ServerError::from(refused));
+        assert_eq!((e.code, e.field), (ErrorCode::InvalidInput, Some(ServerField::TrustedOrigins)));
+        assert!(e.message.contains("“http://files.example.com” must start with https://"), "{}", e.message);
     }
 }

@@ -1,8 +1,10 @@
 //! Downloading one export file into a caller's sink, from an offset: the `Range` request, redirects
-//! followed by hand (the bearer token only to the file URL's own origin), the body streamed chunk by chunk,
-//! and a body shorter than announced reported. The engine sees bytes and typed errors, never HTTP types.
+//! followed by hand (the bearer token only to the server's origin and trusted storage origins), the body
+//! streamed chunk by chunk, a web page refused, a stall or a deadline noticed, and a body shorter than
+//! announced reported. The engine sees bytes and typed errors, never HTTP types.
 
 use std::future::Future;
+use std::time::{Duration, Instant};
 
 use reqwest::header;
 use reqwest::{Response, StatusCode};
@@ -13,6 +15,26 @@ use crate::session::{ExportError, ExportErrorKind, ExportSession, detail_of, rea
 const NDJSON: &str = "application/fhir+ndjson";
 /// Redirects a file download may take before Haul gives up.
 const MAX_REDIRECTS: usize = 5;
+
+/// How long a file download may take and how big it may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DownloadLimits {
+    /// A download that brings fewer than `stall_bytes` within `stall_window` has stalled: it is stopped
+    /// (with a retryable error, so the caller resumes it with `Range`). A server that sends a byte every few
+    /// seconds never trips a read timeout, so time alone cannot tell.
+    pub stall_window: Duration,
+    pub stall_bytes: u64,
+    /// The longest one request for a file may take, if limited (large files legitimately take hours).
+    pub deadline: Option<Duration>,
+    /// The largest file accepted, in bytes as sent.
+    pub max_file_bytes: u64,
+}
+
+impl Default for DownloadLimits {
+    fn default() -> Self {
+        Self { stall_window: Duration::from_secs(60), stall_bytes: 4096, deadline: None, max_file_bytes: 64 << 30 }
+    }
+}
 
 /// Where a downloaded file's bytes go (the engine's `.part` file, its line checker, its progress).
 pub trait FileSink: Send {
@@ -65,22 +87,12 @@ impl ExportSession {
     /// only when `with_token` and only to the manifest's own origin: redirects elsewhere get no token.
     async fn open_file(&self, url: &str, with_token: bool, offset: u64) -> Result<FileBody, ExportError> {
         let client = &self.http.files;
-        let origin = url::Url::parse(url)
-            .map_err(|e| {
-                ExportError::new(
-                    ExportErrorKind::Protocol,
-                    format!("The file URL {url} is not valid."),
-                    Some(e.to_string()),
-                )
-            })?
-            .origin();
         let mut current = url.to_string();
         let mut redirects = Vec::new();
         loop {
-            let same_origin = url::Url::parse(&current).is_ok_and(|u| u.origin() == origin);
             let target = current.clone();
             let response = self
-                .send(with_token && same_origin, "an export file", |token| {
+                .send(&target, with_token, "an export file", |token| {
                     let mut b = client.get(&target).header(header::ACCEPT, NDJSON);
                     if offset > 0 {
                         // Offsets count decoded bytes, so the rest must come unencoded.
@@ -115,6 +127,25 @@ impl ExportSession {
                 current = next.to_string();
                 redirects.push(current.clone());
                 continue;
+            }
+            if let Some(e) = self.foreign_refusal(&current, status) {
+                return Err(e);
+            }
+            if status.is_success() && is_web_page(&response) {
+                return Err(ExportError::new(
+                    ExportErrorKind::Protocol,
+                    "The server sent a web page instead of the export file (perhaps a sign-in or error page). Haul kept none of it and counts the file as not downloaded.",
+                    Some(format!(
+                        "HTTP {} with Content-Type {} from {}",
+                        status.as_u16(),
+                        response
+                            .headers()
+                            .get(header::CONTENT_TYPE)
+                            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                            .unwrap_or_default(),
+                        crate::text::printable(&current)
+                    )),
+                ));
             }
             let length = response.content_length();
             return match status {
@@ -178,23 +209,84 @@ impl ExportSession {
         offset: u64,
         sink: &mut S,
     ) -> Result<Downloaded, DownloadError> {
+        self.download_once(url, with_token, offset, sink).await.map_err(|e| match e {
+            DownloadError::Server(e) => DownloadError::Server(self.scrub(e)),
+            sink => sink,
+        })
+    }
+
+    async fn download_once<S: FileSink>(
+        &self,
+        url: &str,
+        with_token: bool,
+        offset: u64,
+        sink: &mut S,
+    ) -> Result<Downloaded, DownloadError> {
+        let limits = self.limits;
+        let started = Instant::now();
         let FileBody { mut response, offset: start, length, already_complete } =
             self.open_file(url, with_token, offset).await?;
         if already_complete {
             return Ok(Downloaded { started_at: start, size: start, already_complete: true });
         }
         let total = length.map(|l| l + start);
+        if let Some(total) = total
+            && total > limits.max_file_bytes
+        {
+            return Err(too_big(limits.max_file_bytes).into());
+        }
         sink.begin(start, total).await.map_err(DownloadError::Sink)?;
         let host = url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
         let mut done = start;
+        let deadline = limits.deadline.map(|d| started + d);
+        let mut window = (Instant::now(), 0u64);
         loop {
-            match response.chunk().await {
-                Ok(Some(bytes)) => {
-                    sink.write(&bytes).await.map_err(DownloadError::Sink)?;
+            let window_end = window.0 + limits.stall_window;
+            let wake = deadline.map_or(window_end, |d| d.min(window_end));
+            let next = tokio::time::timeout_at(wake.into(), response.chunk()).await;
+            match next {
+                Ok(Ok(Some(bytes))) => {
                     done += bytes.len() as u64;
+                    window.1 += bytes.len() as u64;
+                    if done > limits.max_file_bytes {
+                        return Err(too_big(limits.max_file_bytes).into());
+                    }
+                    sink.write(&bytes).await.map_err(DownloadError::Sink)?;
                 }
-                Ok(None) => break,
-                Err(e) => return Err(ExportError::from(HttpError::from_transport(&e, "an export file", &host)).into()),
+                Ok(Ok(None)) => break,
+                Ok(Err(e)) => {
+                    return Err(ExportError::from(HttpError::from_transport(&e, "an export file", &host)).into());
+                }
+                Err(_) => {}
+            }
+            let now = Instant::now();
+            if let (Some(limit), Some(d)) = (limits.deadline, deadline)
+                && now >= d
+            {
+                return Err(ExportError::new(
+                    ExportErrorKind::LimitExceeded,
+                    format!(
+                        "The file took longer than the {} allowed for one file ({done} bytes arrived).",
+                        crate::text::duration_words(limit)
+                    ),
+                    None,
+                )
+                .into());
+            }
+            if now >= window_end {
+                if window.1 < limits.stall_bytes {
+                    return Err(ExportError::new(
+                        ExportErrorKind::Network,
+                        format!(
+                            "The download stalled: {host} sent {} bytes in the last {}.",
+                            window.1,
+                            crate::text::duration_words(limits.stall_window)
+                        ),
+                        None,
+                    )
+                    .into());
+                }
+                window = (now, 0);
             }
         }
         if let Some(total) = total
@@ -209,6 +301,24 @@ impl ExportSession {
         }
         Ok(Downloaded { started_at: start, size: done, already_complete: false })
     }
+}
+
+fn too_big(max: u64) -> ExportError {
+    ExportError::new(
+        ExportErrorKind::LimitExceeded,
+        format!("The file is larger than {} MB, Haul's limit for one file; it was not kept.", max >> 20),
+        None,
+    )
+}
+
+/// A web page, by its declared type: a sign-in or error page served where a file should be.
+fn is_web_page(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .is_some_and(|v| v.starts_with("text/html") || v.starts_with("application/xhtml"))
 }
 
 /// `bytes 100-199/1000` → 100.

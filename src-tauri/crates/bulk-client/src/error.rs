@@ -22,6 +22,9 @@ pub enum HttpErrorKind {
     BadResponse,
     /// The connection broke while reading the answer.
     Interrupted,
+    /// Haul will not send the request at all: the address uses a scheme other than http(s), or is not a
+    /// valid address. Not a network failure, and not worth retrying.
+    RefusedAddress,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +53,15 @@ impl HttpError {
     pub fn from_transport(err: &reqwest::Error, what: &str, host: &str) -> Self {
         let chain = error_chain(err);
         let lower = chain.to_ascii_lowercase();
-        let (kind, message) = if err.is_timeout() {
+        let (kind, message) = if err.is_builder() {
+            (
+                HttpErrorKind::RefusedAddress,
+                format!(
+                    "Haul did not send the request for {what}: the address{} is not an http or https address Haul can use. The server gave an unusable address.",
+                    err.url().map(|u| format!(" {}", crate::text::printable(u.as_str()))).unwrap_or_default()
+                ),
+            )
+        } else if err.is_timeout() {
             (
                 HttpErrorKind::TimedOut,
                 format!(
@@ -112,6 +123,7 @@ fn error_chain(err: &reqwest::Error) -> String {
 pub(crate) fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(300)]);
     let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let one_line = crate::text::printable(&one_line).into_owned();
     if body.len() > 300 { format!("{one_line}…") } else { one_line }
 }
 
@@ -135,5 +147,5 @@ pub(crate) fn operation_outcome_text(body: &[u8]) -> Option<String> {
             format!("{severity} ({code}): {text}").trim_end_matches(": ").to_string()
         })
         .collect();
-    (!parts.is_empty()).then(|| parts.join("; "))
+    (!parts.is_empty()).then(|| crate::text::printable(&parts.join("; ")).into_owned())
 }

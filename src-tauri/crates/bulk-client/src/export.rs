@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use ts_rs::TS;
 
+use crate::text::printable;
+
 /// Where the export runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase", tag = "kind", content = "groupId")]
@@ -175,7 +177,9 @@ pub struct ManifestFile {
     pub extension: Option<Value>,
 }
 
-/// The completion manifest. Unknown members are kept in `raw`, so `manifest.json` is saved as received.
+/// The completion manifest. `raw` is the body as received (saved once, as `manifest.json`); the members
+/// Haul uses are read from it without building a JSON tree of the whole (a large `extension` costs only its
+/// bytes).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Manifest {
     pub transaction_time: String,
@@ -184,7 +188,22 @@ pub struct Manifest {
     pub output: Vec<ManifestFile>,
     pub error: Vec<ManifestFile>,
     pub deleted: Vec<ManifestFile>,
-    pub raw: Value,
+    pub raw: Vec<u8>,
+}
+
+/// The members Haul reads; everything else is skipped unparsed.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ManifestMembers {
+    transaction_time: Option<Value>,
+    request: Option<Value>,
+    requires_access_token: Option<Value>,
+    #[serde(default)]
+    output: Option<Vec<ManifestFile>>,
+    #[serde(default)]
+    error: Option<Vec<ManifestFile>>,
+    #[serde(default)]
+    deleted: Option<Vec<ManifestFile>>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -193,30 +212,32 @@ pub struct ManifestError(pub String);
 
 impl Manifest {
     pub fn parse(body: &[u8]) -> Result<Self, ManifestError> {
-        let raw: Value = serde_json::from_slice(body).map_err(|e| ManifestError(format!("not JSON ({e})")))?;
-        let text = |name: &str| raw.get(name).and_then(Value::as_str).map(str::to_string);
-        let files = |name: &str| -> Result<Vec<ManifestFile>, ManifestError> {
-            match raw.get(name) {
-                None | Some(Value::Null) => Ok(Vec::new()),
-                Some(v) => {
-                    serde_json::from_value(v.clone()).map_err(|e| ManifestError(format!("“{name}” is malformed ({e})")))
-                }
-            }
-        };
-        let manifest = Manifest {
-            transaction_time: text("transactionTime")
+        let members: ManifestMembers = serde_json::from_slice(body).map_err(|e| {
+            let what = if e.is_data() { "not a manifest" } else { "not JSON" };
+            ManifestError(format!("{what} ({})", printable(&e.to_string())))
+        })?;
+        let text = |v: &Option<Value>| v.as_ref().and_then(Value::as_str).map(|s| printable(s).into_owned());
+        let mut manifest = Manifest {
+            transaction_time: text(&members.transaction_time)
                 .ok_or_else(|| ManifestError("it has no transactionTime".into()))?,
-            request: text("request").unwrap_or_default(),
-            requires_access_token: raw.get("requiresAccessToken").and_then(Value::as_bool).unwrap_or(false),
-            output: files("output")?,
-            error: files("error")?,
-            deleted: files("deleted")?,
-            raw: raw.clone(),
+            request: text(&members.request).unwrap_or_default(),
+            requires_access_token: members.requires_access_token.as_ref().and_then(Value::as_bool).unwrap_or(false),
+            output: members.output.unwrap_or_default(),
+            error: members.error.unwrap_or_default(),
+            deleted: members.deleted.unwrap_or_default(),
+            raw: body.to_vec(),
         };
-        for f in manifest.output.iter().chain(&manifest.error).chain(&manifest.deleted) {
+        for f in manifest.output.iter_mut().chain(&mut manifest.error).chain(&mut manifest.deleted) {
             let ok = url::Url::parse(&f.url).is_ok_and(|u| u.scheme() == "https" || u.scheme() == "http");
             if !ok {
-                return Err(ManifestError(format!("the file URL “{}” is not an absolute http(s) URL", f.url)));
+                return Err(ManifestError(format!(
+                    "the file URL “{}” is not an absolute http(s) URL",
+                    printable(&f.url)
+                )));
+            }
+            // A type name is shown and used in messages: never raw control characters from a server.
+            if let std::borrow::Cow::Owned(clean) = printable(&f.resource_type) {
+                f.resource_type = clean;
             }
         }
         Ok(manifest)
@@ -294,10 +315,41 @@ mod tests {
         assert_eq!(m.output[0].count, Some(3));
         assert_eq!(m.output[0].extension, Some(json!({"a": 1})));
         assert!(m.deleted.is_empty());
-        assert_eq!(m.raw["extension"]["urn:x"]["y"], 2);
+        assert_eq!(m.raw, body, "kept as received");
         assert!(Manifest::parse(b"{}").unwrap_err().to_string().contains("no transactionTime"));
         let relative = br#"{"transactionTime":"t","output":[{"type":"Patient","url":"/f/1"}]}"#;
         assert!(Manifest::parse(relative).unwrap_err().0.contains("not an absolute"));
         assert!(Manifest::parse(b"<html>").is_err());
+        let escapes = br#"{"transactionTime":"t","output":[{"type":"Pat\u001b[2Jient","url":"https://x/f/1"}]}"#;
+        assert_eq!(Manifest::parse(escapes).unwrap().output[0].resource_type, "Pat\\u{1b}[2Jient");
+        assert!(
+            Manifest::parse(br#"{"transactionTime":"t","output":"nope"}"#).unwrap_err().0.contains("not a manifest")
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, ..Default::default() })]
+        // Whatever a server sends as a manifest: an answer, never a panic.
+        #[test]
+        fn any_bytes_parse_or_fail_cleanly(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let _ = Manifest::parse(&body);
+        }
+
+        #[test]
+        fn manifest_shaped_text_parses_or_fails_cleanly(
+            time in "[ -~]{0,30}",
+            kind in "\\PC{0,20}",
+            url in "(https?|file|ftp)://[a-z.]{0,12}(/[ -~]{0,20})?",
+            count in proptest::option::of(proptest::prelude::any::<i64>()),
+            extra in "[\\[\\]{}\",:0-9a-z ]{0,40}",
+        ) {
+            let body = serde_json::json!({"transactionTime": time, "output": [{"type": kind, "url": url, "count": count}]}).to_string();
+            if let Ok(m) = Manifest::parse(body.as_bytes()) {
+                proptest::prop_assert!(m.output[0].url.starts_with("http"));
+                proptest::prop_assert!(!m.output[0].resource_type.chars().any(char::is_control));
+            }
+            let broken = format!("{{\"transactionTime\":\"t\",\"output\":{extra}}}");
+            let _ = Manifest::parse(broken.as_bytes());
+        }
     }
 }

@@ -10,8 +10,11 @@ use reqwest::header::{self, HeaderMap};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde_json::Value;
 
+use crate::download::DownloadLimits;
 use crate::error::{excerpt, operation_outcome_text};
 use crate::export::{ExportRequest, Manifest, RetryAfter, parse_retry_after_capped};
+use crate::origins::TokenOrigins;
+use crate::secrets::Secrets;
 use crate::{AuthError, BackendAuth, HttpClient, HttpError, HttpErrorKind};
 
 const FHIR_JSON: &str = "application/fhir+json";
@@ -38,6 +41,8 @@ pub enum ExportErrorKind {
     /// The server would not continue a file where it broke off (a 416, or a body from another offset):
     /// the file must be downloaded again from the start.
     ResumeRejected,
+    /// Past one of Haul's limits (a file's size or time, the manifest's size): not retried.
+    LimitExceeded,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,7 +82,9 @@ impl From<HttpError> for ExportError {
     fn from(e: HttpError) -> Self {
         let kind = match e.kind {
             HttpErrorKind::Status => ExportErrorKind::ServerFailed,
-            HttpErrorKind::NotFhir | HttpErrorKind::BadResponse => ExportErrorKind::Protocol,
+            HttpErrorKind::NotFhir | HttpErrorKind::BadResponse | HttpErrorKind::RefusedAddress => {
+                ExportErrorKind::Protocol
+            }
             _ => ExportErrorKind::Network,
         };
         ExportError { kind, message: e.message, detail: e.detail, status: e.status }
@@ -111,16 +118,87 @@ pub struct ExportSession {
     base_url: String,
     auth: Option<Arc<BackendAuth>>,
     retry_after_cap: std::time::Duration,
+    /// Where the token may go: the server's origin and the storage origins trusted for it.
+    origins: TokenOrigins,
+    pub(crate) limits: DownloadLimits,
+    /// The largest manifest accepted.
+    manifest_cap: u64,
+    /// Secrets to clean out of server text (the sign-in's, or an empty set).
+    secrets: Secrets,
 }
+
+/// The largest completion manifest Haul reads by default: far above real ones (a manifest of 200,000
+/// files is ~40 MB), bounded against a server that sends without end.
+pub const MAX_MANIFEST_BYTES: u64 = 64 << 20;
 
 impl ExportSession {
     pub fn new(http: HttpClient, base_url: &str, auth: Option<Arc<BackendAuth>>) -> Self {
+        let secrets = auth.as_ref().map(|a| a.secrets().clone()).unwrap_or_default();
         Self {
             http,
             base_url: base_url.trim_end_matches('/').to_string(),
+            origins: TokenOrigins::new(base_url, &[]),
             auth,
             retry_after_cap: crate::export::MAX_RETRY_AFTER,
+            limits: DownloadLimits::default(),
+            manifest_cap: MAX_MANIFEST_BYTES,
+            secrets,
         }
+    }
+
+    /// Storage origins the user trusts with this server's token (besides the server's own origin).
+    pub fn with_trusted_origins(mut self, trusted: &[String]) -> Self {
+        self.origins = TokenOrigins::new(&self.base_url, trusted);
+        self
+    }
+
+    /// Stall detection, a deadline and a size limit for file downloads.
+    pub fn with_download_limits(mut self, limits: DownloadLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The largest manifest accepted (bytes).
+    pub fn with_manifest_cap(mut self, bytes: u64) -> Self {
+        self.manifest_cap = bytes;
+        self
+    }
+
+    /// The secrets this session's sign-in has used, to clean out of anything written.
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
+
+    /// An error with every secret taken out of its words.
+    pub(crate) fn scrub(&self, mut e: ExportError) -> ExportError {
+        if !self.secrets.is_empty() {
+            e.message = self.secrets.redact(&e.message);
+            e.detail = e.detail.map(|d| self.secrets.redact(&d));
+        }
+        e
+    }
+
+    fn scrub_text(&self, text: String) -> String {
+        if self.secrets.is_empty() { text } else { self.secrets.redact(&text) }
+    }
+
+    /// A 401/403 from an address Haul sent no token to: the server's files or status live elsewhere.
+    pub(crate) fn foreign_refusal(&self, url: &str, status: StatusCode) -> Option<ExportError> {
+        if !matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) || self.auth.is_none() {
+            return None;
+        }
+        let origin = self.origins.foreign_origin(url)?;
+        Some(
+            ExportError::new(
+                ExportErrorKind::Refused,
+                format!(
+                    "This server keeps its export at {origin}, a different address than the FHIR server, and that address asked for a sign-in (HTTP {}). Haul sends your access token only to the server's own address. If {origin} belongs to the same organisation, add it to the server's “Storage addresses trusted with the sign-in token” and resume the export.",
+                    status.as_u16()
+                ),
+                Some(format!("HTTP {} from {}", status.as_u16(), crate::text::printable(url))),
+            )
+            .with_status(status.as_u16()),
+        )
     }
 
     /// The longest `Retry-After` honoured; longer ones are clamped (and reported as such).
@@ -140,10 +218,13 @@ impl ExportSession {
     /// Sends with the bearer token when signed in (re-authorizing once on 401), bare otherwise.
     pub(crate) async fn send(
         &self,
+        url: &str,
         with_token: bool,
         what: &str,
         build: impl Fn(Option<&str>) -> RequestBuilder,
     ) -> Result<Response, ExportError> {
+        refuse_unusable(url, what)?;
+        let with_token = with_token && self.origins.allows(url);
         let result = match (&self.auth, with_token) {
             (Some(auth), true) => auth.send(|token| build(Some(token))).await?,
             _ => build(None).send().await,
@@ -158,10 +239,19 @@ impl ExportSession {
 
     /// Starts the export.
     pub async fn kickoff(&self, request: &ExportRequest) -> Result<Kickoff, ExportError> {
+        match self.kickoff_once(request).await {
+            Ok(Kickoff::Busy { retry_after, said }) => {
+                Ok(Kickoff::Busy { retry_after, said: said.map(|s| self.scrub_text(s)) })
+            }
+            other => other.map_err(|e| self.scrub(e)),
+        }
+    }
+
+    async fn kickoff_once(&self, request: &ExportRequest) -> Result<Kickoff, ExportError> {
         let url = request.kickoff_url(&self.base_url);
         let client = &self.http.inner;
         let response = self
-            .send(true, "the export kickoff", |token| {
+            .send(&url, true, "the export kickoff", |token| {
                 let mut b = if request.uses_post() {
                     client
                         .post(&url)
@@ -195,6 +285,7 @@ impl ExportSession {
                 .and_then(|u| u.join(location))
                 .map(|u| u.to_string())
                 .unwrap_or_else(|_| location.to_string());
+            refuse_unusable(&status_url, "the export status")?;
             return Ok(Kickoff::Accepted { status_url });
         }
         let body = read_small(response).await;
@@ -206,9 +297,23 @@ impl ExportSession {
 
     /// Asks once how the export is doing.
     pub async fn poll(&self, status_url: &str) -> Result<Poll, ExportError> {
+        match self.poll_once(status_url).await {
+            Ok(Poll::InProgress { progress, retry_after }) => {
+                Ok(Poll::InProgress { progress: progress.map(|p| self.scrub_text(p)), retry_after })
+            }
+            Ok(Poll::TryLater { reason, retry_after, detail }) => Ok(Poll::TryLater {
+                reason: self.scrub_text(reason),
+                retry_after,
+                detail: detail.map(|d| self.scrub_text(d)),
+            }),
+            other => other.map_err(|e| self.scrub(e)),
+        }
+    }
+
+    async fn poll_once(&self, status_url: &str) -> Result<Poll, ExportError> {
         let client = &self.http.inner;
         let response = self
-            .send(true, "the export status", |token| {
+            .send(status_url, true, "the export status", |token| {
                 let b = client.get(status_url).header(header::ACCEPT, "application/json");
                 if let Some(t) = token { b.bearer_auth(t) } else { b }
             })
@@ -228,15 +333,26 @@ impl ExportSession {
             StatusCode::ACCEPTED => {
                 let progress = headers
                     .get("x-progress")
-                    .and_then(|v| v.to_str().ok())
-                    .map(|s| s.chars().take(200).collect::<String>())
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).chars().take(200).collect::<String>())
+                    .map(|s| crate::text::printable(&s).into_owned())
                     .filter(|s| !s.trim().is_empty());
                 Ok(Poll::InProgress { progress, retry_after })
             }
             StatusCode::OK => {
-                let body = match response.bytes().await {
+                let body = match read_capped(response, self.manifest_cap).await {
                     Ok(b) => b,
-                    Err(e) => {
+                    Err(Capped::Over) => {
+                        return Err(ExportError::new(
+                            ExportErrorKind::LimitExceeded,
+                            format!(
+                                "The server's export manifest is larger than {} MB, Haul's limit for a manifest. The export cannot be read; ask the server's operators, or export fewer types or patients at a time.",
+                                self.manifest_cap >> 20
+                            ),
+                            None,
+                        )
+                        .with_status(200));
+                    }
+                    Err(Capped::Transport(e)) => {
                         let e = HttpError::from_transport(&e, "the export manifest", &self.host());
                         return Ok(Poll::TryLater { reason: e.message, retry_after: None, detail: e.detail });
                     }
@@ -253,6 +369,9 @@ impl ExportSession {
                 detail: None,
             }),
             _ => {
+                if let Some(e) = self.foreign_refusal(status_url, status) {
+                    return Err(e);
+                }
                 let body = read_small(response).await;
                 if is_transient_outcome(&body) {
                     return Ok(Poll::TryLater {
@@ -291,9 +410,13 @@ impl ExportSession {
 
     /// `DELETE` on the status URL: cancels a running export, or lets the server drop the files.
     pub async fn delete(&self, status_url: &str) -> Result<(), ExportError> {
+        self.delete_once(status_url).await.map_err(|e| self.scrub(e))
+    }
+
+    async fn delete_once(&self, status_url: &str) -> Result<(), ExportError> {
         let client = &self.http.inner;
         let response = self
-            .send(true, "the export cancellation", |token| {
+            .send(status_url, true, "the export cancellation", |token| {
                 let b = client.delete(status_url).header(header::ACCEPT, FHIR_JSON);
                 if let Some(t) = token { b.bearer_auth(t) } else { b }
             })
@@ -301,6 +424,9 @@ impl ExportSession {
         let status = response.status();
         if status.is_success() {
             return Ok(());
+        }
+        if let Some(e) = self.foreign_refusal(status_url, status) {
+            return Err(e);
         }
         let body = read_small(response).await;
         if status == StatusCode::NOT_FOUND || status == StatusCode::GONE {
@@ -315,12 +441,49 @@ impl ExportSession {
     /// A plain FHIR read (`Accept: application/fhir+json`), signed in when the session is.
     pub(crate) async fn get_json(&self, url: &str, what: &str) -> Result<Response, ExportError> {
         let client = &self.http.inner;
-        self.send(true, what, |token| {
+        self.send(url, true, what, |token| {
             let b = client.get(url).header(header::ACCEPT, FHIR_JSON);
             if let Some(t) = token { b.bearer_auth(t) } else { b }
         })
         .await
     }
+}
+
+/// Refuses, before sending, an address that is not http(s): a server that points Haul at `file:`, `ftp:`
+/// or `data:` gets a plain error, not a retried "connection broke".
+pub(crate) fn refuse_unusable(url: &str, what: &str) -> Result<(), ExportError> {
+    let usable = url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+    if usable {
+        return Ok(());
+    }
+    Err(ExportError::new(
+        ExportErrorKind::Protocol,
+        format!(
+            "The server pointed Haul at “{}” for {what}. Haul only follows http and https addresses, so it stopped here; the server is misconfigured or not to be trusted.",
+            crate::text::printable(url)
+        ),
+        None,
+    ))
+}
+
+enum Capped {
+    Over,
+    Transport(reqwest::Error),
+}
+
+/// A body of at most `cap` bytes, read as it comes (a `Content-Length` over the cap is refused unread).
+async fn read_capped(mut response: Response, cap: u64) -> Result<Vec<u8>, Capped> {
+    if response.content_length().is_some_and(|l| l > cap) {
+        return Err(Capped::Over);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(Capped::Transport)? {
+        if (body.len() + chunk.len()) as u64 > cap {
+            return Err(Capped::Over);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Up to 64 KiB of an error body: enough for any OperationOutcome, bounded against a misbehaving server.

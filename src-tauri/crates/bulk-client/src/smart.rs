@@ -14,6 +14,7 @@ use zeroize::Zeroizing;
 use crate::error::{HttpError, excerpt};
 use crate::http::HttpClient;
 use crate::keys::{KeyAlgorithm, KeyError, SigningKey};
+use crate::secrets::Secrets;
 
 pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 pub const DEFAULT_SCOPE: &str = "system/*.read";
@@ -70,26 +71,6 @@ impl From<HttpError> for AuthError {
     fn from(e: HttpError) -> Self {
         AuthError::new(AuthErrorKind::Unreachable, e.message, e.detail)
     }
-}
-
-/// Replaces `secret` (and any visible part of it of 16 characters or more) in `text`.
-fn redact(text: &str, secret: &str) -> String {
-    if secret.is_empty() {
-        return text.to_string();
-    }
-    let mut out = text.replace(secret, "[redacted]");
-    // Excerpts are cut short: a truncated part of the secret must go too.
-    for part in secret.split('.') {
-        if part.len() >= 16 {
-            for len in (16..=part.len()).rev() {
-                if let Some(pos) = out.find(&part[..len]) {
-                    out.replace_range(pos..pos + len, "[redacted]");
-                    break;
-                }
-            }
-        }
-    }
-    out
 }
 
 /// Finds the token endpoint: `[base]/.well-known/smart-configuration` (relative to the FHIR base, not the
@@ -162,6 +143,8 @@ pub struct BackendAuth {
     cached: tokio::sync::Mutex<Option<Cached>>,
     /// Seconds added to the local clock when signing: only to show what a wrong clock does.
     clock_offset: i64,
+    /// Every assertion signed and token received, so server text echoing one can be cleaned.
+    secrets: Secrets,
 }
 
 impl std::fmt::Debug for BackendAuth {
@@ -182,7 +165,16 @@ impl BackendAuth {
         key: Arc<SigningKey>,
     ) -> Self {
         let scope = scope.filter(|s| !s.trim().is_empty()).unwrap_or_else(|| DEFAULT_SCOPE.to_string());
-        Self { http, token_url, client_id, scope, key, cached: tokio::sync::Mutex::new(None), clock_offset: 0 }
+        Self {
+            http,
+            token_url,
+            client_id,
+            scope,
+            key,
+            cached: tokio::sync::Mutex::new(None),
+            clock_offset: 0,
+            secrets: Secrets::default(),
+        }
     }
 
     /// Pretends the local clock is `seconds` off (negative: behind).
@@ -193,6 +185,11 @@ impl BackendAuth {
 
     pub fn token_url(&self) -> &str {
         &self.token_url
+    }
+
+    /// The assertions and tokens this sign-in has used so far (shared: later ones are added as they come).
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
     }
 
     /// A signed client assertion, new each time (fresh `jti`).
@@ -216,8 +213,10 @@ impl BackendAuth {
             "iat": now,
             "jti": jti,
         });
-        jsonwebtoken::encode(&header, &claims, &self.key.encoding_key()?)
-            .map_err(|e| AuthError::new(AuthErrorKind::Key, format!("Haul could not sign with this key: {e}"), None))
+        let assertion = jsonwebtoken::encode(&header, &claims, &self.key.encoding_key()?)
+            .map_err(|e| AuthError::new(AuthErrorKind::Key, format!("Haul could not sign with this key: {e}"), None))?;
+        self.secrets.add(&assertion);
+        Ok(assertion)
     }
 
     /// Trades one assertion for a token (no caching): the building block of [`Self::access_token`].
@@ -246,13 +245,14 @@ impl BackendAuth {
             res.bytes().await.map_err(|e| AuthError::from(HttpError::from_transport(&e, "an access token", &host)))?;
         let scrub = |mut e: AuthError| {
             // A server that echoes the request must not carry the signed assertion into an error message.
-            e.detail = e.detail.map(|d| redact(&d, assertion));
+            e.detail = e.detail.map(|d| crate::secrets::redact_one(&d, assertion));
             e
         };
         if status.is_success() {
             let parsed: TokenResponse =
                 serde_json::from_slice(&body).map_err(|_| scrub(self.not_oauth(status.as_u16(), &body)))?;
             let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(300));
+            self.secrets.add(&parsed.access_token);
             return Ok((Zeroizing::new(parsed.access_token), lifetime));
         }
         Err(scrub(self.refusal(status.as_u16(), &body)))
@@ -372,7 +372,7 @@ impl BackendAuth {
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use crate::secrets::redact_one as redact;
 
     #[test]
     fn echoed_assertions_are_redacted_even_when_cut_short() {

@@ -84,6 +84,11 @@ impl AuthState {
         token
     }
 
+    /// Every token still known (tests look for them where they must not be).
+    pub fn issued(&self) -> Vec<String> {
+        self.tokens.lock().unwrap().keys().cloned().collect()
+    }
+
     pub fn revoke_all(&self) {
         self.tokens.lock().unwrap().clear();
     }
@@ -287,20 +292,35 @@ pub fn check_bearer(sim: &Sim, headers: &HeaderMap) -> Result<(), Box<Response>>
     if matches!(sim.config.auth, AuthMode::Optional { .. }) && !headers.contains_key(header::AUTHORIZATION) {
         return Ok(());
     }
-    let token = headers
+    match bearer_token(headers) {
+        None => Err(unauthorized("invalid_request", "This server requires a bearer token (SMART Backend Services)")),
+        Some(t) if sim.auth.valid(t) => Ok(()),
+        Some(_) => Err(unauthorized("invalid_token", "The access token is unknown or has expired")),
+    }
+}
+
+/// Like [`check_bearer`], but a bearer token must come whatever the mode: a valid one in the SMART modes,
+/// any one when the server is open (there is nothing to check it against).
+pub fn require_bearer(sim: &Sim, headers: &HeaderMap) -> Result<(), Box<Response>> {
+    if bearer_token(headers).is_none() {
+        return Err(unauthorized("invalid_request", "This endpoint requires a bearer token"));
+    }
+    check_bearer(sim, headers)
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
-    let (error, why) = match token {
-        None => ("invalid_request", "This server requires a bearer token (SMART Backend Services)"),
-        Some(t) if sim.auth.valid(t) => return Ok(()),
-        Some(_) => ("invalid_token", "The access token is unknown or has expired"),
-    };
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+}
+
+fn unauthorized(error: &str, why: &str) -> Box<Response> {
     let mut response = outcome::response(StatusCode::UNAUTHORIZED, "error", "login", why);
     if let Ok(v) = HeaderValue::from_str(&format!("Bearer error=\"{error}\"")) {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
-    Err(Box::new(response))
+    Box::new(response)
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
-//! `$export`: the kickoff (`kickoff`, its parameters in `request`), the job that prepares its files and
-//! manifest (`prepare`, choosing resources and elements with `selection`), the status endpoint and DELETE
-//! (`status`). This module holds what they share: the jobs and the 429 answer.
+//! `$export`: the kickoff (`kickoff`, its parameters in `request`), the job that prepares its files
+//! (`prepare`, choosing resources and elements with `selection`) and its manifest (`manifest`), the status
+//! endpoint and DELETE (`status`). This module holds what they share: the jobs and the 429 answer.
 
 mod kickoff;
+mod manifest;
 mod prepare;
 mod request;
 mod selection;
@@ -14,9 +15,9 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use axum::body::Bytes;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use serde_json::Value;
 
 use crate::{RetryAfter, outcome};
 
@@ -41,11 +42,21 @@ pub struct Job {
     state: Mutex<JobState>,
     progress: Mutex<String>,
     cancelled: AtomicBool,
+    /// The kickoff's `Authorization` value, for `Faults::echo_authorization` in the error files.
+    authorization: Option<String>,
+    /// A status poll has reached this job (the first one may be a hostile transient error).
+    polled: AtomicBool,
 }
 
 enum JobState {
     Preparing,
-    Ready { manifest: Value, ready_at: SystemTime },
+    /// `manifest` is serialized once, since hostile manifests can be large; `output_files` are the output
+    /// file names in manifest order (no copies), to find the first and second for the hostile bodies.
+    Ready {
+        manifest: Bytes,
+        output_files: Vec<String>,
+        ready_at: SystemTime,
+    },
     Failed(String),
 }
 
@@ -54,6 +65,14 @@ impl Job {
     pub fn ready_at(&self) -> Option<SystemTime> {
         match &*self.state.lock().unwrap() {
             JobState::Ready { ready_at, .. } => Some(*ready_at),
+            _ => None,
+        }
+    }
+
+    /// Where file `name` stands among the manifest's output files (0 for the first), once ready.
+    pub fn output_rank(&self, name: &str) -> Option<usize> {
+        match &*self.state.lock().unwrap() {
+            JobState::Ready { output_files, .. } => output_files.iter().position(|f| f == name),
             _ => None,
         }
     }

@@ -1,27 +1,26 @@
-//! Serving export files: bearer checks, `Range` (206), gzip, expiry, and the file faults (dropped
-//! connections, slow streams, redirects to a second origin).
+//! Serving export files: bearer checks, `Range` (206), gzip, expiry, and the file faults: dropped
+//! connections, slow, trickling or short streams, redirects to the second origin, and the hostile answers
+//! of `bodies` (sign-in pages, `file://` redirects, giant lines, gzip bombs). The byte stream is `stream`.
+
+mod bodies;
+mod stream;
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, BufReader};
 
-use crate::{Sim, auth, outcome};
+use bodies::HostileBody;
+use stream::{CHUNK, Pacing, body_stream, parse_range};
 
-const CHUNK: usize = 256 * 1024;
+use crate::{Faults, Sim, auth, outcome};
+
 const NDJSON: &str = "application/fhir+ndjson";
-
-/// The second origin: serves the same files, for redirects, and notes whether a token came along.
-pub fn second_origin_router(sim: Arc<Sim>) -> Router {
-    Router::new().route("/files/{job}/{name}", get(second_origin)).with_state(sim)
-}
 
 pub async fn main_origin(
     State(sim): State<Arc<Sim>>,
@@ -42,20 +41,20 @@ pub async fn main_origin(
     serve(&sim, &job, &name, &headers).await
 }
 
-async fn second_origin(
+/// Like a storage service with signed URLs: no token needed (and none should be sent), unless
+/// `second_origin_requires_token` (checked, and every request counted, by the second origin's router).
+pub async fn second_origin(
     State(sim): State<Arc<Sim>>,
     Path((job, name)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    {
-        let mut stats = sim.stats();
-        stats.redirected_requests += 1;
-        if headers.contains_key(header::AUTHORIZATION) {
-            stats.redirected_with_authorization += 1;
-        }
-    }
-    // Like a storage service with signed URLs: no token needed (and none should be sent).
     serve(&sim, &job, &name, &headers).await
+}
+
+/// What is served in place of a file's bytes, or the file itself.
+enum Content {
+    File(tokio::fs::File),
+    GiantLine,
 }
 
 async fn serve(sim: &Sim, job_id: &str, name: &str, headers: &HeaderMap) -> Response {
@@ -65,32 +64,35 @@ async fn serve(sim: &Sim, job_id: &str, name: &str, headers: &HeaderMap) -> Resp
     if name.contains('/') || name.contains("..") {
         return outcome::response(StatusCode::NOT_FOUND, "error", "not-found", "No such file");
     }
-    let (expire_after, gone, drop_after, drop_times, rate) = {
-        let f = sim.faults();
-        (f.files_expire_after, f.expired_gone, f.drop_after_bytes, f.drop_times_per_file, f.file_bytes_per_second)
-    };
-    if let (Some(after), Some(ready)) = (expire_after, job.ready_at())
+    let faults = sim.faults().clone();
+    if let (Some(after), Some(ready)) = (faults.files_expire_after, job.ready_at())
         && SystemTime::now() > ready + after
     {
-        let status = if gone { StatusCode::GONE } else { StatusCode::NOT_FOUND };
+        let status = if faults.expired_gone { StatusCode::GONE } else { StatusCode::NOT_FOUND };
         return outcome::response(status, "error", "expired", "This file has expired and is no longer available");
     }
-    let path = job.dir.join(name);
-    let mut file = match tokio::fs::File::open(&path).await {
-        Ok(f) => f,
-        Err(_) => return outcome::response(StatusCode::NOT_FOUND, "error", "not-found", "No such file"),
+    let hostile = bodies::hostile_body(faults.giant_line_bytes, faults.gzip_bomb_bytes, job.output_rank(name));
+    let without_file = if faults.redirect_files_to_file_scheme {
+        Some(bodies::file_scheme_redirect())
+    } else if faults.html_files {
+        Some(bodies::sign_in_page())
+    } else if let Some(HostileBody::GzipBomb(n)) = hostile {
+        Some(bodies::gzip_bomb(n))
+    } else {
+        None
     };
-    let len = match file.metadata().await {
-        Ok(m) => m.len(),
-        Err(e) => return outcome::response(StatusCode::INTERNAL_SERVER_ERROR, "error", "exception", &e.to_string()),
+    if let Some(response) = without_file {
+        count_request(sim, name);
+        return response;
+    }
+    let (content, len) = match hostile {
+        Some(HostileBody::GiantLine(n)) => (Content::GiantLine, n),
+        _ => match open(&job.dir.join(name)).await {
+            Ok((file, len)) => (Content::File(file), len),
+            Err(response) => return *response,
+        },
     };
-    let attempt = {
-        let mut stats = sim.stats();
-        let n = stats.file_requests.entry(name.to_string()).or_default();
-        *n += 1;
-        *n
-    };
-    let drop_after = drop_after.filter(|_| attempt <= drop_times);
+    let attempt = count_request(sim, name);
 
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
     let (status, start, end) = match range {
@@ -105,12 +107,20 @@ async fn serve(sim: &Sim, job_id: &str, name: &str, headers: &HeaderMap) -> Resp
             }
         },
     };
-    if start > 0 && file.seek(std::io::SeekFrom::Start(start)).await.is_err() {
-        return outcome::response(StatusCode::INTERNAL_SERVER_ERROR, "error", "exception", "seek failed");
-    }
     let body_len = end - start;
-    let reader = file.take(body_len);
+    let reader: Pin<Box<dyn AsyncRead + Send>> = match content {
+        Content::GiantLine => bodies::giant_line(body_len),
+        Content::File(mut file) => {
+            if start > 0 && file.seek(std::io::SeekFrom::Start(start)).await.is_err() {
+                return outcome::response(StatusCode::INTERNAL_SERVER_ERROR, "error", "exception", "seek failed");
+            }
+            Box::pin(file.take(body_len))
+        }
+    };
+    // These faults announce the real length, so the body is not compressed on the fly.
+    let keeps_length = faults.short_bodies || faults.trickle_every.is_some() || hostile.is_some();
     let gzip = status == StatusCode::OK
+        && !keeps_length
         && headers
             .get(header::ACCEPT_ENCODING)
             .and_then(|v| v.to_str().ok())
@@ -124,7 +134,7 @@ async fn serve(sim: &Sim, job_id: &str, name: &str, headers: &HeaderMap) -> Resp
     } else {
         (Box::pin(reader), Some(body_len))
     };
-    let mut response = Response::new(Body::from_stream(body_stream(reader, drop_after, rate)));
+    let mut response = Response::new(Body::from_stream(body_stream(reader, pacing(&faults, attempt, body_len))));
     *response.status_mut() = status;
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(NDJSON));
@@ -138,96 +148,38 @@ async fn serve(sim: &Sim, job_id: &str, name: &str, headers: &HeaderMap) -> Resp
     if status == StatusCode::PARTIAL_CONTENT {
         h.insert(header::CONTENT_RANGE, HeaderValue::from_str(&format!("bytes {start}-{}/{len}", end - 1)).unwrap());
     }
-    if let (Some(after), Some(ready)) = (expire_after, job.ready_at()) {
+    if let (Some(after), Some(ready)) = (faults.files_expire_after, job.ready_at()) {
         h.insert(header::EXPIRES, HeaderValue::from_str(&httpdate::fmt_http_date(ready + after)).unwrap());
     }
     response
 }
 
-/// `bytes=A-B`, `bytes=A-`, `bytes=-N` → half-open `[start, end)`; `None` when unsatisfiable.
-fn parse_range(spec: &str, len: u64) -> Option<(u64, u64)> {
-    let spec = spec.strip_prefix("bytes=")?.trim();
-    if spec.contains(',') {
-        return None;
-    }
-    let (a, b) = spec.split_once('-')?;
-    let (start, end) = if a.is_empty() {
-        let n: u64 = b.parse().ok()?;
-        (len.saturating_sub(n), len)
-    } else {
-        let start: u64 = a.parse().ok()?;
-        let end = if b.is_empty() { len } else { (b.parse::<u64>().ok()? + 1).min(len) };
-        (start, end)
+/// The file and its length, or the error answer.
+async fn open(path: &std::path::Path) -> Result<(tokio::fs::File, u64), Box<Response>> {
+    let file = tokio::fs::File::open(path)
+        .await
+        .map_err(|_| Box::new(outcome::response(StatusCode::NOT_FOUND, "error", "not-found", "No such file")))?;
+    let len = file.metadata().await.map(|m| m.len()).map_err(|e| {
+        Box::new(outcome::response(StatusCode::INTERNAL_SERVER_ERROR, "error", "exception", &e.to_string()))
+    })?;
+    Ok((file, len))
+}
+
+/// Counts a request for file `name`; returns which request of that file it is (1 for the first).
+fn count_request(sim: &Sim, name: &str) -> u32 {
+    let mut stats = sim.stats();
+    let n = stats.file_requests.entry(name.to_string()).or_default();
+    *n += 1;
+    *n
+}
+
+/// The stream faults for request number `attempt` of a file, whose body here is `body_len` bytes.
+fn pacing(faults: &Faults, attempt: u32, body_len: u64) -> Pacing {
+    let dropped = faults.drop_after_bytes.filter(|_| attempt <= faults.drop_times_per_file);
+    let short = faults.short_bodies.then_some(body_len / 2);
+    let cut_after = match (dropped, short) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     };
-    (start < end && start < len).then_some((start, end))
-}
-
-struct Plan {
-    reader: Pin<Box<dyn AsyncRead + Send>>,
-    drop_after: Option<u64>,
-    rate: Option<u64>,
-    sent: u64,
-    done: bool,
-}
-
-/// The body: chunks from `reader`, cut off with an error after `drop_after` bytes, paced to `rate`.
-fn body_stream(
-    reader: Pin<Box<dyn AsyncRead + Send>>,
-    drop_after: Option<u64>,
-    rate: Option<u64>,
-) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send {
-    let plan = Plan { reader, drop_after, rate, sent: 0, done: false };
-    futures_util::stream::unfold(plan, |mut p| async move {
-        if p.done {
-            return None;
-        }
-        let mut cap = CHUNK;
-        if let Some(limit) = p.drop_after {
-            if p.sent >= limit {
-                p.done = true;
-                // Pending for a moment makes hyper flush what was sent, so the client really receives the
-                // first `limit` bytes (and the headers) before the connection breaks.
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                let err = std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "simulated dropped connection");
-                return Some((Err(err), p));
-            }
-            cap = cap.min((limit - p.sent) as usize);
-        }
-        if let Some(rate) = p.rate {
-            // Small chunks keep a slow stream smooth.
-            cap = cap.min((rate as usize / 10).max(1));
-        }
-        let mut buf = vec![0u8; cap];
-        match p.reader.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                p.sent += n as u64;
-                if let Some(rate) = p.rate {
-                    tokio::time::sleep(Duration::from_secs_f64(n as f64 / rate as f64)).await;
-                }
-                Some((Ok(Bytes::from(buf)), p))
-            }
-            Err(e) => {
-                p.done = true;
-                Some((Err(e), p))
-            }
-        }
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_range;
-
-    #[test]
-    fn ranges() {
-        assert_eq!(parse_range("bytes=0-9", 100), Some((0, 10)));
-        assert_eq!(parse_range("bytes=90-", 100), Some((90, 100)));
-        assert_eq!(parse_range("bytes=-10", 100), Some((90, 100)));
-        assert_eq!(parse_range("bytes=95-200", 100), Some((95, 100)));
-        assert_eq!(parse_range("bytes=100-", 100), None);
-        assert_eq!(parse_range("bytes=0-1,5-6", 100), None);
-        assert_eq!(parse_range("items=0-1", 100), None);
-    }
+    Pacing { cut_after, bytes_per_second: faults.file_bytes_per_second, trickle_every: faults.trickle_every }
 }

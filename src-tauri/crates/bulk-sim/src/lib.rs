@@ -2,7 +2,7 @@
 //!
 //! It serves the server side of the Bulk Data IG (v2.0.0) and of SMART Backend Services so that Haul's
 //! protocol code is tested against real sockets, and it misbehaves on request (see [`Faults`]) the way
-//! servers in the wild do. Three uses: in-process from tests (random port), `haul sim` on the command
+//! servers in the wild do, and the way hostile ones would. Three uses: in-process from tests (random port), `haul sim` on the command
 //! line, and the app's built-in demo server.
 //!
 //! Data comes from a deterministic generator ([`DataSource::Generated`]) or a folder of NDJSON files
@@ -13,11 +13,14 @@ mod auth;
 mod capability;
 mod control;
 mod export;
+mod faults;
 mod files;
 pub mod generate;
 mod groups;
+mod hostile;
 mod outcome;
 mod rng;
+mod second_origin;
 mod source;
 
 use std::collections::HashMap;
@@ -32,11 +35,12 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 pub use auth::ClientRegistration;
+pub use faults::{Faults, MetadataFault, RetryAfter};
 
 /// Where the simulator's resources come from.
 #[derive(Debug, Clone)]
@@ -46,94 +50,6 @@ pub enum DataSource {
     /// A folder of `Type*.ndjson` / `.ndjson.gz` files, such as a Synthea export. Group membership comes
     /// from the folder's Group resources and from references to Patient.
     Folder(PathBuf),
-}
-
-/// How `[base]/metadata` misbehaves, to show the client's handling of servers in the wild.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MetadataFault {
-    #[default]
-    None,
-    /// A reverse proxy's HTML error page with status 502.
-    ProxyHtml502,
-    /// A sign-in web page with status 200 (a portal URL typed instead of the FHIR base).
-    LoginPageHtml,
-    /// A 404 with an OperationOutcome.
-    NotFound,
-}
-
-/// How a 429 says when to come back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind", content = "value")]
-pub enum RetryAfter {
-    /// `Retry-After: N` (delta-seconds).
-    Seconds(u64),
-    /// `Retry-After: <HTTP-date N seconds from now>`.
-    HttpDate(u64),
-    /// An absurd delta: N hours.
-    Hours(u64),
-    /// An absurd value some servers send: a Unix timestamp where seconds were meant.
-    UnixTimestamp,
-}
-
-/// Misbehaviour, switchable at run time (`RunningSim::set_faults`, or `POST /_sim/faults` when
-/// [`SimConfig::control_routes`] is on).
-/// Counters (`*_times`) are used up as the faults happen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Faults {
-    pub metadata: MetadataFault,
-    /// Answer this many kickoffs with 429 + `retry_after`.
-    pub kickoff_429_times: u32,
-    /// Answer this many status polls with 429 + `retry_after`.
-    pub status_429_times: u32,
-    pub retry_after: RetryAfter,
-    /// Answer this many status polls with 500 and an OperationOutcome whose issue code is `transient`.
-    pub status_transient_times: u32,
-    /// Answer this many status polls with a proxy's HTML 502 page.
-    pub status_html_502_times: u32,
-    /// Drop the connection after this many bytes of a file, on the first `drop_times_per_file` requests
-    /// of each file (later requests, such as a resume with `Range`, succeed).
-    pub drop_after_bytes: Option<u64>,
-    pub drop_times_per_file: u32,
-    /// Serve files at this many bytes per second.
-    pub file_bytes_per_second: Option<u64>,
-    /// Files answer 404 (or 410 with `expired_gone`) this long after the manifest is ready.
-    pub files_expire_after: Option<Duration>,
-    pub expired_gone: bool,
-    /// Insert this many malformed lines into the first file of each type (not counted in `count`).
-    pub malformed_lines: u32,
-    /// These types fail: no output, an OperationOutcome in `error[]` instead.
-    pub failing_types: Vec<String>,
-    /// File URLs answer 307 to a second origin, which records whether an `Authorization` header came.
-    pub redirect_files: bool,
-    /// Fail the export itself while preparing (status answers 500 with a non-transient OperationOutcome).
-    pub fail_export: bool,
-    /// Answer 404 at `.well-known/smart-configuration` (clients must fall back to the capability statement).
-    pub no_smart_configuration: bool,
-}
-
-impl Default for Faults {
-    fn default() -> Self {
-        Self {
-            metadata: MetadataFault::None,
-            kickoff_429_times: 0,
-            status_429_times: 0,
-            retry_after: RetryAfter::Seconds(1),
-            status_transient_times: 0,
-            status_html_502_times: 0,
-            drop_after_bytes: None,
-            drop_times_per_file: 1,
-            file_bytes_per_second: None,
-            files_expire_after: None,
-            expired_gone: false,
-            malformed_lines: 0,
-            failing_types: Vec::new(),
-            redirect_files: false,
-            fail_export: false,
-            no_smart_configuration: false,
-        }
-    }
 }
 
 /// Authorization: none, or SMART Backend Services with a client registry.
@@ -204,11 +120,15 @@ pub struct Stats {
     pub token_requests: u32,
     /// Requests per file name (on either origin, redirects not counted).
     pub file_requests: HashMap<String, u32>,
-    /// Requests that arrived at the second (redirect) origin, and how many carried `Authorization`.
+    /// Requests that arrived at the second origin (files and status alike, refused ones too), and how
+    /// many of them carried `Authorization`.
     pub redirected_requests: u32,
     pub redirected_with_authorization: u32,
     /// File requests on the main origin that carried `Authorization`.
     pub file_requests_with_authorization: u32,
+    /// Status polls and DELETEs, on either origin and refused ones too, that carried `Authorization`.
+    pub status_requests_with_authorization: u32,
+    pub deletes_with_authorization: u32,
 }
 
 pub(crate) struct Sim {
@@ -275,7 +195,7 @@ impl RunningSim {
             next_id: AtomicU64::new(1),
         });
         let mut shutdown = Vec::new();
-        for (listener, app) in [(listener, router(sim.clone())), (second, files::second_origin_router(sim.clone()))] {
+        for (listener, app) in [(listener, router(sim.clone())), (second, second_origin::router(sim.clone()))] {
             let (tx, rx) = oneshot::channel::<()>();
             shutdown.push(tx);
             tokio::spawn(async move {
@@ -312,6 +232,11 @@ impl RunningSim {
     /// registrations back after a restart.
     pub fn register_client_as(&self, client_id: &str, jwks: serde_json::Value) -> Result<(), String> {
         self.sim.auth.register_as(client_id, jwks, None)
+    }
+
+    /// The access tokens issued and not revoked: what a test looks for in everything the client wrote.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.sim.auth.issued()
     }
 
     /// Forgets every access token issued so far (the next request with one gets 401).
@@ -354,7 +279,10 @@ fn router(sim: Arc<Sim>) -> Router {
         .route("/fhir/Group/{id}", get(groups::read))
         .route("/files/{job}/{name}", get(files::main_origin));
     let router = if sim.config.control_routes { router.merge(control::routes()) } else { router };
-    router.fallback(not_found).with_state(sim)
+    router
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(sim.clone(), hostile::echo_authorization))
+        .with_state(sim)
 }
 
 pub(crate) const FHIR_JSON: &str = "application/fhir+json";
@@ -376,7 +304,7 @@ async fn metadata(State(sim): State<Arc<Sim>>) -> Response {
     }
 }
 
-async fn not_found() -> Response {
+pub(crate) async fn not_found() -> Response {
     outcome::response(StatusCode::NOT_FOUND, "error", "not-found", "No such endpoint on this server")
 }
 

@@ -12,12 +12,14 @@ use serde_json::{Value, json};
 pub struct ExportLog {
     path: PathBuf,
     export_id: Mutex<String>,
+    /// Taken out of every line: server text may echo the token back.
+    secrets: bulk_client::Secrets,
 }
 
 impl ExportLog {
     /// `path` is the folder's `log.ndjson`; `export_id` is the status URL once there is one (stable across resumes), else the job's number.
-    pub fn new(path: &Path, export_id: String) -> Self {
-        Self { path: path.to_path_buf(), export_id: Mutex::new(export_id) }
+    pub fn new(path: &Path, export_id: String, secrets: bulk_client::Secrets) -> Self {
+        Self { path: path.to_path_buf(), export_id: Mutex::new(export_id), secrets }
     }
 
     pub fn set_export_id(&self, id: &str) {
@@ -38,7 +40,7 @@ impl ExportLog {
             row["_client"] = json!("haul");
             row["_clientVersion"] = json!(env!("CARGO_PKG_VERSION"));
         }
-        let mut line = row.to_string();
+        let mut line = self.secrets.redact(&row.to_string());
         line.push('\n');
         if let Ok(mut f) = OpenOptions::new().create(true).append(true).open(&self.path) {
             let _ = f.write_all(line.as_bytes());

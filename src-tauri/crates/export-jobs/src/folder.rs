@@ -1,6 +1,7 @@
 //! The export folder: the one place that knows its layout. Outputs `Type.NNN.ndjson` (manifest order per
-//! type), `error/…`, `deleted/…`, `quarantine/<file>`, `manifest.json`, `log.ndjson`, `parquet/`, and
-//! `<file>.part` while a file downloads. The runner writes through it, the app and the CLI name and delete
+//! type), `error/…`, `deleted/…`, `quarantine/<file>`, `manifest.json` (the server's, as received),
+//! `haul-report.json` (what became of each file), `log.ndjson`, `parquet/`, `<file>.part` while a file
+//! downloads and `<file>.compacting` while its bad lines are taken out. The runner writes through it, the app and the CLI name and delete
 //! folders through it, so "what is ours" has a single answer.
 
 use std::collections::HashMap;
@@ -27,6 +28,7 @@ pub enum FolderError {
 }
 
 const MANIFEST: &str = "manifest.json";
+const REPORT: &str = "haul-report.json";
 const LOG: &str = "log.ndjson";
 const LOCK: &str = ".haul-export.lock";
 const QUARANTINE: &str = "quarantine";
@@ -75,6 +77,12 @@ impl ExportFolder {
         self.root.join(format!("{name}.part"))
     }
 
+    /// A downloaded file while its bad lines are taken out in place. Found after a crash, it is neither the
+    /// download nor the result: it is discarded and the file downloaded again.
+    pub fn compacting(&self, name: &str) -> PathBuf {
+        self.root.join(format!("{name}.compacting"))
+    }
+
     /// Where a file's bad lines are set aside.
     pub fn quarantine(&self, name: &str) -> PathBuf {
         self.root.join(QUARANTINE).join(name)
@@ -82,6 +90,11 @@ impl ExportFolder {
 
     pub fn manifest(&self) -> PathBuf {
         self.root.join(MANIFEST)
+    }
+
+    /// What Haul did with each file of the manifest.
+    pub fn report(&self) -> PathBuf {
+        self.root.join(REPORT)
     }
 
     pub fn log(&self) -> PathBuf {
@@ -123,7 +136,9 @@ impl ExportFolder {
                 name.ends_with(".ndjson")
                     || name.ends_with(".part")
                     || name.ends_with(".tmp")
-                    || [MANIFEST, LOCK, ERROR_DIR, DELETED_DIR, QUARANTINE, PARQUET].contains(&name.as_str())
+                    || name.ends_with(".compacting")
+                    || [MANIFEST, REPORT, LOG, LOCK, ERROR_DIR, DELETED_DIR, QUARANTINE, PARQUET]
+                        .contains(&name.as_str())
             })
         });
         ours && matches!(only_export_files, Ok(true))
@@ -142,10 +157,19 @@ impl ExportFolder {
     }
 }
 
-/// A resource type as a safe file-name part (a hostile manifest must not write outside the folder).
+/// A resource type as a safe file-name part (a hostile manifest must not write outside the folder). Names
+/// Windows reserves for devices (`CON`, `NUL`, `COM1`…, whatever follows the dot) get a leading `_`.
 fn safe_type(t: &str) -> String {
     let clean: String = t.chars().filter(|c| c.is_ascii_alphanumeric()).take(64).collect();
-    if clean.is_empty() { "Unknown".into() } else { clean }
+    if clean.is_empty() {
+        return "Unknown".into();
+    }
+    let lower = clean.to_ascii_lowercase();
+    let device = matches!(lower.as_str(), "con" | "prn" | "aux" | "nul")
+        || (lower.len() == 4
+            && (lower.starts_with("com") || lower.starts_with("lpt"))
+            && lower.as_bytes()[3].is_ascii_digit());
+    if device { format!("_{clean}") } else { clean }
 }
 
 /// The job's files for a manifest: `Type.NNN.ndjson` (manifest order within each type), `error/…`, `deleted/…`.
@@ -160,7 +184,9 @@ pub fn file_names(manifest: &Manifest) -> Vec<NewFile> {
     for (kind, files) in lists {
         for f in files {
             let t = safe_type(&f.resource_type);
-            let n = counters.entry((kind, t.clone())).or_default();
+            // Numbered per type regardless of case: `patient` and `Patient` share one sequence, so their files
+            // never differ by case alone (one file on macOS and Windows).
+            let n = counters.entry((kind, t.to_ascii_lowercase())).or_default();
             let prefix = match kind {
                 FileKind::Output => String::new(),
                 FileKind::Error => format!("{ERROR_DIR}/"),
@@ -224,6 +250,22 @@ mod tests {
                 "deleted/Bundle.000.ndjson"
             ]
         );
+    }
+
+    #[test]
+    fn file_names_differ_beyond_case_and_avoid_device_names() {
+        let m = Manifest::parse(
+            br#"{"transactionTime":"t","output":[{"type":"Patient","url":"https://x/1"},{"type":"patient","url":"https://x/2"},
+            {"type":"CON","url":"https://x/3"},{"type":"com1","url":"https://x/4"},{"type":"Console","url":"https://x/5"}]}"#,
+        )
+        .unwrap();
+        let names: Vec<String> = file_names(&m).into_iter().map(|f| f.name).collect();
+        assert_eq!(
+            names,
+            ["Patient.000.ndjson", "patient.001.ndjson", "_CON.000.ndjson", "_com1.000.ndjson", "Console.000.ndjson"]
+        );
+        let lower: std::collections::HashSet<String> = names.iter().map(|n| n.to_lowercase()).collect();
+        assert_eq!(lower.len(), names.len());
     }
 
     #[test]

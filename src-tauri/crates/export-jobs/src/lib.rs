@@ -6,6 +6,7 @@
 
 pub mod export_log;
 pub mod folder;
+pub mod limits;
 pub mod plan;
 pub mod runner;
 pub mod schemas;
@@ -13,6 +14,7 @@ pub mod verify;
 pub mod wording;
 
 pub use folder::{ExportFolder, FolderError};
+pub use limits::{DiskFull, Limits};
 pub use plan::{ExportPlan, ExportPreview, PlanError, PlannedExport, ServerChoice, Since};
 pub use runner::{EventSink, ExportRunner, JobError, JobEvent, JobOutcome, Pacing};
 pub use schemas::{RememberedSchemas, server_of_folder};

@@ -12,6 +12,7 @@ fn db_with_servers() -> (Database, Server, Server) {
             scope: None,
             key_kid: None,
             token_url: None,
+            trusted_origins: Vec::new(),
         })
         .unwrap();
     let smart = db
@@ -23,6 +24,7 @@ fn db_with_servers() -> (Database, Server, Server) {
             scope: None,
             key_kid: None,
             token_url: None,
+            trusted_origins: Vec::new(),
         })
         .unwrap();
     (db, open, smart)

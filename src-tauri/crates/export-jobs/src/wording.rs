@@ -1,7 +1,5 @@
 //! Sizes and durations in words, for the runner's messages and the command line's tables.
 
-use std::time::Duration;
-
 /// `999 bytes`, `1.5 MB` (decimal units, as file managers show them).
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["bytes", "KB", "MB", "GB", "TB"];
@@ -14,23 +12,13 @@ pub fn bytes(n: u64) -> String {
     if u == 0 { format!("{n} bytes") } else { format!("{v:.1} {}", UNITS[u]) }
 }
 
-/// `3.5 s`, `5 minutes`, `10.0 hours`, `2.0 days`.
-pub fn duration(d: Duration) -> String {
-    let s = d.as_secs();
-    if s >= 86_400 {
-        format!("{:.1} days", s as f64 / 86_400.0)
-    } else if s >= 3600 {
-        format!("{:.1} hours", s as f64 / 3600.0)
-    } else if s >= 120 {
-        format!("{} minutes", s / 60)
-    } else {
-        format!("{:.1} s", d.as_secs_f64())
-    }
-}
+/// `3.5 s`, `5 minutes`, `10.0 hours`, `2.0 days` (bulk-client's formatter: its errors name limits too).
+pub use bulk_client::text::duration_words as duration;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn sizes_and_durations_read_well() {

@@ -152,7 +152,10 @@ async fn system_level_brings_back_everything_the_server_holds() {
         serde_json::from_slice(&std::fs::read(b.out().join("manifest.json")).unwrap()).unwrap();
     assert!(manifest["transactionTime"].is_string(), "the manifest as received");
     assert!(manifest["extension"]["urn:haul:bulk-sim"]["job"].is_string(), "extensions kept");
-    assert_eq!(manifest["_haul"]["state"], "completed");
+    assert!(manifest.get("_haul").is_none(), "the manifest is kept as the server sent it");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(b.out().join("haul-report.json")).unwrap()).unwrap();
+    assert_eq!(report["state"], "completed");
     let job = b.db().get_job(o.id).unwrap().unwrap();
     assert!(job.transaction_time.is_some());
     assert!(b.db().job_files(o.id).unwrap().iter().all(|f| f.state == FileState::Verified));
@@ -280,6 +283,8 @@ async fn malformed_lines_are_quarantined_and_the_export_says_so() {
     // What stayed is valid and matches what the server announced.
     counted_on_disk(&b.out());
     assert!(!o.problems.iter().any(|p| p.contains("announced")), "the count matches once bad lines are out");
+    assert!(o.problems.iter().any(|p| p.contains("did not tell the server to delete")), "{:?}", o.problems);
+    assert_eq!(sim.stats().deletes, 0, "lines were set aside: the server keeps its copy");
 }
 
 #[tokio::test]

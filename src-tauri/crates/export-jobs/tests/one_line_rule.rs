@@ -86,7 +86,22 @@ fn verification(dir: &Path, body: &[u8]) -> Vec<(u64, String)> {
     std::fs::write(&part, body).unwrap();
     let target = dir.join("export/Patient.000.ndjson");
     let quarantine = dir.join("export/quarantine/Patient.000.ndjson");
-    let v = verify_into(&part, &target, &quarantine, "Patient.000.ndjson", Expect::Resource("Patient")).unwrap();
+    let compacting = dir.join("export/Patient.000.ndjson.compacting");
+    let (limits, secrets) = (export_jobs::Limits::default(), bulk_client::Secrets::default());
+    let disk = export_jobs::limits::DiskGuard { dir: dir.to_path_buf(), keep: 0 };
+    let v = verify_into(&export_jobs::verify::VerifyFile {
+        part: &part,
+        compacting: &compacting,
+        target: &target,
+        quarantine: &quarantine,
+        name: "Patient.000.ndjson",
+        url: "https://x/1",
+        expect: Expect::Resource("Patient"),
+        limits: &limits,
+        secrets: &secrets,
+        disk: &disk,
+    })
+    .unwrap();
     assert_eq!((v.resources, v.bad_lines), (GOOD, expected().len() as u64));
     let kept = std::fs::read_to_string(&target).unwrap();
     assert_eq!(kept.lines().count() as u64, GOOD, "only the good lines are kept: {kept}");
@@ -170,7 +185,7 @@ fn verification_conversion_and_preview_call_the_same_lines_bad_for_the_same_reas
 fn the_streaming_checker_counts_the_same_lines_whatever_the_chunks() {
     let text = file_text();
     for size in [1, 7, 64, 4096, text.len()] {
-        let mut checker = LineChecker::new(Expect::Resource("Patient"));
+        let mut checker = LineChecker::new(Expect::Resource("Patient"), 1 << 20);
         for chunk in text.chunks(size) {
             checker.feed(chunk);
         }
@@ -178,7 +193,7 @@ fn the_streaming_checker_counts_the_same_lines_whatever_the_chunks() {
         assert!(!checked.gzip);
         assert_eq!((checked.verified.resources, checked.verified.bad_lines), (GOOD, expected().len() as u64));
     }
-    let mut checker = LineChecker::new(Expect::Resource("Patient"));
+    let mut checker = LineChecker::new(Expect::Resource("Patient"), 1 << 20);
     checker.feed(&gzip(&text));
     assert!(checker.finish().gzip, "a gzip body is told by the same magic bytes");
 }

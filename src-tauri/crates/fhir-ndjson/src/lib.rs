@@ -18,6 +18,6 @@ pub mod rule;
 
 pub use error::NdjsonError;
 pub use inputs::{InputFile, TypeInput, find_inputs, looks_like_type, resource_type_of, type_of};
-pub use lines::{LineReader, is_blank, line_content, lines};
+pub use lines::{HEAD_BYTES, Line, LineReader, is_blank, line_content, lines};
 pub use open::{Decoded, GZIP_MAGIC, is_gzip_file, is_gzip_magic, open, open_counting, read_up_to};
 pub use rule::{LineProblem, SeenKeys, Visit, VisitObject, check_line, check_utf8, has_escape, unescaped, walk_line};

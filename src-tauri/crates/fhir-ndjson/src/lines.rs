@@ -31,28 +31,96 @@ pub fn lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
-/// Numbered lines from a reader, one at a time (a line is held whole, however long).
+/// A line as [`LineReader`] gives it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Line<'a> {
+    /// A whole line, as [`line_content`] gives it.
+    Text(&'a [u8]),
+    /// A line longer than the reader's limit: never held whole. `length` counts its bytes (without the
+    /// `\n`); `head` is its first [`HEAD_BYTES`].
+    TooLong { length: u64, head: &'a [u8] },
+}
+
+/// How much of a too-long line is kept, to show what it was.
+pub const HEAD_BYTES: usize = 256;
+
+/// Numbered lines from a reader, one at a time, each with the byte offset it starts at. A line longer than
+/// the limit is skipped over in pieces and reported as [`Line::TooLong`], so memory stays bounded by the
+/// limit whatever the input holds (a server's one gigabyte line, a gzip body inflating to zeros).
 pub struct LineReader<R> {
     reader: R,
     buf: Vec<u8>,
     number: u64,
+    offset: u64,
+    max: usize,
 }
 
 impl<R: BufRead> LineReader<R> {
+    /// A reader without a practical limit (a line is held whole, however long).
     pub fn new(reader: R) -> Self {
-        LineReader { reader, buf: Vec::with_capacity(64 << 10), number: 0 }
+        Self::with_limit(reader, usize::MAX)
+    }
+
+    /// A reader that holds at most `max_line` bytes of a line.
+    pub fn with_limit(reader: R, max_line: usize) -> Self {
+        LineReader { reader, buf: Vec::with_capacity(64 << 10), number: 0, offset: 0, max: max_line.max(1) }
     }
 
     /// The next line and its number (from 1, blank lines counted), as [`line_content`] gives it; `None` at
-    /// the end.
+    /// the end. A line over the limit comes back cut to its head: use [`Self::next_at`] to tell.
     pub fn next_line(&mut self) -> std::io::Result<Option<(u64, &[u8])>> {
+        Ok(self.next_at()?.map(|(n, _, line)| match line {
+            Line::Text(t) => (n, t),
+            Line::TooLong { head, .. } => (n, head),
+        }))
+    }
+
+    /// The next line: its number, the byte offset it starts at, and the line.
+    pub fn next_at(&mut self) -> std::io::Result<Option<(u64, u64, Line<'_>)>> {
         self.buf.clear();
-        if self.reader.read_until(b'\n', &mut self.buf)? == 0 {
+        let start = self.offset;
+        let mut length: u64 = 0;
+        let mut too_long = false;
+        let mut ended = false;
+        loop {
+            let available = match self.reader.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if available.is_empty() {
+                break;
+            }
+            let (piece, used) = match memchr::memchr(b'\n', available) {
+                Some(i) => (&available[..i], i + 1),
+                None => (available, available.len()),
+            };
+            let newline = used > piece.len();
+            length += piece.len() as u64;
+            if !too_long && length > self.max as u64 {
+                too_long = true;
+                self.buf.truncate(HEAD_BYTES);
+            }
+            if too_long {
+                let room = HEAD_BYTES.saturating_sub(self.buf.len());
+                self.buf.extend_from_slice(&piece[..room.min(piece.len())]);
+            } else {
+                self.buf.extend_from_slice(piece);
+            }
+            self.reader.consume(used);
+            self.offset += used as u64;
+            if newline {
+                ended = true;
+                break;
+            }
+        }
+        if !ended && length == 0 && self.offset == start {
             return Ok(None);
         }
         self.number += 1;
-        let line = self.buf.strip_suffix(b"\n").unwrap_or(&self.buf);
-        Ok(Some((self.number, line_content(line))))
+        let line =
+            if too_long { Line::TooLong { length, head: &self.buf } } else { Line::Text(line_content(&self.buf)) };
+        Ok(Some((self.number, start, line)))
     }
 }
 
@@ -83,5 +151,28 @@ mod tests {
             assert_eq!(read, want.iter().map(|l| l.to_vec()).collect::<Vec<_>>());
         }
         assert!(is_blank(b"") && is_blank(b" \t\r") && !is_blank(b" x"));
+    }
+
+    #[test]
+    fn lines_over_the_limit_are_measured_not_held() {
+        let mut text = b"ab\n".to_vec();
+        text.extend(std::iter::repeat_n(b'x', 10_000));
+        text.extend_from_slice(b"\r\ncd");
+        // A small read buffer, so the long line arrives in many pieces.
+        let mut reader = LineReader::with_limit(std::io::BufReader::with_capacity(7, &text[..]), 100);
+        assert_eq!(reader.next_at().unwrap(), Some((1, 0, Line::Text(b"ab"))));
+        match reader.next_at().unwrap() {
+            Some((2, 3, Line::TooLong { length, head })) => {
+                assert_eq!(length, 10_001, "the \\r counts: the line is cut before its content is known");
+                assert_eq!(head.len(), HEAD_BYTES);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(reader.buf.capacity() <= 64 << 10, "never grew past its first allocation");
+        assert_eq!(reader.next_at().unwrap(), Some((3, 10_005, Line::Text(b"cd"))));
+        assert_eq!(reader.next_at().unwrap(), None);
+        let mut exact = LineReader::with_limit(&b"abc\nabcd"[..], 3);
+        assert_eq!(exact.next_at().unwrap(), Some((1, 0, Line::Text(b"abc"))));
+        assert!(matches!(exact.next_at().unwrap(), Some((2, 4, Line::TooLong { length: 4, .. }))));
     }
 }

@@ -12,7 +12,8 @@ use clap::Args;
 use export_jobs::wording::{bytes as human_bytes, duration as human_duration};
 
 use crate::open_db;
-use export_jobs::{EventSink, ExportPlan, ExportRunner, JobEvent, JobOutcome, Pacing, ServerChoice, Since};
+use bulk_client::{DownloadLimits, printable};
+use export_jobs::{EventSink, ExportPlan, ExportRunner, JobEvent, JobOutcome, Limits, Pacing, ServerChoice, Since};
 use haul_store::{AuthSettings, Database, JobState};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use tokio_util::sync::CancellationToken;
@@ -89,12 +90,49 @@ pub struct ExportArgs {
     /// The export folder (created; must be new or empty).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 #[derive(Args)]
 pub struct ResumeArgs {
     /// The export's number (`haul history`); without it, every interrupted export.
     job: Option<i64>,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// What a server may cost at most. The defaults are far above any real export.
+#[derive(Args)]
+pub struct LimitArgs {
+    /// The longest line kept, in MB; a longer one is set aside by reference (where, how long, how it began).
+    #[arg(long, value_name = "MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    max_line_mb: u64,
+    /// A download that brings under 4 KB in this many seconds has stalled: it is said, and resumed.
+    #[arg(long, value_name = "S", default_value_t = 60, value_parser = clap::value_parser!(u64).range(2..=3600))]
+    stall_seconds: u64,
+    /// Give up on one try of a file after this many minutes (default: no limit; large files take hours).
+    #[arg(long, value_name = "MIN", value_parser = clap::value_parser!(u64).range(1..))]
+    file_deadline_minutes: Option<u64>,
+    /// Free disk space to keep, in GB: the export stops cleanly (resumable) before going below.
+    #[arg(long, value_name = "GB", default_value_t = 1)]
+    keep_free_gb: u64,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> Limits {
+        let defaults = Limits::default();
+        Limits {
+            max_line_bytes: (self.max_line_mb << 20) as usize,
+            min_free_disk_bytes: self.keep_free_gb << 30,
+            download: DownloadLimits {
+                stall_window: Duration::from_secs(self.stall_seconds),
+                deadline: self.file_deadline_minutes.map(|m| Duration::from_secs(m * 60)),
+                ..defaults.download
+            },
+            ..defaults
+        }
+    }
 }
 
 #[derive(Args)]
@@ -134,8 +172,8 @@ fn pacing() -> Pacing {
     }
 }
 
-fn runner(db: Database) -> ExportRunner {
-    ExportRunner::new(Arc::new(Mutex::new(db)), HttpClient::new()).with_pacing(pacing())
+fn runner(db: Database, limits: &LimitArgs) -> ExportRunner {
+    ExportRunner::new(Arc::new(Mutex::new(db)), HttpClient::new()).with_pacing(pacing()).with_limits(limits.limits())
 }
 
 /// A FHIR instant: a full date-time with a time zone.
@@ -203,7 +241,7 @@ pub async fn export(args: ExportArgs) -> Result<u8, String> {
     let job = planned.job;
     eprintln!("Export {} started: {}", job.id, job.request.describe(&fhir_url).lines().next().unwrap_or(""));
     eprintln!("Folder: {}", job.out_dir);
-    run_one(&runner(db), job.id).await
+    run_one(&runner(db, &args.limits), job.id).await
 }
 
 /// The plan's refusals in the command line's words (its flags, not the app's pages).
@@ -227,7 +265,7 @@ pub async fn resume(args: ResumeArgs) -> Result<u8, String> {
         eprintln!("No interrupted exports.");
         return Ok(EXIT_OK);
     }
-    let runner = runner(db);
+    let runner = runner(db, &args.limits);
     let mut worst = EXIT_OK;
     for id in ids {
         eprintln!("Resuming export {id}");
@@ -238,7 +276,7 @@ pub async fn resume(args: ResumeArgs) -> Result<u8, String> {
 }
 
 pub async fn cancel(args: CancelArgs) -> Result<u8, String> {
-    let runner = runner(open_db()?);
+    let runner = ExportRunner::new(Arc::new(Mutex::new(open_db()?)), HttpClient::new());
     match runner.cancel(args.job).await {
         Ok(true) => {
             eprintln!("Export {} cancelled; the server was told to stop.", args.job);
@@ -319,7 +357,7 @@ fn print_outcome(o: &JobOutcome) {
     for t in &o.totals {
         eprintln!(
             "  {:<28} {:>10} resources  {:>9}  ({} files)",
-            t.resource_type,
+            printable(&t.resource_type),
             t.resources,
             human_bytes(t.bytes),
             t.files
@@ -328,15 +366,20 @@ fn print_outcome(o: &JobOutcome) {
     if let Some(f) = &o.failure
         && let Some(d) = &f.detail
     {
-        eprintln!("  detail: {d}");
+        eprintln!("  detail: {}", printable(d));
     }
-    eprintln!("{}", o.message);
+    eprintln!("{}", printable(&o.message));
     if o.state == JobState::Failed {
         eprintln!("`haul resume {}` tries again what can be tried again.", o.id);
     }
 }
 
+/// One line per event, with anything a server wrote made safe for the terminal (no escape sequences).
 fn event_line(e: &JobEvent) -> Option<String> {
+    event_text(e).map(|line| printable(&line).into_owned())
+}
+
+fn event_text(e: &JobEvent) -> Option<String> {
     Some(match e {
         JobEvent::State { state } => format!("state: {}", state.label()),
         JobEvent::KickedOff { status_url } => format!("kicked off; status at {status_url}"),
@@ -404,7 +447,9 @@ fn bars() -> EventSink {
                     let _ = multi.println(line);
                 }
             }
-            JobEvent::Progress { text } => status.set_message(text.clone().unwrap_or_else(|| "server working".into())),
+            JobEvent::Progress { text } => status.set_message(
+                text.as_deref().map(|t| printable(t).into_owned()).unwrap_or_else(|| "server working".into()),
+            ),
             JobEvent::State { state } => status.set_message(state.label()),
             JobEvent::Finished { .. } => status.finish_and_clear(),
             other => {

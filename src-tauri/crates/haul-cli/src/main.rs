@@ -67,7 +67,9 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(message) => {
-            eprintln!("haul: {message}");
+            // Server text can reach an error: shown with its control characters escaped, line by line.
+            let shown: Vec<String> = message.lines().map(|l| bulk_client::printable(l).into_owned()).collect();
+            eprintln!("haul: {}", shown.join("\n"));
             ExitCode::FAILURE
         }
     }

@@ -54,10 +54,10 @@ fn ndjson_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
-/// Our file name → the simulator's, from manifest.json's record of what was done.
+/// Our file name → the simulator's, from haul-report.json's record of what was done.
 fn server_names(dir: &Path) -> BTreeMap<String, String> {
-    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
-    m["_haul"]["files"]
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("haul-report.json")).unwrap()).unwrap();
+    m["files"]
         .as_array()
         .unwrap()
         .iter()
@@ -226,4 +226,38 @@ async fn exit_codes_say_whether_everything_verified() {
     let o = haul.run(&["cancel", &rows[0]["id"].to_string()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("already finished"), "{}", text(&o));
+}
+
+#[tokio::test]
+async fn server_text_reaches_the_terminal_without_escape_sequences() {
+    let sim = RunningSim::start(SimConfig {
+        poll_interval_seconds: 0,
+        faults: Faults { escape_sequences: true, count_off_by: 1, ..Faults::default() },
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let haul = Haul::new();
+    let out = haul.data.path().join("escapes");
+    let o = tokio::task::spawn_blocking({
+        let (base, out) = (sim.base_url(), out.display().to_string());
+        let haul_data = haul.data.path().to_path_buf();
+        move || {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_haul"));
+            c.args(["export", "--fhir-url", &base, "--type", "Patient", "--out", &out])
+                .env("HAUL_DATA_DIR", haul_data)
+                .env("HAUL_TEST_FAST_PACING", "1")
+                .stdin(Stdio::null());
+            c.output().unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let all = [o.stdout.as_slice(), o.stderr.as_slice()].concat();
+    assert!(!all.contains(&0x1b) && !all.contains(&0x07), "raw escape bytes reached the terminal: {}", text(&o));
+    assert!(text(&o).contains("\\u{1b}"), "shown visibly instead: {}", text(&o));
+    // The file listed under the trick type holds Patients: not one line is of its type, so it is lost.
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("not NDJSON"), "{}", text(&o));
+    assert_eq!(sim.stats().deletes, 0, "an incomplete copy keeps the server's");
 }

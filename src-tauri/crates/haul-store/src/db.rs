@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0005_pinned_groups", include_str!("migrations/0005_pinned_groups.sql")),
     ("0006_table_schemas", include_str!("migrations/0006_table_schemas.sql")),
     ("0007_file_error_kind", include_str!("migrations/0007_file_error_kind.sql")),
+    ("0008_trusted_origins", include_str!("migrations/0008_trusted_origins.sql")),
 ];
 
 /// The schema version this build writes.
@@ -241,6 +242,26 @@ mod tests {
         let kinds: Vec<Option<&str>> = files.iter().map(|f| f.error_kind.as_deref()).collect();
         assert_eq!(kinds, [Some("file_expired"), Some("download"), None]);
         assert_eq!(files.iter().map(|f| f.is_expired()).collect::<Vec<_>>(), [true, false, false]);
+    }
+
+    #[test]
+    fn servers_from_version_7_trust_no_storage_origin() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("haul.db");
+        database_at_version(&path, 7);
+        Connection::open(&path)
+            .unwrap()
+            .execute(
+                "INSERT INTO servers (name, base_url, auth_kind, client_id) \
+                 VALUES ('Old', 'https://x.test/fhir', 'smart_backend', 'c')",
+                [],
+            )
+            .unwrap();
+        let db = Database::open(&path).unwrap();
+        let stored: String = db.conn().query_row("SELECT trusted_origins FROM servers", [], |r| r.get(0)).unwrap();
+        assert_eq!(stored, "[]");
+        let old = db.list_servers().unwrap().pop().unwrap();
+        assert_eq!((old.name.as_str(), old.trusted_origins.len()), ("Old", 0));
     }
 
     #[test]

@@ -85,6 +85,7 @@ mod tests {
             scope: None,
             key_kid: None,
             token_url: None,
+            trusted_origins: vec![],
         };
         let a = db.add_server(&input("a")).unwrap();
         let b = db.add_server(&input("b")).unwrap();

@@ -1,5 +1,6 @@
 //! Servers the user exports from: validation of what the user typed, and their rows in SQLite.
 
+use bulk_client::{OriginError, normalize_origin};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -52,6 +53,9 @@ pub struct Server {
     pub key_kid: Option<String>,
     /// The token endpoint, when set by hand (otherwise discovered from the server).
     pub token_url: Option<String>,
+    /// Storage origins (`https://host[:port]`, normalized) that also receive the access token, besides the
+    /// server's own origin. Empty unless the user listed some.
+    pub trusted_origins: Vec<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -74,6 +78,10 @@ pub struct ServerInput {
     #[ts(optional)]
     #[serde(default)]
     pub token_url: Option<String>,
+    /// Storage origins to trust with the token, as typed (checked and normalized on save). Callers that
+    /// predate the field send none; the UI always sends it, so an edit never drops the list by accident.
+    #[serde(default)]
+    pub trusted_origins: Vec<String>,
 }
 
 pub const DEFAULT_SCOPE: &str = "system/*.read";
@@ -92,6 +100,7 @@ pub enum ServerField {
     Scope,
     KeyKid,
     TokenUrl,
+    TrustedOrigins,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +111,9 @@ pub enum ServerError {
     DuplicateName(String),
     #[error("That server no longer exists; it may have been removed in another window.")]
     NotFound(i64),
+    /// An entry of the trusted storage origins is not an origin (the message quotes it).
+    #[error(transparent)]
+    TrustedOrigin(#[from] OriginError),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -111,6 +123,7 @@ impl ServerError {
         match self {
             ServerError::Invalid { field, .. } => Some(*field),
             ServerError::DuplicateName(_) => Some(ServerField::Name),
+            ServerError::TrustedOrigin(_) => Some(ServerField::TrustedOrigins),
             _ => None,
         }
     }
@@ -203,6 +216,21 @@ struct ValidServer {
     scope: Option<String>,
     key_kid: Option<String>,
     token_url: Option<String>,
+    /// JSON array, as stored.
+    trusted_origins: String,
+}
+
+/// The entries checked by the rule the HTTP client enforces (bulk_client's), normalized and each kept once;
+/// blank entries (empty lines in the form) are dropped.
+fn normalize_trusted_origins(entries: &[String]) -> Result<Vec<String>, ServerError> {
+    let mut origins: Vec<String> = Vec::new();
+    for entry in entries.iter().filter(|e| !e.trim().is_empty()) {
+        let origin = normalize_origin(entry)?;
+        if !origins.contains(&origin) {
+            origins.push(origin);
+        }
+    }
+    Ok(origins)
 }
 
 fn validate(input: &ServerInput) -> Result<ValidServer, ServerError> {
@@ -237,8 +265,9 @@ fn validate(input: &ServerInput) -> Result<ValidServer, ServerError> {
             }
         }
     }
-    let (key_kid, token_url) = match input.auth {
-        AuthKind::Open => (None, None),
+    // Open servers get no token, so there is nothing to trust anyone with.
+    let (key_kid, token_url, trusted_origins) = match input.auth {
+        AuthKind::Open => (None, None, Vec::new()),
         AuthKind::SmartBackend => {
             let token_url = match optional(&input.token_url) {
                 Some(url) => Some(
@@ -250,14 +279,24 @@ fn validate(input: &ServerInput) -> Result<ValidServer, ServerError> {
                 ),
                 None => None,
             };
-            (optional(&input.key_kid), token_url)
+            (optional(&input.key_kid), token_url, normalize_trusted_origins(&input.trusted_origins)?)
         }
     };
-    Ok(ValidServer { name: name.to_string(), base_url, auth: input.auth, client_id, scope, key_kid, token_url })
+    let trusted_origins = serde_json::to_string(&trusted_origins).expect("a list of strings serializes");
+    Ok(ValidServer {
+        name: name.to_string(),
+        base_url,
+        auth: input.auth,
+        client_id,
+        scope,
+        key_kid,
+        token_url,
+        trusted_origins,
+    })
 }
 
-const COLUMNS: &str =
-    "id, name, base_url, auth_kind, client_id, scope, builtin IS NOT NULL, created_at, updated_at, key_kid, token_url";
+const COLUMNS: &str = "id, name, base_url, auth_kind, client_id, scope, builtin IS NOT NULL, created_at, updated_at, \
+     key_kid, token_url, trusted_origins";
 
 fn row_to_server(row: &rusqlite::Row<'_>) -> rusqlite::Result<Server> {
     Ok(Server {
@@ -272,6 +311,8 @@ fn row_to_server(row: &rusqlite::Row<'_>) -> rusqlite::Result<Server> {
         updated_at: row.get(8)?,
         key_kid: row.get(9)?,
         token_url: row.get(10)?,
+        trusted_origins: serde_json::from_str(&row.get::<_, String>(11)?)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(11, rusqlite::types::Type::Text, Box::new(e)))?,
     })
 }
 
@@ -317,9 +358,18 @@ impl Database {
     pub fn add_server(&self, input: &ServerInput) -> Result<Server, ServerError> {
         let v = validate(input)?;
         let result = self.conn().execute(
-            "INSERT INTO servers (name, base_url, auth_kind, client_id, scope, key_kid, token_url)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![v.name, v.base_url, v.auth.as_sql(), v.client_id, v.scope, v.key_kid, v.token_url],
+            "INSERT INTO servers (name, base_url, auth_kind, client_id, scope, key_kid, token_url, trusted_origins)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                v.name,
+                v.base_url,
+                v.auth.as_sql(),
+                v.client_id,
+                v.scope,
+                v.key_kid,
+                v.token_url,
+                v.trusted_origins
+            ],
         );
         match result {
             Ok(_) => self.get_server(self.conn().last_insert_rowid()),
@@ -334,13 +384,26 @@ impl Database {
         let current = self.get_server(id)?;
         if current.builtin {
             // The demo's address is the app's to manage; only its name and sign-in settings are the user's.
+            // Its files are on its own origin, so it trusts no other.
             v.base_url = current.base_url;
+            v.trusted_origins = "[]".to_string();
         }
         let result = self.conn().execute(
             "UPDATE servers SET name = ?1, base_url = ?2, auth_kind = ?3, client_id = ?4, scope = ?5,
-                 key_kid = ?6, token_url = ?7, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-             WHERE id = ?8",
-            params![v.name, v.base_url, v.auth.as_sql(), v.client_id, v.scope, v.key_kid, v.token_url, id],
+                 key_kid = ?6, token_url = ?7, trusted_origins = ?8,
+                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE id = ?9",
+            params![
+                v.name,
+                v.base_url,
+                v.auth.as_sql(),
+                v.client_id,
+                v.scope,
+                v.key_kid,
+                v.token_url,
+                v.trusted_origins,
+                id
+            ],
         );
         match result {
             Ok(0) => Err(ServerError::NotFound(id)),
@@ -391,169 +454,4 @@ impl Database {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn open(name: &str, url: &str) -> ServerInput {
-        ServerInput {
-            name: name.into(),
-            base_url: url.into(),
-            auth: AuthKind::Open,
-            client_id: None,
-            scope: None,
-            key_kid: None,
-            token_url: None,
-        }
-    }
-
-    #[test]
-    fn urls_are_normalized() {
-        let c = check_base_url("  https://ehr.example.org/fhir/  ").unwrap();
-        assert_eq!(c.normalized, "https://ehr.example.org/fhir");
-        assert_eq!(c.warning, None);
-        assert_eq!(check_base_url("https://EHR.example.org").unwrap().normalized, "https://ehr.example.org");
-    }
-
-    #[test]
-    fn plain_http_warns_except_on_this_computer() {
-        assert!(check_base_url("http://ehr.example.org/fhir").unwrap().warning.unwrap().contains("unencrypted"));
-        for local in
-            ["http://localhost:8080/fhir", "http://127.0.0.1:9/fhir", "http://[::1]:9/fhir", "http://sim.localhost/"]
-        {
-            assert_eq!(check_base_url(local).unwrap().warning, None, "{local}");
-        }
-    }
-
-    #[test]
-    fn bad_urls_get_plain_messages() {
-        let msg = |s: &str| check_base_url(s).unwrap_err().to_string();
-        assert!(msg("").contains("Enter the server's FHIR base URL"));
-        assert!(msg("ehr.example.org/fhir").contains("should start with https://"), "{}", msg("ehr.example.org/fhir"));
-        assert!(msg("ftp://files.example.org").contains("not supported"));
-        assert!(msg("https://user:secret@ehr.example.org/fhir").contains("user name and password"));
-        assert!(!msg("https://user:secret@ehr.example.org/fhir").contains("secret"), "never echo a password");
-        assert!(msg("https://ehr.example.org/fhir?x=1").contains("remove the part from ?"));
-        assert!(msg("https://exa mple.org").contains("is not a web address"));
-        assert_eq!(check_base_url("").unwrap_err().field(), Some(ServerField::BaseUrl));
-    }
-
-    #[test]
-    fn add_edit_list_remove() {
-        let db = Database::open_in_memory().unwrap();
-        let a = db.add_server(&open("Zeta", "https://z.test/fhir/")).unwrap();
-        let b = db.add_server(&open("alpha", "http://localhost:1/fhir")).unwrap();
-        assert_eq!(a.base_url, "https://z.test/fhir");
-        let names: Vec<_> = db.list_servers().unwrap().into_iter().map(|s| s.name).collect();
-        assert_eq!(names, ["alpha", "Zeta"], "sorted by name, case-insensitively");
-
-        let edited = db
-            .update_server(
-                a.id,
-                &ServerInput {
-                    name: " Zeta prod ".into(),
-                    base_url: "https://z.test/r4".into(),
-                    auth: AuthKind::SmartBackend,
-                    client_id: Some(" haul-client ".into()),
-                    scope: Some("".into()),
-                    key_kid: None,
-                    token_url: None,
-                },
-            )
-            .unwrap();
-        assert_eq!(edited.name, "Zeta prod");
-        assert_eq!(edited.client_id.as_deref(), Some("haul-client"));
-        assert_eq!(edited.scope.as_deref(), Some(DEFAULT_SCOPE), "an empty scope falls back to the default");
-        assert_eq!(edited.auth, AuthKind::SmartBackend);
-
-        db.remove_server(b.id).unwrap();
-        assert_eq!(db.list_servers().unwrap().len(), 1);
-        assert!(matches!(db.remove_server(b.id), Err(ServerError::NotFound(_))));
-        assert!(matches!(db.update_server(b.id, &open("x", "https://x.test")), Err(ServerError::NotFound(_))));
-    }
-
-    #[test]
-    fn duplicate_names_are_refused_whatever_the_case() {
-        let db = Database::open_in_memory().unwrap();
-        let first = db.add_server(&open("Payer", "https://a.test")).unwrap();
-        let err = db.add_server(&open("payer ", "https://b.test")).unwrap_err();
-        assert!(matches!(err, ServerError::DuplicateName(_)));
-        assert_eq!(err.to_string(), "A server named “Payer” already exists. Choose another name.");
-        assert_eq!(err.field(), Some(ServerField::Name));
-        let other = db.add_server(&open("Other", "https://b.test")).unwrap();
-        assert!(matches!(
-            db.update_server(other.id, &open("PAYER", "https://b.test")),
-            Err(ServerError::DuplicateName(_))
-        ));
-        // Renaming a server to its own name (another case) is fine.
-        db.update_server(first.id, &open("PAYER", "https://a.test")).unwrap();
-        assert_eq!(db.list_servers().unwrap().len(), 2);
-    }
-
-    #[test]
-    fn smart_servers_need_a_client_id_and_sane_scopes() {
-        let db = Database::open_in_memory().unwrap();
-        let mut input = open("S", "https://s.test");
-        input.auth = AuthKind::SmartBackend;
-        let err = db.add_server(&input).unwrap_err();
-        assert_eq!(err.field(), Some(ServerField::ClientId));
-        input.client_id = Some("c".into());
-        input.scope = Some("system/*.rs launch".into());
-        let err = db.add_server(&input).unwrap_err();
-        assert_eq!(err.field(), Some(ServerField::Scope));
-        assert!(err.to_string().contains("“launch” is not a SMART scope"));
-        input.scope = Some("system/Patient.rs system/Observation.rs".into());
-        assert!(db.add_server(&input).is_ok());
-        assert!(db.list_servers().unwrap().iter().all(|s| s.name == "S"));
-    }
-
-    #[test]
-    fn the_demo_server_is_offered_once_and_follows_its_port() {
-        let db = Database::open_in_memory().unwrap();
-        db.sync_demo_server("http://127.0.0.1:1000/fhir").unwrap();
-        let demo = db.list_servers().unwrap().pop().unwrap();
-        assert_eq!((demo.name.as_str(), demo.builtin), (DEMO_NAME, true));
-        db.sync_demo_server("http://127.0.0.1:2000/fhir").unwrap();
-        let servers = db.list_servers().unwrap();
-        assert_eq!(servers.len(), 1);
-        assert_eq!(servers[0].base_url, "http://127.0.0.1:2000/fhir");
-        // Renaming is fine, but its address stays the app's.
-        let renamed = db.update_server(demo.id, &open("My demo", "https://elsewhere.test")).unwrap();
-        assert_eq!((renamed.name.as_str(), renamed.base_url.as_str()), ("My demo", "http://127.0.0.1:2000/fhir"));
-        // Removed stays removed.
-        db.remove_server(demo.id).unwrap();
-        db.sync_demo_server("http://127.0.0.1:3000/fhir").unwrap();
-        assert!(db.list_servers().unwrap().is_empty());
-    }
-
-    #[test]
-    fn smart_settings_check_the_token_url_and_the_key() {
-        let db = Database::open_in_memory().unwrap();
-        let mut input = open("S", "https://s.test/fhir");
-        input.auth = AuthKind::SmartBackend;
-        input.client_id = Some("c".into());
-        input.token_url = Some("token".into());
-        let err = db.add_server(&input).unwrap_err();
-        assert_eq!(err.field(), Some(ServerField::TokenUrl));
-        assert!(err.to_string().contains("not a complete web address"), "{err}");
-        input.token_url = Some("https://s.test/auth/token/".into());
-        input.key_kid = Some("no-such-kid".into());
-        let err = db.add_server(&input).unwrap_err();
-        assert_eq!(err.field(), Some(ServerField::KeyKid), "{err}");
-        input.key_kid = None;
-        let saved = db.add_server(&input).unwrap();
-        assert_eq!(saved.token_url.as_deref(), Some("https://s.test/auth/token"));
-        // Open servers keep no SMART settings.
-        let mut open_again = input.clone();
-        open_again.auth = AuthKind::Open;
-        let saved = db.update_server(saved.id, &open_again).unwrap();
-        assert_eq!((saved.token_url, saved.key_kid), (None, None));
-    }
-
-    #[test]
-    fn names_are_required() {
-        let db = Database::open_in_memory().unwrap();
-        let err = db.add_server(&open("   ", "https://a.test")).unwrap_err();
-        assert_eq!(err.field(), Some(ServerField::Name));
-        assert!(db.list_servers().unwrap().is_empty(), "nothing saved on a refused form");
-    }
-}
+mod tests;

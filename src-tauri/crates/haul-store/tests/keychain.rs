@@ -17,6 +17,7 @@ fn smart_server(name: &str, kid: &str) -> ServerInput {
         scope: None,
         key_kid: Some(kid.into()),
         token_url: None,
+        trusted_origins: vec![],
     }
 }
 

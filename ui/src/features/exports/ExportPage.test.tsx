@@ -26,6 +26,7 @@ const demo: Server = {
   builtin: true,
   keyKid: null,
   tokenUrl: null,
+  trustedOrigins: [],
   createdAt: "2026-11-23T00:00:00Z",
   updatedAt: "2026-11-23T00:00:00Z",
 };

@@ -29,6 +29,7 @@ const server: Server = {
   builtin: false,
   keyKid: null,
   tokenUrl: null,
+  trustedOrigins: [],
   createdAt: "",
   updatedAt: "",
 };

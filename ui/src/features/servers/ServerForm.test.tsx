@@ -30,6 +30,7 @@ const saved: Server = {
   builtin: false,
   keyKid: null,
   tokenUrl: null,
+  trustedOrigins: [],
   createdAt: "2026-11-23T00:00:00Z",
   updatedAt: "2026-11-23T00:00:00Z",
 };
@@ -71,6 +72,7 @@ describe("ServerForm", () => {
       scope: undefined,
       keyKid: undefined,
       tokenUrl: undefined,
+      trustedOrigins: [],
     });
   });
 
@@ -95,6 +97,7 @@ describe("ServerForm", () => {
         scope: "system/*.read",
         keyKid: undefined,
         tokenUrl: undefined,
+        trustedOrigins: [],
       },
     ]);
   });
@@ -107,6 +110,53 @@ describe("ServerForm", () => {
     await user.type(screen.getByLabelText("FHIR base URL"), "https://a.example.org");
     await user.click(screen.getByRole("button", { name: "Add server" }));
     expect(await screen.findByTestId("error-name")).toHaveProperty("textContent", "A server named “Payer” already exists. Choose another name.");
+  });
+
+  it("sends the trusted storage addresses as a list, one per non-blank line", async () => {
+    const user = userEvent.setup();
+    const smart: Server = { ...saved, auth: "smart_backend", clientId: "c1", scope: "system/*.read" };
+    const trusted = { ...smart, trustedOrigins: ["https://files.example.com"] };
+    updateServer.mockResolvedValueOnce(trusted).mockResolvedValueOnce(smart);
+    const { unmount } = render(<ServerForm server={smart} otherNames={[]} onSaved={vi.fn()} onCancel={vi.fn()} />);
+    const field = screen.getByLabelText("Storage addresses trusted with the sign-in token");
+    expect(field).toHaveProperty("value", "");
+    await user.type(field, "  https://files.example.com {Enter}{Enter}   {Enter}https://store.example.net:8443");
+    await user.click(screen.getByRole("button", { name: "Save changes" }));
+    await waitFor(() => expect(updateServer).toHaveBeenCalledTimes(1));
+    expect(updateServer.mock.calls[0]?.[1]).toMatchObject({
+      trustedOrigins: ["https://files.example.com", "https://store.example.net:8443"],
+    });
+    unmount();
+
+    // A saved list comes back one per line and, untouched, is sent back as it was.
+    render(<ServerForm server={trusted} otherNames={[]} onSaved={vi.fn()} onCancel={vi.fn()} />);
+    expect(screen.getByLabelText("Storage addresses trusted with the sign-in token")).toHaveProperty(
+      "value",
+      "https://files.example.com",
+    );
+    await user.click(screen.getByRole("button", { name: "Save changes" }));
+    await waitFor(() => expect(updateServer).toHaveBeenCalledTimes(2));
+    expect(updateServer.mock.calls[1]?.[1]).toMatchObject({ trustedOrigins: ["https://files.example.com"] });
+  });
+
+  it("puts Rust's refusal of a trusted storage address under that field", async () => {
+    const user = userEvent.setup();
+    const message =
+      "“http://files.example.com” must start with https:// (plain http is allowed only for this computer: localhost or 127.0.0.1).";
+    updateServer.mockRejectedValue({ code: "invalid_input", message, field: "trustedOrigins" });
+    const smart: Server = { ...saved, auth: "smart_backend", clientId: "c1", scope: "system/*.read" };
+    render(<ServerForm server={smart} otherNames={[]} onSaved={vi.fn()} onCancel={vi.fn()} />);
+    const field = screen.getByLabelText("Storage addresses trusted with the sign-in token");
+    await user.type(field, "http://files.example.com");
+    await user.click(screen.getByRole("button", { name: "Save changes" }));
+    expect(await screen.findByTestId("error-trustedOrigins")).toHaveProperty("textContent", message);
+    expect(field.getAttribute("aria-invalid")).toBe("true");
+    expect(screen.queryByText("Not saved")).toBeNull();
+    // Leaving the field keeps Rust's message; editing the field clears it.
+    await user.click(screen.getByLabelText("Name"));
+    expect(screen.getByTestId("error-trustedOrigins")).toBeTruthy();
+    await user.type(field, "x");
+    expect(screen.queryByTestId("error-trustedOrigins")).toBeNull();
   });
 
   it("shows a failed connection test in plain words with details on request", async () => {

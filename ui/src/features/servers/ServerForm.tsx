@@ -9,7 +9,14 @@ import {
   type ServerSummary,
 } from "../../ipc/commands";
 import { ErrorNotice } from "../shell/ErrorNotice";
-import { checkBaseUrl, DEFAULT_SCOPE, validateServerForm, type ServerFormErrors, type ServerFormValues } from "./validation";
+import {
+  checkBaseUrl,
+  DEFAULT_SCOPE,
+  parseTrustedOrigins,
+  validateServerForm,
+  type ServerFormErrors,
+  type ServerFormValues,
+} from "./validation";
 
 interface Props {
   server?: Server;
@@ -26,6 +33,7 @@ function initialValues(server?: Server): ServerFormValues {
     auth: server?.auth ?? "open",
     clientId: server?.clientId ?? "",
     scope: server?.scope ?? DEFAULT_SCOPE,
+    trustedOrigins: server?.trustedOrigins.join("\n") ?? "",
   };
 }
 
@@ -52,6 +60,7 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
     auth: useId(),
     key: useId(),
     tokenUrl: useId(),
+    trustedOrigins: useId(),
   };
   const [keyKid, setKeyKid] = useState(server?.keyKid ?? "");
   const [tokenUrl, setTokenUrl] = useState(server?.tokenUrl ?? "");
@@ -69,16 +78,23 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
       .catch(() => setKeys([]));
   }, [values.auth]);
 
+  // Only Rust checks trusted origins, so its message stays until that field is edited.
+  const recheck = (next: ServerFormValues, edited?: keyof ServerFormValues) =>
+    setErrors((prev) => {
+      const found = validateServerForm(next, otherNames);
+      const keep = edited !== "trustedOrigins" && prev.trustedOrigins;
+      return keep ? { ...found, trustedOrigins: prev.trustedOrigins } : found;
+    });
   const set = <K extends keyof ServerFormValues>(key: K, value: ServerFormValues[K]) => {
     const next = { ...values, [key]: value };
     setValues(next);
     if (touched[key] || errors[key as keyof ServerFormErrors]) {
-      setErrors(validateServerForm(next, otherNames));
+      recheck(next, key);
     }
   };
   const blur = (key: keyof ServerFormValues) => {
     setTouched((t) => ({ ...t, [key]: true }));
-    setErrors(validateServerForm(values, otherNames));
+    recheck(values);
   };
   const shown = (key: keyof ServerFormErrors) => (touched[key] ? errors[key] : undefined) ?? undefined;
 
@@ -89,7 +105,7 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
     event.preventDefault();
     const found = validateServerForm(values, otherNames);
     setErrors(found);
-    setTouched({ name: true, baseUrl: true, clientId: true, scope: true });
+    setTouched({ name: true, baseUrl: true, clientId: true, scope: true, trustedOrigins: true });
     const firstBad = (["name", "baseUrl", "clientId", "scope"] as const).find((k) => found[k]);
     if (firstBad) {
       formRef.current?.querySelector<HTMLElement>(`[data-field="${firstBad}"]`)?.focus();
@@ -104,6 +120,8 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
       // Settings this form does not edit yet (key, token URL) are kept as they are.
       keyKid: values.auth === "smart_backend" && keyKid !== "" ? keyKid : undefined,
       tokenUrl: values.auth === "smart_backend" && tokenUrl.trim() !== "" ? tokenUrl.trim() : undefined,
+      // Always sent (an absent list would save as empty); open servers get no token to share.
+      trustedOrigins: values.auth === "smart_backend" ? parseTrustedOrigins(values.trustedOrigins) : [],
     };
     setSaving(true);
     setSaveError(null);
@@ -125,7 +143,7 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
   const runTest = async () => {
     if (url.kind === "error") {
       setTouched((t) => ({ ...t, baseUrl: true }));
-      setErrors(validateServerForm(values, otherNames));
+      recheck(values);
       return;
     }
     setTest({ kind: "running" });
@@ -336,6 +354,34 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
               placeholder="found from the server when empty"
             />
           </div>
+          {/* The demo keeps its files on its own address, so it has nothing to trust. */}
+          {!server?.builtin && (
+            <div className="field">
+              <label htmlFor={ids.trustedOrigins}>Storage addresses trusted with the sign-in token</label>
+              <textarea
+                {...fieldProps("trustedOrigins", ids.trustedOrigins)}
+                data-testid="server-trusted-origins"
+                rows={3}
+                value={values.trustedOrigins}
+                placeholder="https://storage.example.com"
+                spellCheck={false}
+                autoCapitalize="off"
+                onChange={(e) => set("trustedOrigins", e.target.value)}
+                onBlur={() => blur("trustedOrigins")}
+              />
+              {shown("trustedOrigins") ? (
+                <p id={`${ids.trustedOrigins}-error`} className="field-error" data-testid="error-trustedOrigins">
+                  {shown("trustedOrigins")}
+                </p>
+              ) : (
+                <p className="field-hint">
+                  Only if this server keeps its export files on another host that needs your sign-in. Haul sends
+                  your token only to this server's own address and to the addresses listed here. One address per
+                  line.
+                </p>
+              )}
+            </div>
+          )}
         </>
       )}
 

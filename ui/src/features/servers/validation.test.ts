@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkBaseUrl, validateServerForm, type ServerFormValues } from "./validation";
+import { checkBaseUrl, parseTrustedOrigins, validateServerForm, type ServerFormValues } from "./validation";
 
 const form = (over: Partial<ServerFormValues> = {}): ServerFormValues => ({
   name: "Payer",
@@ -7,6 +7,7 @@ const form = (over: Partial<ServerFormValues> = {}): ServerFormValues => ({
   auth: "open",
   clientId: "",
   scope: "",
+  trustedOrigins: "",
   ...over,
 });
 
@@ -70,5 +71,16 @@ describe("validateServerForm", () => {
     expect(errors.clientId).toContain("client ID");
     expect(errors.scope).toContain("“launch” is not a SMART scope");
     expect(validateServerForm(form({ auth: "smart_backend", clientId: "c", scope: "" }), [])).toEqual({});
+  });
+});
+
+describe("parseTrustedOrigins", () => {
+  it("gives one trimmed entry per non-blank line", () => {
+    expect(parseTrustedOrigins(" https://files.example.com \n\n   \r\nhttps://store.example.net:8443\r\n")).toEqual([
+      "https://files.example.com",
+      "https://store.example.net:8443",
+    ]);
+    expect(parseTrustedOrigins("")).toEqual([]);
+    expect(parseTrustedOrigins(" \n \n")).toEqual([]);
   });
 });

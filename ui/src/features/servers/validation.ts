@@ -74,9 +74,22 @@ export interface ServerFormValues {
   auth: AuthKind;
   clientId: string;
   scope: string;
+  /** Storage origins trusted with the token, one per line as typed. */
+  trustedOrigins: string;
 }
 
-export type ServerFormErrors = Partial<Record<"name" | "baseUrl" | "clientId" | "scope", string>>;
+export type ServerFormErrors = Partial<Record<"name" | "baseUrl" | "clientId" | "scope" | "trustedOrigins", string>>;
+
+/**
+ * The lines of the trusted-storage field as the list Rust receives: trimmed, blank lines dropped. Whether each
+ * is an origin is left to Rust (bulk_client's rule), whose message then shows under the field.
+ */
+export function parseTrustedOrigins(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== "");
+}
 
 export const DEFAULT_SCOPE = "system/*.read";
 

@@ -20,4 +20,9 @@ keyKid: string | null,
 /**
  * The token endpoint, when set by hand (otherwise discovered from the server).
  */
-tokenUrl: string | null, createdAt: string, updatedAt: string, };
+tokenUrl: string | null, 
+/**
+ * Storage origins (`https://host[:port]`, normalized) that also receive the access token, besides the
+ * server's own origin. Empty unless the user listed some.
+ */
+trustedOrigins: Array<string>, createdAt: string, updatedAt: string, };

@@ -4,4 +4,9 @@ import type { AuthKind } from "./AuthKind";
 /**
  * What the user typed in the server form.
  */
-export type ServerInput = { name: string, baseUrl: string, auth: AuthKind, clientId?: string, scope?: string, keyKid?: string, tokenUrl?: string, };
+export type ServerInput = { name: string, baseUrl: string, auth: AuthKind, clientId?: string, scope?: string, keyKid?: string, tokenUrl?: string, 
+/**
+ * Storage origins to trust with the token, as typed (checked and normalized on save). Callers that
+ * predate the field send none; the UI always sends it, so an edit never drops the list by accident.
+ */
+trustedOrigins: Array<string>, };

@@ -14,7 +14,7 @@ use time::format_description::well_known::Rfc3339;
 use super::prepare::prepare;
 use super::request::{parameters_from_body, parse_request};
 use super::{Job, JobState, Level, too_many_requests};
-use crate::{Sim, auth, outcome};
+use crate::{Sim, auth, hostile, outcome};
 
 pub async fn kickoff_system(
     state: State<Arc<Sim>>,
@@ -46,6 +46,9 @@ pub async fn kickoff_group(
 ) -> Response {
     kickoff(state, Level::Group, Some(id), method, headers, q, body).await
 }
+
+/// The status URL of `Faults::status_file_scheme`: a client must not read a local file for it.
+const FILE_SCHEME_STATUS: &str = "file:///tmp/haul-status";
 
 fn bad_request(diagnostics: &str) -> Response {
     outcome::response(StatusCode::BAD_REQUEST, "error", "invalid", diagnostics)
@@ -143,6 +146,8 @@ async fn kickoff(
         state: Mutex::new(JobState::Preparing),
         progress: Mutex::new("Queued".into()),
         cancelled: AtomicBool::new(false),
+        authorization: hostile::authorization(&headers),
+        polled: AtomicBool::new(false),
     });
     sim.jobs.map.lock().unwrap().insert(id.clone(), job.clone());
     let transaction_time = OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default();
@@ -152,12 +157,21 @@ async fn kickoff(
         let result = prepare(&sim2, &job, level, group.as_ref(), &request, &request_url, &transaction_time);
         let mut state = job.state.lock().unwrap();
         *state = match result {
-            Ok(manifest) => JobState::Ready { manifest, ready_at: SystemTime::now() },
+            Ok(m) => JobState::Ready { manifest: m.body, output_files: m.output_files, ready_at: SystemTime::now() },
             Err(e) => JobState::Failed(e),
         };
     });
     let mut response = StatusCode::ACCEPTED.into_response();
-    let status_url = format!("{}/bulkstatus/{id}", sim.base_url());
+    let status_url = {
+        let faults = sim.faults();
+        if faults.status_file_scheme {
+            FILE_SCHEME_STATUS.to_string()
+        } else if faults.status_on_second_origin {
+            format!("{}/fhir/bulkstatus/{id}", sim.second_origin)
+        } else {
+            format!("{}/bulkstatus/{id}", sim.base_url())
+        }
+    };
     response.headers_mut().insert(header::CONTENT_LOCATION, HeaderValue::from_str(&status_url).unwrap());
     response
 }

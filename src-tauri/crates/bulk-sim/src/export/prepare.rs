@@ -1,4 +1,5 @@
-//! The job behind a kickoff: writes the export's files to its folder, then the manifest that lists them.
+//! The job behind a kickoff: writes the export's files to its folder, then the manifest that lists them
+//! (`manifest::render`).
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::{BufWriter, Write};
@@ -8,11 +9,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use super::manifest::{self, Contents, Manifest, OutputFile};
 use super::request::{ExportRequest, TypeFilter};
 use super::selection::{matches_filter, subset, updated_after};
 use super::{Job, Level};
 use crate::source::{GroupDef, Scope};
-use crate::{Sim, outcome};
+use crate::{Sim, hostile, outcome};
 
 /// One type's output: files of at most `per_file` resources.
 struct TypeOutput {
@@ -31,11 +33,10 @@ pub(super) fn prepare(
     request: &ExportRequest,
     request_url: &str,
     transaction_time: &str,
-) -> Result<Value, String> {
-    let (failing, malformed, fail_export) = {
-        let f = sim.faults();
-        (f.failing_types.clone(), f.malformed_lines, f.fail_export)
-    };
+) -> Result<Manifest, String> {
+    // One snapshot: the files and the manifest follow the faults as they were at the start.
+    let faults = sim.faults().clone();
+    let (failing, malformed) = (&faults.failing_types, faults.malformed_lines);
     let available: HashSet<String> = sim.source.types().into_iter().collect();
     let requested: Vec<String> = match &request.types {
         Some(types) => types.clone(),
@@ -86,7 +87,7 @@ pub(super) fn prepare(
     if job.cancelled.load(Ordering::Relaxed) {
         return Err("cancelled".into());
     }
-    if fail_export {
+    if faults.fail_export {
         return Err("The export failed on the server (simulated fault)".into());
     }
     let mut output = Vec::new();
@@ -95,17 +96,19 @@ pub(super) fn prepare(
             w.flush().map_err(|e| e.to_string())?;
         }
         for (name, count) in &out.files {
-            output.push(json!({"type": out.resource_type, "url": file_url(sim, &job.id, name), "count": count}));
+            output.push(OutputFile { resource_type: out.resource_type.clone(), name: name.clone(), count: *count });
         }
     }
+    let echo = job.authorization.as_deref().filter(|_| faults.echo_authorization);
     // Problems go to an OperationOutcome file in error[].
     let mut issues: Vec<Value> = Vec::new();
     for t in requested.iter().filter(|t| failing.contains(t)) {
-        issues.push(outcome::body(
-            "error",
-            "processing",
-            &format!("The {t} export failed on the server (simulated fault)"),
-        ));
+        let why = format!("The {t} export failed on the server (simulated fault)");
+        let why = match echo {
+            Some(auth) => hostile::echoed(&why, auth),
+            None => why,
+        };
+        issues.push(outcome::body("error", "processing", &why));
     }
     for why in &request.ignored {
         issues.push(outcome::body("warning", "not-supported", why));
@@ -114,7 +117,7 @@ pub(super) fn prepare(
     if !issues.is_empty() {
         let name = "error-OperationOutcome-1.ndjson".to_string();
         write_lines(&job.dir.join(&name), &issues)?;
-        errors.push(json!({"type": "OperationOutcome", "url": file_url(sim, &job.id, &name)}));
+        errors.push(name);
     }
     let mut deleted = Vec::new();
     if request.since.is_some() {
@@ -123,7 +126,7 @@ pub(super) fn prepare(
             let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": entries});
             let name = "deleted-Bundle-1.ndjson".to_string();
             write_lines(&job.dir.join(&name), &[bundle])?;
-            deleted.push(json!({"type": "Bundle", "url": file_url(sim, &job.id, &name)}));
+            deleted.push(name);
         }
     }
     // The status endpoint keeps answering 202 for at least the configured preparation time.
@@ -138,19 +141,8 @@ pub(super) fn prepare(
             std::thread::sleep(Duration::from_millis(20).min(deadline - Instant::now()));
         }
     }
-    Ok(json!({
-        "transactionTime": transaction_time,
-        "request": request_url,
-        "requiresAccessToken": sim.smart(),
-        "output": output,
-        "error": errors,
-        "deleted": deleted,
-        "extension": {"urn:haul:bulk-sim": {"job": job.id}}
-    }))
-}
-
-fn file_url(sim: &Sim, job: &str, name: &str) -> String {
-    format!("{}/files/{job}/{name}", sim.origin)
+    let contents = Contents { transaction_time, request_url, output, error: errors, deleted };
+    manifest::render(sim, &job.id, &faults, contents).map_err(|e| format!("cannot write the manifest: {e}"))
 }
 
 fn write_resource(dir: &std::path::Path, out: &mut TypeOutput, resource: &Value, per_file: u64) -> Result<(), String> {

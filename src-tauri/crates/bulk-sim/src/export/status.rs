@@ -8,9 +8,16 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::{JobState, too_many_requests};
-use crate::{Sim, auth, outcome};
+use crate::{Sim, auth, hostile, outcome};
+
+/// The manifest's media type (what `axum::Json` sent before manifests were pre-serialized).
+const MANIFEST_TYPE: &str = "application/json";
 
 pub async fn status(State(sim): State<Arc<Sim>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    // Counted before the check: a token sent where it should not go counts even when refused.
+    if headers.contains_key(header::AUTHORIZATION) {
+        sim.stats().status_requests_with_authorization += 1;
+    }
     if let Err(r) = auth::check_bearer(&sim, &headers) {
         return *r;
     }
@@ -43,19 +50,31 @@ pub async fn status(State(sim): State<Arc<Sim>>, Path(id): Path<String>, headers
             &format!("No export {id}: it may have been deleted or expired"),
         );
     };
+    let (escape, echo) = {
+        let f = sim.faults();
+        (f.escape_sequences, f.echo_authorization)
+    };
+    if (escape || echo) && !job.polled.swap(true, Ordering::Relaxed) {
+        return hostile::first_poll_outcome(escape);
+    }
     let state = job.state.lock().unwrap();
     match &*state {
         JobState::Preparing => {
             let mut r = StatusCode::ACCEPTED.into_response();
-            let progress = job.progress.lock().unwrap().clone();
-            if let Ok(v) = HeaderValue::from_str(&progress) {
+            let own = job.progress.lock().unwrap().clone();
+            let echoed = hostile::authorization(&headers).filter(|_| echo);
+            let progress = hostile::progress(own, escape, echoed.as_deref());
+            // `from_bytes`: an echoed header value may hold bytes above ASCII, which `from_str` refuses.
+            if let Ok(v) = HeaderValue::from_bytes(progress.as_bytes()) {
                 r.headers_mut().insert("x-progress", v);
             }
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(sim.config.poll_interval_seconds));
             r
         }
-        JobState::Ready { manifest, ready_at } => {
-            let mut r = (StatusCode::OK, axum::Json(manifest.clone())).into_response();
+        JobState::Ready { manifest, ready_at, .. } => {
+            let mut r =
+                (StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static(MANIFEST_TYPE))], manifest.clone())
+                    .into_response();
             if let Some(after) = sim.faults().files_expire_after {
                 let expires = httpdate::fmt_http_date(*ready_at + after);
                 r.headers_mut().insert(header::EXPIRES, HeaderValue::from_str(&expires).unwrap());
@@ -67,6 +86,9 @@ pub async fn status(State(sim): State<Arc<Sim>>, Path(id): Path<String>, headers
 }
 
 pub async fn delete(State(sim): State<Arc<Sim>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    if headers.contains_key(header::AUTHORIZATION) {
+        sim.stats().deletes_with_authorization += 1;
+    }
     if let Err(r) = auth::check_bearer(&sim, &headers) {
         return *r;
     }

@@ -14,6 +14,7 @@ use super::events::{EventSink, JobError, JobEvent};
 use super::pacing::{Pacing, jitter};
 use crate::export_log::ExportLog;
 use crate::folder::{ExportFolder, FolderError};
+use crate::limits::{DiskFull, DiskGuard, Limits};
 use crate::wording;
 
 /// Why a job stopped early.
@@ -43,6 +44,11 @@ pub(super) fn failure_of(e: &ExportError) -> JobFailure {
     JobFailure { kind, message: e.message.clone(), detail: e.detail.clone() }
 }
 
+/// The disk reached the reserve: the job stops (resumable), with the plain reason.
+pub(super) fn disk_full(e: &DiskFull) -> Stop {
+    Stop::Failed(JobFailure { kind: "disk_full".into(), message: e.to_string(), detail: None })
+}
+
 pub(super) fn io_failure(what: &str, path: &Path, e: &std::io::Error) -> Stop {
     Stop::Failed(JobFailure {
         kind: "disk".into(),
@@ -62,6 +68,8 @@ pub(super) struct Ctx {
     pub events: EventSink,
     pub cancel: CancellationToken,
     pub pacing: Pacing,
+    pub limits: Limits,
+    pub disk: DiskGuard,
     pub folder: ExportFolder,
 }
 

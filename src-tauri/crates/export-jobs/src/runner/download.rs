@@ -7,15 +7,27 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bulk_client::{DownloadError, ExportErrorKind, FileSink};
-use haul_store::{DbError, FileKind, FileRecord, FileState};
+use haul_store::{DbError, FileKind, FileRecord, FileState, JobFailure};
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
-use super::context::{Ctx, Stop, failure_of, io_failure};
+use super::context::{Ctx, Stop, disk_full, failure_of, io_failure};
 use super::events::JobEvent;
 use super::pacing::jitter;
-use crate::verify::{Checked, Expect, LineChecker, Verified, verify_into};
+use crate::limits::DiskFull;
+use crate::verify::{Checked, Expect, LineChecker, Verified, VerifyError, VerifyFile, verify_into};
 use crate::wording;
+
+/// The longest line the streaming checker carries: real resources are far shorter; a longer line sends the
+/// file to the full pass, so parallel downloads never each hold a long line.
+const CHECKER_CARRY: usize = 4 << 20;
+
+/// One full verification pass at a time in the process (across jobs): each may hold a line up to the limit,
+/// and several at once would not be bounded by it.
+static VERIFYING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
+/// Free space is checked again after this many bytes of a download.
+const DISK_CHECK_EVERY: u64 = 64 << 20;
 
 /// Downloads and verifies every file not yet verified, `parallel` at a time. Returns verification
 /// summaries of the error files (for the problem list).
@@ -75,22 +87,26 @@ pub(super) async fn download_all(
 async fn fetch_and_verify(ctx: &Ctx, f: &FileRecord, requires_token: bool) -> Result<Verified, Stop> {
     let target = ctx.folder.file(&f.name);
     let part = ctx.folder.part(&f.name);
+    let compacting = ctx.folder.compacting(&f.name);
     let mut checked = None;
+    let mut f = f.clone();
+    if compacting.exists() {
+        // Killed while taking bad lines out: that file is neither the download nor the result. Start over.
+        std::fs::remove_file(&compacting).map_err(|e| io_failure("remove", &compacting, &e))?;
+        let _ = std::fs::remove_file(&part);
+        ctx.db(|db| db.set_file_state(ctx.id, f.seq, FileState::Pending, 0))?;
+        f.state = FileState::Pending;
+    }
+    let f = &f;
     if f.state != FileState::Downloaded {
+        ctx.disk.check(0).map_err(|e| disk_full(&e))?;
         match download(ctx, f, &part, requires_token).await {
             Ok((bytes, c)) => {
                 checked = c;
                 ctx.db(|db| db.set_file_state(ctx.id, f.seq, FileState::Downloaded, bytes))?
             }
-            Err(Stop::Failed(failure)) => {
-                ctx.log.event(
-                    "download_error",
-                    json!({"fileUrl": f.url, "body": failure.detail, "code": null, "message": failure.message,
-                           "responseHeaders": null}),
-                );
-                ctx.db(|db| db.set_file_failed(ctx.id, f.seq, &failure))?;
-                ctx.emit(JobEvent::FileFailed { seq: f.seq, name: f.name.clone(), message: failure.message });
-                return Ok(Verified::default());
+            Err(Stop::Failed(failure)) if failure.kind != "disk_full" && failure.kind != "disk" => {
+                return file_failed(ctx, f, failure);
             }
             Err(other) => return Err(other),
         }
@@ -107,21 +123,46 @@ async fn fetch_and_verify(ctx: &Ctx, f: &FileRecord, requires_token: bool) -> Re
         return Ok(v);
     }
     let verified = match checked {
-        // Checked line by line as it arrived, all good and plain: it only needs its name.
-        Some(Checked { verified, gzip: false }) if verified.bad_lines == 0 => {
+        // Checked line by line as it arrived, all good and plain: it only needs its name. (Error files are
+        // always rewritten: they are small, and a server may echo the token into them.)
+        Some(checked) if checked.is_clean() && f.kind != FileKind::Error => {
             std::fs::rename(&part, &target).map_err(|e| io_failure("rename", &part, &e))?;
-            verified
+            checked.verified
         }
         _ => {
             let quarantine = ctx.folder.quarantine(&f.name);
-            let f = f.clone();
-            tokio::task::spawn_blocking({
+            let (file, limits, secrets, disk) =
+                (f.clone(), ctx.limits.clone(), ctx.session.secrets().clone(), ctx.disk.clone());
+            let _one = VERIFYING.acquire().await.expect("semaphore open");
+            let result = tokio::task::spawn_blocking({
                 let (part, target) = (part.clone(), target.clone());
-                move || verify_into(&part, &target, &quarantine, &f.name, expect_of(&f))
+                move || {
+                    verify_into(&VerifyFile {
+                        part: &part,
+                        compacting: &compacting,
+                        target: &target,
+                        quarantine: &quarantine,
+                        name: &file.name,
+                        url: &file.url,
+                        expect: expect_of(&file),
+                        limits: &limits,
+                        secrets: &secrets,
+                        disk: &disk,
+                    })
+                }
             })
             .await
-            .expect("verification does not panic")
-            .map_err(|e| io_failure("verify", &part, &e))?
+            .expect("verification does not panic");
+            match result {
+                Ok(v) => v,
+                Err(VerifyError::Io(e)) => return Err(io_failure("verify", &part, &e)),
+                Err(VerifyError::DiskFull(e)) => return Err(disk_full(&e)),
+                Err(refused) => {
+                    let failure =
+                        JobFailure { kind: refused.code().into(), message: refused.to_string(), detail: None };
+                    return file_failed(ctx, f, failure);
+                }
+            }
         }
     };
     ctx.db(|db| db.set_file_verified(ctx.id, f.seq, verified.bytes, verified.resources, verified.bad_lines))?;
@@ -137,6 +178,18 @@ async fn fetch_and_verify(ctx: &Ctx, f: &FileRecord, requires_token: bool) -> Re
         bad_lines: verified.bad_lines,
     });
     Ok(verified)
+}
+
+/// Records a file the server could not give (or gave unusable), so the others carry on.
+fn file_failed(ctx: &Ctx, f: &FileRecord, failure: JobFailure) -> Result<Verified, Stop> {
+    ctx.log.event(
+        "download_error",
+        json!({"fileUrl": f.url, "body": failure.detail, "code": failure.kind, "message": failure.message,
+               "responseHeaders": null}),
+    );
+    ctx.db(|db| db.set_file_failed(ctx.id, f.seq, &failure))?;
+    ctx.emit(JobEvent::FileFailed { seq: f.seq, name: f.name.clone(), message: failure.message });
+    Ok(Verified::default())
 }
 
 /// A verified file already in place: its resources are its lines that are not blank (the one line rule's
@@ -197,6 +250,7 @@ async fn download(
             resume_from: offset,
         });
         let mut sink = PartSink::new(ctx, f, part, &mut checker);
+        sink.max_carry = ctx.limits.max_line_bytes.min(CHECKER_CARRY);
         let result = tokio::select! {
             _ = ctx.cancel.cancelled() => None,
             r = ctx.session.download_to(&f.url, requires_token, offset, &mut sink) => Some(r),
@@ -205,6 +259,9 @@ async fn download(
         let flushed = sink.close().await;
         if let Some(e) = sink.db_error.take() {
             return Err(Stop::from(e));
+        }
+        if let Some(e) = sink.disk_full.take() {
+            return Err(disk_full(&e));
         }
         let error = match result {
             None => return Err(Stop::Cancelled),
@@ -258,6 +315,10 @@ struct PartSink<'a> {
     last_row: Instant,
     /// The database failed while the bytes flowed; the job stops on it.
     db_error: Option<DbError>,
+    /// The disk reached the reserve; the job stops, resumable.
+    disk_full: Option<DiskFull>,
+    checked_disk_at: u64,
+    max_carry: usize,
 }
 
 impl<'a> PartSink<'a> {
@@ -273,6 +334,9 @@ impl<'a> PartSink<'a> {
             last_event: Instant::now(),
             last_row: Instant::now(),
             db_error: None,
+            disk_full: None,
+            checked_disk_at: 0,
+            max_carry: CHECKER_CARRY,
         }
     }
 
@@ -290,8 +354,14 @@ impl<'a> PartSink<'a> {
 
 impl FileSink for PartSink<'_> {
     async fn begin(&mut self, offset: u64, total: Option<u64>) -> std::io::Result<()> {
+        // A file whose size the server announced must fit with the reserve left.
+        if let Err(e) = self.ctx.disk.check(total.unwrap_or(0).saturating_sub(offset)) {
+            self.disk_full = Some(e);
+            return Err(std::io::Error::other("the disk is nearly full"));
+        }
+        self.checked_disk_at = offset;
         let file = if offset == 0 {
-            *self.checker = Some(LineChecker::new(expect_of(self.file)));
+            *self.checker = Some(LineChecker::new(expect_of(self.file), self.max_carry));
             tokio::fs::File::create(&self.part).await?
         } else {
             tokio::fs::OpenOptions::new().append(true).open(&self.part).await?
@@ -310,6 +380,13 @@ impl FileSink for PartSink<'_> {
         }
         self.done += bytes.len() as u64;
         let (ctx, seq) = (self.ctx, self.file.seq);
+        if self.done - self.checked_disk_at >= DISK_CHECK_EVERY {
+            self.checked_disk_at = self.done;
+            if let Err(e) = ctx.disk.check(0) {
+                self.disk_full = Some(e);
+                return Err(std::io::Error::other("the disk is nearly full"));
+            }
+        }
         if self.last_event.elapsed() >= Duration::from_millis(250) {
             self.last_event = Instant::now();
             ctx.emit(JobEvent::FileProgress { seq, bytes: self.done, total: self.total });

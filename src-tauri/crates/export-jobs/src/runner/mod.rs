@@ -1,5 +1,5 @@
 //! Running an export job end to end, by phase: `kickoff`, `poll`, `download` (with verification), and the
-//! `summary` (DELETE only when every file is safe, `manifest.json`). Every step is recorded in SQLite
+//! `summary` (DELETE only after a clean completion, `haul-report.json`). Every step is recorded in SQLite
 //! before it acts, so `run` on an interrupted job carries on where the last process stopped: it polls the
 //! saved status URL, resumes `.part` files with `Range`, and never fetches a verified file again.
 
@@ -24,12 +24,13 @@ pub use pacing::Pacing;
 
 use crate::export_log::ExportLog;
 use crate::folder::{ExportFolder, FolderError, file_names};
+use crate::limits::{DiskGuard, Limits};
 use crate::wording;
 use context::{Ctx, Stop};
 use download::download_all;
 use kickoff::kickoff;
 use poll::poll;
-use summary::{sum_up, write_manifest};
+use summary::sum_up;
 
 /// Runs export jobs. Cheap to clone; one per process is enough.
 #[derive(Clone)]
@@ -38,11 +39,18 @@ pub struct ExportRunner {
     http: HttpClient,
     keychain: Keychain,
     pacing: Pacing,
+    limits: Limits,
 }
 
 impl ExportRunner {
     pub fn new(db: Arc<Mutex<Database>>, http: HttpClient) -> Self {
-        Self { db, http, keychain: Keychain, pacing: Pacing::default() }
+        Self { db, http, keychain: Keychain, pacing: Pacing::default(), limits: Limits::default() }
+    }
+
+    /// What a server may cost at most (line length, unpacked size, stalls, free disk, manifest size).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
     }
 
     pub fn with_pacing(mut self, pacing: Pacing) -> Self {
@@ -55,8 +63,16 @@ impl ExportRunner {
     }
 
     /// The session a job talks through: signed in with its key when it has auth settings.
+    /// The storage origins it trusts with the token are its saved server's, as they are now (a user who was
+    /// told to add one resumes the same job).
     pub async fn session_for(&self, job: &JobRecord) -> Result<ExportSession, JobError> {
-        self.session_with(&job.fhir_url, job.settings.auth.as_ref()).await
+        let trusted = match job.server_id {
+            Some(sid) => {
+                self.db.lock().expect("database lock").get_server(sid).map(|s| s.trusted_origins).unwrap_or_default()
+            }
+            None => Vec::new(),
+        };
+        Ok(self.session_with(&job.fhir_url, job.settings.auth.as_ref()).await?.with_trusted_origins(&trusted))
     }
 
     /// A session with a server, signed in with `auth` when given (also for Group search).
@@ -80,7 +96,10 @@ impl ExportRunner {
                 )))
             }
         };
-        Ok(ExportSession::new(self.http.clone(), fhir_url, auth).with_retry_after_cap(self.pacing.retry_after_cap))
+        Ok(ExportSession::new(self.http.clone(), fhir_url, auth)
+            .with_retry_after_cap(self.pacing.retry_after_cap)
+            .with_download_limits(self.limits.download)
+            .with_manifest_cap(self.limits.max_manifest_bytes))
     }
 
     /// Cancels a job: marks it cancelled (a runner in this or another process stops within a second) and
@@ -134,7 +153,11 @@ impl ExportRunner {
             return Err(JobError::Finished { id, state: job.state });
         }
         let session = self.session_for(&job).await?;
-        let log = ExportLog::new(&folder.log(), job.status_url.clone().unwrap_or_else(|| format!("haul-export-{id}")));
+        let log = ExportLog::new(
+            &folder.log(),
+            job.status_url.clone().unwrap_or_else(|| format!("haul-export-{id}")),
+            session.secrets().clone(),
+        );
         let ctx = Arc::new(Ctx {
             id,
             db: self.db.clone(),
@@ -143,6 +166,8 @@ impl ExportRunner {
             events,
             cancel: cancel.child_token(),
             pacing: self.pacing.clone(),
+            disk: DiskGuard { dir: folder.path().to_path_buf(), keep: self.limits.min_free_disk_bytes },
+            limits: self.limits.clone(),
             folder: folder.clone(),
         });
 
@@ -243,9 +268,19 @@ async fn drive(ctx: &Arc<Ctx>, mut job: JobRecord) -> Result<(JobState, Vec<Stri
     if job.state == JobState::KickedOff {
         let (manifest, expires) = poll(ctx, &status_url).await?;
         let files = file_names(&manifest);
-        let raw = serde_json::to_string(&manifest.raw).expect("JSON values serialize");
-        ctx.db(|db| db.set_manifest(ctx.id, &raw, &manifest.transaction_time, expires.as_deref(), &files))?;
-        write_manifest(ctx, &manifest.raw, None)?;
+        // The manifest is kept once, as received, in the folder; the database keeps what resuming needs.
+        let path = ctx.folder.manifest();
+        let secrets = ctx.session.secrets();
+        let raw = if secrets.found_in(&manifest.raw) {
+            secrets.redact(&String::from_utf8_lossy(&manifest.raw)).into_bytes()
+        } else {
+            manifest.raw.clone()
+        };
+        std::fs::write(&path, raw).map_err(|e| context::io_failure("write", &path, &e))?;
+        let kept = json!({"transactionTime": manifest.transaction_time, "request": manifest.request,
+                          "requiresAccessToken": manifest.requires_access_token})
+        .to_string();
+        ctx.db(|db| db.set_manifest(ctx.id, &kept, &manifest.transaction_time, expires.as_deref(), &files))?;
         ctx.log.event("status_complete", json!({"transactionTime": manifest.transaction_time}));
         ctx.log.event(
             "status_page_complete",
@@ -265,5 +300,5 @@ async fn drive(ctx: &Arc<Ctx>, mut job: JobRecord) -> Result<(JobState, Vec<Stri
     let manifest = Manifest::parse(raw.as_bytes())
         .map_err(|e| Stop::Failed(JobFailure { kind: "protocol".into(), message: e.to_string(), detail: None }))?;
     let summaries = download_all(ctx, manifest.requires_access_token, job.settings.parallel.max(1)).await?;
-    sum_up(ctx, &job, &status_url, &manifest, summaries).await
+    sum_up(ctx, &job, &status_url, summaries).await
 }

@@ -1,9 +1,9 @@
-//! The end of a job: what arrived, what did not, what the server said went wrong; DELETE only when every
-//! file is safe; `manifest.json` with what became of each file.
+//! The end of a job: what arrived, what did not, what the server said went wrong; DELETE only after a clean
+//! completion (every file verified whole, counts as announced, nothing set aside), since DELETE tells the
+//! server it may drop what may be the only complete copy; `haul-report.json` with what became of each file.
 
 use std::collections::HashMap;
 
-use bulk_client::Manifest;
 use haul_store::jobs::FILE_EXPIRED;
 use haul_store::{FileKind, FileRecord, FileState, JobFailure, JobRecord, JobState};
 use serde_json::{Value, json};
@@ -17,7 +17,6 @@ pub(super) async fn sum_up(
     ctx: &Ctx,
     job: &JobRecord,
     status_url: &str,
-    manifest: &Manifest,
     summaries: HashMap<u32, Verified>,
 ) -> Result<(JobState, Vec<String>), Stop> {
     let files = ctx.db(|db| db.job_files(ctx.id))?;
@@ -56,44 +55,50 @@ pub(super) async fn sum_up(
         let failure = JobFailure {
             kind: if lost.iter().any(|f| f.is_expired()) { FILE_EXPIRED.into() } else { "download".into() },
             message: format!(
-                "{} of {} files could not be downloaded, so this export is incomplete: {}. The files that did arrive are verified and kept.",
+                "{} of {} files could not be downloaded, so this export is incomplete: {}. The files that did arrive are verified and kept. Haul did not tell the server to delete its copy: resume the export to try the missing files again.",
                 lost.len(),
                 files.len(),
                 list.join(", ")
             ),
             detail: None,
         };
-        write_manifest(ctx, &manifest.raw, Some((&files, JobState::Failed)))?;
+        write_report(ctx, &files, JobState::Failed)?;
         return Err(Stop::Failed(failure));
     }
-    if job.settings.delete_after
-        && let Err(e) = ctx.session.delete(status_url).await
-    {
-        ctx.emit(JobEvent::Warning {
-            message: format!("Every file is safe, but the server did not accept the request to release them: {e}"),
+    let unclean = files.iter().any(|f| f.bad_lines > 0)
+        || files.iter().any(|f| {
+            f.kind == FileKind::Output && matches!((f.expected_count, f.resources), (Some(e), Some(g)) if e != g)
         });
+    if job.settings.delete_after {
+        if unclean {
+            problems.push(
+                "Haul did not tell the server to delete its files, because what arrived is not exactly what the server listed (see above). Its copy stays until it expires: download it again with a new export, or delete it on the server once you have what you need.".to_string(),
+            );
+        } else if let Err(e) = ctx.session.delete(status_url).await {
+            ctx.emit(JobEvent::Warning {
+                message: format!("Every file is safe, but the server did not accept the request to release them: {e}"),
+            });
+        }
     }
     let state = if problems.is_empty() { JobState::Completed } else { JobState::CompletedWithProblems };
     ctx.db(|db| db.finish_job(ctx.id, state, &problems, None))?;
-    write_manifest(ctx, &manifest.raw, Some((&files, state)))?;
+    write_report(ctx, &files, state)?;
     Ok((state, problems))
 }
 
-/// `manifest.json`: the manifest as received, plus (under `_haul`) what Haul did with each file.
-pub(super) fn write_manifest(ctx: &Ctx, raw: &Value, done: Option<(&[FileRecord], JobState)>) -> Result<(), Stop> {
-    let mut value = raw.clone();
-    if let (Some((files, state)), Some(obj)) = (done, value.as_object_mut()) {
-        let files: Vec<Value> = files
-            .iter()
-            .map(|f| {
-                json!({"url": f.url, "file": f.name, "type": f.resource_type, "state": f.state,
-                       "resources": f.resources, "bytes": f.bytes_done, "badLines": f.bad_lines, "error": f.error})
-            })
-            .collect();
-        obj.insert("_haul".into(), json!({"exportId": ctx.id, "state": state, "files": files}));
-    }
-    let path = ctx.folder.manifest();
+/// `haul-report.json`: what Haul did with each file of the manifest (the manifest itself is kept as received).
+pub(super) fn write_report(ctx: &Ctx, files: &[FileRecord], state: JobState) -> Result<(), Stop> {
+    let files: Vec<Value> = files
+        .iter()
+        .map(|f| {
+            json!({"url": f.url, "file": f.name, "type": f.resource_type, "state": f.state,
+                   "resources": f.resources, "expected": f.expected_count, "bytes": f.bytes_done,
+                   "badLines": f.bad_lines, "error": f.error})
+        })
+        .collect();
+    let value = json!({"exportId": ctx.id, "state": state, "files": files});
+    let path = ctx.folder.report();
     let tmp = path.with_extension("json.tmp");
-    let text = serde_json::to_vec_pretty(&value).expect("JSON values serialize");
+    let text = ctx.session.secrets().redact(&serde_json::to_string_pretty(&value).expect("JSON values serialize"));
     std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, &path)).map_err(|e| io_failure("write", &path, &e))
 }

@@ -1,0 +1,106 @@
+//! Secrets a session holds (access tokens, client assertions, client secrets) and their removal from any
+//! text a server sends back: a server that echoes the request's `Authorization` must not get the token into
+//! an error message, the export log, the database or the terminal.
+
+use std::sync::{Arc, RwLock};
+
+/// What replaces a secret.
+pub const REDACTED: &str = "[redacted]";
+
+/// The secrets seen by one session so far. Cheap to clone (shared).
+#[derive(Clone, Default)]
+pub struct Secrets(Arc<RwLock<Vec<zeroize::Zeroizing<String>>>>);
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secrets({} held)", self.0.read().map(|s| s.len()).unwrap_or(0))
+    }
+}
+
+/// Tokens renewed every few minutes over a long export: only the newest few need remembering beyond this.
+const KEPT: usize = 64;
+
+impl Secrets {
+    pub fn add(&self, secret: &str) {
+        if secret.len() < 8 {
+            // Too short to tell from ordinary text; replacing it would garble messages.
+            return;
+        }
+        let mut held = self.0.write().unwrap_or_else(|p| p.into_inner());
+        if held.iter().any(|s| s.as_str() == secret) {
+            return;
+        }
+        if held.len() >= KEPT {
+            held.remove(0);
+        }
+        held.push(zeroize::Zeroizing::new(secret.to_string()));
+    }
+
+    /// `text` with every secret (and any visible piece of one, 16 characters or more) replaced.
+    pub fn redact(&self, text: &str) -> String {
+        let held = self.0.read().unwrap_or_else(|p| p.into_inner());
+        let mut out = text.to_string();
+        for s in held.iter() {
+            out = redact_one(&out, s);
+        }
+        out
+    }
+
+    /// Whether `bytes` contain a secret (or a visible piece of one).
+    pub fn found_in(&self, bytes: &[u8]) -> bool {
+        let held = self.0.read().unwrap_or_else(|p| p.into_inner());
+        held.iter().any(|s| pieces(s).any(|p| memchr::memmem::find(bytes, p.as_bytes()).is_some()))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.read().map(|s| s.is_empty()).unwrap_or(true)
+    }
+}
+
+/// The secret and its dot-separated parts of 16+ characters (a JWT's header, claims, signature): what an
+/// excerpt cut short may still show.
+fn pieces(secret: &str) -> impl Iterator<Item = &str> {
+    std::iter::once(secret).chain(secret.split('.').filter(|p| p.len() >= 16 && p.len() < secret.len()))
+}
+
+/// Replaces `secret` (and any visible part of it of 16 characters or more) in `text`.
+pub(crate) fn redact_one(text: &str, secret: &str) -> String {
+    if secret.is_empty() {
+        return text.to_string();
+    }
+    let mut out = text.replace(secret, REDACTED);
+    // Excerpts are cut short: a truncated part of the secret must go too.
+    for part in secret.split('.') {
+        if part.len() >= 16 {
+            loop {
+                let found = (16..=part.len()).rev().find_map(|len| out.find(&part[..len]).map(|pos| (pos, len)));
+                match found {
+                    Some((pos, len)) => out.replace_range(pos..pos + len, REDACTED),
+                    None => break,
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_and_their_cut_pieces_are_replaced() {
+        let s = Secrets::default();
+        let token = "eyJhbGciOiJSUzM4NCJ9.eyJzdWIiOiJjbGllbnQtMSIsImV4cCI6MX0.c2lnbmF0dXJlLXNpZ25hdHVyZS1zaWc";
+        s.add(token);
+        s.add("short");
+        let echoed = format!("Authorization was Bearer {token}; again: Bearer {}…", &token[..40]);
+        let clean = s.redact(&echoed);
+        assert!(!clean.contains("eyJhbGciOiJSUzM4NCJ9"), "{clean}");
+        assert!(!clean.contains("eyJzdWIiOiJjbGllbnQ"), "{clean}");
+        assert!(clean.contains("Bearer [redacted]"));
+        assert!(s.found_in(echoed.as_bytes()));
+        assert!(!s.found_in(b"nothing here"));
+        assert_eq!(s.redact("short text"), "short text", "secrets under 8 characters are not held");
+    }
+}
