@@ -8,6 +8,8 @@ const COMMANDS: &[&str] = &[
     "add_server",
     "update_server",
     "remove_server",
+    "set_server_secret",
+    "set_server_ca_file",
     "check_server_url",
     "test_connection",
     "preview_export",
@@ -33,6 +35,9 @@ const COMMANDS: &[&str] = &[
     "browse_charts",
     "browse_stop",
     "test_sign_in",
+    "probe_server",
+    "list_server_profiles",
+    "set_server_profile",
     "search_groups",
     "list_pinned_groups",
     "pin_group",
@@ -44,6 +49,8 @@ const COMMANDS: &[&str] = &[
     "delete_key",
     "register_key_with_demo",
     "save_key_jwks",
+    "key_public_pem",
+    "save_key_public_pem",
 ];
 
 fn main() {

@@ -27,8 +27,11 @@ pub enum ErrorCode {
     NotFhir,
     BadResponse,
     Interrupted,
-    /// The OS keychain could not give a key.
+    /// The OS keychain could not give a key or secret.
     Keychain,
+    /// The server signs in with a client secret or bearer token and none is saved: enter it on the Servers
+    /// page.
+    NoSecret,
     /// The server's token endpoint did not sign Haul in (its reason is in the message).
     SignIn,
     /// A Parquet conversion could not read or write a file.
@@ -84,9 +87,14 @@ impl From<ServerError> for IpcError {
     fn from(e: ServerError) -> Self {
         let field = e.field();
         let code = match &e {
-            ServerError::Invalid { .. } | ServerError::TrustedOrigin(_) => ErrorCode::InvalidInput,
+            ServerError::Invalid { .. }
+            | ServerError::TrustedOrigin(_)
+            | ServerError::UnknownProfile(_)
+            | ServerError::CaFile(_) => ErrorCode::InvalidInput,
             ServerError::DuplicateName(_) => ErrorCode::DuplicateName,
             ServerError::NotFound(_) => ErrorCode::NotFound,
+            ServerError::NoSecret { .. } => ErrorCode::NoSecret,
+            ServerError::Keychain(_) => ErrorCode::Keychain,
             ServerError::Db(db) => return IpcError::from(db),
         };
         IpcError { field, ..IpcError::new(code, e.to_string()) }
@@ -110,9 +118,11 @@ impl From<PlanError> for IpcError {
         let code = match e {
             PlanError::NoSuchExport(_) => ErrorCode::NotFound,
             PlanError::SignInIncomplete(_)
+            | PlanError::ClientIdMissing(_)
             | PlanError::PatientsNeedPatientLevel
             | PlanError::GroupIdMissing
-            | PlanError::NoPointInTime => ErrorCode::InvalidInput,
+            | PlanError::NoPointInTime
+            | PlanError::Quirk(_) => ErrorCode::InvalidInput,
             PlanError::Folder(f) => return f.into(),
             PlanError::Server(s) => return s.into(),
             PlanError::Db(db) => return db.into(),
@@ -125,9 +135,13 @@ impl From<JobError> for IpcError {
     fn from(e: JobError) -> Self {
         let code = match e {
             JobError::NotFound(_) => ErrorCode::NotFound,
-            JobError::Finished { .. } | JobError::AlreadyRunning(_) => ErrorCode::InvalidInput,
+            JobError::Finished { .. } | JobError::AlreadyRunning(_) | JobError::FilesExpired { .. } => {
+                ErrorCode::InvalidInput
+            }
             JobError::Folder(f) => return f.into(),
+            JobError::Plan(p) => return p.into(),
             JobError::Db(db) => return db.into(),
+            JobError::Key(haul_store::KeyStoreError::NoSecret(_)) => ErrorCode::NoSecret,
             JobError::Key(_) => ErrorCode::Keychain,
             JobError::Server { message, detail } => {
                 return IpcError { detail, ..IpcError::new(ErrorCode::HttpStatus, message) };
@@ -174,6 +188,22 @@ mod tests {
         assert_eq!(IpcError::from(JobError::AlreadyRunning(2)).code, ErrorCode::InvalidInput);
         let e = IpcError::from(ServerError::NotFound(1));
         assert_eq!(e.code, ErrorCode::NotFound);
+    }
+
+    #[test]
+    fn a_missing_secret_says_where_to_enter_it() {
+        let e =
+            IpcError::from(PlanError::Server(ServerError::NoSecret { server: "BCDA".into(), what: "client secret" }));
+        assert_eq!((e.code, e.field), (ErrorCode::NoSecret, Some(ServerField::Secret)));
+        assert!(e.message.contains("“BCDA”") && e.message.contains("Servers page"), "{}", e.message);
+        // The same for a saved server's session outside an export (Test the whole connection, Group search).
+        let e = IpcError::from(JobError::Plan(PlanError::Server(ServerError::NoSecret {
+            server: "BCDA".into(),
+            what: "client secret",
+        })));
+        assert_eq!((e.code, e.field), (ErrorCode::NoSecret, Some(ServerField::Secret)));
+        let e = IpcError::from(JobError::Key(haul_store::KeyStoreError::NoSecret("Set GATEWAY_TOKEN.".into())));
+        assert_eq!((e.code, e.message.as_str()), (ErrorCode::NoSecret, "Set GATEWAY_TOKEN."));
     }
 
     #[test]

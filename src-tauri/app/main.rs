@@ -30,6 +30,8 @@ fn main() {
             commands::servers::add_server,
             commands::servers::update_server,
             commands::servers::remove_server,
+            commands::servers::set_server_secret,
+            commands::servers::set_server_ca_file,
             commands::servers::check_server_url,
             commands::servers::test_connection,
             commands::exports::preview_export,
@@ -55,6 +57,9 @@ fn main() {
             commands::browse::browse_charts,
             commands::browse::browse_stop,
             commands::servers::test_sign_in,
+            commands::servers::probe_server,
+            commands::profiles::list_server_profiles,
+            commands::profiles::set_server_profile,
             commands::groups::search_groups,
             commands::groups::list_pinned_groups,
             commands::groups::pin_group,
@@ -66,6 +71,8 @@ fn main() {
             commands::keys::delete_key,
             commands::keys::register_key_with_demo,
             commands::keys::save_key_jwks,
+            commands::keys::key_public_pem,
+            commands::keys::save_key_public_pem,
         ])
         .run(tauri::generate_context!())
         .expect("the Haul window could not start");

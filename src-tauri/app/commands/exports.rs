@@ -71,6 +71,10 @@ pub async fn start_export(
     };
     let root = state.exports_root()?;
     let planned = state.with_db(|db| Ok(plan.create(db, &root)?))?;
+    // What the server's kind changed in the request, shown before the export's own events.
+    for message in &planned.notes {
+        let _ = on_event.send(JobEvent::Warning { message: message.clone() });
+    }
     spawn(app, &state, planned.job.id, on_event)?;
     Ok(planned.job.id)
 }

@@ -1,7 +1,6 @@
 //! Groups from the window: search a server's Groups, pin the ones exported often.
 
 use bulk_client::{ExportErrorKind, GroupPage, GroupSummary};
-use export_jobs::plan::sign_in_of;
 use haul_store::PinnedGroup;
 use tauri::State;
 
@@ -16,8 +15,8 @@ pub async fn search_groups(
     page_url: Option<String>,
 ) -> Result<GroupPage, IpcError> {
     let server = state.with_db(|db| Ok(db.get_server(server_id)?))?;
-    let auth = sign_in_of(&server)?;
-    let session = state.runner()?.session_with(&server.base_url, auth.as_ref()).await?;
+    // As an export of it would: its sign-in, its trusted origins, its CA certificate file.
+    let session = state.runner()?.session_for_server(&server).await?;
     session.search_groups(name.as_deref(), page_url.as_deref()).await.map_err(|e| {
         let code = match e.kind {
             ExportErrorKind::Network => ErrorCode::Unreachable,

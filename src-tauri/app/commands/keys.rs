@@ -1,4 +1,4 @@
-//! Keys from the window: generate, import, list, public JWKS, delete. Private keys go to the OS keychain.
+//! Keys from the window: generate, import, list, public JWKS or PEM, delete. Private keys go to the OS keychain.
 
 use bulk_client::{KeyAlgorithm, SigningKey};
 use haul_store::{KeyInfo, KeyStoreError, Keychain};
@@ -14,6 +14,7 @@ impl From<KeyStoreError> for IpcError {
             KeyStoreError::Keychain(_) => ErrorCode::Keychain,
             KeyStoreError::Exists { .. } => ErrorCode::DuplicateName,
             KeyStoreError::NotFound(_) => ErrorCode::NotFound,
+            KeyStoreError::NoSecret(_) => ErrorCode::NoSecret,
             KeyStoreError::Db(db) => return IpcError::from(db),
         };
         IpcError::new(code, e.to_string())
@@ -25,10 +26,16 @@ pub async fn list_keys(state: State<'_, AppState>) -> Result<Vec<KeyInfo>, IpcEr
     state.with_db(|db| Ok(db.list_keys()?))
 }
 
+/// `rsa_bits`: 2048, 3072 or 4096 for RS384 (2048 when absent); absent for ES384, which has one size.
 #[tauri::command]
-pub async fn generate_key(state: State<'_, AppState>, alg: KeyAlgorithm, label: String) -> Result<KeyInfo, IpcError> {
-    // RSA generation takes a moment: off the database's lock and off the async workers.
-    let key = tauri::async_runtime::spawn_blocking(move || SigningKey::generate(alg))
+pub async fn generate_key(
+    state: State<'_, AppState>,
+    alg: KeyAlgorithm,
+    rsa_bits: Option<u32>,
+    label: String,
+) -> Result<KeyInfo, IpcError> {
+    // RSA generation takes a moment (seconds at 4096 bits): off the database's lock and off the async workers.
+    let key = tauri::async_runtime::spawn_blocking(move || SigningKey::generate_sized(alg, rsa_bits))
         .await
         .map_err(|e| IpcError::new(ErrorCode::InvalidInput, format!("Key generation stopped: {e}")))?
         .map_err(KeyStoreError::from)?;
@@ -47,6 +54,13 @@ pub async fn import_key(state: State<'_, AppState>, text: String, label: String)
 pub async fn key_jwks(state: State<'_, AppState>, kid: String) -> Result<String, IpcError> {
     let jwks = state.with_db(|db| Ok(db.key_jwks(&kid)?))?;
     Ok(serde_json::to_string_pretty(&jwks).unwrap_or_default())
+}
+
+/// The public key as PEM (`-----BEGIN PUBLIC KEY-----`), for servers that register a PEM rather than a JWKS
+/// (CMS DPC).
+#[tauri::command]
+pub async fn key_public_pem(state: State<'_, AppState>, kid: String) -> Result<String, IpcError> {
+    state.with_db(|db| Ok(db.key_public_pem(&kid)?))
 }
 
 /// Deletes a key; returns the servers that lost it (the page named them before asking).
@@ -68,7 +82,38 @@ pub async fn register_key_with_demo(state: State<'_, AppState>, kid: String) -> 
 pub async fn save_key_jwks(state: State<'_, AppState>, kid: String, path: String) -> Result<(), IpcError> {
     let jwks = state.with_db(|db| Ok(db.key_jwks(&kid)?))?;
     let text = serde_json::to_string_pretty(&jwks).unwrap_or_default();
-    std::fs::write(&path, text + "\n").map_err(|e| {
+    write_public_file(&path, &(text + "\n"))
+}
+
+/// Writes a key's public PEM to the file the user chose in the save dialog. Public data only.
+#[tauri::command]
+pub async fn save_key_public_pem(state: State<'_, AppState>, kid: String, path: String) -> Result<(), IpcError> {
+    let pem = state.with_db(|db| Ok(db.key_public_pem(&kid)?))?;
+    write_public_file(&path, &pem)
+}
+
+/// The one place a key command writes a file; only public text (a JWKS or a public PEM) is passed here.
+fn write_public_file(path: &str, text: &str) -> Result<(), IpcError> {
+    std::fs::write(path, text).map_err(|e| {
         IpcError::new(ErrorCode::InvalidInput, format!("Haul could not write {path}: {e}. Choose another place."))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_public_file_is_written_or_the_user_is_told_to_choose_another_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key.pem");
+        let pem = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n";
+        write_public_file(path.to_str().unwrap(), pem).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), pem);
+
+        let nowhere = dir.path().join("no such folder").join("key.pem");
+        let e = write_public_file(nowhere.to_str().unwrap(), pem).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidInput);
+        assert!(e.message.contains("Choose another place"), "{}", e.message);
+    }
 }

@@ -1,7 +1,8 @@
 use tauri::State;
 
 use bulk_client::ServerSummary;
-use haul_store::{Server, ServerInput, UrlCheck};
+use export_jobs::probe::{ProbeStep, probe, probe_request};
+use haul_store::{Keychain, Server, ServerInput, UrlCheck};
 
 use crate::ipc_error::{ErrorCode, IpcError};
 use crate::state::AppState;
@@ -18,12 +19,21 @@ pub async fn add_server(state: State<'_, AppState>, input: ServerInput) -> Resul
 
 #[tauri::command]
 pub async fn update_server(state: State<'_, AppState>, id: i64, input: ServerInput) -> Result<Server, IpcError> {
-    state.with_db(|db| Ok(db.update_server(id, &input)?))
+    state.with_db(|db| Ok(db.update_server(&Keychain, id, &input)?))
 }
 
+/// Removes the server, and its client secret or bearer token from the keychain.
 #[tauri::command]
 pub async fn remove_server(state: State<'_, AppState>, id: i64) -> Result<(), IpcError> {
-    state.with_db(|db| Ok(db.remove_server(id)?))
+    state.with_db(|db| Ok(db.remove_server(&Keychain, id)?))
+}
+
+/// Saves a server's client secret or bearer token in the OS keychain. The secret crosses IPC this once and
+/// is never sent back: the server's `secretSaved` says one is there.
+#[tauri::command]
+pub async fn set_server_secret(state: State<'_, AppState>, id: i64, secret: String) -> Result<Server, IpcError> {
+    let secret = zeroize::Zeroizing::new(secret);
+    state.with_db(|db| Ok(db.set_server_secret(&Keychain, id, &secret)?))
 }
 
 /// The authoritative check of a FHIR base URL (the form also checks as you type).
@@ -32,11 +42,36 @@ pub async fn check_server_url(url: String) -> Result<UrlCheck, IpcError> {
     Ok(haul_store::check_base_url(&url)?)
 }
 
-/// Reads `[base]/metadata` of a URL (saved or not) and summarises what answered.
+/// Records (or, with `None`, removes) the CA certificate file a saved server's certificate is checked against,
+/// for servers behind their organisation's own certificate authority. The file is checked when chosen (it
+/// must hold a PEM certificate) and read again whenever Haul connects to the server.
+#[tauri::command]
+pub async fn set_server_ca_file(
+    state: State<'_, AppState>,
+    server_id: i64,
+    path: Option<String>,
+) -> Result<Server, IpcError> {
+    state.with_db(|db| Ok(db.set_server_ca_file(server_id, path.as_deref().map(std::path::Path::new))?))
+}
+
+/// Reads `[base]/metadata` of a URL (saved or not) and summarises what answered. It takes only the form's
+/// address, so it checks certificates against the platform's authorities alone (not a saved server's CA
+/// certificate file); "Test the whole connection" of a saved server does use that file.
 #[tauri::command]
 pub async fn test_connection(state: State<'_, AppState>, base_url: String) -> Result<ServerSummary, IpcError> {
     let checked = haul_store::check_base_url(&base_url)?;
     Ok(bulk_client::fetch_summary(&state.http, &checked.normalized).await?)
+}
+
+/// "Test the whole connection" of a saved server, with its saved sign-in, trusted origins and CA certificate
+/// file: the capability statement, a token, and a small export that is cancelled at once. A step that fails is
+/// part of the answer (each step says what happened), not an error; only a server that cannot be loaded, or
+/// whose sign-in is not set up, is one.
+#[tauri::command]
+pub async fn probe_server(state: State<'_, AppState>, server_id: i64) -> Result<Vec<ProbeStep>, IpcError> {
+    let server = state.with_db(|db| Ok(db.get_server(server_id)?))?;
+    let runner = state.runner()?;
+    Ok(probe(&runner, &server, &probe_request()).await?)
 }
 
 /// What "Test sign-in" found.

@@ -14,11 +14,13 @@ import type { JobEvent } from "./bindings/JobEvent";
 import type { KeyAlgorithm } from "./bindings/KeyAlgorithm";
 import type { KeyInfo } from "./bindings/KeyInfo";
 import type { SignInResult } from "./bindings/SignInResult";
+import type { ProbeStep } from "./bindings/ProbeStep";
 import type { PinnedGroup } from "./bindings/PinnedGroup";
 import type { ErrorCode } from "./bindings/ErrorCode";
 import type { IpcError } from "./bindings/IpcError";
 import type { Server } from "./bindings/Server";
 import type { ServerInput } from "./bindings/ServerInput";
+import type { ServerProfile } from "./bindings/ServerProfile";
 import type { ServerSummary } from "./bindings/ServerSummary";
 import type { StartupStatus } from "./bindings/StartupStatus";
 import type { UrlCheck } from "./bindings/UrlCheck";
@@ -33,9 +35,9 @@ import type { PreviewPage } from "./bindings/PreviewPage";
 import type { PreviewRow } from "./bindings/PreviewRow";
 import type { ResourceText } from "./bindings/ResourceText";
 
-export type { ErrorCode, IpcError, Server, ServerInput, ServerSummary, StartupStatus, UrlCheck };
+export type { ErrorCode, IpcError, Server, ServerInput, ServerProfile, ServerSummary, StartupStatus, UrlCheck };
 export type { ExportInput, ExportPreview, ExportRequest, ExportSummary, GroupPage, GroupSummary, JobEvent, PinnedGroup };
-export type { KeyAlgorithm, KeyInfo, SignInResult };
+export type { KeyAlgorithm, KeyInfo, ProbeStep, SignInResult };
 export type { ChartProgress, Charts, FindBatch, FindSummary, FolderOverview, IndexProgress, Located };
 export type { PreviewPage, PreviewRow, ResourceText };
 
@@ -97,8 +99,19 @@ export const commands = {
   addServer: (input: ServerInput) => call("add_server", { input }),
   updateServer: (id: number, input: ServerInput) => call("update_server", { id, input }),
   removeServer: (id: number) => call("remove_server", { id }),
+  /** Sends a client secret or bearer token to the keychain; the result says only that one is saved. */
+  setServerSecret: (id: number, secret: string) => call("set_server_secret", { id, secret }),
+  /** Records the saved server's CA certificate file (null: none), checked by Rust to hold a PEM certificate. */
+  setServerCaFile: (serverId: number, path: string | null) => call("set_server_ca_file", { serverId, path }),
   checkServerUrl: (url: string) => call("check_server_url", { url }),
   testConnection: (baseUrl: string) => call("test_connection", { baseUrl }),
+  /** The saved server's whole chain: capability, sign-in, a test export cancelled at once. */
+  probeServer: (serverId: number) => call("probe_server", { serverId }),
+  /** The kinds of server Haul knows, in the order the form's "Server type" lists them. */
+  listServerProfiles: () => call("list_server_profiles", {}),
+  /** Records which kind a saved server is (null: none chosen), so exports apply its quirks. */
+  setServerProfile: (serverId: number, profileId: string | null) =>
+    call("set_server_profile", { serverId, profileId }),
   previewExport: (serverId: number, request: ExportRequest) => call("preview_export", { serverId, request }),
   startExport: (input: ExportInput, onEvent: (e: JobEvent) => void) =>
     call("start_export", { input, onEvent: channelOf(onEvent) }),
@@ -117,12 +130,16 @@ export const commands = {
   pinGroup: (serverId: number, group: GroupSummary) => call("pin_group", { serverId, group }),
   unpinGroup: (serverId: number, groupId: string) => call("unpin_group", { serverId, groupId }),
   listKeys: () => call("list_keys", {}),
-  generateKey: (alg: KeyAlgorithm, label: string) => call("generate_key", { alg, label }),
+  /** `rsaBits` for RS384 only (2048, 3072 or 4096); null for ES384. */
+  generateKey: (alg: KeyAlgorithm, rsaBits: number | null, label: string) =>
+    call("generate_key", { alg, rsaBits, label }),
   importKey: (text: string, label: string) => call("import_key", { text, label }),
   keyJwks: (kid: string) => call("key_jwks", { kid }),
   deleteKey: (kid: string) => call("delete_key", { kid }),
   registerKeyWithDemo: (kid: string) => call("register_key_with_demo", { kid }),
   saveKeyJwks: (kid: string, path: string) => call("save_key_jwks", { kid, path }),
+  keyPublicPem: (kid: string) => call("key_public_pem", { kid }),
+  saveKeyPublicPem: (kid: string, path: string) => call("save_key_public_pem", { kid, path }),
   testSignIn: (baseUrl: string, clientId: string, keyKid: string, tokenUrl: string | null, scope: string | null) =>
     call("test_sign_in", { baseUrl, clientId, keyKid, tokenUrl, scope }),
   rerunExport: (id: number, incremental: boolean, onEvent: (e: JobEvent) => void) =>

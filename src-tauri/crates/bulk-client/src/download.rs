@@ -89,6 +89,7 @@ impl ExportSession {
         let client = &self.http.files;
         let mut current = url.to_string();
         let mut redirects = Vec::new();
+        let mut with_token = with_token;
         loop {
             let target = current.clone();
             let response = self
@@ -129,6 +130,24 @@ impl ExportSession {
                 continue;
             }
             if let Some(e) = self.foreign_refusal(&current, status) {
+                return Err(e);
+            }
+            // A manifest that says files need no token (or says nothing, as older HAPI does) while the server's
+            // own origin asks for one: ask again once, signed in. Never to another origin.
+            if status == StatusCode::UNAUTHORIZED && !with_token && self.signed_in() && self.token_allowed(&current) {
+                with_token = true;
+                continue;
+            }
+            if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
+                let retry_after = self.retry_after(response.headers());
+                let body = read_small(response).await;
+                let mut e = ExportError::new(
+                    ExportErrorKind::Throttled,
+                    format!("The server asked Haul to slow down (HTTP {}).", status.as_u16()),
+                    Some(detail_of(status, &body)),
+                )
+                .with_status(status.as_u16());
+                e.retry_after = retry_after;
                 return Err(e);
             }
             if status.is_success() && is_web_page(&response) {
@@ -193,8 +212,11 @@ impl ExportSession {
                 )
                 .with_status(416)),
                 _ => {
+                    let retry_after = self.retry_after(response.headers());
                     let body = read_small(response).await;
-                    Err(refusal("send an export file", status, &body))
+                    let mut e = refusal("send an export file", status, &body);
+                    e.retry_after = retry_after;
+                    Err(e)
                 }
             };
         }

@@ -1,6 +1,6 @@
 //! HTTP failures translated into what a person can act on.
 
-use std::error::Error as _;
+use crate::certificate_problem::certificate_problem;
 
 /// What went wrong talking to a server, in kinds a UI can branch on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
@@ -53,6 +53,7 @@ impl HttpError {
     pub fn from_transport(err: &reqwest::Error, what: &str, host: &str) -> Self {
         let chain = error_chain(err);
         let lower = chain.to_ascii_lowercase();
+        let certificate = certificate_problem(err);
         let (kind, message) = if err.is_builder() {
             (
                 HttpErrorKind::RefusedAddress,
@@ -78,6 +79,8 @@ impl HttpError {
                     "The server name “{host}” could not be found. Check the spelling of the address, and that this computer is on the right network (VPN?)."
                 ),
             )
+        } else if let Some(problem) = certificate {
+            (HttpErrorKind::Tls, problem.message(host))
         } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("ssl") {
             (
                 HttpErrorKind::Tls,
@@ -105,7 +108,7 @@ impl HttpError {
 }
 
 /// `err: cause: cause`, the way people paste errors into tickets.
-fn error_chain(err: &reqwest::Error) -> String {
+pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(s) = source {

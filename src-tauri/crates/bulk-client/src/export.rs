@@ -31,6 +31,10 @@ pub struct ExportRequest {
     pub output_format: Option<String>,
     /// A FHIR instant; only resources changed after it.
     pub since: Option<String>,
+    /// A FHIR instant; only resources changed up to it (`_until`, IG v2; AB2D uses it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub until: Option<String>,
     pub types: Vec<String>,
     pub elements: Vec<String>,
     /// Patient ids or `Patient/id` references (POST only).
@@ -74,6 +78,9 @@ impl ExportRequest {
         if let Some(since) = &self.since {
             push("_since", since.clone());
         }
+        if let Some(until) = &self.until {
+            push("_until", until.clone());
+        }
         if !self.types.is_empty() {
             push("_type", self.types.join(","));
         }
@@ -108,7 +115,7 @@ impl ExportRequest {
             .pairs()
             .into_iter()
             .map(|(name, value)| {
-                let key = if name == "_since" { "valueInstant" } else { "valueString" };
+                let key = if name == "_since" || name == "_until" { "valueInstant" } else { "valueString" };
                 json!({"name": name, key: value})
             })
             .collect();
@@ -221,7 +228,9 @@ impl Manifest {
             transaction_time: text(&members.transaction_time)
                 .ok_or_else(|| ManifestError("it has no transactionTime".into()))?,
             request: text(&members.request).unwrap_or_default(),
-            requires_access_token: members.requires_access_token.as_ref().and_then(Value::as_bool).unwrap_or(false),
+            // Absent (older HAPI leaves it out while its files need the token): the token goes to files on the
+            // server's own origin, the only place it may go anyway.
+            requires_access_token: members.requires_access_token.as_ref().and_then(Value::as_bool).unwrap_or(true),
             output: members.output.unwrap_or_default(),
             error: members.error.unwrap_or_default(),
             deleted: members.deleted.unwrap_or_default(),
@@ -250,6 +259,8 @@ mod tests {
 
     #[test]
     fn get_requests_carry_their_parameters_in_the_query() {
+        let until = ExportRequest { until: Some("2026-02-01T00:00:00+00:00".into()), ..Default::default() };
+        assert!(until.kickoff_url("https://x/fhir").ends_with("&_until=2026-02-01T00%3A00%3A00%2B00%3A00"));
         let req = ExportRequest {
             level: Some(ExportLevel::Group("aco north".into())),
             since: Some("2026-01-01T00:00:00Z".into()),
@@ -317,6 +328,11 @@ mod tests {
         assert!(m.deleted.is_empty());
         assert_eq!(m.raw, body, "kept as received");
         assert!(Manifest::parse(b"{}").unwrap_err().to_string().contains("no transactionTime"));
+        // Absent, the token goes to the server's own origin; said false, it does not.
+        assert!(Manifest::parse(br#"{"transactionTime":"t"}"#).unwrap().requires_access_token);
+        assert!(
+            !Manifest::parse(br#"{"transactionTime":"t","requiresAccessToken":false}"#).unwrap().requires_access_token
+        );
         let relative = br#"{"transactionTime":"t","output":[{"type":"Patient","url":"/f/1"}]}"#;
         assert!(Manifest::parse(relative).unwrap_err().0.contains("not an absolute"));
         assert!(Manifest::parse(b"<html>").is_err());

@@ -60,6 +60,36 @@ pub enum KeyError {
     Damaged(String),
 }
 
+/// RSA key sizes Haul generates.
+pub const RSA_SIZES: [u32; 3] = [2048, 3072, 4096];
+
+/// A public JWK (as Haul stores it) as a PEM `PUBLIC KEY` (SubjectPublicKeyInfo): what servers that register
+/// a PEM public key want (CMS DPC).
+pub fn public_pem_of_jwk(jwk: &Value) -> Result<String, KeyError> {
+    use rsa::pkcs8::EncodePublicKey;
+    let member = |name: &str| -> Result<Vec<u8>, KeyError> {
+        let text = jwk.get(name).and_then(Value::as_str).ok_or_else(|| KeyError::Damaged(format!("no “{name}”")))?;
+        B64.decode(text).map_err(|e| KeyError::Damaged(e.to_string()))
+    };
+    let line = rsa::pkcs8::LineEnding::LF;
+    match jwk.get("kty").and_then(Value::as_str) {
+        Some("RSA") => {
+            let n = rsa::BigUint::from_bytes_be(&member("n")?);
+            let e = rsa::BigUint::from_bytes_be(&member("e")?);
+            let key = rsa::RsaPublicKey::new(n, e).map_err(|e| KeyError::Damaged(e.to_string()))?;
+            key.to_public_key_pem(line).map_err(|e| KeyError::Damaged(e.to_string()))
+        }
+        Some("EC") => {
+            let mut point = vec![0x04];
+            point.extend(member("x")?);
+            point.extend(member("y")?);
+            let key = p384::PublicKey::from_sec1_bytes(&point).map_err(|e| KeyError::Damaged(e.to_string()))?;
+            key.to_public_key_pem(line).map_err(|e| KeyError::Damaged(e.to_string()))
+        }
+        _ => Err(KeyError::Unsupported("it is neither an RSA key nor a P-384 EC key".into())),
+    }
+}
+
 pub struct SigningKey {
     alg: KeyAlgorithm,
     kid: String,
@@ -77,11 +107,27 @@ impl std::fmt::Debug for SigningKey {
 
 impl SigningKey {
     pub fn generate(alg: KeyAlgorithm) -> Result<Self, KeyError> {
+        Self::generate_sized(alg, None)
+    }
+
+    /// A new key; `rsa_bits` (2048, 3072 or 4096; 2048 by default) for RS384. Some servers ask for more than
+    /// 2048 bits (CMS DPC's guides use 4096).
+    pub fn generate_sized(alg: KeyAlgorithm, rsa_bits: Option<u32>) -> Result<Self, KeyError> {
         let mut rng = rsa::rand_core::OsRng;
         match alg {
             KeyAlgorithm::RS384 => {
-                let key = rsa::RsaPrivateKey::new(&mut rng, 2048).map_err(|e| KeyError::Damaged(e.to_string()))?;
+                let bits = rsa_bits.unwrap_or(2048);
+                if !RSA_SIZES.contains(&bits) {
+                    return Err(KeyError::Unsupported(format!(
+                        "{bits}-bit RSA keys are not offered (2048, 3072 or 4096)"
+                    )));
+                }
+                let key =
+                    rsa::RsaPrivateKey::new(&mut rng, bits as usize).map_err(|e| KeyError::Damaged(e.to_string()))?;
                 Self::from_rsa(key, None)
+            }
+            KeyAlgorithm::ES384 if rsa_bits.is_some() => {
+                Err(KeyError::Unsupported("a size applies to RSA keys only; P-384 keys have one size".into()))
             }
             KeyAlgorithm::ES384 => Self::from_p384(p384::SecretKey::random(&mut rng), None),
         }
@@ -280,6 +326,21 @@ pub fn thumbprint(required_members: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn larger_rsa_keys_and_pem_public_keys() {
+        use rsa::pkcs8::DecodePublicKey;
+        let big = SigningKey::generate_sized(KeyAlgorithm::RS384, Some(3072)).unwrap();
+        let pem = public_pem_of_jwk(big.public_jwk()).unwrap();
+        assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"), "{pem}");
+        let back = rsa::RsaPublicKey::from_public_key_pem(&pem).unwrap();
+        assert_eq!(back.size() * 8, 3072);
+        let ec = SigningKey::generate(KeyAlgorithm::ES384).unwrap();
+        let pem = public_pem_of_jwk(ec.public_jwk()).unwrap();
+        assert!(p384::PublicKey::from_public_key_pem(&pem).is_ok());
+        assert!(SigningKey::generate_sized(KeyAlgorithm::RS384, Some(1024)).is_err());
+        assert!(SigningKey::generate_sized(KeyAlgorithm::ES384, Some(4096)).is_err());
+    }
 
     const SIM_KEYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../bulk-sim/tests/keys");
 

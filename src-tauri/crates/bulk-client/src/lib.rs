@@ -3,7 +3,10 @@
 //! It knows HTTP and the IG, not SQLite or the UI: callers pass URLs and settings in and get typed
 //! results and typed errors (with plain-words messages) back.
 
+pub mod ca_bundle;
 pub mod capability;
+mod certificate_problem;
+pub mod client_secret;
 pub mod download;
 pub mod error;
 pub mod export;
@@ -13,10 +16,14 @@ pub mod keys;
 pub mod origins;
 pub mod secrets;
 pub mod session;
+pub mod sign_in;
 pub mod smart;
 pub mod text;
+mod token_endpoint;
 
+pub use ca_bundle::{CaBundleError, check_ca_certificates};
 pub use capability::{BULK_DATA_CAPABILITY, ServerSummary, fetch_summary};
+pub use client_secret::{ClientSecretAuth, SecretStyle, check_token_param};
 pub use download::{DownloadError, DownloadLimits, Downloaded, FileSink};
 pub use error::{HttpError, HttpErrorKind};
 pub use export::{ExportLevel, ExportRequest, Manifest, ManifestFile, RetryAfter};
@@ -26,5 +33,6 @@ pub use keys::{KeyAlgorithm, KeyError, SigningKey};
 pub use origins::{OriginError, TokenOrigins, normalize_origin};
 pub use secrets::Secrets;
 pub use session::{ExportError, ExportErrorKind, ExportSession, Kickoff, Poll};
+pub use sign_in::{SignIn, StaticBearer};
 pub use smart::{AuthError, AuthErrorKind, BackendAuth, discover_token_url};
 pub use text::printable;

@@ -15,7 +15,7 @@ use crate::error::{excerpt, operation_outcome_text};
 use crate::export::{ExportRequest, Manifest, RetryAfter, parse_retry_after_capped};
 use crate::origins::TokenOrigins;
 use crate::secrets::Secrets;
-use crate::{AuthError, BackendAuth, HttpClient, HttpError, HttpErrorKind};
+use crate::{AuthError, HttpClient, HttpError, HttpErrorKind, SignIn};
 
 const FHIR_JSON: &str = "application/fhir+json";
 
@@ -43,6 +43,12 @@ pub enum ExportErrorKind {
     ResumeRejected,
     /// Past one of Haul's limits (a file's size or time, the manifest's size): not retried.
     LimitExceeded,
+    /// The server asked Haul to slow down (429, or 503 for a file): try again after `retry_after`, and ask
+    /// less at once.
+    Throttled,
+    /// The server's certificate was refused (unknown authority, expired, another name): trying again
+    /// cannot help until a setting or the certificate changes.
+    Certificate,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,11 +58,13 @@ pub struct ExportError {
     pub message: String,
     pub detail: Option<String>,
     pub status: Option<u16>,
+    /// The wait the server asked for (clamped), when it said.
+    pub retry_after: Option<RetryAfter>,
 }
 
 impl ExportError {
     pub fn new(kind: ExportErrorKind, message: impl Into<String>, detail: Option<String>) -> Self {
-        Self { kind, message: message.into(), detail, status: None }
+        Self { kind, message: message.into(), detail, status: None, retry_after: None }
     }
 
     pub(crate) fn with_status(mut self, status: u16) -> Self {
@@ -64,9 +72,10 @@ impl ExportError {
         self
     }
 
-    /// Worth trying again after a pause (a broken connection, a 5xx page from a proxy).
+    /// Worth trying again after a pause (a broken connection, a 5xx page from a proxy, a request to slow
+    /// down).
     pub fn is_retryable(&self) -> bool {
-        matches!(self.kind, ExportErrorKind::Network)
+        matches!(self.kind, ExportErrorKind::Network | ExportErrorKind::Throttled)
             || (self.kind == ExportErrorKind::ServerFailed
                 && self.status.is_some_and(|s| s == 502 || s == 503 || s == 504))
     }
@@ -85,9 +94,10 @@ impl From<HttpError> for ExportError {
             HttpErrorKind::NotFhir | HttpErrorKind::BadResponse | HttpErrorKind::RefusedAddress => {
                 ExportErrorKind::Protocol
             }
+            HttpErrorKind::Tls => ExportErrorKind::Certificate,
             _ => ExportErrorKind::Network,
         };
-        ExportError { kind, message: e.message, detail: e.detail, status: e.status }
+        ExportError { kind, message: e.message, detail: e.detail, status: e.status, retry_after: None }
     }
 }
 
@@ -116,7 +126,7 @@ pub enum Poll {
 pub struct ExportSession {
     pub(crate) http: HttpClient,
     base_url: String,
-    auth: Option<Arc<BackendAuth>>,
+    auth: Option<Arc<SignIn>>,
     retry_after_cap: std::time::Duration,
     /// Where the token may go: the server's origin and the storage origins trusted for it.
     origins: TokenOrigins,
@@ -132,7 +142,7 @@ pub struct ExportSession {
 pub const MAX_MANIFEST_BYTES: u64 = 64 << 20;
 
 impl ExportSession {
-    pub fn new(http: HttpClient, base_url: &str, auth: Option<Arc<BackendAuth>>) -> Self {
+    pub fn new(http: HttpClient, base_url: &str, auth: Option<Arc<SignIn>>) -> Self {
         let secrets = auth.as_ref().map(|a| a.secrets().clone()).unwrap_or_default();
         Self {
             http,
@@ -167,6 +177,24 @@ impl ExportSession {
     /// The secrets this session's sign-in has used, to clean out of anything written.
     pub fn secrets(&self) -> &Secrets {
         &self.secrets
+    }
+
+    /// Signs in now (when the session signs in at all): proof that the server accepts these credentials.
+    pub async fn check_sign_in(&self) -> Result<(), ExportError> {
+        match &self.auth {
+            Some(auth) => auth.access_token().await.map(drop).map_err(|e| self.scrub(e.into())),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether the session signs in at all.
+    pub(crate) fn signed_in(&self) -> bool {
+        self.auth.is_some()
+    }
+
+    /// Whether `url` may receive the token (the server's origin or a trusted one).
+    pub(crate) fn token_allowed(&self, url: &str) -> bool {
+        self.origins.allows(url)
     }
 
     /// An error with every secret taken out of its words.
@@ -232,7 +260,7 @@ impl ExportSession {
         result.map_err(|e| HttpError::from_transport(&e, what, &self.host()).into())
     }
 
-    fn retry_after(&self, headers: &HeaderMap) -> Option<RetryAfter> {
+    pub(crate) fn retry_after(&self, headers: &HeaderMap) -> Option<RetryAfter> {
         let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?;
         parse_retry_after_capped(value, SystemTime::now(), self.retry_after_cap)
     }

@@ -1,12 +1,11 @@
 //! SMART Backend Services, client side: find the token endpoint, sign a client assertion
 //! (`private_key_jwt`), trade it for an access token, cache the token in memory only, and re-authorize
-//! once when a server answers 401.
+//! once when a server answers 401. The sign-in errors (`AuthError`) are every sign-in method's.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rsa::rand_core::RngCore;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use ts_rs::TS;
 use zeroize::Zeroizing;
@@ -15,13 +14,12 @@ use crate::error::{HttpError, excerpt};
 use crate::http::HttpClient;
 use crate::keys::{KeyAlgorithm, KeyError, SigningKey};
 use crate::secrets::Secrets;
+use crate::token_endpoint::{OAuthRefusal, TokenAnswer, TokenCache, not_oauth, post_form};
 
 pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 pub const DEFAULT_SCOPE: &str = "system/*.read";
 /// Assertions live four minutes: inside SMART's five, with room for a server's clock running fast.
 const ASSERTION_LIFETIME: i64 = 240;
-/// A token is renewed this long before it expires, so a request never leaves with a dying token.
-const RENEW_BEFORE: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, TS)]
 #[serde(rename_all = "snake_case")]
@@ -34,9 +32,13 @@ pub enum AuthErrorKind {
     /// The token endpoint answered with something that is not OAuth JSON.
     NotOAuth,
     UnknownClient,
+    /// The server refused the client ID and secret (client_secret_basic or client_secret_post).
+    WrongSecret,
+    /// A bearer token given by hand was refused: wrong, expired or revoked (it cannot be renewed).
+    TokenRefused,
     /// The signature did not verify: the server holds another public key for this client.
     WrongKey,
-    /// The assertion was expired or not yet valid: the local clock may be off.
+    /// The server refused the assertion's times (expired, not yet valid): the local clock may be off.
     ClockSkew,
     /// The same assertion was used twice.
     Replayed,
@@ -56,7 +58,7 @@ pub struct AuthError {
 }
 
 impl AuthError {
-    fn new(kind: AuthErrorKind, message: impl Into<String>, detail: Option<String>) -> Self {
+    pub(crate) fn new(kind: AuthErrorKind, message: impl Into<String>, detail: Option<String>) -> Self {
         Self { kind, message: message.into(), detail }
     }
 }
@@ -122,17 +124,6 @@ async fn get_json(http: &HttpClient, url: &str) -> Result<Value, String> {
     serde_json::from_slice(&body).map_err(|_| format!("not JSON ({})", excerpt(&body)))
 }
 
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    expires_in: Option<u64>,
-}
-
-struct Cached {
-    token: Zeroizing<String>,
-    renew_at: Instant,
-}
-
 /// Signs in to one server as one client, and keeps the current access token (in memory only).
 pub struct BackendAuth {
     http: HttpClient,
@@ -140,7 +131,7 @@ pub struct BackendAuth {
     client_id: String,
     scope: String,
     key: Arc<SigningKey>,
-    cached: tokio::sync::Mutex<Option<Cached>>,
+    cache: TokenCache,
     /// Seconds added to the local clock when signing: only to show what a wrong clock does.
     clock_offset: i64,
     /// Every assertion signed and token received, so server text echoing one can be cleaned.
@@ -171,7 +162,7 @@ impl BackendAuth {
             client_id,
             scope,
             key,
-            cached: tokio::sync::Mutex::new(None),
+            cache: TokenCache::default(),
             clock_offset: 0,
             secrets: Secrets::default(),
         }
@@ -227,54 +218,29 @@ impl BackendAuth {
             ("client_assertion", assertion),
             ("scope", self.scope.as_str()),
         ];
-        let host = url::Url::parse(&self.token_url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_string))
-            .unwrap_or_else(|| self.token_url.clone());
-        let res = self
-            .http
-            .inner
-            .post(&self.token_url)
-            .header("Accept", "application/json")
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| AuthError::from(HttpError::from_transport(&e, "an access token", &host)))?;
-        let status = res.status();
-        let body =
-            res.bytes().await.map_err(|e| AuthError::from(HttpError::from_transport(&e, "an access token", &host)))?;
         let scrub = |mut e: AuthError| {
             // A server that echoes the request must not carry the signed assertion into an error message.
             e.detail = e.detail.map(|d| crate::secrets::redact_one(&d, assertion));
             e
         };
-        if status.is_success() {
-            let parsed: TokenResponse =
-                serde_json::from_slice(&body).map_err(|_| scrub(self.not_oauth(status.as_u16(), &body)))?;
-            let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(300));
-            self.secrets.add(&parsed.access_token);
-            return Ok((Zeroizing::new(parsed.access_token), lifetime));
+        match post_form(&self.http, &self.token_url, &form, None).await? {
+            TokenAnswer::Token { token, lifetime } => {
+                self.secrets.add(&token);
+                Ok((token, lifetime))
+            }
+            TokenAnswer::Refused(r) => Err(scrub(self.refusal(&r))),
+            TokenAnswer::NotOAuth { status, body } => Err(scrub(not_oauth(&self.token_url, status, &body))),
         }
-        Err(scrub(self.refusal(status.as_u16(), &body)))
     }
 
     /// The current access token: the cached one while it is fresh, else a new one.
     pub async fn access_token(&self) -> Result<Zeroizing<String>, AuthError> {
-        let mut cached = self.cached.lock().await;
-        if let Some(c) = cached.as_ref()
-            && Instant::now() < c.renew_at
-        {
-            return Ok(c.token.clone());
-        }
-        let (token, lifetime) = self.request_token(&self.client_assertion()?).await?;
-        let renew_at = Instant::now() + lifetime.saturating_sub(RENEW_BEFORE.min(lifetime / 2));
-        *cached = Some(Cached { token: token.clone(), renew_at });
-        Ok(token)
+        self.cache.get_or_fetch(|| async { self.request_token(&self.client_assertion()?).await }).await
     }
 
     /// Forgets the cached token (a server said 401).
     pub async fn invalidate(&self) {
-        *self.cached.lock().await = None;
+        self.cache.clear().await;
     }
 
     /// Sends a request with the bearer token; on 401, signs in again once and resends.
@@ -294,39 +260,13 @@ impl BackendAuth {
         }
     }
 
-    fn not_oauth(&self, status: u16, body: &[u8]) -> AuthError {
-        let html = body.trim_ascii_start().starts_with(b"<");
-        AuthError::new(
-            AuthErrorKind::NotOAuth,
-            if html {
-                format!(
-                    "The token endpoint {} answered with a web page, not an OAuth response. The token URL may be wrong.",
-                    self.token_url
-                )
-            } else {
-                format!(
-                    "The token endpoint {} answered something that is not an OAuth response. The token URL may be wrong.",
-                    self.token_url
-                )
-            },
-            Some(format!("HTTP {status}. Body begins: {}", excerpt(body))),
-        )
-    }
-
-    /// Reads an RFC 6749 error answer into plain words.
-    fn refusal(&self, status: u16, body: &[u8]) -> AuthError {
-        let Ok(v) = serde_json::from_slice::<Value>(body) else {
-            return self.not_oauth(status, body);
-        };
-        let Some(error) = v.get("error").and_then(Value::as_str) else {
-            return self.not_oauth(status, body);
-        };
-        let description = v.get("error_description").and_then(Value::as_str).unwrap_or("");
-        let said = if description.is_empty() { error.to_string() } else { format!("{error}: {description}") };
-        let detail = Some(format!("HTTP {status}. The server said: {said}"));
-        let d = description.to_ascii_lowercase();
+    /// Reads an RFC 6749 error answer into plain words: a cause is named only when the server's words
+    /// point to it.
+    fn refusal(&self, r: &OAuthRefusal) -> AuthError {
+        let said = r.said();
+        let d = r.lower_description();
         let client = &self.client_id;
-        let (kind, message) = if error == "invalid_scope" {
+        let (kind, message) = if r.error == "invalid_scope" {
             (
                 AuthErrorKind::InvalidScope,
                 format!(
@@ -342,37 +282,123 @@ impl BackendAuth {
                     self.key.kid()
                 ),
             )
-        } else if d.contains("jti") || d.contains("replay") || d.contains("already used") {
-            (AuthErrorKind::Replayed, "The server refused a sign-in request it had seen before. Haul signs a new one each time, so another program may be using this client's key; try again.".to_string())
-        } else if d.contains("expired")
-            || d.contains("not yet valid")
-            || d.contains("in the future")
-            || d.contains("iat")
-            || d.contains("nbf")
-            || d.contains("clock")
-        {
-            (AuthErrorKind::ClockSkew, "The server says Haul's sign-in request has expired or is not valid yet. The clock on this computer may be off: check its date, time and time zone, then try again.".to_string())
-        } else if d.contains("unknown client")
-            || d.contains("client not found")
-            || d.contains("not registered")
-            || (error == "invalid_client" && d.contains("unknown"))
-        {
+        } else if says_replayed(&d) {
+            (
+                AuthErrorKind::Replayed,
+                format!(
+                    "The server says it has seen this sign-in request before ({said}). Haul signs a new one each time; try again, and if it keeps happening, ask whether another program uses this client's key."
+                ),
+            )
+        } else if mentions_registration(&d) {
+            (
+                AuthErrorKind::Refused,
+                format!(
+                    "The server refused to sign Haul in: {said}. The registration of client “{client}” may have expired or been withdrawn; ask the server's administrators."
+                ),
+            )
+        } else if says_unknown_client(&r.error, &d) {
             (
                 AuthErrorKind::UnknownClient,
                 format!(
                     "The server does not know the client ID “{client}”. Check the client ID, or ask the server's administrators to register Haul."
                 ),
             )
+        } else if says_assertion_time_is_off(&d) {
+            (
+                AuthErrorKind::ClockSkew,
+                format!(
+                    "The server says Haul's sign-in request has expired or is not valid yet ({said}). The clock on this computer may be off: check its date, time and time zone, then try again."
+                ),
+            )
+        } else if r.error == "invalid_jti" || mentions_word(&d, "jti") {
+            (
+                AuthErrorKind::Refused,
+                format!(
+                    "The server refused the sign-in request's identifier (jti): {said}. Ask the server's administrators what it expects."
+                ),
+            )
         } else {
             (AuthErrorKind::Refused, format!("The server refused to sign Haul in ({said})."))
         };
-        AuthError::new(kind, message, detail)
+        AuthError::new(kind, message, Some(r.detail()))
     }
+}
+
+/// `word` as a whole word of `text` (so "iat" is not found in "negotiate").
+pub(crate) fn mentions_word(text: &str, word: &str) -> bool {
+    text.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').any(|w| w == word)
+}
+
+fn says_replayed(d: &str) -> bool {
+    d.contains("replay") || d.contains("already used") || d.contains("seen before") || d.contains("reused")
+}
+
+fn mentions_registration(d: &str) -> bool {
+    d.contains("registration") || (d.contains("registered client") && d.contains("expired"))
+}
+
+pub(crate) fn says_unknown_client(error: &str, d: &str) -> bool {
+    d.contains("unknown client")
+        || d.contains("client not found")
+        || d.contains("not registered")
+        || (error == "invalid_client" && d.contains("unknown"))
+}
+
+/// The assertion's times (`exp`, `iat`, `nbf`) were refused: what a wrong local clock causes.
+fn says_assertion_time_is_off(d: &str) -> bool {
+    d.contains("not yet valid")
+        || d.contains("in the future")
+        || d.contains("clock")
+        || ["iat", "nbf", "exp"].iter().any(|w| mentions_word(d, w))
+        || (d.contains("expired") && ["assertion", "jwt", "token"].iter().any(|w| d.contains(w)))
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use super::{AuthErrorKind, BackendAuth};
+    use crate::keys::{KeyAlgorithm, SigningKey};
     use crate::secrets::redact_one as redact;
+    use crate::token_endpoint::OAuthRefusal;
+
+    fn refused(error: &str, description: &str) -> super::AuthError {
+        let key = Arc::new(SigningKey::generate(KeyAlgorithm::ES384).unwrap());
+        let auth =
+            BackendAuth::new(crate::HttpClient::new(), "https://auth.test/token".into(), "haul".into(), None, key);
+        auth.refusal(&OAuthRefusal { status: 400, error: error.into(), description: description.into() })
+    }
+
+    #[test]
+    fn an_expired_registration_is_not_blamed_on_the_clock() {
+        let e = refused("invalid_grant", "Client registration has expired");
+        assert_eq!(e.kind, AuthErrorKind::Refused, "{e:?}");
+        assert!(!e.message.contains("clock"), "{}", e.message);
+        assert!(e.message.contains("Client registration has expired"), "says what the server said: {}", e.message);
+        assert!(e.message.contains("registration of client “haul” may have expired"), "{}", e.message);
+        // An assertion that expired still points at the clock.
+        let e = refused("invalid_client", "the client assertion has expired (exp is in the past)");
+        assert_eq!(e.kind, AuthErrorKind::ClockSkew, "{e:?}");
+        assert!(e.message.contains("clock on this computer may be off"), "{}", e.message);
+        // "iat" inside another word is not a time claim.
+        let e = refused("invalid_request", "could not negotiate the appropriate parameters");
+        assert_eq!(e.kind, AuthErrorKind::Refused, "{e:?}");
+    }
+
+    #[test]
+    fn invalid_jti_is_a_replay_only_when_the_server_says_so() {
+        let e = refused("invalid_jti", "jti must be at most 255 characters");
+        assert_eq!(e.kind, AuthErrorKind::Refused, "{e:?}");
+        assert!(!e.message.contains("another program"), "{}", e.message);
+        assert!(!e.message.contains("seen this sign-in request before"), "{}", e.message);
+        assert!(e.message.contains("jti must be at most 255 characters"), "{}", e.message);
+        let e = refused("invalid_jti", "");
+        assert_eq!(e.kind, AuthErrorKind::Refused, "{e:?}");
+        assert!(!e.message.contains("another program"), "{}", e.message);
+        let e = refused("invalid_jti", "jti replay detected");
+        assert_eq!(e.kind, AuthErrorKind::Replayed, "{e:?}");
+        assert!(e.message.contains("jti replay detected"), "{}", e.message);
+    }
 
     #[test]
     fn echoed_assertions_are_redacted_even_when_cut_short() {

@@ -1,25 +1,25 @@
-//! SMART Backend Services, server side: discovery, a client registry (client id → JWKS), the token
-//! endpoint that verifies `private_key_jwt` assertions (RS384, ES384), and bearer checks.
+//! Authorization, server side: the client registries (SMART clients by JWKS, secret clients by a shared
+//! secret), discovery, the token endpoint (SMART's `private_key_jwt` in `assertion`, client secrets in
+//! `client_secret`), and bearer checks for every mode.
+
+mod assertion;
+mod client_secret;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::Form;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use jsonwebtoken::jwk::{Jwk, JwkSet};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::DecodingKey;
+use jsonwebtoken::jwk::JwkSet;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::{AuthMode, Sim, outcome};
-
-pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-/// The longest an assertion may live: SMART says `exp` no more than five minutes ahead.
-const MAX_ASSERTION_LIFETIME: u64 = 300;
+use crate::{AuthMode, SecretStyle, Sim, outcome};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClientRegistration {
@@ -32,6 +32,8 @@ pub struct ClientRegistration {
 #[derive(Default)]
 pub struct AuthState {
     clients: Mutex<HashMap<String, ClientRegistration>>,
+    /// Client id → secret, for `AuthMode::ClientSecret`.
+    secrets: Mutex<HashMap<String, String>>,
     tokens: Mutex<HashMap<String, Token>>,
     seen_jti: Mutex<HashSet<String>>,
     next_client: Mutex<u64>,
@@ -74,12 +76,37 @@ impl AuthState {
         Ok(())
     }
 
+    fn client(&self, client_id: &str) -> Option<ClientRegistration> {
+        self.clients.lock().unwrap().get(client_id).cloned()
+    }
+
+    /// Records an assertion's `iss/jti`; false when it was seen before (a replay).
+    fn first_use_of_jti(&self, key: &str) -> bool {
+        self.seen_jti.lock().unwrap().insert(key.to_string())
+    }
+
+    /// A new secret client: a UUID-shaped id (as BCDA and Entra hand out) and a random secret.
+    pub fn register_secret(&self) -> (String, String) {
+        let (a, b) = (random_u64(), random_u64());
+        let client_id = format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xfff,
+            0x8000 | ((b >> 48) & 0x3fff),
+            b & 0xffff_ffff_ffff
+        );
+        let secret = random_text(32);
+        self.secrets.lock().unwrap().insert(client_id.clone(), secret.clone());
+        (client_id, secret)
+    }
+
+    fn secret_matches(&self, client_id: &str, secret: &str) -> bool {
+        self.secrets.lock().unwrap().get(client_id).is_some_and(|s| s == secret)
+    }
+
     fn issue(&self, lifetime: Duration) -> String {
-        let mut bytes = [0u8; 24];
-        for chunk in bytes.chunks_mut(8) {
-            chunk.copy_from_slice(&random_u64().to_le_bytes());
-        }
-        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let token = random_text(24);
         self.tokens.lock().unwrap().insert(token.clone(), Token { expires: SystemTime::now() + lifetime });
         token
     }
@@ -106,29 +133,53 @@ fn random_u64() -> u64 {
     h.finish()
 }
 
+/// `bytes` random bytes (rounded up to whole `u64`s), URL-safe base64.
+fn random_text(bytes: usize) -> String {
+    let raw: Vec<u8> = (0..bytes.div_ceil(8)).flat_map(|_| random_u64().to_le_bytes()).collect();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
 pub fn token_url(sim: &Sim) -> String {
     format!("{}/auth/token", sim.origin)
 }
 
 pub async fn smart_configuration(State(sim): State<Arc<Sim>>) -> Response {
-    if !sim.smart() || sim.faults().no_smart_configuration {
-        return outcome::response(
-            StatusCode::NOT_FOUND,
-            "error",
-            "not-found",
-            "This server does not use SMART authorization",
-        );
+    let not_found = || {
+        outcome::response(StatusCode::NOT_FOUND, "error", "not-found", "This server does not use SMART authorization")
+    };
+    if sim.faults().no_smart_configuration {
+        return not_found();
     }
-    axum::Json(json!({
-        "issuer": sim.origin,
-        "token_endpoint": token_url(&sim),
-        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
-        "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384"],
-        "grant_types_supported": ["client_credentials"],
-        "scopes_supported": ["system/*.read", "system/*.rs"],
-        "capabilities": ["client-confidential-asymmetric"]
-    }))
-    .into_response()
+    let body = match &sim.config.auth {
+        AuthMode::Smart { .. } | AuthMode::Optional { .. } => json!({
+            "issuer": sim.origin,
+            "token_endpoint": token_url(&sim),
+            "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+            "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384"],
+            "grant_types_supported": ["client_credentials"],
+            "scopes_supported": ["system/*.read", "system/*.rs"],
+            "capabilities": ["client-confidential-asymmetric"]
+        }),
+        AuthMode::ClientSecret { style, required_scope, .. } => {
+            let method = match style {
+                SecretStyle::Basic => "client_secret_basic",
+                SecretStyle::Post => "client_secret_post",
+            };
+            let mut body = json!({
+                "issuer": sim.origin,
+                "token_endpoint": token_url(&sim),
+                "token_endpoint_auth_methods_supported": [method],
+                "grant_types_supported": ["client_credentials"],
+                "capabilities": ["client-confidential-symmetric"]
+            });
+            if let Some(scope) = required_scope {
+                body["scopes_supported"] = json!([scope]);
+            }
+            body
+        }
+        AuthMode::Open | AuthMode::StaticBearer { .. } => return not_found(),
+    };
+    axum::Json(body).into_response()
 }
 
 /// `POST /_sim/register` with a JWKS (optionally `{"jwks": …, "scope": …}`): registers a client over HTTP,
@@ -145,162 +196,82 @@ pub async fn register_endpoint(State(sim): State<Arc<Sim>>, axum::Json(body): ax
     }
 }
 
-#[derive(Deserialize)]
-pub struct TokenForm {
-    grant_type: Option<String>,
-    client_assertion_type: Option<String>,
-    client_assertion: Option<String>,
-    scope: Option<String>,
-}
+/// A token request's form fields in the order sent.
+pub struct FormFields(Vec<(String, String)>);
 
-#[derive(Deserialize)]
-struct Claims {
-    iss: String,
-    sub: String,
-    exp: u64,
-    jti: Option<String>,
+impl FormFields {
+    fn parse(body: &[u8]) -> Self {
+        Self(url::form_urlencoded::parse(body).into_owned().collect())
+    }
+
+    /// The first value of field `name`.
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The field names, sorted and without repeats.
+    fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.0.iter().map(|(k, _)| k.clone()).collect();
+        names.sort();
+        names.dedup();
+        names
+    }
 }
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     (status, axum::Json(json!({ "error": error, "error_description": description }))).into_response()
 }
 
-pub async fn token(State(sim): State<Arc<Sim>>, Form(form): Form<TokenForm>) -> Response {
-    sim.stats().token_requests += 1;
-    let (AuthMode::Smart { token_lifetime } | AuthMode::Optional { token_lifetime }) = sim.config.auth else {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "This server does not use SMART authorization");
-    };
-    let bad = |error: &str, description: &str| oauth_error(StatusCode::BAD_REQUEST, error, description);
-    let unauthorized = |description: &str| oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", description);
-
-    if form.grant_type.as_deref() != Some("client_credentials") {
-        return bad("unsupported_grant_type", "grant_type must be client_credentials");
+/// `POST /auth/token`: the form is read by hand rather than by `Form`, so that fields the simulator does not
+/// know (`audience`, `resource`, …) are still recorded for tests.
+pub async fn token(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = FormFields::parse(&body);
+    {
+        let mut stats = sim.stats();
+        stats.token_requests += 1;
+        stats.token_form_fields = form.names();
     }
-    if form.client_assertion_type.as_deref() != Some(ASSERTION_TYPE) {
-        return bad(
-            "invalid_request",
-            "client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-        );
-    }
-    let Some(assertion) = form.client_assertion.as_deref() else {
-        return bad("invalid_request", "client_assertion is missing");
-    };
-    let Some(scope) = form.scope.as_deref().map(str::trim).filter(|s| !s.is_empty()) else {
-        return bad("invalid_scope", "scope is missing");
-    };
-
-    let header = match jsonwebtoken::decode_header(assertion) {
-        Ok(h) => h,
-        Err(e) => return unauthorized(&format!("client_assertion is not a JWT: {e}")),
-    };
-    if header.alg != Algorithm::RS384 && header.alg != Algorithm::ES384 {
-        return unauthorized(&format!("alg {:?} is not supported; use RS384 or ES384", header.alg));
-    }
-    // Who claims to be signing: read before verification only to find their keys.
-    let Some(claimed_iss) = unverified_claim(assertion, "iss") else {
-        return unauthorized("client_assertion has no iss claim");
-    };
-    let Some(client) = sim.auth.clients.lock().unwrap().get(&claimed_iss).cloned() else {
-        return unauthorized(&format!("unknown client: {claimed_iss}"));
-    };
-    let Some(kid) = header.kid.as_deref() else {
-        return unauthorized("the JWT header has no kid");
-    };
-    let set: JwkSet = serde_json::from_value(client.jwks.clone()).unwrap_or(JwkSet { keys: vec![] });
-    let Some(jwk) = set.keys.iter().find(|k| k.common.key_id.as_deref() == Some(kid)) else {
-        return unauthorized(&format!("no registered key has kid {kid}"));
-    };
-    if !alg_fits_key(header.alg, jwk) {
-        return unauthorized(&format!("the key {kid} cannot verify {:?} signatures", header.alg));
-    }
-    let key = match DecodingKey::from_jwk(jwk) {
-        Ok(k) => k,
-        Err(e) => return unauthorized(&format!("registered key {kid} is unusable: {e}")),
-    };
-    let mut validation = Validation::new(header.alg);
-    validation.set_audience(&[token_url(&sim)]);
-    validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
-    validation.leeway = 0;
-    let claims = match jsonwebtoken::decode::<Claims>(assertion, &key, &validation) {
-        Ok(data) => data.claims,
-        Err(e) => {
-            use jsonwebtoken::errors::ErrorKind;
-            let why = match e.kind() {
-                ErrorKind::InvalidSignature => {
-                    "signature verification failed: the assertion was not signed by the registered key".to_string()
-                }
-                ErrorKind::ExpiredSignature => "the client assertion has expired (exp is in the past)".to_string(),
-                ErrorKind::InvalidAudience => format!("aud must be the token endpoint URL {}", token_url(&sim)),
-                other => format!("invalid client assertion: {other:?}"),
-            };
-            return unauthorized(&why);
+    match &sim.config.auth {
+        AuthMode::Smart { token_lifetime } | AuthMode::Optional { token_lifetime } => {
+            assertion::token(&sim, &form, *token_lifetime)
         }
-    };
-    if claims.sub != claims.iss {
-        return unauthorized("iss and sub must both be the client id");
+        AuthMode::ClientSecret { token_lifetime, style, required_scope } => {
+            let rules = client_secret::SecretRules {
+                style: *style,
+                required_scope: required_scope.as_deref(),
+                token_lifetime: *token_lifetime,
+            };
+            client_secret::token(&sim, &headers, &form, &rules)
+        }
+        AuthMode::StaticBearer { .. } => crate::not_found().await,
+        AuthMode::Open => {
+            oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "This server does not use SMART authorization")
+        }
     }
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-    if claims.exp > now + MAX_ASSERTION_LIFETIME {
-        return unauthorized("exp is more than five minutes in the future");
-    }
-    let Some(jti) = claims.jti else {
-        return unauthorized("the client assertion has no jti");
-    };
-    if !sim.auth.seen_jti.lock().unwrap().insert(format!("{}/{jti}", claims.iss)) {
-        return unauthorized("jti was already used: each assertion must be new");
-    }
-    if let Some(bad_scope) = scope.split_whitespace().find(|s| !scope_allowed(s, client.scope.as_deref())) {
-        return bad("invalid_scope", &format!("scope {bad_scope} is not granted to this client"));
-    }
-    let access_token = sim.auth.issue(token_lifetime);
-    axum::Json(json!({
-        "access_token": access_token,
-        "token_type": "bearer",
-        "expires_in": token_lifetime.as_secs(),
-        "scope": scope
-    }))
-    .into_response()
 }
 
-fn unverified_claim(jwt: &str, name: &str) -> Option<String> {
-    let payload = jwt.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
-    let value: Value = serde_json::from_slice(&bytes).ok()?;
-    value.get(name)?.as_str().map(str::to_string)
-}
-
-fn alg_fits_key(alg: Algorithm, jwk: &Jwk) -> bool {
-    use jsonwebtoken::jwk::AlgorithmParameters::*;
-    matches!((alg, &jwk.algorithm), (Algorithm::RS384, RSA(_)) | (Algorithm::ES384, EllipticCurve(_)))
-}
-
-/// Read scopes only: `system/*.read`, `system/*.rs`, `system/Type.read` … (and within the client's grant).
-fn scope_allowed(scope: &str, granted: Option<&str>) -> bool {
-    let Some(rest) = scope.strip_prefix("system/") else { return false };
-    let Some((_, access)) = rest.split_once('.') else { return false };
-    if !(access == "read" || access == "rs" || access == "r" || access == "s") {
-        return false;
-    }
-    granted.is_none_or(|g| g.split_whitespace().any(|s| s == scope))
-}
-
-/// Checks the bearer token of a request when the server uses SMART; `Err` is the 401 to send.
+/// Checks the bearer token of a request as the auth mode asks; `Err` is the 401 to send.
 pub fn check_bearer(sim: &Sim, headers: &HeaderMap) -> Result<(), Box<Response>> {
-    if !sim.smart() {
-        return Ok(());
-    }
-    if matches!(sim.config.auth, AuthMode::Optional { .. }) && !headers.contains_key(header::AUTHORIZATION) {
-        return Ok(());
-    }
-    match bearer_token(headers) {
-        None => Err(unauthorized("invalid_request", "This server requires a bearer token (SMART Backend Services)")),
-        Some(t) if sim.auth.valid(t) => Ok(()),
-        Some(_) => Err(unauthorized("invalid_token", "The access token is unknown or has expired")),
+    match &sim.config.auth {
+        AuthMode::Open => Ok(()),
+        AuthMode::Optional { .. } if !headers.contains_key(header::AUTHORIZATION) => Ok(()),
+        AuthMode::StaticBearer { token } => match bearer_token(headers) {
+            None => Err(unauthorized("invalid_request", "This server requires a bearer token")),
+            Some(t) if t == token => Ok(()),
+            Some(_) => Err(unauthorized("invalid_token", "The access token is not the one this server accepts")),
+        },
+        AuthMode::Smart { .. } | AuthMode::Optional { .. } | AuthMode::ClientSecret { .. } => {
+            match bearer_token(headers) {
+                None => Err(unauthorized("invalid_request", "This server requires a bearer token")),
+                Some(t) if sim.auth.valid(t) => Ok(()),
+                Some(_) => Err(unauthorized("invalid_token", "The access token is unknown or has expired")),
+            }
+        }
     }
 }
 
-/// Like [`check_bearer`], but a bearer token must come whatever the mode: a valid one in the SMART modes,
-/// any one when the server is open (there is nothing to check it against).
+/// Like [`check_bearer`], but a bearer token must come whatever the mode: a valid one when the server
+/// issues or fixes tokens, any one when the server is open (there is nothing to check it against).
 pub fn require_bearer(sim: &Sim, headers: &HeaderMap) -> Result<(), Box<Response>> {
     if bearer_token(headers).is_none() {
         return Err(unauthorized("invalid_request", "This endpoint requires a bearer token"));
@@ -321,20 +292,4 @@ fn unauthorized(error: &str, why: &str) -> Box<Response> {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
     Box::new(response)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_system_read_scopes_are_granted() {
-        assert!(scope_allowed("system/*.read", None));
-        assert!(scope_allowed("system/Patient.rs", None));
-        assert!(!scope_allowed("system/*.write", None));
-        assert!(!scope_allowed("user/*.read", None));
-        assert!(!scope_allowed("launch", None));
-        assert!(scope_allowed("system/Patient.read", Some("system/Patient.read system/Group.read")));
-        assert!(!scope_allowed("system/*.read", Some("system/Patient.read")));
-    }
 }

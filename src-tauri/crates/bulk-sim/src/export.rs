@@ -33,6 +33,18 @@ impl Jobs {
     pub fn get(&self, id: &str) -> Option<Arc<Job>> {
         self.map.lock().unwrap().get(id).cloned()
     }
+
+    /// Adds `job`; but when `refuse_while_running` and an earlier export is still preparing, or ready and not
+    /// yet deleted, leaves it out and returns that export's status URL. One lock for both, so that two
+    /// kickoffs at once cannot both get in.
+    fn insert_unless_running(&self, job: Arc<Job>, refuse_while_running: bool) -> Result<(), String> {
+        let mut map = self.map.lock().unwrap();
+        if refuse_while_running && let Some(running) = map.values().filter(|j| !j.failed()).min_by_key(|j| j.started) {
+            return Err(running.status_url.clone());
+        }
+        map.insert(job.id.clone(), job);
+        Ok(())
+    }
 }
 
 pub struct Job {
@@ -46,6 +58,8 @@ pub struct Job {
     authorization: Option<String>,
     /// A status poll has reached this job (the first one may be a hostile transient error).
     polled: AtomicBool,
+    /// The status URL the kickoff answered with, for `Faults::busy_while_running`.
+    status_url: String,
 }
 
 enum JobState {
@@ -61,6 +75,10 @@ enum JobState {
 }
 
 impl Job {
+    fn failed(&self) -> bool {
+        matches!(*self.state.lock().unwrap(), JobState::Failed(_))
+    }
+
     /// When the files were ready (for expiry), if they are.
     pub fn ready_at(&self) -> Option<SystemTime> {
         match &*self.state.lock().unwrap() {

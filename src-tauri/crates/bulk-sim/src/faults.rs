@@ -70,6 +70,27 @@ pub struct Faults {
     /// Answer 404 at `.well-known/smart-configuration` (clients must fall back to the capability statement).
     pub no_smart_configuration: bool,
 
+    // ---- Servers in the wild ----
+    /// Every Nth file request (counted over all files and both origins) answers 429 with an OperationOutcome.
+    pub file_429_every: Option<u32>,
+    /// Every Nth file request answers 503 with an OperationOutcome (429 wins when both fall on one request).
+    pub file_503_every: Option<u32>,
+    /// The `Retry-After` (seconds) of the file throttling answers; 0 sends none.
+    pub file_retry_after_seconds: u64,
+    /// A file request that arrives while this many file bodies are streaming answers 429, as Oracle Health
+    /// throttles concurrent downloads per client.
+    pub max_concurrent_files: Option<u32>,
+    /// The manifest has no `requiresAccessToken` member at all (HAPI FHIR), while files still need the
+    /// token when the auth mode issues one.
+    pub omit_requires_access_token: bool,
+    /// A kickoff while an earlier export is preparing, or ready and not yet DELETEd, answers 429 naming
+    /// that export's status URL. BCDA does this per client; the simulator per server, which is the same
+    /// for a test with one client.
+    pub busy_while_running: bool,
+    /// A kickoff without `_since` exports as if `_since` were the `transactionTime` of the last export that
+    /// completed on this simulator (AB2D). The manifest's `request` stays the URL as sent.
+    pub default_since_last: bool,
+
     // ---- Hostile servers ----
     /// Every file URL answers 200 with a sign-in HTML page (`text/html`) instead of NDJSON.
     pub html_files: bool,
@@ -130,6 +151,13 @@ impl Default for Faults {
             redirect_files: false,
             fail_export: false,
             no_smart_configuration: false,
+            file_429_every: None,
+            file_503_every: None,
+            file_retry_after_seconds: 1,
+            max_concurrent_files: None,
+            omit_requires_access_token: false,
+            busy_while_running: false,
+            default_since_last: false,
             html_files: false,
             short_bodies: false,
             count_off_by: 0,

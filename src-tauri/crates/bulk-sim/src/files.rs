@@ -1,9 +1,11 @@
 //! Serving export files: bearer checks, `Range` (206), gzip, expiry, and the file faults: dropped
 //! connections, slow, trickling or short streams, redirects to the second origin, and the hostile answers
-//! of `bodies` (sign-in pages, `file://` redirects, giant lines, gzip bombs). The byte stream is `stream`.
+//! of `bodies` (sign-in pages, `file://` redirects, giant lines, gzip bombs). The byte stream is `stream`;
+//! refusals by request number or by concurrent downloads are `throttle`.
 
 mod bodies;
 mod stream;
+mod throttle;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -31,7 +33,8 @@ pub async fn main_origin(
         let target = format!("{}/files/{job}/{name}", sim.second_origin);
         return (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, target)]).into_response();
     }
-    // Files need the token exactly when the manifest says requiresAccessToken (SMART mode).
+    // Files need the token whenever the auth mode has one, whether or not the manifest says so
+    // (`Faults::omit_requires_access_token`).
     if let Err(r) = auth::check_bearer(&sim, &headers) {
         return *r;
     }
@@ -58,13 +61,22 @@ enum Content {
 }
 
 async fn serve(sim: &Sim, job_id: &str, name: &str, headers: &HeaderMap) -> Response {
+    let faults = sim.faults().clone();
+    let slot = match throttle::admit(sim, &faults) {
+        Ok(slot) => slot,
+        Err(refusal) => return *refusal,
+    };
+    let response = serve_file(sim, &faults, job_id, name, headers).await;
+    throttle::hold_while_streaming(response, slot)
+}
+
+async fn serve_file(sim: &Sim, faults: &Faults, job_id: &str, name: &str, headers: &HeaderMap) -> Response {
     let Some(job) = sim.jobs.get(job_id) else {
         return outcome::response(StatusCode::NOT_FOUND, "error", "not-found", "No such export (deleted or expired)");
     };
     if name.contains('/') || name.contains("..") {
         return outcome::response(StatusCode::NOT_FOUND, "error", "not-found", "No such file");
     }
-    let faults = sim.faults().clone();
     if let (Some(after), Some(ready)) = (faults.files_expire_after, job.ready_at())
         && SystemTime::now() > ready + after
     {
@@ -134,7 +146,7 @@ async fn serve(sim: &Sim, job_id: &str, name: &str, headers: &HeaderMap) -> Resp
     } else {
         (Box::pin(reader), Some(body_len))
     };
-    let mut response = Response::new(Body::from_stream(body_stream(reader, pacing(&faults, attempt, body_len))));
+    let mut response = Response::new(Body::from_stream(body_stream(reader, pacing(faults, attempt, body_len))));
     *response.status_mut() = status;
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(NDJSON));

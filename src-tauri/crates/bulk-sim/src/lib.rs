@@ -22,11 +22,12 @@ mod outcome;
 mod rng;
 mod second_origin;
 mod source;
+mod tls;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU32, AtomicU64};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -36,11 +37,13 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
+use time::OffsetDateTime;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 pub use auth::ClientRegistration;
 pub use faults::{Faults, MetadataFault, RetryAfter};
+pub use tls::{LeafCertificate, OTHER_NAME, SimTls};
 
 /// Where the simulator's resources come from.
 #[derive(Debug, Clone)]
@@ -52,7 +55,7 @@ pub enum DataSource {
     Folder(PathBuf),
 }
 
-/// Authorization: none, or SMART Backend Services with a client registry.
+/// Authorization: none, SMART Backend Services with a client registry, client secrets, or one fixed token.
 #[derive(Debug, Clone)]
 pub enum AuthMode {
     Open,
@@ -65,6 +68,29 @@ pub enum AuthMode {
     Optional {
         token_lifetime: Duration,
     },
+    /// A client credentials grant authenticated by a client secret, as BCDA, AB2D and Azure Entra ID take it
+    /// (clients from [`RunningSim::register_secret_client`]). The tokens it issues are checked like SMART ones.
+    ClientSecret {
+        token_lifetime: Duration,
+        style: SecretStyle,
+        /// The one scope a token request must ask for (e.g. `https://fhir.example/.default`, as Entra);
+        /// `None` takes any scope or none.
+        required_scope: Option<String>,
+    },
+    /// Every FHIR request needs `Authorization: Bearer <token>` with this token: an API key handed out by a
+    /// portal. No token endpoint, no SMART discovery.
+    StaticBearer {
+        token: String,
+    },
+}
+
+/// Where a secret client puts its credentials in the token request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretStyle {
+    /// `Authorization: Basic base64(client_id:client_secret)` (`client_secret_basic`; BCDA, AB2D).
+    Basic,
+    /// `client_id` and `client_secret` form fields (`client_secret_post`; Azure Entra ID).
+    Post,
 }
 
 #[derive(Debug, Clone)]
@@ -85,6 +111,9 @@ pub struct SimConfig {
     /// since anyone who can reach its port could otherwise change its faults or register clients. Off, they
     /// are not mounted at all (404); `RunningSim`'s methods work either way.
     pub control_routes: bool,
+    /// Serve both origins over HTTPS with a certificate from a private CA made at start (base URLs become
+    /// `https://…`; trust it with [`RunningSim::ca_certificate_pem`]). `None`: plain HTTP.
+    pub tls: Option<SimTls>,
 }
 
 impl Default for SimConfig {
@@ -98,6 +127,7 @@ impl Default for SimConfig {
             strict_headers: false,
             faults: Faults::default(),
             control_routes: true,
+            tls: None,
         }
     }
 }
@@ -129,6 +159,11 @@ pub struct Stats {
     /// Status polls and DELETEs, on either origin and refused ones too, that carried `Authorization`.
     pub status_requests_with_authorization: u32,
     pub deletes_with_authorization: u32,
+    /// File requests answered 429 or 503 by `Faults::file_429_every`, `file_503_every` or
+    /// `max_concurrent_files` (not counted in `file_requests`).
+    pub files_throttled: u32,
+    /// The form field names of the last token request, sorted (e.g. to see an `audience` or `resource` sent).
+    pub token_form_fields: Vec<String>,
 }
 
 pub(crate) struct Sim {
@@ -138,11 +173,18 @@ pub(crate) struct Sim {
     pub source: source::Source,
     pub auth: auth::AuthState,
     pub jobs: export::Jobs,
-    /// `http://127.0.0.1:PORT` of the main origin and of the redirect origin.
+    /// `http://127.0.0.1:PORT` (`https://` with `SimConfig::tls`) of the main origin and of the redirect origin.
     pub origin: String,
     pub second_origin: String,
     pub work_dir: tempfile::TempDir,
     pub next_id: AtomicU64,
+    /// File requests so far, for `Faults::file_429_every` and `file_503_every`.
+    pub file_request_number: AtomicU64,
+    /// File bodies streaming now, for `Faults::max_concurrent_files` (shared with the bodies, which count
+    /// themselves out when they end or are dropped).
+    pub streaming_files: Arc<AtomicU32>,
+    /// The `transactionTime` of the last export that completed, for `Faults::default_since_last`.
+    pub last_transaction_time: Mutex<Option<OffsetDateTime>>,
 }
 
 impl Sim {
@@ -150,9 +192,14 @@ impl Sim {
         format!("{}/fhir", self.origin)
     }
 
-    /// SMART discovery, the token endpoint and `requiresAccessToken` are on.
-    pub fn smart(&self) -> bool {
-        matches!(self.config.auth, AuthMode::Smart { .. } | AuthMode::Optional { .. })
+    /// The token endpoint issues tokens (and the capability statement names it).
+    pub fn issues_tokens(&self) -> bool {
+        matches!(self.config.auth, AuthMode::Smart { .. } | AuthMode::Optional { .. } | AuthMode::ClientSecret { .. })
+    }
+
+    /// What the manifest's `requiresAccessToken` says: files need the bearer token.
+    pub fn requires_access_token(&self) -> bool {
+        !matches!(self.config.auth, AuthMode::Open)
     }
 
     pub fn faults(&self) -> std::sync::MutexGuard<'_, Faults> {
@@ -168,6 +215,8 @@ impl Sim {
 pub struct RunningSim {
     sim: Arc<Sim>,
     shutdown: Vec<oneshot::Sender<()>>,
+    /// The private CA's certificate, when serving HTTPS.
+    ca_pem: Option<String>,
 }
 
 impl RunningSim {
@@ -179,8 +228,10 @@ impl RunningSim {
     pub async fn start_on(addr: SocketAddr, config: SimConfig) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let second = TcpListener::bind(SocketAddr::new(addr.ip(), 0)).await?;
-        let origin = format!("http://{}", listener.local_addr()?);
-        let second_origin = format!("http://{}", second.local_addr()?);
+        let certificates = config.tls.map(|tls| tls::issue(tls.leaf)).transpose()?;
+        let scheme = if certificates.is_some() { "https" } else { "http" };
+        let origin = format!("{scheme}://{}", listener.local_addr()?);
+        let second_origin = format!("{scheme}://{}", second.local_addr()?);
         let source = source::Source::load(&config.data).map_err(std::io::Error::other)?;
         let sim = Arc::new(Sim {
             faults: Mutex::new(config.faults.clone()),
@@ -193,28 +244,34 @@ impl RunningSim {
             second_origin,
             work_dir: work_dir()?,
             next_id: AtomicU64::new(1),
+            file_request_number: AtomicU64::new(0),
+            streaming_files: Arc::new(AtomicU32::new(0)),
+            last_transaction_time: Mutex::new(None),
         });
         let mut shutdown = Vec::new();
         for (listener, app) in [(listener, router(sim.clone())), (second, second_origin::router(sim.clone()))] {
             let (tx, rx) = oneshot::channel::<()>();
             shutdown.push(tx);
-            tokio::spawn(async move {
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = rx.await;
-                    })
-                    .await;
-            });
+            match &certificates {
+                Some(c) => serve(tls::TlsListener::new(listener, c.acceptor.clone())?, app, rx),
+                None => serve(listener, app, rx),
+            }
         }
-        Ok(Self { sim, shutdown })
+        Ok(Self { sim, shutdown, ca_pem: certificates.map(|c| c.ca_pem) })
     }
 
-    /// The FHIR base URL, e.g. `http://127.0.0.1:41234/fhir`.
+    /// The PEM certificate of the private CA that issued the server's certificate (`SimConfig::tls`), for a
+    /// client to trust; `None` over plain HTTP.
+    pub fn ca_certificate_pem(&self) -> Option<String> {
+        self.ca_pem.clone()
+    }
+
+    /// The FHIR base URL, e.g. `http://127.0.0.1:41234/fhir` (`https://…` with `SimConfig::tls`).
     pub fn base_url(&self) -> String {
         self.sim.base_url()
     }
 
-    /// The token endpoint (SMART mode).
+    /// The token endpoint (SMART and client-secret modes).
     pub fn token_url(&self) -> String {
         auth::token_url(&self.sim)
     }
@@ -234,9 +291,19 @@ impl RunningSim {
         self.sim.auth.register_as(client_id, jwks, None)
     }
 
-    /// The access tokens issued and not revoked: what a test looks for in everything the client wrote.
+    /// Registers a client for [`AuthMode::ClientSecret`]: returns its generated id and random secret.
+    pub fn register_secret_client(&self) -> (String, String) {
+        self.sim.auth.register_secret()
+    }
+
+    /// The access tokens issued and not revoked, and the static bearer token: what a test looks for in
+    /// everything the client wrote.
     pub fn issued_tokens(&self) -> Vec<String> {
-        self.sim.auth.issued()
+        let mut tokens = self.sim.auth.issued();
+        if let AuthMode::StaticBearer { token } = &self.sim.config.auth {
+            tokens.push(token.clone());
+        }
+        tokens
     }
 
     /// Forgets every access token issued so far (the next request with one gets 401).
@@ -264,6 +331,21 @@ impl Drop for RunningSim {
             let _ = tx.send(());
         }
     }
+}
+
+/// Serves `app` on `listener` (plain TCP or TLS) until `stop` fires or its sender is dropped.
+fn serve<L>(listener: L, app: Router, stop: oneshot::Receiver<()>)
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stop.await;
+            })
+            .await;
+    });
 }
 
 fn router(sim: Arc<Sim>) -> Router {

@@ -8,8 +8,11 @@ pub mod export_log;
 pub mod folder;
 pub mod limits;
 pub mod plan;
+pub mod probe;
+pub mod quirks;
 pub mod runner;
 pub mod schemas;
+mod sign_in;
 pub mod verify;
 pub mod wording;
 

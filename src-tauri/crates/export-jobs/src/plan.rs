@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use bulk_client::{ExportLevel, ExportRequest};
-use haul_store::{AuthKind, AuthSettings, Database, DbError, JobRecord, JobSettings, NewJob, Server, ServerError};
+use haul_store::{
+    AuthKind, AuthSettings, Database, DbError, JobRecord, JobSettings, NewJob, SecretRef, Server, ServerError,
+};
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -54,12 +56,19 @@ pub enum PlanError {
         "“{0}” signs in with SMART Backend Services but has no client ID or key yet. Set both on the Servers page, then export."
     )]
     SignInIncomplete(String),
+    #[error(
+        "“{0}” signs in with a client ID and secret but has no client ID yet. Set it on the Servers page, then export."
+    )]
+    ClientIdMissing(String),
     #[error("Patients can only be chosen for an all-patients or a group export.")]
     PatientsNeedPatientLevel,
     #[error("A group export needs the Group's id.")]
     GroupIdMissing,
     #[error("This export never finished, so there is no point in time to continue from. Run it again in full.")]
     NoPointInTime,
+    /// The request does not suit the kind of server (its profile).
+    #[error(transparent)]
+    Quirk(#[from] crate::quirks::QuirkError),
     #[error(transparent)]
     Folder(#[from] FolderError),
     #[error(transparent)]
@@ -85,22 +94,43 @@ pub struct PlannedExport {
     pub job: JobRecord,
     /// With [`Since::LastExport`]: the `_since` found (`None`: no earlier export, so a full one).
     pub baseline: Option<String>,
+    /// What the server's kind changed in the request, in words (say it before the export runs).
+    pub notes: Vec<String>,
 }
 
-/// The server's sign-in settings for a job (names only; the key stays in the keychain).
+/// The server's sign-in settings for a job: names only. The key and any secret stay in the keychain (the
+/// job names the server whose secret it uses); a secret not saved yet stops the plan here.
 pub fn sign_in_of(server: &Server) -> Result<Option<AuthSettings>, PlanError> {
-    if server.auth != AuthKind::SmartBackend {
-        return Ok(None);
-    }
-    match (&server.client_id, &server.key_kid) {
-        (Some(client_id), Some(kid)) if !client_id.trim().is_empty() => Ok(Some(AuthSettings {
-            client_id: client_id.clone(),
-            key_kid: kid.clone(),
-            token_url: server.token_url.clone(),
-            scope: server.scope.clone(),
-        })),
-        _ => Err(PlanError::SignInIncomplete(server.name.clone())),
-    }
+    let client_id = server.client_id.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    let saved_secret = || {
+        if server.secret_saved {
+            return Ok(SecretRef::Keychain { server_id: server.id });
+        }
+        let what = server.auth.secret_words().unwrap_or("secret");
+        Err(PlanError::Server(ServerError::NoSecret { server: server.name.clone(), what }))
+    };
+    let auth = match server.auth {
+        AuthKind::Open => return Ok(None),
+        AuthKind::SmartBackend => match (client_id, &server.key_kid) {
+            (Some(client_id), Some(kid)) => AuthSettings::smart_backend(client_id, kid.clone()),
+            _ => return Err(PlanError::SignInIncomplete(server.name.clone())),
+        },
+        AuthKind::ClientSecret => {
+            let client_id = client_id.ok_or_else(|| PlanError::ClientIdMissing(server.name.clone()))?;
+            AuthSettings {
+                token_params: server.token_params.clone(),
+                ..AuthSettings::client_secret(client_id, saved_secret()?, server.secret_style.unwrap_or_default())
+            }
+        }
+        AuthKind::BearerToken => AuthSettings::bearer_token(saved_secret()?),
+    };
+    // A bearer token has no token endpoint and no scope of its own.
+    let uses_token_endpoint = server.auth != AuthKind::BearerToken;
+    Ok(Some(AuthSettings {
+        token_url: server.token_url.clone().filter(|_| uses_token_endpoint),
+        scope: server.scope.clone().filter(|_| uses_token_endpoint),
+        ..auth
+    }))
 }
 
 /// What an export takes, in words for a folder name: "everything", "all patients", "group aco-north".
@@ -118,6 +148,8 @@ struct Resolved {
     server_name: String,
     fhir_url: String,
     auth: Option<AuthSettings>,
+    /// The saved server's kind, whose quirks apply.
+    profile: Option<&'static server_profiles::Profile>,
 }
 
 impl ExportPlan {
@@ -183,6 +215,7 @@ impl ExportPlan {
                 let server = db.get_server(*id)?;
                 Ok(Resolved {
                     auth: sign_in_of(&server)?,
+                    profile: server.profile_id.as_deref().and_then(server_profiles::by_id),
                     server_id: Some(server.id),
                     server_name: server.name,
                     fhir_url: server.base_url,
@@ -192,6 +225,7 @@ impl ExportPlan {
                 let wanted = fhir_url.trim_end_matches('/');
                 let saved = db.list_servers()?.into_iter().find(|s| s.base_url.trim_end_matches('/') == wanted);
                 Ok(Resolved {
+                    profile: saved.as_ref().and_then(|s| s.profile_id.as_deref()).and_then(server_profiles::by_id),
                     server_id: saved.as_ref().map(|s| s.id),
                     server_name: saved.map(|s| s.name).unwrap_or_else(|| "export".into()),
                     fhir_url: fhir_url.clone(),
@@ -212,8 +246,12 @@ impl ExportPlan {
     /// What the plan would send and where it would go, without creating anything.
     pub fn preview(&self, db: &Database, exports_root: &Path) -> Result<ExportPreview, PlanError> {
         let server = self.resolve(db)?;
+        let mut request = self.request.clone();
+        if let Some(profile) = server.profile {
+            crate::quirks::apply(profile, &mut request)?;
+        }
         Ok(ExportPreview {
-            request_text: self.request.describe(&server.fhir_url),
+            request_text: request.describe(&server.fhir_url),
             since_last: db.last_transaction_time(&server.fhir_url, &self.request)?,
             default_folder: self.default_folder(&server.server_name, exports_root).display().to_string(),
         })
@@ -232,6 +270,10 @@ impl ExportPlan {
                 found
             }
         };
+        let notes = match server.profile {
+            Some(profile) => crate::quirks::apply(profile, &mut request)?,
+            None => Vec::new(),
+        };
         let out = match &self.out_dir {
             Some(dir) => dir.clone(),
             None => self.default_folder(&server.server_name, exports_root),
@@ -248,7 +290,7 @@ impl ExportPlan {
             },
             out_dir: folder.path().to_path_buf(),
         })?;
-        Ok(PlannedExport { job, baseline })
+        Ok(PlannedExport { job, baseline, notes })
     }
 }
 

@@ -13,6 +13,8 @@ fn db_with_servers() -> (Database, Server, Server) {
             key_kid: None,
             token_url: None,
             trusted_origins: Vec::new(),
+            secret_style: None,
+            token_params: Vec::new(),
         })
         .unwrap();
     let smart = db
@@ -25,6 +27,8 @@ fn db_with_servers() -> (Database, Server, Server) {
             key_kid: None,
             token_url: None,
             trusted_origins: Vec::new(),
+            secret_style: None,
+            token_params: Vec::new(),
         })
         .unwrap();
     (db, open, smart)
@@ -80,7 +84,43 @@ fn smart_sign_in_needs_a_client_id_and_a_key() {
     assert!(matches!(err, PlanError::SignInIncomplete(ref name) if name == "EHR"), "{err}");
     let with_key = Server { key_kid: Some("kid-1".into()), ..smart };
     let auth = sign_in_of(&with_key).unwrap().unwrap();
-    assert_eq!((auth.client_id.as_str(), auth.key_kid.as_str()), ("haul", "kid-1"));
+    assert_eq!((auth.client_id.as_deref(), auth.key_kid.as_deref()), (Some("haul"), Some("kid-1")));
+    assert_eq!((auth.method, auth.secret), (haul_store::SignInMethod::SmartBackend, None));
+}
+
+#[test]
+fn secret_sign_in_names_the_servers_keychain_entry_and_needs_a_saved_secret() {
+    let (_, _, smart) = db_with_servers();
+    let secret_server = Server {
+        auth: AuthKind::ClientSecret,
+        client_id: Some("bcda-client".into()),
+        scope: Some("clientCreds".into()),
+        token_url: Some("https://auth.test/token".into()),
+        secret_style: Some(bulk_client::SecretStyle::Post),
+        token_params: vec![("audience".into(), "https://api.test".into())],
+        ..smart.clone()
+    };
+    let err = sign_in_of(&secret_server).unwrap_err();
+    assert!(err.to_string().contains("client secret, and none is saved"), "{err}");
+    assert!(err.to_string().contains("Servers page"), "{err}");
+    let saved = Server { secret_saved: true, ..secret_server };
+    let auth = sign_in_of(&saved).unwrap().unwrap();
+    assert_eq!(auth.method, haul_store::SignInMethod::ClientSecret);
+    assert_eq!(auth.secret, Some(haul_store::SecretRef::Keychain { server_id: smart.id }));
+    assert_eq!(auth.secret_style, bulk_client::SecretStyle::Post);
+    assert_eq!(
+        (auth.scope.as_deref(), auth.token_url.as_deref()),
+        (Some("clientCreds"), Some("https://auth.test/token"))
+    );
+    assert_eq!(auth.token_params, [("audience".to_string(), "https://api.test".to_string())]);
+    let no_client = Server { client_id: None, ..saved };
+    assert!(matches!(sign_in_of(&no_client), Err(PlanError::ClientIdMissing(_))));
+
+    let bearer = Server { auth: AuthKind::BearerToken, client_id: None, scope: None, ..smart };
+    assert!(sign_in_of(&bearer).unwrap_err().to_string().contains("bearer token"));
+    let auth = sign_in_of(&Server { secret_saved: true, ..bearer }).unwrap().unwrap();
+    assert_eq!(auth.method, haul_store::SignInMethod::BearerToken);
+    assert_eq!((auth.client_id, auth.key_kid, auth.token_url), (None, None, None));
 }
 
 #[test]
@@ -148,9 +188,26 @@ fn running_again_takes_the_old_request_and_incremental_needs_a_finished_export()
     assert!(job.out_dir.contains("group-g1-since-last"), "{}", job.out_dir);
 
     // The server was removed since: the job's own address and sign-in are used.
-    db.remove_server(open.id).unwrap();
+    db.remove_server(&haul_store::Keychain, open.id).unwrap();
     let orphan = ExportPlan::rerun(&db, old.id, false).unwrap();
     assert!(
         matches!(orphan.server, ServerChoice::Address { ref fhir_url, .. } if fhir_url == "https://payer.test/fhir")
     );
+}
+
+#[test]
+fn a_servers_kind_shapes_the_request_before_anything_is_created() {
+    let (db, open, _) = db_with_servers();
+    let root = tempfile::tempdir().unwrap();
+    db.set_server_profile(open.id, Some("cms-ab2d-sandbox")).unwrap();
+    // AB2D: all patients only; no `_since` would be "since the last export", so a full export says so.
+    let all = ExportRequest { level: Some(ExportLevel::Patient), ..Default::default() };
+    let planned = ExportPlan::for_saved(open.id, all.clone()).create(&db, root.path()).unwrap();
+    assert_eq!(planned.job.request.since.as_deref(), Some("2020-01-01T00:00:00+00:00"));
+    assert!(planned.notes.iter().any(|n| n.contains("full export")), "{:?}", planned.notes);
+    let preview = ExportPlan::for_saved(open.id, all).preview(&db, root.path()).unwrap();
+    assert!(preview.request_text.contains("_since=2020-01-01T00%3A00%3A00%2B00%3A00"), "{}", preview.request_text);
+    let e = ExportPlan::for_saved(open.id, group("g1")).create(&db, root.path()).unwrap_err();
+    assert!(matches!(e, PlanError::Quirk(_)), "{e}");
+    assert!(e.to_string().contains("all-patients exports only"), "{e}");
 }

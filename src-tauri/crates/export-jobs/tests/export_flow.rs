@@ -266,6 +266,9 @@ async fn expired_files_fail_the_export_and_say_which_were_lost() {
             f.message
         );
         assert_eq!(sim.stats().deletes, 0, "a failed export's files are not released");
+        let said_expiry =
+            b.events.lock().unwrap().iter().any(|e| matches!(e, JobEvent::Manifest { expires: Some(_), .. }));
+        assert!(said_expiry, "the server's Expires reaches the user");
     }
 }
 

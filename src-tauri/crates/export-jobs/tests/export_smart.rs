@@ -38,7 +38,7 @@ fn signed_job(
     kid: &str,
     out: std::path::PathBuf,
 ) -> i64 {
-    let auth = AuthSettings { client_id: client_id.into(), key_kid: kid.into(), token_url: None, scope: None };
+    let auth = AuthSettings::smart_backend(client_id, kid);
     db.lock()
         .unwrap()
         .create_job(&NewJob {

@@ -71,9 +71,10 @@ impl Signed {
                 key_kid: Some(self.kid.clone()),
                 token_url: None,
                 trusted_origins: Vec::new(),
+                ..ServerInput::default()
             })
             .unwrap();
-        let auth = AuthSettings { client_id, key_kid: self.kid.clone(), token_url: None, scope: None };
+        let auth = AuthSettings::smart_backend(client_id, self.kid.clone());
         let job = db
             .create_job(&NewJob {
                 server_id: Some(server.id),
@@ -125,6 +126,7 @@ async fn files_on_another_origin_get_no_token_until_the_user_trusts_it() {
         let db = s.db.lock().unwrap();
         let server = db.get_server(server_id).unwrap();
         db.update_server(
+            &Keychain,
             server_id,
             &ServerInput {
                 name: server.name,
@@ -135,6 +137,7 @@ async fn files_on_another_origin_get_no_token_until_the_user_trusts_it() {
                 key_kid: server.key_kid,
                 token_url: server.token_url,
                 trusted_origins: vec![sim.second_origin().to_string()],
+                ..ServerInput::default()
             },
         )
         .unwrap();
@@ -201,4 +204,16 @@ async fn an_echoed_token_reaches_nothing_haul_writes() {
     }
     let log = std::fs::read_to_string(s.out("echo").join("log.ndjson")).unwrap();
     assert!(log.contains("[redacted]"), "the echo was there, and was cleaned");
+}
+
+#[tokio::test]
+async fn a_manifest_without_requires_access_token_still_gets_its_files() {
+    // Older HAPI: no `requiresAccessToken` in the manifest, while its files need the token.
+    let s = signed();
+    let sim = smart_sim(Faults { omit_requires_access_token: true, ..Faults::default() }).await;
+    let (_, id) = s.job(&sim, "hapi");
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let o = s.run(id, &events).await;
+    assert_eq!(o.state, JobState::Completed, "{}", o.message);
+    assert!(sim.stats().file_requests_with_authorization > 0, "the token went to the server's own origin");
 }

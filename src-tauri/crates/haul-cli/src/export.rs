@@ -7,14 +7,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bulk_client::{ExportLevel, ExportRequest, HttpClient};
+use bulk_client::{ExportLevel, ExportRequest, HttpClient, SecretStyle};
 use clap::Args;
 use export_jobs::wording::{bytes as human_bytes, duration as human_duration};
 
 use crate::open_db;
 use bulk_client::{DownloadLimits, printable};
 use export_jobs::{EventSink, ExportPlan, ExportRunner, JobEvent, JobOutcome, Limits, Pacing, ServerChoice, Since};
-use haul_store::{AuthSettings, Database, JobState};
+use haul_store::{AuthSettings, Database, JobState, SecretRef};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use tokio_util::sync::CancellationToken;
 
@@ -45,6 +45,9 @@ pub struct ExportArgs {
     /// server, level, group and types.
     #[arg(long, value_name = "INSTANT|auto")]
     since: Option<String>,
+    /// Only resources changed up to this FHIR instant (`_until`; AB2D and IG v2 servers).
+    #[arg(long, value_name = "INSTANT")]
+    until: Option<String>,
     /// Elements to keep (`_elements`), comma-separated.
     #[arg(long, value_name = "E,…", value_delimiter = ',')]
     elements: Vec<String>,
@@ -69,16 +72,30 @@ pub struct ExportArgs {
     /// Any other kickoff parameter the server understands, as NAME=VALUE; repeat for more.
     #[arg(long = "param", value_name = "NAME=VALUE", value_parser = name_value)]
     extra: Vec<(String, String)>,
-    /// SMART Backend Services client id (with --key).
-    #[arg(long, value_name = "ID", requires = "key")]
+    /// The client id: SMART Backend Services (with --key) or a client secret (with --client-secret-env).
+    #[arg(long, value_name = "ID")]
     client_id: Option<String>,
     /// The signing key's kid (see `haul keys list`).
     #[arg(long, value_name = "KID", requires = "client_id")]
     key: Option<String>,
-    /// Token endpoint (discovered from the server when absent).
+    /// Sign in with a client ID and secret (OAuth client credentials: BCDA, AB2D, Azure), the secret read
+    /// from this environment variable. Never on the command line, where other users of the computer can see
+    /// it.
+    #[arg(long, value_name = "VAR", requires = "client_id", conflicts_with = "key")]
+    client_secret_env: Option<String>,
+    /// How the client secret is sent: basic (an Authorization header; the default) or post (form fields).
+    #[arg(long, value_name = "basic|post", requires = "client_secret_env", value_parser = secret_style)]
+    secret_style: Option<SecretStyle>,
+    /// An extra field of the token request, as NAME=VALUE (audience=…, resource=…); repeat for more.
+    #[arg(long = "token-param", value_name = "NAME=VALUE", requires = "client_secret_env", value_parser = token_param)]
+    token_params: Vec<(String, String)>,
+    /// Sign in with a bearer token read from this environment variable (sent as it is; it cannot be renewed).
+    #[arg(long, value_name = "VAR", conflicts_with_all = ["client_id", "key", "client_secret_env"])]
+    bearer_token_env: Option<String>,
+    /// Token endpoint (discovered from the server's .well-known/smart-configuration when absent).
     #[arg(long, value_name = "URL", requires = "client_id")]
     token_url: Option<String>,
-    /// OAuth scope (default system/*.read).
+    /// OAuth scope (SMART: system/*.read unless given; with a client secret: none unless given).
     #[arg(long, value_name = "S", requires = "client_id")]
     scope: Option<String>,
     /// Files downloaded at once.
@@ -90,6 +107,10 @@ pub struct ExportArgs {
     /// The export folder (created; must be new or empty).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
+    /// A CA certificate file (PEM) to trust besides this computer's: for a server whose certificate comes
+    /// from its organisation's own certificate authority.
+    #[arg(long, value_name = "PATH")]
+    ca_file: Option<PathBuf>,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -157,6 +178,65 @@ fn name_value(s: &str) -> Result<(String, String), String> {
     }
 }
 
+fn token_param(s: &str) -> Result<(String, String), String> {
+    let (name, value) = name_value(s)?;
+    bulk_client::check_token_param(&name)?;
+    Ok((name, value))
+}
+
+fn secret_style(s: &str) -> Result<SecretStyle, String> {
+    SecretStyle::parse(s).ok_or_else(|| format!("“{s}” is not a secret style: use basic or post"))
+}
+
+/// Checks, before anything is created, that `--<flag> VAR` names a variable holding a `what`. The value is
+/// read again when the export signs in (by `haul resume` too), and never printed.
+fn secret_from_env(flag: &str, variable: &str, what: &str) -> Result<SecretRef, String> {
+    if variable.is_empty() || variable.contains('=') || variable.contains('\0') {
+        return Err(format!("--{flag} takes the name of an environment variable, not “{variable}”."));
+    }
+    match std::env::var(variable) {
+        Ok(value) if !value.trim().is_empty() => Ok(SecretRef::Environment { variable: variable.to_string() }),
+        Ok(_) => Err(format!(
+            "--{flag} names {variable}, but that environment variable is empty. Put the {what} in it first."
+        )),
+        Err(std::env::VarError::NotPresent) => Err(format!(
+            "--{flag} names {variable}, but that environment variable is not set here. Set it to the {what} first, without typing it on a command line (for example `read -rs {variable} && export {variable}`)."
+        )),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err(format!("--{flag} names {variable}, but its value is not text. Put the {what} in it as it was given."))
+        }
+    }
+}
+
+/// The sign-in the flags ask for (none: an open server).
+fn sign_in_of_args(args: &mut ExportArgs) -> Result<Option<AuthSettings>, String> {
+    if let Some(variable) = &args.bearer_token_env {
+        return Ok(Some(AuthSettings::bearer_token(secret_from_env("bearer-token-env", variable, "bearer token")?)));
+    }
+    let Some(client_id) = args.client_id.take() else { return Ok(None) };
+    let endpoint = |auth: AuthSettings, args: &mut ExportArgs| AuthSettings {
+        token_url: args.token_url.take(),
+        scope: args.scope.take(),
+        ..auth
+    };
+    match (args.key.take(), args.client_secret_env.clone()) {
+        (Some(kid), _) => Ok(Some(endpoint(AuthSettings::smart_backend(client_id, kid), args))),
+        (None, Some(variable)) => {
+            let secret = secret_from_env("client-secret-env", &variable, "client secret")?;
+            let style = args.secret_style.unwrap_or_default();
+            let auth = AuthSettings {
+                token_params: std::mem::take(&mut args.token_params),
+                ..AuthSettings::client_secret(client_id, secret, style)
+            };
+            Ok(Some(endpoint(auth, args)))
+        }
+        (None, None) => {
+            Err("--client-id needs --key KID (SMART Backend Services) or --client-secret-env VAR (a client secret)."
+                .into())
+        }
+    }
+}
+
 /// Test hooks: `HAUL_TEST_FAST_PACING=1` shortens waits so fault tests finish in seconds.
 fn pacing() -> Pacing {
     if std::env::var_os("HAUL_TEST_FAST_PACING").is_some() {
@@ -172,20 +252,30 @@ fn pacing() -> Pacing {
     }
 }
 
-fn runner(db: Database, limits: &LimitArgs) -> ExportRunner {
-    ExportRunner::new(Arc::new(Mutex::new(db)), HttpClient::new()).with_pacing(pacing()).with_limits(limits.limits())
+fn runner(db: Database, limits: &LimitArgs, http: HttpClient) -> ExportRunner {
+    ExportRunner::new(Arc::new(Mutex::new(db)), http).with_pacing(pacing()).with_limits(limits.limits())
 }
 
-/// A FHIR instant: a full date-time with a time zone.
-fn check_instant(s: &str) -> Result<(), String> {
+/// The HTTP client for `--ca-file`: the platform's roots and the file's certificates, read by the same rule
+/// as a saved server's CA file.
+fn http_trusting(ca_file: Option<&std::path::Path>) -> Result<HttpClient, String> {
+    let Some(path) = ca_file else { return Ok(HttpClient::new()) };
+    let pem = haul_store::read_ca_file(path).map_err(|e| format!("--ca-file: {e}"))?;
+    HttpClient::with_extra_roots(&pem).map_err(|e| format!("--ca-file {}: {e}", path.display()))
+}
+
+/// A FHIR instant: a full date-time with a time zone. `or_else` names what else the flag takes.
+fn check_instant(flag: &str, s: &str, or_else: &str) -> Result<(), String> {
     time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).map(drop).map_err(|_| {
         format!(
-            "--since “{s}” is not a FHIR instant. Give a full date and time with a time zone, for example 2026-01-31T00:00:00Z, or `auto`."
+            "{flag} “{s}” is not a FHIR instant. Give a full date and time with a time zone, for example 2026-01-31T00:00:00Z{or_else}."
         )
     })
 }
 
-pub async fn export(args: ExportArgs) -> Result<u8, String> {
+pub async fn export(mut args: ExportArgs) -> Result<u8, String> {
+    let auth = sign_in_of_args(&mut args)?;
+    let http = http_trusting(args.ca_file.as_deref())?;
     let check = haul_store::check_base_url(&args.fhir_url).map_err(|e| e.to_string())?;
     let fhir_url = check.normalized.clone();
     if let Some(w) = &check.warning {
@@ -201,6 +291,7 @@ pub async fn export(args: ExportArgs) -> Result<u8, String> {
         level: Some(level),
         output_format: args.output_format,
         since: None,
+        until: args.until.clone(),
         types: args.types.into_iter().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect(),
         elements: args.elements,
         patients: args.patients,
@@ -210,29 +301,29 @@ pub async fn export(args: ExportArgs) -> Result<u8, String> {
         post: args.post,
         extra: args.extra,
     };
-    let auth = match (args.client_id, args.key) {
-        (Some(client_id), Some(key_kid)) => {
-            Some(AuthSettings { client_id, key_kid, token_url: args.token_url, scope: args.scope })
-        }
-        _ => None,
-    };
     let mut plan = ExportPlan {
         out_dir: Some(args.out),
         parallel: args.parallel,
         delete_after: !args.no_delete,
         ..ExportPlan::new(ServerChoice::Address { fhir_url: fhir_url.clone(), auth }, request)
     };
+    if let Some(u) = &args.until {
+        check_instant("--until", u, "")?;
+    }
     match args.since.as_deref() {
         None => {}
         Some("auto") => plan.since = Since::LastExport,
         Some(s) => {
-            check_instant(s)?;
+            check_instant("--since", s, ", or `auto`")?;
             plan.request.since = Some(s.to_string());
         }
     }
     let auto = plan.since == Since::LastExport;
     // The exports root is only used without --out, which the command line always has.
     let planned = plan.create(&db, std::path::Path::new(".")).map_err(plan_error)?;
+    for note in &planned.notes {
+        eprintln!("Note: {note}");
+    }
     match (auto, &planned.baseline) {
         (true, Some(t)) => eprintln!("Incremental: since {t} (the last successful export of the same request)."),
         (true, None) => eprintln!("No earlier successful export of this request: running a full export."),
@@ -241,7 +332,7 @@ pub async fn export(args: ExportArgs) -> Result<u8, String> {
     let job = planned.job;
     eprintln!("Export {} started: {}", job.id, job.request.describe(&fhir_url).lines().next().unwrap_or(""));
     eprintln!("Folder: {}", job.out_dir);
-    run_one(&runner(db, &args.limits), job.id).await
+    run_one(&runner(db, &args.limits, http), job.id).await
 }
 
 /// The plan's refusals in the command line's words (its flags, not the app's pages).
@@ -265,7 +356,7 @@ pub async fn resume(args: ResumeArgs) -> Result<u8, String> {
         eprintln!("No interrupted exports.");
         return Ok(EXIT_OK);
     }
-    let runner = runner(db, &args.limits);
+    let runner = runner(db, &args.limits, HttpClient::new());
     let mut worst = EXIT_OK;
     for id in ids {
         eprintln!("Resuming export {id}");
@@ -363,12 +454,13 @@ fn print_outcome(o: &JobOutcome) {
             t.files
         );
     }
+    // The headline first, then the technical detail under it.
+    eprintln!("{}", printable(&o.message));
     if let Some(f) = &o.failure
         && let Some(d) = &f.detail
     {
         eprintln!("  detail: {}", printable(d));
     }
-    eprintln!("{}", printable(&o.message));
     if o.state == JobState::Failed {
         eprintln!("`haul resume {}` tries again what can be tried again.", o.id);
     }
@@ -388,8 +480,9 @@ fn event_text(e: &JobEvent) -> Option<String> {
             format!("waiting {}: {reason}", human_duration(Duration::from_secs_f64(*seconds)))
         }
         JobEvent::Warning { message } => format!("warning: {message}"),
-        JobEvent::Manifest { files, transaction_time } => {
-            format!("manifest: {files} files, transactionTime {transaction_time}")
+        JobEvent::Manifest { files, transaction_time, expires } => {
+            let until = expires.as_deref().map(|e| format!("; the server keeps them until {e}")).unwrap_or_default();
+            format!("manifest: {files} files, transactionTime {transaction_time}{until}")
         }
         JobEvent::FileStarted { name, resume_from, .. } if *resume_from > 0 => {
             format!("download {name} (resuming at byte {resume_from})")

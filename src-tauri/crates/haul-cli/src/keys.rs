@@ -28,6 +28,9 @@ enum KeysCommand {
     Generate {
         #[arg(long, value_enum, default_value = "ES384", ignore_case = true)]
         alg: Alg,
+        /// RSA key size (RS384 only): 2048 (default), 3072 or 4096 (some servers, e.g. CMS DPC, ask for 4096).
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["2048", "3072", "4096"]))]
+        bits: Option<String>,
         #[arg(long)]
         label: String,
     },
@@ -35,6 +38,12 @@ enum KeysCommand {
     List,
     /// Print (or save) the public JWKS to register with a server.
     Jwks {
+        kid: String,
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Print (or save) the public key as PEM, for servers that register a PEM public key (CMS DPC).
+    Pem {
         kid: String,
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
@@ -57,15 +66,16 @@ pub fn run(args: KeysArgs) -> Result<(), String> {
     let db = open_db()?;
     let keychain = Keychain;
     match args.command {
-        KeysCommand::Generate { alg, label } => {
+        KeysCommand::Generate { alg, bits, label } => {
             let alg = match alg {
                 Alg::Es384 => KeyAlgorithm::ES384,
                 Alg::Rs384 => KeyAlgorithm::RS384,
             };
-            let key = db.generate_key(&keychain, alg, &label).map_err(|e| e.to_string())?;
+            let bits = bits.map(|b| b.parse::<u32>().expect("one of the listed sizes"));
+            let key = db.generate_key_sized(&keychain, alg, bits, &label).map_err(|e| e.to_string())?;
             println!("Created {}", describe(&key));
             println!("The private key is in this computer's keychain. Register the public key with the server:");
-            println!("  haul keys jwks {}", key.kid);
+            println!("  haul keys jwks {}      (or as PEM: haul keys pem {})", key.kid, key.kid);
         }
         KeysCommand::List => {
             let keys = db.list_keys().map_err(|e| e.to_string())?;
@@ -96,6 +106,16 @@ pub fn run(args: KeysArgs) -> Result<(), String> {
                     eprintln!("Saved the public JWKS of {kid} to {}", path.display());
                 }
                 None => println!("{text}"),
+            }
+        }
+        KeysCommand::Pem { kid, out } => {
+            let pem = db.key_public_pem(&kid).map_err(|e| e.to_string())?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, &pem).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                    eprintln!("Saved the public key of {kid} (PEM) to {}", path.display());
+                }
+                None => print!("{pem}"),
             }
         }
         KeysCommand::Import { file, label } => {

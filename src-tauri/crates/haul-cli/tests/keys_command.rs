@@ -47,3 +47,20 @@ fn generate_list_jwks_import_delete() {
     let (_, out, _) = haul(data.path(), &["keys", "list"]);
     assert!(out.contains("No keys yet"));
 }
+
+#[test]
+fn larger_rsa_keys_and_their_public_key_as_pem() {
+    let data = tempfile::tempdir().unwrap();
+    let (ok, out, err) = haul(data.path(), &["keys", "generate", "--alg", "RS384", "--bits", "3072", "--label", "DPC"]);
+    assert!(ok, "{err}");
+    let kid = out.lines().find_map(|l| l.strip_prefix("kid: ")).unwrap().to_string();
+    let (ok, pem, err) = haul(data.path(), &["keys", "pem", &kid]);
+    assert!(ok, "{err}");
+    assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----\n") && pem.trim_end().ends_with("-----END PUBLIC KEY-----"));
+    // 3072-bit modulus: the SPKI is about 420 bytes, 2048-bit about 294 (base64 lines tell the size).
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    assert!(body.len() > 500, "a 3072-bit key: {}", body.len());
+    let (ok, _, err) = haul(data.path(), &["keys", "generate", "--alg", "RS384", "--bits", "1024", "--label", "x"]);
+    assert!(!ok && err.contains("1024"), "{err}");
+    let _ = haul(data.path(), &["keys", "delete", &kid]);
+}

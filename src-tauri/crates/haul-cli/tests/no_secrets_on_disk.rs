@@ -110,3 +110,108 @@ async fn no_private_key_or_token_reaches_the_disk_or_the_output() {
     haul(data.path(), &["keys", "delete", &ec_kid]);
     haul(data.path(), &["keys", "delete", &rsa_kid]);
 }
+
+/// `haul` with `--env NAME=VALUE` pairs set for it; the output, success or not.
+fn haul_with_env(data: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_haul"));
+    command.args(args).env("HAUL_DATA_DIR", data).env("HAUL_TEST_FAST_PACING", "1");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let out = command.output().unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_client_secret_or_bearer_token_reaches_the_disk_or_the_output() {
+    let data = tempfile::tempdir().unwrap();
+    let outs = tempfile::tempdir().unwrap();
+    let mut printed = String::new();
+    let mut secrets: Vec<(String, String)> = Vec::new();
+
+    // A client secret from the environment, sent as HTTP Basic, with an extra token parameter; tokens revoked
+    // mid-export so a second one is issued too.
+    let sim = bulk_sim::RunningSim::start(bulk_sim::SimConfig {
+        auth: bulk_sim::AuthMode::ClientSecret {
+            token_lifetime: Duration::from_secs(300),
+            style: bulk_sim::SecretStyle::Basic,
+            required_scope: None,
+        },
+        ..bulk_sim::SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let (client_id, secret) = sim.register_secret_client();
+    let out = outs.path().join("bcda");
+    let base = sim.base_url();
+    let args = [
+        "export",
+        "--fhir-url",
+        &base,
+        "--group",
+        "aco-north",
+        "--client-id",
+        &client_id,
+        "--client-secret-env",
+        "HAUL_TEST_CLIENT_SECRET",
+        "--token-param",
+        "audience=https://api.example.test",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let (ok, text) = haul_with_env(data.path(), &args, &[("HAUL_TEST_CLIENT_SECRET", &secret)]);
+    assert!(ok, "{text}");
+    printed += &text;
+    assert_eq!(sim.stats().token_form_fields, ["audience", "grant_type"], "Basic: the secret is not a form field");
+    secrets.push(("client secret".into(), secret.clone()));
+    secrets.extend(sim.issued_tokens().into_iter().map(|t| ("access token".to_string(), t)));
+
+    // A bearer token from the environment.
+    let token = "pasted-gateway-token-9d8c7b6a";
+    let gateway = bulk_sim::RunningSim::start(bulk_sim::SimConfig {
+        auth: bulk_sim::AuthMode::StaticBearer { token: token.into() },
+        ..bulk_sim::SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let out = outs.path().join("gateway");
+    let base = gateway.base_url();
+    let args =
+        ["export", "--fhir-url", &base, "--bearer-token-env", "HAUL_TEST_BEARER", "--out", out.to_str().unwrap()];
+    let (ok, text) = haul_with_env(data.path(), &args, &[("HAUL_TEST_BEARER", token)]);
+    assert!(ok, "{text}");
+    printed += &text;
+    secrets.push(("bearer token".into(), token.into()));
+
+    // A wrong secret: refused in plain words, without the secret.
+    let out = outs.path().join("wrong");
+    let base = sim.base_url();
+    let wrong = "wrong-client-secret-31415926";
+    let args = [
+        "export",
+        "--fhir-url",
+        &base,
+        "--client-id",
+        &client_id,
+        "--client-secret-env",
+        "HAUL_TEST_CLIENT_SECRET",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let (ok, text) = haul_with_env(data.path(), &args, &[("HAUL_TEST_CLIENT_SECRET", wrong)]);
+    assert!(!ok && text.contains("refused the client ID"), "{text}");
+    printed += &text;
+    secrets.push(("wrong secret".into(), wrong.into()));
+    printed += &haul_with_env(data.path(), &["history", "--json"], &[]).1;
+
+    let mut places = Vec::new();
+    all_files(data.path(), &mut places);
+    all_files(outs.path(), &mut places);
+    assert!(places.iter().any(|(p, _)| p.ends_with("haul.db")));
+    places.push(("command output".into(), printed.into_bytes()));
+    for (place, bytes) in &places {
+        for (what, secret) in &secrets {
+            assert!(!contains(bytes, secret.as_bytes()), "{what} found in {place}");
+        }
+    }
+}

@@ -18,6 +18,9 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0006_table_schemas", include_str!("migrations/0006_table_schemas.sql")),
     ("0007_file_error_kind", include_str!("migrations/0007_file_error_kind.sql")),
     ("0008_trusted_origins", include_str!("migrations/0008_trusted_origins.sql")),
+    ("0009_sign_in_methods", include_str!("migrations/0009_sign_in_methods.sql")),
+    ("0010_server_profiles", include_str!("migrations/0010_server_profiles.sql")),
+    ("0011_server_ca_file", include_str!("migrations/0011_server_ca_file.sql")),
 ];
 
 /// The schema version this build writes.
@@ -103,12 +106,37 @@ impl Database {
     }
 
     fn migrate_from(&mut self, found: u32) -> Result<(), DbError> {
-        for (index, (_name, sql)) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        if found >= latest_version() {
+            return Ok(());
+        }
+        let path = self.path.clone();
+        let err = |e| classify(&path, e);
+        // Foreign keys off while migrating: changing a CHECK constraint means rebuilding the table, and
+        // dropping the old one with them on would fire ON DELETE on every row that refers to it. They can
+        // only be switched outside a transaction; each migration checks them before it commits.
+        self.conn.pragma_update(None, "foreign_keys", false).map_err(err)?;
+        let result = self.apply_migrations(found);
+        self.conn.pragma_update(None, "foreign_keys", true).map_err(err)?;
+        result
+    }
+
+    fn apply_migrations(&mut self, found: u32) -> Result<(), DbError> {
+        for (index, (name, sql)) in MIGRATIONS.iter().enumerate().skip(found as usize) {
             let version = index as u32 + 1;
             let path = self.path.clone();
             let err = |e| classify(&path, e);
             let tx = self.conn.transaction().map_err(err)?;
             tx.execute_batch(sql).map_err(err)?;
+            let broken: i64 =
+                tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).map_err(err)?;
+            if broken > 0 {
+                return Err(DbError::Other {
+                    path: path.clone(),
+                    detail: format!(
+                        "migration {name} would leave {broken} rows pointing at nothing; nothing was changed"
+                    ),
+                });
+            }
             tx.pragma_update(None, "user_version", version).map_err(err)?;
             tx.commit().map_err(err)?;
         }
@@ -262,6 +290,42 @@ mod tests {
         assert_eq!(stored, "[]");
         let old = db.list_servers().unwrap().pop().unwrap();
         assert_eq!((old.name.as_str(), old.trusted_origins.len()), ("Old", 0));
+    }
+
+    #[test]
+    fn rebuilding_servers_in_version_9_keeps_what_refers_to_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("haul.db");
+        database_at_version(&path, 8);
+        let old = Connection::open(&path).unwrap();
+        old.execute_batch(
+            "PRAGMA foreign_keys = ON;
+             INSERT INTO keys (kid, label, alg, public_jwk) VALUES ('k1', 'Key', 'ES384', '{}');
+             INSERT INTO servers (id, name, base_url, auth_kind, client_id, key_kid, builtin, trusted_origins)
+                 VALUES (4, 'Payer', 'https://x.test/fhir', 'smart_backend', 'c', 'k1', 'demo', '[\"https://f.test\"]');
+             INSERT INTO pinned_groups (server_id, group_id) VALUES (4, 'g1');
+             INSERT INTO exports (id, server_id, fhir_url, level, request_json, settings_json, out_dir, state)
+                 VALUES (1, 4, 'https://x.test/fhir', 'system', '{}', '{}', '/tmp/x', 'completed');",
+        )
+        .unwrap();
+        drop(old);
+        let db = Database::open(&path).unwrap();
+        let server = db.get_server(4).unwrap();
+        assert_eq!((server.key_kid.as_deref(), server.builtin), (Some("k1"), true));
+        assert_eq!(server.trusted_origins, ["https://f.test"]);
+        assert!(!server.secret_saved && server.token_params.is_empty());
+        let pinned: i64 = db.conn().query_row("SELECT count(*) FROM pinned_groups", [], |r| r.get(0)).unwrap();
+        let job_server: Option<i64> = db.conn().query_row("SELECT server_id FROM exports", [], |r| r.get(0)).unwrap();
+        assert_eq!((pinned, job_server), (1, Some(4)), "no ON DELETE fired by the rebuild");
+        // The constraints are back: on the new kinds, and on the references.
+        db.conn()
+            .execute("UPDATE servers SET auth_kind = 'client_secret', secret_style = 'post' WHERE id = 4", [])
+            .unwrap();
+        assert!(db.conn().execute("UPDATE servers SET auth_kind = 'password' WHERE id = 4", []).is_err());
+        assert!(db.conn().execute("INSERT INTO pinned_groups (server_id, group_id) VALUES (99, 'g')", []).is_err());
+        db.conn().execute("DELETE FROM servers WHERE id = 4", []).unwrap();
+        let pinned: i64 = db.conn().query_row("SELECT count(*) FROM pinned_groups", [], |r| r.get(0)).unwrap();
+        assert_eq!(pinned, 0, "ON DELETE CASCADE still there");
     }
 
     #[test]

@@ -86,6 +86,8 @@ mod tests {
             key_kid: None,
             token_url: None,
             trusted_origins: vec![],
+            secret_style: None,
+            token_params: vec![],
         };
         let a = db.add_server(&input("a")).unwrap();
         let b = db.add_server(&input("b")).unwrap();
@@ -99,7 +101,7 @@ mod tests {
         assert_eq!(pins[0].members, Some(6));
         db.unpin_group(a.id, "aco-south").unwrap();
         assert_eq!(db.pinned_groups(a.id).unwrap().len(), 1);
-        db.remove_server(b.id).unwrap();
+        db.remove_server(&crate::Keychain, b.id).unwrap();
         assert!(db.pinned_groups(b.id).unwrap().is_empty());
     }
 }

@@ -121,6 +121,18 @@ impl Database {
         rows.collect::<Result<_, _>>().map_err(|e| self.error(e))
     }
 
+    /// The job that polls `status_url`, if Haul started it (a busy server may name the export it is running).
+    pub fn job_by_status_url(&self, status_url: &str) -> Result<Option<JobRecord>, DbError> {
+        self.conn()
+            .query_row(
+                &format!("SELECT {JOB_COLUMNS} FROM exports WHERE status_url = ?1 ORDER BY id DESC LIMIT 1"),
+                [status_url],
+                job_from_row,
+            )
+            .optional()
+            .map_err(|e| self.error(e))
+    }
+
     /// Jobs a killed process left behind: started, not finished.
     pub fn interrupted_jobs(&self) -> Result<Vec<JobRecord>, DbError> {
         let mut stmt = self

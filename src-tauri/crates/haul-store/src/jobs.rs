@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use bulk_client::ExportRequest;
+use bulk_client::{ExportRequest, SecretStyle};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -68,16 +68,81 @@ impl JobState {
     }
 }
 
-/// How to sign in for a job: names only, never a secret (the key stays in the keychain).
+/// How a job signs in. Rows written before there was a choice are SMART Backend Services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum SignInMethod {
+    #[default]
+    SmartBackend,
+    ClientSecret,
+    BearerToken,
+}
+
+/// Where a job's client secret or bearer token is, read when the job runs (never stored with the job).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "from", rename_all = "snake_case")]
+#[ts(export)]
+pub enum SecretRef {
+    /// The saved server's entry in the OS keychain.
+    Keychain {
+        #[serde(rename = "serverId")]
+        #[ts(type = "number")]
+        server_id: i64,
+    },
+    /// An environment variable of the process that runs the job (`haul export --client-secret-env`).
+    Environment { variable: String },
+}
+
+/// How to sign in for a job: names only, never a secret (the key and any secret stay in the keychain or
+/// the environment; `secret` says where).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct AuthSettings {
-    pub client_id: String,
-    pub key_kid: String,
+    #[serde(default)]
+    pub method: SignInMethod,
+    /// SMART and client secret (a bearer token has none).
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// SMART: the signing key.
+    #[serde(default)]
+    pub key_kid: Option<String>,
     /// Discovered from the server when absent.
     pub token_url: Option<String>,
     pub scope: Option<String>,
+    /// Client secret: how it is sent.
+    #[serde(default)]
+    pub secret_style: SecretStyle,
+    /// Client secret: extra token request fields.
+    #[serde(default)]
+    pub token_params: Vec<(String, String)>,
+    /// Client secret or bearer token: where to read it.
+    #[serde(default)]
+    pub secret: Option<SecretRef>,
+}
+
+impl AuthSettings {
+    /// SMART Backend Services with the key `key_kid`.
+    pub fn smart_backend(client_id: impl Into<String>, key_kid: impl Into<String>) -> Self {
+        Self { client_id: Some(client_id.into()), key_kid: Some(key_kid.into()), ..Self::default() }
+    }
+
+    /// A client ID and the secret at `secret`, sent the `style` way.
+    pub fn client_secret(client_id: impl Into<String>, secret: SecretRef, style: SecretStyle) -> Self {
+        Self {
+            method: SignInMethod::ClientSecret,
+            client_id: Some(client_id.into()),
+            secret_style: style,
+            secret: Some(secret),
+            ..Self::default()
+        }
+    }
+
+    /// The bearer token at `secret`.
+    pub fn bearer_token(secret: SecretRef) -> Self {
+        Self { method: SignInMethod::BearerToken, secret: Some(secret), ..Self::default() }
+    }
 }
 
 /// How to run a job.
@@ -260,4 +325,35 @@ pub struct TypeTotal {
     pub resources: u64,
     #[ts(type = "number")]
     pub bytes: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_in_settings_of_older_jobs_still_read_as_smart() {
+        let old: JobSettings = serde_json::from_str(
+            r#"{"parallel":2,"deleteAfter":false,"auth":{"clientId":"c","keyKid":"k","tokenUrl":null,"scope":null}}"#,
+        )
+        .unwrap();
+        assert_eq!(old.auth, Some(AuthSettings::smart_backend("c", "k")));
+    }
+
+    #[test]
+    fn a_secret_is_named_by_reference_only() {
+        let auth = AuthSettings {
+            token_params: vec![("audience".into(), "https://api.test".into())],
+            ..AuthSettings::client_secret("c", SecretRef::Keychain { server_id: 7 }, SecretStyle::Post)
+        };
+        let text = serde_json::to_string(&auth).unwrap();
+        assert!(text.contains(r#""method":"client_secret""#), "{text}");
+        assert!(text.contains(r#""secret":{"from":"keychain","serverId":7}"#), "{text}");
+        assert!(text.contains(r#""secretStyle":"post""#), "{text}");
+        assert_eq!(serde_json::from_str::<AuthSettings>(&text).unwrap(), auth);
+        let env = AuthSettings::bearer_token(SecretRef::Environment { variable: "GATEWAY_TOKEN".into() });
+        let text = serde_json::to_string(&env).unwrap();
+        assert!(text.contains(r#"{"from":"environment","variable":"GATEWAY_TOKEN"}"#), "{text}");
+        assert_eq!(serde_json::from_str::<AuthSettings>(&text).unwrap(), env);
+    }
 }

@@ -1,5 +1,5 @@
 //! The OS keychain (Secret Service on Linux, Keychain on macOS, Credential Manager on Windows): the only
-//! place a private key is ever stored. There is no fallback: if the keychain cannot be used, the user is
+//! place a private key, a client secret or a bearer token is ever stored. There is no fallback: if the keychain cannot be used, the user is
 //! told what to do, and nothing is written anywhere else.
 
 use zeroize::Zeroizing;
@@ -10,7 +10,7 @@ pub const SERVICE: &str = "org.haul.desktop";
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum KeychainError {
     #[error(
-        "Haul cannot reach this computer's keychain (on Linux: the Secret Service, such as GNOME Keyring or KWallet). Private keys are kept only there, never in a file. Start your desktop's keyring (install gnome-keyring if there is none) and unlock it, then try again."
+        "Haul cannot reach this computer's keychain (on Linux: the Secret Service, such as GNOME Keyring or KWallet). Private keys and secrets are kept only there, never in a file. Start your desktop's keyring (install gnome-keyring if there is none) and unlock it, then try again."
     )]
     Unavailable { detail: String },
     #[error("This computer's keychain is locked. Unlock it (your login password usually does) and try again.")]
@@ -19,7 +19,12 @@ pub enum KeychainError {
         "The private key {kid} is no longer in this computer's keychain (it was deleted there, or this is another computer). Create or import the key again and register its public key with the server."
     )]
     Missing { kid: String },
-    #[error("The keychain refused to store or read the key: {detail}")]
+    /// A server's client secret or bearer token is no longer where Haul saved it.
+    #[error(
+        "The secret saved for “{server}” is no longer in this computer's keychain (it was deleted there, or this is another computer). Enter it again on the Servers page."
+    )]
+    SecretMissing { server: String },
+    #[error("The keychain refused to store or read the key or secret: {detail}")]
     Refused { detail: String },
 }
 
@@ -42,6 +47,18 @@ fn classify(e: keyring::Error, kid: &str) -> KeychainError {
     }
 }
 
+/// A server's secret entry (its name is kept in the server's row): `server` names it in messages.
+fn secret_entry(name: &str, server: &str) -> Result<keyring::Entry, KeychainError> {
+    keyring::Entry::new(SERVICE, name).map_err(|e| classify_secret(e, server))
+}
+
+fn classify_secret(e: keyring::Error, server: &str) -> KeychainError {
+    match classify(e, "") {
+        KeychainError::Missing { .. } => KeychainError::SecretMissing { server: server.to_string() },
+        other => other,
+    }
+}
+
 impl Keychain {
     pub fn store(&self, kid: &str, secret: &[u8]) -> Result<(), KeychainError> {
         entry(kid)?.set_secret(secret).map_err(|e| classify(e, kid))
@@ -56,6 +73,23 @@ impl Keychain {
         match entry(kid)?.delete_credential() {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(e) => Err(classify(e, kid)),
+        }
+    }
+
+    /// Stores a server's client secret or bearer token under the entry `name` (replacing one there).
+    pub fn store_secret(&self, name: &str, server: &str, secret: &str) -> Result<(), KeychainError> {
+        secret_entry(name, server)?.set_password(secret).map_err(|e| classify_secret(e, server))
+    }
+
+    pub fn load_secret(&self, name: &str, server: &str) -> Result<Zeroizing<String>, KeychainError> {
+        secret_entry(name, server)?.get_password().map(Zeroizing::new).map_err(|e| classify_secret(e, server))
+    }
+
+    /// Removes a secret entry; one that is already gone counts as removed.
+    pub fn remove_secret(&self, name: &str, server: &str) -> Result<(), KeychainError> {
+        match secret_entry(name, server)?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(classify_secret(e, server)),
         }
     }
 }

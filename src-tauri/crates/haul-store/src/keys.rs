@@ -36,14 +36,29 @@ pub enum KeyStoreError {
     NotFound(String),
     #[error("{0}")]
     Invalid(String),
+    /// A client secret or bearer token a job needs is not where its settings say (the sentence says where
+    /// to enter it).
+    #[error("{0}")]
+    NoSecret(String),
     #[error(transparent)]
     Db(#[from] DbError),
 }
 
 impl Database {
     pub fn generate_key(&self, keychain: &Keychain, alg: KeyAlgorithm, label: &str) -> Result<KeyInfo, KeyStoreError> {
+        self.generate_key_sized(keychain, alg, None, label)
+    }
+
+    /// [`Self::generate_key`] with an RSA size (2048, 3072 or 4096).
+    pub fn generate_key_sized(
+        &self,
+        keychain: &Keychain,
+        alg: KeyAlgorithm,
+        rsa_bits: Option<u32>,
+        label: &str,
+    ) -> Result<KeyInfo, KeyStoreError> {
         let label = check_label(label)?;
-        let key = SigningKey::generate(alg)?;
+        let key = SigningKey::generate_sized(alg, rsa_bits)?;
         self.save_key(keychain, &key, &label)
     }
 
@@ -129,6 +144,12 @@ impl Database {
     pub fn key_jwks(&self, kid: &str) -> Result<serde_json::Value, KeyStoreError> {
         let key = self.find_key(kid)?.ok_or_else(|| KeyStoreError::NotFound(kid.to_string()))?;
         Ok(serde_json::json!({ "keys": [key.public_jwk] }))
+    }
+
+    /// The public key as PEM (`-----BEGIN PUBLIC KEY-----`), for servers that register a PEM (CMS DPC).
+    pub fn key_public_pem(&self, kid: &str) -> Result<String, KeyStoreError> {
+        let key = self.find_key(kid)?.ok_or_else(|| KeyStoreError::NotFound(kid.to_string()))?;
+        Ok(bulk_client::keys::public_pem_of_jwk(&key.public_jwk)?)
     }
 
     /// Deletes a key from the keychain and from Haul; returns the servers that lose their key.

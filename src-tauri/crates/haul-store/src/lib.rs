@@ -20,8 +20,10 @@ pub use groups::PinnedGroup;
 pub use job_rows::types_key;
 pub use jobs::{
     AuthSettings, FileKind, FileRecord, FileState, JobFailure, JobRecord, JobSettings, JobState, NewFile, NewJob,
-    TypeTotal,
+    SecretRef, SignInMethod, TypeTotal,
 };
 pub use keychain::{Keychain, KeychainError};
 pub use keys::{KeyInfo, KeyStoreError};
-pub use servers::{AuthKind, DEMO_NAME, Server, ServerError, ServerInput, UrlCheck, check_base_url};
+pub use servers::{
+    AuthKind, CaFileError, DEMO_NAME, Server, ServerError, ServerInput, UrlCheck, check_base_url, read_ca_file,
+};

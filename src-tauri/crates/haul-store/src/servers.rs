@@ -1,21 +1,35 @@
 //! Servers the user exports from: validation of what the user typed, and their rows in SQLite.
 
-use bulk_client::{OriginError, normalize_origin};
+use bulk_client::{OriginError, SecretStyle};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use url::{Host, Url};
 
 use crate::db::{Database, DbError};
+use crate::keychain::{Keychain, KeychainError};
+use sign_in::validate_sign_in;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub use ca_file::{CaFileError, read_ca_file};
+
+mod ca_file;
+mod profile;
+mod secret;
+mod sign_in;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum AuthKind {
     /// No authorization: open test servers, or servers behind a network boundary.
+    #[default]
     Open,
     /// SMART Backend Services: a signed JWT traded for a short-lived token.
     SmartBackend,
+    /// OAuth 2.0 client credentials with a client ID and secret (CMS BCDA and AB2D, Microsoft Entra).
+    ClientSecret,
+    /// A bearer token the user pastes (some gateways issue them by hand); never renewed.
+    BearerToken,
 }
 
 impl AuthKind {
@@ -23,13 +37,26 @@ impl AuthKind {
         match self {
             AuthKind::Open => "open",
             AuthKind::SmartBackend => "smart_backend",
+            AuthKind::ClientSecret => "client_secret",
+            AuthKind::BearerToken => "bearer_token",
         }
     }
 
     fn from_sql(s: &str) -> Self {
         match s {
             "smart_backend" => AuthKind::SmartBackend,
+            "client_secret" => AuthKind::ClientSecret,
+            "bearer_token" => AuthKind::BearerToken,
             _ => AuthKind::Open,
+        }
+    }
+
+    /// What the keychain holds for this method, in words; `None` for methods with no secret to enter.
+    pub fn secret_words(self) -> Option<&'static str> {
+        match self {
+            AuthKind::ClientSecret => Some("client secret"),
+            AuthKind::BearerToken => Some("bearer token"),
+            AuthKind::Open | AuthKind::SmartBackend => None,
         }
     }
 }
@@ -56,12 +83,30 @@ pub struct Server {
     /// Storage origins (`https://host[:port]`, normalized) that also receive the access token, besides the
     /// server's own origin. Empty unless the user listed some.
     pub trusted_origins: Vec<String>,
+    /// How the client secret is sent (client-secret sign-in only).
+    pub secret_style: Option<SecretStyle>,
+    /// Extra fields of the token request, such as `audience` (client-secret sign-in only).
+    pub token_params: Vec<(String, String)>,
+    /// A client secret or bearer token is saved in the OS keychain for this server. The secret itself
+    /// never leaves the keychain towards the UI.
+    pub secret_saved: bool,
+    /// The kind of server (a `server-profiles` id such as `cms-bcda`), chosen in the form: its quirks apply
+    /// to exports. None: a standard server.
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile_id: Option<String>,
+    /// A CA certificate file (PEM) the server's certificate is also checked against: for servers behind
+    /// their organisation's own certificate authority. Set on its own (`Database::set_server_ca_file`).
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
 
-/// What the user typed in the server form.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+/// What the user typed in the server form. The secret is not part of it: it goes to the keychain on its
+/// own (`Database::set_server_secret`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct ServerInput {
@@ -82,6 +127,13 @@ pub struct ServerInput {
     /// predate the field send none; the UI always sends it, so an edit never drops the list by accident.
     #[serde(default)]
     pub trusted_origins: Vec<String>,
+    /// Client-secret sign-in: Basic (the default) or form fields.
+    #[ts(optional)]
+    #[serde(default)]
+    pub secret_style: Option<SecretStyle>,
+    /// Client-secret sign-in: extra token request fields as (name, value).
+    #[serde(default)]
+    pub token_params: Vec<(String, String)>,
 }
 
 pub const DEFAULT_SCOPE: &str = "system/*.read";
@@ -101,6 +153,9 @@ pub enum ServerField {
     KeyKid,
     TokenUrl,
     TrustedOrigins,
+    TokenParams,
+    /// The client secret or bearer token.
+    Secret,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -114,6 +169,18 @@ pub enum ServerError {
     /// An entry of the trusted storage origins is not an origin (the message quotes it).
     #[error(transparent)]
     TrustedOrigin(#[from] OriginError),
+    /// The server signs in with a secret and none has been entered.
+    #[error(
+        "“{server}” signs in with a {what}, and none is saved in Haul yet. Enter it on the Servers page, then try again."
+    )]
+    NoSecret { server: String, what: &'static str },
+    #[error("Haul has no server profile “{0}”.")]
+    UnknownProfile(String),
+    /// The CA certificate file chosen for the server is missing, unreadable or holds no certificate.
+    #[error(transparent)]
+    CaFile(#[from] CaFileError),
+    #[error(transparent)]
+    Keychain(#[from] KeychainError),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -124,6 +191,7 @@ impl ServerError {
             ServerError::Invalid { field, .. } => Some(*field),
             ServerError::DuplicateName(_) => Some(ServerField::Name),
             ServerError::TrustedOrigin(_) => Some(ServerField::TrustedOrigins),
+            ServerError::NoSecret { .. } => Some(ServerField::Secret),
             _ => None,
         }
     }
@@ -207,7 +275,8 @@ fn is_loopback(host: &Host<&str>) -> bool {
     }
 }
 
-/// A validated form: every field trimmed, optional fields empty → None.
+/// A validated form: every field trimmed, optional fields empty → None, sign-in settings only for the
+/// chosen method.
 struct ValidServer {
     name: String,
     base_url: String,
@@ -218,19 +287,9 @@ struct ValidServer {
     token_url: Option<String>,
     /// JSON array, as stored.
     trusted_origins: String,
-}
-
-/// The entries checked by the rule the HTTP client enforces (bulk_client's), normalized and each kept once;
-/// blank entries (empty lines in the form) are dropped.
-fn normalize_trusted_origins(entries: &[String]) -> Result<Vec<String>, ServerError> {
-    let mut origins: Vec<String> = Vec::new();
-    for entry in entries.iter().filter(|e| !e.trim().is_empty()) {
-        let origin = normalize_origin(entry)?;
-        if !origins.contains(&origin) {
-            origins.push(origin);
-        }
-    }
-    Ok(origins)
+    secret_style: Option<&'static str>,
+    /// JSON array of [name, value] pairs, as stored.
+    token_params: String,
 }
 
 fn validate(input: &ServerInput) -> Result<ValidServer, ServerError> {
@@ -242,61 +301,28 @@ fn validate(input: &ServerInput) -> Result<ValidServer, ServerError> {
         return Err(invalid(ServerField::Name, "Keep the name under 100 characters."));
     }
     let base_url = check_base_url(&input.base_url)?.normalized;
-    let optional = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
-    let client_id = optional(&input.client_id);
-    let mut scope = optional(&input.scope);
-    match input.auth {
-        AuthKind::Open => {}
-        AuthKind::SmartBackend => {
-            if client_id.is_none() {
-                return Err(invalid(
-                    ServerField::ClientId,
-                    "Enter the client ID that the server's administrators registered for Haul.",
-                ));
-            }
-            let s = scope.get_or_insert_with(|| DEFAULT_SCOPE.to_string());
-            if let Some(bad) = s.split_whitespace().find(|part| !part.contains('/')) {
-                return Err(invalid(
-                    ServerField::Scope,
-                    format!(
-                        "“{bad}” is not a SMART scope. Scopes look like system/*.read or system/Patient.rs, separated by spaces."
-                    ),
-                ));
-            }
-        }
-    }
-    // Open servers get no token, so there is nothing to trust anyone with.
-    let (key_kid, token_url, trusted_origins) = match input.auth {
-        AuthKind::Open => (None, None, Vec::new()),
-        AuthKind::SmartBackend => {
-            let token_url = match optional(&input.token_url) {
-                Some(url) => Some(
-                    check_base_url(&url)
-                        .map_err(|e| {
-                            invalid(ServerField::TokenUrl, e.to_string().replace("FHIR base URL", "token URL"))
-                        })?
-                        .normalized,
-                ),
-                None => None,
-            };
-            (optional(&input.key_kid), token_url, normalize_trusted_origins(&input.trusted_origins)?)
-        }
-    };
-    let trusted_origins = serde_json::to_string(&trusted_origins).expect("a list of strings serializes");
+    let sign_in = validate_sign_in(input)?;
     Ok(ValidServer {
         name: name.to_string(),
         base_url,
         auth: input.auth,
-        client_id,
-        scope,
-        key_kid,
-        token_url,
-        trusted_origins,
+        client_id: sign_in.client_id,
+        scope: sign_in.scope,
+        key_kid: sign_in.key_kid,
+        token_url: sign_in.token_url,
+        trusted_origins: serde_json::to_string(&sign_in.trusted_origins).expect("a list of strings serializes"),
+        secret_style: sign_in.secret_style.map(SecretStyle::as_str),
+        token_params: serde_json::to_string(&sign_in.token_params).expect("a list of string pairs serializes"),
     })
 }
 
 const COLUMNS: &str = "id, name, base_url, auth_kind, client_id, scope, builtin IS NOT NULL, created_at, updated_at, \
-     key_kid, token_url, trusted_origins";
+     key_kid, token_url, trusted_origins, secret_style, token_params, secret_entry IS NOT NULL, profile_id, ca_file";
+
+fn json_column<T: serde::de::DeserializeOwned>(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<T> {
+    serde_json::from_str(&row.get::<_, String>(index)?)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e)))
+}
 
 fn row_to_server(row: &rusqlite::Row<'_>) -> rusqlite::Result<Server> {
     Ok(Server {
@@ -311,8 +337,12 @@ fn row_to_server(row: &rusqlite::Row<'_>) -> rusqlite::Result<Server> {
         updated_at: row.get(8)?,
         key_kid: row.get(9)?,
         token_url: row.get(10)?,
-        trusted_origins: serde_json::from_str(&row.get::<_, String>(11)?)
-            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(11, rusqlite::types::Type::Text, Box::new(e)))?,
+        trusted_origins: json_column(row, 11)?,
+        secret_style: row.get::<_, Option<String>>(12)?.as_deref().and_then(SecretStyle::parse),
+        token_params: json_column(row, 13)?,
+        secret_saved: row.get(14)?,
+        profile_id: row.get(15)?,
+        ca_file: row.get(16)?,
     })
 }
 
@@ -358,8 +388,9 @@ impl Database {
     pub fn add_server(&self, input: &ServerInput) -> Result<Server, ServerError> {
         let v = validate(input)?;
         let result = self.conn().execute(
-            "INSERT INTO servers (name, base_url, auth_kind, client_id, scope, key_kid, token_url, trusted_origins)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO servers (name, base_url, auth_kind, client_id, scope, key_kid, token_url, trusted_origins,
+                                  secret_style, token_params)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 v.name,
                 v.base_url,
@@ -368,7 +399,9 @@ impl Database {
                 v.scope,
                 v.key_kid,
                 v.token_url,
-                v.trusted_origins
+                v.trusted_origins,
+                v.secret_style,
+                v.token_params
             ],
         );
         match result {
@@ -379,9 +412,14 @@ impl Database {
         }
     }
 
-    pub fn update_server(&self, id: i64, input: &ServerInput) -> Result<Server, ServerError> {
+    /// Saves the form. A server that changes its sign-in method loses its saved secret (a client secret
+    /// must never be sent as a bearer token); its keychain entry goes too, as far as the keychain lets it.
+    pub fn update_server(&self, keychain: &Keychain, id: i64, input: &ServerInput) -> Result<Server, ServerError> {
         let mut v = validate(input)?;
         let current = self.get_server(id)?;
+        if current.auth != v.auth {
+            self.forget_server_secret(keychain, &current);
+        }
         if current.builtin {
             // The demo's address is the app's to manage; only its name and sign-in settings are the user's.
             // Its files are on its own origin, so it trusts no other.
@@ -390,9 +428,10 @@ impl Database {
         }
         let result = self.conn().execute(
             "UPDATE servers SET name = ?1, base_url = ?2, auth_kind = ?3, client_id = ?4, scope = ?5,
-                 key_kid = ?6, token_url = ?7, trusted_origins = ?8,
+                 key_kid = ?6, token_url = ?7, trusted_origins = ?8, secret_style = ?9, token_params = ?10,
+                 secret_entry = CASE WHEN auth_kind = ?3 THEN secret_entry END,
                  updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-             WHERE id = ?9",
+             WHERE id = ?11",
             params![
                 v.name,
                 v.base_url,
@@ -402,6 +441,8 @@ impl Database {
                 v.key_kid,
                 v.token_url,
                 v.trusted_origins,
+                v.secret_style,
+                v.token_params,
                 id
             ],
         );
@@ -447,7 +488,11 @@ impl Database {
         Ok(())
     }
 
-    pub fn remove_server(&self, id: i64) -> Result<(), ServerError> {
+    /// Removes the server and its saved secret. The keychain entry goes first: if the keychain cannot be
+    /// reached, the server stays, so its secret is never left behind unnamed.
+    pub fn remove_server(&self, keychain: &Keychain, id: i64) -> Result<(), ServerError> {
+        let server = self.get_server(id)?;
+        self.remove_server_secret(keychain, &server)?;
         let n = self.conn().execute("DELETE FROM servers WHERE id = ?1", [id]).map_err(|e| self.error(e))?;
         if n == 0 { Err(ServerError::NotFound(id)) } else { Ok(()) }
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bulk_client::{BackendAuth, HttpClient, KeyAlgorithm};
 use haul_store::servers::{AuthKind, ServerInput};
-use haul_store::{Database, KeyStoreError, Keychain, KeychainError};
+use haul_store::{Database, KeyStoreError, Keychain, KeychainError, ServerError};
 
 fn smart_server(name: &str, kid: &str) -> ServerInput {
     ServerInput {
@@ -18,6 +18,8 @@ fn smart_server(name: &str, kid: &str) -> ServerInput {
         key_kid: Some(kid.into()),
         token_url: None,
         trusted_origins: vec![],
+        secret_style: None,
+        token_params: vec![],
     }
 }
 
@@ -93,4 +95,87 @@ async fn a_key_from_the_keychain_signs_in_to_the_simulator() {
     let auth = BackendAuth::new(HttpClient::new(), sim.token_url(), client, None, Arc::new(key));
     assert!(!auth.access_token().await.unwrap().is_empty());
     db.delete_key(&Keychain, &info.kid).unwrap();
+}
+
+fn secret_server(name: &str) -> ServerInput {
+    ServerInput {
+        name: name.into(),
+        base_url: "https://bcda.test/api/v2".into(),
+        auth: AuthKind::ClientSecret,
+        client_id: Some("bcda-client".into()),
+        secret_style: Some(bulk_client::SecretStyle::Basic),
+        ..ServerInput::default()
+    }
+}
+
+fn entry_name(db: &Database, id: i64) -> Option<String> {
+    db.conn().query_row("SELECT secret_entry FROM servers WHERE id = ?1", [id], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn a_server_secret_lives_in_the_keychain_only_and_goes_with_its_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("haul.db");
+    let db = Database::open(&path).unwrap();
+    let server = db.add_server(&secret_server("BCDA sandbox")).unwrap();
+    assert!(!server.secret_saved);
+    let err = db.server_secret(&Keychain, server.id).unwrap_err();
+    assert!(matches!(err, ServerError::NoSecret { .. }), "{err}");
+    assert!(err.to_string().contains("client secret") && err.to_string().contains("Servers page"), "{err}");
+
+    let secret = "s3cret-for-the-keychain-0a1b2c3d4e5f";
+    let saved = db.set_server_secret(&Keychain, server.id, &format!("  {secret}\n")).unwrap();
+    assert!(saved.secret_saved, "the form can say a secret is saved");
+    assert_eq!(db.server_secret(&Keychain, server.id).unwrap().as_str(), secret, "trimmed, read back");
+    let first_entry = entry_name(&db, server.id).unwrap();
+    assert!(first_entry.starts_with(&format!("server-secret:{}:", server.id)), "{first_entry}");
+
+    // A new secret replaces the old one, whose entry goes.
+    db.set_server_secret(&Keychain, server.id, "second-secret-0123456789").unwrap();
+    assert_eq!(db.server_secret(&Keychain, server.id).unwrap().as_str(), "second-secret-0123456789");
+    assert!(matches!(Keychain.load_secret(&first_entry, "x"), Err(KeychainError::SecretMissing { .. })));
+
+    // Nothing of it in the database file (nor beside it: WAL, SHM).
+    drop(db);
+    for entry in std::fs::read_dir(tmp.path()).unwrap().flatten() {
+        let bytes = std::fs::read(entry.path()).unwrap();
+        for s in [secret, "second-secret-0123456789"] {
+            assert!(!bytes.windows(s.len()).any(|w| w == s.as_bytes()), "{s} found in {:?}", entry.path());
+        }
+    }
+    let db = Database::open(&path).unwrap();
+
+    // Removing the server removes its keychain entry.
+    let entry = entry_name(&db, server.id).unwrap();
+    db.remove_server(&Keychain, server.id).unwrap();
+    let gone = Keychain.load_secret(&entry, "BCDA sandbox").unwrap_err();
+    assert_eq!(gone, KeychainError::SecretMissing { server: "BCDA sandbox".into() });
+    assert!(gone.to_string().contains("Enter it again on the Servers page"), "{gone}");
+}
+
+#[test]
+fn changing_the_sign_in_method_forgets_the_secret() {
+    let db = Database::open_in_memory().unwrap();
+    let server = db.add_server(&secret_server("AB2D")).unwrap();
+    db.set_server_secret(&Keychain, server.id, "client-secret-not-a-token-42").unwrap();
+    let entry = entry_name(&db, server.id).unwrap();
+    // Same method, other settings: the secret stays.
+    let mut edit = secret_server("AB2D");
+    edit.scope = Some("clientCreds".into());
+    assert!(db.update_server(&Keychain, server.id, &edit).unwrap().secret_saved);
+    // A client secret must never be sent as a bearer token.
+    edit.auth = AuthKind::BearerToken;
+    let bearer = db.update_server(&Keychain, server.id, &edit).unwrap();
+    assert!(!bearer.secret_saved);
+    let err = db.server_secret(&Keychain, server.id).unwrap_err();
+    assert!(err.to_string().contains("bearer token"), "{err}");
+    assert!(Keychain.load_secret(&entry, "AB2D").is_err(), "its keychain entry is gone too");
+
+    // Open and SMART servers have no secret to save; an empty paste is refused.
+    let open = db.add_server(&ServerInput { auth: AuthKind::Open, ..secret_server("Open") }).unwrap();
+    let err = db.set_server_secret(&Keychain, open.id, "x-secret-value").unwrap_err();
+    assert_eq!(err.field(), Some(haul_store::servers::ServerField::Secret));
+    let err = db.set_server_secret(&Keychain, server.id, " \n").unwrap_err();
+    assert!(err.to_string().contains("Paste the bearer token first"), "{err}");
+    db.remove_server(&Keychain, server.id).unwrap();
 }

@@ -27,6 +27,9 @@ const demo: Server = {
   keyKid: null,
   tokenUrl: null,
   trustedOrigins: [],
+  secretStyle: null,
+  tokenParams: [],
+  secretSaved: false,
   createdAt: "2026-11-23T00:00:00Z",
   updatedAt: "2026-11-23T00:00:00Z",
 };
@@ -82,6 +85,31 @@ describe("the Export page", () => {
     });
     expect(screen.getByTestId("job-finished").textContent).toContain("all verified");
     expect(screen.getByTestId("job-totals").textContent).toContain("66");
+  });
+
+  it("sends “changed up to” as until, to the preview and to the start", async () => {
+    startExport.mockResolvedValue(8);
+    render(<ExportPage />);
+    await screen.findByRole("option", { name: "Demo server" });
+    await userEvent.click(screen.getByLabelText(/Everything/));
+    const until = screen.getByLabelText("Changed up to (optional)");
+    await userEvent.type(until, "2026-02-01T08:30");
+    await userEvent.click(screen.getByRole("button", { name: "Start export" }));
+    await waitFor(() => expect(startExport).toHaveBeenCalledTimes(1));
+    const request = startExport.mock.calls[0]?.[0].request;
+    expect(request.until).toMatch(/^2026-02-0\dT\d{2}:30:00Z$/);
+    await waitFor(() => expect(previewExport).toHaveBeenCalledWith(1, expect.objectContaining({ until: request.until })));
+  });
+
+  it("says what is wrong with a “changed up to” before “since”", async () => {
+    render(<ExportPage />);
+    await screen.findByRole("option", { name: "Demo server" });
+    await userEvent.click(screen.getByLabelText(/Everything/));
+    await userEvent.type(screen.getByLabelText("Only resources changed since"), "2026-03-01T00:00");
+    await userEvent.type(screen.getByLabelText("Changed up to (optional)"), "2026-02-01T00:00");
+    await userEvent.click(screen.getByRole("button", { name: "Start export" }));
+    expect(await screen.findByText(/after “changed since”/)).toBeTruthy();
+    expect(startExport).not.toHaveBeenCalled();
   });
 
   it("asks before cancelling", async () => {

@@ -30,7 +30,7 @@ export function ExportPage({ initial }: { initial?: { serverId: number; groupId:
   const [jobId, setJobId] = useState<number | null>(null);
   const [progress, onEvent, resetProgress] = useJobProgress();
   const [cancelError, setCancelError] = useState<CommandError | null>(null);
-  const ids = { server: useId(), group: useId(), since: useId(), out: useId(), parallel: useId() };
+  const ids = { server: useId(), group: useId(), since: useId(), until: useId(), out: useId(), parallel: useId() };
 
   useEffect(() => {
     commands
@@ -236,6 +236,23 @@ export function ExportPage({ initial }: { initial?: { serverId: number; groupId:
             )}
           </label>
           {shown("since") && <p className="field-error">{shown("since")}</p>}
+        </div>
+
+        <div className="field">
+          <label htmlFor={ids.until}>Changed up to (optional)</label>
+          <input
+            id={ids.until}
+            type="datetime-local"
+            data-testid="export-until"
+            value={form.until}
+            onChange={(e) => set("until", e.target.value)}
+            aria-invalid={shown("until") ? true : undefined}
+          />
+          <p className="field-hint">
+            Only resources changed up to this moment (_until). AB2D and servers on Bulk Data v2 understand it; leave
+            it empty for everything up to now.
+          </p>
+          {shown("until") && <p className="field-error">{shown("until")}</p>}
         </div>
 
         <details className="field">

@@ -72,6 +72,11 @@ export function RunningExport({
             (progress.serverText ? `Server: ${progress.serverText}` : state === "downloading" ? "Downloading files…" : "Waiting for the server to prepare the files…")}
         </p>
       )}
+      {!finished && progress.expires && (
+        <p className="muted" data-testid="job-expires">
+          The server keeps these files until {new Date(progress.expires).toLocaleString()}.
+        </p>
+      )}
       {progress.warnings.length > 0 && (
         <div className="notice notice-warn" role="log" aria-label="Warnings" data-testid="job-warnings">
           {progress.warnings.map((w, i) => (

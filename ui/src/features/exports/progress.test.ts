@@ -18,12 +18,20 @@ describe("progress from engine events", () => {
       { event: "file_verified", seq: 2, name: "error/OperationOutcome.000.ndjson", resources: 1, bytes: 90, badLines: 0 },
     ]);
     expect(p.state).toBe("downloading");
+    expect(p.expires).toBeNull();
     expect(p.files[0]).toMatchObject({ status: "verified", resources: 3, badLines: 1, bytes: 1000 });
     expect(p.files[1]).toMatchObject({ status: "downloading", bytes: 0 });
     expect(totalsByType(p)).toEqual([
       { resourceType: "Observation", files: 1, resources: 0, bytes: 0 },
       { resourceType: "Patient", files: 1, resources: 3, bytes: 1000 },
     ]);
+  });
+
+  it("remembers until when the server keeps the files", () => {
+    const p = run([
+      { event: "manifest", files: 1, transactionTime: "2026-11-01T00:00:00Z", expires: "Tue, 01 Dec 2026 10:00:00 GMT" },
+    ]);
+    expect(p.expires).toBe("Tue, 01 Dec 2026 10:00:00 GMT");
   });
 
   it("keeps warnings, shows waits, and ends with the engine's sentence", () => {

@@ -22,6 +22,8 @@ export type Progress = {
   files: Record<number, FileProgress>;
   warnings: string[];
   finished: { state: JobState; message: string } | null;
+  /** Until when the server keeps the files (its `Expires`, an HTTP-date), when it said. */
+  expires: string | null;
 };
 
 export const initialProgress: Progress = {
@@ -31,6 +33,7 @@ export const initialProgress: Progress = {
   files: {},
   warnings: [],
   finished: null,
+  expires: null,
 };
 
 /** Warnings kept on screen: the newest, a bounded number. */
@@ -49,7 +52,7 @@ export function applyEvent(p: Progress, e: JobEvent): Progress {
     case "warning":
       return { ...p, warnings: [...p.warnings, e.message].slice(-MAX_WARNINGS) };
     case "manifest":
-      return { ...p, state: "downloading", serverText: null };
+      return { ...p, state: "downloading", serverText: null, expires: e.expires ?? null };
     case "file_started": {
       const old = p.files[e.seq];
       return {

@@ -24,6 +24,28 @@ describe("the export form", () => {
     expect(formProblems({ ...emptyForm(1), groupId: "g", since: "31/01/2026" }).since).toBeDefined();
   });
 
+  it("checks “changed up to” like “since”, and wants it after since", () => {
+    const form = { ...emptyForm(1), groupId: "g" };
+    expect(formProblems({ ...form, until: "" })).toEqual({});
+    expect(formProblems({ ...form, until: "2026-02-01T00:00" })).toEqual({});
+    expect(formProblems({ ...form, until: "01/02/2026" }).until).toMatch(/Pick a date and a time/);
+    expect(formProblems({ ...form, since: "2026-02-01T00:00", until: "2026-01-31T23:59" }).until).toMatch(
+      /after “changed since”/,
+    );
+    expect(formProblems({ ...form, since: "2026-02-01T00:00", until: "2026-02-01T00:00" }).until).toBeDefined();
+    // With "since the last export" the typed since is not used, so it cannot clash.
+    expect(formProblems({ ...form, sinceLast: true, since: "2026-02-01T00:00", until: "2026-01-01T00:00" })).toEqual({});
+  });
+
+  it("sends until only when it is filled", () => {
+    const form = { ...emptyForm(1), groupId: "g" };
+    expect("until" in toRequest(form)).toBe(false);
+    const request = toRequest({ ...form, since: "2026-01-01T00:00", until: "2026-02-01T08:30" });
+    expect(request.until).toBe(localToInstant("2026-02-01T08:30"));
+    expect(request.until).toMatch(/^2026-02-0\dT\d{2}:30:00Z$/);
+    expect(request.since).toBe(localToInstant("2026-01-01T00:00"));
+  });
+
   it("builds the request the engine runs", () => {
     const request = toRequest({
       ...emptyForm(1),

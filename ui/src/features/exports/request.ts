@@ -12,6 +12,8 @@ export type ExportForm = {
   /** "" or a value from <input type="datetime-local"> (local time, no zone). */
   since: string;
   sinceLast: boolean;
+  /** "" or a datetime-local value: only resources changed up to it (`_until`; AB2D, IG v2 servers). */
+  until: string;
   elements: string;
   patients: string;
   typeFilters: string;
@@ -71,6 +73,7 @@ export function emptyForm(serverId: number | null): ExportForm {
     types: [],
     since: "",
     sinceLast: false,
+    until: "",
     elements: "",
     patients: "",
     typeFilters: "",
@@ -95,7 +98,9 @@ export function localToInstant(value: string): string | null {
   return date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
-export type FormProblems = Partial<Record<"server" | "groupId" | "since" | "patients" | "typeFilters" | "parallel", string>>;
+export type FormProblems = Partial<
+  Record<"server" | "groupId" | "since" | "until" | "patients" | "typeFilters" | "parallel", string>
+>;
 
 export function formProblems(form: ExportForm): FormProblems {
   const problems: FormProblems = {};
@@ -107,6 +112,16 @@ export function formProblems(form: ExportForm): FormProblems {
   }
   if (!form.sinceLast && form.since !== "" && localToInstant(form.since) === null) {
     problems.since = "Pick a date and a time, or leave it empty for everything.";
+  }
+  if (form.until !== "") {
+    const until = localToInstant(form.until);
+    const since = form.sinceLast ? null : localToInstant(form.since);
+    if (until === null) {
+      problems.until = "Pick a date and a time, or leave it empty for everything up to now.";
+    } else if (since !== null && until <= since) {
+      // Both are UTC instants of one shape, so text order is time order.
+      problems.until = "Choose a moment after “changed since”: nothing changed in between could be exported.";
+    }
   }
   if (form.level === "system" && list(form.patients).length > 0) {
     problems.patients = "Patients can be chosen for an all-patients or a group export only.";
@@ -130,10 +145,13 @@ export function toRequest(form: ExportForm): ExportRequest {
       : form.level === "patient"
         ? { kind: "patient" as const }
         : { kind: "system" as const };
+  const until = form.until === "" ? null : localToInstant(form.until);
   return {
     level,
     outputFormat: null,
     since: form.sinceLast ? null : localToInstant(form.since),
+    // Left out when empty: `until` is optional on the Rust side, and a server that lacks `_until` never sees it.
+    ...(until !== null ? { until } : {}),
     types: [...form.types],
     elements: list(form.elements),
     patients: list(form.patients),

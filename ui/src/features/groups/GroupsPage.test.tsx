@@ -2,10 +2,12 @@ import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import type { GroupSummary, Server } from "../../ipc/commands";
+import { bcdaSandbox, standard } from "../servers/profileFixtures";
 import { groupLine, GroupsPage } from "./GroupsPage";
 
-const { listServers, searchGroups, listPinnedGroups, pinGroup, unpinGroup } = vi.hoisted(() => ({
+const { listServers, listServerProfiles, searchGroups, listPinnedGroups, pinGroup, unpinGroup } = vi.hoisted(() => ({
   listServers: vi.fn(),
+  listServerProfiles: vi.fn(),
   searchGroups: vi.fn(),
   listPinnedGroups: vi.fn(),
   pinGroup: vi.fn(),
@@ -15,7 +17,7 @@ vi.mock("../../ipc/commands", async (importOriginal) => {
   const real = await importOriginal<typeof import("../../ipc/commands")>();
   return {
     ...real,
-    commands: { ...real.commands, listServers, searchGroups, listPinnedGroups, pinGroup, unpinGroup },
+    commands: { ...real.commands, listServers, listServerProfiles, searchGroups, listPinnedGroups, pinGroup, unpinGroup },
   };
 });
 
@@ -30,6 +32,9 @@ const server: Server = {
   keyKid: null,
   tokenUrl: null,
   trustedOrigins: [],
+  secretStyle: null,
+  tokenParams: [],
+  secretSaved: false,
   createdAt: "",
   updatedAt: "",
 };
@@ -43,6 +48,7 @@ beforeAll(() => {
 
 beforeEach(() => {
   listServers.mockReset().mockResolvedValue([server]);
+  listServerProfiles.mockReset().mockResolvedValue([bcdaSandbox, standard]);
   searchGroups.mockReset().mockResolvedValue({ groups: [north], total: 1, next: null });
   listPinnedGroups.mockReset().mockResolvedValue([]);
   pinGroup.mockReset().mockResolvedValue(null);
@@ -67,6 +73,24 @@ describe("the Groups page", () => {
     await userEvent.type(screen.getByLabelText(/Export it directly/), "roster-7");
     await userEvent.click(screen.getByRole("button", { name: "Export this group" }));
     expect(onExport).toHaveBeenCalledWith({ serverId: 3, groupId: "roster-7" });
+  });
+
+  it("offers the groups a server's kind gives everyone, besides the search", async () => {
+    const bcda: Server = { ...server, id: 4, name: "BCDA", profileId: "cms-bcda-sandbox" };
+    listServers.mockResolvedValue([server, bcda]);
+    const onExport = vi.fn();
+    render(<GroupsPage onExport={onExport} />);
+    await waitFor(() => expect(searchGroups).toHaveBeenCalledWith(3, null, null));
+    // A server of no particular kind offers none.
+    expect(screen.queryByText("Groups this server offers")).toBeNull();
+    await userEvent.selectOptions(screen.getByLabelText("Server"), "4");
+    const offered = await screen.findByTestId("offered-groups");
+    expect(screen.getByRole("heading", { name: "Groups this server offers" })).toBeTruthy();
+    expect(offered.textContent).toContain("All enrollees attributed to you");
+    expect(offered.textContent).toContain("Runout: enrollees attributed last year but not this year");
+    await userEvent.click(screen.getByRole("button", { name: "Export Runout: enrollees attributed last year but not this year" }));
+    expect(onExport).toHaveBeenCalledWith({ serverId: 4, groupId: "runout" });
+    expect(screen.getByLabelText("Search by name")).toBeTruthy();
   });
 
   it("shows the server's refusal in plain words", async () => {

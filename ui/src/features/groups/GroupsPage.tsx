@@ -7,8 +7,10 @@ import {
   type GroupSummary,
   type PinnedGroup,
   type Server,
+  type ServerProfile,
 } from "../../ipc/commands";
 import { ErrorNotice } from "../shell/ErrorNotice";
+import { OfferedGroups } from "./OfferedGroups";
 
 const ROW_HEIGHT = 64;
 
@@ -30,6 +32,7 @@ export function GroupsPage({ onExport }: { onExport: (choice: GroupChoice) => vo
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<CommandError | null>(null);
   const [typedId, setTypedId] = useState("");
+  const [profiles, setProfiles] = useState<ServerProfile[]>([]);
   const scroller = useRef<HTMLDivElement>(null);
   const ids = { server: useId(), search: useId(), typed: useId() };
 
@@ -41,7 +44,15 @@ export function GroupsPage({ onExport }: { onExport: (choice: GroupChoice) => vo
         setServerId((id) => id ?? list[0]?.id ?? null);
       })
       .catch((e: unknown) => setError(toCommandError(e)));
+    commands
+      .listServerProfiles()
+      .then(setProfiles)
+      // Without the list only the quick choices are missing; searching and typed ids still work.
+      .catch(() => setProfiles([]));
   }, []);
+
+  const profileId = servers?.find((s) => s.id === serverId)?.profileId;
+  const offered = profiles.find((p) => p.id === profileId)?.groups ?? [];
 
   const loadPins = useCallback((id: number) => {
     commands
@@ -145,6 +156,8 @@ export function GroupsPage({ onExport }: { onExport: (choice: GroupChoice) => vo
           </div>
         </div>
       </div>
+
+      <OfferedGroups groups={offered} onExport={(groupId) => serverId !== null && onExport({ serverId, groupId })} />
 
       {pins.length > 0 && (
         <section aria-labelledby="pins-title" className="pins">

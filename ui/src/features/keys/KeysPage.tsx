@@ -3,6 +3,15 @@ import { useCallback, useEffect, useId, useState } from "react";
 import { commands, toCommandError, type CommandError, type KeyAlgorithm, type KeyInfo } from "../../ipc/commands";
 import { ErrorNotice } from "../shell/ErrorNotice";
 
+/** RSA sizes offered for RS384; 2048 is the default, some servers (CMS DPC) ask for 4096. */
+export const RSA_SIZES = [2048, 3072, 4096] as const;
+export type RsaSize = (typeof RSA_SIZES)[number];
+
+/** A file name from a key's label: letters, digits and dashes only, so every system's save dialog takes it. */
+function fileStem(label: string): string {
+  return label.replace(/[^A-Za-z0-9-]+/g, "-");
+}
+
 /** A label is required and short: it is how the key is recognised in lists and in the server form. */
 export function labelProblem(label: string): string | null {
   if (label.trim() === "") return "Give the key a label, for example “Payer production 2026”.";
@@ -12,6 +21,7 @@ export function labelProblem(label: string): string | null {
 
 function KeyCard({ info, onDeleted }: { info: KeyInfo; onDeleted: (servers: string[]) => void }) {
   const [jwks, setJwks] = useState<string | null>(null);
+  const [pem, setPem] = useState<string | null>(null);
   const [copied, setCopied] = useState<string | null>(null);
   const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<CommandError | null>(null);
@@ -39,6 +49,14 @@ function KeyCard({ info, onDeleted }: { info: KeyInfo; onDeleted: (servers: stri
           <span className="field-label">Public key (JWKS) to give the server's administrators</span>
           <pre className="detail" data-testid="key-jwks">
             {jwks}
+          </pre>
+        </div>
+      )}
+      {pem && (
+        <div className="field">
+          <span className="field-label">Public key (PEM), for servers that ask for a PEM file (CMS DPC)</span>
+          <pre className="detail" data-testid="key-pem">
+            {pem}
           </pre>
         </div>
       )}
@@ -71,7 +89,7 @@ function KeyCard({ info, onDeleted }: { info: KeyInfo; onDeleted: (servers: stri
                 .catch(() => setCopied("Copying is not allowed here: select the text above and copy it."))
             }
           >
-            Copy public key
+            Copy public key (JWKS)
           </button>
         )}
         <button
@@ -79,7 +97,7 @@ function KeyCard({ info, onDeleted }: { info: KeyInfo; onDeleted: (servers: stri
           onClick={() =>
             saveDialog({
               title: "Save the public key (JWKS)",
-              defaultPath: `${info.label.replace(/[^A-Za-z0-9-]+/g, "-")}-jwks.json`,
+              defaultPath: `${fileStem(info.label)}-jwks.json`,
               filters: [{ name: "JWKS", extensions: ["json"] }],
             })
               .then((path) => (path ? commands.saveKeyJwks(info.kid, path).then(() => setCopied(`Saved to ${path}.`)) : null))
@@ -87,6 +105,42 @@ function KeyCard({ info, onDeleted }: { info: KeyInfo; onDeleted: (servers: stri
           }
         >
           Save public key…
+        </button>
+        <button
+          type="button"
+          data-testid="copy-pem"
+          onClick={() =>
+            commands
+              .keyPublicPem(info.kid)
+              .then((text) => {
+                // Shown as well as copied, so the text can be selected by hand where copying is not allowed.
+                setPem(text);
+                // Through a promise, so a webview without a clipboard API lands in the hint below too.
+                return Promise.resolve()
+                  .then(() => navigator.clipboard.writeText(text))
+                  .then(() => setCopied("Copied the PEM. Paste it where the server asks for a public key."))
+                  .catch(() => setCopied("Copying is not allowed here: select the PEM above and copy it."));
+              })
+              .catch((e: unknown) => setError(toCommandError(e)))
+          }
+        >
+          Copy public key (PEM)
+        </button>
+        <button
+          type="button"
+          onClick={() =>
+            saveDialog({
+              title: "Save the public key (PEM)",
+              defaultPath: `${fileStem(info.label)}-public.pem`,
+              filters: [{ name: "PEM", extensions: ["pem"] }],
+            })
+              .then((path) =>
+                path ? commands.saveKeyPublicPem(info.kid, path).then(() => setCopied(`Saved to ${path}.`)) : null,
+              )
+              .catch((e: unknown) => setError(toCommandError(e)))
+          }
+        >
+          Save as .pem…
         </button>
         {confirming ? (
           <div className="confirm" role="alertdialog" aria-label="Delete this key?">
@@ -129,11 +183,12 @@ export function KeysPage() {
   const [flash, setFlash] = useState<string | null>(null);
   const [label, setLabel] = useState("");
   const [alg, setAlg] = useState<KeyAlgorithm>("ES384");
+  const [rsaBits, setRsaBits] = useState<RsaSize>(2048);
   const [importText, setImportText] = useState<string | null>(null);
   const [importName, setImportName] = useState("");
   const [busy, setBusy] = useState(false);
   const [labelError, setLabelError] = useState<string | null>(null);
-  const ids = { label: useId(), file: useId() };
+  const ids = { label: useId(), file: useId(), size: useId() };
 
   const reload = useCallback(() => {
     commands
@@ -205,13 +260,37 @@ export function KeysPage() {
             <input type="radio" name="alg" checked={alg === "RS384"} onChange={() => setAlg("RS384")} />
             RS384 (RSA: for servers that only accept RSA)
           </label>
+          {alg === "RS384" && (
+            <div className="field">
+              <label htmlFor={ids.size}>RSA key size</label>
+              <select
+                id={ids.size}
+                data-testid="rsa-bits"
+                value={rsaBits}
+                onChange={(e) => setRsaBits(Number(e.target.value) as RsaSize)}
+              >
+                {RSA_SIZES.map((bits) => (
+                  <option key={bits} value={bits}>
+                    {bits} bits{bits === 2048 ? " (the usual size)" : ""}
+                  </option>
+                ))}
+              </select>
+              <p className="field-hint">Some servers, e.g. CMS DPC, ask for 4096. Larger keys take a few seconds to make.</p>
+            </div>
+          )}
           <div className="actions">
             <button
               type="button"
               className="primary"
               data-testid="generate-key"
               disabled={busy}
-              onClick={() => void run(() => commands.generateKey(alg, label), (k) => `Created “${k.label}” (${k.alg}).`)}
+              onClick={() =>
+                void run(
+                  // A size means something for RSA only; the Rust side refuses one for ES384.
+                  () => commands.generateKey(alg, alg === "RS384" ? rsaBits : null, label),
+                  (k) => `Created “${k.label}” (${k.alg}${k.alg === "RS384" ? `, ${rsaBits} bits` : ""}).`,
+                )
+              }
             >
               {busy ? "Working…" : "Generate key"}
             </button>

@@ -5,14 +5,26 @@ import {
   type CommandError,
   type KeyInfo,
   type Server,
-  type ServerInput,
   type ServerSummary,
+  type ServerInput,
+  type ServerProfile,
 } from "../../ipc/commands";
 import { ErrorNotice } from "../shell/ErrorNotice";
+import { CaFileField } from "./CaFileField";
+import { ProfilePicker } from "./ProfilePicker";
+import { fillFromProfile } from "./profiles";
+import { SecretInput, SecretStyleChoice, TokenParamsField } from "./SecretFields";
+import { TestResult } from "./TestResult";
 import {
   checkBaseUrl,
   DEFAULT_SCOPE,
+  formatTokenParams,
+  parseTokenParams,
   parseTrustedOrigins,
+  SIGN_IN_LABELS,
+  sendsToken,
+  usesSecret,
+  usesTokenEndpoint,
   validateServerForm,
   type ServerFormErrors,
   type ServerFormValues,
@@ -32,8 +44,12 @@ function initialValues(server?: Server): ServerFormValues {
     baseUrl: server?.baseUrl ?? "",
     auth: server?.auth ?? "open",
     clientId: server?.clientId ?? "",
-    scope: server?.scope ?? DEFAULT_SCOPE,
+    // A client secret's scope is the server's own word (often none), so it gets no SMART default.
+    scope: server?.scope ?? (server?.auth === "client_secret" ? "" : DEFAULT_SCOPE),
     trustedOrigins: server?.trustedOrigins.join("\n") ?? "",
+    secretStyle: server?.secretStyle ?? "basic",
+    tokenParams: formatTokenParams(server?.tokenParams ?? []),
+    tokenUrl: server?.tokenUrl ?? "",
   };
 }
 
@@ -51,6 +67,12 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
   const [saving, setSaving] = useState(false);
   const [test, setTest] = useState<TestState>({ kind: "idle" });
   const [confirmingRemove, setConfirmingRemove] = useState(false);
+  // The server as last saved here: a new server saved once is updated (not added again) if its secret then
+  // fails to save and the user saves again.
+  const [current, setCurrent] = useState<Server | undefined>(server);
+  // Typed, sent once to the keychain on save, then cleared; never filled from Rust.
+  const [secret, setSecret] = useState("");
+  const [secretError, setSecretError] = useState<string | undefined>(undefined);
   const formRef = useRef<HTMLFormElement>(null);
   const ids = {
     name: useId(),
@@ -63,12 +85,33 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
     trustedOrigins: useId(),
   };
   const [keyKid, setKeyKid] = useState(server?.keyKid ?? "");
-  const [tokenUrl, setTokenUrl] = useState(server?.tokenUrl ?? "");
+  const [profiles, setProfiles] = useState<ServerProfile[]>([]);
+  const [profileId, setProfileId] = useState(server?.profileId ?? "");
   const [keys, setKeys] = useState<KeyInfo[]>([]);
   const [registered, setRegistered] = useState<string | null>(null);
   const [signIn, setSignIn] = useState<
     { kind: "ok"; tokenUrl: string; discovered: boolean } | { kind: "failed"; error: CommandError } | null
   >(null);
+
+  useEffect(() => {
+    commands
+      .listServerProfiles()
+      .then(setProfiles)
+      // Without the list the form still works, only without "Server type" to choose from.
+      .catch(() => setProfiles([]));
+  }, []);
+
+  // Choosing a server type fills the form; every field stays editable, and "Not chosen" changes nothing.
+  const chooseProfile = (id: string) => {
+    const profile = profiles.find((p) => p.id === id);
+    const previous = profiles.find((p) => p.id === profileId);
+    setProfileId(id);
+    if (!profile) return;
+    const filled = fillFromProfile(profile, previous, { values, secret });
+    setValues(filled.values);
+    setSecret(filled.secret);
+    recheck(filled.values);
+  };
 
   useEffect(() => {
     if (values.auth !== "smart_backend") return;
@@ -105,28 +148,45 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
     event.preventDefault();
     const found = validateServerForm(values, otherNames);
     setErrors(found);
-    setTouched({ name: true, baseUrl: true, clientId: true, scope: true, trustedOrigins: true });
-    const firstBad = (["name", "baseUrl", "clientId", "scope"] as const).find((k) => found[k]);
+    setTouched({ name: true, baseUrl: true, clientId: true, scope: true, trustedOrigins: true, tokenParams: true, tokenUrl: true });
+    const firstBad = (["name", "baseUrl", "clientId", "scope", "tokenParams", "tokenUrl"] as const).find((k) => found[k]);
     if (firstBad) {
       formRef.current?.querySelector<HTMLElement>(`[data-field="${firstBad}"]`)?.focus();
       return;
     }
+    const endpoint = usesTokenEndpoint(values.auth);
+    const withSecret = values.auth === "client_secret";
+    const params = parseTokenParams(values.tokenParams);
     const input: ServerInput = {
       name: values.name,
       baseUrl: values.baseUrl,
       auth: values.auth,
-      clientId: values.auth === "smart_backend" ? values.clientId : undefined,
-      scope: values.auth === "smart_backend" ? values.scope : undefined,
-      // Settings this form does not edit yet (key, token URL) are kept as they are.
+      clientId: endpoint ? values.clientId : undefined,
+      scope: endpoint ? values.scope : undefined,
       keyKid: values.auth === "smart_backend" && keyKid !== "" ? keyKid : undefined,
-      tokenUrl: values.auth === "smart_backend" && tokenUrl.trim() !== "" ? tokenUrl.trim() : undefined,
+      tokenUrl: endpoint && values.tokenUrl.trim() !== "" ? values.tokenUrl.trim() : undefined,
       // Always sent (an absent list would save as empty); open servers get no token to share.
-      trustedOrigins: values.auth === "smart_backend" ? parseTrustedOrigins(values.trustedOrigins) : [],
+      trustedOrigins: sendsToken(values.auth) ? parseTrustedOrigins(values.trustedOrigins) : [],
+      secretStyle: withSecret ? values.secretStyle : undefined,
+      tokenParams: withSecret && params.kind === "ok" ? params.params : [],
     };
     setSaving(true);
     setSaveError(null);
+    setSecretError(undefined);
     try {
-      const saved = server ? await commands.updateServer(server.id, input) : await commands.addServer(input);
+      let saved = current ? await commands.updateServer(current.id, input) : await commands.addServer(input);
+      setCurrent(saved);
+      saved = await commands.setServerProfile(saved.id, profileId === "" ? null : profileId);
+      if (usesSecret(values.auth) && secret.trim() !== "") {
+        try {
+          saved = await commands.setServerSecret(saved.id, secret);
+          setSecret("");
+        } catch (e) {
+          // The rest is saved; the secret is not, and says why beside its field.
+          setSecretError(toCommandError(e).message);
+          return;
+        }
+      }
       await onSaved(saved);
     } catch (e) {
       const err = toCommandError(e);
@@ -161,7 +221,7 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
           url.normalized,
           values.clientId,
           keyKid,
-          tokenUrl.trim() === "" ? null : tokenUrl.trim(),
+          values.tokenUrl.trim() === "" ? null : values.tokenUrl.trim(),
           values.scope.trim() === "" ? null : values.scope.trim(),
         );
         setSignIn({ kind: "ok", tokenUrl: result.tokenUrl, discovered: result.discovered });
@@ -182,6 +242,20 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
     }
   };
 
+  // One secret field, shown beside the client ID for a client secret, alone for a bearer token.
+  const secretInput = usesSecret(values.auth) && (
+    <SecretInput
+      auth={values.auth}
+      value={secret}
+      saved={current?.secretSaved === true && current.auth === values.auth}
+      error={secretError}
+      onChange={(text) => {
+        setSecret(text);
+        setSecretError(undefined);
+      }}
+    />
+  );
+
   const fieldProps = (key: keyof ServerFormErrors, id: string) => ({
     id,
     "data-field": key,
@@ -192,6 +266,9 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
   return (
     <form ref={formRef} className="card form" onSubmit={submit} noValidate aria-labelledby="server-form-title">
       <h2 id="server-form-title">{server ? `Edit “${server.name}”` : "Add a server"}</h2>
+
+      {/* The demo server is Haul's own: it has no other kind. */}
+      {!server?.builtin && <ProfilePicker profiles={profiles} value={profileId} onChoose={chooseProfile} />}
 
       <div className="field">
         <label htmlFor={ids.name}>Name</label>
@@ -217,7 +294,7 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
           {...fieldProps("baseUrl", ids.url)}
           data-testid="server-url"
           value={values.baseUrl}
-          placeholder="https://ehr.example.org/fhir"
+          placeholder={profiles.find((p) => p.id === profileId)?.base_url_hint ?? "https://ehr.example.org/fhir"}
           readOnly={server?.builtin}
           spellCheck={false}
           autoCapitalize="off"
@@ -265,9 +342,35 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
           />
           SMART Backend Services: a registered client ID and key
         </label>
+        <label className="choice">
+          <input
+            type="radio"
+            name="auth"
+            value="client_secret"
+            data-testid="auth-client-secret"
+            checked={values.auth === "client_secret"}
+            onChange={() => {
+              // SMART's default scope means nothing to a client-secret server; leave it empty unless typed.
+              const scope = values.scope === DEFAULT_SCOPE ? "" : values.scope;
+              setValues({ ...values, auth: "client_secret", scope });
+            }}
+          />
+          {SIGN_IN_LABELS.client_secret}: OAuth client credentials (CMS BCDA and AB2D, Azure Health Data Services)
+        </label>
+        <label className="choice">
+          <input
+            type="radio"
+            name="auth"
+            value="bearer_token"
+            data-testid="auth-bearer-token"
+            checked={values.auth === "bearer_token"}
+            onChange={() => set("auth", "bearer_token")}
+          />
+          {SIGN_IN_LABELS.bearer_token}: a token you paste (gateways that issue one by hand)
+        </label>
       </fieldset>
 
-      {values.auth === "smart_backend" && (
+      {usesTokenEndpoint(values.auth) && (
         <>
           <div className="field">
             <label htmlFor={ids.clientId}>Client ID</label>
@@ -284,11 +387,16 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
                 {shown("clientId")}
               </p>
             ) : (
-              <p className="field-hint">Given to you by the server's administrators when they registered Haul.</p>
+              <p className="field-hint">
+                {values.auth === "client_secret"
+                  ? "Issued together with the client secret (the server's portal or its administrators)."
+                  : "Given to you by the server's administrators when they registered Haul."}
+              </p>
             )}
           </div>
+          {values.auth === "client_secret" && secretInput}
           <div className="field">
-            <label htmlFor={ids.scope}>Scope</label>
+            <label htmlFor={ids.scope}>{values.auth === "client_secret" ? "Scope (optional)" : "Scope"}</label>
             <input
               {...fieldProps("scope", ids.scope)}
               data-testid="server-scope"
@@ -302,58 +410,89 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
                 {shown("scope")}
               </p>
             ) : (
-              <p className="field-hint">Usually system/*.read (SMART v1) or system/*.rs (SMART v2).</p>
+              <p className="field-hint">
+                {values.auth === "client_secret"
+                  ? "As the server's documentation says: none for BCDA, clientCreds for AB2D, https://<FHIR host>/.default for Azure."
+                  : "Usually system/*.read (SMART v1) or system/*.rs (SMART v2)."}
+              </p>
             )}
           </div>
-          <div className="field">
-            <label htmlFor={ids.key}>Signing key</label>
-            <select id={ids.key} data-testid="server-key" value={keyKid} onChange={(e) => setKeyKid(e.target.value)}>
-              <option value="">No key yet</option>
-              {keys.map((k) => (
-                <option key={k.kid} value={k.kid}>
-                  {k.label} ({k.alg}, {k.kid.slice(0, 12)}…)
-                </option>
-              ))}
-            </select>
-            <p className="field-hint">
-              Create or import keys on the Keys page, and give the server's administrators the public key (JWKS).
-            </p>
-            {server?.builtin && (
-              <div className="actions">
-                <button
-                  type="button"
-                  data-testid="register-with-demo"
-                  disabled={keyKid === ""}
-                  onClick={() =>
-                    commands
-                      .registerKeyWithDemo(keyKid)
-                      .then((clientId) => {
-                        set("clientId", clientId);
-                        setRegistered(`Registered. The demo server issued the client ID ${clientId}.`);
-                      })
-                      .catch((e: unknown) => setSaveError(toCommandError(e)))
-                  }
-                >
-                  Register this key with the demo server
-                </button>
-                {registered && (
-                  <span className="field-hint" role="status">
-                    {registered}
-                  </span>
-                )}
-              </div>
-            )}
-          </div>
+          {values.auth === "smart_backend" && (
+            <div className="field">
+              <label htmlFor={ids.key}>Signing key</label>
+              <select id={ids.key} data-testid="server-key" value={keyKid} onChange={(e) => setKeyKid(e.target.value)}>
+                <option value="">No key yet</option>
+                {keys.map((k) => (
+                  <option key={k.kid} value={k.kid}>
+                    {k.label} ({k.alg}, {k.kid.slice(0, 12)}…)
+                  </option>
+                ))}
+              </select>
+              <p className="field-hint">
+                Create or import keys on the Keys page, and give the server's administrators the public key (JWKS).
+              </p>
+              {server?.builtin && (
+                <div className="actions">
+                  <button
+                    type="button"
+                    data-testid="register-with-demo"
+                    disabled={keyKid === ""}
+                    onClick={() =>
+                      commands
+                        .registerKeyWithDemo(keyKid)
+                        .then((clientId) => {
+                          set("clientId", clientId);
+                          setRegistered(`Registered. The demo server issued the client ID ${clientId}.`);
+                        })
+                        .catch((e: unknown) => setSaveError(toCommandError(e)))
+                    }
+                  >
+                    Register this key with the demo server
+                  </button>
+                  {registered && (
+                    <span className="field-hint" role="status">
+                      {registered}
+                    </span>
+                  )}
+                </div>
+              )}
+            </div>
+          )}
+          {values.auth === "client_secret" && (
+            <>
+              <SecretStyleChoice value={values.secretStyle} onChange={(style) => set("secretStyle", style)} />
+              <TokenParamsField
+                value={values.tokenParams}
+                error={shown("tokenParams")}
+                onChange={(text) => set("tokenParams", text)}
+                onBlur={() => blur("tokenParams")}
+              />
+            </>
+          )}
           <div className="field">
             <label htmlFor={ids.tokenUrl}>Token URL (optional)</label>
             <input
-              id={ids.tokenUrl}
+              {...fieldProps("tokenUrl", ids.tokenUrl)}
               data-testid="server-token-url"
-              value={tokenUrl}
-              onChange={(e) => setTokenUrl(e.target.value)}
+              value={values.tokenUrl}
+              spellCheck={false}
+              onChange={(e) => set("tokenUrl", e.target.value)}
+              onBlur={() => blur("tokenUrl")}
               placeholder="found from the server when empty"
             />
+            {shown("tokenUrl") && (
+              <p id={`${ids.tokenUrl}-error`} className="field-error" data-testid="error-tokenUrl">
+                {shown("tokenUrl")}
+              </p>
+            )}
           </div>
+        </>
+      )}
+
+      {values.auth === "bearer_token" && secretInput}
+
+      {sendsToken(values.auth) && (
+        <>
           {/* The demo keeps its files on its own address, so it has nothing to trust. */}
           {!server?.builtin && (
             <div className="field">
@@ -385,6 +524,7 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
         </>
       )}
 
+      {server && !server.builtin && <CaFileField server={server} onChanged={onSaved} />}
       {saveError && <ErrorNotice error={saveError} title="Not saved" />}
 
       <div className="actions">
@@ -440,33 +580,5 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
         {signIn?.kind === "failed" && <ErrorNotice error={signIn.error} title="Sign-in failed" />}
       </div>
     </form>
-  );
-}
-
-function TestResult({ summary }: { summary: ServerSummary }) {
-  const levels = summary.exportLevels.length > 0 ? summary.exportLevels.join(", ") : "none listed";
-  return (
-    <div className={`notice ${summary.instantiatesBulkData ? "notice-ok" : "notice-warn"}`} data-testid="test-result">
-      <strong className="notice-title">
-        {summary.instantiatesBulkData ? "Connected: a Bulk Data server" : "Connected, but Bulk Data is not declared"}
-      </strong>
-      <dl className="facts">
-        <dt>Software</dt>
-        <dd>
-          {summary.software ?? "not stated"}
-          {summary.softwareVersion ? ` ${summary.softwareVersion}` : ""}
-        </dd>
-        <dt>FHIR version</dt>
-        <dd>{summary.fhirVersion ?? "not stated"}</dd>
-        <dt>Bulk Data</dt>
-        <dd>
-          {summary.instantiatesBulkData
-            ? "Yes: it instantiates the Bulk Data CapabilityStatement"
-            : "Not declared: the server does not say it instantiates the Bulk Data CapabilityStatement. Exports may still work; ask its administrators."}
-        </dd>
-        <dt>Export levels</dt>
-        <dd>{levels}</dd>
-      </dl>
-    </div>
   );
 }

@@ -1,7 +1,9 @@
 import { useCallback, useEffect, useState } from "react";
 import { commands, toCommandError, type CommandError, type Server } from "../../ipc/commands";
 import { ErrorNotice } from "../shell/ErrorNotice";
+import { ConnectionProbe } from "./ConnectionProbe";
 import { ServerForm } from "./ServerForm";
+import { SIGN_IN_LABELS } from "./validation";
 
 type Selection = { kind: "none" } | { kind: "new" } | { kind: "edit"; id: number };
 
@@ -78,7 +80,7 @@ export function ServersPage() {
                     </span>
                     <span className="server-url">{s.baseUrl}</span>
                     <span className="server-auth">
-                      {s.auth === "smart_backend" ? "SMART Backend Services" : "Open (no sign-in)"}
+                      {SIGN_IN_LABELS[s.auth]}
                     </span>
                   </button>
                 </li>
@@ -116,6 +118,8 @@ export function ServersPage() {
               onCancel={() => setSelection({ kind: "none" })}
             />
           )}
+          {/* Keyed by the saved version too: a result from before the last save would describe old settings. */}
+          {selected && <ConnectionProbe key={`${selected.id}-${selected.updatedAt}`} serverId={selected.id} />}
           {selection.kind === "none" && servers !== null && servers.length > 0 && (
             <p className="muted pane-hint">Choose a server to see or change its settings.</p>
           )}

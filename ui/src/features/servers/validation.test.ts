@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { checkBaseUrl, parseTrustedOrigins, validateServerForm, type ServerFormValues } from "./validation";
+import {
+  checkBaseUrl,
+  formatTokenParams,
+  parseTokenParams,
+  parseTrustedOrigins,
+  placeholdersIn,
+  validateServerForm,
+  type ServerFormValues,
+} from "./validation";
 
 const form = (over: Partial<ServerFormValues> = {}): ServerFormValues => ({
   name: "Payer",
@@ -8,6 +16,9 @@ const form = (over: Partial<ServerFormValues> = {}): ServerFormValues => ({
   clientId: "",
   scope: "",
   trustedOrigins: "",
+  secretStyle: "basic",
+  tokenParams: "",
+  tokenUrl: "",
   ...over,
 });
 
@@ -74,6 +85,34 @@ describe("validateServerForm", () => {
   });
 });
 
+describe("placeholders left from a server type", () => {
+  it("finds each <name> part once", () => {
+    expect(placeholdersIn("https://<workspace>-<fhir-service>.fhir.test/<workspace>")).toEqual([
+      "<workspace>",
+      "<fhir-service>",
+    ]);
+    expect(placeholdersIn("a <b> c, x<Y>, <>")).toEqual(["<b>"]);
+  });
+
+  it("refuses a base URL, token URL, scope or token parameter that still holds one", () => {
+    const azure = form({
+      baseUrl: "https://<workspace>.fhir.test",
+      auth: "client_secret",
+      clientId: "c",
+      tokenUrl: "https://login.microsoftonline.com/<tenant-id>/oauth2/token",
+      scope: "https://<workspace>.fhir.test/.default",
+      tokenParams: "resource=https://<workspace>.fhir.test",
+    });
+    const errors = validateServerForm(azure, []);
+    expect(errors.baseUrl).toBe("Replace “<workspace>” with your server's own value.");
+    expect(errors.tokenUrl).toBe("Replace “<tenant-id>” with your server's own value.");
+    expect(errors.scope).toContain("“<workspace>”");
+    expect(errors.tokenParams).toContain("“<workspace>”");
+    // A method without a token endpoint ignores the sign-in fields it does not send.
+    expect(validateServerForm({ ...azure, baseUrl: "https://ws.fhir.test", auth: "open" }, [])).toEqual({});
+  });
+});
+
 describe("parseTrustedOrigins", () => {
   it("gives one trimmed entry per non-blank line", () => {
     expect(parseTrustedOrigins(" https://files.example.com \n\n   \r\nhttps://store.example.net:8443\r\n")).toEqual([
@@ -82,5 +121,34 @@ describe("parseTrustedOrigins", () => {
     ]);
     expect(parseTrustedOrigins("")).toEqual([]);
     expect(parseTrustedOrigins(" \n \n")).toEqual([]);
+  });
+});
+
+describe("client secret and bearer token", () => {
+  it("needs a client ID for a client secret, and takes any scope", () => {
+    expect(validateServerForm(form({ auth: "client_secret" }), [])).toEqual({
+      clientId: "Enter the client ID that came with the client secret.",
+    });
+    const azure = form({ auth: "client_secret", clientId: "c", scope: "https://fhir.example.org/.default" });
+    expect(validateServerForm(azure, [])).toEqual({});
+    expect(validateServerForm(form({ auth: "bearer_token" }), [])).toEqual({});
+  });
+
+  it("reads extra token parameters one name=value per line", () => {
+    expect(parseTokenParams(" audience = https://a.test \n\n resource=x=y ")).toEqual({
+      kind: "ok",
+      params: [
+        ["audience", "https://a.test"],
+        ["resource", "x=y"],
+      ],
+    });
+    expect(parseTokenParams("")).toEqual({ kind: "ok", params: [] });
+    expect(parseTokenParams("audience")).toMatchObject({ kind: "error", message: expect.stringContaining("Line 1") });
+    expect(parseTokenParams("=x")).toMatchObject({ kind: "error" });
+    expect(parseTokenParams("client_secret=x")).toMatchObject({ message: expect.stringContaining("set by Haul itself") });
+    expect(parseTokenParams("scope=x")).toMatchObject({ message: expect.stringContaining("own field") });
+    const bad = validateServerForm(form({ auth: "client_secret", clientId: "c", tokenParams: "grant_type=x" }), []);
+    expect(bad.tokenParams).toContain("set by Haul itself");
+    expect(formatTokenParams([["audience", "a"], ["resource", "r"]])).toBe("audience=a\nresource=r");
   });
 });

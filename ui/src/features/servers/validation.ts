@@ -1,6 +1,7 @@
 // Instant feedback while typing. The Rust side (export_jobs::servers) checks again on save and is the
 // authority; these rules mirror it so the user rarely meets the second check.
 import type { AuthKind } from "../../ipc/bindings/AuthKind";
+import type { SecretStyle } from "../../ipc/bindings/SecretStyle";
 
 export type UrlFeedback =
   | { kind: "ok"; normalized: string; warning?: string }
@@ -76,9 +77,64 @@ export interface ServerFormValues {
   scope: string;
   /** Storage origins trusted with the token, one per line as typed. */
   trustedOrigins: string;
+  /** Client secret: sent in an Authorization header (basic) or as form fields (post). */
+  secretStyle: SecretStyle;
+  /** Client secret: extra token request fields, one `name=value` per line as typed. */
+  tokenParams: string;
+  /** The token endpoint as typed; empty: found from the server. */
+  tokenUrl: string;
 }
 
-export type ServerFormErrors = Partial<Record<"name" | "baseUrl" | "clientId" | "scope" | "trustedOrigins", string>>;
+export type ServerFormErrors = Partial<
+  Record<"name" | "baseUrl" | "clientId" | "scope" | "trustedOrigins" | "tokenParams" | "tokenUrl", string>
+>;
+
+/** The sign-in methods in words, as the list and the form name them. */
+export const SIGN_IN_LABELS: Record<AuthKind, string> = {
+  open: "Open (no sign-in)",
+  smart_backend: "SMART Backend Services",
+  client_secret: "Client ID and secret",
+  bearer_token: "Bearer token",
+};
+
+/** Methods whose token is sent to the server (and so may go to trusted storage addresses too). */
+export const sendsToken = (auth: AuthKind) => auth !== "open";
+/** Methods with a token endpoint, a client ID and a scope. */
+export const usesTokenEndpoint = (auth: AuthKind) => auth === "smart_backend" || auth === "client_secret";
+/** Methods whose secret is saved in the keychain from this form. */
+export const usesSecret = (auth: AuthKind) => auth === "client_secret" || auth === "bearer_token";
+
+/** Form fields Haul sets itself (mirrors bulk_client::check_token_param, which decides on save). */
+const RESERVED_TOKEN_PARAMS = ["grant_type", "client_id", "client_secret", "client_assertion", "client_assertion_type"];
+
+export type TokenParamsParse = { kind: "ok"; params: Array<[string, string]> } | { kind: "error"; message: string };
+
+/** The extra token parameters field: one `name=value` per line, blank lines skipped, both sides trimmed. */
+export function parseTokenParams(text: string): TokenParamsParse {
+  const params: Array<[string, string]> = [];
+  const lines = text.split(/\r?\n/);
+  for (const [index, raw] of lines.entries()) {
+    const line = raw.trim();
+    if (line === "") continue;
+    const eq = line.indexOf("=");
+    const name = eq < 0 ? "" : line.slice(0, eq).trim();
+    if (name === "") {
+      return { kind: "error", message: `Line ${index + 1} (“${line}”) is not name=value, as in audience=https://api.example.org.` };
+    }
+    if (name === "scope") return { kind: "error", message: "Set the scope in its own field, not as an extra token parameter." };
+    if (RESERVED_TOKEN_PARAMS.includes(name)) {
+      return { kind: "error", message: `“${name}” is set by Haul itself and cannot be an extra token parameter.` };
+    }
+    if (/\s/.test(name)) return { kind: "error", message: `“${name}” is not a parameter name: names have no spaces.` };
+    params.push([name, line.slice(eq + 1).trim()]);
+  }
+  return { kind: "ok", params };
+}
+
+/** Saved parameters back into the field's text. */
+export function formatTokenParams(params: Array<[string, string]>): string {
+  return params.map(([name, value]) => `${name}=${value}`).join("\n");
+}
 
 /**
  * The lines of the trusted-storage field as the list Rust receives: trimmed, blank lines dropped. Whether each
@@ -93,8 +149,28 @@ export function parseTrustedOrigins(text: string): string[] {
 
 export const DEFAULT_SCOPE = "system/*.read";
 
+/** The `<name>` parts of a text that the user fills in (the server profiles' rule: lower-case letters, digits, dashes). */
+export function placeholdersIn(text: string): string[] {
+  return [...new Set([...text.matchAll(/<[a-z0-9-]+>/g)].map((match) => match[0]))];
+}
+
+/**
+ * A field filled from a server type may still hold its placeholders (`<tenant-id>`). Caught here because a
+ * placeholder in a URL's path is a valid URL and would only fail when Haul signs in.
+ */
+function placeholderProblem(text: string): string | undefined {
+  const left = placeholdersIn(text);
+  if (left.length === 0) return undefined;
+  const plural = left.length > 1 ? "s" : "";
+  return `Replace ${left.map((p) => `“${p}”`).join(" and ")} with your server's own value${plural}.`;
+}
+
 export function validateServerForm(values: ServerFormValues, otherNames: string[]): ServerFormErrors {
   const errors: ServerFormErrors = {};
+  // The first problem found in a field is the one shown.
+  const note = (field: keyof ServerFormErrors, message: string | undefined) => {
+    if (message !== undefined && errors[field] === undefined) errors[field] = message;
+  };
   const name = values.name.trim();
   if (name === "") {
     errors.name = "Give the server a name, for example “Payer production”.";
@@ -104,8 +180,18 @@ export function validateServerForm(values: ServerFormValues, otherNames: string[
     const existing = otherNames.find((other) => other.toLowerCase() === name.toLowerCase());
     if (existing !== undefined) errors.name = `A server named “${existing}” already exists. Choose another name.`;
   }
+  note("baseUrl", placeholderProblem(values.baseUrl));
   const url = checkBaseUrl(values.baseUrl);
-  if (url.kind === "error") errors.baseUrl = url.message;
+  if (url.kind === "error") note("baseUrl", url.message);
+  if (values.auth === "smart_backend" || values.auth === "client_secret") {
+    note("tokenUrl", placeholderProblem(values.tokenUrl));
+    note("scope", placeholderProblem(values.scope));
+  }
+  if (values.auth === "client_secret") {
+    if (values.clientId.trim() === "") errors.clientId = "Enter the client ID that came with the client secret.";
+    const params = parseTokenParams(values.tokenParams);
+    note("tokenParams", params.kind === "error" ? params.message : placeholderProblem(values.tokenParams));
+  }
   if (values.auth === "smart_backend") {
     if (values.clientId.trim() === "") {
       errors.clientId = "Enter the client ID that the server's administrators registered for Haul.";
@@ -115,7 +201,10 @@ export function validateServerForm(values: ServerFormValues, otherNames: string[
       .split(/\s+/)
       .find((part) => part !== "" && !part.includes("/"));
     if (bad !== undefined) {
-      errors.scope = `“${bad}” is not a SMART scope. Scopes look like system/*.read or system/Patient.rs, separated by spaces.`;
+      note(
+        "scope",
+        `“${bad}” is not a SMART scope. Scopes look like system/*.read or system/Patient.rs, separated by spaces.`,
+      );
     }
   }
   return errors;

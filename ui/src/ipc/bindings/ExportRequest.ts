@@ -8,7 +8,11 @@ export type ExportRequest = { level: ExportLevel | null, outputFormat: string | 
 /**
  * A FHIR instant; only resources changed after it.
  */
-since: string | null, types: Array<string>, elements: Array<string>, 
+since: string | null, 
+/**
+ * A FHIR instant; only resources changed up to it (`_until`, IG v2; AB2D uses it).
+ */
+until?: string, types: Array<string>, elements: Array<string>, 
 /**
  * Patient ids or `Patient/id` references (POST only).
  */

@@ -4,4 +4,8 @@ import type { JobState } from "./JobState";
 /**
  * What a running job reports, as it happens (the CLI prints these; the app forwards them to the window).
  */
-export type JobEvent = { "event": "state", state: JobState, } | { "event": "kicked_off", statusUrl: string, } | { "event": "progress", text: string | null, } | { "event": "waiting", reason: string, seconds: number, } | { "event": "warning", message: string, } | { "event": "manifest", files: number, transactionTime: string, } | { "event": "file_started", seq: number, name: string, resourceType: string, resumeFrom: number, } | { "event": "file_progress", seq: number, bytes: number, total: number | null, } | { "event": "file_verified", seq: number, name: string, resources: number, bytes: number, badLines: number, } | { "event": "file_failed", seq: number, name: string, message: string, } | { "event": "finished", state: JobState, message: string, };
+export type JobEvent = { "event": "state", state: JobState, } | { "event": "kicked_off", statusUrl: string, } | { "event": "progress", text: string | null, } | { "event": "waiting", reason: string, seconds: number, } | { "event": "warning", message: string, } | { "event": "manifest", files: number, transactionTime: string, 
+/**
+ * The server's `Expires` for the files (an HTTP-date), when it said: how long they can be fetched.
+ */
+expires?: string, } | { "event": "file_started", seq: number, name: string, resourceType: string, resumeFrom: number, } | { "event": "file_progress", seq: number, bytes: number, total: number | null, } | { "event": "file_verified", seq: number, name: string, resources: number, bytes: number, badLines: number, } | { "event": "file_failed", seq: number, name: string, message: string, } | { "event": "finished", state: JobState, message: string, };

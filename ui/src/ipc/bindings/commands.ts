@@ -20,9 +20,11 @@ import type { Located } from "./Located";
 import type { PinnedGroup } from "./PinnedGroup";
 import type { PreviewPage } from "./PreviewPage";
 import type { PreviewRow } from "./PreviewRow";
+import type { ProbeStep } from "./ProbeStep";
 import type { ResourceText } from "./ResourceText";
 import type { Server } from "./Server";
 import type { ServerInput } from "./ServerInput";
+import type { ServerProfile } from "./ServerProfile";
 import type { ServerSummary } from "./ServerSummary";
 import type { SignInResult } from "./SignInResult";
 import type { StartupStatus } from "./StartupStatus";
@@ -93,7 +95,10 @@ export type Commands = {
    * `log.ndjson`, or the server's error files, as text for the History page (the last 512 KB of each).
    */
   export_text: { args: { id: number, which: string }, result: string },
-  generate_key: { args: { alg: KeyAlgorithm, label: string }, result: KeyInfo },
+  /**
+   * `rsa_bits`: 2048, 3072 or 4096 for RS384 (2048 when absent); absent for ES384, which has one size.
+   */
+  generate_key: { args: { alg: KeyAlgorithm, rsaBits: number | null, label: string }, result: KeyInfo },
   /**
    * `text`: a PEM file's or a JWK's contents (the page reads the file the user picked).
    */
@@ -102,9 +107,18 @@ export type Commands = {
    * The public JWKS to give the server's administrators, pretty-printed.
    */
   key_jwks: { args: { kid: string }, result: string },
+  /**
+   * The public key as PEM (`-----BEGIN PUBLIC KEY-----`), for servers that register a PEM rather than a JWKS
+   * (CMS DPC).
+   */
+  key_public_pem: { args: { kid: string }, result: string },
   list_exports: { args: { limit: number }, result: Array<ExportSummary> },
   list_keys: { args: Record<string, never>, result: Array<KeyInfo> },
   list_pinned_groups: { args: { serverId: number }, result: Array<PinnedGroup> },
+  /**
+   * Every profile, in the order the picker shows them ("Other (standard)" last).
+   */
+  list_server_profiles: { args: Record<string, never>, result: Array<ServerProfile> },
   list_servers: { args: Record<string, never>, result: Array<Server> },
   /**
    * Moves an unusable database aside (never deletes it) and starts with a fresh one.
@@ -121,10 +135,20 @@ export type Commands = {
    */
   preview_export: { args: { serverId: number, request: ExportRequest }, result: ExportPreview },
   /**
+   * "Test the whole connection" of a saved server, with its saved sign-in, trusted origins and CA certificate
+   * file: the capability statement, a token, and a small export that is cancelled at once. A step that fails is
+   * part of the answer (each step says what happened), not an error; only a server that cannot be loaded, or
+   * whose sign-in is not set up, is one.
+   */
+  probe_server: { args: { serverId: number }, result: Array<ProbeStep> },
+  /**
    * Registers a key with the built-in demo server (what a real server's administrators do by hand) and
    * returns the client id to sign in with.
    */
   register_key_with_demo: { args: { kid: string }, result: string },
+  /**
+   * Removes the server, and its client secret or bearer token from the keychain.
+   */
   remove_server: { args: { id: number }, result: null },
   /**
    * Runs an earlier export again with the same server, request and settings, into a new folder. With
@@ -136,11 +160,33 @@ export type Commands = {
    * Writes a key's public JWKS to the file the user chose in the save dialog. Public data only.
    */
   save_key_jwks: { args: { kid: string, path: string }, result: null },
+  /**
+   * Writes a key's public PEM to the file the user chose in the save dialog. Public data only.
+   */
+  save_key_public_pem: { args: { kid: string, path: string }, result: null },
   search_groups: { args: { serverId: number, name: string | null, pageUrl: string | null }, result: GroupPage },
+  /**
+   * Records (or, with `None`, removes) the CA certificate file a saved server's certificate is checked against,
+   * for servers behind their organisation's own certificate authority. The file is checked when chosen (it
+   * must hold a PEM certificate) and read again whenever Haul connects to the server.
+   */
+  set_server_ca_file: { args: { serverId: number, path: string | null }, result: Server },
+  /**
+   * Records which kind of server a saved server is (`None`: none chosen); an unknown id is refused. Set on its
+   * own after the server is saved, so the form's other fields keep their one save path.
+   */
+  set_server_profile: { args: { serverId: number, profileId: string | null }, result: Server },
+  /**
+   * Saves a server's client secret or bearer token in the OS keychain. The secret crosses IPC this once and
+   * is never sent back: the server's `secretSaved` says one is there.
+   */
+  set_server_secret: { args: { id: number, secret: string }, result: Server },
   start_export: { args: { input: ExportInput, onEvent: Channel<JobEvent> }, result: number },
   startup_status: { args: Record<string, never>, result: StartupStatus },
   /**
-   * Reads `[base]/metadata` of a URL (saved or not) and summarises what answered.
+   * Reads `[base]/metadata` of a URL (saved or not) and summarises what answered. It takes only the form's
+   * address, so it checks certificates against the platform's authorities alone (not a saved server's CA
+   * certificate file); "Test the whole connection" of a saved server does use that file.
    */
   test_connection: { args: { baseUrl: string }, result: ServerSummary },
   /**

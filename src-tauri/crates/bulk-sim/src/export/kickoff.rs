@@ -112,21 +112,20 @@ async fn kickoff(
         },
         _ => None,
     };
-    let request = match parse_request(&params, level, method == Method::POST, lenient) {
+    let mut request = match parse_request(&params, level, method == Method::POST, lenient) {
         Ok(r) => r,
         Err(e) => return bad_request(&e),
     };
+    let (busy_while_running, default_since_last) = {
+        let faults = sim.faults();
+        (faults.busy_while_running, faults.default_since_last)
+    };
+    if default_since_last && request.since.is_none() {
+        request.since = *sim.last_transaction_time.lock().unwrap();
+    }
 
     let id = format!("job-{:05}", sim.next_id.fetch_add(1, Ordering::Relaxed));
     let dir = sim.work_dir.path().join(&id);
-    if let Err(e) = std::fs::create_dir_all(&dir) {
-        return outcome::response(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "error",
-            "exception",
-            &format!("cannot create export folder: {e}"),
-        );
-    }
     let request_url = {
         let path = match (level, &group_id) {
             (Level::System, _) => "$export".to_string(),
@@ -139,29 +138,6 @@ async fn kickoff(
             None => format!("{}/{path}", sim.base_url()),
         }
     };
-    let job = Arc::new(Job {
-        id: id.clone(),
-        dir,
-        started: Instant::now(),
-        state: Mutex::new(JobState::Preparing),
-        progress: Mutex::new("Queued".into()),
-        cancelled: AtomicBool::new(false),
-        authorization: hostile::authorization(&headers),
-        polled: AtomicBool::new(false),
-    });
-    sim.jobs.map.lock().unwrap().insert(id.clone(), job.clone());
-    let transaction_time = OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default();
-    let group = group.cloned();
-    let sim2 = sim.clone();
-    tokio::task::spawn_blocking(move || {
-        let result = prepare(&sim2, &job, level, group.as_ref(), &request, &request_url, &transaction_time);
-        let mut state = job.state.lock().unwrap();
-        *state = match result {
-            Ok(m) => JobState::Ready { manifest: m.body, output_files: m.output_files, ready_at: SystemTime::now() },
-            Err(e) => JobState::Failed(e),
-        };
-    });
-    let mut response = StatusCode::ACCEPTED.into_response();
     let status_url = {
         let faults = sim.faults();
         if faults.status_file_scheme {
@@ -172,6 +148,57 @@ async fn kickoff(
             format!("{}/bulkstatus/{id}", sim.base_url())
         }
     };
+    let job = Arc::new(Job {
+        id: id.clone(),
+        dir: dir.clone(),
+        started: Instant::now(),
+        state: Mutex::new(JobState::Preparing),
+        progress: Mutex::new("Queued".into()),
+        cancelled: AtomicBool::new(false),
+        authorization: hostile::authorization(&headers),
+        polled: AtomicBool::new(false),
+        status_url: status_url.clone(),
+    });
+    if let Err(running) = sim.jobs.insert_unless_running(job.clone(), busy_while_running) {
+        return busy(&running);
+    }
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        sim.jobs.map.lock().unwrap().remove(&id);
+        return outcome::response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "error",
+            "exception",
+            &format!("cannot create export folder: {e}"),
+        );
+    }
+    let transaction_instant = OffsetDateTime::now_utc();
+    let transaction_time = transaction_instant.format(&Rfc3339).unwrap_or_default();
+    let group = group.cloned();
+    let sim2 = sim.clone();
+    tokio::task::spawn_blocking(move || {
+        let result = prepare(&sim2, &job, level, group.as_ref(), &request, &request_url, &transaction_time);
+        let mut state = job.state.lock().unwrap();
+        *state = match result {
+            Ok(m) => {
+                *sim2.last_transaction_time.lock().unwrap() = Some(transaction_instant);
+                JobState::Ready { manifest: m.body, output_files: m.output_files, ready_at: SystemTime::now() }
+            }
+            Err(e) => JobState::Failed(e),
+        };
+    });
+    let mut response = StatusCode::ACCEPTED.into_response();
     response.headers_mut().insert(header::CONTENT_LOCATION, HeaderValue::from_str(&status_url).unwrap());
+    response
+}
+
+/// BCDA's answer to a kickoff while a job of the client is still running: 429, naming that job.
+fn busy(running_status_url: &str) -> Response {
+    let mut response = outcome::response(
+        StatusCode::TOO_MANY_REQUESTS,
+        "error",
+        "throttled",
+        &format!("A job is already in progress: {running_status_url}"),
+    );
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
     response
 }

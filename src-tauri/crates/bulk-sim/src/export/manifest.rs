@@ -70,7 +70,9 @@ pub(super) fn render(
     let mut manifest = Map::new();
     manifest.insert("transactionTime".into(), Value::from(contents.transaction_time));
     manifest.insert("request".into(), Value::from(contents.request_url));
-    manifest.insert("requiresAccessToken".into(), Value::from(sim.smart()));
+    if !faults.omit_requires_access_token {
+        manifest.insert("requiresAccessToken".into(), Value::from(sim.requires_access_token()));
+    }
     manifest.insert("output".into(), Value::from(output));
     manifest.insert("error".into(), Value::from(error));
     manifest.insert("deleted".into(), Value::from(deleted));

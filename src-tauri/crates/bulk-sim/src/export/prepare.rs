@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::manifest::{self, Contents, Manifest, OutputFile};
 use super::request::{ExportRequest, TypeFilter};
-use super::selection::{matches_filter, subset, updated_after};
+use super::selection::{matches_filter, subset, updated_after, updated_until};
 use super::{Job, Level};
 use crate::source::{GroupDef, Scope};
 use crate::{Sim, hostile, outcome};
@@ -55,6 +55,11 @@ pub(super) fn prepare(
         }
         if let Some(since) = request.since
             && !updated_after(&resource, since)
+        {
+            return ControlFlow::Continue(());
+        }
+        if let Some(until) = request.until
+            && !updated_until(&resource, until)
         {
             return ControlFlow::Continue(());
         }

@@ -1,5 +1,5 @@
-//! A kickoff's parameters (query or `Parameters` body) parsed and checked: `_outputFormat`, `_since`, `_type`,
-//! `_elements`, `patient`, `includeAssociatedData`, `_typeFilter`.
+//! A kickoff's parameters (query or `Parameters` body) parsed and checked: `_outputFormat`, `_since`, `_until`,
+//! `_type`, `_elements`, `patient`, `includeAssociatedData`, `_typeFilter`.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -14,6 +14,8 @@ const NDJSON_FORMATS: &[&str] = &["application/fhir+ndjson", "application/ndjson
 /// A kickoff's parameters once parsed and checked.
 pub(super) struct ExportRequest {
     pub(super) since: Option<OffsetDateTime>,
+    /// `_until` (AB2D): only resources last updated at or before it.
+    pub(super) until: Option<OffsetDateTime>,
     pub(super) types: Option<Vec<String>>,
     pub(super) elements: Vec<String>,
     pub(super) patients: Option<HashSet<String>>,
@@ -82,8 +84,16 @@ pub(super) fn parse_request(
     };
     let mut ignored = Vec::new();
     for name in joined.keys() {
-        let known =
-            ["_outputFormat", "_since", "_type", "_elements", "patient", "includeAssociatedData", "_typeFilter"];
+        let known = [
+            "_outputFormat",
+            "_since",
+            "_until",
+            "_type",
+            "_elements",
+            "patient",
+            "includeAssociatedData",
+            "_typeFilter",
+        ];
         if !known.contains(name) {
             if lenient {
                 ignored.push(format!("The parameter {name} is not supported and was ignored"));
@@ -97,13 +107,16 @@ pub(super) fn parse_request(
     {
         return Err(format!("_outputFormat {format} is not supported; use application/fhir+ndjson"));
     }
-    let since = match joined.get("_since").and_then(|v| v.last()) {
-        Some(s) => Some(
-            OffsetDateTime::parse(s, &Rfc3339)
-                .map_err(|_| format!("_since must be a FHIR instant such as 2024-01-01T00:00:00Z, not {s}"))?,
-        ),
-        None => None,
+    let instant = |name: &str| -> Result<Option<OffsetDateTime>, String> {
+        match joined.get(name).and_then(|v| v.last()) {
+            Some(s) => OffsetDateTime::parse(s, &Rfc3339)
+                .map(Some)
+                .map_err(|_| format!("{name} must be a FHIR instant such as 2024-01-01T00:00:00Z, not {s}")),
+            None => Ok(None),
+        }
     };
+    let since = instant("_since")?;
+    let until = instant("_until")?;
     let types = list("_type");
     for t in &types {
         if !is_type_name(t) {
@@ -147,7 +160,15 @@ pub(super) fn parse_request(
             Err(e) => return Err(format!("_typeFilter {raw} is not supported: {e}")),
         }
     }
-    Ok(ExportRequest { since, types: (!types.is_empty()).then_some(types), elements, patients, type_filters, ignored })
+    Ok(ExportRequest {
+        since,
+        until,
+        types: (!types.is_empty()).then_some(types),
+        elements,
+        patients,
+        type_filters,
+        ignored,
+    })
 }
 
 fn is_type_name(t: &str) -> bool {
@@ -218,6 +239,7 @@ mod tests {
         let err = |p: &[(&str, &str)], level| parse_request(&pairs(p), level, false, false).err().unwrap();
         assert!(err(&[("_outputFormat", "text/csv")], Level::System).contains("_outputFormat"));
         assert!(err(&[("_since", "yesterday")], Level::System).contains("FHIR instant"));
+        assert!(err(&[("_until", "2024-13-01")], Level::System).contains("_until must be a FHIR instant"));
         assert!(err(&[("_type", "observation")], Level::System).contains("not a resource type"));
         assert!(err(&[("patient", "Patient/1")], Level::Patient).contains("POST"));
         assert!(err(&[("_typeFilter", "Observation?_sort=date")], Level::System).contains("_sort"));

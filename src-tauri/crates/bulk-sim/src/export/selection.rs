@@ -1,4 +1,5 @@
-//! Which resources and elements an export keeps: `_typeFilter` matching, `_since`, and `_elements` subsetting.
+//! Which resources and elements an export keeps: `_typeFilter` matching, `_since` and `_until`, and `_elements`
+//! subsetting.
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -38,12 +39,18 @@ pub(super) fn matches_filter(resource: &Value, f: &TypeFilter) -> bool {
     })
 }
 
+fn last_updated(resource: &Value) -> Option<OffsetDateTime> {
+    resource.pointer("/meta/lastUpdated").and_then(Value::as_str).and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
+}
+
+/// `_since`: a resource without a readable `meta.lastUpdated` is left out, since it cannot be shown to be new.
 pub(super) fn updated_after(resource: &Value, since: OffsetDateTime) -> bool {
-    resource
-        .pointer("/meta/lastUpdated")
-        .and_then(Value::as_str)
-        .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
-        .is_some_and(|t| t > since)
+    last_updated(resource).is_some_and(|t| t > since)
+}
+
+/// `_until`, mirroring `_since`: inclusive, and a resource without `meta.lastUpdated` is left out.
+pub(super) fn updated_until(resource: &Value, until: OffsetDateTime) -> bool {
+    last_updated(resource).is_some_and(|t| t <= until)
 }
 
 pub(super) fn subset(resource: Value, resource_type: &str, elements: &[String]) -> Value {
@@ -86,5 +93,9 @@ mod tests {
         let since = OffsetDateTime::parse("2019-06-01T00:00:00Z", &Rfc3339).unwrap();
         assert!(updated_after(&obs, since));
         assert!(!updated_after(&obs, OffsetDateTime::parse("2021-06-01T00:00:00+02:00", &Rfc3339).unwrap()));
+        let exactly = OffsetDateTime::parse("2020-01-01T00:00:00Z", &Rfc3339).unwrap();
+        assert!(updated_until(&obs, exactly), "_until is inclusive");
+        assert!(!updated_until(&obs, since));
+        assert!(!updated_until(&json!({"resourceType": "Patient"}), exactly));
     }
 }

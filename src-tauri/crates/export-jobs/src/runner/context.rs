@@ -70,6 +70,8 @@ pub(super) struct Ctx {
     pub pacing: Pacing,
     pub limits: Limits,
     pub disk: DiskGuard,
+    /// How many files download at once (fewer when the server asks Haul to slow down).
+    pub lanes: super::lanes::Lanes,
     pub folder: ExportFolder,
 }
 

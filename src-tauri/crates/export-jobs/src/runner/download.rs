@@ -26,19 +26,18 @@ const CHECKER_CARRY: usize = 4 << 20;
 /// and several at once would not be bounded by it.
 static VERIFYING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
 
+/// Requests to slow down (429/503) one file may get before it counts as failed.
+const THROTTLED_ATTEMPTS: u32 = 20;
+
 /// Free space is checked again after this many bytes of a download.
 const DISK_CHECK_EVERY: u64 = 64 << 20;
 
-/// Downloads and verifies every file not yet verified, `parallel` at a time. Returns verification
-/// summaries of the error files (for the problem list).
-pub(super) async fn download_all(
-    ctx: &Arc<Ctx>,
-    requires_token: bool,
-    parallel: u32,
-) -> Result<HashMap<u32, Verified>, Stop> {
+/// Downloads and verifies every file not yet verified, a few at a time (the job's `parallel`, fewer while
+/// the server asks Haul to slow down). Returns verification summaries of the error files (for the problem
+/// list).
+pub(super) async fn download_all(ctx: &Arc<Ctx>, requires_token: bool) -> Result<HashMap<u32, Verified>, Stop> {
     let files = ctx.db(|db| db.job_files(ctx.id))?;
     ctx.folder.create_subfolders(&files.iter().map(|f| f.name.as_str()).collect::<Vec<_>>())?;
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(parallel as usize));
     let mut tasks = tokio::task::JoinSet::new();
     let mut summaries = HashMap::new();
     for f in files {
@@ -51,9 +50,8 @@ pub(super) async fn download_all(
             continue;
         }
         let ctx = ctx.clone();
-        let semaphore = semaphore.clone();
         tasks.spawn(async move {
-            let _permit = semaphore.acquire_owned().await.expect("semaphore open");
+            let _lane = ctx.lanes.enter().await;
             let seq = f.seq;
             (seq, fetch_and_verify(&ctx, &f, requires_token).await)
         });
@@ -166,6 +164,11 @@ async fn fetch_and_verify(ctx: &Ctx, f: &FileRecord, requires_token: bool) -> Re
         }
     };
     ctx.db(|db| db.set_file_verified(ctx.id, f.seq, verified.bytes, verified.resources, verified.bad_lines))?;
+    if let Some(open) = ctx.lanes.calm() {
+        ctx.emit(JobEvent::Warning {
+            message: format!("The server keeps up again: Haul is back to {open} file(s) at once."),
+        });
+    }
     ctx.log.event(
         "download_complete",
         json!({"fileUrl": f.url, "resourceCount": verified.resources, "fileSize": verified.bytes}),
@@ -223,7 +226,8 @@ async fn download(
     part: &Path,
     requires_token: bool,
 ) -> Result<(u64, Option<Checked>), Stop> {
-    let mut attempt = 0u32;
+    // Failures and requests to slow down are counted apart: a busy server may throttle a file many times.
+    let (mut attempt, mut throttled) = (0u32, 0u32);
     let mut checker: Option<LineChecker> = None;
     loop {
         attempt += 1;
@@ -282,18 +286,40 @@ async fn download(
             // The server cannot resume: start the file over.
             let _ = tokio::fs::remove_file(part).await;
         }
-        if !(error.is_retryable() || restart) || attempt >= ctx.pacing.file_attempts {
+        let slow_down = error.kind == ExportErrorKind::Throttled;
+        // A 500 on a file is as often a passing overload as a broken file: worth the same few tries.
+        let retryable = error.is_retryable() || restart || error.status.is_some_and(|s| s >= 500);
+        let (tries, limit) = if slow_down {
+            throttled += 1;
+            attempt -= 1;
+            (throttled, ctx.pacing.file_attempts.max(THROTTLED_ATTEMPTS))
+        } else {
+            (attempt, ctx.pacing.file_attempts)
+        };
+        if !retryable || tries >= limit {
             return Err(Stop::Failed(failure_of(&error)));
         }
-        let wait = jitter(ctx.pacing.retry_base * 2u32.saturating_pow(attempt - 1)).min(Duration::from_secs(120));
+        if slow_down && let Some((before, after)) = ctx.lanes.slow_down() {
+            ctx.emit(JobEvent::Warning {
+                message: format!(
+                    "The server asked Haul to slow down (HTTP {}): Haul now downloads {after} file(s) at once instead of {before}.",
+                    error.status.unwrap_or(429)
+                ),
+            });
+        }
+        let own = jitter(ctx.pacing.retry_base * 2u32.saturating_pow(tries - 1)).min(Duration::from_secs(120));
+        let wait = match error.retry_after {
+            Some(_) => ctx.wait_for(error.retry_after, own),
+            None => own,
+        };
         ctx.emit(JobEvent::Warning {
             message: format!(
-                "{}: {} Haul tries again in {} (attempt {} of {}), resuming where it stopped.",
+                "{}: {} Haul tries again in {} (try {} of {}), resuming where it stopped.",
                 f.name,
                 error.message,
                 wording::duration(wait),
-                attempt + 1,
-                ctx.pacing.file_attempts
+                tries + 1,
+                limit
             ),
         });
         ctx.pause(wait).await?;

@@ -7,6 +7,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use crate::folder::FolderError;
+use crate::plan::PlanError;
 
 /// What a running job reports, as it happens (the CLI prints these; the app forwards them to the window).
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -37,6 +38,10 @@ pub enum JobEvent {
         files: u32,
         #[serde(rename = "transactionTime")]
         transaction_time: String,
+        /// The server's `Expires` for the files (an HTTP-date), when it said: how long they can be fetched.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        expires: Option<String>,
     },
     FileStarted {
         seq: u32,
@@ -93,8 +98,17 @@ pub enum JobError {
     Server { message: String, detail: Option<String> },
     #[error(transparent)]
     Folder(#[from] FolderError),
+    /// The saved server is not ready for what was asked (its sign-in has no client ID, key or saved secret
+    /// yet): nothing was sent.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
     #[error("Export {0} is already running (in another Haul window or terminal). Let it finish, or cancel it there.")]
     AlreadyRunning(i64),
+    /// Resuming cannot help: what is missing expired on the server.
+    #[error(
+        "The server no longer has {lost} of export {id}'s files (they expired), so resuming cannot bring them back. Run the same request again as a new export (History → Run again, or `haul export` with the same options); the files that arrived stay in this export's folder."
+    )]
+    FilesExpired { id: i64, lost: u32 },
 }
 
 /// How a job ended.

@@ -18,6 +18,7 @@ pub(super) async fn kickoff(ctx: &Ctx, job: &JobRecord) -> Result<String, Stop> 
         }
     }
     let mut network_failures = 0;
+    let mut running_elsewhere: Option<String> = None;
     for attempt in 1..=ctx.pacing.kickoff_attempts {
         if ctx.cancel.is_cancelled() {
             return Err(Stop::Cancelled);
@@ -33,6 +34,10 @@ pub(super) async fn kickoff(ctx: &Ctx, job: &JobRecord) -> Result<String, Stop> 
                 return Ok(status_url);
             }
             Ok(Kickoff::Busy { retry_after, said }) => {
+                // BCDA answers 429 while the client's earlier export runs, and names it.
+                if let Some(other) = said.as_deref().and_then(|s| status_url_in(s, ctx.session.base_url())) {
+                    running_elsewhere = Some(other);
+                }
                 let wait = ctx.wait_for(retry_after, ctx.pacing.retry_base * attempt);
                 ctx.emit(JobEvent::Waiting {
                     reason: format!(
@@ -59,12 +64,51 @@ pub(super) async fn kickoff(ctx: &Ctx, job: &JobRecord) -> Result<String, Stop> 
             }
         }
     }
-    Err(Stop::Failed(JobFailure {
-        kind: "busy".into(),
-        message: format!(
+    let message = match running_elsewhere {
+        Some(other) => {
+            let ours = ctx.db(|db| db.job_by_status_url(&other))?;
+            let what = match ours {
+                Some(j) if !j.state.is_finished() => format!(
+                    "It is Haul's export {}: let it finish, or cancel it (History, or `haul cancel {}`), then try again.",
+                    j.id, j.id
+                ),
+                _ => "If that export is no longer needed, cancel it where it was started (or let it expire), then try again.".into(),
+            };
+            format!(
+                "The server is still running an earlier export for this client (status at {other}) and takes one at a time. {what}"
+            )
+        }
+        None => format!(
             "The server stayed busy (HTTP 429) through {} attempts; it may already be running an export for this client. Try again later.",
             ctx.pacing.kickoff_attempts
         ),
-        detail: None,
-    }))
+    };
+    Err(Stop::Failed(JobFailure { kind: "busy".into(), message, detail: None }))
+}
+
+/// A status URL on the server's own origin named in a server's text (what BCDA's busy answer holds).
+fn status_url_in(text: &str, base_url: &str) -> Option<String> {
+    let origin = url::Url::parse(base_url).ok()?.origin();
+    text.split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '(' | ')' | '<' | '>' | ','))
+        .filter(|w| w.starts_with("https://") || w.starts_with("http://"))
+        .map(|w| w.trim_end_matches(['.', ';']))
+        .find(|w| url::Url::parse(w).is_ok_and(|u| u.origin() == origin))
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::status_url_in;
+
+    #[test]
+    fn a_busy_answer_names_the_running_export_on_the_same_server_only() {
+        let base = "https://sandbox.bcda.cms.gov/api/v2";
+        assert_eq!(
+            status_url_in("A job is already in progress: https://sandbox.bcda.cms.gov/api/v2/jobs/42.", base)
+                .as_deref(),
+            Some("https://sandbox.bcda.cms.gov/api/v2/jobs/42")
+        );
+        assert_eq!(status_url_in("see https://evil.example/jobs/1", base), None);
+        assert_eq!(status_url_in("busy", base), None);
+    }
 }

@@ -7,6 +7,7 @@ mod context;
 mod download;
 mod events;
 mod kickoff;
+mod lanes;
 mod pacing;
 mod poll;
 mod summary;
@@ -14,8 +15,8 @@ mod summary;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bulk_client::{BackendAuth, ExportSession, HttpClient, Manifest, discover_token_url};
-use haul_store::{AuthSettings, Database, FileState, JobFailure, JobRecord, JobState, Keychain};
+use bulk_client::{ExportSession, HttpClient, Manifest};
+use haul_store::{AuthSettings, Database, FileState, JobFailure, JobRecord, JobState, Keychain, Server};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -58,45 +59,76 @@ impl ExportRunner {
         self
     }
 
+    /// The HTTP client jobs use (one per process).
+    pub fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
     pub fn database(&self) -> &Arc<Mutex<Database>> {
         &self.db
     }
 
     /// The session a job talks through: signed in with its key when it has auth settings.
-    /// The storage origins it trusts with the token are its saved server's, as they are now (a user who was
-    /// told to add one resumes the same job).
+    /// The storage origins it trusts with the token, and the CA certificate file its certificate is checked
+    /// against, are its saved server's as they are now (a user who was told to add one resumes the same job).
     pub async fn session_for(&self, job: &JobRecord) -> Result<ExportSession, JobError> {
-        let trusted = match job.server_id {
-            Some(sid) => {
-                self.db.lock().expect("database lock").get_server(sid).map(|s| s.trusted_origins).unwrap_or_default()
-            }
-            None => Vec::new(),
+        let server = job.server_id.and_then(|sid| self.db.lock().expect("database lock").get_server(sid).ok());
+        let trusted = server.as_ref().map(|s| s.trusted_origins.clone()).unwrap_or_default();
+        let http = match &server {
+            None => self.http.clone(),
+            Some(server) => self.http_with_ca_of(server, "then resume the export")?,
         };
-        Ok(self.session_with(&job.fhir_url, job.settings.auth.as_ref()).await?.with_trusted_origins(&trusted))
+        Ok(self.session_through(http, &job.fhir_url, job.settings.auth.as_ref()).await?.with_trusted_origins(&trusted))
     }
 
-    /// A session with a server, signed in with `auth` when given (also for Group search).
-    pub async fn session_with(&self, fhir_url: &str, auth: Option<&AuthSettings>) -> Result<ExportSession, JobError> {
+    /// A session with a saved server as it is now, outside any job ("Test the whole connection", Group
+    /// search): its sign-in, the storage origins it trusts with the token, and its CA certificate file.
+    /// Sign-in settings that are not complete (no client ID, key or saved secret) are a [`JobError::Plan`].
+    pub async fn session_for_server(&self, server: &Server) -> Result<ExportSession, JobError> {
+        let auth = crate::plan::sign_in_of(server)?;
+        let http = self.http_for_server(server)?;
+        Ok(self
+            .session_through(http, &server.base_url, auth.as_ref())
+            .await?
+            .with_trusted_origins(&server.trusted_origins))
+    }
+
+    /// The HTTP client for a saved server: the shared one, or, when the server has a CA certificate file, one
+    /// that also trusts that authority (read from the file now).
+    pub fn http_for_server(&self, server: &Server) -> Result<HttpClient, JobError> {
+        self.http_with_ca_of(server, "then try again")
+    }
+
+    /// The server's own authority is trusted for that server only: a client of its own, read from the file
+    /// now, so a renewed file is used next time. `next_step` ends the sentence of a file that cannot be used.
+    fn http_with_ca_of(&self, server: &Server, next_step: &str) -> Result<HttpClient, JobError> {
+        let Some(path) = server.ca_file.as_deref() else { return Ok(self.http.clone()) };
+        haul_store::read_ca_file(std::path::Path::new(path))
+            .map_err(|e| e.to_string())
+            .and_then(|pem| HttpClient::with_extra_roots(&pem).map_err(|e| e.to_string()))
+            .map_err(|problem| JobError::Server {
+                message: format!(
+                    "{problem} It is the CA certificate file in this server's settings: choose it again there (or remove it), {next_step}."
+                ),
+                detail: None,
+            })
+    }
+
+    /// A session with a server over `http`, signed in with `auth` when given: SMART, a client secret or a
+    /// bearer token, its key or secret read now (see `crate::sign_in`). Sign-in and export requests go through
+    /// the same client, since a token endpoint behind the organisation's CA needs its CA as much as the FHIR
+    /// server does.
+    async fn session_through(
+        &self,
+        http: HttpClient,
+        fhir_url: &str,
+        auth: Option<&AuthSettings>,
+    ) -> Result<ExportSession, JobError> {
         let auth = match auth {
             None => None,
-            Some(a) => {
-                let key = { self.db.lock().expect("database lock").signing_key(&self.keychain, &a.key_kid)? };
-                let token_url = match &a.token_url {
-                    Some(t) if !t.trim().is_empty() => t.clone(),
-                    _ => discover_token_url(&self.http, fhir_url)
-                        .await
-                        .map_err(|e| JobError::Server { message: e.message, detail: e.detail })?,
-                };
-                Some(Arc::new(BackendAuth::new(
-                    self.http.clone(),
-                    token_url,
-                    a.client_id.clone(),
-                    a.scope.clone(),
-                    Arc::new(key),
-                )))
-            }
+            Some(a) => Some(Arc::new(crate::sign_in::sign_in_for(&self.db, &self.keychain, &http, fhir_url, a).await?)),
         };
-        Ok(ExportSession::new(self.http.clone(), fhir_url, auth)
+        Ok(ExportSession::new(http, fhir_url, auth)
             .with_retry_after_cap(self.pacing.retry_after_cap)
             .with_download_limits(self.limits.download)
             .with_manifest_cap(self.limits.max_manifest_bytes))
@@ -122,6 +154,10 @@ impl ExportRunner {
             let files = { self.db.lock().expect("database lock").job_files(id)? };
             let retry: Vec<u32> =
                 files.iter().filter(|f| f.state == FileState::Failed && !f.is_expired()).map(|f| f.seq).collect();
+            let expired = files.iter().filter(|f| f.state == FileState::Failed && f.is_expired()).count() as u32;
+            if retry.is_empty() && expired > 0 {
+                return Err(JobError::FilesExpired { id, lost: expired });
+            }
             let db = self.db.lock().expect("database lock");
             db.reopen_job(id, &retry)?;
             job = db.get_job(id)?.ok_or(JobError::NotFound(id))?;
@@ -168,6 +204,7 @@ impl ExportRunner {
             pacing: self.pacing.clone(),
             disk: DiskGuard { dir: folder.path().to_path_buf(), keep: self.limits.min_free_disk_bytes },
             limits: self.limits.clone(),
+            lanes: lanes::Lanes::new(job.settings.parallel.max(1)),
             folder: folder.clone(),
         });
 
@@ -293,12 +330,16 @@ async fn drive(ctx: &Arc<Ctx>, mut job: JobRecord) -> Result<(JobState, Vec<Stri
                    "totalDeletedFileCount": manifest.deleted.len(), "totalErrorFileCount": manifest.error.len(),
                    "totalManifests": 1}),
         );
-        ctx.emit(JobEvent::Manifest { files: files.len() as u32, transaction_time: manifest.transaction_time.clone() });
+        ctx.emit(JobEvent::Manifest {
+            files: files.len() as u32,
+            transaction_time: manifest.transaction_time.clone(),
+            expires: expires.clone(),
+        });
         ctx.emit(JobEvent::State { state: JobState::Downloading });
     }
     let raw = ctx.db(|db| db.manifest_json(ctx.id))?.unwrap_or_else(|| "{}".into());
     let manifest = Manifest::parse(raw.as_bytes())
         .map_err(|e| Stop::Failed(JobFailure { kind: "protocol".into(), message: e.to_string(), detail: None }))?;
-    let summaries = download_all(ctx, manifest.requires_access_token, job.settings.parallel.max(1)).await?;
+    let summaries = download_all(ctx, manifest.requires_access_token).await?;
     sum_up(ctx, &job, &status_url, summaries).await
 }

@@ -1,5 +1,7 @@
 //! Polling the status URL until the manifest arrives, as patiently as the server asks.
 
+use std::time::Duration;
+
 use bulk_client::{Manifest, Poll};
 use haul_store::JobFailure;
 use serde_json::json;
@@ -9,6 +11,7 @@ use super::events::JobEvent;
 
 /// Polls until the export is complete: the manifest and its `Expires`.
 pub(super) async fn poll(ctx: &Ctx, status_url: &str) -> Result<(Manifest, Option<String>), Stop> {
+    let started = std::time::Instant::now();
     let mut backoff = ctx.pacing.min_poll;
     let mut failures = 0u32;
     loop {
@@ -26,7 +29,7 @@ pub(super) async fn poll(ctx: &Ctx, status_url: &str) -> Result<(Manifest, Optio
                     json!({"body": null, "xProgress": progress,
                            "retryAfter": retry_after.map(|r| r.wait.as_secs())}),
                 );
-                let wait = ctx.wait_for(retry_after, backoff);
+                let wait = ctx.wait_for(retry_after, backoff).max(age_floor(started.elapsed(), ctx.pacing.max_poll));
                 backoff = (backoff.mul_f64(1.5)).min(ctx.pacing.max_poll);
                 wait
             }
@@ -59,5 +62,25 @@ pub(super) async fn poll(ctx: &Ctx, status_url: &str) -> Result<(Manifest, Optio
             }
         };
         ctx.pause(wait).await?;
+    }
+}
+
+/// The shortest wait between polls for an export this old: a second per minute of age (up to the longest
+/// wait). A server that keeps answering `Retry-After: 1` for an hour is not asked 3,600 times: servers limit
+/// requests per minute (the reference server blocks a client for 5 minutes after 60).
+fn age_floor(age: Duration, max: Duration) -> Duration {
+    Duration::from_secs(age.as_secs() / 60).min(max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polls_slow_down_as_an_export_ages() {
+        let max = Duration::from_secs(60);
+        assert_eq!(age_floor(Duration::from_secs(30), max), Duration::ZERO);
+        assert_eq!(age_floor(Duration::from_secs(10 * 60), max), Duration::from_secs(10));
+        assert_eq!(age_floor(Duration::from_secs(5 * 3600), max), max);
     }
 }

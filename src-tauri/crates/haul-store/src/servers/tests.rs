@@ -1,4 +1,5 @@
 use super::*;
+use crate::Keychain;
 
 fn open(name: &str, url: &str) -> ServerInput {
     ServerInput {
@@ -10,6 +11,8 @@ fn open(name: &str, url: &str) -> ServerInput {
         key_kid: None,
         token_url: None,
         trusted_origins: vec![],
+        secret_style: None,
+        token_params: vec![],
     }
 }
 
@@ -55,6 +58,7 @@ fn add_edit_list_remove() {
 
     let edited = db
         .update_server(
+            &Keychain,
             a.id,
             &ServerInput {
                 name: " Zeta prod ".into(),
@@ -65,6 +69,8 @@ fn add_edit_list_remove() {
                 key_kid: None,
                 token_url: None,
                 trusted_origins: vec![],
+                secret_style: None,
+                token_params: vec![],
             },
         )
         .unwrap();
@@ -73,10 +79,10 @@ fn add_edit_list_remove() {
     assert_eq!(edited.scope.as_deref(), Some(DEFAULT_SCOPE), "an empty scope falls back to the default");
     assert_eq!(edited.auth, AuthKind::SmartBackend);
 
-    db.remove_server(b.id).unwrap();
+    db.remove_server(&Keychain, b.id).unwrap();
     assert_eq!(db.list_servers().unwrap().len(), 1);
-    assert!(matches!(db.remove_server(b.id), Err(ServerError::NotFound(_))));
-    assert!(matches!(db.update_server(b.id, &open("x", "https://x.test")), Err(ServerError::NotFound(_))));
+    assert!(matches!(db.remove_server(&Keychain, b.id), Err(ServerError::NotFound(_))));
+    assert!(matches!(db.update_server(&Keychain, b.id, &open("x", "https://x.test")), Err(ServerError::NotFound(_))));
 }
 
 #[test]
@@ -88,9 +94,12 @@ fn duplicate_names_are_refused_whatever_the_case() {
     assert_eq!(err.to_string(), "A server named “Payer” already exists. Choose another name.");
     assert_eq!(err.field(), Some(ServerField::Name));
     let other = db.add_server(&open("Other", "https://b.test")).unwrap();
-    assert!(matches!(db.update_server(other.id, &open("PAYER", "https://b.test")), Err(ServerError::DuplicateName(_))));
+    assert!(matches!(
+        db.update_server(&Keychain, other.id, &open("PAYER", "https://b.test")),
+        Err(ServerError::DuplicateName(_))
+    ));
     // Renaming a server to its own name (another case) is fine.
-    db.update_server(first.id, &open("PAYER", "https://a.test")).unwrap();
+    db.update_server(&Keychain, first.id, &open("PAYER", "https://a.test")).unwrap();
     assert_eq!(db.list_servers().unwrap().len(), 2);
 }
 
@@ -122,10 +131,10 @@ fn the_demo_server_is_offered_once_and_follows_its_port() {
     assert_eq!(servers.len(), 1);
     assert_eq!(servers[0].base_url, "http://127.0.0.1:2000/fhir");
     // Renaming is fine, but its address stays the app's.
-    let renamed = db.update_server(demo.id, &open("My demo", "https://elsewhere.test")).unwrap();
+    let renamed = db.update_server(&Keychain, demo.id, &open("My demo", "https://elsewhere.test")).unwrap();
     assert_eq!((renamed.name.as_str(), renamed.base_url.as_str()), ("My demo", "http://127.0.0.1:2000/fhir"));
     // Removed stays removed.
-    db.remove_server(demo.id).unwrap();
+    db.remove_server(&Keychain, demo.id).unwrap();
     db.sync_demo_server("http://127.0.0.1:3000/fhir").unwrap();
     assert!(db.list_servers().unwrap().is_empty());
 }
@@ -150,7 +159,7 @@ fn smart_settings_check_the_token_url_and_the_key() {
     // Open servers keep no SMART settings.
     let mut open_again = input.clone();
     open_again.auth = AuthKind::Open;
-    let saved = db.update_server(saved.id, &open_again).unwrap();
+    let saved = db.update_server(&Keychain, saved.id, &open_again).unwrap();
     assert_eq!((saved.token_url, saved.key_kid), (None, None));
 }
 
@@ -187,14 +196,14 @@ fn trusted_origins_round_trip_normalized_and_once_each() {
     assert_eq!(db.get_server(saved.id).unwrap().trusted_origins, expected);
     assert_eq!(db.list_servers().unwrap()[0].trusted_origins, expected);
 
-    let edited = db.update_server(saved.id, &smart_with_origins(&["http://127.0.0.1:9000"])).unwrap();
+    let edited = db.update_server(&Keychain, saved.id, &smart_with_origins(&["http://127.0.0.1:9000"])).unwrap();
     assert_eq!(edited.trusted_origins, ["http://127.0.0.1:9000"]);
     // Input from callers that predate the field (no `trustedOrigins` key) means an empty list.
     let older: ServerInput = serde_json::from_str(
         r#"{"name":"S","baseUrl":"https://ehr.example.com/fhir","auth":"smart_backend","clientId":"c"}"#,
     )
     .unwrap();
-    assert_eq!(db.update_server(saved.id, &older).unwrap().trusted_origins, Vec::<String>::new());
+    assert_eq!(db.update_server(&Keychain, saved.id, &older).unwrap().trusted_origins, Vec::<String>::new());
 }
 
 #[test]
@@ -222,5 +231,5 @@ fn open_servers_and_the_demo_trust_no_storage_origin() {
     assert!(demo.trusted_origins.is_empty());
     let mut edit = smart_with_origins(&["https://files.example.com"]);
     edit.name = DEMO_NAME.into();
-    assert!(db.update_server(demo.id, &edit).unwrap().trusted_origins.is_empty());
+    assert!(db.update_server(&Keychain, demo.id, &edit).unwrap().trusted_origins.is_empty());
 }

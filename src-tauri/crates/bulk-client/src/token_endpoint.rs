@@ -1,0 +1,185 @@
+//! The token endpoint's side of OAuth 2.0 client credentials (RFC 6749 §4.4), whatever proves the client
+//! (a signed assertion, a client secret): posting the form, reading a token or an RFC 6749 error answer, and
+//! keeping the token in memory until shortly before it expires. What an error means is the caller's to say,
+//! since the likely causes differ with the proof.
+
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use crate::error::{HttpError, excerpt};
+use crate::http::HttpClient;
+use crate::smart::{AuthError, AuthErrorKind};
+
+/// A token is renewed this long before it expires, so a request never leaves with a dying token.
+const RENEW_BEFORE: Duration = Duration::from_secs(30);
+/// The lifetime assumed when a server gives no `expires_in` (RFC 6749 makes it optional).
+const ASSUMED_LIFETIME: Duration = Duration::from_secs(300);
+
+/// An RFC 6749 §5.2 error answer.
+#[derive(Debug, Clone)]
+pub(crate) struct OAuthRefusal {
+    pub status: u16,
+    pub error: String,
+    pub description: String,
+}
+
+impl OAuthRefusal {
+    /// The server's words: `error: description`.
+    pub fn said(&self) -> String {
+        let said = if self.description.is_empty() {
+            self.error.clone()
+        } else {
+            format!("{}: {}", self.error, self.description)
+        };
+        crate::text::printable(&said).into_owned()
+    }
+
+    pub fn detail(&self) -> String {
+        format!("HTTP {}. The server said: {}", self.status, self.said())
+    }
+
+    /// The description in lower case, for recognising what it says.
+    pub fn lower_description(&self) -> String {
+        self.description.to_ascii_lowercase()
+    }
+}
+
+/// What a token endpoint answered.
+pub(crate) enum TokenAnswer {
+    Token {
+        token: Zeroizing<String>,
+        lifetime: Duration,
+    },
+    Refused(OAuthRefusal),
+    /// Neither a token nor an RFC 6749 error (a web page, a proxy's answer, an empty body).
+    NotOAuth {
+        status: u16,
+        body: Vec<u8>,
+    },
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    expires_in: Option<u64>,
+}
+
+/// Posts a client-credentials form to `token_url`, with HTTP Basic credentials when given.
+pub(crate) async fn post_form(
+    http: &HttpClient,
+    token_url: &str,
+    form: &[(&str, &str)],
+    authorization: Option<&str>,
+) -> Result<TokenAnswer, AuthError> {
+    let host = url::Url::parse(token_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| token_url.to_string());
+    let transport = |e: &reqwest::Error| AuthError::from(HttpError::from_transport(e, "an access token", &host));
+    let mut request = http.inner.post(token_url).header("Accept", "application/json").form(form);
+    if let Some(value) = authorization {
+        request = request.header(reqwest::header::AUTHORIZATION, value);
+    }
+    let res = request.send().await.map_err(|e| transport(&e))?;
+    let status = res.status().as_u16();
+    let body = res.bytes().await.map_err(|e| transport(&e))?.to_vec();
+    if (200..300).contains(&status) {
+        return Ok(match serde_json::from_slice::<TokenResponse>(&body) {
+            Ok(parsed) => TokenAnswer::Token {
+                token: Zeroizing::new(parsed.access_token),
+                lifetime: parsed.expires_in.map(Duration::from_secs).unwrap_or(ASSUMED_LIFETIME),
+            },
+            Err(_) => TokenAnswer::NotOAuth { status, body },
+        });
+    }
+    let refusal = serde_json::from_slice::<Value>(&body).ok().and_then(|v| {
+        let error = v.get("error").and_then(Value::as_str)?.to_string();
+        let description = v.get("error_description").and_then(Value::as_str).unwrap_or("").to_string();
+        Some(OAuthRefusal { status, error, description })
+    });
+    Ok(match refusal {
+        Some(r) => TokenAnswer::Refused(r),
+        None => TokenAnswer::NotOAuth { status, body },
+    })
+}
+
+/// The token endpoint answered something that is not OAuth: most often the token URL is wrong.
+pub(crate) fn not_oauth(token_url: &str, status: u16, body: &[u8]) -> AuthError {
+    let answered = if body.trim_ascii_start().starts_with(b"<") {
+        "answered with a web page, not an OAuth response"
+    } else {
+        "answered something that is not an OAuth response"
+    };
+    AuthError::new(
+        AuthErrorKind::NotOAuth,
+        format!("The token endpoint {token_url} {answered}. The token URL may be wrong."),
+        Some(format!("HTTP {status}. Body begins: {}", excerpt(body))),
+    )
+}
+
+struct Cached {
+    token: Zeroizing<String>,
+    renew_at: Instant,
+}
+
+/// The current access token of one sign-in, in memory only.
+#[derive(Default)]
+pub(crate) struct TokenCache(tokio::sync::Mutex<Option<Cached>>);
+
+impl TokenCache {
+    /// The cached token while it is fresh, else a new one from `fetch` (one fetch at a time: concurrent
+    /// downloads that all find the token stale wait for the same new one).
+    pub async fn get_or_fetch<F, Fut>(&self, fetch: F) -> Result<Zeroizing<String>, AuthError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<(Zeroizing<String>, Duration), AuthError>>,
+    {
+        let mut cached = self.0.lock().await;
+        if let Some(c) = cached.as_ref()
+            && Instant::now() < c.renew_at
+        {
+            return Ok(c.token.clone());
+        }
+        let (token, lifetime) = fetch().await?;
+        let renew_at = Instant::now() + lifetime.saturating_sub(RENEW_BEFORE.min(lifetime / 2));
+        *cached = Some(Cached { token: token.clone(), renew_at });
+        Ok(token)
+    }
+
+    pub async fn clear(&self) {
+        *self.0.lock().await = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_token_is_kept_until_shortly_before_it_expires() {
+        let cache = TokenCache::default();
+        let long = cache.get_or_fetch(|| async { Ok((Zeroizing::new("first".to_string()), Duration::from_secs(300))) });
+        assert_eq!(long.await.unwrap().as_str(), "first");
+        let again =
+            cache.get_or_fetch(|| async { Ok((Zeroizing::new("second".to_string()), Duration::from_secs(300))) });
+        assert_eq!(again.await.unwrap().as_str(), "first", "fresh: kept");
+        cache.clear().await;
+        // A token living under a second is renewed at its half-life, so it is already due here.
+        let short = cache.get_or_fetch(|| async { Ok((Zeroizing::new("third".to_string()), Duration::ZERO)) });
+        assert_eq!(short.await.unwrap().as_str(), "third");
+        let after = cache.get_or_fetch(|| async { Ok((Zeroizing::new("fourth".to_string()), Duration::ZERO)) });
+        assert_eq!(after.await.unwrap().as_str(), "fourth", "an expired token is renewed");
+    }
+
+    #[test]
+    fn the_servers_words_are_quoted_printable() {
+        let r = OAuthRefusal { status: 401, error: "invalid_client".into(), description: "bad\u{1b}[31m".into() };
+        assert_eq!(r.said(), "invalid_client: bad\\u{1b}[31m");
+        assert!(r.detail().starts_with("HTTP 401. The server said: invalid_client"));
+        let bare = OAuthRefusal { status: 400, error: "invalid_scope".into(), description: String::new() };
+        assert_eq!(bare.said(), "invalid_scope");
+    }
+}
