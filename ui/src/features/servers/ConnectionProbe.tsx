@@ -1,11 +1,12 @@
 // "Test the whole connection" of a saved server: the address, the sign-in and a small export that Haul
 // cancels at once, each step with its outcome in plain words. Kept apart from the form: it tests what is
 // saved, not what is being typed.
-import { useId, useState } from "react";
+import { useState } from "react";
 import { commands, toCommandError, type CommandError, type ProbeStep } from "../../ipc/commands";
 import type { ProbeOutcome } from "../../ipc/bindings/ProbeOutcome";
 import type { ProbeStepName } from "../../ipc/bindings/ProbeStepName";
 import { ErrorNotice } from "../shell/ErrorNotice";
+import { TechnicalDetail } from "../shell/TechnicalDetail";
 
 const STEP_LABELS: Record<ProbeStepName, string> = {
   capability: "Server address",
@@ -22,8 +23,6 @@ const OUTCOMES: Record<ProbeOutcome, { mark: string; word: string; className: st
 };
 
 function StepItem({ step }: { step: ProbeStep }) {
-  const [open, setOpen] = useState(false);
-  const detailId = useId();
   const outcome = OUTCOMES[step.outcome];
   return (
     <li className="probe-step" data-testid="probe-step" data-outcome={step.outcome}>
@@ -33,24 +32,7 @@ function StepItem({ step }: { step: ProbeStep }) {
       <div>
         <strong>{STEP_LABELS[step.step]}</strong> <span className={`probe-word ${outcome.className}`}>{outcome.word}</span>
         <p>{step.message}</p>
-        {step.detail && (
-          <>
-            <button
-              type="button"
-              className="link-button"
-              aria-expanded={open}
-              aria-controls={detailId}
-              onClick={() => setOpen((o) => !o)}
-            >
-              {open ? "Hide details" : "Show details"}
-            </button>
-            {open && (
-              <pre id={detailId} className="detail">
-                {step.detail}
-              </pre>
-            )}
-          </>
-        )}
+        {step.detail && <TechnicalDetail detail={step.detail} />}
       </div>
     </li>
   );
