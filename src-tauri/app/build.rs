@@ -10,6 +10,8 @@ const COMMANDS: &[&str] = &[
     "remove_server",
     "set_server_secret",
     "set_server_ca_file",
+    "set_server_proxy",
+    "set_server_client_certificate",
     "check_server_url",
     "test_connection",
     "preview_export",
@@ -51,6 +53,8 @@ const COMMANDS: &[&str] = &[
     "save_key_jwks",
     "key_public_pem",
     "save_key_public_pem",
+    "sign_file_with_key",
+    "cancel_blocking_export",
 ];
 
 fn main() {

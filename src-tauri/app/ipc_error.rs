@@ -40,6 +40,8 @@ pub enum ErrorCode {
     Preview,
     /// A file changed while it was open; it is being indexed again.
     FileChanged,
+    /// A proxy asked for a user name and password, or refused the ones saved for the server.
+    ProxyRefused,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -90,7 +92,9 @@ impl From<ServerError> for IpcError {
             ServerError::Invalid { .. }
             | ServerError::TrustedOrigin(_)
             | ServerError::UnknownProfile(_)
-            | ServerError::CaFile(_) => ErrorCode::InvalidInput,
+            | ServerError::CaFile(_)
+            | ServerError::Proxy(_)
+            | ServerError::ClientCertificate(_) => ErrorCode::InvalidInput,
             ServerError::DuplicateName(_) => ErrorCode::DuplicateName,
             ServerError::NotFound(_) => ErrorCode::NotFound,
             ServerError::NoSecret { .. } => ErrorCode::NoSecret,
@@ -122,6 +126,8 @@ impl From<PlanError> for IpcError {
             | PlanError::PatientsNeedPatientLevel
             | PlanError::GroupIdMissing
             | PlanError::NoPointInTime
+            | PlanError::ContainerName(_)
+            | PlanError::OneAtATime { .. }
             | PlanError::Quirk(_) => ErrorCode::InvalidInput,
             PlanError::Folder(f) => return f.into(),
             PlanError::Server(s) => return s.into(),
@@ -135,9 +141,10 @@ impl From<JobError> for IpcError {
     fn from(e: JobError) -> Self {
         let code = match e {
             JobError::NotFound(_) => ErrorCode::NotFound,
-            JobError::Finished { .. } | JobError::AlreadyRunning(_) | JobError::FilesExpired { .. } => {
-                ErrorCode::InvalidInput
-            }
+            JobError::Finished { .. }
+            | JobError::AlreadyRunning(_)
+            | JobError::FilesExpired { .. }
+            | JobError::NothingBlocking(_) => ErrorCode::InvalidInput,
             JobError::Folder(f) => return f.into(),
             JobError::Plan(p) => return p.into(),
             JobError::Db(db) => return db.into(),
@@ -162,6 +169,7 @@ impl From<HttpError> for IpcError {
             HttpErrorKind::NotFhir => ErrorCode::NotFhir,
             HttpErrorKind::BadResponse | HttpErrorKind::RefusedAddress => ErrorCode::BadResponse,
             HttpErrorKind::Interrupted => ErrorCode::Interrupted,
+            HttpErrorKind::ProxyRefused => ErrorCode::ProxyRefused,
         };
         IpcError { code, message: e.message, detail: e.detail, field: None }
     }

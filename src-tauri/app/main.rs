@@ -32,6 +32,8 @@ fn main() {
             commands::servers::remove_server,
             commands::servers::set_server_secret,
             commands::servers::set_server_ca_file,
+            commands::network::set_server_proxy,
+            commands::network::set_server_client_certificate,
             commands::servers::check_server_url,
             commands::servers::test_connection,
             commands::exports::preview_export,
@@ -73,6 +75,8 @@ fn main() {
             commands::keys::save_key_jwks,
             commands::keys::key_public_pem,
             commands::keys::save_key_public_pem,
+            commands::keys::sign_file_with_key,
+            commands::exports::cancel_blocking_export,
         ])
         .run(tauri::generate_context!())
         .expect("the Haul window could not start");

@@ -6,5 +6,6 @@ mod exports;
 mod files;
 mod harness;
 mod keys;
+mod profiles;
 mod servers;
 mod startup;

@@ -136,6 +136,13 @@ pub async fn cancel_export(state: State<'_, AppState>, id: i64) -> Result<bool, 
     Ok(state.runner()?.cancel(id).await?)
 }
 
+/// Cancels, on the server, the export it ran instead of export `id` (CMS BCDA runs one per client at a time
+/// and named it when it refused this one); returns that export's status URL.
+#[tauri::command]
+pub async fn cancel_blocking_export(state: State<'_, AppState>, id: i64) -> Result<String, IpcError> {
+    Ok(state.runner()?.cancel_blocking(id).await?)
+}
+
 #[tauri::command]
 pub async fn list_exports(state: State<'_, AppState>, limit: u32) -> Result<Vec<ExportSummary>, IpcError> {
     let jobs = state.with_db(|db| {

@@ -10,7 +10,9 @@ use crate::state::AppState;
 impl From<KeyStoreError> for IpcError {
     fn from(e: KeyStoreError) -> Self {
         let code = match &e {
-            KeyStoreError::Key(_) | KeyStoreError::Invalid(_) => ErrorCode::InvalidInput,
+            KeyStoreError::Key(_) | KeyStoreError::Invalid(_) | KeyStoreError::ProofFile { .. } => {
+                ErrorCode::InvalidInput
+            }
             KeyStoreError::Keychain(_) => ErrorCode::Keychain,
             KeyStoreError::Exists { .. } => ErrorCode::DuplicateName,
             KeyStoreError::NotFound(_) => ErrorCode::NotFound,
@@ -61,6 +63,13 @@ pub async fn key_jwks(state: State<'_, AppState>, kid: String) -> Result<String,
 #[tauri::command]
 pub async fn key_public_pem(state: State<'_, AppState>, kid: String) -> Result<String, IpcError> {
     state.with_db(|db| Ok(db.key_public_pem(&kid)?))
+}
+
+/// The signature of a file a server's portal asks to be signed with the private key (CMS DPC's snippet),
+/// in base64 as `openssl base64` writes it. The private key stays in the keychain; the signature is public.
+#[tauri::command]
+pub async fn sign_file_with_key(state: State<'_, AppState>, kid: String, path: String) -> Result<String, IpcError> {
+    state.with_db(|db| Ok(db.sign_proof_file(&Keychain, &kid, std::path::Path::new(&path))?))
 }
 
 /// Deletes a key; returns the servers that lost it (the page named them before asking).

@@ -3,6 +3,7 @@ pub mod convert;
 pub mod exports;
 pub mod groups;
 pub mod keys;
+pub mod network;
 pub mod profiles;
 pub mod servers;
 pub mod startup;

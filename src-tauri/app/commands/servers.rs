@@ -54,13 +54,25 @@ pub async fn set_server_ca_file(
     state.with_db(|db| Ok(db.set_server_ca_file(server_id, path.as_deref().map(std::path::Path::new))?))
 }
 
-/// Reads `[base]/metadata` of a URL (saved or not) and summarises what answered. It takes only the form's
-/// address, so it checks certificates against the platform's authorities alone (not a saved server's CA
-/// certificate file); "Test the whole connection" of a saved server does use that file.
+/// Reads `[base]/metadata` of a URL (saved or not) and summarises what answered. For a server not saved yet
+/// the platform's authorities and the system proxy alone apply; with `server_id`, that server's settings.
 #[tauri::command]
-pub async fn test_connection(state: State<'_, AppState>, base_url: String) -> Result<ServerSummary, IpcError> {
+pub async fn test_connection(
+    state: State<'_, AppState>,
+    base_url: String,
+    server_id: Option<i64>,
+) -> Result<ServerSummary, IpcError> {
     let checked = haul_store::check_base_url(&base_url)?;
-    Ok(bulk_client::fetch_summary(&state.http, &checked.normalized).await?)
+    // A saved server is reached the way its exports are (its CA file and network settings), so a server
+    // behind the organisation's own authority does not fail here while its exports work.
+    let http = match server_id {
+        Some(id) => {
+            let server = state.with_db(|db| Ok(db.get_server(id)?))?;
+            state.runner()?.http_for_server(&server)?
+        }
+        None => state.http.clone(),
+    };
+    Ok(bulk_client::fetch_summary(&http, &checked.normalized).await?)
 }
 
 /// "Test the whole connection" of a saved server, with its saved sign-in, trusted origins and CA certificate

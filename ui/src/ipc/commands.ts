@@ -16,6 +16,7 @@ import type { KeyInfo } from "./bindings/KeyInfo";
 import type { SignInResult } from "./bindings/SignInResult";
 import type { ProbeStep } from "./bindings/ProbeStep";
 import type { PinnedGroup } from "./bindings/PinnedGroup";
+import type { ProxyInput } from "./bindings/ProxyInput";
 import type { ErrorCode } from "./bindings/ErrorCode";
 import type { IpcError } from "./bindings/IpcError";
 import type { Server } from "./bindings/Server";
@@ -37,7 +38,7 @@ import type { ResourceText } from "./bindings/ResourceText";
 
 export type { ErrorCode, IpcError, Server, ServerInput, ServerProfile, ServerSummary, StartupStatus, UrlCheck };
 export type { ExportInput, ExportPreview, ExportRequest, ExportSummary, GroupPage, GroupSummary, JobEvent, PinnedGroup };
-export type { KeyAlgorithm, KeyInfo, ProbeStep, SignInResult };
+export type { KeyAlgorithm, KeyInfo, ProbeStep, ProxyInput, SignInResult };
 export type { ChartProgress, Charts, FindBatch, FindSummary, FolderOverview, IndexProgress, Located };
 export type { PreviewPage, PreviewRow, ResourceText };
 
@@ -103,8 +104,14 @@ export const commands = {
   setServerSecret: (id: number, secret: string) => call("set_server_secret", { id, secret }),
   /** Records the saved server's CA certificate file (null: none), checked by Rust to hold a PEM certificate. */
   setServerCaFile: (serverId: number, path: string | null) => call("set_server_ca_file", { serverId, path }),
+  /** Sets the saved server's own proxy (null: this computer's); a password goes to the keychain, none keeps it. */
+  setServerProxy: (serverId: number, proxy: ProxyInput | null) => call("set_server_proxy", { serverId, proxy }),
+  /** Reads a client certificate file once into the keychain (null: removes it); the result shows its subject. */
+  setServerClientCertificate: (serverId: number, path: string | null, password: string | null) =>
+    call("set_server_client_certificate", { serverId, path, password }),
   checkServerUrl: (url: string) => call("check_server_url", { url }),
-  testConnection: (baseUrl: string) => call("test_connection", { baseUrl }),
+  /** With `serverId`, through that saved server's CA file and network settings. */
+  testConnection: (baseUrl: string, serverId: number | null = null) => call("test_connection", { baseUrl, serverId }),
   /** The saved server's whole chain: capability, sign-in, a test export cancelled at once. */
   probeServer: (serverId: number) => call("probe_server", { serverId }),
   /** The kinds of server Haul knows, in the order the form's "Server type" lists them. */
@@ -140,6 +147,8 @@ export const commands = {
   saveKeyJwks: (kid: string, path: string) => call("save_key_jwks", { kid, path }),
   keyPublicPem: (kid: string) => call("key_public_pem", { kid }),
   saveKeyPublicPem: (kid: string, path: string) => call("save_key_public_pem", { kid, path }),
+  signFileWithKey: (kid: string, path: string) => call("sign_file_with_key", { kid, path }),
+  cancelBlockingExport: (id: number) => call("cancel_blocking_export", { id }),
   testSignIn: (baseUrl: string, clientId: string, keyKid: string, tokenUrl: string | null, scope: string | null) =>
     call("test_sign_in", { baseUrl, clientId, keyKid, tokenUrl, scope }),
   rerunExport: (id: number, incremental: boolean, onEvent: (e: JobEvent) => void) =>

@@ -47,7 +47,10 @@ pub async fn fetch_summary(http: &HttpClient, base_url: &str) -> Result<ServerSu
         .header(reqwest::header::ACCEPT, "application/fhir+json")
         .send()
         .await
-        .map_err(|e| HttpError::from_transport(&e, what, &host))?;
+        .map_err(|e| http.transport_error(&e, what, &host))?;
+    if let Some(refused) = http.proxy_refusal(response.status()) {
+        return Err(refused);
+    }
     let status = response.status();
     let content_type = response
         .headers()
@@ -55,8 +58,7 @@ pub async fn fetch_summary(http: &HttpClient, base_url: &str) -> Result<ServerSu
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let body =
-        read_limited(response, MAX_METADATA_BYTES).await.map_err(|e| HttpError::from_transport(&e, what, &host))?;
+    let body = read_limited(response, MAX_METADATA_BYTES).await.map_err(|e| http.transport_error(&e, what, &host))?;
     let looks_html = content_type.contains("html") || body.trim_ascii_start().starts_with(b"<");
 
     if !status.is_success() {

@@ -20,6 +20,12 @@ pub(crate) enum CertificateProblem {
     OtherName {
         presented: Vec<String>,
     },
+    /// The server asks for a client certificate (mutual TLS) and Haul sent none.
+    ClientCertificateRequired,
+    /// The server refused the client certificate Haul sent (another authority's, revoked, not for this use).
+    ClientCertificateRefused,
+    /// The server refused the client certificate Haul sent because it has expired.
+    ClientCertificateExpired,
 }
 
 impl CertificateProblem {
@@ -39,6 +45,15 @@ impl CertificateProblem {
                     "The certificate of {host} is for another name{names}, not for the address Haul connected to. Check the address in the server's settings: it must use the name the certificate is issued for (ask the server's administrators if unsure)."
                 )
             }
+            CertificateProblem::ClientCertificateRequired => format!(
+                "{host} asks for a client certificate, and none is set for this server. Choose the client certificate file your IT department gave you in the server's network settings."
+            ),
+            CertificateProblem::ClientCertificateRefused => format!(
+                "{host} refused the client certificate Haul sent: it does not trust the authority that issued it, or the certificate was revoked. Check that you chose the certificate meant for this server; the server's administrators can tell you which one they expect."
+            ),
+            CertificateProblem::ClientCertificateExpired => format!(
+                "{host} refused the client certificate Haul sent because it has expired. Ask your IT department for a renewed one and choose it in the server's network settings."
+            ),
         }
     }
 }
@@ -47,7 +62,8 @@ impl CertificateProblem {
 pub(crate) fn certificate_problem(err: &(dyn Error + 'static)) -> Option<CertificateProblem> {
     match rustls_error_in(err) {
         Some(rustls::Error::InvalidCertificate(e)) => of_certificate_error(e),
-        // rustls failed for another reason (an alert, a protocol mismatch): not a certificate problem.
+        Some(rustls::Error::AlertReceived(alert)) => of_alert(*alert),
+        // rustls failed for another reason (a protocol mismatch): not a certificate problem.
         Some(_) => None,
         None => by_name(&crate::error::error_chain(err)),
     }
@@ -85,6 +101,23 @@ fn of_certificate_error(e: &CertificateError) -> Option<CertificateProblem> {
     })
 }
 
+/// The server's alert about the client certificate Haul sent (or did not send). A server only sends these
+/// about its client's certificate; a handshake failure in general (TLS 1.2 servers send it for a missing
+/// certificate too) says too little to name a cause.
+fn of_alert(alert: rustls::AlertDescription) -> Option<CertificateProblem> {
+    use rustls::AlertDescription as A;
+    Some(match alert {
+        A::CertificateRequired => CertificateProblem::ClientCertificateRequired,
+        A::CertificateExpired => CertificateProblem::ClientCertificateExpired,
+        A::BadCertificate
+        | A::UnknownCA
+        | A::CertificateUnknown
+        | A::CertificateRevoked
+        | A::UnsupportedCertificate => CertificateProblem::ClientCertificateRefused,
+        _ => return None,
+    })
+}
+
 /// The name inside webpki's `DnsName("host")` or `IpAddress(1.2.3.4)`, fit to print (the text comes from the
 /// server's certificate). Other kinds of names (URIs, directory names) say nothing about the address.
 fn presented_name(debug: &str) -> Option<String> {
@@ -100,6 +133,17 @@ fn presented_name(debug: &str) -> Option<String> {
 fn by_name(chain: &str) -> Option<CertificateProblem> {
     let words: Vec<&str> = chain.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
     let named = |names: &[&str]| words.iter().any(|w| names.contains(w));
+    if chain.contains("received fatal alert") {
+        return if named(&["CertificateRequired"]) {
+            Some(CertificateProblem::ClientCertificateRequired)
+        } else if named(&["CertificateExpired"]) {
+            Some(CertificateProblem::ClientCertificateExpired)
+        } else if named(&["BadCertificate", "UnknownCA", "CertificateUnknown", "CertificateRevoked"]) {
+            Some(CertificateProblem::ClientCertificateRefused)
+        } else {
+            None
+        };
+    }
     if named(&["UnknownIssuer"]) {
         Some(CertificateProblem::UnknownIssuer)
     } else if named(&["Expired", "ExpiredContext"]) || chain.contains("certificate expired") {
@@ -184,6 +228,31 @@ mod tests {
         assert_eq!(certificate_problem(&alert), None);
         let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused (os error 111)");
         assert_eq!(certificate_problem(&Wrapper { label: "client error (Connect)", source: Box::new(refused) }), None);
+    }
+
+    #[test]
+    fn the_servers_alerts_about_the_client_certificate_are_told_apart() {
+        let alert = |description| {
+            let io = std::io::Error::new(std::io::ErrorKind::InvalidData, rustls::Error::AlertReceived(description));
+            certificate_problem(&Wrapper { label: "connection error", source: Box::new(io) })
+        };
+        use rustls::AlertDescription as A;
+        assert_eq!(alert(A::CertificateRequired), Some(CertificateProblem::ClientCertificateRequired));
+        assert_eq!(alert(A::UnknownCA), Some(CertificateProblem::ClientCertificateRefused));
+        assert_eq!(alert(A::BadCertificate), Some(CertificateProblem::ClientCertificateRefused));
+        assert_eq!(alert(A::CertificateExpired), Some(CertificateProblem::ClientCertificateExpired));
+        assert_eq!(alert(A::HandshakeFailure), None);
+        let text_only = |text: &str| {
+            let io = std::io::Error::new(std::io::ErrorKind::InvalidData, text.to_string());
+            certificate_problem(&Wrapper { label: "connection error", source: Box::new(io) })
+        };
+        assert_eq!(
+            text_only("received fatal alert: CertificateRequired"),
+            Some(CertificateProblem::ClientCertificateRequired)
+        );
+        assert_eq!(text_only("received fatal alert: DecodeError"), None);
+        let message = CertificateProblem::ClientCertificateRequired.message("ehr.example.org");
+        assert!(message.contains("asks for a client certificate") && message.contains("network settings"));
     }
 
     #[test]

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use reqwest::header;
 use reqwest::{Response, StatusCode};
 
-use crate::HttpError;
 use crate::session::{ExportError, ExportErrorKind, ExportSession, detail_of, read_small, refusal};
 
 const NDJSON: &str = "application/fhir+ndjson";
@@ -277,7 +276,7 @@ impl ExportSession {
                 }
                 Ok(Ok(None)) => break,
                 Ok(Err(e)) => {
-                    return Err(ExportError::from(HttpError::from_transport(&e, "an export file", &host)).into());
+                    return Err(ExportError::from(self.http.transport_error(&e, "an export file", &host)).into());
                 }
                 Err(_) => {}
             }

@@ -1,6 +1,7 @@
 //! HTTP failures translated into what a person can act on.
 
 use crate::certificate_problem::certificate_problem;
+use crate::http::ProxyName;
 
 /// What went wrong talking to a server, in kinds a UI can branch on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
@@ -25,6 +26,9 @@ pub enum HttpErrorKind {
     /// Haul will not send the request at all: the address uses a scheme other than http(s), or is not a
     /// valid address. Not a network failure, and not worth retrying.
     RefusedAddress,
+    /// A proxy asked for a user name and password, or refused the ones Haul sent (HTTP 407). Trying again
+    /// cannot help until the proxy settings change.
+    ProxyRefused,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,11 +52,54 @@ impl HttpError {
         self
     }
 
+    pub(crate) fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// A proxy's 407: the server's own proxy (named), or the system's.
+    pub(crate) fn proxy_refused(proxy: Option<&ProxyName>) -> Self {
+        let message = match proxy {
+            Some(ProxyName { url, with_credentials: true }) => format!(
+                "The proxy {url} refused the proxy user name and password Haul sent (HTTP 407). Check them in this server's network settings; your IT department can tell you which to use."
+            ),
+            Some(ProxyName { url, with_credentials: false }) => format!(
+                "The proxy {url} asks for a user name and password (HTTP 407). Enter them in this server's network settings."
+            ),
+            None => "This computer's proxy asks for a user name and password (HTTP 407). Set the proxy, with its user name and password, in this server's network settings.".to_string(),
+        };
+        HttpError::new(HttpErrorKind::ProxyRefused, message)
+    }
+
     /// Classifies a transport failure from reqwest. `what` names the thing being fetched
     /// ("the server's capability statement") and `host` the server, for the sentence.
     pub fn from_transport(err: &reqwest::Error, what: &str, host: &str) -> Self {
+        Self::from_transport_via(err, what, host, None)
+    }
+
+    /// Like [`Self::from_transport`], for a client that goes through `proxy`: a failure to reach the proxy, or
+    /// its refusal, names the proxy rather than the server behind it.
+    pub(crate) fn from_transport_via(err: &reqwest::Error, what: &str, host: &str, proxy: Option<&ProxyName>) -> Self {
         let chain = error_chain(err);
+        // hyper-util's tunnel error (a 407 answer to CONNECT) is not a public type: it is known by its words.
+        if chain.contains("proxy authorization required") {
+            return HttpError::proxy_refused(proxy).with_status(407).with_detail(chain);
+        }
         let lower = chain.to_ascii_lowercase();
+        if let Some(ProxyName { url, .. }) = proxy
+            && !err.is_builder()
+            && !err.is_timeout()
+            && certificate_problem(err).is_none()
+            && (err.is_connect() || lower.contains("dns error") || lower.contains("tunnel error"))
+        {
+            return HttpError::new(
+                HttpErrorKind::Unreachable,
+                format!(
+                    "Haul could not get through the proxy {url} to {host}. Check the proxy's address in this server's network settings, and that this computer can reach it (VPN?); if it is right, the proxy may not allow connections to {host}: ask your IT department."
+                ),
+            )
+            .with_detail(chain);
+        }
         let certificate = certificate_problem(err);
         let (kind, message) = if err.is_builder() {
             (

@@ -35,6 +35,10 @@ pub struct ExportRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub until: Option<String>,
+    /// Azure's `_container`: the storage container the server writes the files into.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub container: Option<String>,
     pub types: Vec<String>,
     pub elements: Vec<String>,
     /// Patient ids or `Patient/id` references (POST only).
@@ -80,6 +84,9 @@ impl ExportRequest {
         }
         if let Some(until) = &self.until {
             push("_until", until.clone());
+        }
+        if let Some(container) = &self.container {
+            push("_container", container.clone());
         }
         if !self.types.is_empty() {
             push("_type", self.types.join(","));

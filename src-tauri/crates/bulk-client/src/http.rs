@@ -1,47 +1,118 @@
+use std::sync::Arc;
 use std::time::Duration;
 
+use zeroize::Zeroizing;
+
+use crate::HttpError;
 use crate::ca_bundle::{CaBundleError, read_ca_certificates};
+use crate::proxy::{ProxyError, ProxySettings};
 
 pub const USER_AGENT: &str = concat!("Haul/", env!("CARGO_PKG_VERSION"), " (FHIR Bulk Data client)");
 
-/// One HTTP client per process: connection pools are shared, timeouts set once.
+/// How one server is reached on a corporate network. Meant for that server's jobs only, so an added
+/// authority, proxy or certificate serves nothing else Haul talks to. All empty: the platform's roots and
+/// the system's proxy, as [`HttpClient::new`].
+#[derive(Debug, Clone, Default)]
+pub struct NetworkSettings {
+    /// A PEM file of CA certificates trusted besides the platform's roots: for a server whose certificate
+    /// comes from its organisation's own authority.
+    pub extra_roots_pem: Option<Vec<u8>>,
+    /// A proxy for every request (instead of the system's).
+    pub proxy: Option<ProxySettings>,
+    /// A client certificate and its key, as PEM ([`crate::ClientIdentity::pem`]), for servers that ask for one
+    /// (mutual TLS).
+    pub client_identity_pem: Option<Zeroizing<String>>,
+}
+
+/// Why the HTTP client for a server's settings cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkSetupError {
+    #[error(transparent)]
+    CaCertificates(#[from] CaBundleError),
+    #[error(transparent)]
+    Proxy(#[from] ProxyError),
+    /// The saved client certificate no longer reads (the keychain entry was changed by hand).
+    #[error("Haul cannot use the saved client certificate ({0}). Choose the client certificate file again.")]
+    ClientCertificate(#[source] reqwest::Error),
+    /// Reported by reqwest; not expected once the settings passed the checks above.
+    #[error("Haul could not set up connections with these network settings: {0}")]
+    Client(#[source] reqwest::Error),
+}
+
+/// One HTTP client per process (or per server with network settings): connection pools are shared,
+/// timeouts set once.
 #[derive(Clone, Debug)]
 pub struct HttpClient {
     pub(crate) inner: reqwest::Client,
     /// For export files: redirects are followed by hand, so a token never travels to another origin.
     pub(crate) files: reqwest::Client,
+    /// The server's own proxy, to name it when it fails (the system's proxy is not known by name).
+    proxy: Option<Arc<ProxyName>>,
+}
+
+/// A proxy as messages name it: its address, and whether Haul sent it a user name.
+#[derive(Debug)]
+pub(crate) struct ProxyName {
+    pub url: String,
+    pub with_credentials: bool,
 }
 
 impl HttpClient {
     pub fn new() -> Self {
-        Self::trusting(Vec::new()).expect("the HTTP client's fixed settings are valid")
+        Self::configured(&NetworkSettings::default()).expect("the HTTP client's fixed settings are valid")
     }
 
-    /// A client that trusts the CA certificates in `pem` (a PEM file, one or more certificates) besides the
-    /// platform's roots: for a server whose certificate comes from its organisation's own authority. Meant
-    /// for that server's jobs only, so an added authority vouches for nothing else Haul talks to.
-    pub fn with_extra_roots(pem: &[u8]) -> Result<HttpClient, CaBundleError> {
-        let roots = read_ca_certificates(pem)?
-            .iter()
-            .map(|der| reqwest::Certificate::from_der(der))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(CaBundleError::Client)?;
-        Self::trusting(roots).map_err(CaBundleError::Client)
-    }
-
-    /// Both clients, with `extra_roots` added to the platform's (none: the platform's alone).
-    fn trusting(extra_roots: Vec<reqwest::Certificate>) -> reqwest::Result<Self> {
+    /// A client with a server's network settings: extra CA certificates, a proxy, a client certificate.
+    pub fn configured(settings: &NetworkSettings) -> Result<HttpClient, NetworkSetupError> {
+        let roots = match &settings.extra_roots_pem {
+            None => Vec::new(),
+            Some(pem) => read_ca_certificates(pem)?
+                .iter()
+                .map(|der| reqwest::Certificate::from_der(der))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(CaBundleError::Client)?,
+        };
+        let proxy = settings.proxy.as_ref().map(ProxySettings::to_reqwest).transpose()?;
+        let identity = settings
+            .client_identity_pem
+            .as_ref()
+            .map(|pem| reqwest::Identity::from_pem(pem.as_bytes()))
+            .transpose()
+            .map_err(NetworkSetupError::ClientCertificate)?;
         let builder = || {
-            reqwest::Client::builder()
+            let mut builder = reqwest::Client::builder()
                 .user_agent(USER_AGENT)
                 .connect_timeout(Duration::from_secs(15))
                 // A quiet connection is a dead one; whole downloads may legitimately take hours.
                 .read_timeout(Duration::from_secs(60))
-                .tls_certs_merge(extra_roots.iter().cloned())
+                .tls_certs_merge(roots.iter().cloned());
+            if let Some(proxy) = &proxy {
+                builder = builder.proxy(proxy.clone());
+            }
+            if let Some(identity) = &identity {
+                builder = builder.identity(identity.clone());
+            }
+            builder
         };
-        let inner = builder().build()?;
-        let files = builder().redirect(reqwest::redirect::Policy::none()).build()?;
-        Ok(Self { inner, files })
+        let inner = builder().build().map_err(NetworkSetupError::Client)?;
+        let files = builder().redirect(reqwest::redirect::Policy::none()).build().map_err(NetworkSetupError::Client)?;
+        let proxy = settings
+            .proxy
+            .as_ref()
+            .map(|p| Arc::new(ProxyName { url: p.url.clone(), with_credentials: p.username.is_some() }));
+        Ok(Self { inner, files, proxy })
+    }
+
+    /// A transport failure in words, naming the server's proxy when it is the proxy that failed.
+    pub(crate) fn transport_error(&self, err: &reqwest::Error, what: &str, host: &str) -> HttpError {
+        HttpError::from_transport_via(err, what, host, self.proxy.as_deref())
+    }
+
+    /// A 407 is only ever a proxy's answer (the server's own proxy, or the system's): it is not the server's
+    /// refusal, and says what to set.
+    pub(crate) fn proxy_refusal(&self, status: reqwest::StatusCode) -> Option<HttpError> {
+        (status == reqwest::StatusCode::PROXY_AUTHENTICATION_REQUIRED)
+            .then(|| HttpError::proxy_refused(self.proxy.as_deref()).with_status(407))
     }
 }
 

@@ -58,6 +58,11 @@ pub enum KeyError {
     Unsupported(String),
     #[error("The key file is damaged: {0}")]
     Damaged(String),
+    /// Signing a portal's proof file needs an RSA key.
+    #[error(
+        "This is an elliptic-curve (ES384) key; portals that ask for a signed file (CMS DPC) take RSA keys. Create an RSA key (4096 bits for DPC) and use that."
+    )]
+    ProofNeedsRsa,
 }
 
 /// RSA key sizes Haul generates.
@@ -300,6 +305,25 @@ impl SigningKey {
     /// The private key as PKCS#8 DER, for the OS keychain and nothing else.
     pub fn private_pkcs8_der(&self) -> &[u8] {
         &self.pkcs8
+    }
+
+    /// Proves to a server's portal that this computer holds the private key: an RSA SHA-256 signature of
+    /// `message` (the file CMS DPC asks to be signed when the public key is uploaded), in base64 lines of 64
+    /// characters, exactly what `openssl dgst -sha256 -sign key.pem file | openssl base64` writes, since the
+    /// private key never leaves the keychain for openssl to use.
+    pub fn sign_proof(&self, message: &[u8]) -> Result<String, KeyError> {
+        if self.alg != KeyAlgorithm::RS384 {
+            return Err(KeyError::ProofNeedsRsa);
+        }
+        let signature = jsonwebtoken::crypto::sign(message, &self.encoding_key()?, jsonwebtoken::Algorithm::RS256)
+            .map_err(|e| KeyError::Damaged(e.to_string()))?;
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|e| KeyError::Damaged(e.to_string()))?;
+        let text = base64::engine::general_purpose::STANDARD.encode(raw);
+        let lines: Vec<&str> =
+            text.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).expect("base64 is ASCII")).collect();
+        Ok(format!("{}\n", lines.join("\n")))
     }
 
     pub(crate) fn encoding_key(&self) -> Result<jsonwebtoken::EncodingKey, KeyError> {

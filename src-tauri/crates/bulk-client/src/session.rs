@@ -49,6 +49,9 @@ pub enum ExportErrorKind {
     /// The server's certificate was refused (unknown authority, expired, another name): trying again
     /// cannot help until a setting or the certificate changes.
     Certificate,
+    /// A proxy wants a user name and password, or refused the ones sent (407): not retried until the
+    /// server's proxy settings change.
+    ProxyRefused,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +98,7 @@ impl From<HttpError> for ExportError {
                 ExportErrorKind::Protocol
             }
             HttpErrorKind::Tls => ExportErrorKind::Certificate,
+            HttpErrorKind::ProxyRefused => ExportErrorKind::ProxyRefused,
             _ => ExportErrorKind::Network,
         };
         ExportError { kind, message: e.message, detail: e.detail, status: e.status, retry_after: None }
@@ -257,7 +261,11 @@ impl ExportSession {
             (Some(auth), true) => auth.send(|token| build(Some(token))).await?,
             _ => build(None).send().await,
         };
-        result.map_err(|e| HttpError::from_transport(&e, what, &self.host()).into())
+        let response = result.map_err(|e| ExportError::from(self.http.transport_error(&e, what, &self.host())))?;
+        match self.http.proxy_refusal(response.status()) {
+            Some(refused) => Err(refused.into()),
+            None => Ok(response),
+        }
     }
 
     pub(crate) fn retry_after(&self, headers: &HeaderMap) -> Option<RetryAfter> {
@@ -381,7 +389,7 @@ impl ExportSession {
                         .with_status(200));
                     }
                     Err(Capped::Transport(e)) => {
-                        let e = HttpError::from_transport(&e, "the export manifest", &self.host());
+                        let e = self.http.transport_error(&e, "the export manifest", &self.host());
                         return Ok(Poll::TryLater { reason: e.message, retry_after: None, detail: e.detail });
                     }
                 };

@@ -134,6 +134,10 @@ pub struct BackendAuth {
     cache: TokenCache,
     /// Seconds added to the local clock when signing: only to show what a wrong clock does.
     clock_offset: i64,
+    /// The `kid` the server knows the key by, when it assigned its own (DPC); else the key's.
+    assertion_kid: Option<String>,
+    /// The JWKS URL registered with the server, sent as `jku` so it knows where to fetch the key.
+    jku: Option<String>,
     /// Every assertion signed and token received, so server text echoing one can be cleaned.
     secrets: Secrets,
 }
@@ -164,8 +168,19 @@ impl BackendAuth {
             key,
             cache: TokenCache::default(),
             clock_offset: 0,
+            assertion_kid: None,
+            jku: None,
             secrets: Secrets::default(),
         }
+    }
+
+    /// How the server registered the client, when it differs from Haul's defaults: a key id it assigned
+    /// (sent as `kid`) and a JWKS URL (sent as `jku`). Blank values count as none.
+    pub fn with_registration(mut self, assertion_kid: Option<String>, jku: Option<String>) -> Self {
+        let given = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        self.assertion_kid = given(assertion_kid);
+        self.jku = given(jku);
+        self
     }
 
     /// Pretends the local clock is `seconds` off (negative: behind).
@@ -194,7 +209,8 @@ impl BackendAuth {
             KeyAlgorithm::ES384 => jsonwebtoken::Algorithm::ES384,
         };
         let mut header = jsonwebtoken::Header::new(alg);
-        header.kid = Some(self.key.kid().to_string());
+        header.kid = Some(self.assertion_kid.clone().unwrap_or_else(|| self.key.kid().to_string()));
+        header.jku = self.jku.clone();
         header.typ = Some("JWT".into());
         let claims = json!({
             "iss": self.client_id,

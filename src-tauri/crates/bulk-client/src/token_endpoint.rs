@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use crate::error::{HttpError, excerpt};
+use crate::error::excerpt;
 use crate::http::HttpClient;
 use crate::smart::{AuthError, AuthErrorKind};
 
@@ -78,12 +78,15 @@ pub(crate) async fn post_form(
         .ok()
         .and_then(|u| u.host_str().map(str::to_string))
         .unwrap_or_else(|| token_url.to_string());
-    let transport = |e: &reqwest::Error| AuthError::from(HttpError::from_transport(e, "an access token", &host));
+    let transport = |e: &reqwest::Error| AuthError::from(http.transport_error(e, "an access token", &host));
     let mut request = http.inner.post(token_url).header("Accept", "application/json").form(form);
     if let Some(value) = authorization {
         request = request.header(reqwest::header::AUTHORIZATION, value);
     }
     let res = request.send().await.map_err(|e| transport(&e))?;
+    if let Some(refused) = http.proxy_refusal(res.status()) {
+        return Err(refused.into());
+    }
     let status = res.status().as_u16();
     let body = res.bytes().await.map_err(|e| transport(&e))?.to_vec();
     if (200..300).contains(&status) {

@@ -4,6 +4,9 @@
 
 mod assertion;
 mod client_secret;
+mod registrations;
+
+pub use registrations::DPC_SNIPPET;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -27,6 +30,14 @@ pub struct ClientRegistration {
     pub jwks: Value,
     /// Scopes the client may ask for (space separated); `None` allows any `system/` read scope.
     pub scope: Option<String>,
+    /// DPC-like: public keys uploaded as PEM, each under the key id the server assigned (kid, PEM). Such a
+    /// client signs with RS384 only, and `jwks` is empty.
+    #[serde(default)]
+    pub pem_keys: Vec<(String, String)>,
+    /// Epic-like: registered by JWKS URL. An assertion must name it in `jku`; one that names another is
+    /// refused (as is a `jku` from a client registered without one).
+    #[serde(default)]
+    pub jwks_url: Option<String>,
 }
 
 #[derive(Default)]
@@ -69,10 +80,7 @@ impl AuthState {
             }
             DecodingKey::from_jwk(key).map_err(|e| format!("unusable key: {e}"))?;
         }
-        self.clients
-            .lock()
-            .unwrap()
-            .insert(client_id.to_string(), ClientRegistration { client_id: client_id.to_string(), jwks, scope });
+        self.clients.lock().unwrap().insert(client_id.to_string(), ClientRegistration::by_jwks(client_id, jwks, scope));
         Ok(())
     }
 

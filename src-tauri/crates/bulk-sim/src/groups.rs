@@ -1,4 +1,4 @@
-//! `Group` search (name, identifier, `_count`, paging with `next` links) and read.
+//! `Group` search (name, identifier, `_count`, paging with `next` links) and read, and the group an export names.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -74,4 +74,22 @@ pub async fn read(State(sim): State<Arc<Sim>>, headers: HeaderMap, Path(id): Pat
         Some(g) => fhir_json(StatusCode::OK, sim.source.group_resource(g, true)),
         None => outcome::response(StatusCode::NOT_FOUND, "error", "not-found", &format!("Group/{id} is not known")),
     }
+}
+
+/// BCDA's group id for "all enrollees attributed to you": every patient the client may see.
+const BCDA_ALL: &str = "all";
+
+/// The group `Group/[id]/$export` exports. Besides the source's own groups, BCDA's `all` (unless the source
+/// has a group of that id): every patient, since every client here may see every patient. It is found only
+/// for exports, as on BCDA, which has no Group search or read.
+pub fn for_export(sim: &Sim, id: &str) -> Option<GroupDef> {
+    if let Some(g) = sim.source.group(id) {
+        return Some(g.clone());
+    }
+    if id != BCDA_ALL {
+        return None;
+    }
+    // Both sources put every patient in `all-patients`.
+    let everyone = sim.source.group("all-patients")?;
+    Some(GroupDef { id: BCDA_ALL.into(), ..everyone.clone() })
 }

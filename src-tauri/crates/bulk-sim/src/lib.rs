@@ -19,6 +19,7 @@ pub mod generate;
 mod groups;
 mod hostile;
 mod outcome;
+mod proxy;
 mod rng;
 mod second_origin;
 mod source;
@@ -41,9 +42,10 @@ use time::OffsetDateTime;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-pub use auth::ClientRegistration;
+pub use auth::{ClientRegistration, DPC_SNIPPET};
 pub use faults::{Faults, MetadataFault, RetryAfter};
-pub use tls::{LeafCertificate, OTHER_NAME, SimTls};
+pub use proxy::{ProxyStats, SimProxy};
+pub use tls::{LeafCertificate, OTHER_NAME, SimTls, foreign_client_identity_pem};
 
 /// Where the simulator's resources come from.
 #[derive(Debug, Clone)]
@@ -164,6 +166,8 @@ pub struct Stats {
     pub files_throttled: u32,
     /// The form field names of the last token request, sorted (e.g. to see an `audience` or `resource` sent).
     pub token_form_fields: Vec<String>,
+    /// Requests on either origin that carried `Proxy-Authorization`: a proxy's credentials reaching the server.
+    pub proxy_authorization_seen: u32,
 }
 
 pub(crate) struct Sim {
@@ -217,6 +221,8 @@ pub struct RunningSim {
     shutdown: Vec<oneshot::Sender<()>>,
     /// The private CA's certificate, when serving HTTPS.
     ca_pem: Option<String>,
+    /// A client certificate and key (PEM) the private CA issued, when serving HTTPS.
+    client_identity_pem: Option<String>,
 }
 
 impl RunningSim {
@@ -228,7 +234,7 @@ impl RunningSim {
     pub async fn start_on(addr: SocketAddr, config: SimConfig) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let second = TcpListener::bind(SocketAddr::new(addr.ip(), 0)).await?;
-        let certificates = config.tls.map(|tls| tls::issue(tls.leaf)).transpose()?;
+        let certificates = config.tls.map(tls::issue).transpose()?;
         let scheme = if certificates.is_some() { "https" } else { "http" };
         let origin = format!("{scheme}://{}", listener.local_addr()?);
         let second_origin = format!("{scheme}://{}", second.local_addr()?);
@@ -257,13 +263,20 @@ impl RunningSim {
                 None => serve(listener, app, rx),
             }
         }
-        Ok(Self { sim, shutdown, ca_pem: certificates.map(|c| c.ca_pem) })
+        let client_identity_pem = certificates.as_ref().map(|c| c.client_identity_pem.clone());
+        Ok(Self { sim, shutdown, ca_pem: certificates.map(|c| c.ca_pem), client_identity_pem })
     }
 
     /// The PEM certificate of the private CA that issued the server's certificate (`SimConfig::tls`), for a
     /// client to trust; `None` over plain HTTP.
     pub fn ca_certificate_pem(&self) -> Option<String> {
         self.ca_pem.clone()
+    }
+
+    /// A client certificate with its private key (PEM) issued by the private CA (`SimConfig::tls`): the one a
+    /// server with [`SimTls::require_client_certificate`] lets in. `None` over plain HTTP.
+    pub fn client_identity_pem(&self) -> Option<String> {
+        self.client_identity_pem.clone()
     }
 
     /// The FHIR base URL, e.g. `http://127.0.0.1:41234/fhir` (`https://…` with `SimConfig::tls`).
@@ -289,6 +302,19 @@ impl RunningSim {
     /// registrations back after a restart.
     pub fn register_client_as(&self, client_id: &str, jwks: serde_json::Value) -> Result<(), String> {
         self.sim.auth.register_as(client_id, jwks, None)
+    }
+
+    /// Registers a client the way DPC does: its RSA public key as PEM and the base64 signature of
+    /// [`DPC_SNIPPET`]. Returns the client token (the assertion's `iss` and `sub`) and the key id assigned
+    /// (the assertion's `kid`); the client must sign with RS384.
+    pub fn register_dpc_client(&self, public_pem: &str, snippet_signature: &str) -> Result<(String, String), String> {
+        self.sim.auth.register_dpc(public_pem, snippet_signature)
+    }
+
+    /// Registers a client by a JWKS URL, as Epic's backend apps are: the assertion must carry `jku` equal to
+    /// `jwks_url`; the keys are `jwks` (what that URL would serve).
+    pub fn register_client_by_jwks_url(&self, jwks: serde_json::Value, jwks_url: &str) -> Result<String, String> {
+        self.sim.auth.register_by_jwks_url(jwks, jwks_url)
     }
 
     /// Registers a client for [`AuthMode::ClientSecret`]: returns its generated id and random secret.
@@ -364,6 +390,7 @@ fn router(sim: Arc<Sim>) -> Router {
     router
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(sim.clone(), hostile::echo_authorization))
+        .layer(axum::middleware::from_fn_with_state(sim.clone(), proxy::count_proxy_authorization))
         .with_state(sim)
 }
 

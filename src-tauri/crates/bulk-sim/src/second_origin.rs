@@ -22,6 +22,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .layer(from_fn_with_state(sim.clone(), count_and_guard))
         // Outermost, so that the guard's 401 echoes too.
         .layer(from_fn_with_state(sim.clone(), hostile::echo_authorization))
+        .layer(from_fn_with_state(sim.clone(), crate::proxy::count_proxy_authorization))
         .with_state(sim)
 }
 

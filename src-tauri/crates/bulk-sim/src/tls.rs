@@ -14,9 +14,10 @@ use time::OffsetDateTime;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
-use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::rustls::crypto::aws_lc_rs;
 use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio_rustls::rustls::server::WebPkiClientVerifier;
+use tokio_rustls::rustls::{RootCertStore, ServerConfig};
 use tokio_rustls::server::TlsStream;
 
 /// Serve both origins over HTTPS (`SimConfig::tls`).
@@ -24,6 +25,9 @@ use tokio_rustls::server::TlsStream;
 pub struct SimTls {
     /// The certificate both origins present.
     pub leaf: LeafCertificate,
+    /// Let in only clients that show a certificate the simulator's CA issued (mutual TLS, as some hospitals'
+    /// gateways do): [`crate::RunningSim::client_identity_pem`] is one.
+    pub require_client_certificate: bool,
 }
 
 /// Which certificate the server presents. Each is issued by the simulator's private CA.
@@ -48,28 +52,17 @@ const LOOPBACK_NAMES: [&str; 2] = ["127.0.0.1", "localhost"];
 pub(crate) struct SimCertificates {
     pub ca_pem: String,
     pub acceptor: TlsAcceptor,
+    /// A client certificate and key the CA issued, as PEM.
+    pub client_identity_pem: String,
 }
 
 /// Makes a fresh CA and the leaf `leaf` asks for. Certificates are made per start, so no key is ever kept on
 /// disk or shared between runs.
-pub(crate) fn issue(leaf: LeafCertificate) -> std::io::Result<SimCertificates> {
+pub(crate) fn issue(tls: SimTls) -> std::io::Result<SimCertificates> {
+    let leaf = tls.leaf;
     let now = OffsetDateTime::now_utc();
     let day = time::Duration::days(1);
-
-    let ca_key = KeyPair::generate().map_err(std::io::Error::other)?;
-    let mut ca_params = CertificateParams::default();
-    // A name of its own per start, as two organisations' authorities have: a client given another
-    // simulator's CA then finds no issuer at all (a CA of the same name but another key would fail the
-    // signature check instead, a different error).
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, format!("Haul simulator test CA {}", now.unix_timestamp_nanos()));
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    ca_params.not_before = now - day;
-    ca_params.not_after = now + 30 * day;
-    let ca_cert = ca_params.self_signed(&ca_key).map_err(std::io::Error::other)?;
-    let issuer = Issuer::new(ca_params, ca_key);
+    let (ca_cert, issuer) = new_ca()?;
 
     let names: Vec<String> = match leaf {
         LeafCertificate::Valid | LeafCertificate::Expired => LOOPBACK_NAMES.map(String::from).to_vec(),
@@ -88,15 +81,71 @@ pub(crate) fn issue(leaf: LeafCertificate) -> std::io::Result<SimCertificates> {
     let leaf_cert = leaf_params.signed_by(&leaf_key, &issuer).map_err(std::io::Error::other)?;
 
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
-    let mut config = ServerConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
+    let provider = Arc::new(aws_lc_rs::default_provider());
+    let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(std::io::Error::other)?
-        .with_no_client_auth()
+        .map_err(std::io::Error::other)?;
+    let builder = if tls.require_client_certificate {
+        let mut roots = RootCertStore::empty();
+        roots.add(ca_cert.der().clone()).map_err(std::io::Error::other)?;
+        let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+            .build()
+            .map_err(std::io::Error::other)?;
+        builder.with_client_cert_verifier(verifier)
+    } else {
+        builder.with_no_client_auth()
+    };
+    let mut config = builder
         // The chain as servers send it: the leaf, then its issuer.
         .with_single_cert(vec![leaf_cert.der().clone(), ca_cert.der().clone()], key)
         .map_err(std::io::Error::other)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(SimCertificates { ca_pem: ca_cert.pem(), acceptor: TlsAcceptor::from(Arc::new(config)) })
+    Ok(SimCertificates {
+        ca_pem: ca_cert.pem(),
+        acceptor: TlsAcceptor::from(Arc::new(config)),
+        client_identity_pem: client_identity(&issuer)?,
+    })
+}
+
+/// A fresh CA. A name of its own per start, as two organisations' authorities have: a client given another
+/// simulator's CA then finds no issuer at all (a CA of the same name but another key would fail the signature
+/// check instead, a different error).
+fn new_ca() -> std::io::Result<(rcgen::Certificate, Issuer<'static, KeyPair>)> {
+    let now = OffsetDateTime::now_utc();
+    let day = time::Duration::days(1);
+    let ca_key = KeyPair::generate().map_err(std::io::Error::other)?;
+    let mut ca_params = CertificateParams::default();
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, format!("Haul simulator test CA {}", now.unix_timestamp_nanos()));
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    ca_params.not_before = now - day;
+    ca_params.not_after = now + 30 * day;
+    let ca_cert = ca_params.self_signed(&ca_key).map_err(std::io::Error::other)?;
+    Ok((ca_cert, Issuer::new(ca_params, ca_key)))
+}
+
+/// A client certificate `issuer` signed, then its private key, as PEM (as IT hands them out).
+fn client_identity(issuer: &Issuer<'static, KeyPair>) -> std::io::Result<String> {
+    let now = OffsetDateTime::now_utc();
+    let day = time::Duration::days(1);
+    let mut params = CertificateParams::default();
+    params.distinguished_name.push(DnType::CommonName, "Haul test client");
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    params.use_authority_key_identifier_extension = true;
+    (params.not_before, params.not_after) = (now - day, now + 30 * day);
+    let key = KeyPair::generate().map_err(std::io::Error::other)?;
+    let certificate = params.signed_by(&key, issuer).map_err(std::io::Error::other)?;
+    Ok(format!("{}{}", certificate.pem(), key.serialize_pem()))
+}
+
+/// A client certificate and key (PEM) issued by an authority no simulator trusts: what a server requiring
+/// client certificates refuses.
+pub fn foreign_client_identity_pem() -> String {
+    let (_, issuer) = new_ca().expect("a test CA can be made");
+    client_identity(&issuer).expect("a test client certificate can be made")
 }
 
 /// A listener that hands axum connections whose TLS handshake is done. Handshakes run in their own tasks, so

@@ -18,6 +18,6 @@ pub mod wording;
 
 pub use folder::{ExportFolder, FolderError};
 pub use limits::{DiskFull, Limits};
-pub use plan::{ExportPlan, ExportPreview, PlanError, PlannedExport, ServerChoice, Since};
+pub use plan::{ExportPlan, ExportPreview, PlanError, PlannedExport, ServerChoice, Since, describe_baseline};
 pub use runner::{EventSink, ExportRunner, JobError, JobEvent, JobOutcome, Pacing};
 pub use schemas::{RememberedSchemas, server_of_folder};

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use bulk_client::{ExportLevel, ExportRequest};
 use haul_store::{
-    AuthKind, AuthSettings, Database, DbError, JobRecord, JobSettings, NewJob, SecretRef, Server, ServerError,
+    AuthKind, AuthSettings, BaselineChoice, Database, DbError, JobRecord, JobSettings, NewJob, SecretRef, Server,
+    ServerError,
 };
 use serde::Serialize;
 use ts_rs::TS;
@@ -15,6 +16,8 @@ use crate::folder::{ExportFolder, FolderError, folder_name};
 
 /// The server an export goes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// Made once per export and moved, never stored in bulk: its size does not matter, and a Box would be noise.
+#[allow(clippy::large_enum_variant)]
 pub enum ServerChoice {
     /// A server saved in Haul: its current address and sign-in settings are used.
     Saved(i64),
@@ -64,6 +67,16 @@ pub enum PlanError {
     PatientsNeedPatientLevel,
     #[error("A group export needs the Group's id.")]
     GroupIdMissing,
+    /// The server takes one export per client at a time (Oracle Health) and one of Haul's is still open on it.
+    #[error(
+        "{server} runs one export per client at a time, and Haul's export {running} is still open on it. Let it finish (or cancel it in History), then start this one."
+    )]
+    OneAtATime { server: String, running: i64 },
+    /// Azure's rule for container names, checked before anything is sent.
+    #[error(
+        "“{0}” cannot be a storage container name: use 3 to 63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit (Azure's rule)."
+    )]
+    ContainerName(String),
     #[error("This export never finished, so there is no point in time to continue from. Run it again in full.")]
     NoPointInTime,
     /// The request does not suit the kind of server (its profile).
@@ -83,17 +96,33 @@ pub enum PlanError {
 #[ts(export)]
 pub struct ExportPreview {
     pub request_text: String,
-    /// The `_since` that "since the last export" would use, if there is one.
-    pub since_last: Option<String>,
+    /// What "since the last export" would continue from (and which newer exports it passes over, and why).
+    pub since_last: BaselineChoice,
+    /// The same in one sentence ("changes since 1 Oct 2026 14:03 UTC, the export of 1 Oct 2026 (number 4)").
+    pub since_last_text: String,
     pub default_folder: String,
+}
+
+/// "Since the last export" in words, for the Export page and the command line alike.
+pub fn describe_baseline(choice: &BaselineChoice) -> String {
+    match &choice.baseline {
+        Some(b) => format!(
+            "changes since {}, the export of {} (number {})",
+            haul_store::baseline::moment_of(&b.since),
+            haul_store::baseline::day_of(&b.exported_at),
+            b.export_id
+        ),
+        None => "no earlier complete export of this request: this one will be complete".into(),
+    }
 }
 
 /// A job created from a plan.
 #[derive(Debug, Clone)]
 pub struct PlannedExport {
     pub job: JobRecord,
-    /// With [`Since::LastExport`]: the `_since` found (`None`: no earlier export, so a full one).
-    pub baseline: Option<String>,
+    /// With [`Since::LastExport`]: the export it continues from (none: a full export), and why newer ones
+    /// were passed over (also in `notes`).
+    pub baseline: Option<BaselineChoice>,
     /// What the server's kind changed in the request, in words (say it before the export runs).
     pub notes: Vec<String>,
 }
@@ -112,7 +141,11 @@ pub fn sign_in_of(server: &Server) -> Result<Option<AuthSettings>, PlanError> {
     let auth = match server.auth {
         AuthKind::Open => return Ok(None),
         AuthKind::SmartBackend => match (client_id, &server.key_kid) {
-            (Some(client_id), Some(kid)) => AuthSettings::smart_backend(client_id, kid.clone()),
+            (Some(client_id), Some(kid)) => AuthSettings {
+                assertion_kid: server.assertion_kid.clone(),
+                jku: server.jku.clone(),
+                ..AuthSettings::smart_backend(client_id, kid.clone())
+            },
             _ => return Err(PlanError::SignInIncomplete(server.name.clone())),
         },
         AuthKind::ClientSecret => {
@@ -205,7 +238,10 @@ impl ExportPlan {
         match self.request.level() {
             ExportLevel::System if !self.request.patients.is_empty() => Err(PlanError::PatientsNeedPatientLevel),
             ExportLevel::Group(g) if g.trim().is_empty() => Err(PlanError::GroupIdMissing),
-            _ => Ok(()),
+            _ => match &self.request.container {
+                Some(name) if !is_container_name(name) => Err(PlanError::ContainerName(name.clone())),
+                _ => Ok(()),
+            },
         }
     }
 
@@ -245,14 +281,20 @@ impl ExportPlan {
 
     /// What the plan would send and where it would go, without creating anything.
     pub fn preview(&self, db: &Database, exports_root: &Path) -> Result<ExportPreview, PlanError> {
+        self.check_request()?;
         let server = self.resolve(db)?;
         let mut request = self.request.clone();
+        let baseline = db.baseline_for(&server.fhir_url, &request)?;
+        if self.since == Since::LastExport {
+            request.since = baseline.baseline.as_ref().map(|b| b.since.clone());
+        }
         if let Some(profile) = server.profile {
             crate::quirks::apply(profile, &mut request)?;
         }
         Ok(ExportPreview {
             request_text: request.describe(&server.fhir_url),
-            since_last: db.last_transaction_time(&server.fhir_url, &self.request)?,
+            since_last_text: describe_baseline(&baseline),
+            since_last: baseline,
             default_folder: self.default_folder(&server.server_name, exports_root).display().to_string(),
         })
     }
@@ -265,15 +307,23 @@ impl ExportPlan {
         let baseline = match self.since {
             Since::AsRequested => None,
             Since::LastExport => {
-                let found = db.last_transaction_time(&server.fhir_url, &request)?;
-                request.since = found.clone();
-                found
+                let found = db.baseline_for(&server.fhir_url, &request)?;
+                request.since = found.baseline.as_ref().map(|b| b.since.clone());
+                Some(found)
             }
         };
-        let notes = match server.profile {
-            Some(profile) => crate::quirks::apply(profile, &mut request)?,
-            None => Vec::new(),
-        };
+        let mut notes = baseline.as_ref().map(|b| b.passed_over.clone()).unwrap_or_default();
+        if let Some(profile) = server.profile {
+            notes.extend(crate::quirks::apply(profile, &mut request)?);
+        }
+        if server.profile.is_some_and(|p| p.quirks.one_export_at_a_time) {
+            // Kicked off and not finished: the server holds it open, and would refuse a second one.
+            let open =
+                db.interrupted_jobs()?.into_iter().find(|j| j.fhir_url == server.fhir_url && j.status_url.is_some());
+            if let Some(job) = open {
+                return Err(PlanError::OneAtATime { server: server.server_name, running: job.id });
+            }
+        }
         let out = match &self.out_dir {
             Some(dir) => dir.clone(),
             None => self.default_folder(&server.server_name, exports_root),
@@ -297,3 +347,14 @@ impl ExportPlan {
 #[cfg(test)]
 #[path = "plan_tests.rs"]
 mod tests;
+
+/// Azure Storage's container names: 3–63 characters of lowercase letters, digits and hyphens, starting and
+/// ending with a letter or digit, no two hyphens in a row. A bad one would only fail later, on the server.
+pub fn is_container_name(name: &str) -> bool {
+    let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    (3..=63).contains(&name.len())
+        && name.chars().all(|c| ok_char(c) || c == '-')
+        && name.starts_with(ok_char)
+        && name.ends_with(ok_char)
+        && !name.contains("--")
+}

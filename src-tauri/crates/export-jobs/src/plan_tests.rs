@@ -15,6 +15,8 @@ fn db_with_servers() -> (Database, Server, Server) {
             trusted_origins: Vec::new(),
             secret_style: None,
             token_params: Vec::new(),
+            assertion_kid: None,
+            jku: None,
         })
         .unwrap();
     let smart = db
@@ -29,6 +31,8 @@ fn db_with_servers() -> (Database, Server, Server) {
             trusted_origins: Vec::new(),
             secret_style: None,
             token_params: Vec::new(),
+            assertion_kid: None,
+            jku: None,
         })
         .unwrap();
     (db, open, smart)
@@ -136,15 +140,26 @@ fn since_the_last_export_uses_the_newest_successful_one_of_the_same_request() {
     let mut plan = ExportPlan::for_saved(open.id, group("g1"));
     plan.since = Since::LastExport;
     let preview = plan.preview(&db, root.path()).unwrap();
-    assert_eq!(preview.since_last.as_deref(), Some("2026-10-01T00:00:00Z"));
+    assert_eq!(preview.since_last.baseline.as_ref().map(|b| b.since.as_str()), Some("2026-10-01T00:00:00Z"));
+    assert!(
+        preview.since_last_text.starts_with("changes since 1 Oct 2026 00:00 UTC, the export of"),
+        "{}",
+        preview.since_last_text
+    );
+    assert!(
+        preview.request_text.contains("_since=2026-10-01"),
+        "the preview shows the _since: {}",
+        preview.request_text
+    );
     let planned = plan.create(&db, root.path()).unwrap();
-    assert_eq!(planned.baseline.as_deref(), Some("2026-10-01T00:00:00Z"));
+    assert_eq!(planned.baseline.unwrap().baseline.map(|b| b.export_id), Some(first.job.id));
     assert_eq!(planned.job.request.since.as_deref(), Some("2026-10-01T00:00:00Z"));
 
     let mut other_group = ExportPlan::for_saved(open.id, group("g2"));
     other_group.since = Since::LastExport;
     let planned = other_group.create(&db, root.path()).unwrap();
-    assert_eq!((planned.baseline, planned.job.request.since), (None, None), "no baseline: a full export");
+    assert_eq!(planned.baseline, Some(BaselineChoice::default()), "no baseline: a full export");
+    assert_eq!(planned.job.request.since, None);
 }
 
 #[test]
@@ -210,4 +225,36 @@ fn a_servers_kind_shapes_the_request_before_anything_is_created() {
     let e = ExportPlan::for_saved(open.id, group("g1")).create(&db, root.path()).unwrap_err();
     assert!(matches!(e, PlanError::Quirk(_)), "{e}");
     assert!(e.to_string().contains("all-patients exports only"), "{e}");
+}
+
+#[test]
+fn a_container_name_azure_would_refuse_is_refused_before_anything_is_created() {
+    for good in ["abc", "monthly-roster-2026", &"a".repeat(63)] {
+        assert!(is_container_name(good), "{good}");
+    }
+    for bad in ["ab", "Roster", "-roster", "roster-", "a--b", "my_roster", "rösti", &"a".repeat(64)] {
+        assert!(!is_container_name(bad), "{bad}");
+    }
+    let (db, open, _) = db_with_servers();
+    let tmp = tempfile::tempdir().unwrap();
+    let request = ExportRequest { container: Some("Monthly Roster".into()), ..Default::default() };
+    let err = ExportPlan::for_saved(open.id, request).create(&db, tmp.path()).unwrap_err();
+    assert!(matches!(err, PlanError::ContainerName(_)), "{err}");
+    assert!(db.list_jobs(10).unwrap().is_empty());
+}
+
+#[test]
+fn a_server_that_runs_one_export_at_a_time_gets_no_second_one_from_haul() {
+    let (db, open, _) = db_with_servers();
+    let root = tempfile::tempdir().unwrap();
+    db.set_server_profile(open.id, Some("oracle-health")).unwrap();
+    let first = ExportPlan::for_saved(open.id, group("g1")).create(&db, root.path()).unwrap().job;
+    // Created but not kicked off: nothing is open on the server yet.
+    ExportPlan::for_saved(open.id, group("g2")).create(&db, root.path()).unwrap();
+    db.set_kicked_off(first.id, "https://payer.test/fhir/status/1").unwrap();
+    let e = ExportPlan::for_saved(open.id, group("g3")).create(&db, root.path()).unwrap_err();
+    assert!(matches!(e, PlanError::OneAtATime { running, .. } if running == first.id), "{e}");
+    assert!(e.to_string().contains("one export per client at a time"), "{e}");
+    db.finish_job(first.id, JobState::Completed, &[], None).unwrap();
+    ExportPlan::for_saved(open.id, group("g3")).create(&db, root.path()).unwrap();
 }

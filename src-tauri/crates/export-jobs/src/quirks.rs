@@ -14,6 +14,9 @@ const FULL_EXPORT_SINCE: &str = "2020-01-01T00:00:00Z";
 pub enum QuirkError {
     #[error("{server} offers {offered} exports only; choose one of those.")]
     LevelNotOffered { server: String, offered: String },
+    /// `_container` is Azure's own parameter; another server would refuse or ignore it.
+    #[error("{server} has no storage containers to choose: leave the container empty.")]
+    ContainerNotTaken { server: String },
     #[error(transparent)]
     Profile(#[from] ProfileError),
 }
@@ -52,6 +55,9 @@ pub fn apply(profile: &Profile, request: &mut ExportRequest) -> Result<Vec<Strin
     uses(!request.type_filters.is_empty(), "_typeFilter");
     uses(!request.include_associated_data.is_empty(), "includeAssociatedData");
     profile.check_request(&used)?;
+    if request.container.is_some() && !profile.quirks.container_param {
+        return Err(QuirkError::ContainerNotTaken { server: profile.name.clone() });
+    }
     if request.since.is_none() && profile.quirks.default_since_last {
         request.since = Some(FULL_EXPORT_SINCE.to_string());
         notes.push(format!(
@@ -108,5 +114,19 @@ mod tests {
         let mut ok = ExportRequest { level: Some(ExportLevel::Group("all".into())), ..Default::default() };
         assert!(apply(bcda, &mut ok).unwrap().is_empty());
         assert_eq!(ok.since, None, "BCDA reads a missing _since as everything");
+    }
+
+    #[test]
+    fn only_azure_takes_a_container() {
+        let with_container = || ExportRequest {
+            level: Some(ExportLevel::System),
+            container: Some("monthly-roster".into()),
+            ..Default::default()
+        };
+        let mut azure = with_container();
+        assert!(apply(profile("azure-health-data-services"), &mut azure).unwrap().is_empty());
+        assert!(azure.kickoff_url("https://x.test/fhir").contains("_container=monthly-roster"));
+        let e = apply(profile("hapi-fhir"), &mut with_container()).unwrap_err();
+        assert!(matches!(e, QuirkError::ContainerNotTaken { .. }), "{e}");
     }
 }

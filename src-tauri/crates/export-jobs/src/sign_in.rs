@@ -29,7 +29,9 @@ pub(crate) async fn sign_in_for(
             })?;
             let key = { db.lock().expect("database lock").signing_key(keychain, kid)? };
             let token_url = token_url(http, fhir_url, auth).await?;
-            BackendAuth::new(http.clone(), token_url, client_id(), auth.scope.clone(), std::sync::Arc::new(key)).into()
+            BackendAuth::new(http.clone(), token_url, client_id(), auth.scope.clone(), std::sync::Arc::new(key))
+                .with_registration(auth.assertion_kid.clone(), auth.jku.clone())
+                .into()
         }
         SignInMethod::ClientSecret => {
             let secret = read_secret(db, keychain, auth)?;

@@ -69,6 +69,9 @@ pub struct ExportArgs {
     /// Kick off with POST and a Parameters body (automatic with --patient).
     #[arg(long)]
     post: bool,
+    /// Azure Health Data Services: the storage container the server writes the files into (`_container`).
+    #[arg(long, value_name = "NAME")]
+    container: Option<String>,
     /// Any other kickoff parameter the server understands, as NAME=VALUE; repeat for more.
     #[arg(long = "param", value_name = "NAME=VALUE", value_parser = name_value)]
     extra: Vec<(String, String)>,
@@ -78,6 +81,12 @@ pub struct ExportArgs {
     /// The signing key's kid (see `haul keys list`).
     #[arg(long, value_name = "KID", requires = "client_id")]
     key: Option<String>,
+    /// The key id the server assigned to your public key (CMS DPC), sent as the assertion's kid.
+    #[arg(long, value_name = "ID", requires = "key")]
+    key_id_at_server: Option<String>,
+    /// The JWKS URL registered with the server (Epic), sent as the assertion's jku.
+    #[arg(long, value_name = "URL", requires = "key")]
+    jku: Option<String>,
     /// Sign in with a client ID and secret (OAuth client credentials: BCDA, AB2D, Azure), the secret read
     /// from this environment variable. Never on the command line, where other users of the computer can see
     /// it.
@@ -107,10 +116,8 @@ pub struct ExportArgs {
     /// The export folder (created; must be new or empty).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// A CA certificate file (PEM) to trust besides this computer's: for a server whose certificate comes
-    /// from its organisation's own certificate authority.
-    #[arg(long, value_name = "PATH")]
-    ca_file: Option<PathBuf>,
+    #[command(flatten)]
+    network: crate::network_args::NetworkArgs,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -166,11 +173,6 @@ pub struct HistoryArgs {
     json: bool,
 }
 
-#[derive(Args)]
-pub struct CancelArgs {
-    job: i64,
-}
-
 fn name_value(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((n, v)) if !n.trim().is_empty() => Ok((n.trim().to_string(), v.to_string())),
@@ -220,7 +222,15 @@ fn sign_in_of_args(args: &mut ExportArgs) -> Result<Option<AuthSettings>, String
         ..auth
     };
     match (args.key.take(), args.client_secret_env.clone()) {
-        (Some(kid), _) => Ok(Some(endpoint(AuthSettings::smart_backend(client_id, kid), args))),
+        (Some(kid), _) => {
+            let jku = args.jku.take().map(|u| haul_store::check_jku(&u).map_err(|e| e.to_string())).transpose()?;
+            let auth = AuthSettings {
+                assertion_kid: args.key_id_at_server.take(),
+                jku,
+                ..AuthSettings::smart_backend(client_id, kid)
+            };
+            Ok(Some(endpoint(auth, args)))
+        }
         (None, Some(variable)) => {
             let secret = secret_from_env("client-secret-env", &variable, "client secret")?;
             let style = args.secret_style.unwrap_or_default();
@@ -256,14 +266,6 @@ fn runner(db: Database, limits: &LimitArgs, http: HttpClient) -> ExportRunner {
     ExportRunner::new(Arc::new(Mutex::new(db)), http).with_pacing(pacing()).with_limits(limits.limits())
 }
 
-/// The HTTP client for `--ca-file`: the platform's roots and the file's certificates, read by the same rule
-/// as a saved server's CA file.
-fn http_trusting(ca_file: Option<&std::path::Path>) -> Result<HttpClient, String> {
-    let Some(path) = ca_file else { return Ok(HttpClient::new()) };
-    let pem = haul_store::read_ca_file(path).map_err(|e| format!("--ca-file: {e}"))?;
-    HttpClient::with_extra_roots(&pem).map_err(|e| format!("--ca-file {}: {e}", path.display()))
-}
-
 /// A FHIR instant: a full date-time with a time zone. `or_else` names what else the flag takes.
 fn check_instant(flag: &str, s: &str, or_else: &str) -> Result<(), String> {
     time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).map(drop).map_err(|_| {
@@ -275,7 +277,7 @@ fn check_instant(flag: &str, s: &str, or_else: &str) -> Result<(), String> {
 
 pub async fn export(mut args: ExportArgs) -> Result<u8, String> {
     let auth = sign_in_of_args(&mut args)?;
-    let http = http_trusting(args.ca_file.as_deref())?;
+    let http = args.network.http_client()?;
     let check = haul_store::check_base_url(&args.fhir_url).map_err(|e| e.to_string())?;
     let fhir_url = check.normalized.clone();
     if let Some(w) = &check.warning {
@@ -292,6 +294,7 @@ pub async fn export(mut args: ExportArgs) -> Result<u8, String> {
         output_format: args.output_format,
         since: None,
         until: args.until.clone(),
+        container: args.container,
         types: args.types.into_iter().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect(),
         elements: args.elements,
         patients: args.patients,
@@ -324,10 +327,8 @@ pub async fn export(mut args: ExportArgs) -> Result<u8, String> {
     for note in &planned.notes {
         eprintln!("Note: {note}");
     }
-    match (auto, &planned.baseline) {
-        (true, Some(t)) => eprintln!("Incremental: since {t} (the last successful export of the same request)."),
-        (true, None) => eprintln!("No earlier successful export of this request: running a full export."),
-        _ => {}
+    if let Some(baseline) = planned.baseline.as_ref().filter(|_| auto) {
+        eprintln!("Since the last export: {}.", export_jobs::describe_baseline(baseline));
     }
     let job = planned.job;
     eprintln!("Export {} started: {}", job.id, job.request.describe(&fhir_url).lines().next().unwrap_or(""));
@@ -364,18 +365,6 @@ pub async fn resume(args: ResumeArgs) -> Result<u8, String> {
         worst = worst.max(code);
     }
     Ok(worst)
-}
-
-pub async fn cancel(args: CancelArgs) -> Result<u8, String> {
-    let runner = ExportRunner::new(Arc::new(Mutex::new(open_db()?)), HttpClient::new());
-    match runner.cancel(args.job).await {
-        Ok(true) => {
-            eprintln!("Export {} cancelled; the server was told to stop.", args.job);
-            Ok(EXIT_OK)
-        }
-        Ok(false) => Err(format!("Export {} had already finished; nothing to cancel.", args.job)),
-        Err(e) => Err(e.to_string()),
-    }
 }
 
 pub fn history(args: HistoryArgs) -> Result<u8, String> {

@@ -48,6 +48,14 @@ enum KeysCommand {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Sign a file with the private key (RSA, SHA-256, base64), as CMS DPC asks when you upload the public key:
+    /// what `openssl dgst -sha256 -sign … | openssl base64` would print, without the key leaving the keychain.
+    SignFile {
+        kid: String,
+        file: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Import a private key: PEM (PKCS#8, PKCS#1, SEC1) or JWK. The file is only read, never copied.
     Import {
         file: PathBuf,
@@ -116,6 +124,16 @@ pub fn run(args: KeysArgs) -> Result<(), String> {
                     eprintln!("Saved the public key of {kid} (PEM) to {}", path.display());
                 }
                 None => print!("{pem}"),
+            }
+        }
+        KeysCommand::SignFile { kid, file, out } => {
+            let signature = db.sign_proof_file(&keychain, &kid, &file).map_err(|e| e.to_string())?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, &signature).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                    eprintln!("Saved the signature of {} with {kid} to {}", file.display(), path.display());
+                }
+                None => print!("{signature}"),
             }
         }
         KeysCommand::Import { file, label } => {

@@ -3,9 +3,11 @@
 //! `haul export` / `resume` / `history` / `cancel` (Bulk Data exports), `haul keys` (signing keys) and
 //! `haul convert` (NDJSON to Parquet) and `haul sim` (the Bulk Data server simulator).
 
+mod cancel;
 mod convert;
 mod export;
 mod keys;
+mod network_args;
 mod sim;
 
 use std::process::ExitCode;
@@ -31,7 +33,7 @@ enum Command {
     /// List earlier exports.
     History(export::HistoryArgs),
     /// Cancel an export (also tells the server).
-    Cancel(export::CancelArgs),
+    Cancel(cancel::CancelArgs),
     /// Convert NDJSON (an export folder) to Parquet, one table per resource type. Exit code 0 when every line
     /// converted, 3 when some lines were bad (left out, listed), 1 on failure, 130 when interrupted.
     Convert(convert::ConvertArgs),
@@ -61,7 +63,7 @@ fn main() -> ExitCode {
             Command::Export(args) => export::export(*args).await,
             Command::Resume(args) => export::resume(args).await,
             Command::History(args) => export::history(args),
-            Command::Cancel(args) => export::cancel(args).await,
+            Command::Cancel(args) => cancel::run(args).await,
         }
     });
     match result {

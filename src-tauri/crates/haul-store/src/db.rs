@@ -21,6 +21,9 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0009_sign_in_methods", include_str!("migrations/0009_sign_in_methods.sql")),
     ("0010_server_profiles", include_str!("migrations/0010_server_profiles.sql")),
     ("0011_server_ca_file", include_str!("migrations/0011_server_ca_file.sql")),
+    ("0012_server_network", include_str!("migrations/0012_server_network.sql")),
+    ("0013_smart_registration", include_str!("migrations/0013_smart_registration.sql")),
+    ("0014_blocked_by", include_str!("migrations/0014_blocked_by.sql")),
 ];
 
 /// The schema version this build writes.

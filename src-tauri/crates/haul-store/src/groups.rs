@@ -88,6 +88,8 @@ mod tests {
             trusted_origins: vec![],
             secret_style: None,
             token_params: vec![],
+            assertion_kid: None,
+            jku: None,
         };
         let a = db.add_server(&input("a")).unwrap();
         let b = db.add_server(&input("b")).unwrap();

@@ -5,11 +5,11 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use crate::jobs::{FileKind, FileRecord, FileState, JobFailure, JobRecord, JobState, NewFile, NewJob, TypeTotal};
 use crate::{Database, DbError};
-use bulk_client::{ExportLevel, ExportRequest};
+use bulk_client::ExportLevel;
 
 const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
-fn level_parts(level: &ExportLevel) -> (&'static str, Option<&str>) {
+pub(crate) fn level_parts(level: &ExportLevel) -> (&'static str, Option<&str>) {
     match level {
         ExportLevel::System => ("system", None),
         ExportLevel::Patient => ("patient", None),
@@ -25,11 +25,11 @@ pub fn types_key(types: &[String]) -> String {
     t.join(",")
 }
 
-const JOB_COLUMNS: &str = "id, server_id, fhir_url, request_json, settings_json, out_dir, state, status_url, progress, \
+pub(crate) const JOB_COLUMNS: &str = "id, server_id, fhir_url, request_json, settings_json, out_dir, state, status_url, progress, \
      transaction_time, expires, problems_json, error_kind, error_message, error_detail, created_at, kicked_off_at, \
-     completed_at, updated_at";
+     completed_at, updated_at, blocked_by";
 
-fn job_from_row(r: &Row<'_>) -> rusqlite::Result<JobRecord> {
+pub(crate) fn job_from_row(r: &Row<'_>) -> rusqlite::Result<JobRecord> {
     let json_err = |i: usize, e: serde_json::Error| {
         rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
     };
@@ -58,6 +58,7 @@ fn job_from_row(r: &Row<'_>) -> rusqlite::Result<JobRecord> {
         kicked_off_at: r.get(16)?,
         completed_at: r.get(17)?,
         updated_at: r.get(18)?,
+        blocked_by: r.get(19)?,
     })
 }
 
@@ -339,6 +340,14 @@ impl Database {
             .map_err(|e| self.error(e))
     }
 
+    /// Records (or, with `None`, clears) the export the server is running instead of job `id`.
+    pub fn set_blocked_by(&self, id: i64, status_url: Option<&str>) -> Result<(), DbError> {
+        self.conn()
+            .execute("UPDATE exports SET blocked_by = ?2 WHERE id = ?1", params![id, status_url])
+            .map(drop)
+            .map_err(|e| self.error(e))
+    }
+
     /// Marks a job cancelled (a runner in any process notices within a second). False if it had finished.
     pub fn request_cancel(&self, id: i64) -> Result<bool, DbError> {
         let n = self
@@ -352,22 +361,6 @@ impl Database {
             )
             .map_err(|e| self.error(e))?;
         Ok(n > 0)
-    }
-
-    /// `transactionTime` of the newest successful export of the same server, level, group and types: the
-    /// `_since` of an incremental export.
-    pub fn last_transaction_time(&self, fhir_url: &str, request: &ExportRequest) -> Result<Option<String>, DbError> {
-        let (level, group) = level_parts(request.level());
-        self.conn()
-            .query_row(
-                "SELECT transaction_time FROM exports WHERE fhir_url = ?1 AND level = ?2 AND group_id IS ?3 \
-                 AND types_key = ?4 AND state IN ('completed', 'completed_with_problems') \
-                 AND transaction_time IS NOT NULL ORDER BY transaction_time DESC LIMIT 1",
-                params![fhir_url.trim_end_matches('/'), level, group, types_key(&request.types)],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.error(e))
     }
 
     /// Verified output per resource type (error and deleted files are not resources of the export).
@@ -403,7 +396,7 @@ mod tests {
         NewJob {
             server_id: None,
             fhir_url: "https://ehr.test/fhir".into(),
-            request: ExportRequest {
+            request: bulk_client::ExportRequest {
                 level: Some(group.map_or(ExportLevel::Patient, |g| ExportLevel::Group(g.into()))),
                 types: types.iter().map(|s| s.to_string()).collect(),
                 ..Default::default()
@@ -436,29 +429,5 @@ mod tests {
         assert_eq!(db.type_totals(job.id).unwrap()[0].resources, 3);
         assert!(db.interrupted_jobs().unwrap().is_empty());
         assert!(!db.request_cancel(job.id).unwrap(), "a completed job cannot be cancelled");
-    }
-
-    #[test]
-    fn since_auto_matches_server_level_group_and_types() {
-        let db = Database::open_in_memory().unwrap();
-        let a = db.create_job(&new_job(&["Patient", "Observation"], Some("g1"))).unwrap();
-        db.conn()
-            .execute("UPDATE exports SET transaction_time = '2026-10-01T00:00:00Z' WHERE id = ?1", [a.id])
-            .unwrap();
-        db.finish_job(a.id, JobState::Completed, &[], None).unwrap();
-        let b = db.create_job(&new_job(&["Patient", "Observation"], Some("g1"))).unwrap();
-        db.conn()
-            .execute("UPDATE exports SET transaction_time = '2026-11-01T00:00:00Z' WHERE id = ?1", [b.id])
-            .unwrap();
-        db.finish_job(b.id, JobState::Failed, &[], None).unwrap();
-        let same = new_job(&["Observation", "Patient"], Some("g1")).request;
-        assert_eq!(
-            db.last_transaction_time("https://ehr.test/fhir/", &same).unwrap().as_deref(),
-            Some("2026-10-01T00:00:00Z")
-        );
-        let other_group = new_job(&["Observation", "Patient"], Some("g2")).request;
-        assert_eq!(db.last_transaction_time("https://ehr.test/fhir", &other_group).unwrap(), None);
-        let other_types = new_job(&["Patient"], Some("g1")).request;
-        assert_eq!(db.last_transaction_time("https://ehr.test/fhir", &other_types).unwrap(), None);
     }
 }

@@ -120,6 +120,14 @@ pub struct AuthSettings {
     /// Client secret or bearer token: where to read it.
     #[serde(default)]
     pub secret: Option<SecretRef>,
+    /// SMART: the key id the server assigned, sent as the assertion's `kid` instead of the key's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub assertion_kid: Option<String>,
+    /// SMART: the registered JWKS URL, sent as the assertion's `jku`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub jku: Option<String>,
 }
 
 impl AuthSettings {
@@ -201,6 +209,11 @@ pub struct JobRecord {
     pub expires: Option<String>,
     pub problems: Vec<String>,
     pub failure: Option<JobFailure>,
+    /// The status URL of the export the server ran instead of this one (a busy answer, as CMS BCDA gives,
+    /// that named it): Haul can cancel that export for the user. Cleared once it is cancelled.
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked_by: Option<String>,
     pub created_at: String,
     pub kicked_off_at: Option<String>,
     pub completed_at: Option<String>,

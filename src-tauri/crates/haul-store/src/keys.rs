@@ -1,5 +1,7 @@
 //! Haul's signing keys: the private half in the OS keychain, the public half (and what uses it) in SQLite.
 
+use std::path::Path;
+
 use bulk_client::{KeyAlgorithm, KeyError, SigningKey};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
@@ -40,6 +42,9 @@ pub enum KeyStoreError {
     /// to enter it).
     #[error("{0}")]
     NoSecret(String),
+    /// The file to sign (`Database::sign_proof_file`) cannot be read, or is far too big to be the right one.
+    #[error("Haul cannot sign {}: {reason}", path.display())]
+    ProofFile { path: std::path::PathBuf, reason: String },
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -150,6 +155,29 @@ impl Database {
     pub fn key_public_pem(&self, kid: &str) -> Result<String, KeyStoreError> {
         let key = self.find_key(kid)?.ok_or_else(|| KeyStoreError::NotFound(kid.to_string()))?;
         Ok(bulk_client::keys::public_pem_of_jwk(&key.public_jwk)?)
+    }
+
+    /// The base64 RSA SHA-256 signature of `message` with key `kid` (see `SigningKey::sign_proof`): for a
+    /// portal that asks the uploader of a public key to sign a file with the private one (CMS DPC).
+    pub fn sign_proof_with_key(&self, keychain: &Keychain, kid: &str, message: &[u8]) -> Result<String, KeyStoreError> {
+        Ok(self.signing_key(keychain, kid)?.sign_proof(message)?)
+    }
+
+    /// [`Self::sign_proof_with_key`] over a file the portal handed out (DPC's `snippet.txt`), read here so the
+    /// app and the command line refuse the same wrong files the same way.
+    pub fn sign_proof_file(&self, keychain: &Keychain, kid: &str, path: &Path) -> Result<String, KeyStoreError> {
+        // The file to sign is a line of text; anything much bigger is the wrong file and is not read.
+        const MAX_BYTES: u64 = 1 << 20;
+        let refused = |reason: String| KeyStoreError::ProofFile { path: path.to_path_buf(), reason };
+        let size = std::fs::metadata(path).map_err(|e| refused(e.to_string()))?.len();
+        if size > MAX_BYTES {
+            return Err(refused(format!(
+                "it is {} KB, and the file a portal asks you to sign is a few lines of text. Check that you chose the right file.",
+                size >> 10
+            )));
+        }
+        let bytes = std::fs::read(path).map_err(|e| refused(e.to_string()))?;
+        self.sign_proof_with_key(keychain, kid, &bytes)
     }
 
     /// Deletes a key from the keychain and from Haul; returns the servers that lose their key.

@@ -4,6 +4,7 @@
 //!
 //! Nothing here speaks HTTP or knows Tauri; the job engine (export-jobs) and the shells drive these types.
 
+pub mod baseline;
 pub mod data_dir;
 pub mod db;
 pub mod groups;
@@ -14,6 +15,7 @@ pub mod keys;
 pub mod servers;
 pub mod tables;
 
+pub use baseline::{Baseline, BaselineChoice};
 pub use data_dir::{DataDir, DataDirError};
 pub use db::{Database, DbError, DbProblem};
 pub use groups::PinnedGroup;
@@ -25,5 +27,9 @@ pub use jobs::{
 pub use keychain::{Keychain, KeychainError};
 pub use keys::{KeyInfo, KeyStoreError};
 pub use servers::{
-    AuthKind, CaFileError, DEMO_NAME, Server, ServerError, ServerInput, UrlCheck, check_base_url, read_ca_file,
+    AuthKind, CaFileError, DEMO_NAME, Server, ServerError, ServerInput, UrlCheck, check_base_url, check_jku,
+    read_ca_file,
+};
+pub use servers::{
+    ClientCertificateFileError, ClientCertificateInfo, ProxyInput, ServerProxy, read_client_certificate_file,
 };

@@ -11,8 +11,13 @@ use crate::keychain::{Keychain, KeychainError};
 use sign_in::validate_sign_in;
 
 pub use ca_file::{CaFileError, read_ca_file};
+pub use network::{
+    ClientCertificateFileError, ClientCertificateInfo, ProxyInput, ServerProxy, read_client_certificate_file,
+};
+pub use sign_in::check_jku;
 
 mod ca_file;
+mod network;
 mod profile;
 mod secret;
 mod sign_in;
@@ -80,6 +85,15 @@ pub struct Server {
     pub key_kid: Option<String>,
     /// The token endpoint, when set by hand (otherwise discovered from the server).
     pub token_url: Option<String>,
+    /// SMART: the key id the server assigned to the uploaded public key (DPC), sent as the assertion's `kid`
+    /// instead of the key's own.
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assertion_kid: Option<String>,
+    /// SMART: the JWKS URL the server has registered for this client, sent as the assertion's `jku`.
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jku: Option<String>,
     /// Storage origins (`https://host[:port]`, normalized) that also receive the access token, besides the
     /// server's own origin. Empty unless the user listed some.
     pub trusted_origins: Vec<String>,
@@ -100,6 +114,14 @@ pub struct Server {
     #[ts(optional)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<String>,
+    /// The server's own proxy (`Database::set_server_proxy`); none: this computer's proxy settings.
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<ServerProxy>,
+    /// The client certificate sent to servers that ask for one (`Database::set_server_client_certificate`).
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_certificate: Option<ClientCertificateInfo>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -123,6 +145,14 @@ pub struct ServerInput {
     #[ts(optional)]
     #[serde(default)]
     pub token_url: Option<String>,
+    /// SMART: the key id the server assigned (blank: the key's own kid).
+    #[ts(optional)]
+    #[serde(default)]
+    pub assertion_kid: Option<String>,
+    /// SMART: the registered JWKS URL to send as `jku` (blank: none).
+    #[ts(optional)]
+    #[serde(default)]
+    pub jku: Option<String>,
     /// Storage origins to trust with the token, as typed (checked and normalized on save). Callers that
     /// predate the field send none; the UI always sends it, so an edit never drops the list by accident.
     #[serde(default)]
@@ -152,10 +182,18 @@ pub enum ServerField {
     Scope,
     KeyKid,
     TokenUrl,
+    AssertionKid,
+    Jku,
     TrustedOrigins,
     TokenParams,
     /// The client secret or bearer token.
     Secret,
+    ProxyUrl,
+    ProxyUsername,
+    ProxyPassword,
+    ClientCertificate,
+    /// The password of a PKCS#12 client certificate file.
+    ClientCertificatePassword,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -179,6 +217,12 @@ pub enum ServerError {
     /// The CA certificate file chosen for the server is missing, unreadable or holds no certificate.
     #[error(transparent)]
     CaFile(#[from] CaFileError),
+    /// The proxy address typed for the server is not one Haul can use.
+    #[error(transparent)]
+    Proxy(#[from] bulk_client::ProxyError),
+    /// The client certificate file is missing, unreadable, or not a certificate with its key.
+    #[error(transparent)]
+    ClientCertificate(#[from] ClientCertificateFileError),
     #[error(transparent)]
     Keychain(#[from] KeychainError),
     #[error(transparent)]
@@ -192,6 +236,9 @@ impl ServerError {
             ServerError::DuplicateName(_) => Some(ServerField::Name),
             ServerError::TrustedOrigin(_) => Some(ServerField::TrustedOrigins),
             ServerError::NoSecret { .. } => Some(ServerField::Secret),
+            ServerError::Proxy(_) => Some(ServerField::ProxyUrl),
+            ServerError::ClientCertificate(e) if e.is_about_password() => Some(ServerField::ClientCertificatePassword),
+            ServerError::ClientCertificate(_) => Some(ServerField::ClientCertificate),
             _ => None,
         }
     }
@@ -290,6 +337,8 @@ struct ValidServer {
     secret_style: Option<&'static str>,
     /// JSON array of [name, value] pairs, as stored.
     token_params: String,
+    assertion_kid: Option<String>,
+    jku: Option<String>,
 }
 
 fn validate(input: &ServerInput) -> Result<ValidServer, ServerError> {
@@ -313,11 +362,14 @@ fn validate(input: &ServerInput) -> Result<ValidServer, ServerError> {
         trusted_origins: serde_json::to_string(&sign_in.trusted_origins).expect("a list of strings serializes"),
         secret_style: sign_in.secret_style.map(SecretStyle::as_str),
         token_params: serde_json::to_string(&sign_in.token_params).expect("a list of string pairs serializes"),
+        assertion_kid: sign_in.assertion_kid,
+        jku: sign_in.jku,
     })
 }
 
 const COLUMNS: &str = "id, name, base_url, auth_kind, client_id, scope, builtin IS NOT NULL, created_at, updated_at, \
-     key_kid, token_url, trusted_origins, secret_style, token_params, secret_entry IS NOT NULL, profile_id, ca_file";
+     key_kid, token_url, trusted_origins, secret_style, token_params, secret_entry IS NOT NULL, profile_id, ca_file, \
+     assertion_kid, jku, proxy_url, proxy_username, proxy_password_entry IS NOT NULL, client_certificate";
 
 fn json_column<T: serde::de::DeserializeOwned>(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<T> {
     serde_json::from_str(&row.get::<_, String>(index)?)
@@ -343,6 +395,15 @@ fn row_to_server(row: &rusqlite::Row<'_>) -> rusqlite::Result<Server> {
         secret_saved: row.get(14)?,
         profile_id: row.get(15)?,
         ca_file: row.get(16)?,
+        assertion_kid: row.get(17)?,
+        jku: row.get(18)?,
+        proxy: row
+            .get::<_, Option<String>>(19)?
+            .map(|url| -> rusqlite::Result<ServerProxy> {
+                Ok(ServerProxy { url, username: row.get(20)?, password_saved: row.get(21)? })
+            })
+            .transpose()?,
+        client_certificate: network::certificate_info(row.get(22)?),
     })
 }
 
@@ -389,8 +450,8 @@ impl Database {
         let v = validate(input)?;
         let result = self.conn().execute(
             "INSERT INTO servers (name, base_url, auth_kind, client_id, scope, key_kid, token_url, trusted_origins,
-                                  secret_style, token_params)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                  secret_style, token_params, assertion_kid, jku)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 v.name,
                 v.base_url,
@@ -401,7 +462,9 @@ impl Database {
                 v.token_url,
                 v.trusted_origins,
                 v.secret_style,
-                v.token_params
+                v.token_params,
+                v.assertion_kid,
+                v.jku
             ],
         );
         match result {
@@ -429,6 +492,7 @@ impl Database {
         let result = self.conn().execute(
             "UPDATE servers SET name = ?1, base_url = ?2, auth_kind = ?3, client_id = ?4, scope = ?5,
                  key_kid = ?6, token_url = ?7, trusted_origins = ?8, secret_style = ?9, token_params = ?10,
+                 assertion_kid = ?12, jku = ?13,
                  secret_entry = CASE WHEN auth_kind = ?3 THEN secret_entry END,
                  updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
              WHERE id = ?11",
@@ -443,7 +507,9 @@ impl Database {
                 v.trusted_origins,
                 v.secret_style,
                 v.token_params,
-                id
+                id,
+                v.assertion_kid,
+                v.jku
             ],
         );
         match result {
@@ -488,10 +554,12 @@ impl Database {
         Ok(())
     }
 
-    /// Removes the server and its saved secret. The keychain entry goes first: if the keychain cannot be
-    /// reached, the server stays, so its secret is never left behind unnamed.
+    /// Removes the server and its saved secrets (sign-in secret, proxy password, client certificate). The
+    /// keychain entries go first: if the keychain cannot be reached, the server stays, so its secrets are
+    /// never left behind unnamed.
     pub fn remove_server(&self, keychain: &Keychain, id: i64) -> Result<(), ServerError> {
         let server = self.get_server(id)?;
+        self.remove_server_network_secrets(keychain, &server)?;
         self.remove_server_secret(keychain, &server)?;
         let n = self.conn().execute("DELETE FROM servers WHERE id = ?1", [id]).map_err(|e| self.error(e))?;
         if n == 0 { Err(ServerError::NotFound(id)) } else { Ok(()) }

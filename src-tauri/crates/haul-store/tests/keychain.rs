@@ -20,6 +20,8 @@ fn smart_server(name: &str, kid: &str) -> ServerInput {
         trusted_origins: vec![],
         secret_style: None,
         token_params: vec![],
+        assertion_kid: None,
+        jku: None,
     }
 }
 
@@ -177,5 +179,140 @@ fn changing_the_sign_in_method_forgets_the_secret() {
     assert_eq!(err.field(), Some(haul_store::servers::ServerField::Secret));
     let err = db.set_server_secret(&Keychain, server.id, " \n").unwrap_err();
     assert!(err.to_string().contains("Paste the bearer token first"), "{err}");
+    db.remove_server(&Keychain, server.id).unwrap();
+}
+
+/// A client certificate and its key as one PEM file, as IT hands them out.
+fn client_certificate_pem() -> (String, String) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::default();
+    params.distinguished_name.push(rcgen::DnType::CommonName, "haul-nurse-station");
+    let certificate = params.self_signed(&key).unwrap();
+    (certificate.pem(), key.serialize_pem())
+}
+
+fn network_entries(db: &Database, id: i64) -> (Option<String>, Option<String>) {
+    db.conn()
+        .query_row("SELECT proxy_password_entry, client_certificate_entry FROM servers WHERE id = ?1", [id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap()
+}
+
+#[test]
+fn a_proxy_password_and_a_client_certificate_live_in_the_keychain_only_and_go_with_their_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("haul.db");
+    let db = Database::open(&path).unwrap();
+    let server = db.add_server(&ServerInput { auth: AuthKind::Open, ..secret_server("Hospital") }).unwrap();
+    assert_eq!((server.proxy.clone(), server.client_certificate.clone()), (None, None));
+
+    let password = "proxy-pass-9f8e7d6c5b4a";
+    let input = haul_store::ProxyInput {
+        url: "proxy.hospital.test:8080".into(),
+        username: Some(" nurse ".into()),
+        password: Some(password.into()),
+    };
+    let saved = db.set_server_proxy(&Keychain, server.id, Some(&input)).unwrap();
+    let proxy = saved.proxy.unwrap();
+    assert_eq!(
+        (proxy.url.as_str(), proxy.username.as_deref(), proxy.password_saved),
+        ("http://proxy.hospital.test:8080", Some("nurse"), true)
+    );
+    let settings = db.server_proxy_settings(&Keychain, server.id).unwrap().unwrap();
+    assert_eq!(settings.password.as_deref().map(|p| p.as_str()), Some(password));
+    let first_entry = network_entries(&db, server.id).0.unwrap();
+    assert!(first_entry.starts_with(&format!("server-proxy-password:{}:", server.id)), "{first_entry}");
+
+    // Saving the form again without a password keeps the saved one; a new one replaces it.
+    let again = haul_store::ProxyInput { password: None, ..input.clone() };
+    assert!(db.set_server_proxy(&Keychain, server.id, Some(&again)).unwrap().proxy.unwrap().password_saved);
+    assert_eq!(network_entries(&db, server.id).0.as_deref(), Some(first_entry.as_str()));
+    let changed = haul_store::ProxyInput { password: Some("second-proxy-pass-1234".into()), ..input.clone() };
+    db.set_server_proxy(&Keychain, server.id, Some(&changed)).unwrap();
+    assert!(matches!(Keychain.load_secret(&first_entry, "x"), Err(KeychainError::SecretMissing { .. })));
+
+    // A password without a user name, a PAC file's address: refused beside their fields.
+    let no_user = haul_store::ProxyInput { username: None, ..input.clone() };
+    let err = db.set_server_proxy(&Keychain, server.id, Some(&no_user)).unwrap_err();
+    assert_eq!(err.field(), Some(haul_store::servers::ServerField::ProxyUsername), "{err}");
+    let pac = haul_store::ProxyInput { url: "http://wpad.hospital.test/wpad.dat".into(), ..input.clone() };
+    let err = db.set_server_proxy(&Keychain, server.id, Some(&pac)).unwrap_err();
+    assert!(err.to_string().contains("PAC"), "{err}");
+
+    // A client certificate: PEM read once, kept in the keychain; the row keeps its description.
+    let (certificate, key) = client_certificate_pem();
+    let file = tmp.path().join("nurse-station.pem");
+    std::fs::write(&file, format!("{certificate}{key}")).unwrap();
+    let saved = db.set_server_client_certificate(&Keychain, server.id, Some(&file), None).unwrap();
+    let info = saved.client_certificate.unwrap();
+    assert_eq!((info.file_name.as_str(), info.subject.as_str()), ("nurse-station.pem", "CN=haul-nurse-station"));
+    assert!(!info.expired);
+    let pem = db.server_client_identity(&Keychain, server.id).unwrap().unwrap();
+    assert!(pem.contains(key.trim()), "the key is kept as read");
+    std::fs::remove_file(&file).unwrap();
+    assert!(db.server_client_identity(&Keychain, server.id).unwrap().is_some(), "the file is not needed again");
+
+    // A PKCS#12 file as OpenSSL 3 writes it: its password opens it; a wrong one is said to be wrong.
+    let p12 =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../bulk-client/tests/fixtures/openssl3-client.p12");
+    let err = db.set_server_client_certificate(&Keychain, server.id, Some(&p12), Some("not-it")).unwrap_err();
+    assert_eq!(err.field(), Some(haul_store::servers::ServerField::ClientCertificatePassword), "{err}");
+    assert!(err.to_string().contains("password does not open"), "{err}");
+    let old_entry = network_entries(&db, server.id).1.unwrap();
+    let saved = db.set_server_client_certificate(&Keychain, server.id, Some(&p12), Some("haul-test")).unwrap();
+    assert_eq!(saved.client_certificate.unwrap().subject, "CN=OpenSSL 3 client");
+    assert!(Keychain.load_secret(&old_entry, "x").is_err(), "the replaced certificate's entry is gone");
+
+    // Nothing of the secrets in the database file (nor beside it: WAL, SHM).
+    let p12_key = db.server_client_identity(&Keychain, server.id).unwrap().unwrap();
+    let p12_key_body = p12_key.split("-----BEGIN PRIVATE KEY-----").nth(1).unwrap().lines().nth(1).unwrap().to_string();
+    let key_body = key.lines().nth(1).unwrap().to_string();
+    drop(db);
+    for entry in std::fs::read_dir(tmp.path()).unwrap().flatten() {
+        let bytes = std::fs::read(entry.path()).unwrap();
+        for s in [password, "second-proxy-pass-1234", key_body.as_str(), p12_key_body.as_str()] {
+            assert!(!bytes.windows(s.len()).any(|w| w == s.as_bytes()), "{s} found in {:?}", entry.path());
+        }
+    }
+    let db = Database::open(&path).unwrap();
+
+    // Removing the server removes both entries.
+    let (proxy_entry, certificate_entry) = network_entries(&db, server.id);
+    db.remove_server(&Keychain, server.id).unwrap();
+    for entry in [proxy_entry.unwrap(), certificate_entry.unwrap()] {
+        assert!(matches!(Keychain.load_secret(&entry, "Hospital"), Err(KeychainError::SecretMissing { .. })));
+    }
+}
+
+#[test]
+fn clearing_the_proxy_and_the_certificate_removes_their_entries() {
+    let db = Database::open_in_memory().unwrap();
+    let server = db.add_server(&ServerInput { auth: AuthKind::Open, ..secret_server("Payer") }).unwrap();
+    let input = haul_store::ProxyInput {
+        url: "https://proxy.payer.test:3128".into(),
+        username: Some("svc-haul".into()),
+        password: Some("clear-me-proxy-5678".into()),
+    };
+    db.set_server_proxy(&Keychain, server.id, Some(&input)).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (certificate, key) = client_certificate_pem();
+    let file = tmp.path().join("payer.pem");
+    std::fs::write(&file, format!("{key}{certificate}")).unwrap();
+    db.set_server_client_certificate(&Keychain, server.id, Some(&file), None).unwrap();
+    let (proxy_entry, certificate_entry) = network_entries(&db, server.id);
+
+    // An empty password removes it, and the user name stays.
+    let no_password = haul_store::ProxyInput { password: Some(String::new()), ..input.clone() };
+    let saved = db.set_server_proxy(&Keychain, server.id, Some(&no_password)).unwrap().proxy.unwrap();
+    assert_eq!((saved.username.as_deref(), saved.password_saved), (Some("svc-haul"), false));
+    assert!(Keychain.load_secret(proxy_entry.as_deref().unwrap(), "Payer").is_err());
+
+    let cleared = db.set_server_proxy(&Keychain, server.id, None).unwrap();
+    assert_eq!(cleared.proxy, None);
+    let cleared = db.set_server_client_certificate(&Keychain, server.id, None, None).unwrap();
+    assert_eq!(cleared.client_certificate, None);
+    assert!(Keychain.load_secret(certificate_entry.as_deref().unwrap(), "Payer").is_err());
+    assert_eq!(network_entries(&db, server.id), (None, None));
     db.remove_server(&Keychain, server.id).unwrap();
 }

@@ -2,18 +2,21 @@ import { act, render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { JobEvent, Server } from "../../ipc/commands";
+import { azure, bcdaSandbox, standard } from "../servers/profileFixtures";
 import { ExportPage } from "./ExportPage";
 
 // The page alone: commands are replaced; the real IPC and engine are covered end to end.
-const { listServers, previewExport, startExport, cancelExport } = vi.hoisted(() => ({
+const { listServers, listServerProfiles, previewExport, startExport, cancelExport } = vi.hoisted(() => ({
   listServers: vi.fn(),
+  listServerProfiles: vi.fn(),
   previewExport: vi.fn(),
   startExport: vi.fn(),
   cancelExport: vi.fn(),
 }));
 vi.mock("../../ipc/commands", async (importOriginal) => {
   const real = await importOriginal<typeof import("../../ipc/commands")>();
-  return { ...real, commands: { ...real.commands, listServers, previewExport, startExport, cancelExport } };
+  return { ...real, commands: { ...real.commands, listServers, listServerProfiles, previewExport, startExport, cancelExport },
+  };
 });
 
 const demo: Server = {
@@ -36,9 +39,11 @@ const demo: Server = {
 
 beforeEach(() => {
   listServers.mockReset().mockResolvedValue([demo]);
+  listServerProfiles.mockReset().mockResolvedValue([]);
   previewExport.mockReset().mockResolvedValue({
     requestText: "GET http://127.0.0.1:9/fhir/Group/aco-north/$export",
-    sinceLast: null,
+    sinceLast: { baseline: null, passedOver: [] },
+    sinceLastText: "no earlier complete export of this request: this one will be complete",
     defaultFolder: "/home/me/Documents/Haul exports/demo",
   });
   startExport.mockReset();
@@ -99,6 +104,59 @@ describe("the Export page", () => {
     const request = startExport.mock.calls[0]?.[0].request;
     expect(request.until).toMatch(/^2026-02-0\dT\d{2}:30:00Z$/);
     await waitFor(() => expect(previewExport).toHaveBeenCalledWith(1, expect.objectContaining({ until: request.until })));
+  });
+
+  it("offers a storage container for an Azure server only, and sends it", async () => {
+    const azureServer: Server = { ...demo, id: 2, name: "Azure FHIR", builtin: false, profileId: azure.id };
+    listServers.mockResolvedValue([demo, azureServer]);
+    listServerProfiles.mockResolvedValue([azure, standard]);
+    startExport.mockResolvedValue(9);
+    render(<ExportPage />);
+    await screen.findByRole("option", { name: "Azure FHIR" });
+    expect(screen.queryByTestId("export-container")).toBeNull();
+    await userEvent.selectOptions(screen.getByLabelText("Server"), "Azure FHIR");
+    await userEvent.type(await screen.findByTestId("export-container"), "monthly-roster");
+    await userEvent.click(screen.getByLabelText(/Everything/));
+    await userEvent.click(screen.getByRole("button", { name: "Start export" }));
+    await waitFor(() => expect(startExport).toHaveBeenCalledTimes(1));
+    expect(startExport.mock.calls[0]?.[0].request.container).toBe("monthly-roster");
+    // Back to a server that has no containers: the field goes, and so does the value.
+    await userEvent.click(screen.getByTestId("new-export"));
+    await userEvent.selectOptions(screen.getByLabelText("Server"), "Demo server");
+    expect(screen.queryByTestId("export-container")).toBeNull();
+    await waitFor(() => expect(previewExport).toHaveBeenLastCalledWith(1, expect.not.objectContaining({ container: "monthly-roster" })));
+  });
+
+  it("says which export “since the last export” continues from, and which it passed over", async () => {
+    previewExport.mockResolvedValue({
+      requestText: "GET http://127.0.0.1:9/fhir/Group/aco-north/$export?_since=2026-10-01T14%3A03%3A00Z",
+      sinceLast: {
+        baseline: { exportId: 4, since: "2026-10-01T14:03:00Z", exportedAt: "2026-10-01T14:00:00Z" },
+        passedOver: ["The export of 1 Nov 2026 (number 7) is not used as the starting point: not all of it arrived."],
+      },
+      sinceLastText: "changes since 1 Oct 2026 14:03 UTC, the export of 1 Oct 2026 (number 4)",
+      defaultFolder: "/home/me/Documents/Haul exports/demo",
+    });
+    render(<ExportPage initial={{ serverId: 1, groupId: "aco-north" }} />);
+    await screen.findByRole("option", { name: "Demo server" });
+    await userEvent.click(screen.getByLabelText(/Since the last export/));
+    expect((await screen.findByTestId("since-last")).textContent).toContain("the export of 1 Oct 2026 (number 4)");
+    expect(screen.getByTestId("since-last-passed-over").textContent).toContain("number 7");
+  });
+
+  it("offers only the levels the server's kind offers", async () => {
+    const bcda: Server = { ...demo, id: 3, name: "BCDA", builtin: false, profileId: bcdaSandbox.id };
+    const ab2d: Server = { ...demo, id: 4, name: "AB2D", builtin: false, profileId: "ab2d" };
+    listServers.mockResolvedValue([bcda, ab2d]);
+    listServerProfiles.mockResolvedValue([bcdaSandbox, { ...bcdaSandbox, id: "ab2d", name: "CMS AB2D", levels: ["patient"] }]);
+    render(<ExportPage />);
+    await screen.findByRole("option", { name: "AB2D" });
+    await waitFor(() => expect((screen.getByTestId("level-system") as HTMLInputElement).disabled).toBe(true));
+    expect((screen.getByTestId("level-group") as HTMLInputElement).checked).toBe(true);
+    await userEvent.selectOptions(screen.getByLabelText("Server"), "AB2D");
+    await waitFor(() => expect((screen.getByTestId("level-patient") as HTMLInputElement).checked).toBe(true));
+    expect((screen.getByTestId("level-group") as HTMLInputElement).disabled).toBe(true);
+    expect(screen.getAllByText(/CMS AB2D does not offer it/)).toHaveLength(2);
   });
 
   it("says what is wrong with a “changed up to” before “since”", async () => {

@@ -6,6 +6,7 @@ import {
   type CommandError,
   type ExportPreview,
   type Server,
+  type ServerProfile,
 } from "../../ipc/commands";
 import { ErrorNotice } from "../shell/ErrorNotice";
 import { emptyForm, formProblems, PRESETS, RESOURCE_TYPES, toRequest, type ExportForm, type Level } from "./request";
@@ -30,7 +31,16 @@ export function ExportPage({ initial }: { initial?: { serverId: number; groupId:
   const [jobId, setJobId] = useState<number | null>(null);
   const [progress, onEvent, resetProgress] = useJobProgress();
   const [cancelError, setCancelError] = useState<CommandError | null>(null);
-  const ids = { server: useId(), group: useId(), since: useId(), until: useId(), out: useId(), parallel: useId() };
+  const [profiles, setProfiles] = useState<ServerProfile[]>([]);
+  const ids = {
+    server: useId(),
+    group: useId(),
+    since: useId(),
+    until: useId(),
+    container: useId(),
+    out: useId(),
+    parallel: useId(),
+  };
 
   useEffect(() => {
     commands
@@ -41,11 +51,30 @@ export function ExportPage({ initial }: { initial?: { serverId: number; groupId:
         setForm((f) => (f.serverId === null && first ? { ...f, serverId: first.id } : f));
       })
       .catch((e: unknown) => setError(toCommandError(e)));
+    commands
+      .listServerProfiles()
+      .then(setProfiles)
+      // Without the list only the options of particular kinds of server (Azure's container) are missing.
+      .catch(() => setProfiles([]));
   }, []);
+
+  const profileId = servers?.find((s) => s.id === form.serverId)?.profileId;
+  const profile = profiles.find((p) => p.id === profileId);
+  const takesContainer = profile?.quirks.container_param ?? false;
+  // The levels the server's kind offers (BCDA: groups only); a server of no known kind offers all three.
+  const offered = (level: Level) => profile === undefined || profile.levels.includes(level);
+  // Choosing a server that does not offer the chosen level moves to one it does (AB2D: all patients only).
+  const firstOffered = profile?.levels.find((l) => l === "group" || l === "patient" || l === "system");
+  useEffect(() => {
+    if (firstOffered !== undefined && profile !== undefined && !profile.levels.includes(form.level)) {
+      setForm((f) => ({ ...f, level: firstOffered }));
+    }
+  }, [profile, firstOffered, form.level]);
 
   const problems = formProblems(form);
   const valid = Object.keys(problems).length === 0;
-  const request = useMemo(() => toRequest(form), [form]);
+  // A container typed for an Azure server is not sent when another server is chosen.
+  const request = useMemo(() => toRequest(takesContainer ? form : { ...form, container: "" }), [form, takesContainer]);
 
   useEffect(() => {
     if (form.serverId === null || !valid) {
@@ -96,7 +125,9 @@ export function ExportPage({ initial }: { initial?: { serverId: number; groupId:
           progress={progress}
           onCancel={() => commands.cancelExport(jobId).catch((e: unknown) => setCancelError(toCommandError(e)))}
         />
-        <p className="field-hint">You can leave this page: the export keeps running, and History shows it.</p>
+        {!progress.finished && (
+          <p className="field-hint">You can leave this page: the export keeps running, and History shows it.</p>
+        )}
       </section>
     );
   }
@@ -170,10 +201,12 @@ export function ExportPage({ initial }: { initial?: { serverId: number; groupId:
                 value={l.id}
                 data-testid={`level-${l.id}`}
                 checked={form.level === l.id}
+                disabled={!offered(l.id)}
                 onChange={() => set("level", l.id)}
               />
               <span>
-                {l.label} <span className="field-hint">{l.hint}</span>
+                {l.label}{" "}
+                <span className="field-hint">{offered(l.id) ? l.hint : `(${profile?.name} does not offer it)`}</span>
               </span>
             </label>
           ))}
@@ -229,12 +262,18 @@ export function ExportPage({ initial }: { initial?: { serverId: number; groupId:
           <label className="choice">
             <input type="checkbox" checked={form.sinceLast} onChange={(e) => set("sinceLast", e.target.checked)} />
             Since the last export of this same request
-            {form.sinceLast && (
-              <span className="field-hint">
-                {preview?.sinceLast ? `(${preview.sinceLast})` : "(none yet: this one will be complete)"}
+            {form.sinceLast && preview && (
+              <span className="field-hint" data-testid="since-last">
+                ({preview.sinceLastText})
               </span>
             )}
           </label>
+          {form.sinceLast &&
+            preview?.sinceLast.passedOver.map((why) => (
+              <p key={why} className="field-hint" data-testid="since-last-passed-over">
+                {why}
+              </p>
+            ))}
           {shown("since") && <p className="field-error">{shown("since")}</p>}
         </div>
 
@@ -254,6 +293,23 @@ export function ExportPage({ initial }: { initial?: { serverId: number; groupId:
           </p>
           {shown("until") && <p className="field-error">{shown("until")}</p>}
         </div>
+
+        {takesContainer && (
+          <div className="field">
+            <label htmlFor={ids.container}>Storage container (optional)</label>
+            <input
+              id={ids.container}
+              data-testid="export-container"
+              value={form.container}
+              onChange={(e) => set("container", e.target.value)}
+              placeholder="monthly-roster"
+            />
+            <p className="field-hint">
+              The container in the server's linked storage account that the files go into (_container). It must already
+              exist; leave it empty and the server makes a new container for each export.
+            </p>
+          </div>
+        )}
 
         <details className="field">
           <summary>More options</summary>

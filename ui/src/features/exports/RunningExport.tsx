@@ -121,7 +121,7 @@ export function RunningExport({
                   )}
                 </td>
                 <td className="num">{formatBytes(f.bytes)}</td>
-                <td className="num">{f.resources ?? "…"}</td>
+                <td className="num">{f.resources?.toLocaleString("en-US") ?? "…"}</td>
               </tr>
             ))}
           </tbody>

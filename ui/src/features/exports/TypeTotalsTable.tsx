@@ -24,8 +24,8 @@ export function TypeTotalsTable({ totals, testId }: { totals: TypeTotalRow[]; te
         {totals.map((t) => (
           <tr key={t.resourceType}>
             <td>{t.resourceType}</td>
-            <td className="num">{t.files}</td>
-            <td className="num">{t.resources}</td>
+            <td className="num">{t.files.toLocaleString("en-US")}</td>
+            <td className="num">{t.resources.toLocaleString("en-US")}</td>
             <td className="num">{formatBytes(t.bytes)}</td>
           </tr>
         ))}

@@ -14,6 +14,8 @@ export type ExportForm = {
   sinceLast: boolean;
   /** "" or a datetime-local value: only resources changed up to it (`_until`; AB2D, IG v2 servers). */
   until: string;
+  /** Azure's `_container` (only for servers whose kind takes it); "" leaves it to the server. */
+  container: string;
   elements: string;
   patients: string;
   typeFilters: string;
@@ -74,6 +76,7 @@ export function emptyForm(serverId: number | null): ExportForm {
     since: "",
     sinceLast: false,
     until: "",
+    container: "",
     elements: "",
     patients: "",
     typeFilters: "",
@@ -146,12 +149,15 @@ export function toRequest(form: ExportForm): ExportRequest {
         ? { kind: "patient" as const }
         : { kind: "system" as const };
   const until = form.until === "" ? null : localToInstant(form.until);
+  const container = form.container.trim();
   return {
     level,
     outputFormat: null,
     since: form.sinceLast ? null : localToInstant(form.since),
     // Left out when empty: `until` is optional on the Rust side, and a server that lacks `_until` never sees it.
     ...(until !== null ? { until } : {}),
+    // Its name is checked by the engine (Azure's rule), so a bad one shows in the preview before starting.
+    ...(container !== "" ? { container } : {}),
     types: [...form.types],
     elements: list(form.elements),
     patients: list(form.patients),

@@ -8,6 +8,7 @@ import { isInterrupted, isUnfinished } from "../exports/jobState";
 import { formatBytes } from "../../format";
 import { TypeTotalsTable } from "../exports/TypeTotalsTable";
 import { ConvertPanel } from "../convert/ConvertPanel";
+import { BlockingExport } from "./BlockingExport";
 import { ErrorNotice } from "../shell/ErrorNotice";
 
 const ROW_HEIGHT = 52;
@@ -225,6 +226,7 @@ function HistoryDetail({
           error={new CommandError({ code: "internal", message: job.failure.message, detail: job.failure.detail ?? undefined })}
         />
       )}
+      {job.blockedBy && <BlockingExport jobId={job.id} statusUrl={job.blockedBy} onCancelled={onChanged} />}
       {job.problems.length > 0 && (
         <div className="notice notice-warn" data-testid="history-problems">
           {job.problems.map((p, i) => (

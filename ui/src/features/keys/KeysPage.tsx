@@ -2,6 +2,7 @@ import { save as saveDialog } from "@tauri-apps/plugin-dialog";
 import { useCallback, useEffect, useId, useState } from "react";
 import { commands, toCommandError, type CommandError, type KeyAlgorithm, type KeyInfo } from "../../ipc/commands";
 import { ErrorNotice } from "../shell/ErrorNotice";
+import { ProofSignature } from "./ProofSignature";
 
 /** RSA sizes offered for RS384; 2048 is the default, some servers (CMS DPC) ask for 4096. */
 export const RSA_SIZES = [2048, 3072, 4096] as const;
@@ -65,6 +66,7 @@ function KeyCard({ info, onDeleted }: { info: KeyInfo; onDeleted: (servers: stri
           {copied}
         </p>
       )}
+      {info.alg === "RS384" && <ProofSignature kid={info.kid} />}
       <div className="actions">
         {jwks === null ? (
           <button

@@ -1,7 +1,7 @@
 // "Test the whole connection" of a saved server: the address, the sign-in and a small export that Haul
 // cancels at once, each step with its outcome in plain words. Kept apart from the form: it tests what is
 // saved, not what is being typed.
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { commands, toCommandError, type CommandError, type ProbeStep } from "../../ipc/commands";
 import type { ProbeOutcome } from "../../ipc/bindings/ProbeOutcome";
 import type { ProbeStepName } from "../../ipc/bindings/ProbeStepName";
@@ -67,6 +67,11 @@ type Probe =
 
 export function ConnectionProbe({ serverId }: { serverId: number }) {
   const [probe, setProbe] = useState<Probe>({ kind: "idle" });
+  const resultRef = useRef<HTMLDivElement>(null);
+  // The result appears under the button, at the foot of the page: bring it into view.
+  useEffect(() => {
+    if (probe.kind === "done" || probe.kind === "failed") resultRef.current?.scrollIntoView?.({ block: "nearest" });
+  }, [probe.kind]);
   const run = async () => {
     setProbe({ kind: "running" });
     try {
@@ -86,7 +91,7 @@ export function ConnectionProbe({ serverId }: { serverId: number }) {
         With the saved settings: reads the server's capabilities, signs in, and starts a small export (Patient
         resources) that Haul cancels at once. Save your changes first to test them.
       </p>
-      <div aria-live="polite">
+      <div aria-live="polite" ref={resultRef}>
         {probe.kind === "done" && <ProbeSteps steps={probe.steps} />}
         {probe.kind === "failed" && <ErrorNotice error={probe.error} title="The test could not run" />}
       </div>

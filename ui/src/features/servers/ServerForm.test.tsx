@@ -127,8 +127,30 @@ describe("ServerForm", () => {
         trustedOrigins: [],
         secretStyle: undefined,
         tokenParams: [],
+        assertionKid: "",
+        jku: "",
       },
     ]);
+  });
+
+  it("sends how the server registered the key, and shows its refusal beside the JWKS URL", async () => {
+    const user = userEvent.setup();
+    const smart: Server = { ...saved, auth: "smart_backend", clientId: "c1", scope: "system/*.read" };
+    updateServer.mockRejectedValueOnce({
+      code: "invalid_input",
+      message: "A JWKS URL must start with https:// (the server fetches your public key from it).",
+      field: "jku",
+    });
+    render(<ServerForm server={smart} otherNames={[]} onSaved={vi.fn()} onCancel={vi.fn()} />);
+    await user.click(screen.getByText("How the server registered the key (optional)"));
+    await user.type(screen.getByLabelText("Key ID given by the server"), "6f1e-assigned");
+    await user.type(screen.getByLabelText("JWKS URL registered with the server"), "http://keys.example.org/jwks.json");
+    await user.click(screen.getByRole("button", { name: "Save changes" }));
+    expect(await screen.findByTestId("error-jku")).toHaveProperty("textContent", expect.stringMatching(/https:\/\//));
+    expect(updateServer.mock.calls[0]?.[1]).toMatchObject({
+      assertionKid: "6f1e-assigned",
+      jku: "http://keys.example.org/jwks.json",
+    });
   });
 
   it("puts a field error from Rust beside its field", async () => {
@@ -198,7 +220,7 @@ describe("ServerForm", () => {
     render(<ServerForm otherNames={[]} onSaved={vi.fn()} onCancel={vi.fn()} />);
     await user.type(screen.getByLabelText("FHIR base URL"), "http://127.0.0.1:9/fhir");
     await user.click(screen.getByRole("button", { name: "Test connection" }));
-    expect(testConnection).toHaveBeenCalledWith("http://127.0.0.1:9/fhir");
+    expect(testConnection).toHaveBeenCalledWith("http://127.0.0.1:9/fhir", null);
     expect(await screen.findByText("Nothing answered at 127.0.0.1:9.")).toBeTruthy();
     expect(screen.queryByText(/connection refused/)).toBeNull();
     await user.click(screen.getByRole("button", { name: "Show technical details" }));

@@ -11,9 +11,12 @@ import {
 } from "../../ipc/commands";
 import { ErrorNotice } from "../shell/ErrorNotice";
 import { CaFileField } from "./CaFileField";
+import { NetworkSettings } from "./NetworkSettings";
+import { DemoKeyRegistration } from "./DemoKeyRegistration";
 import { ProfilePicker } from "./ProfilePicker";
 import { fillFromProfile } from "./profiles";
 import { SecretInput, SecretStyleChoice, TokenParamsField } from "./SecretFields";
+import { SmartRegistrationFields } from "./SmartRegistrationFields";
 import { TestResult } from "./TestResult";
 import {
   checkBaseUrl,
@@ -50,8 +53,23 @@ function initialValues(server?: Server): ServerFormValues {
     secretStyle: server?.secretStyle ?? "basic",
     tokenParams: formatTokenParams(server?.tokenParams ?? []),
     tokenUrl: server?.tokenUrl ?? "",
+    assertionKid: server?.assertionKid ?? "",
+    jku: server?.jku ?? "",
   };
 }
+
+/** The fields with their own error, in the order they appear (the first bad one gets the focus). */
+const FORM_FIELDS = [
+  "name",
+  "baseUrl",
+  "clientId",
+  "scope",
+  "assertionKid",
+  "jku",
+  "tokenParams",
+  "tokenUrl",
+  "trustedOrigins",
+] as const;
 
 type TestState =
   | { kind: "idle" }
@@ -88,7 +106,6 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
   const [profiles, setProfiles] = useState<ServerProfile[]>([]);
   const [profileId, setProfileId] = useState(server?.profileId ?? "");
   const [keys, setKeys] = useState<KeyInfo[]>([]);
-  const [registered, setRegistered] = useState<string | null>(null);
   const [signIn, setSignIn] = useState<
     { kind: "ok"; tokenUrl: string; discovered: boolean } | { kind: "failed"; error: CommandError } | null
   >(null);
@@ -148,8 +165,8 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
     event.preventDefault();
     const found = validateServerForm(values, otherNames);
     setErrors(found);
-    setTouched({ name: true, baseUrl: true, clientId: true, scope: true, trustedOrigins: true, tokenParams: true, tokenUrl: true });
-    const firstBad = (["name", "baseUrl", "clientId", "scope", "tokenParams", "tokenUrl"] as const).find((k) => found[k]);
+    setTouched(Object.fromEntries(FORM_FIELDS.map((k) => [k, true])));
+    const firstBad = FORM_FIELDS.find((k) => found[k]);
     if (firstBad) {
       formRef.current?.querySelector<HTMLElement>(`[data-field="${firstBad}"]`)?.focus();
       return;
@@ -169,6 +186,7 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
       trustedOrigins: sendsToken(values.auth) ? parseTrustedOrigins(values.trustedOrigins) : [],
       secretStyle: withSecret ? values.secretStyle : undefined,
       tokenParams: withSecret && params.kind === "ok" ? params.params : [],
+      ...(values.auth === "smart_backend" ? { assertionKid: values.assertionKid, jku: values.jku } : {}),
     };
     setSaving(true);
     setSaveError(null);
@@ -209,7 +227,7 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
     setTest({ kind: "running" });
     setSignIn(null);
     try {
-      setTest({ kind: "ok", summary: await commands.testConnection(url.normalized) });
+      setTest({ kind: "ok", summary: await commands.testConnection(url.normalized, current?.id ?? null) });
     } catch (e) {
       setTest({ kind: "failed", error: toCommandError(e) });
       return;
@@ -432,31 +450,21 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
                 Create or import keys on the Keys page, and give the server's administrators the public key (JWKS).
               </p>
               {server?.builtin && (
-                <div className="actions">
-                  <button
-                    type="button"
-                    data-testid="register-with-demo"
-                    disabled={keyKid === ""}
-                    onClick={() =>
-                      commands
-                        .registerKeyWithDemo(keyKid)
-                        .then((clientId) => {
-                          set("clientId", clientId);
-                          setRegistered(`Registered. The demo server issued the client ID ${clientId}.`);
-                        })
-                        .catch((e: unknown) => setSaveError(toCommandError(e)))
-                    }
-                  >
-                    Register this key with the demo server
-                  </button>
-                  {registered && (
-                    <span className="field-hint" role="status">
-                      {registered}
-                    </span>
-                  )}
-                </div>
+                <DemoKeyRegistration
+                  kid={keyKid}
+                  onRegistered={(clientId) => set("clientId", clientId)}
+                  onError={(e) => setSaveError(e)}
+                />
               )}
             </div>
+          )}
+          {values.auth === "smart_backend" && (
+            <SmartRegistrationFields
+              values={values}
+              errors={{ assertionKid: shown("assertionKid"), jku: shown("jku") }}
+              onChange={set}
+              open={profiles.find((p) => p.id === profileId)?.sign_in.key?.registers === "jwks_url"}
+            />
           )}
           {values.auth === "client_secret" && (
             <>
@@ -525,6 +533,7 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
       )}
 
       {server && !server.builtin && <CaFileField server={server} onChanged={onSaved} />}
+      {server && !server.builtin && <NetworkSettings server={server} onChanged={onSaved} />}
       {saveError && <ErrorNotice error={saveError} title="Not saved" />}
 
       <div className="actions">

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { commands, toCommandError, type CommandError, type Server } from "../../ipc/commands";
 import { ErrorNotice } from "../shell/ErrorNotice";
 import { ConnectionProbe } from "./ConnectionProbe";
@@ -12,6 +12,11 @@ export function ServersPage() {
   const [loadError, setLoadError] = useState<CommandError | null>(null);
   const [selection, setSelection] = useState<Selection>({ kind: "none" });
   const [flash, setFlash] = useState<string | null>(null);
+  const flashRef = useRef<HTMLParagraphElement>(null);
+  // The notice is at the top of the page, the Save and Remove buttons at the foot of a long form: show it.
+  useEffect(() => {
+    if (flash) flashRef.current?.scrollIntoView?.({ block: "nearest" });
+  }, [flash]);
 
   const reload = useCallback(async () => {
     try {
@@ -46,7 +51,7 @@ export function ServersPage() {
         </button>
       </header>
       {flash && (
-        <p className="notice notice-ok" role="status" data-testid="flash">
+        <p ref={flashRef} className="notice notice-ok" role="status" data-testid="flash">
           {flash}
         </p>
       )}

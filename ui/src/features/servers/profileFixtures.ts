@@ -56,6 +56,7 @@ export const azure: ServerProfile = {
     secret_style: "post",
     token_params: [["resource", "https://<workspace>-<fhir-service>.fhir.azurehealthcareapis.com"]],
   },
+  quirks: { ...base.quirks, container_param: true },
 };
 
 export const dpcSandbox: ServerProfile = {

@@ -13,6 +13,8 @@ const empty: ServerFormValues = {
   secretStyle: "basic",
   tokenParams: "",
   tokenUrl: "",
+  assertionKid: "",
+  jku: "",
 };
 
 describe("fillFromProfile", () => {

@@ -19,6 +19,8 @@ const form = (over: Partial<ServerFormValues> = {}): ServerFormValues => ({
   secretStyle: "basic",
   tokenParams: "",
   tokenUrl: "",
+  assertionKid: "",
+  jku: "",
   ...over,
 });
 

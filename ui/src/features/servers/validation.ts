@@ -83,10 +83,16 @@ export interface ServerFormValues {
   tokenParams: string;
   /** The token endpoint as typed; empty: found from the server. */
   tokenUrl: string;
+  /** SMART: the key id the server assigned, and the registered JWKS URL (see SmartRegistrationFields). */
+  assertionKid: string;
+  jku: string;
 }
 
 export type ServerFormErrors = Partial<
-  Record<"name" | "baseUrl" | "clientId" | "scope" | "trustedOrigins" | "tokenParams" | "tokenUrl", string>
+  Record<
+    "name" | "baseUrl" | "clientId" | "scope" | "trustedOrigins" | "tokenParams" | "tokenUrl" | "assertionKid" | "jku",
+    string
+  >
 >;
 
 /** The sign-in methods in words, as the list and the form name them. */

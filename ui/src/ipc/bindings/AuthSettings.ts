@@ -31,4 +31,12 @@ tokenParams: Array<[string, string]>,
 /**
  * Client secret or bearer token: where to read it.
  */
-secret: SecretRef | null, };
+secret: SecretRef | null, 
+/**
+ * SMART: the key id the server assigned, sent as the assertion's `kid` instead of the key's own.
+ */
+assertionKid?: string, 
+/**
+ * SMART: the registered JWKS URL, sent as the assertion's `jku`.
+ */
+jku?: string, };

@@ -3,4 +3,4 @@
 /**
  * What kind of failure, for a UI to branch on and a runner to decide whether to try again.
  */
-export type ExportErrorKind = "network" | "auth" | "refused" | "server_failed" | "status_gone" | "file_expired" | "protocol" | "resume_rejected" | "limit_exceeded" | "throttled" | "certificate";
+export type ExportErrorKind = "network" | "auth" | "refused" | "server_failed" | "status_gone" | "file_expired" | "protocol" | "resume_rejected" | "limit_exceeded" | "throttled" | "certificate" | "proxy_refused";

@@ -12,7 +12,11 @@ since: string | null,
 /**
  * A FHIR instant; only resources changed up to it (`_until`, IG v2; AB2D uses it).
  */
-until?: string, types: Array<string>, elements: Array<string>, 
+until?: string, 
+/**
+ * Azure's `_container`: the storage container the server writes the files into.
+ */
+container?: string, types: Array<string>, elements: Array<string>, 
 /**
  * Patient ids or `Patient/id` references (POST only).
  */

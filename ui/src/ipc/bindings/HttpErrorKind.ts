@@ -3,4 +3,4 @@
 /**
  * What went wrong talking to a server, in kinds a UI can branch on.
  */
-export type HttpErrorKind = "unknown_host" | "unreachable" | "timed_out" | "tls" | "status" | "not_fhir" | "bad_response" | "interrupted" | "refused_address";
+export type HttpErrorKind = "unknown_host" | "unreachable" | "timed_out" | "tls" | "status" | "not_fhir" | "bad_response" | "interrupted" | "refused_address" | "proxy_refused";

@@ -4,4 +4,9 @@ import type { JobFailure } from "./JobFailure";
 import type { JobSettings } from "./JobSettings";
 import type { JobState } from "./JobState";
 
-export type JobRecord = { id: number, serverId: number | null, fhirUrl: string, request: ExportRequest, settings: JobSettings, outDir: string, state: JobState, statusUrl: string | null, progress: string | null, transactionTime: string | null, expires: string | null, problems: Array<string>, failure: JobFailure | null, createdAt: string, kickedOffAt: string | null, completedAt: string | null, updatedAt: string, };
+export type JobRecord = { id: number, serverId: number | null, fhirUrl: string, request: ExportRequest, settings: JobSettings, outDir: string, state: JobState, statusUrl: string | null, progress: string | null, transactionTime: string | null, expires: string | null, problems: Array<string>, failure: JobFailure | null, 
+/**
+ * The status URL of the export the server ran instead of this one (a busy answer, as CMS BCDA gives,
+ * that named it): Haul can cancel that export for the user. Cleared once it is cancelled.
+ */
+blockedBy?: string, createdAt: string, kickedOffAt: string | null, completedAt: string | null, updatedAt: string, };

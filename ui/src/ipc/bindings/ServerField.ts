@@ -3,4 +3,4 @@
 /**
  * Which field of the form an error is about, so the UI can put the message beside it.
  */
-export type ServerField = "name" | "baseUrl" | "clientId" | "scope" | "keyKid" | "tokenUrl" | "trustedOrigins" | "tokenParams" | "secret";
+export type ServerField = "name" | "baseUrl" | "clientId" | "scope" | "keyKid" | "tokenUrl" | "assertionKid" | "jku" | "trustedOrigins" | "tokenParams" | "secret" | "proxyUrl" | "proxyUsername" | "proxyPassword" | "clientCertificate" | "clientCertificatePassword";

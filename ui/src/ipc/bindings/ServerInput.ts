@@ -8,6 +8,14 @@ import type { SecretStyle } from "./SecretStyle";
  */
 export type ServerInput = { name: string, baseUrl: string, auth: AuthKind, clientId?: string, scope?: string, keyKid?: string, tokenUrl?: string, 
 /**
+ * SMART: the key id the server assigned (blank: the key's own kid).
+ */
+assertionKid?: string, 
+/**
+ * SMART: the registered JWKS URL to send as `jku` (blank: none).
+ */
+jku?: string, 
+/**
  * Storage origins to trust with the token, as typed (checked and normalized on save). Callers that
  * predate the field send none; the UI always sends it, so an edit never drops the list by accident.
  */

@@ -21,6 +21,7 @@ import type { PinnedGroup } from "./PinnedGroup";
 import type { PreviewPage } from "./PreviewPage";
 import type { PreviewRow } from "./PreviewRow";
 import type { ProbeStep } from "./ProbeStep";
+import type { ProxyInput } from "./ProxyInput";
 import type { ResourceText } from "./ResourceText";
 import type { Server } from "./Server";
 import type { ServerInput } from "./ServerInput";
@@ -68,6 +69,11 @@ export type Commands = {
    * Stops a find or a chart count.
    */
   browse_stop: { args: { task: string }, result: null },
+  /**
+   * Cancels, on the server, the export it ran instead of export `id` (CMS BCDA runs one per client at a time
+   * and named it when it refused this one); returns that export's status URL.
+   */
+  cancel_blocking_export: { args: { id: number }, result: string },
   /**
    * Asks a running conversion to stop; the table being written is not replaced. False when none was running.
    */
@@ -172,23 +178,37 @@ export type Commands = {
    */
   set_server_ca_file: { args: { serverId: number, path: string | null }, result: Server },
   /**
+   * Reads a client certificate file (PEM, or PKCS#12 with its password) once and keeps it in the keychain for
+   * the saved server; `None` removes it.
+   */
+  set_server_client_certificate: { args: { serverId: number, path: string | null, password: string | null }, result: Server },
+  /**
    * Records which kind of server a saved server is (`None`: none chosen); an unknown id is refused. Set on its
    * own after the server is saved, so the form's other fields keep their one save path.
    */
   set_server_profile: { args: { serverId: number, profileId: string | null }, result: Server },
   /**
+   * Sets (or, with `None`, removes) a saved server's own proxy. A password given goes to the OS keychain;
+   * none keeps the saved one, an empty one removes it.
+   */
+  set_server_proxy: { args: { serverId: number, proxy: ProxyInput | null }, result: Server },
+  /**
    * Saves a server's client secret or bearer token in the OS keychain. The secret crosses IPC this once and
    * is never sent back: the server's `secretSaved` says one is there.
    */
   set_server_secret: { args: { id: number, secret: string }, result: Server },
+  /**
+   * The signature of a file a server's portal asks to be signed with the private key (CMS DPC's snippet),
+   * in base64 as `openssl base64` writes it. The private key stays in the keychain; the signature is public.
+   */
+  sign_file_with_key: { args: { kid: string, path: string }, result: string },
   start_export: { args: { input: ExportInput, onEvent: Channel<JobEvent> }, result: number },
   startup_status: { args: Record<string, never>, result: StartupStatus },
   /**
-   * Reads `[base]/metadata` of a URL (saved or not) and summarises what answered. It takes only the form's
-   * address, so it checks certificates against the platform's authorities alone (not a saved server's CA
-   * certificate file); "Test the whole connection" of a saved server does use that file.
+   * Reads `[base]/metadata` of a URL (saved or not) and summarises what answered. For a server not saved yet
+   * the platform's authorities and the system proxy alone apply; with `server_id`, that server's settings.
    */
-  test_connection: { args: { baseUrl: string }, result: ServerSummary },
+  test_connection: { args: { baseUrl: string, serverId: number | null }, result: ServerSummary },
   /**
    * Signs in with the form's settings (key from the keychain, token URL typed or discovered) and throws the
    * token away: proof that the server accepts this client and key.

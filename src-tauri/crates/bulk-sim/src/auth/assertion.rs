@@ -11,6 +11,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::registrations::{jku_problem, pem_key};
 use super::{FormFields, oauth_error, token_url};
 use crate::Sim;
 
@@ -63,16 +64,19 @@ pub fn token(sim: &Sim, form: &FormFields, token_lifetime: Duration) -> Response
     let Some(kid) = header.kid.as_deref() else {
         return unauthorized("the JWT header has no kid");
     };
-    let set: JwkSet = serde_json::from_value(client.jwks.clone()).unwrap_or(JwkSet { keys: vec![] });
-    let Some(jwk) = set.keys.iter().find(|k| k.common.key_id.as_deref() == Some(kid)) else {
-        return unauthorized(&format!("no registered key has kid {kid}"));
-    };
-    if !alg_fits_key(header.alg, jwk) {
-        return unauthorized(&format!("the key {kid} cannot verify {:?} signatures", header.alg));
+    if let Some(problem) = jku_problem(&client, header.jku.as_deref()) {
+        return unauthorized(&problem);
     }
-    let key = match DecodingKey::from_jwk(jwk) {
-        Ok(k) => k,
-        Err(e) => return unauthorized(&format!("registered key {kid} is unusable: {e}")),
+    let key = if client.pem_keys.is_empty() {
+        match jwks_key(&client.jwks, kid, header.alg) {
+            Ok(k) => k,
+            Err(why) => return unauthorized(&why),
+        }
+    } else {
+        match pem_key(&client, kid, header.alg) {
+            Ok(k) => k,
+            Err(why) => return unauthorized(&why),
+        }
     };
     let mut validation = Validation::new(header.alg);
     validation.set_audience(&[token_url(sim)]);
@@ -117,6 +121,18 @@ pub fn token(sim: &Sim, form: &FormFields, token_lifetime: Duration) -> Response
         "scope": scope
     }))
     .into_response()
+}
+
+/// The registered JWK with `kid`, usable for `alg`.
+fn jwks_key(jwks: &Value, kid: &str, alg: Algorithm) -> Result<DecodingKey, String> {
+    let set: JwkSet = serde_json::from_value(jwks.clone()).unwrap_or(JwkSet { keys: vec![] });
+    let Some(jwk) = set.keys.iter().find(|k| k.common.key_id.as_deref() == Some(kid)) else {
+        return Err(format!("no registered key has kid {kid}"));
+    };
+    if !alg_fits_key(alg, jwk) {
+        return Err(format!("the key {kid} cannot verify {alg:?} signatures"));
+    }
+    DecodingKey::from_jwk(jwk).map_err(|e| format!("registered key {kid} is unusable: {e}"))
 }
 
 fn unverified_claim(jwt: &str, name: &str) -> Option<String> {

@@ -14,7 +14,7 @@ use time::format_description::well_known::Rfc3339;
 use super::prepare::prepare;
 use super::request::{parameters_from_body, parse_request};
 use super::{Job, JobState, Level, too_many_requests};
-use crate::{Sim, auth, hostile, outcome};
+use crate::{Sim, auth, groups, hostile, outcome};
 
 pub async fn kickoff_system(
     state: State<Arc<Sim>>,
@@ -99,7 +99,7 @@ async fn kickoff(
             .collect(),
     };
     let group = match (level, group_id.as_deref()) {
-        (Level::Group, Some(id)) => match sim.source.group(id) {
+        (Level::Group, Some(id)) => match groups::for_export(&sim, id) {
             Some(g) => Some(g),
             None => {
                 return outcome::response(
@@ -173,7 +173,6 @@ async fn kickoff(
     }
     let transaction_instant = OffsetDateTime::now_utc();
     let transaction_time = transaction_instant.format(&Rfc3339).unwrap_or_default();
-    let group = group.cloned();
     let sim2 = sim.clone();
     tokio::task::spawn_blocking(move || {
         let result = prepare(&sim2, &job, level, group.as_ref(), &request, &request_url, &transaction_time);

@@ -109,6 +109,11 @@ pub enum JobError {
         "The server no longer has {lost} of export {id}'s files (they expired), so resuming cannot bring them back. Run the same request again as a new export (History → Run again, or `haul export` with the same options); the files that arrived stay in this export's folder."
     )]
     FilesExpired { id: i64, lost: u32 },
+    /// No export on the server is recorded as standing in this one's way (or it was cancelled already).
+    #[error(
+        "Export {0} was not held up by another export on the server, so there is nothing of the server's to cancel."
+    )]
+    NothingBlocking(i64),
 }
 
 /// How a job ended.

@@ -72,7 +72,13 @@ pub(super) async fn kickoff(ctx: &Ctx, job: &JobRecord) -> Result<String, Stop> 
                     "It is Haul's export {}: let it finish, or cancel it (History, or `haul cancel {}`), then try again.",
                     j.id, j.id
                 ),
-                _ => "If that export is no longer needed, cancel it where it was started (or let it expire), then try again.".into(),
+                _ => {
+                    ctx.db(|db| db.set_blocked_by(ctx.id, Some(&other)))?;
+                    format!(
+                        "If that export is no longer needed, Haul can cancel it on the server (History: “Cancel the server's running export”, or `haul cancel {} --blocking`), then try again.",
+                        ctx.id
+                    )
+                }
             };
             format!(
                 "The server is still running an earlier export for this client (status at {other}) and takes one at a time. {what}"

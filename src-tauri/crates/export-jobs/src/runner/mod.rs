@@ -15,7 +15,7 @@ mod summary;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bulk_client::{ExportSession, HttpClient, Manifest};
+use bulk_client::{ExportSession, HttpClient, Manifest, NetworkSettings};
 use haul_store::{AuthSettings, Database, FileState, JobFailure, JobRecord, JobState, Keychain, Server};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -76,7 +76,7 @@ impl ExportRunner {
         let trusted = server.as_ref().map(|s| s.trusted_origins.clone()).unwrap_or_default();
         let http = match &server {
             None => self.http.clone(),
-            Some(server) => self.http_with_ca_of(server, "then resume the export")?,
+            Some(server) => self.http_with_network_of(server, "then resume the export")?,
         };
         Ok(self.session_through(http, &job.fhir_url, job.settings.auth.as_ref()).await?.with_trusted_origins(&trusted))
     }
@@ -93,25 +93,43 @@ impl ExportRunner {
             .with_trusted_origins(&server.trusted_origins))
     }
 
-    /// The HTTP client for a saved server: the shared one, or, when the server has a CA certificate file, one
-    /// that also trusts that authority (read from the file now).
+    /// The HTTP client for a saved server: the shared one, or, when the server has network settings of its own
+    /// (a CA certificate file, a proxy, a client certificate), one with those.
     pub fn http_for_server(&self, server: &Server) -> Result<HttpClient, JobError> {
-        self.http_with_ca_of(server, "then try again")
+        self.http_with_network_of(server, "then try again")
     }
 
-    /// The server's own authority is trusted for that server only: a client of its own, read from the file
-    /// now, so a renewed file is used next time. `next_step` ends the sentence of a file that cannot be used.
-    fn http_with_ca_of(&self, server: &Server, next_step: &str) -> Result<HttpClient, JobError> {
-        let Some(path) = server.ca_file.as_deref() else { return Ok(self.http.clone()) };
-        haul_store::read_ca_file(std::path::Path::new(path))
-            .map_err(|e| e.to_string())
-            .and_then(|pem| HttpClient::with_extra_roots(&pem).map_err(|e| e.to_string()))
-            .map_err(|problem| JobError::Server {
-                message: format!(
-                    "{problem} It is the CA certificate file in this server's settings: choose it again there (or remove it), {next_step}."
-                ),
-                detail: None,
-            })
+    /// A server's own authority, proxy and client certificate serve that server only: a client of its own,
+    /// read now (the CA file from disk, the proxy password and the certificate from the keychain), so a renewed
+    /// file or a changed password is used next time. `next_step` ends the sentence of a setting that cannot be
+    /// used.
+    fn http_with_network_of(&self, server: &Server, next_step: &str) -> Result<HttpClient, JobError> {
+        if server.ca_file.is_none() && server.proxy.is_none() && server.client_certificate.is_none() {
+            return Ok(self.http.clone());
+        }
+        let unusable = |problem: String, setting: &str, fix: &str| JobError::Server {
+            message: format!("{problem} It is the {setting} in this server's settings: {fix}, {next_step}."),
+            detail: None,
+        };
+        let extra_roots_pem =
+            match server.ca_file.as_deref() {
+                None => None,
+                Some(path) => Some(haul_store::read_ca_file(std::path::Path::new(path)).map_err(|e| {
+                    unusable(e.to_string(), "CA certificate file", "choose it again there (or remove it)")
+                })?),
+            };
+        let (proxy, client_identity_pem) = {
+            let db = self.db.lock().expect("database lock");
+            let proxy = db.server_proxy_settings(&self.keychain, server.id).map_err(|e| {
+                unusable(e.to_string(), "proxy", "enter its password again there (or remove the proxy)")
+            })?;
+            let identity = db.server_client_identity(&self.keychain, server.id).map_err(|e| {
+                unusable(e.to_string(), "client certificate", "choose its file again there (or remove it)")
+            })?;
+            (proxy, identity)
+        };
+        let settings = NetworkSettings { extra_roots_pem, proxy, client_identity_pem };
+        HttpClient::configured(&settings).map_err(|e| unusable(e.to_string(), "network settings", "check them there"))
     }
 
     /// A session with a server over `http`, signed in with `auth` when given: SMART, a client secret or a
@@ -144,6 +162,18 @@ impl ExportRunner {
             session.delete(url).await.map_err(|e| JobError::Server { message: e.message, detail: e.detail })?;
         }
         Ok(marked)
+    }
+
+    /// Cancels, on the server, the export it ran instead of job `id` (recorded when a busy server named it,
+    /// as CMS BCDA does): DELETE to its status URL, signed in as the job. Nothing to cancel is a
+    /// [`JobError::NothingBlocking`].
+    pub async fn cancel_blocking(&self, id: i64) -> Result<String, JobError> {
+        let job = { self.db.lock().expect("database lock").get_job(id)? }.ok_or(JobError::NotFound(id))?;
+        let url = job.blocked_by.clone().ok_or(JobError::NothingBlocking(id))?;
+        let session = self.session_for(&job).await?;
+        session.delete(&url).await.map_err(|e| JobError::Server { message: e.message, detail: e.detail })?;
+        self.db.lock().expect("database lock").set_blocked_by(id, None)?;
+        Ok(url)
     }
 
     /// Runs (or resumes) job `id` to its end.

@@ -12,13 +12,13 @@ use super::{Server, ServerError, ServerField, invalid};
 use crate::db::Database;
 use crate::keychain::{Keychain, KeychainError};
 
-/// A keychain entry name nobody else uses: the server id and 64 bits from the std hasher's random keys and
-/// the clock. Not a secret; only unique.
-fn new_entry_name(id: i64) -> String {
+/// A keychain entry name nobody else uses: its kind, the server id and 64 bits from the std hasher's random
+/// keys and the clock. Not a secret; only unique.
+pub(super) fn new_entry_name(kind: &str, id: i64) -> String {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
     h.write_u32(std::process::id());
-    format!("server-secret:{id}:{:016x}", h.finish())
+    format!("{kind}:{id}:{:016x}", h.finish())
 }
 
 impl Database {
@@ -54,7 +54,7 @@ impl Database {
             ));
         }
         let old = self.secret_entry(id)?;
-        let name = new_entry_name(id);
+        let name = new_entry_name("server-secret", id);
         // Keychain first: a row naming an entry the keychain lacks would only fail later.
         keychain.store_secret(&name, &server.name, &secret)?;
         let saved =

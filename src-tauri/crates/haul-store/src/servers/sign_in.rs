@@ -15,6 +15,8 @@ pub(super) struct SignInFields {
     pub trusted_origins: Vec<String>,
     pub secret_style: Option<SecretStyle>,
     pub token_params: Vec<(String, String)>,
+    pub assertion_kid: Option<String>,
+    pub jku: Option<String>,
 }
 
 fn optional(v: &Option<String>) -> Option<String> {
@@ -43,6 +45,36 @@ fn token_url(input: &ServerInput) -> Result<Option<String>, ServerError> {
         )),
         None => Ok(None),
     }
+}
+
+/// A key id is sent in a JWT header: short printable text.
+fn assertion_kid(input: &ServerInput) -> Result<Option<String>, ServerError> {
+    match optional(&input.assertion_kid) {
+        Some(kid) if kid.len() > 200 || kid.chars().any(|c| c.is_control() || c.is_whitespace()) => Err(invalid(
+            ServerField::AssertionKid,
+            "A key ID is one word of up to 200 characters, as the server showed it (no spaces or line breaks).",
+        )),
+        kid => Ok(kid),
+    }
+}
+
+/// The JWKS URL sent as `jku`: the server fetches the public key from it, so it must be https (SMART's
+/// rule), like a FHIR address (http only on this computer, for the simulator).
+fn jku(input: &ServerInput) -> Result<Option<String>, ServerError> {
+    optional(&input.jku).map(|url| check_jku(&url)).transpose()
+}
+
+/// Checks (and normalizes) a JWKS URL to send as `jku`; for the command line as for the form.
+pub fn check_jku(url: &str) -> Result<String, ServerError> {
+    let checked = check_base_url(url)
+        .map_err(|e| invalid(ServerField::Jku, e.to_string().replace("FHIR base URL", "JWKS URL")))?;
+    if checked.warning.is_some() {
+        return Err(invalid(
+            ServerField::Jku,
+            "A JWKS URL must start with https:// (the server fetches your public key from it).",
+        ));
+    }
+    Ok(checked.normalized)
 }
 
 fn client_id(input: &ServerInput, message: &str) -> Result<String, ServerError> {
@@ -88,6 +120,8 @@ pub(super) fn validate_sign_in(input: &ServerInput) -> Result<SignInFields, Serv
                 key_kid: optional(&input.key_kid),
                 token_url: token_url(input)?,
                 trusted_origins: normalize_trusted_origins(&input.trusted_origins)?,
+                assertion_kid: assertion_kid(input)?,
+                jku: jku(input)?,
                 ..SignInFields::default()
             }
         }
@@ -125,6 +159,8 @@ mod tests {
             trusted_origins: vec!["https://files.s.test".into()],
             secret_style: Some(SecretStyle::Post),
             token_params: vec![(" audience ".into(), " https://api.s.test ".into())],
+            assertion_kid: Some(" 6f1e-assigned ".into()),
+            jku: Some("https://keys.s.test/haul/jwks.json".into()),
         }
     }
 
@@ -141,6 +177,8 @@ mod tests {
                 trusted_origins: vec!["https://files.s.test".into()],
                 secret_style: Some(SecretStyle::Post),
                 token_params: vec![("audience".into(), "https://api.s.test".into())],
+                assertion_kid: None,
+                jku: None,
             }
         );
         let bearer = validate_sign_in(&input(AuthKind::BearerToken)).unwrap();
@@ -151,6 +189,24 @@ mod tests {
         let smart = validate_sign_in(&smart).unwrap();
         assert_eq!((smart.key_kid.as_deref(), smart.scope.as_deref()), (Some("kid-1"), Some(DEFAULT_SCOPE)));
         assert_eq!((smart.secret_style, smart.token_params.len()), (None, 0));
+        assert_eq!(smart.assertion_kid.as_deref(), Some("6f1e-assigned"));
+        assert_eq!(smart.jku.as_deref(), Some("https://keys.s.test/haul/jwks.json"));
+    }
+
+    #[test]
+    fn a_jku_must_be_https_and_a_key_id_one_word() {
+        let mut i = input(AuthKind::SmartBackend);
+        i.scope = None;
+        i.jku = Some("http://keys.s.test/jwks.json".into());
+        let err = validate_sign_in(&i).unwrap_err();
+        assert_eq!(err.field(), Some(ServerField::Jku));
+        assert!(err.to_string().contains("https://"), "{err}");
+        i.jku = Some("keys.s.test/jwks.json".into());
+        assert_eq!(validate_sign_in(&i).unwrap_err().field(), Some(ServerField::Jku));
+        i.jku = Some(" ".into());
+        assert_eq!(validate_sign_in(&i).unwrap().jku, None);
+        i.assertion_kid = Some("two words".into());
+        assert_eq!(validate_sign_in(&i).unwrap_err().field(), Some(ServerField::AssertionKid));
     }
 
     #[test]

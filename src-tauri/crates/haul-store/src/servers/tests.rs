@@ -13,6 +13,8 @@ fn open(name: &str, url: &str) -> ServerInput {
         trusted_origins: vec![],
         secret_style: None,
         token_params: vec![],
+        assertion_kid: None,
+        jku: None,
     }
 }
 
@@ -71,6 +73,8 @@ fn add_edit_list_remove() {
                 trusted_origins: vec![],
                 secret_style: None,
                 token_params: vec![],
+                assertion_kid: None,
+                jku: None,
             },
         )
         .unwrap();

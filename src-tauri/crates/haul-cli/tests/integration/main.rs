@@ -1,0 +1,9 @@
+//! The haul-cli crate's integration tests as one test binary, each file a module: one link instead of one per file.
+mod ca_file_flag;
+mod convert_command;
+mod export_command;
+mod keys_command;
+mod network_flags;
+mod no_secrets_on_disk;
+mod sign_in_flags;
+mod sim_command;

@@ -1,0 +1,173 @@
+//! The starting point of "since the last export": the newest export of the same request whose every file
+//! arrived and verified, with the reasons newer ones were passed over. A wrong baseline loses data silently
+//! (changes between its true and its claimed point in time are never asked for), so every doubt falls back
+//! to an older baseline, or to a full export, and says why.
+
+use rusqlite::params;
+use serde::Serialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use ts_rs::TS;
+
+use crate::job_rows::types_key;
+use crate::jobs::{JobRecord, JobState};
+use crate::{Database, DbError};
+use bulk_client::ExportRequest;
+
+/// How far ahead of this computer's clock a server's `transactionTime` may be before it is not believed.
+const CLOCK_TOLERANCE: time::Duration = time::Duration::minutes(5);
+
+/// The export an incremental one continues from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct Baseline {
+    #[ts(type = "number")]
+    pub export_id: i64,
+    /// The `_since` to send: the export's `transactionTime` (or its `_until`, when it asked for one earlier).
+    pub since: String,
+    /// When that export was started (what the user remembers it by).
+    pub exported_at: String,
+}
+
+/// What "since the last export" found: the baseline (none: a full export) and, in words, why newer exports
+/// of the same request were not used.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct BaselineChoice {
+    pub baseline: Option<Baseline>,
+    pub passed_over: Vec<String>,
+}
+
+/// The parts of a request that change what an export holds, in one comparable form: two exports continue
+/// each other only if these are equal (the level, group and types are compared in SQL).
+fn shape(request: &ExportRequest) -> Vec<Vec<String>> {
+    let sorted = |items: &[String]| {
+        let mut v: Vec<String> = items.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let patients: Vec<String> =
+        request.patients.iter().map(|p| p.trim().trim_start_matches("Patient/").to_string()).collect();
+    vec![
+        sorted(&request.type_filters),
+        sorted(&request.elements),
+        sorted(&patients),
+        sorted(&request.include_associated_data),
+    ]
+}
+
+fn parse(instant: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(instant, &Rfc3339).ok()
+}
+
+/// "1 Oct 2026" from a stored timestamp (UTC), for sentences.
+pub fn day_of(stamp: &str) -> String {
+    match parse(stamp) {
+        Some(t) => format!("{} {} {}", t.day(), &format!("{}", t.month())[..3], t.year()),
+        None => stamp.to_string(),
+    }
+}
+
+/// "1 Oct 2026 14:03 UTC" from a FHIR instant, for sentences.
+pub fn moment_of(instant: &str) -> String {
+    match parse(instant) {
+        Some(t) => {
+            let t = t.to_offset(time::UtcOffset::UTC);
+            format!("{} {:02}:{:02} UTC", day_of(instant), t.hour(), t.minute())
+        }
+        None => instant.to_string(),
+    }
+}
+
+impl Database {
+    /// The baseline for an incremental export of `request` from `fhir_url` (see the module comment).
+    pub fn baseline_for(&self, fhir_url: &str, request: &ExportRequest) -> Result<BaselineChoice, DbError> {
+        self.baseline_at(fhir_url, request, OffsetDateTime::now_utc())
+    }
+
+    pub(crate) fn baseline_at(
+        &self,
+        fhir_url: &str,
+        request: &ExportRequest,
+        now: OffsetDateTime,
+    ) -> Result<BaselineChoice, DbError> {
+        let wanted = shape(request);
+        let candidates: Vec<JobRecord> = self
+            .finished_jobs_like(fhir_url, request)?
+            .into_iter()
+            .filter(|job| shape(&job.request) == wanted)
+            .collect();
+        let mut choice = BaselineChoice::default();
+        // Newest first (by when Haul started them, which a server's clock cannot disturb).
+        for (index, job) in candidates.iter().enumerate() {
+            let day = day_of(&job.created_at);
+            if job.state != JobState::Completed {
+                choice.passed_over.push(format!(
+                    "The export of {day} (number {}) is not used as the starting point: not all of it arrived ({}), so what it missed is asked for again.",
+                    job.id,
+                    job.state.label()
+                ));
+                continue;
+            }
+            let Some(time) = job.transaction_time.as_deref().and_then(parse) else { continue };
+            if time > now + CLOCK_TOLERANCE {
+                choice.passed_over.push(format!(
+                    "The export of {day} (number {}) is not used as the starting point: the server dated it {}, which is in the future by this computer's clock, so the server's clock may be wrong.",
+                    job.id,
+                    job.transaction_time.as_deref().unwrap_or_default()
+                ));
+                continue;
+            }
+            // An older complete export the server dated later: the server's clock went backwards, and neither
+            // date can be trusted to have missed nothing.
+            let later_before = candidates[index + 1..].iter().find(|older| {
+                older.state == JobState::Completed
+                    && older.transaction_time.as_deref().and_then(parse).is_some_and(|t| t > time)
+            });
+            if let Some(older) = later_before {
+                choice.passed_over.push(format!(
+                    "The server dated the export of {day} (number {}) earlier than the export of {} (number {}) before it: its clock went backwards, so no earlier export is a safe starting point. This export asks for everything.",
+                    job.id,
+                    day_of(&older.created_at),
+                    older.id
+                ));
+                return Ok(choice);
+            }
+            // An export that asked for `_until` covers changes up to then, not up to its transactionTime.
+            let until = job.request.until.as_deref().and_then(parse).filter(|u| *u < time);
+            let since = match until {
+                Some(_) => job.request.until.clone().unwrap_or_default(),
+                None => job.transaction_time.clone().unwrap_or_default(),
+            };
+            choice.baseline = Some(Baseline { export_id: job.id, since, exported_at: job.created_at.clone() });
+            return Ok(choice);
+        }
+        Ok(choice)
+    }
+
+    /// Finished exports (completed, with or without problems) of the same server, level, group and types,
+    /// newest first.
+    fn finished_jobs_like(&self, fhir_url: &str, request: &ExportRequest) -> Result<Vec<JobRecord>, DbError> {
+        let (level, group) = crate::job_rows::level_parts(request.level());
+        let sql = format!(
+            "SELECT {} FROM exports WHERE fhir_url = ?1 AND level = ?2 AND group_id IS ?3 AND types_key = ?4 \
+             AND state IN ('completed', 'completed_with_problems') AND transaction_time IS NOT NULL ORDER BY id DESC",
+            crate::job_rows::JOB_COLUMNS
+        );
+        let mut stmt = self.conn().prepare(&sql).map_err(|e| self.error(e))?;
+        let rows = stmt
+            .query_map(
+                params![fhir_url.trim_end_matches('/'), level, group, types_key(&request.types)],
+                crate::job_rows::job_from_row,
+            )
+            .map_err(|e| self.error(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.error(e))
+    }
+}
+
+#[cfg(test)]
+#[path = "baseline_tests.rs"]
+mod tests;
