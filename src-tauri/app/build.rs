@@ -55,6 +55,7 @@ const COMMANDS: &[&str] = &[
     "save_key_public_pem",
     "sign_file_with_key",
     "cancel_blocking_export",
+    "compare_exports",
 ];
 
 fn main() {

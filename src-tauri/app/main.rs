@@ -6,6 +6,7 @@
 // No console window behind the app on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod capabilities_check;
 mod commands;
 mod ipc_commands_ts;
 mod ipc_error;
@@ -23,6 +24,10 @@ fn main() {
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_notification::init())
         .manage(state)
+        .setup(|app| {
+            commands::exports::tell_failed_schedules(app.handle());
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
             commands::startup::startup_status,
             commands::startup::move_database_aside,
@@ -77,6 +82,7 @@ fn main() {
             commands::keys::save_key_public_pem,
             commands::keys::sign_file_with_key,
             commands::exports::cancel_blocking_export,
+            commands::compare::compare_exports,
         ])
         .run(tauri::generate_context!())
         .expect("the Haul window could not start");

@@ -9,7 +9,8 @@ mode=${1:-app}
 packages=(pkg-config build-essential file libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev
           librsvg2-dev libdbus-1-dev libssl-dev)
 if [ "$mode" = test ]; then
-  packages+=(xvfb webkit2gtk-driver gnome-keyring dbus dbus-x11 imagemagick procps)
+  # systemd: systemd-analyze checks the timers `haul schedule` writes.
+  packages+=(xvfb webkit2gtk-driver gnome-keyring dbus dbus-x11 imagemagick procps systemd)
 fi
 
 missing=()

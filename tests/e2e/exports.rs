@@ -150,6 +150,16 @@ async fn a_group_export_runs_to_the_end_and_is_kept_in_history() {
     let done = app.wait_for_text("[data-testid=job-finished]", "Export complete").await;
     assert!(done.contains("all verified"), "{done}");
     app.shot("incremental-rerun").await;
+
+    // The incremental run beside the full one it continues: changes only, with the deletions it reported.
+    app.click("[data-testid=nav-history]").await;
+    app.click("[data-testid=history-row-4]").await;
+    app.wait_for_text("[data-testid=history-deletions]", "resources").await;
+    app.click("[data-testid=compare-run]").await;
+    let compared = app.wait_for_text("[data-testid=comparison]", "changes only").await;
+    assert!(compared.contains("Patient"), "{compared}");
+    app.wait_for("[data-testid=comparison-chart]").await;
+    app.shot("compare-runs").await;
     app.click("[data-testid=history-row-1]").await;
     app.click("[data-testid=delete-files]").await;
     app.click("[data-testid=confirm-delete-files]").await;

@@ -39,6 +39,9 @@ pub struct ExportInput {
 pub struct ExportSummary {
     pub job: JobRecord,
     pub totals: Vec<TypeTotal>,
+    /// Resources the server reported deleted (an incremental export's `deleted[]`).
+    #[ts(type = "number")]
+    pub deletions: u64,
     /// Running in this app right now (as opposed to interrupted).
     pub running: bool,
 }
@@ -111,6 +114,23 @@ fn spawn(app: tauri::AppHandle, state: &AppState, id: i64, first_watcher: Channe
     Ok(())
 }
 
+/// Scheduled runs that failed while the app was closed: one desktop notification each, once.
+pub fn tell_failed_schedules(app: &tauri::AppHandle) {
+    use tauri::Manager;
+    use tauri_plugin_notification::NotificationExt;
+    let state = app.state::<AppState>();
+    let failed = match state.with_db(|db| Ok(db.take_unseen_failures()?)) {
+        Ok(failed) => failed,
+        Err(e) => return tracing::info!(error = %e.message, "scheduled runs not checked"),
+    };
+    for schedule in failed {
+        let (title, body) = schedule.failure_notice();
+        if let Err(e) = app.notification().builder().title(format!("Haul: {title}")).body(body).show() {
+            tracing::info!(error = %e, "no desktop notification");
+        }
+    }
+}
+
 /// Follows a job that is running here (after the page was left and opened again). False if it is not.
 #[tauri::command]
 pub async fn watch_export(state: State<'_, AppState>, id: i64, on_event: Channel<JobEvent>) -> Result<bool, IpcError> {
@@ -147,11 +167,18 @@ pub async fn cancel_blocking_export(state: State<'_, AppState>, id: i64) -> Resu
 pub async fn list_exports(state: State<'_, AppState>, limit: u32) -> Result<Vec<ExportSummary>, IpcError> {
     let jobs = state.with_db(|db| {
         let jobs = db.list_jobs(limit.clamp(1, 100_000))?;
-        jobs.into_iter().map(|job| Ok((db.type_totals(job.id)?, job))).collect::<Result<Vec<_>, IpcError>>()
+        jobs.into_iter()
+            .map(|job| Ok((db.type_totals(job.id)?, db.deletion_count(job.id)?, job)))
+            .collect::<Result<Vec<_>, IpcError>>()
     })?;
     Ok(jobs
         .into_iter()
-        .map(|(totals, job)| ExportSummary { running: state.tasks.is_running(&TaskKey::Export(job.id)), job, totals })
+        .map(|(totals, deletions, job)| ExportSummary {
+            running: state.tasks.is_running(&TaskKey::Export(job.id)),
+            job,
+            totals,
+            deletions,
+        })
         .collect())
 }
 

@@ -1,4 +1,5 @@
 pub mod browse;
+pub mod compare;
 pub mod convert;
 pub mod exports;
 pub mod groups;

@@ -149,6 +149,7 @@ export const commands = {
   saveKeyPublicPem: (kid: string, path: string) => call("save_key_public_pem", { kid, path }),
   signFileWithKey: (kid: string, path: string) => call("sign_file_with_key", { kid, path }),
   cancelBlockingExport: (id: number) => call("cancel_blocking_export", { id }),
+  compareExports: (a: number, b: number) => call("compare_exports", { a, b }),
   testSignIn: (baseUrl: string, clientId: string, keyKid: string, tokenUrl: string | null, scope: string | null) =>
     call("test_sign_in", { baseUrl, clientId, keyKid, tokenUrl, scope }),
   rerunExport: (id: number, incremental: boolean, onEvent: (e: JobEvent) => void) =>

@@ -4,6 +4,7 @@
 //!
 //! What it keeps lives in haul-store (SQLite, keychain); HTTP is bulk-client's; nothing here knows Tauri.
 
+pub mod comparison;
 pub mod export_log;
 pub mod folder;
 pub mod limits;

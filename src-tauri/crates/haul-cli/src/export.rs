@@ -27,8 +27,12 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 #[derive(Args)]
 pub struct ExportArgs {
     /// The server's FHIR base URL.
-    #[arg(long, value_name = "URL")]
-    fhir_url: String,
+    #[arg(long, value_name = "URL", required_unless_present = "server")]
+    fhir_url: Option<String>,
+    /// A server saved in the app, by name: its address, sign-in (secret from the keychain), kind and network
+    /// settings (see `haul servers list`).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["fhir_url", "client_id", "bearer_token_env", "ca_file", "proxy", "client_cert"])]
+    server: Option<String>,
     /// Export one Group (roster): Group/ID/$export.
     #[arg(long, value_name = "ID", conflicts_with_all = ["patient_level", "system"])]
     group: Option<String>,
@@ -278,17 +282,26 @@ fn check_instant(flag: &str, s: &str, or_else: &str) -> Result<(), String> {
 pub async fn export(mut args: ExportArgs) -> Result<u8, String> {
     let auth = sign_in_of_args(&mut args)?;
     let http = args.network.http_client()?;
-    let check = haul_store::check_base_url(&args.fhir_url).map_err(|e| e.to_string())?;
-    let fhir_url = check.normalized.clone();
-    if let Some(w) = &check.warning {
-        eprintln!("Note: {w}");
-    }
+    let db = open_db()?;
+    let (choice, fhir_url) = match (&args.server, &args.fhir_url) {
+        (Some(name), _) => {
+            let server = crate::saved_servers::find_by_name(&db, name)?;
+            (ServerChoice::Saved(server.id), server.base_url)
+        }
+        (None, url) => {
+            let check = haul_store::check_base_url(url.as_deref().unwrap_or_default()).map_err(|e| e.to_string())?;
+            if let Some(w) = &check.warning {
+                eprintln!("Note: {w}");
+            }
+            let fhir_url = check.normalized.clone();
+            (ServerChoice::Address { fhir_url: fhir_url.clone(), auth }, fhir_url)
+        }
+    };
     let level = match (&args.group, args.patient_level) {
         (Some(g), _) => ExportLevel::Group(g.trim().to_string()),
         (None, true) => ExportLevel::Patient,
         (None, false) => ExportLevel::System,
     };
-    let db = open_db()?;
     let request = ExportRequest {
         level: Some(level),
         output_format: args.output_format,
@@ -308,7 +321,7 @@ pub async fn export(mut args: ExportArgs) -> Result<u8, String> {
         out_dir: Some(args.out),
         parallel: args.parallel,
         delete_after: !args.no_delete,
-        ..ExportPlan::new(ServerChoice::Address { fhir_url: fhir_url.clone(), auth }, request)
+        ..ExportPlan::new(choice, request)
     };
     if let Some(u) = &args.until {
         check_instant("--until", u, "")?;
@@ -375,6 +388,7 @@ pub fn history(args: HistoryArgs) -> Result<u8, String> {
             let totals = db.type_totals(j.id).map_err(|e| e.to_string())?;
             let mut v = serde_json::to_value(j).map_err(|e| e.to_string())?;
             v["totals"] = serde_json::to_value(&totals).map_err(|e| e.to_string())?;
+            v["deletions"] = db.deletion_count(j.id).map_err(|e| e.to_string())?.into();
             println!("{v}");
         }
         return Ok(EXIT_OK);
@@ -412,6 +426,18 @@ pub fn history(args: HistoryArgs) -> Result<u8, String> {
         );
     }
     Ok(EXIT_OK)
+}
+
+/// A runner with the default limits and client: scheduled runs, which have no flags.
+pub fn plain_runner(db: Database) -> ExportRunner {
+    ExportRunner::new(Arc::new(Mutex::new(db)), HttpClient::new()).with_pacing(pacing())
+}
+
+/// Runs job `id` to its end, progress as plain lines (a scheduler's log); prints and returns the outcome.
+pub async fn run_to_end(runner: &ExportRunner, id: i64) -> Result<JobOutcome, String> {
+    let outcome = runner.run(id, plain_lines(), CancellationToken::new()).await.map_err(|e| e.to_string())?;
+    print_outcome(&outcome);
+    Ok(outcome)
 }
 
 async fn run_one(runner: &ExportRunner, id: i64) -> Result<u8, String> {

@@ -4,10 +4,13 @@
 //! `haul convert` (NDJSON to Parquet) and `haul sim` (the Bulk Data server simulator).
 
 mod cancel;
+mod compare;
 mod convert;
 mod export;
 mod keys;
 mod network_args;
+mod saved_servers;
+mod schedule;
 mod sim;
 
 use std::process::ExitCode;
@@ -39,6 +42,15 @@ enum Command {
     Convert(convert::ConvertArgs),
     /// Signing keys for SMART Backend Services (private keys stay in the OS keychain).
     Keys(keys::KeysArgs),
+    /// Two exports of one server and group side by side: resources added, changed, deleted and gone per
+    /// type, patients who joined and left.
+    Compare(compare::CompareArgs),
+    /// Repeat an export with the system's scheduler (systemd on Linux), each time only what changed.
+    Schedule(schedule::ScheduleArgs),
+    /// Run a schedule now, as the system's scheduler does.
+    RunScheduled(schedule::RunScheduledArgs),
+    /// The servers saved in the app (`haul export --server NAME` uses one).
+    Servers(saved_servers::ServersArgs),
 }
 
 /// Haul's database in its data folder (`HAUL_DATA_DIR` or the platform's), as the app uses it.
@@ -64,6 +76,10 @@ fn main() -> ExitCode {
             Command::Resume(args) => export::resume(args).await,
             Command::History(args) => export::history(args),
             Command::Cancel(args) => cancel::run(args).await,
+            Command::Servers(args) => saved_servers::run(args),
+            Command::Compare(args) => compare::run(args),
+            Command::Schedule(args) => schedule::run(args),
+            Command::RunScheduled(args) => schedule::run_scheduled(args).await,
         }
     });
     match result {

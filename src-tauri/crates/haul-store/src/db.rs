@@ -24,6 +24,8 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0012_server_network", include_str!("migrations/0012_server_network.sql")),
     ("0013_smart_registration", include_str!("migrations/0013_smart_registration.sql")),
     ("0014_blocked_by", include_str!("migrations/0014_blocked_by.sql")),
+    ("0015_file_deletions", include_str!("migrations/0015_file_deletions.sql")),
+    ("0016_schedules", include_str!("migrations/0016_schedules.sql")),
 ];
 
 /// The schema version this build writes.

@@ -27,7 +27,7 @@ pub fn types_key(types: &[String]) -> String {
 
 pub(crate) const JOB_COLUMNS: &str = "id, server_id, fhir_url, request_json, settings_json, out_dir, state, status_url, progress, \
      transaction_time, expires, problems_json, error_kind, error_message, error_detail, created_at, kicked_off_at, \
-     completed_at, updated_at, blocked_by";
+     completed_at, updated_at, blocked_by, schedule_id";
 
 pub(crate) fn job_from_row(r: &Row<'_>) -> rusqlite::Result<JobRecord> {
     let json_err = |i: usize, e: serde_json::Error| {
@@ -59,6 +59,7 @@ pub(crate) fn job_from_row(r: &Row<'_>) -> rusqlite::Result<JobRecord> {
         completed_at: r.get(17)?,
         updated_at: r.get(18)?,
         blocked_by: r.get(19)?,
+        schedule_id: r.get(20)?,
     })
 }
 
@@ -361,6 +362,31 @@ impl Database {
             )
             .map_err(|e| self.error(e))?;
         Ok(n > 0)
+    }
+
+    /// Records how many deleted resources a verified `deleted[]` file lists.
+    pub fn set_file_deletions(&self, id: i64, seq: u32, deletions: u64) -> Result<(), DbError> {
+        self.conn()
+            .execute(
+                "UPDATE export_files SET deletions = ?3 WHERE export_id = ?1 AND seq = ?2",
+                params![id, seq, deletions as i64],
+            )
+            .map(drop)
+            .map_err(|e| self.error(e))
+    }
+
+    /// Resources the server reported deleted since `_since` (the verified lines of the manifest's `deleted[]`
+    /// files): an incremental export's deletions, to show and to apply.
+    pub fn deletion_count(&self, id: i64) -> Result<u64, DbError> {
+        self.conn()
+            .query_row(
+                "SELECT COALESCE(SUM(deletions), 0) FROM export_files WHERE export_id = ?1 AND kind = 'deleted' \
+                 AND state = 'verified'",
+                [id],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(|e| self.error(e))
     }
 
     /// Verified output per resource type (error and deleted files are not resources of the export).

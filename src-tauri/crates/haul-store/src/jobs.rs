@@ -214,6 +214,10 @@ pub struct JobRecord {
     #[ts(optional)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blocked_by: Option<String>,
+    /// The schedule this export was a run of (`haul run-scheduled`), if any.
+    #[ts(optional, type = "number")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule_id: Option<i64>,
     pub created_at: String,
     pub kicked_off_at: Option<String>,
     pub completed_at: Option<String>,

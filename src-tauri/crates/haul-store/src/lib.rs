@@ -12,6 +12,7 @@ pub mod job_rows;
 pub mod jobs;
 pub mod keychain;
 pub mod keys;
+pub mod schedules;
 pub mod servers;
 pub mod tables;
 
@@ -26,6 +27,7 @@ pub use jobs::{
 };
 pub use keychain::{Keychain, KeychainError};
 pub use keys::{KeyInfo, KeyStoreError};
+pub use schedules::{RunOutcome, Schedule};
 pub use servers::{
     AuthKind, CaFileError, DEMO_NAME, Server, ServerError, ServerInput, UrlCheck, check_base_url, check_jku,
     read_ca_file,

@@ -21,6 +21,7 @@ function row(id: number): ExportSummary {
   return {
     running: false,
     totals: [{ resourceType: "Patient", files: 1, resources: id, bytes: 1000 }],
+    deletions: 0,
     job: { ...base, id, outDir: `/exports/${id}`, request: { ...base.request, level: { kind: "group", groupId: `g-${id}` } } },
   };
 }

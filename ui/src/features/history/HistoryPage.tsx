@@ -9,6 +9,7 @@ import { formatBytes } from "../../format";
 import { TypeTotalsTable } from "../exports/TypeTotalsTable";
 import { ConvertPanel } from "../convert/ConvertPanel";
 import { BlockingExport } from "./BlockingExport";
+import { CompareExports, comparable } from "./CompareExports";
 import { ErrorNotice } from "../shell/ErrorNotice";
 
 const ROW_HEIGHT = 52;
@@ -144,6 +145,11 @@ export function HistoryPage({ onBrowse }: { onBrowse?: (folder: string) => void 
                   >
                     <span className="history-main">
                       <strong>#{r.job.id}</strong> {whatText(r.job)}
+                      {r.job.scheduleId !== undefined && (
+                        <span className="badge" data-testid={`history-scheduled-${r.job.id}`}>
+                          scheduled
+                        </span>
+                      )}
                     </span>
                     <span className="history-sub muted">
                       {r.job.createdAt.slice(0, 16).replace("T", " ")} · {host(r.job.fhirUrl)} ·{" "}
@@ -176,6 +182,7 @@ export function HistoryPage({ onBrowse }: { onBrowse?: (folder: string) => void 
               }
               onChanged={reload}
               onBrowse={onBrowse}
+              comparableWith={comparable(chosen.job, rows ?? [])}
             />
           ) : (
             rows !== null && rows.length > 0 && <p className="muted pane-hint">Choose an export to see its details.</p>
@@ -192,12 +199,15 @@ function HistoryDetail({
   onRerun,
   onChanged,
   onBrowse,
+  comparableWith,
 }: {
   summary: ExportSummary;
   onResume: () => void;
   onRerun: (incremental: boolean) => void;
   onChanged: () => void;
   onBrowse?: (folder: string) => void;
+  /** Other finished runs of the same server and level. */
+  comparableWith: ExportSummary[];
 }) {
   const { job, totals } = summary;
   const [error, setError] = useState<CommandError | null>(null);
@@ -253,6 +263,12 @@ function HistoryDetail({
           <>
             <dt>Data as of</dt>
             <dd>{job.transactionTime}</dd>
+          </>
+        )}
+        {summary.deletions > 0 && (
+          <>
+            <dt>Deleted on the server</dt>
+            <dd data-testid="history-deletions">{summary.deletions.toLocaleString("en-US")} resources</dd>
           </>
         )}
         <dt>Folder</dt>
@@ -349,6 +365,7 @@ function HistoryDetail({
           ))}
       </div>
       {converting && <ConvertPanel key={job.id} exportId={job.id} onClose={() => setConverting(false)} />}
+      {convertible && <CompareExports key={job.id} job={job} candidates={comparableWith} />}
       {flash && (
         <p className="notice notice-ok" role="status">
           {flash}

@@ -7,6 +7,10 @@ import type { TypeTotal } from "./TypeTotal";
  */
 export type ExportSummary = { job: JobRecord, totals: Array<TypeTotal>, 
 /**
+ * Resources the server reported deleted (an incremental export's `deleted[]`).
+ */
+deletions: number, 
+/**
  * Running in this app right now (as opposed to interrupted).
  */
 running: boolean, };

@@ -9,4 +9,8 @@ export type JobRecord = { id: number, serverId: number | null, fhirUrl: string, 
  * The status URL of the export the server ran instead of this one (a busy answer, as CMS BCDA gives,
  * that named it): Haul can cancel that export for the user. Cleared once it is cancelled.
  */
-blockedBy?: string, createdAt: string, kickedOffAt: string | null, completedAt: string | null, updatedAt: string, };
+blockedBy?: string, 
+/**
+ * The schedule this export was a run of (`haul run-scheduled`), if any.
+ */
+scheduleId?: number, createdAt: string, kickedOffAt: string | null, completedAt: string | null, updatedAt: string, };

@@ -164,6 +164,9 @@ async fn fetch_and_verify(ctx: &Ctx, f: &FileRecord, requires_token: bool) -> Re
         }
     };
     ctx.db(|db| db.set_file_verified(ctx.id, f.seq, verified.bytes, verified.resources, verified.bad_lines))?;
+    if f.kind == FileKind::Deleted {
+        ctx.db(|db| db.set_file_deletions(ctx.id, f.seq, verified.deletions))?;
+    }
     if let Some(open) = ctx.lanes.calm() {
         ctx.emit(JobEvent::Warning {
             message: format!("The server keeps up again: Haul is back to {open} file(s) at once."),

@@ -295,6 +295,13 @@ impl ExportRunner {
         let resources: u64 = totals.iter().map(|t| t.resources).sum();
         let bytes: u64 = totals.iter().map(|t| t.bytes).sum();
         let files: u32 = totals.iter().map(|t| t.files).sum();
+        let deletions = { self.db.lock().expect("database lock").deletion_count(id)? };
+        // Said only when there are some: a full export has none to report.
+        let deleted = match deletions {
+            0 => String::new(),
+            1 => " The server reported 1 resource deleted since then.".to_string(),
+            n => format!(" The server reported {n} resources deleted since then."),
+        };
         if matches!(state, JobState::Completed | JobState::CompletedWithProblems) {
             ctx.log.event(
                 "export_complete",
@@ -311,7 +318,7 @@ impl ExportRunner {
                 problems.join(" ")
             ),
             _ => format!(
-                "Export complete: {resources} resources in {files} files ({}), all verified.",
+                "Export complete: {resources} resources in {files} files ({}), all verified.{deleted}",
                 wording::bytes(bytes)
             ),
         };

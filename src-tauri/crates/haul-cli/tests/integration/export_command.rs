@@ -223,6 +223,23 @@ async fn exit_codes_say_whether_everything_verified() {
     assert_eq!(rows.len(), 4, "four exports were created (the refused ones never were)");
     assert_eq!(rows[0]["state"], "completed");
     assert!(rows[0]["request"]["since"].is_string());
+    // The deleted[] Bundle's entries, not its lines: what the server reported deleted.
+    let deletions = rows[0]["deletions"].as_u64().unwrap();
+    assert!(deletions > 1, "{}", rows[0]);
+    assert_eq!(rows[1]["deletions"], 0, "a full export reports none");
+
+    // The incremental export against the full one before it: changes only, and the deletions it listed.
+    let (full, since) = (rows[1]["id"].to_string(), rows[0]["id"].to_string());
+    let o = haul.run(&["compare", &since, &full, "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let c: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(c["incremental"], true);
+    let condition = c["types"].as_array().unwrap().iter().find(|t| t["resourceType"] == "Condition").unwrap();
+    assert_eq!(condition["deleted"].as_u64(), Some(deletions), "{c}");
+    let o = haul.run(&["compare", &full, &since]);
+    assert!(text(&o).contains("asked for changes only") && text(&o).contains("Condition"), "{}", text(&o));
+    let o = haul.run(&["compare", &full, "999"]);
+    assert!(text(&o).contains("There is no export 999"), "{}", text(&o));
     let o = haul.run(&["cancel", &rows[0]["id"].to_string()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("already finished"), "{}", text(&o));

@@ -1,0 +1,153 @@
+//! Reading an export folder for a comparison: its resource files by type, each resource's id and version,
+//! and the deletions the server listed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{DefaultHasher, Hasher};
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use fhir_ndjson::{Line, LineReader, NdjsonError, check_line, find_inputs, line_content};
+use serde::Deserialize;
+
+/// Longer lines are not read into memory: they count as bad lines (as the export's own check set them aside).
+const MAX_LINE_BYTES: usize = 64 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CompareError {
+    #[error(
+        "The folder of this export, {}, is not there any more (moved or deleted), so it cannot be compared. Choose another export, or put the folder back.",
+        .0.display()
+    )]
+    FolderGone(PathBuf),
+    #[error(transparent)]
+    Read(#[from] NdjsonError),
+}
+
+/// 64 bits of a stable hash (the same in every run), for ids and versions kept in memory.
+pub(crate) fn fingerprint(bytes: &[u8]) -> u64 {
+    let mut h = DefaultHasher::new();
+    h.write(bytes);
+    h.finish()
+}
+
+/// The resource files of an export folder by type (not its `error/` or `deleted/` subfolders).
+pub(crate) fn inputs(folder: &Path) -> Result<BTreeMap<String, Vec<PathBuf>>, CompareError> {
+    if !folder.is_dir() {
+        return Err(CompareError::FolderGone(folder.to_path_buf()));
+    }
+    Ok(find_inputs(&[folder.to_path_buf()])?
+        .into_iter()
+        .map(|t| (t.resource_type, t.files.into_iter().map(|f| f.path).collect()))
+        .collect())
+}
+
+#[derive(Deserialize)]
+struct Head<'a> {
+    #[serde(borrow)]
+    id: Option<std::borrow::Cow<'a, str>>,
+    meta: Option<Meta<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Meta<'a> {
+    #[serde(rename = "versionId", borrow)]
+    version_id: Option<std::borrow::Cow<'a, str>>,
+    #[serde(rename = "lastUpdated", borrow)]
+    last_updated: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// Calls `found(id, version)` for each resource of `file`; returns how many lines were not a resource of
+/// `resource_type` (or had no id).
+pub(crate) fn each_resource(
+    file: &Path,
+    resource_type: &str,
+    found: &mut dyn FnMut(&str, u64),
+) -> Result<u64, CompareError> {
+    let mut bad = 0;
+    let mut reader =
+        LineReader::with_limit(BufReader::with_capacity(1 << 20, fhir_ndjson::open(file)?), MAX_LINE_BYTES);
+    while let Some((_, _, line)) = reader.next_at().map_err(|e| NdjsonError::read(file, e))? {
+        let Line::Text(raw) = line else {
+            bad += 1;
+            continue;
+        };
+        let text = line_content(raw);
+        if fhir_ndjson::is_blank(text) {
+            continue;
+        }
+        if check_line(text, resource_type).is_err() {
+            bad += 1;
+            continue;
+        }
+        match serde_json::from_slice::<Head<'_>>(text) {
+            Ok(Head { id: Some(id), meta }) => {
+                let version = match meta {
+                    Some(Meta { version_id, last_updated }) if version_id.is_some() || last_updated.is_some() => {
+                        let v = format!("{}|{}", version_id.unwrap_or_default(), last_updated.unwrap_or_default());
+                        fingerprint(v.as_bytes())
+                    }
+                    _ => fingerprint(text),
+                };
+                found(&id, version);
+            }
+            _ => bad += 1,
+        }
+    }
+    Ok(bad)
+}
+
+/// The resources a folder's `deleted/` Bundles list, by type: each entry's `request.url` (`Type/id`, maybe
+/// absolute or with `/_history/n`).
+pub(crate) fn deletions_in(folder: &Path) -> Result<BTreeMap<String, BTreeSet<String>>, CompareError> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let dir = folder.join("deleted");
+    if !dir.is_dir() {
+        return Ok(out);
+    }
+    for input in find_inputs(&[dir])? {
+        for file in input.files {
+            let mut reader = LineReader::with_limit(
+                BufReader::with_capacity(1 << 20, fhir_ndjson::open(&file.path)?),
+                MAX_LINE_BYTES,
+            );
+            while let Some((_, _, line)) = reader.next_at().map_err(|e| NdjsonError::read(&file.path, e))? {
+                let Line::Text(raw) = line else { continue };
+                let Ok(bundle) = serde_json::from_slice::<serde_json::Value>(line_content(raw)) else { continue };
+                let entries = bundle.get("entry").and_then(|e| e.as_array()).into_iter().flatten();
+                for url in entries.filter_map(|e| e.pointer("/request/url").and_then(|u| u.as_str())) {
+                    if let Some((t, id)) = type_and_id(url) {
+                        out.entry(t.to_string()).or_default().insert(id.to_string());
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `Patient/123`, `https://x/fhir/Patient/123` or `Patient/123/_history/2` → (`Patient`, `123`).
+fn type_and_id(url: &str) -> Option<(&str, &str)> {
+    let path = url.split(['?', '#']).next()?;
+    let path = match path.find("/_history/") {
+        Some(at) => &path[..at],
+        None => path,
+    };
+    let mut parts = path.trim_end_matches('/').rsplit('/');
+    let id = parts.next().filter(|s| !s.is_empty())?;
+    let resource_type = parts.next().filter(|t| fhir_ndjson::looks_like_type(t))?;
+    Some((resource_type, id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::type_and_id;
+
+    #[test]
+    fn deletion_urls_name_type_and_id_in_any_of_their_forms() {
+        assert_eq!(type_and_id("Patient/123"), Some(("Patient", "123")));
+        assert_eq!(type_and_id("https://x.test/fhir/Observation/o-1"), Some(("Observation", "o-1")));
+        assert_eq!(type_and_id("Condition/c9/_history/3"), Some(("Condition", "c9")));
+        assert_eq!(type_and_id("nonsense"), None);
+        assert_eq!(type_and_id("lower/123"), None);
+    }
+}
