@@ -11,7 +11,11 @@ impl From<ComparisonError> for IpcError {
     fn from(e: ComparisonError) -> Self {
         let code = match &e {
             ComparisonError::NoSuchExport(_) => ErrorCode::NotFound,
-            ComparisonError::Same | ComparisonError::OtherDataset { .. } => ErrorCode::InvalidInput,
+            ComparisonError::Same
+            | ComparisonError::OtherDataset { .. }
+            | ComparisonError::OtherRequest { .. }
+            | ComparisonError::EarlierIsIncremental(_)
+            | ComparisonError::Gap { .. } => ErrorCode::InvalidInput,
             ComparisonError::Compare(export_compare::CompareError::FolderGone(_)) => ErrorCode::NotFound,
             ComparisonError::Compare(_) => ErrorCode::Preview,
             ComparisonError::Db(_) => ErrorCode::Database,

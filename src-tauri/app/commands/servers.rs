@@ -96,18 +96,38 @@ pub struct SignInResult {
     pub discovered: bool,
 }
 
+/// The form's SMART settings for "Test sign-in", saved or not.
+#[derive(Debug, Clone, serde::Deserialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct SignInTest {
+    pub base_url: String,
+    pub client_id: String,
+    pub key_kid: String,
+    pub token_url: Option<String>,
+    pub scope: Option<String>,
+    /// How the server registered the key (DPC's key id, Epic's JWKS URL), as typed.
+    pub assertion_kid: Option<String>,
+    pub jku: Option<String>,
+    /// A saved server: reached through its CA file and network settings.
+    #[ts(type = "number | null")]
+    pub server_id: Option<i64>,
+}
+
 /// Signs in with the form's settings (key from the keychain, token URL typed or discovered) and throws the
 /// token away: proof that the server accepts this client and key.
 #[tauri::command]
-pub async fn test_sign_in(
-    state: State<'_, AppState>,
-    base_url: String,
-    client_id: String,
-    key_kid: String,
-    token_url: Option<String>,
-    scope: Option<String>,
-) -> Result<SignInResult, IpcError> {
+pub async fn test_sign_in(state: State<'_, AppState>, test: SignInTest) -> Result<SignInResult, IpcError> {
+    let SignInTest { base_url, client_id, key_kid, token_url, scope, assertion_kid, jku, server_id } = test;
     let checked = haul_store::check_base_url(&base_url)?;
+    let jku = jku.filter(|j| !j.trim().is_empty()).map(|j| haul_store::check_jku(&j)).transpose()?;
+    let http = match server_id {
+        Some(id) => {
+            let server = state.with_db(|db| Ok(db.get_server(id)?))?;
+            state.runner()?.http_for_server(&server)?
+        }
+        None => state.http.clone(),
+    };
     if client_id.trim().is_empty() {
         return Err(IpcError::new(ErrorCode::InvalidInput, "Enter the client ID first."));
     }
@@ -115,15 +135,16 @@ pub async fn test_sign_in(
     let typed = token_url.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
     let (token_url, discovered) = match typed {
         Some(t) => (t, false),
-        None => (bulk_client::discover_token_url(&state.http, &checked.normalized).await.map_err(auth_error)?, true),
+        None => (bulk_client::discover_token_url(&http, &checked.normalized).await.map_err(auth_error)?, true),
     };
     let auth = bulk_client::BackendAuth::new(
-        state.http.clone(),
+        http.clone(),
         token_url.clone(),
         client_id.trim().to_string(),
         scope,
         std::sync::Arc::new(key),
-    );
+    )
+    .with_registration(assertion_kid, jku);
     auth.access_token().await.map_err(auth_error)?;
     Ok(SignInResult { token_url, discovered })
 }

@@ -14,6 +14,7 @@ import type { JobEvent } from "./bindings/JobEvent";
 import type { KeyAlgorithm } from "./bindings/KeyAlgorithm";
 import type { KeyInfo } from "./bindings/KeyInfo";
 import type { SignInResult } from "./bindings/SignInResult";
+import type { SignInTest } from "./bindings/SignInTest";
 import type { ProbeStep } from "./bindings/ProbeStep";
 import type { PinnedGroup } from "./bindings/PinnedGroup";
 import type { ProxyInput } from "./bindings/ProxyInput";
@@ -150,8 +151,7 @@ export const commands = {
   signFileWithKey: (kid: string, path: string) => call("sign_file_with_key", { kid, path }),
   cancelBlockingExport: (id: number) => call("cancel_blocking_export", { id }),
   compareExports: (a: number, b: number) => call("compare_exports", { a, b }),
-  testSignIn: (baseUrl: string, clientId: string, keyKid: string, tokenUrl: string | null, scope: string | null) =>
-    call("test_sign_in", { baseUrl, clientId, keyKid, tokenUrl, scope }),
+  testSignIn: (test: SignInTest) => call("test_sign_in", { test }),
   rerunExport: (id: number, incremental: boolean, onEvent: (e: JobEvent) => void) =>
     call("rerun_export", { id, incremental, onEvent: channelOf(onEvent) }),
   exportText: (id: number, which: "log" | "errors") => call("export_text", { id, which }),

@@ -22,9 +22,57 @@ pub struct CertificateDescription {
 
 /// A client certificate with its private key, ready for the HTTP client.
 pub struct ClientIdentity {
-    /// The certificate, the rest of its chain, then the private key, as PEM.
-    pem: Zeroizing<String>,
+    /// The certificate, then the rest of its chain, as PEM (public).
+    certificates_pem: String,
+    /// The private key: which PEM label it has, and its DER.
+    key: PrivateKeyPart,
     pub description: CertificateDescription,
+}
+
+/// A client certificate's private key in the smallest form that keeps it whole: a one-byte tag for its kind
+/// (PKCS#8, PKCS#1, SEC1), then its DER. Keychains bound an entry's size (Windows: 2,560 bytes), which a
+/// certificate chain with its key as PEM text overruns; the key's DER alone fits.
+pub struct PrivateKeyPart(Zeroizing<Vec<u8>>);
+
+impl PrivateKeyPart {
+    fn new(key: &PrivateKeyDer<'_>) -> Self {
+        let tag = match key {
+            PrivateKeyDer::Pkcs1(_) => b'1',
+            PrivateKeyDer::Sec1(_) => b'e',
+            _ => b'8',
+        };
+        let mut bytes = Zeroizing::new(Vec::with_capacity(key.secret_der().len() + 1));
+        bytes.push(tag);
+        bytes.extend_from_slice(key.secret_der());
+        Self(bytes)
+    }
+
+    /// The bytes to keep in the keychain.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Back from the keychain's bytes; `None` if they are not such a key.
+    pub fn from_bytes(bytes: Zeroizing<Vec<u8>>) -> Option<Self> {
+        matches!(bytes.first(), Some(b'1' | b'e' | b'8')).then_some(Self(bytes))
+    }
+
+    fn pem(&self) -> Zeroizing<String> {
+        let label = match self.0[0] {
+            b'1' => "RSA PRIVATE KEY",
+            b'e' => "EC PRIVATE KEY",
+            _ => "PRIVATE KEY",
+        };
+        let mut pem = Zeroizing::new(String::new());
+        push_pem(&mut pem, label, &self.0[1..]);
+        pem
+    }
+}
+
+/// The certificate chain (PEM, kept anywhere) and the key (kept in the keychain) as one PEM: what the HTTP
+/// client takes.
+pub fn identity_pem(certificates_pem: &str, key: &PrivateKeyPart) -> Zeroizing<String> {
+    Zeroizing::new(format!("{certificates_pem}{}", key.pem().as_str()))
 }
 
 impl std::fmt::Debug for ClientIdentity {
@@ -99,9 +147,19 @@ impl ClientIdentity {
         assemble(certificates, key)
     }
 
-    /// The certificate chain and private key as PEM: what the keychain keeps and [`crate::HttpClient`] takes.
-    pub fn pem(&self) -> &Zeroizing<String> {
-        &self.pem
+    /// The certificate chain and private key as PEM: what [`crate::HttpClient`] takes.
+    pub fn pem(&self) -> Zeroizing<String> {
+        identity_pem(&self.certificates_pem, &self.key)
+    }
+
+    /// The certificate chain alone, as PEM: public, kept beside the server's settings.
+    pub fn certificates_pem(&self) -> &str {
+        &self.certificates_pem
+    }
+
+    /// The private key, for the keychain.
+    pub fn private_key(&self) -> &PrivateKeyPart {
+        &self.key
     }
 }
 
@@ -154,17 +212,11 @@ fn assemble(
     certificates.insert(0, leaf_certificate);
     let description = describe(&certificates[0])?;
 
-    let mut pem = Zeroizing::new(String::new());
+    let mut certificates_pem = String::new();
     for certificate in &certificates {
-        push_pem(&mut pem, "CERTIFICATE", certificate.as_ref());
+        push_pem(&mut certificates_pem, "CERTIFICATE", certificate.as_ref());
     }
-    let label = match &key {
-        PrivateKeyDer::Pkcs1(_) => "RSA PRIVATE KEY",
-        PrivateKeyDer::Sec1(_) => "EC PRIVATE KEY",
-        _ => "PRIVATE KEY",
-    };
-    push_pem(&mut pem, label, key.secret_der());
-    Ok(ClientIdentity { pem, description })
+    Ok(ClientIdentity { certificates_pem, key: PrivateKeyPart::new(&key), description })
 }
 
 fn push_pem(out: &mut String, label: &str, der: &[u8]) {

@@ -25,7 +25,7 @@ mod token_endpoint;
 
 pub use ca_bundle::{CaBundleError, check_ca_certificates};
 pub use capability::{BULK_DATA_CAPABILITY, ServerSummary, fetch_summary};
-pub use client_identity::{CertificateDescription, ClientIdentity, ClientIdentityError};
+pub use client_identity::{CertificateDescription, ClientIdentity, ClientIdentityError, PrivateKeyPart, identity_pem};
 pub use client_secret::{ClientSecretAuth, SecretStyle, check_token_param};
 pub use download::{DownloadError, DownloadLimits, Downloaded, FileSink};
 pub use error::{HttpError, HttpErrorKind};

@@ -56,6 +56,11 @@ pub fn check_proxy_url(input: &str) -> Result<String, ProxyError> {
     if text.is_empty() {
         return Err(ProxyError::Empty);
     }
+    // A user and password typed into the address are refused before anything quotes the text back.
+    let authority = text.split_once("://").map_or(text, |(_, rest)| rest);
+    if authority.split(['/', '?', '#']).next().is_some_and(|a| a.contains('@')) {
+        return Err(ProxyError::CredentialsInAddress);
+    }
     // `proxy.example:8080` would parse with `proxy.example` as its scheme: without "://" it is an http proxy.
     let with_scheme = if text.contains("://") { text.to_string() } else { format!("http://{text}") };
     let url = Url::parse(&with_scheme).map_err(|_| ProxyError::NotAnAddress(text.to_string()))?;
@@ -99,6 +104,8 @@ mod tests {
         assert_eq!(check_proxy_url(""), Err(ProxyError::Empty));
         assert_eq!(check_proxy_url("socks5://proxy.example:1080"), Err(ProxyError::Scheme("socks5".into())));
         assert_eq!(check_proxy_url("http://me:pw@proxy.example:8080"), Err(ProxyError::CredentialsInAddress));
+        // Even when the rest does not parse, the typed password is never quoted back.
+        assert_eq!(check_proxy_url("http://nurse:hunter2@proxy:99999"), Err(ProxyError::CredentialsInAddress));
         let pac = check_proxy_url("http://wpad.hospital.example/proxy.pac").unwrap_err();
         assert!(matches!(pac, ProxyError::HasPath(_)) && pac.to_string().contains("PAC"), "{pac}");
         assert!(matches!(check_proxy_url("http://"), Err(ProxyError::NotAnAddress(_))));

@@ -28,7 +28,8 @@ pub const LISTED_PATIENTS: usize = 1000;
 #[ts(export)]
 pub struct TypeComparison {
     pub resource_type: String,
-    /// Resources in the earlier and the later export.
+    /// Resources in the earlier export, and after the later one (for an incremental later export: the earlier
+    /// ones plus those it added, less those it deleted).
     #[ts(type = "number")]
     pub before: u64,
     #[ts(type = "number")]
@@ -119,11 +120,18 @@ pub fn compare(before: &Path, after: &Path, incremental: bool) -> Result<Compari
                 }
             })?;
         }
-        row.after = seen_after.len() as u64;
         let gone: &BTreeSet<String> = deleted.get(resource_type).unwrap_or(&EMPTY);
         row.deleted = gone.len() as u64;
+        let gone_keys: BTreeSet<u64> = gone.iter().map(|id| fingerprint(id.as_bytes())).collect();
+        row.after = if incremental {
+            // The later export holds changes only: after them, the data set is the earlier one plus what was
+            // added, less what was deleted from it.
+            let deleted_there = gone_keys.iter().filter(|k| earlier.contains_key(k)).count() as u64;
+            (row.before + row.added).saturating_sub(deleted_there)
+        } else {
+            seen_after.len() as u64
+        };
         if !incremental {
-            let gone_keys: BTreeSet<u64> = gone.iter().map(|id| fingerprint(id.as_bytes())).collect();
             for key in earlier.keys().filter(|k| !seen_after.contains_key(k) && !gone_keys.contains(k)) {
                 row.removed += 1;
                 if let Some(id) = earlier_patients.get(key) {

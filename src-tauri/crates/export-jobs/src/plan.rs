@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use bulk_client::{ExportLevel, ExportRequest};
 use haul_store::{
-    AuthKind, AuthSettings, BaselineChoice, Database, DbError, JobRecord, JobSettings, NewJob, SecretRef, Server,
-    ServerError,
+    AuthKind, AuthSettings, BaselineChoice, Database, DbError, ExportScope, JobRecord, JobSettings, NewJob, SecretRef,
+    Server, ServerError,
 };
 use serde::Serialize;
 use ts_rs::TS;
@@ -185,6 +185,19 @@ struct Resolved {
     profile: Option<&'static server_profiles::Profile>,
 }
 
+impl Resolved {
+    /// Whose earlier exports count as this one's (the baseline of "since the last export").
+    fn scope(&self) -> ExportScope<'_> {
+        match self.server_id {
+            Some(id) => ExportScope::Saved(id),
+            None => ExportScope::Address {
+                fhir_url: &self.fhir_url,
+                client_id: self.auth.as_ref().and_then(|a| a.client_id.as_deref()),
+            },
+        }
+    }
+}
+
 impl ExportPlan {
     /// A plan with the defaults of the Export page: the request as given, a new folder under the exports
     /// root, 4 downloads at once, DELETE once every file is safe.
@@ -284,7 +297,7 @@ impl ExportPlan {
         self.check_request()?;
         let server = self.resolve(db)?;
         let mut request = self.request.clone();
-        let baseline = db.baseline_for(&server.fhir_url, &request)?;
+        let baseline = db.baseline_for(server.scope(), &request)?;
         if self.since == Since::LastExport {
             request.since = baseline.baseline.as_ref().map(|b| b.since.clone());
         }
@@ -307,7 +320,7 @@ impl ExportPlan {
         let baseline = match self.since {
             Since::AsRequested => None,
             Since::LastExport => {
-                let found = db.baseline_for(&server.fhir_url, &request)?;
+                let found = db.baseline_for(server.scope(), &request)?;
                 request.since = found.baseline.as_ref().map(|b| b.since.clone());
                 Some(found)
             }

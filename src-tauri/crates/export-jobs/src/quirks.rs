@@ -9,6 +9,13 @@ use server_profiles::{Profile, ProfileError, ProfileLevel};
 /// AB2D's earliest (its data starts in 2020; a later attestation date is applied by AB2D itself).
 const FULL_EXPORT_SINCE: &str = "2020-01-01T00:00:00Z";
 
+/// Whether `since` is the one a full export to an AB2D-like server carries ([`FULL_EXPORT_SINCE`], in
+/// whichever form the server wanted): such an export is full, not incremental.
+pub fn is_full_export_since(since: &str) -> bool {
+    let parse = |s: &str| time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok();
+    parse(since).is_some_and(|t| Some(t) == parse(FULL_EXPORT_SINCE))
+}
+
 /// Why a request does not suit the server's kind.
 #[derive(Debug, thiserror::Error)]
 pub enum QuirkError {

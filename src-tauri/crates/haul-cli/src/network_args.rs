@@ -81,7 +81,7 @@ impl NetworkArgs {
                     description.not_after
                 );
             }
-            settings.client_identity_pem = Some(identity.pem().clone());
+            settings.client_identity_pem = Some(identity.pem());
         }
         HttpClient::configured(&settings).map_err(|e| e.to_string())
     }

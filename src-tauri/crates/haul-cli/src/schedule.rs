@@ -122,16 +122,30 @@ pub async fn run_scheduled(args: RunScheduledArgs) -> Result<u8, String> {
     let data = DataDir::locate().map_err(|e| e.to_string())?;
     let lock_path: PathBuf = data.root().join(format!("schedule-{}.lock", schedule.id));
     let lock = std::fs::File::create(&lock_path).map_err(|e| format!("cannot open {}: {e}", lock_path.display()))?;
-    if lock.try_lock().is_err() {
-        let message = "Skipped: the previous run of this schedule was still going.";
-        db.record_scheduled_run(schedule.id, None, RunOutcome::Skipped, message).map_err(|e| e.to_string())?;
-        eprintln!("{message}");
-        return Ok(EXIT_OK);
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let message = "Skipped: the previous run of this schedule was still going.";
+            db.record_scheduled_run(schedule.id, None, RunOutcome::Skipped, message).map_err(|e| e.to_string())?;
+            eprintln!("{message}");
+            return Ok(EXIT_OK);
+        }
+        // A folder that cannot lock (some network homes): running anyway could let two runs write at once.
+        Err(std::fs::TryLockError::Error(e)) => {
+            let message = format!(
+                "The schedule did not run: Haul cannot lock {} ({e}), which keeps two runs from overlapping. Keep Haul's data folder on a local disk.",
+                lock_path.display()
+            );
+            db.record_scheduled_run(schedule.id, None, RunOutcome::Failed, &message).map_err(|e| e.to_string())?;
+            return Err(message);
+        }
     }
     let planned = (|| {
         let mut plan = ExportPlan::rerun(&db, schedule.export_id, false)?;
         // Each run continues from the newest complete one (the baseline rule), not from the first.
+        // …and up to now: an `_until` of the export it repeats would fence every run into the same past.
         plan.request.since = None;
+        plan.request.until = None;
         plan.since = Since::LastExport;
         plan.folder_note = Some("scheduled".into());
         plan.create(&db, &data.default_exports_root())

@@ -40,6 +40,32 @@ pub struct BaselineChoice {
     pub passed_over: Vec<String>,
 }
 
+/// Who an export is for: the saved server (one server even when its address changes), or, for an address
+/// given on the command line, the address and the client it signed in as. Two clients of one address (BCDA's
+/// one API for every ACO) see different data, so one's export is never the other's baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportScope<'a> {
+    Saved(i64),
+    Address { fhir_url: &'a str, client_id: Option<&'a str> },
+}
+
+impl ExportScope<'_> {
+    fn holds(&self, job: &JobRecord) -> bool {
+        match *self {
+            ExportScope::Saved(id) => job.server_id == Some(id),
+            ExportScope::Address { client_id, .. } => {
+                job.server_id.is_none() && job.settings.auth.as_ref().and_then(|a| a.client_id.as_deref()) == client_id
+            }
+        }
+    }
+}
+
+/// Two requests export the same thing: the same level, group and types, and the same filters, elements,
+/// patients and associated data. For baselines here, and for comparisons (export-jobs).
+pub fn same_request(a: &ExportRequest, b: &ExportRequest) -> bool {
+    a.level() == b.level() && types_key(&a.types) == types_key(&b.types) && shape(a) == shape(b)
+}
+
 /// The parts of a request that change what an export holds, in one comparable form: two exports continue
 /// each other only if these are equal (the level, group and types are compared in SQL).
 fn shape(request: &ExportRequest) -> Vec<Vec<String>> {
@@ -83,22 +109,22 @@ pub fn moment_of(instant: &str) -> String {
 }
 
 impl Database {
-    /// The baseline for an incremental export of `request` from `fhir_url` (see the module comment).
-    pub fn baseline_for(&self, fhir_url: &str, request: &ExportRequest) -> Result<BaselineChoice, DbError> {
-        self.baseline_at(fhir_url, request, OffsetDateTime::now_utc())
+    /// The baseline for an incremental export of `request` for `scope` (see the module comment).
+    pub fn baseline_for(&self, scope: ExportScope<'_>, request: &ExportRequest) -> Result<BaselineChoice, DbError> {
+        self.baseline_at(scope, request, OffsetDateTime::now_utc())
     }
 
     pub(crate) fn baseline_at(
         &self,
-        fhir_url: &str,
+        scope: ExportScope<'_>,
         request: &ExportRequest,
         now: OffsetDateTime,
     ) -> Result<BaselineChoice, DbError> {
         let wanted = shape(request);
         let candidates: Vec<JobRecord> = self
-            .finished_jobs_like(fhir_url, request)?
+            .finished_jobs_like(scope, request)?
             .into_iter()
-            .filter(|job| shape(&job.request) == wanted)
+            .filter(|job| scope.holds(job) && shape(&job.request) == wanted)
             .collect();
         let mut choice = BaselineChoice::default();
         // Newest first (by when Haul started them, which a server's clock cannot disturb).
@@ -148,21 +174,23 @@ impl Database {
         Ok(choice)
     }
 
-    /// Finished exports (completed, with or without problems) of the same server, level, group and types,
-    /// newest first.
-    fn finished_jobs_like(&self, fhir_url: &str, request: &ExportRequest) -> Result<Vec<JobRecord>, DbError> {
+    /// Finished exports (completed, with or without problems) of the same level, group and types, newest
+    /// first: of the saved server (at any address it had), or at the address.
+    fn finished_jobs_like(&self, scope: ExportScope<'_>, request: &ExportRequest) -> Result<Vec<JobRecord>, DbError> {
         let (level, group) = crate::job_rows::level_parts(request.level());
+        let (server_id, url) = match scope {
+            ExportScope::Saved(id) => (Some(id), None),
+            ExportScope::Address { fhir_url, .. } => (None, Some(fhir_url.trim_end_matches('/'))),
+        };
         let sql = format!(
-            "SELECT {} FROM exports WHERE fhir_url = ?1 AND level = ?2 AND group_id IS ?3 AND types_key = ?4 \
-             AND state IN ('completed', 'completed_with_problems') AND transaction_time IS NOT NULL ORDER BY id DESC",
+            "SELECT {} FROM exports WHERE (server_id = ?1 OR fhir_url = ?2) AND level = ?3 AND group_id IS ?4 \
+             AND types_key = ?5 AND state IN ('completed', 'completed_with_problems') \
+             AND transaction_time IS NOT NULL ORDER BY id DESC",
             crate::job_rows::JOB_COLUMNS
         );
         let mut stmt = self.conn().prepare(&sql).map_err(|e| self.error(e))?;
         let rows = stmt
-            .query_map(
-                params![fhir_url.trim_end_matches('/'), level, group, types_key(&request.types)],
-                crate::job_rows::job_from_row,
-            )
+            .query_map(params![server_id, url, level, group, types_key(&request.types)], crate::job_rows::job_from_row)
             .map_err(|e| self.error(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.error(e))
     }

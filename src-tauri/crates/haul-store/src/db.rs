@@ -26,6 +26,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0014_blocked_by", include_str!("migrations/0014_blocked_by.sql")),
     ("0015_file_deletions", include_str!("migrations/0015_file_deletions.sql")),
     ("0016_schedules", include_str!("migrations/0016_schedules.sql")),
+    ("0017_client_certificate_chain", include_str!("migrations/0017_client_certificate_chain.sql")),
 ];
 
 /// The schema version this build writes.

@@ -85,6 +85,15 @@ impl Keychain {
         secret_entry(name, server)?.get_password().map(Zeroizing::new).map_err(|e| classify_secret(e, server))
     }
 
+    /// Stores bytes (a client certificate's key) under the entry `name`, replacing one there.
+    pub fn store_secret_bytes(&self, name: &str, server: &str, secret: &[u8]) -> Result<(), KeychainError> {
+        secret_entry(name, server)?.set_secret(secret).map_err(|e| classify_secret(e, server))
+    }
+
+    pub fn load_secret_bytes(&self, name: &str, server: &str) -> Result<Zeroizing<Vec<u8>>, KeychainError> {
+        secret_entry(name, server)?.get_secret().map(Zeroizing::new).map_err(|e| classify_secret(e, server))
+    }
+
     /// Removes a secret entry; one that is already gone counts as removed.
     pub fn remove_secret(&self, name: &str, server: &str) -> Result<(), KeychainError> {
         match secret_entry(name, server)?.delete_credential() {

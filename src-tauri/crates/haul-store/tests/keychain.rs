@@ -231,6 +231,12 @@ fn a_proxy_password_and_a_client_certificate_live_in_the_keychain_only_and_go_wi
     let changed = haul_store::ProxyInput { password: Some("second-proxy-pass-1234".into()), ..input.clone() };
     db.set_server_proxy(&Keychain, server.id, Some(&changed)).unwrap();
     assert!(matches!(Keychain.load_secret(&first_entry, "x"), Err(KeychainError::SecretMissing { .. })));
+    // Another proxy's address without its password: the saved password is not carried to the new host.
+    let moved = haul_store::ProxyInput { url: "other-proxy.test:3128".into(), password: None, ..input.clone() };
+    let err = db.set_server_proxy(&Keychain, server.id, Some(&moved)).unwrap_err();
+    assert_eq!(err.field(), Some(haul_store::servers::ServerField::ProxyPassword), "{err}");
+    let proxy = db.get_server(server.id).unwrap().proxy.unwrap();
+    assert_eq!(proxy.url, "http://proxy.hospital.test:8080", "nothing changed");
 
     // A password without a user name, a PAC file's address: refused beside their fields.
     let no_user = haul_store::ProxyInput { username: None, ..input.clone() };

@@ -29,15 +29,20 @@ pub fn calendar(cadence: Cadence, at: TimeOfDay) -> String {
 
 /// A value on an `ExecStart=` line: quoted, with systemd's escapes for `\`, `"`, `%` and `$`.
 fn quoted(arg: &str) -> String {
-    let escaped = arg.replace('\\', "\\\\").replace('"', "\\\"").replace('%', "%%").replace('$', "$$");
-    format!("\"{escaped}\"")
+    format!("\"{}\"", quoted_value(arg).replace('$', "$$"))
+}
+
+/// A quoted `Environment=` assignment's text: `$` means nothing there (no variable expansion), so only `\`,
+/// `"` and the `%` of specifiers are escaped.
+fn quoted_value(arg: &str) -> String {
+    arg.replace('\\', "\\\\").replace('"', "\\\"").replace('%', "%%")
 }
 
 fn service(command: &ScheduledCommand) -> String {
     let mut exec = vec![quoted(&command.program.to_string_lossy())];
     exec.extend(command.args.iter().map(|a| quoted(a)));
     let env: String =
-        command.env.iter().map(|(k, v)| format!("Environment={}\n", quoted(&format!("{k}={v}")))).collect();
+        command.env.iter().map(|(k, v)| format!("Environment=\"{}\"\n", quoted_value(&format!("{k}={v}")))).collect();
     format!(
         "[Unit]\nDescription={}\n\n[Service]\nType=oneshot\n{env}ExecStart={}\n",
         command.description,
@@ -119,7 +124,7 @@ mod tests {
             description: "Haul: ACO North, monthly".into(),
             program: PathBuf::from("/opt/Haul 1/haul"),
             args: vec!["run-scheduled".into(), "3".into()],
-            env: vec![("HAUL_DATA_DIR".into(), "/home/ana/100% data".into())],
+            env: vec![("HAUL_DATA_DIR".into(), "/home/ana/100% $team".into())],
             cadence: Cadence::Monthly,
             at: TimeOfDay { hour: 6, minute: 0 },
         }
@@ -131,7 +136,7 @@ mod tests {
         install(dir.path(), &command(), false).unwrap();
         let service = std::fs::read_to_string(dir.path().join("haul-schedule-3.service")).unwrap();
         assert!(service.contains("ExecStart=\"/opt/Haul 1/haul\" \"run-scheduled\" \"3\""), "{service}");
-        assert!(service.contains("Environment=\"HAUL_DATA_DIR=/home/ana/100%% data\""), "{service}");
+        assert!(service.contains("Environment=\"HAUL_DATA_DIR=/home/ana/100%% $team\""), "{service}");
         let timer = std::fs::read_to_string(dir.path().join("haul-schedule-3.timer")).unwrap();
         assert!(timer.contains("OnCalendar=*-*-01 06:00:00") && timer.contains("Persistent=true"), "{timer}");
         remove(dir.path(), "haul-schedule-3", false).unwrap();

@@ -236,7 +236,7 @@ function HistoryDetail({
           error={new CommandError({ code: "internal", message: job.failure.message, detail: job.failure.detail ?? undefined })}
         />
       )}
-      {job.blockedBy && <BlockingExport jobId={job.id} statusUrl={job.blockedBy} onCancelled={onChanged} />}
+      {job.blockedBy && job.state === "failed" && <BlockingExport jobId={job.id} statusUrl={job.blockedBy} onCancelled={onChanged} />}
       {job.problems.length > 0 && (
         <div className="notice notice-warn" data-testid="history-problems">
           {job.problems.map((p, i) => (

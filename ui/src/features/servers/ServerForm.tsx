@@ -235,13 +235,17 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
     // With sign-in set up, prove it too: a token from the server's token endpoint.
     if (values.auth === "smart_backend" && keyKid !== "" && values.clientId.trim() !== "") {
       try {
-        const result = await commands.testSignIn(
-          url.normalized,
-          values.clientId,
+        const blank = (v: string) => (v.trim() === "" ? null : v.trim());
+        const result = await commands.testSignIn({
+          baseUrl: url.normalized,
+          clientId: values.clientId,
           keyKid,
-          values.tokenUrl.trim() === "" ? null : values.tokenUrl.trim(),
-          values.scope.trim() === "" ? null : values.scope.trim(),
-        );
+          tokenUrl: blank(values.tokenUrl),
+          scope: blank(values.scope),
+          assertionKid: blank(values.assertionKid),
+          jku: blank(values.jku),
+          serverId: current?.id ?? null,
+        });
         setSignIn({ kind: "ok", tokenUrl: result.tokenUrl, discovered: result.discovered });
       } catch (e) {
         setSignIn({ kind: "failed", error: toCommandError(e) });

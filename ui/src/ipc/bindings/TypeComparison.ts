@@ -5,7 +5,8 @@
  */
 export type TypeComparison = { resourceType: string, 
 /**
- * Resources in the earlier and the later export.
+ * Resources in the earlier export, and after the later one (for an incremental later export: the earlier
+ * ones plus those it added, less those it deleted).
  */
 before: number, after: number, 
 /**

@@ -29,6 +29,7 @@ import type { ServerInput } from "./ServerInput";
 import type { ServerProfile } from "./ServerProfile";
 import type { ServerSummary } from "./ServerSummary";
 import type { SignInResult } from "./SignInResult";
+import type { SignInTest } from "./SignInTest";
 import type { StartupStatus } from "./StartupStatus";
 import type { UrlCheck } from "./UrlCheck";
 import type { Channel } from "@tauri-apps/api/core";
@@ -219,7 +220,7 @@ export type Commands = {
    * Signs in with the form's settings (key from the keychain, token URL typed or discovered) and throws the
    * token away: proof that the server accepts this client and key.
    */
-  test_sign_in: { args: { baseUrl: string, clientId: string, keyKid: string, tokenUrl: string | null, scope: string | null }, result: SignInResult },
+  test_sign_in: { args: { test: SignInTest }, result: SignInResult },
   unpin_group: { args: { serverId: number, groupId: string }, result: null },
   update_server: { args: { id: number, input: ServerInput }, result: Server },
   /**

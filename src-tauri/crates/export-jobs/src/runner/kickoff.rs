@@ -25,6 +25,8 @@ pub(super) async fn kickoff(ctx: &Ctx, job: &JobRecord) -> Result<String, Stop> 
         }
         match ctx.session.kickoff(&job.request).await {
             Ok(Kickoff::Accepted { status_url }) => {
+                // Whatever held an earlier attempt up is gone: nothing of the server's is offered for cancelling.
+                ctx.db(|db| db.set_blocked_by(ctx.id, None))?;
                 ctx.log.set_export_id(&status_url);
                 ctx.log.event(
                     "kickoff",
@@ -72,7 +74,15 @@ pub(super) async fn kickoff(ctx: &Ctx, job: &JobRecord) -> Result<String, Stop> 
                     "It is Haul's export {}: let it finish, or cancel it (History, or `haul cancel {}`), then try again.",
                     j.id, j.id
                 ),
-                _ => {
+                // One of Haul's own, finished here but still held by the server (a failed export it could
+                // resume): never offered for a DELETE as if it were a stranger's.
+                Some(j) => format!(
+                    "It is Haul's export {} ({}): resume it (History, or `haul resume {}`) so the server can finish it, then try again.",
+                    j.id,
+                    j.state.label(),
+                    j.id
+                ),
+                None => {
                     ctx.db(|db| db.set_blocked_by(ctx.id, Some(&other)))?;
                     format!(
                         "If that export is no longer needed, Haul can cancel it on the server (History: “Cancel the server's running export”, or `haul cancel {} --blocking`), then try again.",

@@ -33,7 +33,7 @@ pub struct ServerProxy {
 }
 
 /// What the proxy form sends.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct ProxyInput {
@@ -45,6 +45,17 @@ pub struct ProxyInput {
     #[ts(optional)]
     #[serde(default)]
     pub password: Option<String>,
+}
+
+/// Never prints the password (only whether one was given).
+impl std::fmt::Debug for ProxyInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProxyInput")
+            .field("url", &self.url)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "…"))
+            .finish()
+    }
 }
 
 /// A saved client certificate as the user recognises it. The certificate and its key are in the keychain.
@@ -196,8 +207,15 @@ impl Database {
                 keychain.store_secret(&name, &server.name, p)?;
                 Some(name)
             }
-            // No new password: the saved one stays while there is a user name to go with it.
-            (None, Some(_)) => old.clone(),
+            // No new password: the saved one stays while there is a user name to go with it, and only for the
+            // proxy it was saved for (a password is never sent to another host).
+            (None, Some(_)) if server.proxy.as_ref().is_none_or(|p| p.url == url) => old.clone(),
+            (None, Some(_)) => {
+                return Err(invalid(
+                    ServerField::ProxyPassword,
+                    "The proxy's address changed: enter the password for the new proxy (a saved password goes only to the proxy it was saved for).",
+                ));
+            }
             (None, None) => None,
         };
         if let Err(e) = self.write_proxy(id, Some(&url), username, entry.as_deref()) {
@@ -257,8 +275,9 @@ impl Database {
                     expired: identity.description.expired,
                 };
                 let name = new_entry_name("server-client-certificate", id);
-                keychain.store_secret(&name, &server.name, identity.pem())?;
-                (Some(serde_json::to_string(&info).expect("a description serializes")), Some(name))
+                keychain.store_secret_bytes(&name, &server.name, identity.private_key().as_bytes())?;
+                let info = serde_json::to_string(&info).expect("a description serializes");
+                (Some((info, identity.certificates_pem().to_string())), Some(name))
             }
         };
         if file.is_none()
@@ -266,10 +285,11 @@ impl Database {
         {
             remove_entry(keychain, old, &server.name)?;
         }
+        let (info, chain) = info.unzip();
         let saved = self.conn().execute(
-            "UPDATE servers SET client_certificate = ?1, client_certificate_entry = ?2,
+            "UPDATE servers SET client_certificate = ?1, client_certificate_entry = ?2, client_certificate_chain = ?4,
                  updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?3",
-            rusqlite::params![info, entry, id],
+            rusqlite::params![info, entry, id, chain],
         );
         if let Err(e) = saved {
             if let Some(new) = &entry {
@@ -303,9 +323,22 @@ impl Database {
         id: i64,
     ) -> Result<Option<Zeroizing<String>>, ServerError> {
         let server = self.get_server(id)?;
-        match self.network_entries(id)?.client_certificate {
-            Some(name) => Ok(Some(keychain.load_secret(&name, &server.name)?)),
-            None => Ok(None),
+        let Some(name) = self.network_entries(id)?.client_certificate else { return Ok(None) };
+        let chain: Option<String> = self
+            .conn()
+            .query_row("SELECT client_certificate_chain FROM servers WHERE id = ?1", [id], |r| r.get(0))
+            .map_err(|e| self.error(e))?;
+        let key = bulk_client::PrivateKeyPart::from_bytes(keychain.load_secret_bytes(&name, &server.name)?);
+        match (chain, key) {
+            (Some(chain), Some(key)) => Ok(Some(bulk_client::identity_pem(&chain, &key))),
+            // Saved by a build that kept it otherwise, or damaged: choosing the file again mends it.
+            _ => Err(invalid(
+                ServerField::ClientCertificate,
+                format!(
+                    "The client certificate saved for “{}” cannot be read any more. Choose its file again in the server's settings.",
+                    server.name
+                ),
+            )),
         }
     }
 

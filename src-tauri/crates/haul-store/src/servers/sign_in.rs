@@ -66,15 +66,17 @@ fn jku(input: &ServerInput) -> Result<Option<String>, ServerError> {
 
 /// Checks (and normalizes) a JWKS URL to send as `jku`; for the command line as for the form.
 pub fn check_jku(url: &str) -> Result<String, ServerError> {
-    let checked = check_base_url(url)
-        .map_err(|e| invalid(ServerField::Jku, e.to_string().replace("FHIR base URL", "JWKS URL")))?;
-    if checked.warning.is_some() {
-        return Err(invalid(
+    let url = url.trim();
+    // Kept exactly as typed: servers compare `jku` with the registered URL character by character.
+    match url::Url::parse(url) {
+        Ok(parsed) if parsed.scheme() == "https" && parsed.host_str().is_some() => Ok(url.to_string()),
+        _ => Err(invalid(
             ServerField::Jku,
-            "A JWKS URL must start with https:// (the server fetches your public key from it).",
-        ));
+            format!(
+                "“{url}” is not a JWKS URL: it must be a whole https:// address (the server fetches your public key from it), for example https://keys.example.org/haul/jwks.json."
+            ),
+        )),
     }
-    Ok(checked.normalized)
 }
 
 fn client_id(input: &ServerInput, message: &str) -> Result<String, ServerError> {
@@ -205,6 +207,9 @@ mod tests {
         assert_eq!(validate_sign_in(&i).unwrap_err().field(), Some(ServerField::Jku));
         i.jku = Some(" ".into());
         assert_eq!(validate_sign_in(&i).unwrap().jku, None);
+        // Kept as typed, trailing slash included: servers compare it exactly.
+        i.jku = Some(" https://keys.s.test/jwks/ ".into());
+        assert_eq!(validate_sign_in(&i).unwrap().jku.as_deref(), Some("https://keys.s.test/jwks/"));
         i.assertion_kid = Some("two words".into());
         assert_eq!(validate_sign_in(&i).unwrap_err().field(), Some(ServerField::AssertionKid));
     }
