@@ -56,6 +56,9 @@ const COMMANDS: &[&str] = &[
     "sign_file_with_key",
     "cancel_blocking_export",
     "compare_exports",
+    "schedule_export",
+    "list_schedules",
+    "remove_schedule",
 ];
 
 fn main() {

@@ -10,6 +10,7 @@ mod capabilities_check;
 mod commands;
 mod ipc_commands_ts;
 mod ipc_error;
+mod scheduled_run;
 mod state;
 mod tasks;
 
@@ -18,6 +19,17 @@ fn main() {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("HAUL_LOG").unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
+
+    // Started by the system's scheduler: run the schedule and exit, no window.
+    let args: Vec<String> = std::env::args().collect();
+    match scheduled_run::requested(&args) {
+        Some(Ok(id)) => std::process::exit(scheduled_run::run(id)),
+        Some(Err(message)) => {
+            eprintln!("haul-desktop: {message}");
+            std::process::exit(2);
+        }
+        None => {}
+    }
 
     let state = state::AppState::start();
     tauri::Builder::default()
@@ -83,6 +95,9 @@ fn main() {
             commands::keys::sign_file_with_key,
             commands::exports::cancel_blocking_export,
             commands::compare::compare_exports,
+            commands::schedules::schedule_export,
+            commands::schedules::list_schedules,
+            commands::schedules::remove_schedule,
         ])
         .run(tauri::generate_context!())
         .expect("the Haul window could not start");

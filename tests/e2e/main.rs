@@ -7,5 +7,6 @@ mod files;
 mod harness;
 mod keys;
 mod profiles;
+mod scheduled;
 mod servers;
 mod startup;

@@ -6,5 +6,6 @@ pub mod groups;
 pub mod keys;
 pub mod network;
 pub mod profiles;
+pub mod schedules;
 pub mod servers;
 pub mod startup;

@@ -15,6 +15,7 @@ import type { KeyAlgorithm } from "./bindings/KeyAlgorithm";
 import type { KeyInfo } from "./bindings/KeyInfo";
 import type { SignInResult } from "./bindings/SignInResult";
 import type { SignInTest } from "./bindings/SignInTest";
+import type { Cadence } from "./bindings/Cadence";
 import type { ProbeStep } from "./bindings/ProbeStep";
 import type { PinnedGroup } from "./bindings/PinnedGroup";
 import type { ProxyInput } from "./bindings/ProxyInput";
@@ -151,6 +152,9 @@ export const commands = {
   signFileWithKey: (kid: string, path: string) => call("sign_file_with_key", { kid, path }),
   cancelBlockingExport: (id: number) => call("cancel_blocking_export", { id }),
   compareExports: (a: number, b: number) => call("compare_exports", { a, b }),
+  scheduleExport: (exportId: number, cadence: Cadence, at: string) => call("schedule_export", { exportId, cadence, at }),
+  listSchedules: () => call("list_schedules", {}),
+  removeSchedule: (id: number) => call("remove_schedule", { id }),
   testSignIn: (test: SignInTest) => call("test_sign_in", { test }),
   rerunExport: (id: number, incremental: boolean, onEvent: (e: JobEvent) => void) =>
     call("rerun_export", { id, incremental, onEvent: channelOf(onEvent) }),

@@ -12,6 +12,7 @@ pub mod plan;
 pub mod probe;
 pub mod quirks;
 pub mod runner;
+pub mod scheduled;
 pub mod schemas;
 mod sign_in;
 pub mod verify;

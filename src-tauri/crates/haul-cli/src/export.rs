@@ -433,13 +433,6 @@ pub fn plain_runner(db: Database) -> ExportRunner {
     ExportRunner::new(Arc::new(Mutex::new(db)), HttpClient::new()).with_pacing(pacing())
 }
 
-/// Runs job `id` to its end, progress as plain lines (a scheduler's log); prints and returns the outcome.
-pub async fn run_to_end(runner: &ExportRunner, id: i64) -> Result<JobOutcome, String> {
-    let outcome = runner.run(id, plain_lines(), CancellationToken::new()).await.map_err(|e| e.to_string())?;
-    print_outcome(&outcome);
-    Ok(outcome)
-}
-
 async fn run_one(runner: &ExportRunner, id: i64) -> Result<u8, String> {
     let sink = if std::io::stderr().is_terminal() { bars() } else { plain_lines() };
     let cancel = CancellationToken::new();
@@ -459,7 +452,7 @@ async fn run_one(runner: &ExportRunner, id: i64) -> Result<u8, String> {
     })
 }
 
-fn print_outcome(o: &JobOutcome) {
+pub fn print_outcome(o: &JobOutcome) {
     for t in &o.totals {
         eprintln!(
             "  {:<28} {:>10} resources  {:>9}  ({} files)",
@@ -513,7 +506,7 @@ fn event_text(e: &JobEvent) -> Option<String> {
     })
 }
 
-fn plain_lines() -> EventSink {
+pub fn plain_lines() -> EventSink {
     Arc::new(|e: &JobEvent| {
         if let Some(line) = event_line(e) {
             eprintln!("{line}");

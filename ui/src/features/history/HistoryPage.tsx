@@ -10,6 +10,7 @@ import { TypeTotalsTable } from "../exports/TypeTotalsTable";
 import { ConvertPanel } from "../convert/ConvertPanel";
 import { BlockingExport } from "./BlockingExport";
 import { CompareExports, comparable } from "./CompareExports";
+import { RepeatExport } from "./RepeatExport";
 import { ErrorNotice } from "../shell/ErrorNotice";
 
 const ROW_HEIGHT = 52;
@@ -366,6 +367,7 @@ function HistoryDetail({
       </div>
       {converting && <ConvertPanel key={job.id} exportId={job.id} onClose={() => setConverting(false)} />}
       {convertible && <CompareExports key={job.id} job={job} candidates={comparableWith} />}
+      {convertible && <RepeatExport key={`repeat-${job.id}`} exportId={job.id} />}
       {flash && (
         <p className="notice notice-ok" role="status">
           {flash}
