@@ -85,7 +85,15 @@ async fn a_group_export_runs_to_the_end_and_is_kept_in_history() {
     assert!(overview.contains("Patient") && overview.contains("None: no error files"), "{overview}");
     app.shot("files-overview").await;
     app.click("[data-testid=type-ExplanationOfBenefit]").await;
-    let status = app.wait_for_text("[data-testid=table-status]", " rows").await;
+    let mut status = app.wait_for_text("[data-testid=table-status]", " rows").await;
+    // On a busy machine the first status may still be "0 rows so far — indexing": wait for the count.
+    for _ in 0..100 {
+        if !status.contains("so far") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        status = app.texts("[data-testid=table-status]").await.concat();
+    }
     let rows: u64 = status.split_whitespace().next().unwrap().replace(',', "").parse().unwrap();
     assert!(rows > 100, "{status}");
     app.wait_for_content("[data-testid=data-row]", "eob-").await;
@@ -160,6 +168,14 @@ async fn a_group_export_runs_to_the_end_and_is_kept_in_history() {
     assert!(compared.contains("Patient"), "{compared}");
     app.wait_for("[data-testid=comparison-chart]").await;
     app.shot("compare-runs").await;
+
+    // Repeat it monthly: the system scheduler's files are written (no user session here to start them).
+    app.click("[data-testid=repeat-add]").await;
+    app.wait_for_text("[data-testid=repeat-note]", "haul-schedule-1.timer").await;
+    app.wait_for_text("[data-testid=repeat-list]", "monthly at 06:00 (not run yet)").await;
+    let timer = data.path().join("config/systemd/user/haul-schedule-1.timer");
+    assert!(std::fs::read_to_string(&timer).unwrap().contains("OnCalendar=*-*-01 06:00:00"));
+    app.shot("repeat-monthly").await;
     app.click("[data-testid=history-row-1]").await;
     app.click("[data-testid=delete-files]").await;
     app.click("[data-testid=confirm-delete-files]").await;

@@ -100,6 +100,8 @@ impl Driver {
         cmd.args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
             .env("DISPLAY", &display.name)
             .env("HAUL_DATA_DIR", data_dir)
+            // Schedules made in the window write the system scheduler's files here, not into the user's own.
+            .env("XDG_CONFIG_HOME", data_dir.join("config"))
             .env("HAUL_LOG", "info")
             // No accessibility bus under Xvfb; without this GTK waits for it.
             .env("NO_AT_BRIDGE", "1")

@@ -32,6 +32,8 @@ export function RepeatExport({ exportId }: { exportId: number }) {
       .catch((e: unknown) => setError(toCommandError(e)));
   }, [exportId]);
   useEffect(load, [load]);
+  // The answer appears at the foot of a long pane: brought into view.
+  const shown = useCallback((node: HTMLElement | null) => node?.scrollIntoView?.({ block: "nearest" }), []);
 
   const add = () => {
     setError(null);
@@ -67,7 +69,7 @@ export function RepeatExport({ exportId }: { exportId: number }) {
         scheduler runs it, so Haul need not be open; a failed run is shown the next time Haul opens.
       </p>
       {note && (
-        <p className="field-hint" role="status" data-testid="repeat-note">
+        <p className="field-hint" role="status" data-testid="repeat-note" ref={shown}>
           {note}
         </p>
       )}
