@@ -18,60 +18,69 @@ interface Props {
   open: boolean;
 }
 
+/** One of the two fields: a labelled one-line input with its hint, or its error in the hint's place. */
+function RegistrationField(props: {
+  field: keyof SmartRegistrationValues;
+  testId: string;
+  label: string;
+  placeholder: string;
+  hint: string;
+  value: string;
+  error?: string;
+  onChange: (key: keyof SmartRegistrationValues, value: string) => void;
+}) {
+  const id = useId();
+  return (
+    <div className="field">
+      <label htmlFor={id}>{props.label}</label>
+      <input
+        id={id}
+        data-field={props.field}
+        data-testid={props.testId}
+        value={props.value}
+        spellCheck={false}
+        autoCapitalize="off"
+        aria-invalid={props.error ? true : undefined}
+        aria-describedby={props.error ? `${id}-error` : undefined}
+        onChange={(e) => props.onChange(props.field, e.target.value)}
+        placeholder={props.placeholder}
+      />
+      {props.error ? (
+        <p id={`${id}-error`} className="field-error" data-testid={`error-${props.field}`}>
+          {props.error}
+        </p>
+      ) : (
+        <p className="field-hint">{props.hint}</p>
+      )}
+    </div>
+  );
+}
+
 export function SmartRegistrationFields({ values, errors, onChange, open }: Props) {
-  const ids = { kid: useId(), jku: useId() };
-  const error = (key: keyof SmartRegistrationValues, id: string) =>
-    errors[key] && (
-      <p id={`${id}-error`} className="field-error" data-testid={`error-${key}`}>
-        {errors[key]}
-      </p>
-    );
   return (
     <details className="field" open={open || values.assertionKid !== "" || values.jku !== ""}>
       <summary>How the server registered the key (optional)</summary>
       <div className="form">
-        <div className="field">
-          <label htmlFor={ids.kid}>Key ID given by the server</label>
-          <input
-            id={ids.kid}
-            data-field="assertionKid"
-            data-testid="server-assertion-kid"
-            value={values.assertionKid}
-            spellCheck={false}
-            autoCapitalize="off"
-            aria-invalid={errors.assertionKid ? true : undefined}
-            aria-describedby={errors.assertionKid ? `${ids.kid}-error` : undefined}
-            onChange={(e) => onChange("assertionKid", e.target.value)}
-            placeholder="the key's own ID when empty"
-          />
-          {error("assertionKid", ids.kid) || (
-            <p className="field-hint">
-              Some servers name your public key themselves once you upload it (CMS DPC shows a key ID). Paste it here.
-            </p>
-          )}
-        </div>
-        <div className="field">
-          <label htmlFor={ids.jku}>JWKS URL registered with the server</label>
-          <input
-            id={ids.jku}
-            data-field="jku"
-            data-testid="server-jku"
-            value={values.jku}
-            spellCheck={false}
-            autoCapitalize="off"
-            aria-invalid={errors.jku ? true : undefined}
-            aria-describedby={errors.jku ? `${ids.jku}-error` : undefined}
-            onChange={(e) => onChange("jku", e.target.value)}
-            placeholder="https://keys.example.org/haul/jwks.json"
-          />
-          {error("jku", ids.jku) || (
-            <p className="field-hint">
-              For servers that take a web address for your keys instead of the keys (Epic). Publish the public JWKS
-              from the Keys page at an https address you control, register that address with the server, and enter
-              it here: Haul then names it (as jku) each time it signs in.
-            </p>
-          )}
-        </div>
+        <RegistrationField
+          field="assertionKid"
+          testId="server-assertion-kid"
+          label="Key ID given by the server"
+          placeholder="the key's own ID when empty"
+          hint="Some servers name your public key themselves once you upload it (CMS DPC shows a key ID). Paste it here."
+          value={values.assertionKid}
+          error={errors.assertionKid}
+          onChange={onChange}
+        />
+        <RegistrationField
+          field="jku"
+          testId="server-jku"
+          label="JWKS URL registered with the server"
+          placeholder="https://keys.example.org/haul/jwks.json"
+          hint="For servers that take a web address for your keys instead of the keys (Epic). Publish the public JWKS from the Keys page at an https address you control, register that address with the server, and enter it here: Haul then names it (as jku) each time it signs in."
+          value={values.jku}
+          error={errors.jku}
+          onChange={onChange}
+        />
       </div>
     </details>
   );
