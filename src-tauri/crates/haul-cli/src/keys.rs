@@ -38,12 +38,16 @@ enum KeysCommand {
     List,
     /// Print (or save) the public JWKS to register with a server.
     Jwks {
+        // A kid is base64url: it may start with "-", which is a value here, not a flag.
+        #[arg(allow_hyphen_values = true)]
         kid: String,
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
     /// Print (or save) the public key as PEM, for servers that register a PEM public key (CMS DPC).
     Pem {
+        // A kid is base64url: it may start with "-", which is a value here, not a flag.
+        #[arg(allow_hyphen_values = true)]
         kid: String,
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
@@ -51,6 +55,8 @@ enum KeysCommand {
     /// Sign a file with the private key (RSA, SHA-256, base64), as CMS DPC asks when you upload the public key:
     /// what `openssl dgst -sha256 -sign … | openssl base64` would print, without the key leaving the keychain.
     SignFile {
+        // A kid is base64url: it may start with "-", which is a value here, not a flag.
+        #[arg(allow_hyphen_values = true)]
         kid: String,
         file: PathBuf,
         #[arg(long, value_name = "FILE")]
@@ -63,7 +69,10 @@ enum KeysCommand {
         label: Option<String>,
     },
     /// Delete a key from the keychain and from Haul.
-    Delete { kid: String },
+    Delete {
+        #[arg(allow_hyphen_values = true)]
+        kid: String,
+    },
 }
 
 fn describe(key: &KeyInfo) -> String {

@@ -93,3 +93,14 @@ fn sign_file_gives_what_a_portal_asks_for_with_rsa_keys_only() {
         haul(data.path(), &["keys", "delete", k]);
     }
 }
+
+#[test]
+fn a_kid_that_starts_with_a_dash_is_a_kid_not_a_flag() {
+    let data = tempfile::tempdir().unwrap();
+    for command in ["jwks", "pem", "delete"] {
+        let (ok, _, err) = haul(data.path(), &["keys", command, "-t1x"]);
+        assert!(!ok && err.contains("There is no key -t1x in Haul"), "{command}: {err}");
+    }
+    let (ok, _, err) = haul(data.path(), &["keys", "sign-file", "-t1x", "/nonexistent/snippet.txt"]);
+    assert!(!ok && !err.contains("unexpected argument"), "{err}");
+}
