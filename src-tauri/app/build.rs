@@ -23,6 +23,8 @@ const COMMANDS: &[&str] = &[
     "rerun_export",
     "export_text",
     "open_export_folder",
+    "export_dataset",
+    "open_dataset_folder",
     "delete_export_files",
     "convert_export",
     "cancel_conversion",

@@ -62,6 +62,8 @@ fn main() {
             commands::exports::rerun_export,
             commands::exports::export_text,
             commands::exports::open_export_folder,
+            commands::datasets::export_dataset,
+            commands::datasets::open_dataset_folder,
             commands::exports::delete_export_files,
             commands::convert::convert_export,
             commands::convert::cancel_conversion,

@@ -24,7 +24,7 @@ pub fn run(id: i64) -> i32 {
     let result = (|| {
         let data = DataDir::locate().map_err(|e| e.to_string())?;
         let db = Database::open(&data.database_path()).map_err(|e| e.to_string())?;
-        let runner = ExportRunner::new(Arc::new(Mutex::new(db)), HttpClient::new());
+        let runner = ExportRunner::new(Arc::new(Mutex::new(db)), HttpClient::new()).with_datasets(data.datasets_root());
         let sink: export_jobs::EventSink =
             Arc::new(|e: &export_jobs::JobEvent| tracing::info!(event = ?e, "scheduled run"));
         let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;

@@ -93,12 +93,13 @@ impl AppState {
     pub fn runner(&self) -> Result<ExportRunner, IpcError> {
         // The database slot's lock is taken and released before the runner's: never one inside the other.
         let path = self.database_path()?;
+        let datasets = self.datasets_root()?;
         let mut slot = self.runner.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(r) = &*slot {
             return Ok(r.clone());
         }
         let db = Database::open(&path).map_err(IpcError::from)?;
-        let runner = ExportRunner::new(Arc::new(Mutex::new(db)), self.http.clone());
+        let runner = ExportRunner::new(Arc::new(Mutex::new(db)), self.http.clone()).with_datasets(datasets);
         *slot = Some(runner.clone());
         Ok(runner)
     }
@@ -131,6 +132,14 @@ impl AppState {
             && let Err(why) = demo.register_client_as(&client_id, jwks)
         {
             tracing::warn!(%why, "could not restore the demo server's registration");
+        }
+    }
+
+    /// Where the current datasets are kept (beside the exports).
+    pub fn datasets_root(&self) -> Result<PathBuf, IpcError> {
+        match &*self.slot() {
+            DbSlot::Ready { data_dir, .. } | DbSlot::Unusable { data_dir, .. } => Ok(data_dir.datasets_root()),
+            DbSlot::NoDataDir { message, .. } => Err(IpcError::new(ErrorCode::DataDir, message.clone())),
         }
     }
 

@@ -7,10 +7,13 @@ cd "$(dirname "$0")/../.."
 
 mode=${1:-app}
 packages=(pkg-config build-essential file libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev
-          librsvg2-dev libdbus-1-dev libssl-dev)
+          librsvg2-dev libdbus-1-dev libssl-dev
+          # The desktop's proxy settings (GNOME's, PAC files included) as GIO resolves them.
+          glib-networking glib-networking-services gsettings-desktop-schemas)
 if [ "$mode" = test ]; then
   # systemd: systemd-analyze checks the timers `haul schedule` writes.
-  packages+=(xvfb webkit2gtk-driver gnome-keyring dbus dbus-x11 imagemagick procps systemd)
+  # libproxy1-plugin-webkit: the PAC runner's JavaScript, for the PAC file test.
+  packages+=(xvfb webkit2gtk-driver gnome-keyring dbus dbus-x11 imagemagick procps systemd libproxy1-plugin-webkit)
 fi
 
 missing=()

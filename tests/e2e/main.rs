@@ -2,6 +2,7 @@
 //! driven over WebDriver. Run with `cargo test --features e2e --test e2e -- --test-threads=1`
 //! (the README's test command does). Screenshots land in `target/e2e/<test>/`.
 
+mod compare;
 mod exports;
 mod files;
 mod harness;

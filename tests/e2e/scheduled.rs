@@ -28,6 +28,8 @@ async fn the_scheduler_runs_the_app_without_a_window_and_the_schedule_records_it
         .execute("UPDATE exports SET transaction_time = '2026-01-01T00:00:00Z' WHERE id = ?1", [first.id])
         .unwrap();
     db.finish_job(first.id, JobState::Completed, &[], None).unwrap();
+    // Its folder is still there: an export whose folder is gone is no starting point.
+    std::fs::create_dir_all(data.path().join("first")).unwrap();
     let schedule = db.add_schedule(first.id, "monthly", "06:00").unwrap();
 
     let run = |args: &[&str]| {

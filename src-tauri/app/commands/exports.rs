@@ -30,6 +30,8 @@ pub struct ExportInput {
     pub out_dir: Option<String>,
     pub parallel: u32,
     pub delete_after: bool,
+    /// On an incremental group export, also fetch the full records of patients who joined the group.
+    pub new_member_records: bool,
 }
 
 /// A row of the History page.
@@ -70,6 +72,7 @@ pub async fn start_export(
         out_dir: input.out_dir.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(PathBuf::from),
         parallel: input.parallel,
         delete_after: input.delete_after,
+        new_member_records: input.new_member_records,
         ..ExportPlan::for_saved(input.server_id, input.request)
     };
     let root = state.exports_root()?;
@@ -258,6 +261,11 @@ pub async fn open_export_folder(state: State<'_, AppState>, id: i64) -> Result<(
     if !dir.is_dir() {
         return Err(IpcError::new(ErrorCode::NotFound, format!("The folder {} is no longer there.", dir.display())));
     }
+    open_in_file_manager(dir)
+}
+
+/// Shows `dir` in the system's file manager.
+pub(crate) fn open_in_file_manager(dir: &std::path::Path) -> Result<(), IpcError> {
     let opener = if cfg!(target_os = "macos") {
         "open"
     } else if cfg!(target_os = "windows") {

@@ -1,6 +1,7 @@
 pub mod browse;
 pub mod compare;
 pub mod convert;
+pub mod datasets;
 pub mod exports;
 pub mod groups;
 pub mod keys;

@@ -160,6 +160,8 @@ export const commands = {
     call("rerun_export", { id, incremental, onEvent: channelOf(onEvent) }),
   exportText: (id: number, which: "log" | "errors") => call("export_text", { id, which }),
   openExportFolder: (id: number) => call("open_export_folder", { id }),
+  exportDataset: (id: number) => call("export_dataset", { id }),
+  openDatasetFolder: (id: number) => call("open_dataset_folder", { id }),
   deleteExportFiles: (id: number) => call("delete_export_files", { id }),
   browseOpen: (folder: string) => call("browse_open", { folder }),
   browseIndex: (folder: string, resourceType: string, onProgress: (p: IndexProgress) => void) =>

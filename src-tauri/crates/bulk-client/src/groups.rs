@@ -1,4 +1,7 @@
-//! `Group` search: the rosters a server offers for `Group/[id]/$export`, a page at a time.
+//! `Group` search: the rosters a server offers for `Group/[id]/$export`, a page at a time; and a Group's
+//! members, to tell who joined or left since the last export.
+
+use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -121,6 +124,62 @@ impl ExportSession {
     }
 }
 
+/// A Group resource's members larger than this are not read (a million members is about 60 MB).
+const MAX_GROUP_BYTES: u64 = 256 << 20;
+
+/// The patient ids a Group resource lists in `member[].entity` (inactive members left out).
+pub fn parse_group_members(body: &[u8]) -> Result<BTreeSet<String>, String> {
+    let group: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    if group.get("resourceType").and_then(Value::as_str) != Some("Group") {
+        return Err("it is not a Group resource".into());
+    }
+    let members = group.get("member").and_then(Value::as_array).into_iter().flatten();
+    Ok(members
+        .filter(|m| m.get("inactive").and_then(Value::as_bool) != Some(true))
+        .filter_map(|m| m.pointer("/entity/reference").and_then(Value::as_str))
+        .filter_map(|r| {
+            let r = r.split("/_history/").next()?;
+            let (kind, id) = r.trim_end_matches('/').rsplit_once('/')?;
+            (kind.ends_with("Patient") && !id.is_empty()).then(|| id.to_string())
+        })
+        .collect())
+}
+
+impl ExportSession {
+    /// `GET [base]/Group/[id]`: its members now. `None` when the server does not let the Group be read (CMS
+    /// BCDA's `all` is no resource; some servers allow `$export` only): who joined and left is then unknown.
+    pub async fn group_members(&self, group_id: &str) -> Result<Option<BTreeSet<String>>, ExportError> {
+        let url = format!("{}/Group/{}", self.base_url(), group_id);
+        let response = self.get_json(&url, "the Group").await?;
+        let status = response.status();
+        if matches!(status.as_u16(), 400 | 403 | 404 | 405 | 410 | 501) {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            let body = crate::session::read_small(response).await;
+            return Err(crate::session::refusal("read the Group", status, &body));
+        }
+        let body = match crate::session::read_capped(response, MAX_GROUP_BYTES).await {
+            Ok(body) => body,
+            Err(crate::session::Capped::Over) => return Ok(None),
+            Err(crate::session::Capped::Transport(e)) => {
+                return Err(ExportError::new(
+                    ExportErrorKind::Network,
+                    "Reading the Group broke off; try again.",
+                    Some(e.to_string()),
+                ));
+            }
+        };
+        parse_group_members(&body).map(Some).map_err(|why| {
+            ExportError::new(
+                ExportErrorKind::Protocol,
+                format!("The server's Group {group_id} could not be read ({why})."),
+                Some(excerpt(&body)),
+            )
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,5 +207,15 @@ mod tests {
         );
         assert!(parse_group_page(b"<html>").is_err());
         assert!(parse_group_page(br#"{"resourceType":"Patient"}"#).is_err());
+    }
+
+    #[test]
+    fn members_are_the_patients_the_group_lists_as_active() {
+        let body = br#"{"resourceType":"Group","member":[{"entity":{"reference":"Patient/a"}},
+            {"entity":{"reference":"https://x.test/fhir/Patient/b/_history/2"}},{"entity":{"reference":"Patient/c"},"inactive":true},
+            {"entity":{"reference":"Practitioner/d"}}]}"#;
+        let members: Vec<String> = parse_group_members(body).unwrap().into_iter().collect();
+        assert_eq!(members, vec!["a", "b"]);
+        assert!(parse_group_members(br#"{"resourceType":"Patient"}"#).is_err());
     }
 }

@@ -11,7 +11,7 @@ pub const USER_AGENT: &str = concat!("Haul/", env!("CARGO_PKG_VERSION"), " (FHIR
 
 /// How one server is reached on a corporate network. Meant for that server's jobs only, so an added
 /// authority, proxy or certificate serves nothing else Haul talks to. All empty: the platform's roots and
-/// the system's proxy, as [`HttpClient::new`].
+/// the system's proxy (the environment's, else the desktop's: see `desktop_proxy`), as [`HttpClient::new`].
 #[derive(Debug, Clone, Default)]
 pub struct NetworkSettings {
     /// A PEM file of CA certificates trusted besides the platform's roots: for a server whose certificate
@@ -72,7 +72,11 @@ impl HttpClient {
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(CaBundleError::Client)?,
         };
-        let proxy = settings.proxy.as_ref().map(ProxySettings::to_reqwest).transpose()?;
+        // The server's own proxy, else (when the environment names none) the desktop's settings.
+        let proxy = match &settings.proxy {
+            Some(p) => Some(p.to_reqwest()?),
+            None => crate::desktop_proxy::desktop_proxy(),
+        };
         let identity = settings
             .client_identity_pem
             .as_ref()

@@ -8,6 +8,7 @@ pub mod capability;
 mod certificate_problem;
 pub mod client_identity;
 pub mod client_secret;
+mod desktop_proxy;
 pub mod download;
 pub mod error;
 pub mod export;

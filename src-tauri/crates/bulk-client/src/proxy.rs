@@ -1,8 +1,8 @@
 //! A proxy set for one server: corporate networks that send web traffic through a proxy that asks for a
 //! user name and password. The proxy's address is checked here, by one rule, for the store and the CLI.
-//! Without one, reqwest's own rule applies: `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY`, and the system's proxy
-//! settings on Windows and macOS. A PAC file (a script that picks the proxy) is not read: the user enters the
-//! proxy it names.
+//! Without one: `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY`, then the system's proxy settings (Windows and macOS by
+//! reqwest; GNOME's, PAC files included, by `desktop_proxy`). A server's own proxy is an address, not a PAC
+//! file: the desktop's PAC setting is where a PAC file goes.
 
 use url::Url;
 use zeroize::Zeroizing;
@@ -33,7 +33,7 @@ pub enum ProxyError {
     #[error("Enter the proxy's address, for example http://proxy.hospital.example:8080.")]
     Empty,
     #[error(
-        "“{0}” is not a proxy address. A proxy address looks like http://proxy.hospital.example:8080 (ask your IT department; a PAC file is not read, enter the proxy it names)."
+        "“{0}” is not a proxy address. A proxy address looks like http://proxy.hospital.example:8080 (ask your IT department)."
     )]
     NotAnAddress(String),
     #[error(
@@ -45,7 +45,7 @@ pub enum ProxyError {
     )]
     CredentialsInAddress,
     #[error(
-        "“{0}” looks like a PAC file or a web page, not a proxy. Haul cannot read PAC files: enter the proxy the file names (such as http://proxy.hospital.example:8080)."
+        "“{0}” looks like a PAC file or a web page, not a proxy. A PAC file belongs in this computer's proxy settings (GNOME: Settings → Network → Proxy → Automatic), which Haul follows when a server has no proxy of its own; here, enter a proxy's address (such as http://proxy.hospital.example:8080)."
     )]
     HasPath(String),
 }

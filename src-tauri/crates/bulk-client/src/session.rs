@@ -502,13 +502,13 @@ pub(crate) fn refuse_unusable(url: &str, what: &str) -> Result<(), ExportError> 
     ))
 }
 
-enum Capped {
+pub(crate) enum Capped {
     Over,
     Transport(reqwest::Error),
 }
 
 /// A body of at most `cap` bytes, read as it comes (a `Content-Length` over the cap is refused unread).
-async fn read_capped(mut response: Response, cap: u64) -> Result<Vec<u8>, Capped> {
+pub(crate) async fn read_capped(mut response: Response, cap: u64) -> Result<Vec<u8>, Capped> {
     if response.content_length().is_some_and(|l| l > cap) {
         return Err(Capped::Over);
     }

@@ -60,6 +60,8 @@ pub struct Job {
     polled: AtomicBool,
     /// The status URL the kickoff answered with, for `Faults::busy_while_running`.
     status_url: String,
+    /// The timeline's epochs as of `transactionTime`: the state of the data this export shows.
+    at: crate::timeline::Epochs,
 }
 
 enum JobState {

@@ -5,10 +5,12 @@
 //! manifest counts are known before a resource is generated.
 //!
 //! Resources are made per family: `shared` (practitioners, organizations, locations), `clinical` (the patient
-//! and their care), `financial` (coverage, claims, explanations of benefit); `vocabulary` holds the code tables.
+//! and their care), `financial` (coverage, claims, explanations of benefit); `vocabulary` holds the code tables;
+//! `ids` lists a patient's resource ids without making the resources.
 
 mod clinical;
 mod financial;
+mod ids;
 mod shared;
 mod vocabulary;
 

@@ -37,13 +37,14 @@ pub async fn search(
     };
     let found: Vec<&GroupDef> = sim.source.groups().iter().filter(|g| matches(g)).collect();
     let base = sim.base_url();
+    let at = sim.timeline().epochs();
     let page: Vec<Value> = found
         .iter()
         .skip(offset)
         .take(count)
         .map(|g| {
             // Search results carry the roster's size, not its members.
-            let resource = sim.source.group_resource(g, false);
+            let resource = sim.source.group_resource(g, false, &at);
             json!({"fullUrl": format!("{base}/Group/{}", g.id), "resource": resource, "search": {"mode": "match"}})
         })
         .collect();
@@ -70,8 +71,9 @@ pub async fn read(State(sim): State<Arc<Sim>>, headers: HeaderMap, Path(id): Pat
     if let Err(r) = auth::check_bearer(&sim, &headers) {
         return *r;
     }
+    let at = sim.timeline().epochs();
     match sim.source.group(&id) {
-        Some(g) => fhir_json(StatusCode::OK, sim.source.group_resource(g, true)),
+        Some(g) => fhir_json(StatusCode::OK, sim.source.group_resource(g, true, &at)),
         None => outcome::response(StatusCode::NOT_FOUND, "error", "not-found", &format!("Group/{id} is not known")),
     }
 }

@@ -8,6 +8,9 @@
 //! Data comes from a deterministic generator ([`DataSource::Generated`]) or a folder of NDJSON files
 //! ([`DataSource::Folder`]). An export is prepared by writing its files to a private temporary folder while
 //! the status endpoint answers 202, then served from disk, so serving is never the client's bottleneck.
+//!
+//! Generated data can change between exports: [`RunningSim::advance_timeline`] moves it on by one epoch of
+//! updates, creations, deletions and group membership changes, so incremental exports find real changes.
 
 mod auth;
 mod capability;
@@ -23,6 +26,7 @@ mod proxy;
 mod rng;
 mod second_origin;
 mod source;
+mod timeline;
 mod tls;
 
 use std::collections::HashMap;
@@ -45,6 +49,7 @@ use tokio::sync::oneshot;
 pub use auth::{ClientRegistration, DPC_SNIPPET};
 pub use faults::{Faults, MetadataFault, RetryAfter};
 pub use proxy::{ProxyStats, SimProxy};
+pub use timeline::{EpochChanges, ResourceChange};
 pub use tls::{LeafCertificate, OTHER_NAME, SimTls, foreign_client_identity_pem};
 
 /// Where the simulator's resources come from.
@@ -53,7 +58,8 @@ pub enum DataSource {
     /// The deterministic generator: the same seed and count always give the same data.
     Generated { seed: u64, patients: u64 },
     /// A folder of `Type*.ndjson` / `.ndjson.gz` files, such as a Synthea export. Group membership comes
-    /// from the folder's Group resources and from references to Patient.
+    /// from the folder's Group resources and from references to Patient. A folder's data has no timeline: it
+    /// stays as it is ([`RunningSim::advance_timeline`] refuses it).
     Folder(PathBuf),
 }
 
@@ -109,7 +115,7 @@ pub struct SimConfig {
     pub strict_headers: bool,
     pub faults: Faults,
     /// Mount the test and benchmark routes: `/_sim/faults`, `/_sim/stats` and `/_sim/register` (a client
-    /// registered over HTTP). On by default, for tests and `haul sim`; the app's demo server turns them off,
+    /// registered over HTTP), `/_sim/timeline/advance`. On by default, for tests and `haul sim`; the app's demo server turns them off,
     /// since anyone who can reach its port could otherwise change its faults or register clients. Off, they
     /// are not mounted at all (404); `RunningSim`'s methods work either way.
     pub control_routes: bool,
@@ -189,6 +195,8 @@ pub(crate) struct Sim {
     pub streaming_files: Arc<AtomicU32>,
     /// The `transactionTime` of the last export that completed, for `Faults::default_since_last`.
     pub last_transaction_time: Mutex<Option<OffsetDateTime>>,
+    /// How the generated data has changed since start: empty until the first `advance_timeline`.
+    pub timeline: Mutex<timeline::Timeline>,
 }
 
 impl Sim {
@@ -212,6 +220,10 @@ impl Sim {
 
     pub fn stats(&self) -> std::sync::MutexGuard<'_, Stats> {
         self.stats.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn timeline(&self) -> std::sync::MutexGuard<'_, timeline::Timeline> {
+        self.timeline.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -253,6 +265,7 @@ impl RunningSim {
             file_request_number: AtomicU64::new(0),
             streaming_files: Arc::new(AtomicU32::new(0)),
             last_transaction_time: Mutex::new(None),
+            timeline: Mutex::new(timeline::Timeline::default()),
         });
         let mut shutdown = Vec::new();
         for (listener, app) in [(listener, router(sim.clone())), (second, second_origin::router(sim.clone()))] {
@@ -345,9 +358,24 @@ impl RunningSim {
         self.sim.stats().clone()
     }
 
-    /// Resources the data source holds, per type (what a full system-level export returns).
+    /// Resources the data source holds now, per type (what a full system-level export returns). Once the
+    /// timeline has advanced this walks the whole dataset.
     pub fn resource_counts(&self) -> std::collections::BTreeMap<String, u64> {
-        self.sim.source.counts()
+        self.sim.source.counts(&self.sim.timeline().epochs())
+    }
+
+    /// Moves the generated data on by one epoch (1, 2, …) and returns what changed. The epoch is stamped with
+    /// the current time (whole milliseconds), strictly after the previous epoch and after every
+    /// `transactionTime` handed out so far, so `_since` = an earlier export's `transactionTime` finds exactly
+    /// the later changes. Per epoch, decided from the seed: about 5% of Patients and of the other resources of
+    /// patients' compartments get a new version, about 1% of the latter are deleted, about 3% of patients gain
+    /// an Observation, and in groups defined by buckets (`aco-*`, `diabetes-registry`) about 4% of non-members
+    /// join and 3% of members leave. Also `POST /_sim/timeline/advance` with control routes on.
+    ///
+    /// Blocks for a few milliseconds (to step past the last stamp) and walks every patient's resource ids.
+    /// Refused for a folder source, whose data does not change.
+    pub fn advance_timeline(&self) -> Result<EpochChanges, String> {
+        timeline::advance(&self.sim)
     }
 }
 

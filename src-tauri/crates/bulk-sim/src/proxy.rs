@@ -61,6 +61,13 @@ const MAX_HEAD: usize = 64 * 1024;
 
 impl SimProxy {
     /// Starts on `127.0.0.1` at a free port, asking for `user` and `password`.
+    /// A proxy that asks for no credentials (a PAC file's proxy usually does not).
+    pub async fn start_open() -> std::io::Result<SimProxy> {
+        let proxy = Self::start("", "").await?;
+        proxy.expected.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        Ok(proxy)
+    }
+
     pub async fn start(user: &str, password: &str) -> std::io::Result<SimProxy> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let address = listener.local_addr()?;
@@ -132,7 +139,8 @@ async fn serve(stream: TcpStream, counters: Arc<Counters>, expected: String) {
         .map(|(name, value)| (name.trim().to_string(), value.trim().to_string()))
         .collect();
     let credentials = headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("proxy-authorization")).map(|(_, v)| v);
-    if credentials != Some(&expected) {
+    // An open proxy (`start_open`) expects nothing.
+    if !expected.is_empty() && credentials != Some(&expected) {
         counters.refused.fetch_add(1, Ordering::Relaxed);
         let _ = client
             .get_mut()

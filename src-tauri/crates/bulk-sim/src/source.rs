@@ -1,4 +1,6 @@
-//! The data behind the simulator: generated, or read from a folder of NDJSON files, and the groups.
+//! The data behind the simulator: generated, or read from a folder of NDJSON files, and the groups. The
+//! generated data as it stands after the timeline's epochs (`crate::timeline`): what changed, and who is in which
+//! group now.
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, BufReader, Read};
@@ -10,6 +12,7 @@ use serde_json::{Value, json};
 use crate::DataSource;
 use crate::generate::{Generated, SHARED_TYPES, TYPES};
 use crate::rng::Rng;
+use crate::timeline::{self, Epoch, Epochs};
 
 const STREAM_GROUPS: u64 = 9;
 
@@ -22,12 +25,20 @@ pub enum Members {
     Ids(HashSet<String>),
 }
 
+impl Members {
+    /// Members join and leave over the timeline's epochs (whole populations and fixed lists stay).
+    pub fn changes_over_time(&self) -> bool {
+        matches!(self, Members::Buckets(..))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct GroupDef {
     pub id: String,
     pub name: String,
     pub identifier: String,
     pub members: Members,
+    /// Members before the timeline's first epoch.
     pub quantity: u64,
     /// The folder's own Group resource, served as is.
     pub resource: Option<Value>,
@@ -40,6 +51,17 @@ pub struct Scope<'a> {
     pub group: Option<&'a GroupDef>,
     /// `patient=` ids (POST): only these patients.
     pub patients: Option<HashSet<String>>,
+    /// The timeline's epochs the export sees: the data as it stands after them.
+    pub at: Epochs,
+}
+
+/// A group's membership as its resource shows it.
+struct Roster<'a> {
+    quantity: u64,
+    /// Member ids, sorted, when listed.
+    ids: Option<Vec<String>>,
+    /// The epoch that last changed the membership (`None`: as loaded).
+    changed: Option<&'a Epoch>,
 }
 
 pub enum Source {
@@ -91,9 +113,19 @@ impl Source {
         }
     }
 
-    /// Resources per type in a full system-level export.
-    pub fn counts(&self) -> BTreeMap<String, u64> {
+    /// Resources per type in a full system-level export after the epochs `at`.
+    pub fn counts(&self, at: &Epochs) -> BTreeMap<String, u64> {
         match self {
+            // Updates and deletions are decided per resource: counting them means walking the data.
+            Source::Generated { .. } if !at.is_empty() => {
+                let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+                let scope = Scope { system: true, group: None, patients: None, at: at.clone() };
+                let _ = self.each_resource(&scope, &|_| true, &mut |t, _| {
+                    *counts.entry(t.to_string()).or_default() += 1;
+                    ControlFlow::Continue(())
+                });
+                counts
+            }
             Source::Generated { data, .. } => {
                 let mut counts: BTreeMap<String, u64> = BTreeMap::new();
                 for t in SHARED_TYPES {
@@ -111,8 +143,8 @@ impl Source {
         }
     }
 
-    /// The Group resource; `with_members` lists the roster (reads do, search results do not).
-    pub fn group_resource(&self, g: &GroupDef, with_members: bool) -> Value {
+    /// The Group resource after the epochs `at`; `with_members` lists the roster (reads do, search results do not).
+    pub fn group_resource(&self, g: &GroupDef, with_members: bool, at: &Epochs) -> Value {
         if let Some(resource) = &g.resource {
             let mut resource = resource.clone();
             if !with_members && let Some(o) = resource.as_object_mut() {
@@ -120,47 +152,71 @@ impl Source {
             }
             return resource;
         }
+        let roster = self.roster(g, at, with_members);
+        let updated = roster.changed.map_or_else(|| "2026-11-01T00:00:00.000Z".to_string(), Epoch::instant);
         let mut group = json!({
             "resourceType": "Group",
             "id": g.id,
-            "meta": {"lastUpdated": "2026-11-01T00:00:00.000Z"},
+            "meta": {"lastUpdated": updated},
             "identifier": [{"system": "urn:haul:bulk-sim:group", "value": g.identifier}],
             "active": true,
             "type": "person",
             "actual": true,
             "name": g.name,
-            "quantity": g.quantity
+            "quantity": roster.quantity
         });
-        // Rosters are listed when small enough to be useful; a server never lists a million members.
-        if with_members && g.quantity <= 10_000 {
-            let members: Vec<Value> = self
-                .patient_ids_in(g)
-                .into_iter()
-                .map(|id| json!({"entity": {"reference": format!("Patient/{id}")}}))
-                .collect();
+        if let Some(ids) = roster.ids {
+            let members: Vec<Value> =
+                ids.into_iter().map(|id| json!({"entity": {"reference": format!("Patient/{id}")}})).collect();
             group["member"] = Value::Array(members);
         }
         group
     }
 
-    fn patient_ids_in(&self, g: &GroupDef) -> Vec<String> {
+    /// Who is in `g` after the epochs `at`; the member ids only when `list` and there are not too many.
+    fn roster<'a>(&self, g: &GroupDef, at: &'a Epochs, list: bool) -> Roster<'a> {
+        // Rosters are listed when small enough to be useful; a server never lists a million members.
+        let listed = |quantity: u64| list && quantity <= 10_000;
         match self {
-            Source::Generated { data, .. } => (0..data.patients)
-                .filter(|&i| generated_member(data, &g.members, i))
-                .map(Generated::patient_id)
-                .collect(),
-            Source::Folder { .. } => match &g.members {
-                Members::Ids(ids) => {
-                    let mut v: Vec<String> = ids.iter().cloned().collect();
-                    v.sort();
-                    v
+            Source::Generated { data, .. } if !at.is_empty() && g.members.changes_over_time() => {
+                // The count itself has moved: every patient's membership is worked out, the ids kept.
+                let mut last_change = None;
+                let mut ids = Vec::new();
+                for i in 0..data.patients {
+                    let (member, changed) = generated_membership(data, g, i, at.latest());
+                    last_change = last_change.max(changed);
+                    if member {
+                        ids.push(Generated::patient_id(i));
+                    }
                 }
-                _ => Vec::new(),
-            },
+                let quantity = ids.len() as u64;
+                Roster { quantity, ids: listed(quantity).then_some(ids), changed: last_change.map(|e| at.get(e)) }
+            }
+            Source::Generated { data, .. } => {
+                let ids = listed(g.quantity).then(|| {
+                    (0..data.patients)
+                        .filter(|&i| generated_member(data, &g.members, i))
+                        .map(Generated::patient_id)
+                        .collect()
+                });
+                Roster { quantity: g.quantity, ids, changed: None }
+            }
+            Source::Folder { .. } => {
+                let ids = listed(g.quantity).then(|| match &g.members {
+                    Members::Ids(ids) => {
+                        let mut v: Vec<String> = ids.iter().cloned().collect();
+                        v.sort();
+                        v
+                    }
+                    _ => Vec::new(),
+                });
+                Roster { quantity: g.quantity, ids, changed: None }
+            }
         }
     }
 
-    /// Calls `out` with every resource in scope whose type is wanted; `out` may stop the walk.
+    /// Calls `out` with every resource in scope whose type is wanted, as it stands after the scope's epochs
+    /// (deleted ones left out); `out` may stop the walk.
     pub fn each_resource(
         &self,
         scope: &Scope<'_>,
@@ -178,26 +234,24 @@ impl Source {
                         }
                     }
                 }
-                let indices: Box<dyn Iterator<Item = u64>> = match &scope.patients {
-                    Some(ids) => {
-                        let mut v: Vec<u64> = ids.iter().filter_map(|id| data.patient_index(id)).collect();
-                        v.sort_unstable();
-                        Box::new(v.into_iter())
-                    }
-                    None => Box::new(0..data.patients),
-                };
+                let (seed, at) = (data.seed, &scope.at);
                 let mut stop = false;
-                for i in indices {
-                    if let Some(g) = scope.group
-                        && !generated_member(data, &g.members, i)
-                    {
-                        continue;
-                    }
+                for i in patients_in_scope(data, scope) {
                     data.patient_resources(i, wanted, |t, v| {
-                        if !stop && out(t, v).is_break() {
+                        if !stop
+                            && let Some(v) = timeline::current(seed, at, 0, t, v)
+                            && out(t, v).is_break()
+                        {
                             stop = true;
                         }
                     });
+                    if !stop && !at.is_empty() && wanted(timeline::CREATED_TYPE) {
+                        timeline::additions(seed, at, i, &Generated::patient_id(i), |v| {
+                            if !stop && out(timeline::CREATED_TYPE, v).is_break() {
+                                stop = true;
+                            }
+                        });
+                    }
                     if stop {
                         break;
                     }
@@ -225,10 +279,68 @@ impl Source {
             }
         }
     }
+
+    /// Calls `out` with the type and id of every resource in scope whose type is wanted and that the scope's
+    /// epochs deleted, with the epoch that deleted it. A folder's data has no timeline, so nothing.
+    pub fn each_deletion(
+        &self,
+        scope: &Scope<'_>,
+        wanted: &dyn Fn(&str) -> bool,
+        out: &mut dyn FnMut(&str, &str, &Epoch),
+    ) {
+        let Source::Generated { data, .. } = self else { return };
+        let (seed, at, upto) = (data.seed, &scope.at, scope.at.latest());
+        if upto == 0 {
+            return;
+        }
+        let mut consider = |t: &str, id: &str, born: u64| {
+            if wanted(t)
+                && let timeline::Standing::Deleted(e) = timeline::standing(seed, born, upto, t, id)
+            {
+                out(t, id, at.get(e));
+            }
+        };
+        for i in patients_in_scope(data, scope) {
+            data.patient_resource_ids(i, |t, id| consider(t, &id, 0));
+            let pid = Generated::patient_id(i);
+            for e in (1..=upto).filter(|&e| timeline::creates(seed, e, i)) {
+                consider(timeline::CREATED_TYPE, &timeline::created_id(e, &pid), e);
+            }
+        }
+    }
+}
+
+/// The generated patients an export covers: the `patient=` list or everyone, less those not in its group
+/// after its epochs.
+fn patients_in_scope<'a>(data: &'a Generated, scope: &'a Scope<'_>) -> Box<dyn Iterator<Item = u64> + 'a> {
+    let indices: Box<dyn Iterator<Item = u64>> = match &scope.patients {
+        Some(ids) => {
+            let mut v: Vec<u64> = ids.iter().filter_map(|id| data.patient_index(id)).collect();
+            v.sort_unstable();
+            Box::new(v.into_iter())
+        }
+        None => Box::new(0..data.patients),
+    };
+    match scope.group {
+        Some(g) => {
+            let upto = scope.at.latest();
+            Box::new(indices.filter(move |&i| generated_membership(data, g, i, upto).0))
+        }
+        None => indices,
+    }
 }
 
 fn group_def(id: &str, name: &str, identifier: &str, members: Members) -> GroupDef {
     GroupDef { id: id.into(), name: name.into(), identifier: identifier.into(), members, quantity: 0, resource: None }
+}
+
+/// Whether generated patient `i` is in `g` after epoch `upto`, and the last epoch that changed that.
+pub fn generated_membership(data: &Generated, g: &GroupDef, i: u64, upto: u64) -> (bool, Option<u64>) {
+    let initially = generated_member(data, &g.members, i);
+    if upto == 0 || !g.members.changes_over_time() {
+        return (initially, None);
+    }
+    timeline::membership(data.seed, &g.id, i, initially, upto)
 }
 
 fn generated_member(data: &Generated, members: &Members, i: u64) -> bool {

@@ -19,6 +19,11 @@ use ts_rs::TS;
 pub use read::CompareError;
 use read::{deletions_in, each_resource, fingerprint};
 
+/// The group's members when an export finished (a JSON list of patient ids), written by the export engine
+/// where the server lets the Group be read. With it in both folders, who joined and left is the Group's own
+/// word (an incremental export holds only the patients whose record changed).
+pub const GROUP_MEMBERS_FILE: &str = "group-members.json";
+
 /// How many patient ids a comparison lists by name (the counts are always complete).
 pub const LISTED_PATIENTS: usize = 1000;
 
@@ -74,8 +79,24 @@ pub struct Comparison {
 /// Compares the export in `before` with the later one in `after`. `incremental`: the later one asked for
 /// changes only (`_since`), so a resource it does not hold is unchanged rather than gone.
 pub fn compare(before: &Path, after: &Path, incremental: bool) -> Result<Comparison, CompareError> {
+    compare_with(before, after, &[], incremental)
+}
+
+/// [`compare`], with folders whose resources count as part of the later export: an incremental group
+/// export's new members' full records, fetched as an export of their own.
+pub fn compare_with(
+    before: &Path,
+    after: &Path,
+    also_after: &[&Path],
+    incremental: bool,
+) -> Result<Comparison, CompareError> {
     let before_inputs = read::inputs(before)?;
-    let after_inputs = read::inputs(after)?;
+    let mut after_inputs = read::inputs(after)?;
+    for extra in also_after {
+        for (t, files) in read::inputs(extra)? {
+            after_inputs.entry(t).or_default().extend(files);
+        }
+    }
     let deleted = deletions_in(after)?;
     let mut out = Comparison { incremental, ..Comparison::default() };
     let types: BTreeSet<&str> = before_inputs
@@ -146,7 +167,20 @@ pub fn compare(before: &Path, after: &Path, incremental: bool) -> Result<Compari
     }
     out.patients_joined.sort();
     out.patients_left.sort();
+    if let (Some(then), Some(now)) = (members_of(before), members_of(after)) {
+        let list = |ids: Vec<&String>| ids.into_iter().take(LISTED_PATIENTS).cloned().collect::<Vec<_>>();
+        out.patients_joined_count = now.difference(&then).count() as u64;
+        out.patients_joined = list(now.difference(&then).collect());
+        out.patients_left_count = then.difference(&now).count() as u64;
+        out.patients_left = list(then.difference(&now).collect());
+    }
     Ok(out)
+}
+
+/// The folder's [`GROUP_MEMBERS_FILE`], if it has a readable one.
+fn members_of(folder: &Path) -> Option<BTreeSet<String>> {
+    let bytes = std::fs::read(folder.join(GROUP_MEMBERS_FILE)).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 static EMPTY: BTreeSet<String> = BTreeSet::new();

@@ -96,58 +96,7 @@ pub(crate) fn each_resource(
     Ok(bad)
 }
 
-/// The resources a folder's `deleted/` Bundles list, by type: each entry's `request.url` (`Type/id`, maybe
-/// absolute or with `/_history/n`).
+/// The resources a folder's `deleted/` Bundles list, by type (one rule with the current dataset's merge).
 pub(crate) fn deletions_in(folder: &Path) -> Result<BTreeMap<String, BTreeSet<String>>, CompareError> {
-    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let dir = folder.join("deleted");
-    if !dir.is_dir() {
-        return Ok(out);
-    }
-    for input in find_inputs(&[dir])? {
-        for file in input.files {
-            let mut reader = LineReader::with_limit(
-                BufReader::with_capacity(1 << 20, fhir_ndjson::open(&file.path)?),
-                MAX_LINE_BYTES,
-            );
-            while let Some((_, _, line)) = reader.next_at().map_err(|e| NdjsonError::read(&file.path, e))? {
-                let Line::Text(raw) = line else { continue };
-                let Ok(bundle) = serde_json::from_slice::<serde_json::Value>(line_content(raw)) else { continue };
-                let entries = bundle.get("entry").and_then(|e| e.as_array()).into_iter().flatten();
-                for url in entries.filter_map(|e| e.pointer("/request/url").and_then(|u| u.as_str())) {
-                    if let Some((t, id)) = type_and_id(url) {
-                        out.entry(t.to_string()).or_default().insert(id.to_string());
-                    }
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// `Patient/123`, `https://x/fhir/Patient/123` or `Patient/123/_history/2` → (`Patient`, `123`).
-fn type_and_id(url: &str) -> Option<(&str, &str)> {
-    let path = url.split(['?', '#']).next()?;
-    let path = match path.find("/_history/") {
-        Some(at) => &path[..at],
-        None => path,
-    };
-    let mut parts = path.trim_end_matches('/').rsplit('/');
-    let id = parts.next().filter(|s| !s.is_empty())?;
-    let resource_type = parts.next().filter(|t| fhir_ndjson::looks_like_type(t))?;
-    Some((resource_type, id))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::type_and_id;
-
-    #[test]
-    fn deletion_urls_name_type_and_id_in_any_of_their_forms() {
-        assert_eq!(type_and_id("Patient/123"), Some(("Patient", "123")));
-        assert_eq!(type_and_id("https://x.test/fhir/Observation/o-1"), Some(("Observation", "o-1")));
-        assert_eq!(type_and_id("Condition/c9/_history/3"), Some(("Condition", "c9")));
-        assert_eq!(type_and_id("nonsense"), None);
-        assert_eq!(type_and_id("lower/123"), None);
-    }
+    Ok(fhir_ndjson::deleted_resources(&folder.join("deleted"), MAX_LINE_BYTES)?)
 }

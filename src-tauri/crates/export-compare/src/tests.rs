@@ -52,6 +52,33 @@ fn an_incremental_export_is_read_as_changes_and_its_deletions_counted() {
 }
 
 #[test]
+fn with_the_groups_members_kept_beside_both_exports_joined_and_left_are_the_groups_word() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("full"), dir.path().join("since"));
+    write(&a, "Patient.000.ndjson", &[patient("p1", "1"), patient("p2", "1")]);
+    // p3 joined without a change to their record, so the incremental export does not hold them.
+    write(&b, "Patient.000.ndjson", &[patient("p2", "2")]);
+    std::fs::write(a.join(crate::GROUP_MEMBERS_FILE), r#"["p1","p2"]"#).unwrap();
+    std::fs::write(b.join(crate::GROUP_MEMBERS_FILE), r#"["p2","p3"]"#).unwrap();
+    let c = compare(&a, &b, true).unwrap();
+    assert_eq!((c.patients_joined.clone(), c.patients_joined_count), (vec!["p3".to_string()], 1));
+    assert_eq!((c.patients_left.clone(), c.patients_left_count), (vec!["p1".to_string()], 1));
+}
+
+#[test]
+fn new_members_records_fetched_beside_an_incremental_export_count_as_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, extra) = (dir.path().join("full"), dir.path().join("since"), dir.path().join("since new members"));
+    write(&a, "Patient.000.ndjson", &[patient("p1", "1")]);
+    write(&b, "Patient.000.ndjson", &[patient("p1", "2")]);
+    // p7 joined; the same p1 again in the new members' folder counts once.
+    write(&extra, "Patient.000.ndjson", &[patient("p7", "1"), patient("p1", "2")]);
+    let c = crate::compare_with(&a, &b, &[extra.as_path()], true).unwrap();
+    let p = row(&c, "Patient");
+    assert_eq!((p.before, p.after, p.added, p.changed), (1, 2, 1, 1));
+}
+
+#[test]
 fn a_folder_that_is_gone_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let e = compare(&dir.path().join("moved"), dir.path(), false).unwrap_err();

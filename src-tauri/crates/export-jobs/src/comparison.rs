@@ -2,9 +2,12 @@
 //! `haul compare`: which is earlier, whether they are runs of one dataset, whether the later asked for changes
 //! only.
 
+use std::path::Path;
+
 use export_compare::{CompareError, Comparison};
 use haul_store::{Database, DbError, JobRecord};
 
+use crate::folder::ExportFolder;
 use crate::plan::describe_level;
 
 #[derive(Debug, thiserror::Error)]
@@ -102,7 +105,12 @@ fn changes_since(job: &JobRecord) -> Option<time::OffsetDateTime> {
 /// Reads both folders and compares them.
 pub fn compare_picked(earlier: JobRecord, later: JobRecord) -> Result<Compared, ComparisonError> {
     let incremental = changes_since(&later).is_some();
-    let comparison = export_compare::compare(earlier.out_dir.as_ref(), later.out_dir.as_ref(), incremental)?;
+    // The later run's new members' full records (an export of their own beside it) are part of it.
+    let extra = crate::dataset::new_members_folder(&later.out_dir);
+    let also: Vec<&Path> =
+        if ExportFolder::at(&extra).manifest().is_file() { vec![extra.as_path()] } else { Vec::new() };
+    let comparison =
+        export_compare::compare_with(earlier.out_dir.as_ref(), later.out_dir.as_ref(), &also, incremental)?;
     Ok(Compared { earlier, later, comparison })
 }
 

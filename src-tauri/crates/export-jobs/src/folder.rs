@@ -1,6 +1,6 @@
 //! The export folder: the one place that knows its layout. Outputs `Type.NNN.ndjson` (manifest order per
 //! type), `error/…`, `deleted/…`, `quarantine/<file>`, `manifest.json` (the server's, as received),
-//! `haul-report.json` (what became of each file), `log.ndjson`, `parquet/`, `<file>.part` while a file
+//! `haul-report.json` (what became of each file), `log.ndjson`, `parquet/`, `group-members.json`, `<file>.part` while a file
 //! downloads and `<file>.compacting` while its bad lines are taken out. The runner writes through it, the app and the CLI name and delete
 //! folders through it, so "what is ours" has a single answer.
 
@@ -35,6 +35,7 @@ const QUARANTINE: &str = "quarantine";
 const PARQUET: &str = "parquet";
 const ERROR_DIR: &str = "error";
 const DELETED_DIR: &str = "deleted";
+const GROUP_MEMBERS: &str = export_compare::GROUP_MEMBERS_FILE;
 
 /// An export folder (absolute path).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +107,12 @@ impl ExportFolder {
         self.root.join(LOCK)
     }
 
+    /// The group's members when the export finished (a JSON list of patient ids), kept so the current
+    /// dataset can be rebuilt from the export folders alone.
+    pub fn group_members(&self) -> PathBuf {
+        self.root.join(GROUP_MEMBERS)
+    }
+
     /// Where Convert writes the export's Parquet tables by default.
     pub fn parquet(&self) -> PathBuf {
         self.root.join(PARQUET)
@@ -137,7 +144,7 @@ impl ExportFolder {
                     || name.ends_with(".part")
                     || name.ends_with(".tmp")
                     || name.ends_with(".compacting")
-                    || [MANIFEST, REPORT, LOG, LOCK, ERROR_DIR, DELETED_DIR, QUARANTINE, PARQUET]
+                    || [MANIFEST, REPORT, LOG, LOCK, ERROR_DIR, DELETED_DIR, QUARANTINE, PARQUET, GROUP_MEMBERS]
                         .contains(&name.as_str())
             })
         });

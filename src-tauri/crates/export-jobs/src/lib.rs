@@ -5,6 +5,7 @@
 //! What it keeps lives in haul-store (SQLite, keychain); HTTP is bulk-client's; nothing here knows Tauri.
 
 pub mod comparison;
+pub mod dataset;
 pub mod export_log;
 pub mod folder;
 pub mod limits;

@@ -48,6 +48,8 @@ pub struct ExportPlan {
     pub delete_after: bool,
     /// Words for the folder name after the level ("since last" for an incremental run again).
     pub folder_note: Option<String>,
+    /// An incremental group export also fetches the full records of patients who joined (see `dataset`).
+    pub new_member_records: bool,
 }
 
 /// Why an export cannot start as asked. Nothing was created.
@@ -210,6 +212,7 @@ impl ExportPlan {
             parallel: JobSettings::default().parallel,
             delete_after: true,
             folder_note: None,
+            new_member_records: true,
         }
     }
 
@@ -244,6 +247,7 @@ impl ExportPlan {
             parallel: old.settings.parallel,
             delete_after: old.settings.delete_after,
             folder_note: incremental.then(|| "since last".to_string()),
+            new_member_records: old.settings.new_member_records != Some(false),
         })
     }
 
@@ -350,6 +354,8 @@ impl ExportPlan {
                 parallel: self.parallel.clamp(1, 32),
                 delete_after: self.delete_after,
                 auth: server.auth,
+                new_member_records: (!self.new_member_records).then_some(false),
+                new_members_of: None,
             },
             out_dir: folder.path().to_path_buf(),
         })?;

@@ -12,6 +12,11 @@ pub fn bytes(n: u64) -> String {
     if u == 0 { format!("{n} bytes") } else { format!("{v:.1} {}", UNITS[u]) }
 }
 
+/// `1 resource`, `12 resources`.
+pub fn count(n: u64, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
 /// `3.5 s`, `5 minutes`, `10.0 hours`, `2.0 days` (bulk-client's formatter: its errors name limits too).
 pub use bulk_client::text::duration_words as duration;
 
@@ -23,6 +28,8 @@ mod tests {
     #[test]
     fn sizes_and_durations_read_well() {
         assert_eq!(bytes(999), "999 bytes");
+        assert_eq!(count(1, "new member"), "1 new member");
+        assert_eq!(count(12, "resource"), "12 resources");
         assert_eq!(bytes(1_500_000), "1.5 MB");
         assert_eq!(duration(Duration::from_secs(36_000)), "10.0 hours");
         assert_eq!(duration(Duration::from_secs(300)), "5 minutes");

@@ -9,6 +9,7 @@
 //! The rule is one walker over the crate's own JSON reader ([`json`]); a caller that learns from the line
 //! (the converter's schema) does it in the same pass through a [`Visit`]or.
 
+pub mod deletions;
 pub mod error;
 pub mod inputs;
 pub mod json;
@@ -16,6 +17,7 @@ pub mod lines;
 pub mod open;
 pub mod rule;
 
+pub use deletions::{deleted_resources, type_and_id};
 pub use error::NdjsonError;
 pub use inputs::{InputFile, TypeInput, find_inputs, looks_like_type, resource_type_of, type_of};
 pub use lines::{HEAD_BYTES, Line, LineReader, is_blank, line_content, lines};

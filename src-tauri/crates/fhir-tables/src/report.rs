@@ -34,7 +34,7 @@ impl Default for ConvertOptions {
 impl ConvertOptions {
     /// (chunk bytes, row-group bytes) for the memory limit. A row group's Arrow batches are held
     /// until it is encoded (in parallel); chunks and their batches are in flight, a few per thread.
-    pub(crate) fn sizes(&self) -> Result<(usize, usize), ConvertError> {
+    pub fn sizes(&self) -> Result<(usize, usize), ConvertError> {
         if self.threads == 0 {
             return Err(ConvertError::Settings("threads must be at least 1".into()));
         }

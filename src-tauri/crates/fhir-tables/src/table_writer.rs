@@ -6,13 +6,17 @@
 
 use std::fs::File;
 use std::io::BufWriter;
+use std::path::Path;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, SchemaRef};
+use parquet::arrow::ArrowSchemaConverter;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowRowGroupWriterFactory, compute_leaves};
+use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::ParquetError;
 use parquet::file::metadata::ParquetMetaData;
+use parquet::file::metadata::{PageIndexPolicy, ParquetMetaDataReader};
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 
@@ -153,6 +157,45 @@ impl TableWriter {
         }
         row_group.close()?;
         Ok(())
+    }
+
+    /// Appends every row group of the table at `path`, written with this writer's schema and properties, as
+    /// it is: no decoding, no encoding (a current dataset's merge appends the incoming rows this way when
+    /// none of them is dropped). Returns the rows appended.
+    pub fn append_row_groups_of(&mut self, path: &Path) -> Result<u64, ParquetError> {
+        self.flush()?;
+        let input = File::open(path)?;
+        let metadata =
+            ParquetMetaDataReader::new().with_page_index_policy(PageIndexPolicy::Optional).parse_and_finish(&input)?;
+        let ours = ArrowSchemaConverter::new().convert(&self.schema)?;
+        if metadata.file_metadata().schema_descr().root_schema() != ours.root_schema() {
+            return Err(ParquetError::General(format!(
+                "{} has another schema than the table being written",
+                path.display()
+            )));
+        }
+        let page_index = metadata.page_index();
+        let mut rows = 0u64;
+        for (g, group) in metadata.row_groups().iter().enumerate() {
+            let mut out = self.file.next_row_group()?;
+            for (c, column) in group.columns().iter().enumerate() {
+                out.append_column(
+                    &input,
+                    ColumnCloseResult {
+                        bytes_written: column.compressed_size() as u64,
+                        rows_written: group.num_rows() as u64,
+                        metadata: column.clone(),
+                        bloom_filter: None,
+                        column_index: page_index.and_then(|p| p.column_index(g, c)).cloned(),
+                        offset_index: page_index.and_then(|p| p.offset_index(g, c)).cloned(),
+                    },
+                )?;
+            }
+            out.close()?;
+            self.row_groups += 1;
+            rows += group.num_rows() as u64;
+        }
+        Ok(rows)
     }
 
     pub fn close(mut self) -> Result<ParquetMetaData, ParquetError> {

@@ -117,6 +117,9 @@ pub struct ExportArgs {
     /// Do not send DELETE to the server after downloading (leave the files there).
     #[arg(long)]
     no_delete: bool,
+    /// With --since on a group: do not fetch the full records of patients who joined the group since then.
+    #[arg(long)]
+    no_new_member_records: bool,
     /// The export folder (created; must be new or empty).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
@@ -267,7 +270,15 @@ fn pacing() -> Pacing {
 }
 
 fn runner(db: Database, limits: &LimitArgs, http: HttpClient) -> ExportRunner {
-    ExportRunner::new(Arc::new(Mutex::new(db)), http).with_pacing(pacing()).with_limits(limits.limits())
+    with_datasets(ExportRunner::new(Arc::new(Mutex::new(db)), http).with_pacing(pacing()).with_limits(limits.limits()))
+}
+
+/// Every clean export keeps its request's current dataset up to date, as in the app.
+fn with_datasets(runner: ExportRunner) -> ExportRunner {
+    match haul_store::DataDir::locate() {
+        Ok(dir) => runner.with_datasets(dir.datasets_root()),
+        Err(_) => runner,
+    }
 }
 
 /// A FHIR instant: a full date-time with a time zone. `or_else` names what else the flag takes.
@@ -321,6 +332,7 @@ pub async fn export(mut args: ExportArgs) -> Result<u8, String> {
         out_dir: Some(args.out),
         parallel: args.parallel,
         delete_after: !args.no_delete,
+        new_member_records: !args.no_new_member_records,
         ..ExportPlan::new(choice, request)
     };
     if let Some(u) = &args.until {
@@ -430,7 +442,7 @@ pub fn history(args: HistoryArgs) -> Result<u8, String> {
 
 /// A runner with the default limits and client: scheduled runs, which have no flags.
 pub fn plain_runner(db: Database) -> ExportRunner {
-    ExportRunner::new(Arc::new(Mutex::new(db)), HttpClient::new()).with_pacing(pacing())
+    with_datasets(ExportRunner::new(Arc::new(Mutex::new(db)), HttpClient::new()).with_pacing(pacing()))
 }
 
 async fn run_one(runner: &ExportRunner, id: i64) -> Result<u8, String> {

@@ -16,7 +16,7 @@ pub struct NetworkArgs {
     #[arg(long, value_name = "PATH")]
     ca_file: Option<PathBuf>,
     /// A web proxy for this export (http://host:port or https://host:port), instead of HTTP_PROXY/HTTPS_PROXY
-    /// and the system's settings. A PAC file is not read: give the proxy it names.
+    /// and the desktop's proxy settings (GNOME's PAC files included), which apply without it.
     #[arg(long, value_name = "URL")]
     proxy: Option<String>,
     /// The proxy's user name.

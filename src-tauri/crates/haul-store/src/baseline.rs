@@ -66,6 +66,24 @@ pub fn same_request(a: &ExportRequest, b: &ExportRequest) -> bool {
     a.level() == b.level() && types_key(&a.types) == types_key(&b.types) && shape(a) == shape(b)
 }
 
+/// [`same_request`] as text: equal for two requests exactly when they are the same request (it names the
+/// current dataset the exports of one request keep up to date).
+pub fn request_key(request: &ExportRequest) -> String {
+    let level = serde_json::to_string(request.level()).expect("levels serialize");
+    let shape = serde_json::to_string(&shape(request)).expect("strings serialize");
+    format!("{level}|{}|{shape}", types_key(&request.types))
+}
+
+impl ExportScope<'_> {
+    /// Who the export is for, as text (for [`request_key`]'s companions).
+    pub fn key(&self) -> String {
+        match *self {
+            ExportScope::Saved(id) => format!("server {id}"),
+            ExportScope::Address { fhir_url, client_id } => format!("{fhir_url} as {}", client_id.unwrap_or("")),
+        }
+    }
+}
+
 /// The parts of a request that change what an export holds, in one comparable form: two exports continue
 /// each other only if these are equal (the level, group and types are compared in SQL).
 fn shape(request: &ExportRequest) -> Vec<Vec<String>> {
@@ -135,6 +153,14 @@ impl Database {
                     "The export of {day} (number {}) is not used as the starting point: not all of it arrived ({}), so what it missed is asked for again.",
                     job.id,
                     job.state.label()
+                ));
+                continue;
+            }
+            // What it held is no longer on this computer: continuing from it would leave that month out.
+            if !std::path::Path::new(&job.out_dir).is_dir() {
+                choice.passed_over.push(format!(
+                    "The export of {day} (number {}) is not used as the starting point: its folder {} was deleted or moved. Move it back to continue from it; otherwise this export starts from an earlier one, or asks for everything.",
+                    job.id, job.out_dir
                 ));
                 continue;
             }

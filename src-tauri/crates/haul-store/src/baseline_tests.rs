@@ -1,5 +1,3 @@
-use std::path::PathBuf;
-
 use bulk_client::{ExportLevel, ExportRequest};
 use time::macros::datetime;
 
@@ -25,7 +23,7 @@ fn finished(db: &Database, request: &ExportRequest, time: &str, state: JobState)
             fhir_url: URL.into(),
             request: request.clone(),
             settings: JobSettings::default(),
-            out_dir: PathBuf::from("/tmp/x"),
+            out_dir: std::env::temp_dir(),
         })
         .unwrap();
     db.conn().execute("UPDATE exports SET transaction_time = ?2 WHERE id = ?1", (job.id, time)).unwrap();
@@ -149,4 +147,17 @@ fn another_client_of_the_same_address_is_no_baseline_and_a_saved_server_keeps_it
         .unwrap();
     let choice = db.baseline_at(ExportScope::Saved(saved.id), &r, NOW).unwrap();
     assert_eq!(choice.baseline.map(|b| b.export_id), Some(id));
+}
+
+#[test]
+fn an_export_whose_folder_was_deleted_or_moved_is_no_starting_point() {
+    let db = Database::open_in_memory().unwrap();
+    let r = request(&["Patient"], "g1");
+    let september = finished(&db, &r, "2026-09-01T00:00:00Z", JobState::Completed);
+    let october = finished(&db, &r, "2026-10-01T00:00:00Z", JobState::Completed);
+    let gone = std::env::temp_dir().join(format!("haul-moved-away-{october}-{}", std::process::id()));
+    db.conn().execute("UPDATE exports SET out_dir = ?2 WHERE id = ?1", (october, gone.display().to_string())).unwrap();
+    let choice = db.baseline_at(scope(URL), &r, NOW).unwrap();
+    assert_eq!(choice.baseline.as_ref().map(|b| b.export_id), Some(september));
+    assert!(choice.passed_over[0].contains("was deleted or moved"), "{:?}", choice.passed_over);
 }

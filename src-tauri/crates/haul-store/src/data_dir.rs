@@ -53,6 +53,12 @@ impl DataDir {
         self.root().join("exports")
     }
 
+    /// Where the current datasets are kept (one folder per server and request, always the latest version of
+    /// every resource): beside the exports, so BI tools find them where the user finds the exports.
+    pub fn datasets_root(&self) -> PathBuf {
+        self.default_exports_root().join("Current datasets")
+    }
+
     /// Where the preview keeps its line indexes and inflated copies of `.gz` files: the platform's cache
     /// folder (`~/.cache/haul/preview`), or `cache/preview` in the data folder when `HAUL_DATA_DIR` is set.
     pub fn preview_cache_dir(&self) -> PathBuf {

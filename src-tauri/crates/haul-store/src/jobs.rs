@@ -163,11 +163,20 @@ pub struct JobSettings {
     /// Send DELETE to the status URL once every file is safe (lets the server free its storage).
     pub delete_after: bool,
     pub auth: Option<AuthSettings>,
+    /// On an incremental group export, fetch the full records of patients who joined the group since the
+    /// baseline (with `patient=`) and merge them into the current dataset. Unset means yes.
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_member_records: Option<bool>,
+    /// This export fetches the new members' records for export N (it updates no dataset of its own).
+    #[ts(optional, type = "number")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_members_of: Option<i64>,
 }
 
 impl Default for JobSettings {
     fn default() -> Self {
-        Self { parallel: 4, delete_after: true, auth: None }
+        Self { parallel: 4, delete_after: true, auth: None, new_member_records: None, new_members_of: None }
     }
 }
 

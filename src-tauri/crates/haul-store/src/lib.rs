@@ -16,7 +16,7 @@ pub mod schedules;
 pub mod servers;
 pub mod tables;
 
-pub use baseline::{Baseline, BaselineChoice, ExportScope, same_request};
+pub use baseline::{Baseline, BaselineChoice, ExportScope, request_key, same_request};
 pub use data_dir::{DataDir, DataDirError};
 pub use db::{Database, DbError, DbProblem};
 pub use groups::PinnedGroup;

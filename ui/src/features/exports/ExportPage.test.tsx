@@ -92,6 +92,21 @@ describe("the Export page", () => {
     expect(screen.getByTestId("job-totals").textContent).toContain("66");
   });
 
+  it("offers new members' full records on a group export since the last one, on unless unticked", async () => {
+    startExport.mockResolvedValue(7);
+    render(<ExportPage />);
+    await screen.findByRole("option", { name: "Demo server" });
+    await userEvent.type(screen.getByLabelText("Group id"), "aco-north");
+    expect(screen.queryByTestId("new-member-records")).toBeNull();
+    await userEvent.click(screen.getByLabelText(/Since the last export of this same request/));
+    const fetchNew = screen.getByTestId("new-member-records") as HTMLInputElement;
+    expect(fetchNew.checked).toBe(true);
+    await userEvent.click(fetchNew);
+    await userEvent.click(screen.getByRole("button", { name: "Start export" }));
+    await waitFor(() => expect(startExport).toHaveBeenCalledTimes(1));
+    expect(startExport.mock.calls[0]?.[0]).toEqual(expect.objectContaining({ sinceLast: true, newMemberRecords: false }));
+  });
+
   it("sends “changed up to” as until, to the preview and to the start", async () => {
     startExport.mockResolvedValue(8);
     render(<ExportPage />);

@@ -147,6 +147,7 @@ export function ExportPage({ initial }: { initial?: { serverId: number; groupId:
           outDir: form.outDir.trim() === "" ? null : form.outDir.trim(),
           parallel: form.parallel,
           deleteAfter: form.deleteAfter,
+          newMemberRecords: form.newMemberRecords,
         },
         onEvent,
       );
@@ -275,6 +276,17 @@ export function ExportPage({ initial }: { initial?: { serverId: number; groupId:
               </p>
             ))}
           {shown("since") && <p className="field-error">{shown("since")}</p>}
+          {form.level === "group" && (form.sinceLast || form.since !== "") && (
+            <label className="choice">
+              <input
+                type="checkbox"
+                data-testid="new-member-records"
+                checked={form.newMemberRecords}
+                onChange={(e) => set("newMemberRecords", e.target.checked)}
+              />
+              Also fetch the full records of patients who joined the group since then
+            </label>
+          )}
         </div>
 
         <div className="field">

@@ -12,6 +12,8 @@ export type ExportForm = {
   /** "" or a value from <input type="datetime-local"> (local time, no zone). */
   since: string;
   sinceLast: boolean;
+  /** With a `_since` on a group: also fetch the full records of patients who joined (on by default). */
+  newMemberRecords: boolean;
   /** "" or a datetime-local value: only resources changed up to it (`_until`; AB2D, IG v2 servers). */
   until: string;
   /** Azure's `_container` (only for servers whose kind takes it); "" leaves it to the server. */
@@ -75,6 +77,7 @@ export function emptyForm(serverId: number | null): ExportForm {
     types: [],
     since: "",
     sinceLast: false,
+    newMemberRecords: true,
     until: "",
     container: "",
     elements: "",

@@ -41,6 +41,8 @@ describe("comparing two runs of an export", () => {
       summary({ id: 1, state: "completed", request: me.request, serverId: 9 }),
       // The same saved server at another address (the demo's changes at every start).
       summary({ id: 0, state: "completed", request: me.request, fhirUrl: "http://127.0.0.1:5/fhir" }),
+      // Export 4's new members' records: part of it, not a run to compare with.
+      summary({ id: 6, state: "completed", request: me.request, settings: { ...me.settings, newMembersOf: 4 } }),
     ];
     expect(comparable(me, rows).map((r) => r.job.id)).toEqual([4, 0]);
     const unsaved = { ...me, serverId: null };

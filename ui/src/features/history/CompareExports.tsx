@@ -16,7 +16,11 @@ export function comparable(job: JobRecord, rows: ExportSummary[]): ExportSummary
   // One saved server is one server even when its address changed (the demo's does at every start).
   const sameServer = (other: JobRecord) =>
     job.serverId !== null && other.serverId !== null ? other.serverId === job.serverId : other.fhirUrl === job.fhirUrl;
-  return rows.filter((r) => r.job.id !== job.id && finished.includes(r.job.state) && sameServer(r.job) && sameLevel(r.job));
+  // A new members' fetch (`patient=`) is part of the export it belongs to, not a run of its own.
+  const aRun = (other: JobRecord) => other.settings.newMembersOf == null;
+  return rows.filter(
+    (r) => r.job.id !== job.id && finished.includes(r.job.state) && sameServer(r.job) && sameLevel(r.job) && aRun(r.job),
+  );
 }
 
 function Ids({ label, ids, count, testId }: { label: string; ids: string[]; count: number; testId: string }) {

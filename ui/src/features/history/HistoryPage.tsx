@@ -10,6 +10,7 @@ import { TypeTotalsTable } from "../exports/TypeTotalsTable";
 import { ConvertPanel } from "../convert/ConvertPanel";
 import { BlockingExport } from "./BlockingExport";
 import { CompareExports, comparable } from "./CompareExports";
+import { CurrentDataset } from "./CurrentDataset";
 import { RepeatExport } from "./RepeatExport";
 import { ErrorNotice } from "../shell/ErrorNotice";
 
@@ -149,6 +150,11 @@ export function HistoryPage({ onBrowse }: { onBrowse?: (folder: string) => void 
                       {r.job.scheduleId !== undefined && (
                         <span className="badge" data-testid={`history-scheduled-${r.job.id}`}>
                           scheduled
+                        </span>
+                      )}
+                      {r.job.settings.newMembersOf != null && (
+                        <span className="badge" data-testid={`history-new-members-${r.job.id}`}>
+                          new members of #{r.job.settings.newMembersOf}
                         </span>
                       )}
                     </span>
@@ -366,6 +372,7 @@ function HistoryDetail({
           ))}
       </div>
       {converting && <ConvertPanel key={job.id} exportId={job.id} onClose={() => setConverting(false)} />}
+      {convertible && <CurrentDataset key={`dataset-${job.id}`} job={job} />}
       {convertible && <CompareExports key={job.id} job={job} candidates={comparableWith} />}
       {convertible && <RepeatExport key={`repeat-${job.id}`} exportId={job.id} />}
       {flash && (

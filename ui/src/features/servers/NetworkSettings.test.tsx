@@ -42,10 +42,10 @@ beforeEach(() => {
 });
 
 describe("the network settings of a saved server", () => {
-  it("says a PAC file is not read", () => {
+  it("says where a PAC file goes", () => {
     render(<NetworkSettings server={server} onChanged={vi.fn()} />);
-    expect(screen.getByTestId("network-settings").textContent).toContain("A PAC file");
-    expect(screen.getByTestId("network-settings").textContent).toContain("enter the proxy it names");
+    expect(screen.getByTestId("network-settings").textContent).toContain("automatic configuration (PAC) file included");
+    expect(screen.getByTestId("network-settings").textContent).toContain("Settings → Network → Proxy");
   });
 
   it("sends the proxy with its password once and then only says it is saved", async () => {

@@ -13,7 +13,7 @@ interface Props {
 }
 
 const PAC_HINT =
-  "Leave it empty to use this computer's proxy settings. A PAC file (automatic proxy configuration script) is not read: enter the proxy it names, which your IT department can tell you.";
+  "Leave it empty to use this computer's proxy settings, an automatic configuration (PAC) file included (on Linux, GNOME's Settings → Network → Proxy). Here, enter a proxy's own address.";
 
 /** The date part of an RFC 3339 time, as the certificate's expiry is shown. */
 const day = (rfc3339: string) => rfc3339.slice(0, 10);

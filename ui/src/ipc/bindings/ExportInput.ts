@@ -12,4 +12,8 @@ sinceLast: boolean,
 /**
  * A folder of the user's choice; empty: a new folder under the default exports folder.
  */
-outDir: string | null, parallel: number, deleteAfter: boolean, };
+outDir: string | null, parallel: number, deleteAfter: boolean, 
+/**
+ * On an incremental group export, also fetch the full records of patients who joined the group.
+ */
+newMemberRecords: boolean, };

@@ -12,4 +12,13 @@ parallel: number,
 /**
  * Send DELETE to the status URL once every file is safe (lets the server free its storage).
  */
-deleteAfter: boolean, auth: AuthSettings | null, };
+deleteAfter: boolean, auth: AuthSettings | null, 
+/**
+ * On an incremental group export, fetch the full records of patients who joined the group since the
+ * baseline (with `patient=`) and merge them into the current dataset. Unset means yes.
+ */
+newMemberRecords?: boolean, 
+/**
+ * This export fetches the new members' records for export N (it updates no dataset of its own).
+ */
+newMembersOf?: number, };

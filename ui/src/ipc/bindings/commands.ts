@@ -5,6 +5,7 @@ import type { Charts } from "./Charts";
 import type { Comparison } from "./Comparison";
 import type { ConversionReport } from "./ConversionReport";
 import type { ConvertProgress } from "./ConvertProgress";
+import type { DatasetSummary } from "./DatasetSummary";
 import type { ExportInput } from "./ExportInput";
 import type { ExportPreview } from "./ExportPreview";
 import type { ExportRequest } from "./ExportRequest";
@@ -108,6 +109,10 @@ export type Commands = {
    */
   delete_key: { args: { kid: string }, result: Array<string> },
   /**
+   * The current dataset of export `id`'s request; none until an export of it completed.
+   */
+  export_dataset: { args: { id: number }, result: DatasetSummary | null },
+  /**
    * `log.ndjson`, or the server's error files, as text for the History page (the last 512 KB of each).
    */
   export_text: { args: { id: number, which: string }, result: string },
@@ -142,6 +147,7 @@ export type Commands = {
    * Returns where the old file now is.
    */
   move_database_aside: { args: Record<string, never>, result: string },
+  open_dataset_folder: { args: { id: number }, result: null },
   /**
    * Opens the export folder in the system's file manager.
    */

@@ -8,7 +8,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::prepare::prepare;
@@ -148,6 +147,7 @@ async fn kickoff(
             format!("{}/bulkstatus/{id}", sim.base_url())
         }
     };
+    let (transaction_instant, at) = sim.timeline().begin_export();
     let job = Arc::new(Job {
         id: id.clone(),
         dir: dir.clone(),
@@ -158,6 +158,7 @@ async fn kickoff(
         authorization: hostile::authorization(&headers),
         polled: AtomicBool::new(false),
         status_url: status_url.clone(),
+        at,
     });
     if let Err(running) = sim.jobs.insert_unless_running(job.clone(), busy_while_running) {
         return busy(&running);
@@ -171,7 +172,6 @@ async fn kickoff(
             &format!("cannot create export folder: {e}"),
         );
     }
-    let transaction_instant = OffsetDateTime::now_utc();
     let transaction_time = transaction_instant.format(&Rfc3339).unwrap_or_default();
     let sim2 = sim.clone();
     tokio::task::spawn_blocking(move || {

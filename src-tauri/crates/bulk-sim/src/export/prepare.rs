@@ -8,6 +8,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use time::OffsetDateTime;
 
 use super::manifest::{self, Contents, Manifest, OutputFile};
 use super::request::{ExportRequest, TypeFilter};
@@ -44,7 +45,8 @@ pub(super) fn prepare(
     };
     let wanted: HashSet<String> =
         requested.iter().filter(|t| available.contains(*t)).filter(|t| !failing.contains(t)).cloned().collect();
-    let scope = Scope { system: matches!(level, Level::System), group, patients: request.patients.clone() };
+    let scope =
+        Scope { system: matches!(level, Level::System), group, patients: request.patients.clone(), at: job.at.clone() };
     let per_file = sim.config.resources_per_file.max(1);
     let mut outputs: BTreeMap<String, TypeOutput> = BTreeMap::new();
     let mut written = 0u64;
@@ -125,8 +127,12 @@ pub(super) fn prepare(
         errors.push(name);
     }
     let mut deleted = Vec::new();
-    if request.since.is_some() {
-        let entries = deletions(sim, &scope, &wanted);
+    if let Some(since) = request.since {
+        let entries = if scope.at.is_empty() {
+            deletions(sim, &scope, &wanted)
+        } else {
+            deleted_since(sim, &scope, &wanted, since, request.until)
+        };
         if !entries.is_empty() {
             let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": entries});
             let name = "deleted-Bundle-1.ndjson".to_string();
@@ -190,7 +196,30 @@ fn write_lines(path: &std::path::Path, values: &[Value]) -> Result<(), String> {
     w.flush().map_err(|e| e.to_string())
 }
 
-/// Deterministic "deleted since" entries: every 37th patient in scope lost one resource of each wanted type.
+fn delete_entry(resource_type: &str, id: &str) -> Value {
+    json!({"request": {"method": "DELETE", "url": format!("{resource_type}/{id}")}})
+}
+
+/// The timeline's deletions in scope after `since` (and not after `until`). Patients who only left the group
+/// are not listed: they are simply no longer in it, as the IG has it.
+fn deleted_since(
+    sim: &Sim,
+    scope: &Scope<'_>,
+    wanted: &HashSet<String>,
+    since: OffsetDateTime,
+    until: Option<OffsetDateTime>,
+) -> Vec<Value> {
+    let mut entries = Vec::new();
+    sim.source.each_deletion(scope, &|t| wanted.contains(t), &mut |t, id, epoch| {
+        if epoch.stamp > since && until.is_none_or(|u| epoch.stamp <= u) {
+            entries.push(delete_entry(t, id));
+        }
+    });
+    entries
+}
+
+/// Before the timeline's first epoch, deterministic made-up "deleted since" entries: every 37th patient in
+/// scope lost one resource of each wanted type (ids that were never exported).
 fn deletions(sim: &Sim, scope: &Scope<'_>, wanted: &HashSet<String>) -> Vec<Value> {
     let mut entries = Vec::new();
     let mut seen = 0u64;
@@ -201,7 +230,7 @@ fn deletions(sim: &Sim, scope: &Scope<'_>, wanted: &HashSet<String>) -> Vec<Valu
             let mut types: Vec<&String> = wanted.iter().filter(|t| t.as_str() != "Patient").collect();
             types.sort();
             for t in types {
-                entries.push(json!({"request": {"method": "DELETE", "url": format!("{t}/deleted-{id}")}}));
+                entries.push(delete_entry(t, &format!("deleted-{id}")));
             }
         }
         ControlFlow::Continue(())

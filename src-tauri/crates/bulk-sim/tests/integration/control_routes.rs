@@ -11,8 +11,13 @@ use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
 
 /// Every control route, as (method, path on the main origin).
-const CONTROL_ROUTES: &[(&str, &str)] =
-    &[("GET", "/_sim/faults"), ("POST", "/_sim/faults"), ("GET", "/_sim/stats"), ("POST", "/_sim/register")];
+const CONTROL_ROUTES: &[(&str, &str)] = &[
+    ("GET", "/_sim/faults"),
+    ("POST", "/_sim/faults"),
+    ("GET", "/_sim/stats"),
+    ("POST", "/_sim/register"),
+    ("POST", "/_sim/timeline/advance"),
+];
 
 async fn call(sim: &RunningSim, method: &str, path: &str, body: &Value) -> reqwest::Response {
     let url = format!("{}{path}", sim.base_url().trim_end_matches("/fhir"));

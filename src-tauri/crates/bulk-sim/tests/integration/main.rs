@@ -9,5 +9,6 @@ mod hostile_files;
 mod hostile_server;
 mod secret_and_static_auth;
 mod smart;
+mod timeline;
 mod tls;
 mod vendor_quirks;

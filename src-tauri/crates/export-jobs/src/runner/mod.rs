@@ -12,6 +12,7 @@ mod pacing;
 mod poll;
 mod summary;
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -41,11 +42,19 @@ pub struct ExportRunner {
     keychain: Keychain,
     pacing: Pacing,
     limits: Limits,
+    /// Where the current datasets are kept (`dataset`); none: exports update no dataset.
+    pub(crate) datasets: Option<PathBuf>,
 }
 
 impl ExportRunner {
     pub fn new(db: Arc<Mutex<Database>>, http: HttpClient) -> Self {
-        Self { db, http, keychain: Keychain, pacing: Pacing::default(), limits: Limits::default() }
+        Self { db, http, keychain: Keychain, pacing: Pacing::default(), limits: Limits::default(), datasets: None }
+    }
+
+    /// Keeps each request's current dataset up to date in `root` after every clean export.
+    pub fn with_datasets(mut self, root: PathBuf) -> Self {
+        self.datasets = Some(root);
+        self
     }
 
     /// What a server may cost at most (line length, unpacked size, stalls, free disk, manifest size).
@@ -321,6 +330,10 @@ impl ExportRunner {
                 "Export complete: {resources} resources in {files} files ({}), all verified.{deleted}",
                 wording::bytes(bytes)
             ),
+        };
+        let message = match state {
+            JobState::Completed => message + &self.keep_dataset(id, &ctx.session, &ctx.events, &cancel).await,
+            _ => message,
         };
         ctx.emit(JobEvent::Finished { state, message: message.clone() });
         Ok(JobOutcome { id, state, message, totals, problems, failure })

@@ -3,6 +3,7 @@ mod export_flow;
 mod export_smart;
 mod hostile;
 mod hostile_smart;
+mod monthly_dataset;
 mod network;
 mod one_line_rule;
 mod private_ca;

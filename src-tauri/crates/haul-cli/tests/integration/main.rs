@@ -1,6 +1,7 @@
 //! The haul-cli crate's integration tests as one test binary, each file a module: one link instead of one per file.
 mod ca_file_flag;
 mod convert_command;
+mod desktop_proxy;
 mod export_command;
 mod keys_command;
 mod network_flags;

@@ -1,0 +1,419 @@
+//! One table's merge: the dataset's rows, less those deleted, replaced or belonging to a patient who left,
+//! then the incoming rows (the newest version of each resource), into a new table file.
+//!
+//! Fast path: the incoming rows were converted with the dataset table's own shape (widened by what they
+//! bring), so the old rows move as Arrow batches, never as JSON: as they are when nothing new came, or
+//! widened in place (`widen`: new columns as nulls, integers into decimals). Only when a column changed how
+//! its values are written (values that disagree in kind become JSON text) is the table rewritten through
+//! JSON with the widened shape, exactly as a conversion would write it.
+//! Memory: batches of [`BATCH_ROWS`] and half a conversion's row group, plus the incoming rows' ids (the size of the
+//! incremental export, not of the dataset).
+
+use std::collections::{BTreeSet, HashSet};
+use std::fs::File;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
+use arrow::compute::filter_record_batch;
+use arrow::datatypes::{SchemaRef, TimestampMicrosecondType};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+use serde::{Deserialize, Serialize};
+
+use fhir_tables::columns::derived_name;
+use fhir_tables::table_writer::TableWriter;
+use fhir_tables::{ConvertOptions, Forgetful};
+
+use crate::error::DatasetError;
+use crate::owner::patients_of;
+
+/// Rows a batch: 2048 claims (ExplanationOfBenefit, ~5 KB of JSON each) are a few MB of Arrow; a larger
+/// batch made the widest table the merge's peak (measured with `merge_bench`: 8192 rows, ~100 MB more).
+const BATCH_ROWS: usize = 2048;
+
+/// What one update did to one table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TableChange {
+    pub resource_type: String,
+    pub before: u64,
+    pub after: u64,
+    /// Resources new to the dataset.
+    pub added: u64,
+    /// Resources replaced by a newer version.
+    pub changed: u64,
+    /// Taken out because the server listed them in `deleted[]`.
+    pub deleted: u64,
+    /// Taken out because their patient left the group.
+    pub left_with_patient: u64,
+    /// Incoming rows not used: the same resource came twice (the incremental export and the new members'
+    /// records), or the dataset already had a newer version.
+    pub duplicates: u64,
+    /// The incoming rows brought new columns or wider numbers: the table's schema widened.
+    pub widened: bool,
+    /// The widening changed how values are written (a column became JSON text), so the table was rewritten
+    /// through JSON rather than as Arrow batches.
+    pub rewritten: bool,
+}
+
+pub(crate) struct TableMerge<'a> {
+    pub resource_type: &'a str,
+    /// The dataset's table, if it has one (none for a full export).
+    pub old: Option<PathBuf>,
+    /// The incoming rows as a table (converted from the export's NDJSON).
+    pub incoming: Option<PathBuf>,
+    pub deleted: &'a BTreeSet<String>,
+    pub leavers: &'a HashSet<String>,
+    /// Where the new table goes (in the staging folder).
+    pub out: PathBuf,
+    /// A scratch folder for the slow path.
+    pub scratch: PathBuf,
+}
+
+struct Table {
+    reader: ParquetRecordBatchReader,
+    schema: SchemaRef,
+    metadata: Vec<KeyValue>,
+    rows: u64,
+}
+
+fn open(path: &Path) -> Result<Table, DatasetError> {
+    let file = File::open(path).map_err(|e| DatasetError::read(path, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| DatasetError::read(path, e))?;
+    let metadata = builder.metadata().file_metadata().key_value_metadata().cloned().unwrap_or_default();
+    let rows = builder.metadata().file_metadata().num_rows() as u64;
+    let schema = builder.schema().clone();
+    let reader = builder.with_batch_size(BATCH_ROWS).build().map_err(|e| DatasetError::read(path, e))?;
+    Ok(Table { reader, schema, metadata, rows })
+}
+
+fn next_batch(table: &mut Table, path: &Path) -> Result<Option<RecordBatch>, DatasetError> {
+    table.reader.next().transpose().map_err(|e| DatasetError::read(path, e))
+}
+
+/// Row ids and `meta.lastUpdated` (microseconds, from the table's UTC column) of a batch.
+fn ids_and_times(batch: &RecordBatch) -> (Vec<Option<&str>>, Vec<Option<i64>>) {
+    let ids = match batch.column_by_name("id").and_then(|c| c.as_string_opt::<i32>()) {
+        Some(a) => (0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))).collect(),
+        None => vec![None; batch.num_rows()],
+    };
+    let times = match batch
+        .column_by_name(&derived_name("meta.lastUpdated"))
+        .and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>())
+    {
+        Some(a) => (0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))).collect(),
+        None => vec![None; batch.num_rows()],
+    };
+    (ids, times)
+}
+
+fn strictly_newer(a: Option<i64>, b: Option<i64>) -> bool {
+    matches!((a, b), (Some(a), Some(b)) if a > b) || matches!((a, b), (Some(_), None))
+}
+
+/// A resource id as 128 bits: the index of incoming ids costs ~40 bytes a resource whatever the id's
+/// length (1.6 M ids: ~70 MB instead of ~160 MB as strings). Two SipHash values of the id; the chance that
+/// two of ten million ids share one is about 1e-25. Never stored: std's hasher may change between builds.
+fn fingerprint(id: &str) -> u128 {
+    let half = |salt: u8| {
+        let mut h = DefaultHasher::new();
+        salt.hash(&mut h);
+        id.hash(&mut h);
+        h.finish()
+    };
+    (u128::from(half(1)) << 64) | u128::from(half(2))
+}
+
+/// The newest version of each incoming resource: for each id, the row to keep (the earliest of equals,
+/// so the incremental export wins over the new members' records when both carry one version). The index is
+/// a sorted vector, 32 bytes a resource (a hash map was half as much again: measured in `merge_bench`, a
+/// 5 GB full apply's peak went over the memory limit with it).
+struct Incoming {
+    /// (fingerprint, `meta.lastUpdated` or [`NO_TIME`], row), one per id, sorted by fingerprint.
+    index: Vec<(u128, i64, u32)>,
+    keep: Vec<bool>,
+}
+
+const NO_TIME: i64 = i64::MIN;
+
+impl Incoming {
+    fn all_kept(&self) -> bool {
+        self.keep.iter().all(|k| *k)
+    }
+
+    /// The kept incoming version of `id`: its time (if any) and row.
+    fn newest(&self, id: &str) -> Option<(Option<i64>, u64)> {
+        let fp = fingerprint(id);
+        let at = self.index.binary_search_by_key(&fp, |e| e.0).ok()?;
+        let (_, time, row) = self.index[at];
+        Some(((time != NO_TIME).then_some(time), u64::from(row)))
+    }
+}
+
+/// Reads only `id` and `meta.lastUpdated`'s UTC column: the rows themselves are read once, when copied.
+fn index_incoming(path: &Path, cancel: &AtomicBool) -> Result<Incoming, DatasetError> {
+    let file = File::open(path).map_err(|e| DatasetError::read(path, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| DatasetError::read(path, e))?;
+    let rows = builder.metadata().file_metadata().num_rows() as usize;
+    if rows > u32::MAX as usize {
+        return Err(DatasetError::read(path, "over four billion resources of one type in one export"));
+    }
+    let wanted: Vec<usize> = ["id".to_string(), derived_name("meta.lastUpdated")]
+        .iter()
+        .filter_map(|name| builder.schema().index_of(name).ok())
+        .collect();
+    let mask = ProjectionMask::roots(builder.parquet_schema(), wanted);
+    let reader =
+        builder.with_projection(mask).with_batch_size(BATCH_ROWS).build().map_err(|e| DatasetError::read(path, e))?;
+    let mut index: Vec<(u128, i64, u32)> = Vec::with_capacity(rows);
+    let mut keep = vec![true; rows];
+    let mut row = 0u32;
+    for batch in reader {
+        let batch = batch.map_err(|e| DatasetError::read(path, e))?;
+        if cancel.load(Ordering::Relaxed) {
+            return Err(DatasetError::Cancelled);
+        }
+        let (ids, times) = ids_and_times(&batch);
+        for (id, time) in ids.into_iter().zip(times) {
+            // A resource without an id cannot be matched: it is kept as it came.
+            if let Some(id) = id {
+                index.push((fingerprint(id), time.unwrap_or(NO_TIME), row));
+            }
+            row += 1;
+        }
+    }
+    // Equal ids side by side, the one to keep first: the newest time, then the earliest row.
+    index.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+    index.dedup_by(|later, first| {
+        let same = later.0 == first.0;
+        if same {
+            keep[later.2 as usize] = false;
+        }
+        same
+    });
+    Ok(Incoming { index, keep })
+}
+
+fn writer_for(
+    out: &Path,
+    schema: SchemaRef,
+    metadata: Vec<KeyValue>,
+    options: &ConvertOptions,
+) -> Result<TableWriter, DatasetError> {
+    // Half a conversion's row group: the reading thread's batches are in flight beside it, and the merge
+    // follows a conversion whose memory the allocator may still hold (measured: peak over the limit without).
+    let (_, row_group_bytes) = options.sizes()?;
+    let row_group_bytes = row_group_bytes / 2;
+    let zstd = ZstdLevel::try_new(options.zstd_level).map_err(|e| DatasetError::write(out, e))?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(zstd))
+        .set_max_row_group_row_count(None)
+        .set_created_by(format!("Haul {}", env!("CARGO_PKG_VERSION")))
+        .set_key_value_metadata(Some(metadata))
+        .build();
+    let file = File::create(out).map_err(|e| DatasetError::write(out, e))?;
+    TableWriter::new(file, schema, props, row_group_bytes, options.threads).map_err(|e| DatasetError::write(out, e))
+}
+
+/// Where the kept rows go: a table of the target schema, or (slow path) JSON lines to convert.
+enum Sink {
+    Table(Box<TableWriter>),
+    Lines(BufWriter<File>, PathBuf),
+}
+
+impl Sink {
+    fn put(&mut self, batch: RecordBatch, out: &Path) -> Result<(), DatasetError> {
+        match self {
+            Sink::Table(w) => w.write(batch).map_err(|e| DatasetError::write(out, e)),
+            Sink::Lines(w, path) => {
+                for i in 0..batch.num_rows() {
+                    let line = fhir_tables::rebuild::row_json(&batch, i);
+                    w.write_all(line.as_bytes())
+                        .and_then(|_| w.write_all(b"\n"))
+                        .map_err(|e| DatasetError::write(path, e))?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+pub(crate) fn merge_table(
+    m: &TableMerge<'_>,
+    options: &ConvertOptions,
+    cancel: &AtomicBool,
+) -> Result<TableChange, DatasetError> {
+    let mut change = TableChange { resource_type: m.resource_type.to_string(), ..Default::default() };
+    let mut incoming = match &m.incoming {
+        Some(path) => Some(index_incoming(path, cancel)?),
+        None => None,
+    };
+    // Nothing to merge with and nothing to drop (a full export, or a type new to the dataset): the converted
+    // table is the new table as it is.
+    if let (None, Some(path), Some(index)) = (&m.old, &m.incoming, &incoming)
+        && index.all_kept()
+    {
+        change.added = index.keep.len() as u64;
+        change.after = change.added;
+        std::fs::rename(path, &m.out).map_err(|e| DatasetError::write(&m.out, e))?;
+        return Ok(change);
+    }
+    let mut old = m.old.as_deref().map(open).transpose()?;
+    let mut new = m.incoming.as_deref().map(open).transpose()?;
+    let (schema, metadata) = match (&new, &old) {
+        (Some(t), _) | (None, Some(t)) => (t.schema.clone(), t.metadata.clone()),
+        (None, None) => return Ok(change),
+    };
+    let widened = old.as_ref().is_some_and(|o| o.schema.fields() != schema.fields());
+    let through_json = widened && !old.as_ref().is_some_and(|o| crate::widen::widens(&o.schema, &schema));
+    change.widened = widened;
+    change.rewritten = through_json;
+    let mut sink = if through_json {
+        std::fs::create_dir_all(&m.scratch).map_err(|e| DatasetError::write(&m.scratch, e))?;
+        let path = m.scratch.join(format!("{}.ndjson", m.resource_type));
+        let file = File::create(&path).map_err(|e| DatasetError::write(&path, e))?;
+        Sink::Lines(BufWriter::with_capacity(1 << 20, file), path)
+    } else {
+        Sink::Table(Box::new(writer_for(&m.out, schema.clone(), metadata, options)?))
+    };
+
+    if let (Some(table), Some(path)) = (old.as_mut(), m.old.as_deref()) {
+        change.before = table.rows;
+        // Decoding and filtering on a thread of their own, while the writer encodes the previous row group:
+        // the rewrite of the old rows is most of a merge (measured: three fifths), and encoding already
+        // uses every core only in bursts. One batch in flight bounds the memory.
+        let widen_to = (matches!(sink, Sink::Table(_)) && widened).then(|| schema.clone());
+        let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(1);
+        std::thread::scope(|scope| {
+            let reader = scope.spawn(|| old_rows(table, path, m, &mut incoming, &mut change, widen_to, cancel, tx));
+            let mut written = Ok(());
+            for batch in rx {
+                written = sink.put(batch, &m.out);
+                if written.is_err() {
+                    break; // dropping the receiver stops the reader
+                }
+            }
+            let read = reader.join().unwrap_or_else(|_| Err(DatasetError::read(path, "the reading thread stopped")));
+            written.and(read)
+        })?;
+    }
+    if let (Some(table), Some(path), Some(incoming)) = (new.as_mut(), m.incoming.as_deref(), incoming.as_ref()) {
+        // Every incoming row is used (no resource came twice, none is older than the dataset's): its row
+        // groups go in as they were encoded by the conversion, without being read again.
+        if let Sink::Table(writer) = &mut sink
+            && incoming.all_kept()
+        {
+            writer.append_row_groups_of(path).map_err(|e| DatasetError::write(&m.out, e))?;
+            change.added = incoming.keep.len() as u64 - change.changed;
+            change.after = change.before + change.added - change.deleted - change.left_with_patient;
+            let Sink::Table(writer) = sink else { unreachable!("matched above") };
+            writer.close().map_err(|e| DatasetError::write(&m.out, e))?;
+            return Ok(change);
+        }
+        let mut row = 0usize;
+        while let Some(batch) = next_batch(table, path)? {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(DatasetError::Cancelled);
+            }
+            let n = batch.num_rows();
+            let mask: Vec<bool> = incoming.keep[row..row + n].to_vec();
+            row += n;
+            let used = mask.iter().filter(|k| **k).count() as u64;
+            change.duplicates += n as u64 - used;
+            let kept =
+                filter_record_batch(&batch, &BooleanArray::from(mask)).map_err(|e| DatasetError::read(path, e))?;
+            sink.put(kept, &m.out)?;
+        }
+        change.added = incoming.keep.iter().filter(|k| **k).count() as u64 - change.changed;
+    }
+    change.after = change.before + change.added - change.deleted - change.left_with_patient;
+    match sink {
+        Sink::Table(w) => {
+            w.close().map_err(|e| DatasetError::write(&m.out, e))?;
+        }
+        Sink::Lines(mut w, path) => {
+            w.flush().map_err(|e| DatasetError::write(&path, e))?;
+            drop(w);
+            rewrite(m, &path, options, cancel)?;
+        }
+    }
+    Ok(change)
+}
+
+/// The old table's rows that stay: not deleted, not replaced by a newer incoming version, not of a patient
+/// who left; widened to the new schema when it grew. Sent as batches; stops when the receiver is gone.
+#[allow(clippy::too_many_arguments)]
+fn old_rows(
+    table: &mut Table,
+    path: &Path,
+    m: &TableMerge<'_>,
+    incoming: &mut Option<Incoming>,
+    change: &mut TableChange,
+    widen_to: Option<SchemaRef>,
+    cancel: &AtomicBool,
+    tx: std::sync::mpsc::SyncSender<RecordBatch>,
+) -> Result<(), DatasetError> {
+    while let Some(batch) = next_batch(table, path)? {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(DatasetError::Cancelled);
+        }
+        let (ids, times) = ids_and_times(&batch);
+        let owners = if m.leavers.is_empty() { None } else { patients_of(m.resource_type, &batch) };
+        let mut mask = Vec::with_capacity(batch.num_rows());
+        for (i, (id, time)) in ids.iter().zip(&times).enumerate() {
+            let leaving = owners.as_ref().and_then(|o| o[i].as_ref()).is_some_and(|p| m.leavers.contains(p));
+            let keep = if leaving {
+                change.left_with_patient += 1;
+                false
+            } else if let Some(incoming) = incoming.as_mut()
+                && let Some((new_time, new_row)) = id.and_then(|id| incoming.newest(id))
+            {
+                if strictly_newer(*time, new_time) {
+                    incoming.keep[new_row as usize] = false;
+                    true
+                } else {
+                    change.changed += 1;
+                    false
+                }
+            } else if id.is_some_and(|id| m.deleted.contains(id)) {
+                change.deleted += 1;
+                false
+            } else {
+                true
+            };
+            mask.push(keep);
+        }
+        let kept = filter_record_batch(&batch, &BooleanArray::from(mask)).map_err(|e| DatasetError::read(path, e))?;
+        let kept = match &widen_to {
+            Some(schema) => crate::widen::widen_batch(&kept, schema)
+                .ok_or_else(|| DatasetError::read(path, "its columns no longer fit the widened schema"))?,
+            None => kept,
+        };
+        if tx.send(kept).is_err() {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// The slow path: the kept rows, as JSON lines, converted again with a shape learned from all of them.
+fn rewrite(
+    m: &TableMerge<'_>,
+    lines: &Path,
+    options: &ConvertOptions,
+    cancel: &AtomicBool,
+) -> Result<(), DatasetError> {
+    let inputs = fhir_tables::find_inputs(&[lines.to_path_buf()])?;
+    let out_dir = m.scratch.join("table");
+    fhir_tables::convert(&inputs, &out_dir, options, &Forgetful, &|_| {}, cancel)?;
+    let written = out_dir.join(format!("{}.parquet", m.resource_type));
+    std::fs::rename(&written, &m.out).map_err(|e| DatasetError::write(&m.out, e))?;
+    let _ = std::fs::remove_file(lines);
+    Ok(())
+}

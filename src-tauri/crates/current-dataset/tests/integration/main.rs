@@ -1,0 +1,5 @@
+//! The current dataset against a changing world: after every month it equals a full export of that month.
+
+mod crash;
+mod months;
+mod world;
