@@ -1,7 +1,7 @@
 //! History → "Compare with…": two exports of one dataset side by side (export-jobs' comparison).
 
 use export_compare::Comparison;
-use export_jobs::comparison::{ComparisonError, compare_picked, pick};
+use export_jobs::comparison::{ComparisonError, compare_picked, new_members_of, pick};
 use tauri::State;
 
 use crate::ipc_error::{ErrorCode, IpcError};
@@ -28,8 +28,12 @@ impl From<ComparisonError> for IpcError {
 /// async threads, and without holding the database.
 #[tauri::command]
 pub async fn compare_exports(state: State<'_, AppState>, a: i64, b: i64) -> Result<Comparison, IpcError> {
-    let (earlier, later) = state.with_db(|db| Ok(pick(db, a, b)?))?;
-    tokio::task::spawn_blocking(move || compare_picked(earlier, later))
+    let (earlier, later, extra) = state.with_db(|db| {
+        let (earlier, later) = pick(db, a, b)?;
+        let extra = new_members_of(db, &later);
+        Ok((earlier, later, extra))
+    })?;
+    tokio::task::spawn_blocking(move || compare_picked(earlier, later, extra))
         .await
         .map_err(|e| IpcError::new(ErrorCode::Preview, format!("The comparison stopped unexpectedly: {e}")))?
         .map(|c| c.comparison)

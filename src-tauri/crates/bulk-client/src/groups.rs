@@ -124,25 +124,53 @@ impl ExportSession {
     }
 }
 
-/// A Group resource's members larger than this are not read (a million members is about 60 MB).
-const MAX_GROUP_BYTES: u64 = 256 << 20;
+/// A Group resource larger than this is not read (a million members is about 60 MB).
+const MAX_GROUP_BYTES: u64 = 64 << 20;
 
-/// The patient ids a Group resource lists in `member[].entity` (inactive members left out).
-pub fn parse_group_members(body: &[u8]) -> Result<BTreeSet<String>, String> {
-    let group: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-    if group.get("resourceType").and_then(Value::as_str) != Some("Group") {
+#[derive(Deserialize)]
+struct GroupBody {
+    #[serde(rename = "resourceType")]
+    resource_type: Option<String>,
+    member: Option<Vec<GroupMember>>,
+    quantity: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct GroupMember {
+    entity: Option<MemberReference>,
+    inactive: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct MemberReference {
+    reference: Option<String>,
+}
+
+/// The patient ids a Group resource lists in `member[].entity` (inactive members left out); `None` when the
+/// list is not there or not whole (no `member`, or fewer entries than its `quantity`): many servers leave
+/// the roster out of large Groups, and taking that for "nobody" would make every patient a leaver. Read
+/// into typed structs: only the references are kept in memory, whatever else the resource holds.
+pub fn parse_group_members(body: &[u8]) -> Result<Option<BTreeSet<String>>, String> {
+    let group: GroupBody = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    if group.resource_type.as_deref() != Some("Group") {
         return Err("it is not a Group resource".into());
     }
-    let members = group.get("member").and_then(Value::as_array).into_iter().flatten();
-    Ok(members
-        .filter(|m| m.get("inactive").and_then(Value::as_bool) != Some(true))
-        .filter_map(|m| m.pointer("/entity/reference").and_then(Value::as_str))
-        .filter_map(|r| {
-            let r = r.split("/_history/").next()?;
-            let (kind, id) = r.trim_end_matches('/').rsplit_once('/')?;
-            (kind.ends_with("Patient") && !id.is_empty()).then(|| id.to_string())
-        })
-        .collect())
+    let Some(members) = group.member else { return Ok(None) };
+    if group.quantity.is_some_and(|q| q > members.len() as u64) {
+        return Ok(None);
+    }
+    Ok(Some(
+        members
+            .into_iter()
+            .filter(|m| m.inactive != Some(true))
+            .filter_map(|m| m.entity?.reference)
+            .filter_map(|r| {
+                let r = r.split("/_history/").next()?;
+                let (kind, id) = r.trim_end_matches('/').rsplit_once('/')?;
+                (kind.ends_with("Patient") && !id.is_empty()).then(|| id.to_string())
+            })
+            .collect(),
+    ))
 }
 
 impl ExportSession {
@@ -161,7 +189,16 @@ impl ExportSession {
         }
         let body = match crate::session::read_capped(response, MAX_GROUP_BYTES).await {
             Ok(body) => body,
-            Err(crate::session::Capped::Over) => return Ok(None),
+            Err(crate::session::Capped::Over) => {
+                return Err(ExportError::new(
+                    ExportErrorKind::Protocol,
+                    format!(
+                        "Group {group_id} is larger than {} MB, so Haul did not read its members.",
+                        MAX_GROUP_BYTES >> 20
+                    ),
+                    None,
+                ));
+            }
             Err(crate::session::Capped::Transport(e)) => {
                 return Err(ExportError::new(
                     ExportErrorKind::Network,
@@ -170,7 +207,7 @@ impl ExportSession {
                 ));
             }
         };
-        parse_group_members(&body).map(Some).map_err(|why| {
+        parse_group_members(&body).map_err(|why| {
             ExportError::new(
                 ExportErrorKind::Protocol,
                 format!("The server's Group {group_id} could not be read ({why})."),
@@ -214,8 +251,12 @@ mod tests {
         let body = br#"{"resourceType":"Group","member":[{"entity":{"reference":"Patient/a"}},
             {"entity":{"reference":"https://x.test/fhir/Patient/b/_history/2"}},{"entity":{"reference":"Patient/c"},"inactive":true},
             {"entity":{"reference":"Practitioner/d"}}]}"#;
-        let members: Vec<String> = parse_group_members(body).unwrap().into_iter().collect();
+        let members: Vec<String> = parse_group_members(body).unwrap().unwrap().into_iter().collect();
         assert_eq!(members, vec!["a", "b"]);
         assert!(parse_group_members(br#"{"resourceType":"Patient"}"#).is_err());
+        // No roster, or part of one: unknown, never "nobody".
+        assert_eq!(parse_group_members(br#"{"resourceType":"Group","quantity":40}"#).unwrap(), None);
+        let partial = br#"{"resourceType":"Group","quantity":3,"member":[{"entity":{"reference":"Patient/a"}}]}"#;
+        assert_eq!(parse_group_members(partial).unwrap(), None);
     }
 }

@@ -8,7 +8,7 @@ pub enum DatasetError {
     #[error("Haul could not write the current dataset at {}: {message}. It stays at its previous version.", path.display())]
     Write { path: PathBuf, message: String },
     #[error(
-        "Another update of the dataset at {} is running. This one waits for the next run; nothing was changed.", .0.display()
+        "Another update of the dataset at {} is running, so this export's changes were not merged. The next export rebuilds the dataset from the export folders.", .0.display()
     )]
     Busy(PathBuf),
     #[error(
@@ -16,7 +16,7 @@ pub enum DatasetError {
     )]
     Gap { dataset: String, since: String },
     #[error(
-        "There is no complete full export of this request to build the current dataset from. Run it once without “since”: the dataset starts there."
+        "The current dataset cannot be rebuilt: no chain of complete exports leads from a full export of this request to this one (one was deleted, had problems, or its new members' records did not all arrive). Run the export once without “since”: the dataset starts again there."
     )]
     NoFullExport,
     #[error(

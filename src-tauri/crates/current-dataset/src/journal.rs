@@ -97,8 +97,9 @@ fn finish(dir: &Path, commit: &Commit) -> Result<(), DatasetError> {
     std::fs::remove_dir_all(&staging).map_err(|e| DatasetError::write(&staging, e))
 }
 
+/// Opened for writing: on Windows, flushing a file needs write access.
 fn sync_file(path: &Path) -> Result<(), DatasetError> {
-    File::open(path).and_then(|f| f.sync_all()).map_err(|e| DatasetError::write(path, e))
+    File::options().write(true).open(path).and_then(|f| f.sync_all()).map_err(|e| DatasetError::write(path, e))
 }
 
 /// Makes the renames durable where the platform can (directories cannot be opened for syncing on Windows).

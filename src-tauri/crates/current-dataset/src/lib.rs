@@ -3,8 +3,10 @@
 //! replaces it; each incremental export is merged in: changed resources replace their older version,
 //! `deleted[]` entries and the resources of patients who left the group are taken out, and the full
 //! records of patients who joined are added, the newest `meta.lastUpdated` winning wherever a resource
-//! comes twice. BI tools point at the folder and always read a whole version: updates are atomic
-//! ([`journal`]) and the raw export folders stay as they came, so the dataset can always be rebuilt.
+//! comes twice. BI tools point at the folder: an update happens at once or not at all ([`journal`]; each table
+//! file is replaced whole, and for the moment of the renames a reader may see some tables of the new
+//! version beside others of the old), and the raw export folders stay as they came, so the dataset can
+//! always be rebuilt ([`Dataset::rebuild`]).
 //!
 //! The tables are those of `haul convert` (`fhir-tables`): the same nested schema, the same metadata.
 
@@ -12,6 +14,7 @@ mod error;
 mod journal;
 mod merge;
 mod owner;
+mod rebuild;
 mod state;
 mod widen;
 
@@ -29,8 +32,6 @@ pub use error::DatasetError;
 pub use merge::TableChange;
 pub use state::{AppliedExport, DatasetState, STATE_FILE};
 
-/// Deletion Bundles with lines over this size are not read (a Bundle of a million entries is ~60 MB).
-const MAX_DELETION_LINE: usize = 256 << 20;
 const LOCK: &str = ".haul-dataset.lock";
 
 /// One export to apply.
@@ -159,11 +160,14 @@ impl Dataset {
     ) -> Result<UpdateReport, DatasetError> {
         let started = Instant::now();
         self.check_order(update)?;
+        // A committed update whose renames were interrupted (a file held open) is finished first, never
+        // thrown away with the staging folder.
+        journal::recover(&self.dir)?;
         let staging = journal::fresh_staging(&self.dir)?;
         let inputs = gather(&update.folders)?;
         let mut deleted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for folder in &update.folders {
-            for (t, ids) in fhir_ndjson::deleted_resources(&folder.join("deleted"), MAX_DELETION_LINE)? {
+            for (t, ids) in fhir_ndjson::deleted_resources(&folder.join("deleted"), fhir_ndjson::MAX_DELETION_LINE)? {
                 deleted.entry(t).or_default().extend(ids);
             }
         }
@@ -218,7 +222,8 @@ impl Dataset {
         }
         let mut state = self.state.clone();
         state.tables = tables;
-        if update.members.is_some() {
+        // A full export starts the member list afresh (unknown if the Group could not be read).
+        if update.members.is_some() || update.full {
             state.members = update.members.clone();
         }
         state.applied.push(AppliedExport {

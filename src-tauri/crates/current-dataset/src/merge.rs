@@ -113,8 +113,11 @@ fn ids_and_times(batch: &RecordBatch) -> (Vec<Option<&str>>, Vec<Option<i64>>) {
     (ids, times)
 }
 
-fn strictly_newer(a: Option<i64>, b: Option<i64>) -> bool {
-    matches!((a, b), (Some(a), Some(b)) if a > b) || matches!((a, b), (Some(_), None))
+/// The dataset's version is kept over an incoming one only when both carry `meta.lastUpdated` and the
+/// dataset's is later (a server re-sending an old version); when they cannot be compared, the incoming
+/// version, from the later export, wins.
+fn old_is_newer(old: Option<i64>, incoming: Option<i64>) -> bool {
+    matches!((old, incoming), (Some(a), Some(b)) if a > b)
 }
 
 /// A resource id as 128 bits: the index of incoming ids costs ~40 bytes a resource whatever the id's
@@ -303,11 +306,13 @@ pub(crate) fn merge_table(
             written.and(read)
         })?;
     }
+    let mut incoming_left = 0u64;
     if let (Some(table), Some(path), Some(incoming)) = (new.as_mut(), m.incoming.as_deref(), incoming.as_ref()) {
         // Every incoming row is used (no resource came twice, none is older than the dataset's): its row
         // groups go in as they were encoded by the conversion, without being read again.
         if let Sink::Table(writer) = &mut sink
             && incoming.all_kept()
+            && m.leavers.is_empty()
         {
             writer.append_row_groups_of(path).map_err(|e| DatasetError::write(&m.out, e))?;
             change.added = incoming.keep.len() as u64 - change.changed;
@@ -322,17 +327,28 @@ pub(crate) fn merge_table(
                 return Err(DatasetError::Cancelled);
             }
             let n = batch.num_rows();
-            let mask: Vec<bool> = incoming.keep[row..row + n].to_vec();
+            let mut mask: Vec<bool> = incoming.keep[row..row + n].to_vec();
+            // A patient who left while the export ran: this month's rows leave with the older ones.
+            if !m.leavers.is_empty()
+                && let Some(owners) = patients_of(m.resource_type, &batch)
+            {
+                for (keep, owner) in mask.iter_mut().zip(owners) {
+                    if *keep && owner.is_some_and(|p| m.leavers.contains(&p)) {
+                        *keep = false;
+                        incoming_left += 1;
+                    }
+                }
+            }
             row += n;
-            let used = mask.iter().filter(|k| **k).count() as u64;
-            change.duplicates += n as u64 - used;
+            change.duplicates += incoming.keep[row - n..row].iter().filter(|k| !**k).count() as u64;
             let kept =
                 filter_record_batch(&batch, &BooleanArray::from(mask)).map_err(|e| DatasetError::read(path, e))?;
             sink.put(kept, &m.out)?;
         }
-        change.added = incoming.keep.iter().filter(|k| **k).count() as u64 - change.changed;
+        change.added = incoming.keep.iter().filter(|k| **k).count() as u64 - incoming_left - change.changed;
     }
     change.after = change.before + change.added - change.deleted - change.left_with_patient;
+    change.left_with_patient += incoming_left;
     match sink {
         Sink::Table(w) => {
             w.close().map_err(|e| DatasetError::write(&m.out, e))?;
@@ -374,7 +390,7 @@ fn old_rows(
             } else if let Some(incoming) = incoming.as_mut()
                 && let Some((new_time, new_row)) = id.and_then(|id| incoming.newest(id))
             {
-                if strictly_newer(*time, new_time) {
+                if old_is_newer(*time, new_time) {
                     incoming.keep[new_row as usize] = false;
                     true
                 } else {
@@ -411,7 +427,18 @@ fn rewrite(
 ) -> Result<(), DatasetError> {
     let inputs = fhir_tables::find_inputs(&[lines.to_path_buf()])?;
     let out_dir = m.scratch.join("table");
-    fhir_tables::convert(&inputs, &out_dir, options, &Forgetful, &|_| {}, cancel)?;
+    let report = fhir_tables::convert(&inputs, &out_dir, options, &Forgetful, &|_| {}, cancel)?;
+    // Every line came from a table Haul wrote: one the converter sets aside would be a resource lost.
+    if report.bad_lines > 0 {
+        return Err(DatasetError::write(
+            &m.out,
+            format!(
+                "{} of its rows did not convert back ({})",
+                report.bad_lines,
+                report.bad_line_examples.first().map(|b| b.problem.as_str()).unwrap_or("")
+            ),
+        ));
+    }
     let written = out_dir.join(format!("{}.parquet", m.resource_type));
     std::fs::rename(&written, &m.out).map_err(|e| DatasetError::write(&m.out, e))?;
     let _ = std::fs::remove_file(lines);

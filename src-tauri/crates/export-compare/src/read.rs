@@ -98,5 +98,5 @@ pub(crate) fn each_resource(
 
 /// The resources a folder's `deleted/` Bundles list, by type (one rule with the current dataset's merge).
 pub(crate) fn deletions_in(folder: &Path) -> Result<BTreeMap<String, BTreeSet<String>>, CompareError> {
-    Ok(fhir_ndjson::deleted_resources(&folder.join("deleted"), MAX_LINE_BYTES)?)
+    Ok(fhir_ndjson::deleted_resources(&folder.join("deleted"), fhir_ndjson::MAX_DELETION_LINE)?)
 }

@@ -2,12 +2,11 @@
 //! `haul compare`: which is earlier, whether they are runs of one dataset, whether the later asked for changes
 //! only.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use export_compare::{CompareError, Comparison};
 use haul_store::{Database, DbError, JobRecord};
 
-use crate::folder::ExportFolder;
 use crate::plan::describe_level;
 
 #[derive(Debug, thiserror::Error)]
@@ -49,7 +48,17 @@ pub struct Compared {
 /// Compares exports `a` and `b` (in either order). Reads both folders: run it off the UI thread.
 pub fn compare_exports(db: &Database, a: i64, b: i64) -> Result<Compared, ComparisonError> {
     let (earlier, later) = pick(db, a, b)?;
-    compare_picked(earlier, later)
+    let extra = new_members_of(db, &later);
+    compare_picked(earlier, later, extra)
+}
+
+/// The folder of `later`'s new members' records (an incremental group export's own export of them), when
+/// every file of it arrived: they are part of that run.
+pub fn new_members_of(db: &Database, later: &JobRecord) -> Option<PathBuf> {
+    let jobs = db.list_jobs(100_000).ok()?;
+    jobs.into_iter()
+        .find(|j| j.settings.new_members_of == Some(later.id) && j.state == haul_store::JobState::Completed)
+        .map(|j| PathBuf::from(j.out_dir))
 }
 
 /// The earlier and the later of exports `a` and `b`, checked to be runs of one dataset: the part that needs
@@ -102,13 +111,14 @@ fn changes_since(job: &JobRecord) -> Option<time::OffsetDateTime> {
     job.request.since.as_deref().filter(|s| !crate::quirks::is_full_export_since(s)).and_then(instant)
 }
 
-/// Reads both folders and compares them.
-pub fn compare_picked(earlier: JobRecord, later: JobRecord) -> Result<Compared, ComparisonError> {
+/// Reads both folders (and the later run's new members' records, see [`new_members_of`]) and compares them.
+pub fn compare_picked(
+    earlier: JobRecord,
+    later: JobRecord,
+    later_new_members: Option<PathBuf>,
+) -> Result<Compared, ComparisonError> {
     let incremental = changes_since(&later).is_some();
-    // The later run's new members' full records (an export of their own beside it) are part of it.
-    let extra = crate::dataset::new_members_folder(&later.out_dir);
-    let also: Vec<&Path> =
-        if ExportFolder::at(&extra).manifest().is_file() { vec![extra.as_path()] } else { Vec::new() };
+    let also: Vec<&Path> = later_new_members.iter().map(PathBuf::as_path).collect();
     let comparison =
         export_compare::compare_with(earlier.out_dir.as_ref(), later.out_dir.as_ref(), &also, incremental)?;
     Ok(Compared { earlier, later, comparison })

@@ -173,11 +173,15 @@ impl ExportRunner {
             return Ok(None);
         }
         let (Some(now), ExportLevel::Group(_)) = (members, job.request.level()) else { return Ok(None) };
-        let before = match Dataset::open(dir) {
-            Ok(d) => d.state().members.clone(),
-            Err(_) => None,
+        // Who was a member at the export this one continues from: as its folder kept them, else as the
+        // dataset last knew them (read without its lock: the state file is replaced atomically).
+        let jobs = self.database().lock().expect("database lock").list_jobs(100_000).unwrap_or_default();
+        let before = continues_from(&jobs, job)
+            .and_then(members_kept_with)
+            .or_else(|| current_dataset::read_state(dir).ok().flatten().and_then(|s| s.members));
+        let Some(before) = before else {
+            return Err(" The new members' records were not fetched: Haul does not know who was in the group at the export this one continues from, so the current dataset was not updated. Run the export once without “since” to start the dataset again.".into());
         };
-        let Some(before) = before else { return Ok(None) };
         let joined: Vec<String> = now.difference(&before).cloned().collect();
         if joined.is_empty() {
             return Ok(None);
@@ -227,41 +231,59 @@ impl ExportRunner {
     /// server and request, then every clean incremental one since, with their new members' folders.
     fn chain_for(&self, job: &JobRecord) -> Vec<Update> {
         let Ok(jobs) = self.database().lock().expect("database lock").list_jobs(100_000) else { return Vec::new() };
-        let root = Path::new("/");
-        let same = |j: &JobRecord| {
-            j.id <= job.id
+        // Back from this export along its `since`s to a full export; any missing link breaks the chain.
+        let mut chain = vec![job.clone()];
+        while let Some(previous) = continues_from(&jobs, chain.last().expect("never empty")) {
+            chain.push(previous.clone());
+        }
+        if chain.last().is_some_and(|j| j.request.since.is_some()) {
+            return Vec::new();
+        }
+        chain.reverse();
+        let child = |j: &JobRecord| jobs.iter().find(|c| c.settings.new_members_of == Some(j.id)).cloned();
+        let mut links = Vec::with_capacity(chain.len());
+        for j in &chain {
+            let mut folders = vec![PathBuf::from(&j.out_dir)];
+            match child(j) {
+                Some(c) if c.state == JobState::Completed => folders.push(PathBuf::from(&c.out_dir)),
+                // Its new members' records did not all arrive: without them the rebuild would miss them.
+                Some(_) => return Vec::new(),
+                None => {}
+            }
+            links.push(Update {
+                export_id: j.id,
+                transaction_time: j.transaction_time.clone().unwrap_or_default(),
+                full: j.request.since.is_none(),
+                since: j.request.since.clone(),
+                folders,
+                members: members_kept_with(j),
+                joined: 0,
+            });
+        }
+        links
+    }
+}
+
+/// The clean export of the same dataset that `job`'s `_since` is the transactionTime of.
+fn continues_from<'a>(jobs: &'a [JobRecord], job: &JobRecord) -> Option<&'a JobRecord> {
+    let since = fhir_tables::columns::parse_instant(job.request.since.as_deref()?)?;
+    let root = Path::new("/");
+    jobs.iter()
+        .filter(|j| {
+            j.id < job.id
                 && j.state == JobState::Completed
                 && j.settings.new_members_of.is_none()
                 && j.request.until.is_none()
+                && j.transaction_time.as_deref().and_then(fhir_tables::columns::parse_instant) == Some(since)
                 && dataset_dir(root, j) == dataset_dir(root, job)
-        };
-        let mut ours: Vec<&JobRecord> = jobs.iter().filter(|j| same(j)).collect();
-        ours.sort_by_key(|j| j.id);
-        let Some(start) = ours.iter().rposition(|j| j.request.since.is_none()) else { return Vec::new() };
-        ours[start..]
-            .iter()
-            .map(|j| {
-                let mut folders = vec![PathBuf::from(&j.out_dir)];
-                let child =
-                    jobs.iter().find(|c| c.settings.new_members_of == Some(j.id) && c.state == JobState::Completed);
-                if let Some(c) = child {
-                    folders.push(PathBuf::from(&c.out_dir));
-                }
-                let members = std::fs::read(ExportFolder::at(&j.out_dir).group_members())
-                    .ok()
-                    .and_then(|b| serde_json::from_slice::<BTreeSet<String>>(&b).ok());
-                Update {
-                    export_id: j.id,
-                    transaction_time: j.transaction_time.clone().unwrap_or_default(),
-                    full: j.request.since.is_none(),
-                    since: j.request.since.clone(),
-                    folders,
-                    members,
-                    joined: 0,
-                }
-            })
-            .collect()
-    }
+        })
+        .max_by_key(|j| j.id)
+}
+
+/// The Group's members as an export's folder kept them, if it did.
+fn members_kept_with(job: &JobRecord) -> Option<BTreeSet<String>> {
+    let bytes = std::fs::read(ExportFolder::at(&job.out_dir).group_members()).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 /// The group's members now (kept in the export folder too), when the server lets the Group be read; asked
@@ -306,11 +328,7 @@ fn apply_or_rebuild(
                             .into(),
                 });
             }
-            let mut last = None;
-            for link in &chain {
-                last = Some(dataset.apply(link, &options, stop)?);
-            }
-            Ok((last.expect("the chain is not empty"), true))
+            Ok((dataset.rebuild(&chain, &options, stop)?, true))
         }
         other => other.map(|r| (r, false)),
     }

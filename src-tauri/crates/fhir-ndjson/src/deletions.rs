@@ -8,9 +8,29 @@ use std::path::Path;
 
 use crate::{Line, LineReader, NdjsonError, find_inputs, line_content, looks_like_type};
 
+/// The longest deletion Bundle line read (a Bundle of a million entries is about 60 MB): one rule for the
+/// comparison and the current dataset.
+pub const MAX_DELETION_LINE: usize = 64 << 20;
+
+#[derive(serde::Deserialize)]
+struct DeletionBundle {
+    entry: Option<Vec<DeletionEntry>>,
+}
+
+#[derive(serde::Deserialize)]
+struct DeletionEntry {
+    request: Option<DeletionRequest>,
+}
+
+#[derive(serde::Deserialize)]
+struct DeletionRequest {
+    url: Option<String>,
+}
+
 /// The resources the NDJSON files in `dir` (a `deleted/` folder) list as deleted, by type. A missing
 /// folder lists none; a line that is not a Bundle, or an entry without a readable url, is passed over
-/// (the export's verification already counted and reported it). Lines over `max_line` bytes are skipped.
+/// (the export's verification already counted and reported it). A line over `max_line` bytes is an error:
+/// skipping it would keep deleted resources. Bundles are read into typed structs: only the urls are held.
 pub fn deleted_resources(dir: &Path, max_line: usize) -> Result<BTreeMap<String, BTreeSet<String>>, NdjsonError> {
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     if !dir.is_dir() {
@@ -20,12 +40,19 @@ pub fn deleted_resources(dir: &Path, max_line: usize) -> Result<BTreeMap<String,
         for file in input.files {
             let mut reader =
                 LineReader::with_limit(BufReader::with_capacity(1 << 20, crate::open(&file.path)?), max_line);
-            while let Some((_, _, line)) = reader.next_at().map_err(|e| NdjsonError::read(&file.path, e))? {
-                let Line::Text(raw) = line else { continue };
-                let Ok(bundle) = serde_json::from_slice::<serde_json::Value>(line_content(raw)) else { continue };
-                let entries = bundle.get("entry").and_then(|e| e.as_array()).into_iter().flatten();
-                for url in entries.filter_map(|e| e.pointer("/request/url").and_then(|u| u.as_str())) {
-                    if let Some((t, id)) = type_and_id(url) {
+            while let Some((n, _, line)) = reader.next_at().map_err(|e| NdjsonError::read(&file.path, e))? {
+                let raw = match line {
+                    Line::Text(raw) => raw,
+                    Line::TooLong { length, .. } => {
+                        let why =
+                            format!("line {n} is {length} bytes, over the {max_line}-byte limit for a deletion Bundle");
+                        return Err(NdjsonError::read(&file.path, std::io::Error::other(why)));
+                    }
+                };
+                let Ok(bundle) = serde_json::from_slice::<DeletionBundle>(line_content(raw)) else { continue };
+                let urls = bundle.entry.into_iter().flatten().filter_map(|e| e.request?.url);
+                for url in urls {
+                    if let Some((t, id)) = type_and_id(&url) {
                         out.entry(t.to_string()).or_default().insert(id.to_string());
                     }
                 }

@@ -17,7 +17,7 @@ pub mod lines;
 pub mod open;
 pub mod rule;
 
-pub use deletions::{deleted_resources, type_and_id};
+pub use deletions::{MAX_DELETION_LINE, deleted_resources, type_and_id};
 pub use error::NdjsonError;
 pub use inputs::{InputFile, TypeInput, find_inputs, looks_like_type, resource_type_of, type_of};
 pub use lines::{HEAD_BYTES, Line, LineReader, is_blank, line_content, lines};

@@ -402,7 +402,8 @@ describe("ServerForm: the server type", () => {
     expect(addServer).not.toHaveBeenCalled();
     expect(screen.getByTestId("error-tokenUrl").textContent).toBe("Replace “<tenant-id>” with your server's own value.");
     expect(screen.getByTestId("error-tokenParams").textContent).toContain("“<workspace>” and “<fhir-service>”");
-  });
+    // Typing two long values key by key takes seconds on a loaded machine.
+  }, 20_000);
 
   it("shows an existing server's saved type, and saves the choice, none as null", async () => {
     const user = userEvent.setup();

@@ -1,6 +1,7 @@
-//! Three monthly exports of one group, the server's data changing in between (the simulator's timeline:
-//! updates, deletions in `deleted[]`, members joining and leaving, a type failing once). After each, the
-//! current dataset equals, resource by resource, a full export of the same moment taken separately.
+//! Five monthly exports of one group, the server's data changing in between (the simulator's timeline:
+//! updates, deletions in `deleted[]`, members joining and leaving, a type failing once, the dataset held by
+//! another Haul once). After each merge, the current dataset equals, resource by resource, a full export of
+//! the same moment taken separately.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -110,7 +111,7 @@ async fn three_months_keep_the_current_dataset_equal_to_a_full_export() {
     assert_same(0, &dataset_contents(&dataset), &folder_contents(&mine.join("month-0")));
 
     let mut fetched_new_members = false;
-    for month in 1..=3u32 {
+    for month in 1..=5u32 {
         let changes = sim.advance_timeline().unwrap();
         assert!(!changes.joined["aco-north"].is_empty() && !changes.left["aco-north"].is_empty());
         // In month 2 the server fails the Condition export: that export is no baseline, and the dataset
@@ -118,7 +119,11 @@ async fn three_months_keep_the_current_dataset_equal_to_a_full_export() {
         if month == 2 {
             sim.set_faults(Faults { failing_types: vec!["Condition".into()], ..Faults::default() });
         }
+        // In month 4 another Haul holds the dataset: the export completes, the merge waits; month 5 then
+        // rebuilds the dataset from the export folders.
+        let held = (month == 4).then(|| current_dataset::Dataset::open(&dataset).unwrap());
         let outcome = export(&monthly, &sim, &mine, &format!("month-{month}"), true).await;
+        drop(held);
         sim.set_faults(Faults::default());
         let full = export(&reference, &sim, &truth, &format!("full-{month}"), false).await;
         assert_eq!(full.state, JobState::Completed, "{}", full.message);
@@ -131,7 +136,16 @@ async fn three_months_keep_the_current_dataset_equal_to_a_full_export() {
         assert_eq!(outcome.state, JobState::Completed, "{}", outcome.message);
         let job = monthly.database().lock().unwrap().get_job(outcome.id).unwrap().unwrap();
         assert!(job.request.since.is_some(), "month {month} is incremental");
-        assert!(outcome.message.contains("current dataset now holds"), "{}", outcome.message);
+        if month == 4 {
+            assert!(
+                outcome.message.contains("was not updated") && outcome.message.contains("is running"),
+                "{}",
+                outcome.message
+            );
+            continue;
+        }
+        let merged = if month == 5 { "was rebuilt from the export folders" } else { "current dataset now holds" };
+        assert!(outcome.message.contains(merged), "month {month}: {}", outcome.message);
         fetched_new_members |= outcome.message.contains("their full records were fetched");
         assert!(outcome.message.contains("left the group"), "{}", outcome.message);
         assert_same(month, &dataset_contents(&dataset), &expected);
