@@ -181,6 +181,9 @@ async fn a_group_export_runs_to_the_end_and_is_kept_in_history() {
     app.click("[data-testid=confirm-delete-files]").await;
     app.wait_for_text("[data-testid=history-detail]", "The files were deleted").await;
     assert!(!std::path::Path::new(folder.trim()).exists(), "the folder is gone");
+    // The entry says so, and offers nothing that would open the files.
+    app.wait_for_text("[data-testid=history-files-gone]", "no longer in").await;
+    assert!(app.texts("[data-testid=browse-export]").await.is_empty(), "Look inside is not offered");
     app.wait_for_text("[data-testid=history-status-4]", "Completed").await;
     app.shot("files-deleted").await;
 

@@ -46,6 +46,8 @@ pub struct ExportSummary {
     pub deletions: u64,
     /// Running in this app right now (as opposed to interrupted).
     pub running: bool,
+    /// The export's folder is still there (History says so when its files were deleted or moved).
+    pub files_present: bool,
 }
 
 /// What the export would send and where it would go, before anything starts.
@@ -178,6 +180,7 @@ pub async fn list_exports(state: State<'_, AppState>, limit: u32) -> Result<Vec<
         .into_iter()
         .map(|(totals, deletions, job)| ExportSummary {
             running: state.tasks.is_running(&TaskKey::Export(job.id)),
+            files_present: std::path::Path::new(&job.out_dir).is_dir(),
             job,
             totals,
             deletions,

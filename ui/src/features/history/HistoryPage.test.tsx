@@ -1,4 +1,5 @@
 import { render, screen } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import type { ExportSummary } from "../../ipc/commands";
 import { job } from "./fixtures";
@@ -20,9 +21,16 @@ function row(id: number): ExportSummary {
   const base = job({});
   return {
     running: false,
+    filesPresent: id % 2 === 0,
     totals: [{ resourceType: "Patient", files: 1, resources: id, bytes: 1000 }],
     deletions: 0,
-    job: { ...base, id, outDir: `/exports/${id}`, request: { ...base.request, level: { kind: "group", groupId: `g-${id}` } } },
+    job: {
+      ...base,
+      id,
+      outDir: `/exports/${id}`,
+      transactionTime: "2026-11-01T00:00:00Z",
+      request: { ...base.request, level: { kind: "group", groupId: `g-${id}` } },
+    },
   };
 }
 
@@ -34,5 +42,24 @@ describe("the History page", () => {
     const rendered = screen.getAllByRole("listitem").length;
     expect(rendered).toBeGreaterThan(5);
     expect(rendered).toBeLessThan(60);
+  });
+
+  it("says when an export's files are gone, and offers nothing that would open them", async () => {
+    // Row 3's folder is gone (odd ids in this fixture), row 4's is there.
+    listExports.mockResolvedValue([row(4), row(3)]);
+    render(<HistoryPage />);
+    await userEvent.click(await screen.findByTestId("history-row-3"));
+    expect((await screen.findByTestId("history-files-gone")).textContent).toContain("/exports/3");
+    expect(screen.queryByTestId("browse-export")).toBeNull();
+    expect(screen.queryByTestId("convert-export")).toBeNull();
+    expect(screen.queryByTestId("show-log")).toBeNull();
+    expect(screen.queryByTestId("delete-files")).toBeNull();
+    expect(screen.queryByRole("button", { name: "Open folder" })).toBeNull();
+    expect(screen.getByTestId("rerun-export")).toBeTruthy();
+    expect(screen.queryByTestId("rerun-incremental")).toBeNull();
+    await userEvent.click(screen.getByTestId("history-row-4"));
+    expect(screen.queryByTestId("history-files-gone")).toBeNull();
+    expect(screen.getByTestId("convert-export")).toBeTruthy();
+    expect(screen.getByTestId("rerun-incremental")).toBeTruthy();
   });
 });

@@ -222,7 +222,9 @@ function HistoryDetail({
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [flash, setFlash] = useState<string | null>(null);
   const [converting, setConverting] = useState(false);
-  const convertible = !summary.running && ["completed", "completed_with_problems"].includes(job.state);
+  // Deleted ("Delete files…") or moved away: nothing in the folder can be opened any more.
+  const present = summary.filesPresent;
+  const convertible = present && !summary.running && ["completed", "completed_with_problems"].includes(job.state);
   const finished = !isUnfinished(job.state);
   const show = (which: "log" | "errors", title: string) =>
     commands
@@ -249,6 +251,14 @@ function HistoryDetail({
           {job.problems.map((p, i) => (
             <p key={i}>{p}</p>
           ))}
+        </div>
+      )}
+      {!present && (
+        <div className="notice" data-testid="history-files-gone">
+          <p>
+            The files of this export are no longer in <code>{job.outDir}</code> (deleted, or moved). The entry stays as a
+            record of what was exported; <em>Run again</em> fetches the same request.
+          </p>
         </div>
       )}
       <dl className="facts">
@@ -306,15 +316,18 @@ function HistoryDetail({
             Cancel
           </button>
         )}
-        <button type="button" onClick={() => commands.openExportFolder(job.id).catch((e: unknown) => setError(toCommandError(e)))}>
-          Open folder
-        </button>
+        {present && (
+          <button type="button" onClick={() => commands.openExportFolder(job.id).catch((e: unknown) => setError(toCommandError(e)))}>
+            Open folder
+          </button>
+        )}
         {finished && (
           <button type="button" data-testid="rerun-export" onClick={() => onRerun(false)}>
             Run again
           </button>
         )}
-        {job.transactionTime && (
+        {/* Changes since an export whose files are gone would leave that export's data out of every later one. */}
+        {job.transactionTime && present && (
           <button type="button" data-testid="rerun-incremental" onClick={() => onRerun(true)}>
             Run again: only what changed since
           </button>
@@ -329,13 +342,18 @@ function HistoryDetail({
             Convert to Parquet…
           </button>
         )}
-        <button type="button" data-testid="show-log" onClick={() => show("log", "log.ndjson")}>
-          Show log
-        </button>
-        <button type="button" onClick={() => show("errors", "The server's error files")}>
-          Show server errors
-        </button>
+        {present && (
+          <>
+            <button type="button" data-testid="show-log" onClick={() => show("log", "log.ndjson")}>
+              Show log
+            </button>
+            <button type="button" onClick={() => show("errors", "The server's error files")}>
+              Show server errors
+            </button>
+          </>
+        )}
         {finished &&
+          present &&
           (confirmDelete ? (
             <div className="confirm" role="alertdialog" aria-label="Delete the files of this export?">
               <p>

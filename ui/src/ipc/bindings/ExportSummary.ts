@@ -13,4 +13,8 @@ deletions: number,
 /**
  * Running in this app right now (as opposed to interrupted).
  */
-running: boolean, };
+running: boolean, 
+/**
+ * The export's folder is still there (History says so when its files were deleted or moved).
+ */
+filesPresent: boolean, };
