@@ -88,13 +88,9 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
 
-/// What the dataset step did, in sentences for the export's message (empty when there is no dataset).
-fn said(sentence: impl Into<String>) -> String {
-    sentence.into()
-}
-
 impl ExportRunner {
-    /// Keeps the dataset of job `id` (completed cleanly) up to date. Never fails the export: what went
+    /// Keeps the dataset of job `id` (completed cleanly) up to date; returns sentences for the export's
+    /// message (empty when there is no dataset). Never fails the export: what went
     /// wrong is said, and the dataset stays at its previous version.
     pub(crate) async fn keep_dataset(
         &self,
@@ -103,17 +99,17 @@ impl ExportRunner {
         events: &EventSink,
         cancel: &CancellationToken,
     ) -> String {
-        let Some(root) = self.datasets.clone() else { return said("") };
+        let Some(root) = self.datasets.clone() else { return String::new() };
         let job = match self.database().lock().expect("database lock").get_job(id) {
             Ok(Some(job)) => job,
-            _ => return said(""),
+            _ => return String::new(),
         };
         // A new members' fetch is merged by the export it belongs to; a window (`_until`) is not "current".
         if job.settings.new_members_of.is_some() {
-            return said("");
+            return String::new();
         }
         if job.request.until.is_some() {
-            return said(
+            return String::from(
                 " The current dataset was not updated: an export that ends at a set time (_until) is not the current state.",
             );
         }
@@ -122,7 +118,7 @@ impl ExportRunner {
         let joined = self.fetch_new_members(&job, &dir, members.as_ref(), events, cancel).await;
         let joined = match joined {
             Ok(joined) => joined,
-            Err(sentence) => return said(sentence),
+            Err(sentence) => return sentence,
         };
         events(&JobEvent::Progress { text: Some("Updating the current dataset…".into()) });
         let mut folders = vec![PathBuf::from(&job.out_dir)];
@@ -153,8 +149,8 @@ impl ExportRunner {
         watch.abort();
         match result {
             Ok(Ok((report, rebuilt))) => describe(&dir, &report, rebuilt),
-            Ok(Err(e)) => said(format!(" The current dataset was not updated: {e}")),
-            Err(e) => said(format!(" The current dataset was not updated: {e}")),
+            Ok(Err(e)) => format!(" The current dataset was not updated: {e}"),
+            Err(e) => format!(" The current dataset was not updated: {e}"),
         }
     }
 
