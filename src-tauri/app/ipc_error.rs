@@ -34,7 +34,7 @@ pub enum ErrorCode {
     NoSecret,
     /// The server's token endpoint did not sign Haul in (its reason is in the message).
     SignIn,
-    /// A Parquet conversion could not read or write a file.
+    /// A Parquet conversion or "Make tables" could not read or write a file.
     Conversion,
     /// The Files page could not read a file or write its index.
     Preview,

@@ -13,6 +13,8 @@ use tokio_util::sync::CancellationToken;
 pub enum TaskKey {
     Export(i64),
     Conversion(i64),
+    /// "Make tables" from an export.
+    Tables(i64),
     /// A find or chart count on the Files page, by the name the page gave it.
     Browse(String),
 }

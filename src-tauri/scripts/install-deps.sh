@@ -30,14 +30,15 @@ else
   echo "System packages: all present"
 fi
 
-# DuckDB and pyarrow, from PyPI into .venv, for the Parquet interop test and the conversion benchmark.
+# DuckDB, pyarrow and openpyxl, from PyPI into .venv, for the interop tests (Parquet, CSV, Excel) and the
+# benchmarks.
 if [ "$mode" = test ]; then
-  pins=(duckdb==2.0.0 pyarrow==26.0.1)
-  check='import duckdb, pyarrow; assert (duckdb.__version__, pyarrow.__version__) == ("2.0.0", "26.0.1")'
+  pins=(duckdb==2.0.0 pyarrow==26.0.1 openpyxl==3.1.5)
+  check='import duckdb, pyarrow, openpyxl; assert (duckdb.__version__, pyarrow.__version__, openpyxl.__version__) == ("2.0.0", "26.0.1", "3.1.5")'
   if .venv/bin/python -c "$check" 2>/dev/null; then
-    echo "DuckDB and pyarrow: present"
+    echo "DuckDB, pyarrow and openpyxl: present"
   else
-    echo "Installing DuckDB and pyarrow into .venv (pip): ${pins[*]}"
+    echo "Installing DuckDB, pyarrow and openpyxl into .venv (pip): ${pins[*]}"
     if ! python3 -m venv .venv 2>/dev/null; then
       sudo=""
       [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -11,3 +11,4 @@ mod profiles;
 mod scheduled;
 mod servers;
 mod startup;
+mod tables;

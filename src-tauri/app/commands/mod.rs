@@ -10,3 +10,4 @@ pub mod profiles;
 pub mod schedules;
 pub mod servers;
 pub mod startup;
+pub mod tables;

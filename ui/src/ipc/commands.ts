@@ -4,6 +4,9 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type { Commands } from "./bindings/commands";
 import type { ConvertProgress } from "./bindings/ConvertProgress";
+import type { Format } from "./bindings/Format";
+import type { TablesProgress } from "./bindings/TablesProgress";
+import type { ViewChoice } from "./bindings/ViewChoice";
 import type { ExportInput } from "./bindings/ExportInput";
 import type { ExportPreview } from "./bindings/ExportPreview";
 import type { ExportRequest } from "./bindings/ExportRequest";
@@ -133,6 +136,13 @@ export const commands = {
   convertExport: (id: number, outDir: string | null, onProgress: (p: ConvertProgress) => void) =>
     call("convert_export", { id, outDir, onProgress: channelOf(onProgress) }),
   cancelConversion: (id: number) => call("cancel_conversion", { id }),
+  listViews: () => call("list_views", {}),
+  readView: (path: string) => call("read_view", { path }),
+  previewView: (id: number, view: ViewChoice) => call("preview_view", { id, view }),
+  makeTables: (id: number, views: ViewChoice[], formats: Format[], csvBom: boolean, onProgress: (p: TablesProgress) => void) =>
+    call("make_tables", { id, views, formats, csvBom, onProgress: channelOf(onProgress) }),
+  cancelTables: (id: number) => call("cancel_tables", { id }),
+  openTablesFolder: (id: number) => call("open_tables_folder", { id }),
   searchGroups: (serverId: number, name: string | null, pageUrl: string | null) =>
     call("search_groups", { serverId, name, pageUrl }),
   listPinnedGroups: (serverId: number) => call("list_pinned_groups", { serverId }),

@@ -9,62 +9,12 @@
 //! `tests/run.sh`) or `HAUL_PYTHON`. Peak RSS is each process's own, from wait4. Each tool runs three
 //! times (`HAUL_BENCH_ROUNDS`), taking turns; the median run is shown.
 
-use std::io::{BufRead, BufReader, BufWriter, Write};
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Instant;
+use std::process::Command;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../..")
-}
-
-fn haul_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let haul = exe.parent().unwrap().parent().unwrap().join("haul");
-    assert!(haul.exists(), "build it first: cargo build --release -p haul-cli --bin haul");
-    haul
-}
-
-fn python() -> PathBuf {
-    std::env::var_os("HAUL_PYTHON").map(PathBuf::from).unwrap_or_else(|| root().join(".venv/bin/python"))
-}
-
-/// Copies the sample's resources of `resource_type`, each copy with a new id, until `target` bytes.
-fn scale(shared: &Path, resource_type: &str, target: u64, out: &Path) {
-    let path = out.join(format!("{resource_type}.ndjson"));
-    if std::fs::metadata(&path).map(|m| m.len() >= target).unwrap_or(false) {
-        return;
-    }
-    let gz = std::fs::File::open(shared.join(format!("{resource_type}.ndjson.gz"))).unwrap();
-    let lines: Vec<String> =
-        BufReader::new(flate2::read::MultiGzDecoder::new(gz)).lines().map(Result::unwrap).collect();
-    let mut w = BufWriter::new(std::fs::File::create(&path).unwrap());
-    let mut written = 0u64;
-    let mut copy = 0;
-    while written < target {
-        for line in &lines {
-            let at = line.find("\"id\":\"").expect("resources have ids") + 6;
-            let end = at + line[at..].find('"').unwrap();
-            let new = format!("{}{}-c{copy}{}\n", &line[..at], &line[at..end], &line[end..]);
-            w.write_all(new.as_bytes()).unwrap();
-            written += new.len() as u64;
-            if written >= target {
-                break;
-            }
-        }
-        copy += 1;
-    }
-}
-
-/// Waits for `child`: (success, peak RSS in MiB), from wait4.
-fn wait_with_usage(child: &Child) -> (bool, f64) {
-    let mut status = 0;
-    // SAFETY: zeroed rusage is a valid value; wait4 only writes the two out-parameters we pass.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
-    assert!(pid > 0, "wait4 failed");
-    (libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, usage.ru_maxrss as f64 / 1024.0)
-}
+use common::{haul_binary, python, root, run_measured, scale};
 
 struct Run {
     tool: &'static str,
@@ -74,32 +24,18 @@ struct Run {
     outcome: String,
 }
 
-#[expect(clippy::zombie_processes, reason = "reaped by wait4, which also reports its rusage")]
 fn measure(tool: &'static str, mut command: Command, out: &Path) -> Run {
     let _ = std::fs::remove_dir_all(out);
     std::fs::create_dir_all(out).unwrap();
-    let started = Instant::now();
-    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let err_reader = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
-    let text = std::io::read_to_string(stdout).unwrap_or_default();
-    let (ok, peak_mib) = wait_with_usage(&child);
-    let seconds = started.elapsed().as_secs_f64();
-    let err = err_reader.join().unwrap();
+    let (seconds, peak_mib, text) = run_measured(&mut command);
     let output_bytes = std::fs::read_dir(out)
         .unwrap()
         .flatten()
         .filter(|e| e.path().extension().is_some_and(|x| x == "parquet"))
         .map(|e| e.metadata().unwrap().len())
         .sum();
-    let outcome = if tool == "haul" && text.contains("\"types\"") {
-        text.trim().to_string()
-    } else if ok {
-        text.trim().chars().take(400).collect()
-    } else {
-        format!("failed: {}", err.lines().last().unwrap_or(""))
-    };
+    // A failed run's text already says so ("failed: …"); a peer's long output is cut.
+    let outcome = if tool == "haul" || text.starts_with("failed: ") { text } else { text.chars().take(400).collect() };
     Run { tool, seconds, peak_mib, output_bytes, outcome }
 }
 
@@ -108,13 +44,12 @@ fn main() {
     let threads: usize = args.first().map(|a| a.parse().unwrap()).unwrap_or(2);
     let obs_mb: u64 = args.get(1).map(|a| a.parse().unwrap()).unwrap_or(250);
     let eob_mb: u64 = args.get(2).map(|a| a.parse().unwrap()).unwrap_or(370);
-    let shared = std::env::var_os("HAUL_SHARED_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("../shared"));
     let work =
         std::env::var_os("HAUL_BENCH_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target/convert-bench"));
     let input = work.join(format!("input-{obs_mb}-{eob_mb}"));
     std::fs::create_dir_all(&input).unwrap();
-    scale(&shared.join("data/synthea-r4"), "Observation", obs_mb << 20, &input);
-    scale(&shared.join("data/synthea-r4"), "ExplanationOfBenefit", eob_mb << 20, &input);
+    scale("Observation", obs_mb << 20, &input);
+    scale("ExplanationOfBenefit", eob_mb << 20, &input);
     let input_bytes: u64 = std::fs::read_dir(&input).unwrap().flatten().map(|e| e.metadata().unwrap().len()).sum();
     let peers = root().join("src-tauri/crates/fhir-tables/tests/python/convert_peers.py");
 

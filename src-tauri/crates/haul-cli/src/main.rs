@@ -1,7 +1,7 @@
 //! `haul`: Haul's jobs from a terminal, for automation, cron and servers.
 //!
 //! `haul export` / `resume` / `history` / `cancel` (Bulk Data exports), `haul keys` (signing keys) and
-//! `haul convert` (NDJSON to Parquet) and `haul sim` (the Bulk Data server simulator).
+//! `haul convert` (NDJSON to Parquet), `haul tables` (SQL-on-FHIR views to Parquet, CSV, Excel) and `haul sim` (the Bulk Data server simulator).
 
 mod cancel;
 mod compare;
@@ -12,6 +12,7 @@ mod network_args;
 mod saved_servers;
 mod schedule;
 mod sim;
+mod tables;
 
 use std::process::ExitCode;
 
@@ -40,6 +41,10 @@ enum Command {
     /// Convert NDJSON (an export folder) to Parquet, one table per resource type. Exit code 0 when every line
     /// converted, 3 when some lines were bad (left out, listed), 1 on failure, 130 when interrupted.
     Convert(convert::ConvertArgs),
+    /// Flat tables from an export with SQL-on-FHIR views (built-in or your own ViewDefinition files), as
+    /// Parquet, CSV or Excel. Exit code 0 when every view was written, 3 when some stopped (the others
+    /// written), 1 when a view is invalid (nothing done), 130 when interrupted.
+    Tables(tables::TablesArgs),
     /// Signing keys for SMART Backend Services (private keys stay in the OS keychain).
     Keys(keys::KeysArgs),
     /// Two exports of one server and group side by side: resources added, changed, deleted and gone per
@@ -72,6 +77,7 @@ fn main() -> ExitCode {
             Command::Sim(args) => sim::run(args).await.map(|()| 0),
             Command::Keys(args) => keys::run(args).map(|()| 0),
             Command::Convert(args) => convert::run(args).await,
+            Command::Tables(args) => tables::run(args).await,
             Command::Export(args) => export::export(*args).await,
             Command::Resume(args) => export::resume(args).await,
             Command::History(args) => export::history(args),

@@ -4,6 +4,7 @@ import type { ConvertProgress } from "../../ipc/bindings/ConvertProgress";
 import { commands, toCommandError, type CommandError } from "../../ipc/commands";
 import { formatBytes } from "../../format";
 import { ErrorNotice } from "../shell/ErrorNotice";
+import { RunningCard } from "../shell/RunningCard";
 import { headline, progressText } from "./convert";
 
 type Stage =
@@ -49,24 +50,19 @@ export function ConvertPanel({ exportId, onClose }: { exportId: number; onClose:
   if (stage.kind === "running") {
     const p = stage.progress;
     return (
-      <section className="card" data-testid="convert-panel" aria-busy="true">
-        <h3>Converting to Parquet…</h3>
-        <progress max={p?.totalBytes || 1} value={p?.doneBytes ?? 0} data-testid="convert-progress" />
-        <p role="status">{progressText(p)}</p>
-        <div className="actions">
-          <button
-            type="button"
-            className="danger"
-            disabled={stage.cancelling}
-            onClick={() => {
-              setStage({ ...stage, cancelling: true });
-              commands.cancelConversion(exportId).catch(() => undefined);
-            }}
-          >
-            {stage.cancelling ? "Stopping…" : "Stop"}
-          </button>
-        </div>
-      </section>
+      <RunningCard
+        testId="convert-panel"
+        title="Converting to Parquet…"
+        progressTestId="convert-progress"
+        max={p?.totalBytes || 1}
+        value={p?.doneBytes ?? 0}
+        status={progressText(p)}
+        cancelling={stage.cancelling}
+        onStop={() => {
+          setStage({ ...stage, cancelling: true });
+          commands.cancelConversion(exportId).catch(() => undefined);
+        }}
+      />
     );
   }
 

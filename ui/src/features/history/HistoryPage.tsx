@@ -8,6 +8,7 @@ import { isInterrupted, isUnfinished } from "../exports/jobState";
 import { formatBytes } from "../../format";
 import { TypeTotalsTable } from "../exports/TypeTotalsTable";
 import { ConvertPanel } from "../convert/ConvertPanel";
+import { TablesPanel } from "../tables/TablesPanel";
 import { BlockingExport } from "./BlockingExport";
 import { CompareExports, comparable } from "./CompareExports";
 import { CurrentDataset } from "./CurrentDataset";
@@ -222,6 +223,7 @@ function HistoryDetail({
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [flash, setFlash] = useState<string | null>(null);
   const [converting, setConverting] = useState(false);
+  const [makingTables, setMakingTables] = useState(false);
   // Deleted ("Delete files…") or moved away: nothing in the folder can be opened any more.
   const present = summary.filesPresent;
   const convertible = present && !summary.running && ["completed", "completed_with_problems"].includes(job.state);
@@ -342,6 +344,11 @@ function HistoryDetail({
             Convert to Parquet…
           </button>
         )}
+        {convertible && (
+          <button type="button" data-testid="make-tables" onClick={() => setMakingTables(true)}>
+            Make tables…
+          </button>
+        )}
         {present && (
           <>
             <button type="button" data-testid="show-log" onClick={() => show("log", "log.ndjson")}>
@@ -390,6 +397,7 @@ function HistoryDetail({
           ))}
       </div>
       {converting && <ConvertPanel key={job.id} exportId={job.id} onClose={() => setConverting(false)} />}
+      {makingTables && <TablesPanel key={`tables-${job.id}`} exportId={job.id} onClose={() => setMakingTables(false)} />}
       {convertible && <CurrentDataset key={`dataset-${job.id}`} job={job} />}
       {convertible && <CompareExports key={job.id} job={job} candidates={comparableWith} />}
       {convertible && <RepeatExport key={`repeat-${job.id}`} exportId={job.id} />}

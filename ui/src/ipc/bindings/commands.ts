@@ -13,6 +13,7 @@ import type { ExportSummary } from "./ExportSummary";
 import type { FindBatch } from "./FindBatch";
 import type { FindSummary } from "./FindSummary";
 import type { FolderOverview } from "./FolderOverview";
+import type { Format } from "./Format";
 import type { GroupPage } from "./GroupPage";
 import type { GroupSummary } from "./GroupSummary";
 import type { IndexProgress } from "./IndexProgress";
@@ -35,7 +36,12 @@ import type { ServerSummary } from "./ServerSummary";
 import type { SignInResult } from "./SignInResult";
 import type { SignInTest } from "./SignInTest";
 import type { StartupStatus } from "./StartupStatus";
+import type { TablePreview } from "./TablePreview";
+import type { TablesProgress } from "./TablesProgress";
+import type { TablesSummary } from "./TablesSummary";
 import type { UrlCheck } from "./UrlCheck";
+import type { ViewChoice } from "./ViewChoice";
+import type { ViewInfo } from "./ViewInfo";
 import type { Channel } from "@tauri-apps/api/core";
 
 /**
@@ -85,6 +91,10 @@ export type Commands = {
    */
   cancel_conversion: { args: { id: number }, result: boolean },
   cancel_export: { args: { id: number }, result: boolean },
+  /**
+   * Asks a running "Make tables" to stop; views not finished leave no files. False when none was running.
+   */
+  cancel_tables: { args: { id: number }, result: boolean },
   /**
    * The authoritative check of a FHIR base URL (the form also checks as you type).
    */
@@ -143,6 +153,14 @@ export type Commands = {
   list_server_profiles: { args: Record<string, never>, result: Array<ServerProfile> },
   list_servers: { args: Record<string, never>, result: Array<Server> },
   /**
+   * The built-in views, in the order Haul lists them.
+   */
+  list_views: { args: Record<string, never>, result: Array<ViewInfo> },
+  /**
+   * Makes the views' tables in the formats asked, into `<export folder>/tables`.
+   */
+  make_tables: { args: { id: number, views: Array<ViewChoice>, formats: Array<Format>, csvBom: boolean, onProgress: Channel<TablesProgress> }, result: TablesSummary },
+  /**
    * Moves an unusable database aside (never deletes it) and starts with a fresh one.
    * Returns where the old file now is.
    */
@@ -152,11 +170,19 @@ export type Commands = {
    * Opens the export folder in the system's file manager.
    */
   open_export_folder: { args: { id: number }, result: null },
+  /**
+   * Opens `<export folder>/tables` in the file manager.
+   */
+  open_tables_folder: { args: { id: number }, result: null },
   pin_group: { args: { serverId: number, group: GroupSummary }, result: null },
   /**
    * What the export would send and where it would go, before anything starts.
    */
   preview_export: { args: { serverId: number, request: ExportRequest }, result: ExportPreview },
+  /**
+   * The first rows of a view over export `id`, nothing written.
+   */
+  preview_view: { args: { id: number, view: ViewChoice }, result: TablePreview },
   /**
    * "Test the whole connection" of a saved server, with its saved sign-in, trusted origins and CA certificate
    * file: the capability statement, a token, and a small export that is cancelled at once. A step that fails is
@@ -164,6 +190,10 @@ export type Commands = {
    * whose sign-in is not set up, is one.
    */
   probe_server: { args: { serverId: number }, result: Array<ProbeStep> },
+  /**
+   * Reads a view file the user picked: refused, with the file and the reason, when it is not a usable view.
+   */
+  read_view: { args: { path: string }, result: ViewInfo },
   /**
    * Registers a key with the built-in demo server (what a real server's administrators do by hand) and
    * returns the client id to sign in with.

@@ -10,3 +10,4 @@ mod saved_server;
 mod schedule_command;
 mod sign_in_flags;
 mod sim_command;
+mod tables_command;

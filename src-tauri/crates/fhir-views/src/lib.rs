@@ -1,0 +1,23 @@
+//! SQL-on-FHIR v2 views over FHIR NDJSON: a ViewDefinition ([`View`]) turns each resource into flat rows,
+//! written as Parquet, CSV or Excel. The FHIRPath engine is the crate's own, over the line reader all of
+//! Haul shares; `src-tauri/DECISIONS-DATA.md` says why (measured against the existing Rust crates).
+
+pub mod builtin;
+pub mod decimal;
+pub mod doc;
+pub mod fhirpath;
+pub mod resource_types;
+pub mod rows;
+pub mod temporal;
+pub mod view;
+
+pub use rows::{Cell, Row, rows_as_json};
+pub use view::{ColumnSpec, InvalidView, View};
+pub mod output;
+pub mod preview;
+pub mod run;
+
+pub use builtin::{BUILT_IN, ViewFileError, ViewInfo, built_in, check_names, read_view_file, read_view_files};
+pub use output::{ColumnKind, OutValue};
+pub use preview::{TablePreview, preview};
+pub use run::{Format, TablesError, TablesOptions, TablesProgress, ViewFailure, ViewOutcome, make_tables};
