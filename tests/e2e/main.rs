@@ -9,6 +9,7 @@ mod harness;
 mod keys;
 mod profiles;
 mod scheduled;
+mod second_day;
 mod servers;
 mod startup;
 mod tables;

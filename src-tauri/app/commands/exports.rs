@@ -48,6 +48,8 @@ pub struct ExportSummary {
     pub running: bool,
     /// The export's folder is still there (History says so when its files were deleted or moved).
     pub files_present: bool,
+    /// Its saved server's name as it is now (the demo server's address changes with every start).
+    pub server_name: Option<String>,
 }
 
 /// What the export would send and where it would go, before anything starts.
@@ -173,17 +175,21 @@ pub async fn list_exports(state: State<'_, AppState>, limit: u32) -> Result<Vec<
     let jobs = state.with_db(|db| {
         let jobs = db.list_jobs(limit.clamp(1, 100_000))?;
         jobs.into_iter()
-            .map(|job| Ok((db.type_totals(job.id)?, db.deletion_count(job.id)?, job)))
+            .map(|job| {
+                let server_name = job.server_id.and_then(|id| db.get_server(id).ok()).map(|s| s.name);
+                Ok((db.type_totals(job.id)?, db.deletion_count(job.id)?, server_name, job))
+            })
             .collect::<Result<Vec<_>, IpcError>>()
     })?;
     Ok(jobs
         .into_iter()
-        .map(|(totals, deletions, job)| ExportSummary {
+        .map(|(totals, deletions, server_name, job)| ExportSummary {
             running: state.tasks.is_running(&TaskKey::Export(job.id)),
             files_present: std::path::Path::new(&job.out_dir).is_dir(),
             job,
             totals,
             deletions,
+            server_name,
         })
         .collect())
 }

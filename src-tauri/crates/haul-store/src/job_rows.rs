@@ -311,6 +311,26 @@ impl Database {
             .map_err(|e| self.error(e))
     }
 
+    /// Starts a job over at another address of its server: back to `created` with `fhir_url`, nothing of the
+    /// earlier export kept (its status URL, manifest, files, problems). For the built-in demo server, which
+    /// comes back on a new port after a restart and keeps no exports.
+    pub fn restart_job_at(&self, id: i64, fhir_url: &str) -> Result<(), DbError> {
+        let conn = self.conn();
+        let tx = conn.unchecked_transaction().map_err(|e| self.error(e))?;
+        tx.execute("DELETE FROM export_files WHERE export_id = ?1", [id]).map_err(|e| self.error(e))?;
+        tx.execute(
+            &format!(
+                "UPDATE exports SET state = 'created', fhir_url = ?2, status_url = NULL, progress = NULL, \
+                 manifest_json = NULL, transaction_time = NULL, expires = NULL, problems_json = '[]', \
+                 error_kind = NULL, error_message = NULL, error_detail = NULL, blocked_by = NULL, \
+                 kicked_off_at = NULL, completed_at = NULL, updated_at = {NOW} WHERE id = ?1"
+            ),
+            params![id, fhir_url],
+        )
+        .map_err(|e| self.error(e))?;
+        tx.commit().map_err(|e| self.error(e))
+    }
+
     /// The end of a job. `failure` is recorded for `failed`. A cancel (from any process) is never overwritten:
     /// a job cancelled elsewhere may fail here a moment later, because the server already dropped it.
     pub fn finish_job(

@@ -62,7 +62,8 @@ pub struct PreviewFolder {
 }
 
 impl PreviewFolder {
-    /// Finds the folder's NDJSON files (top level, as Convert does) and any valid indexes already cached.
+    /// Finds the folder's NDJSON files (top level, as Convert does, and an export's `deleted/` Bundles, so an
+    /// incremental export with only deletions shows them) and any valid indexes already cached.
     pub fn open(folder: &Path, options: PreviewOptions) -> Result<PreviewFolder, PreviewError> {
         let meta = std::fs::metadata(folder).map_err(|e| PreviewError::read(folder, e))?;
         if !meta.is_dir() {
@@ -71,7 +72,12 @@ impl PreviewFolder {
                 message: "it is not a folder".into(),
             });
         }
-        let inputs = fhir_ndjson::find_inputs(&[folder.to_path_buf()])?;
+        let mut roots = vec![folder.to_path_buf()];
+        let deleted = folder.join("deleted");
+        if deleted.is_dir() {
+            roots.push(deleted);
+        }
+        let inputs = fhir_ndjson::find_inputs(&roots)?;
         if inputs.is_empty() {
             return Err(PreviewError::NoNdjson { folder: folder.display().to_string() });
         }

@@ -239,6 +239,23 @@ fn bad_lines_are_rows_with_a_problem_and_changed_files_are_indexed_again() {
 }
 
 #[test]
+fn an_export_with_only_deletions_shows_them() {
+    // An incremental export in which nothing changed but some resources were deleted: its log and its
+    // deleted/ Bundles (issue 18: "There are no NDJSON files" was said of it).
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    write(&dir.path().join("log.ndjson"), "{\"kind\":\"kickoff\"}\n");
+    std::fs::create_dir(dir.path().join("deleted")).unwrap();
+    write(
+        &dir.path().join("deleted/Bundle.000.ndjson"),
+        "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":[{\"request\":{\"method\":\"DELETE\",\"url\":\"Patient/p1\"}}]}\n",
+    );
+    let folder = open(dir.path(), cache.path());
+    assert_eq!(folder.resource_types(), ["Bundle"]);
+    assert!(folder.file_paths()[0].ends_with("deleted/Bundle.000.ndjson"));
+}
+
+#[test]
 fn a_folder_without_ndjson_says_so_and_a_cancelled_index_is_not_kept() {
     let dir = tempfile::tempdir().unwrap();
     let cache = tempfile::tempdir().unwrap();

@@ -3,19 +3,23 @@ import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { JobEvent, Server } from "../../ipc/commands";
 import { azure, bcdaSandbox, standard } from "../servers/profileFixtures";
+import { job as historyJob } from "../history/fixtures";
 import { ExportPage } from "./ExportPage";
+import { STATE_LABEL } from "./progress";
 
 // The page alone: commands are replaced; the real IPC and engine are covered end to end.
-const { listServers, listServerProfiles, previewExport, startExport, cancelExport } = vi.hoisted(() => ({
+const { listServers, listServerProfiles, previewExport, startExport, cancelExport, listExports, watchExport } = vi.hoisted(() => ({
   listServers: vi.fn(),
   listServerProfiles: vi.fn(),
   previewExport: vi.fn(),
   startExport: vi.fn(),
   cancelExport: vi.fn(),
+  listExports: vi.fn(),
+  watchExport: vi.fn(),
 }));
 vi.mock("../../ipc/commands", async (importOriginal) => {
   const real = await importOriginal<typeof import("../../ipc/commands")>();
-  return { ...real, commands: { ...real.commands, listServers, listServerProfiles, previewExport, startExport, cancelExport },
+  return { ...real, commands: { ...real.commands, listServers, listServerProfiles, previewExport, startExport, cancelExport, listExports, watchExport },
   };
 });
 
@@ -48,9 +52,63 @@ beforeEach(() => {
   });
   startExport.mockReset();
   cancelExport.mockReset().mockResolvedValue(true);
+  listExports.mockReset().mockResolvedValue([]);
+  watchExport.mockReset().mockResolvedValue(false);
 });
 
+/** The app runs export `id` (started before the page opened): the page finds it; events go through `send`. */
+function runningElsewhere(id: number, state: "kicked_off" | "downloading"): { send: (e: JobEvent) => void } {
+  const channel = { send: (_e: JobEvent) => undefined as void };
+  listExports.mockResolvedValue([{ job: historyJob({ id, state }), running: true }]);
+  watchExport.mockImplementation(async (_id: number, onEvent: (e: JobEvent) => void) => {
+    channel.send = onEvent;
+    return true;
+  });
+  return { send: (e) => channel.send(e) };
+}
+
 describe("the Export page", () => {
+  it("shows the export that is running when the page is opened again, not an empty form", async () => {
+    const { send } = runningElsewhere(21, "downloading");
+    render(<ExportPage />);
+    expect(await screen.findByText(/Export 21/)).toBeTruthy();
+    expect(watchExport).toHaveBeenCalledWith(21, expect.any(Function));
+    expect(screen.getByTestId("job-state").textContent).toBe(STATE_LABEL.downloading);
+    expect(screen.getByTestId("keeps-running-hint")).toBeTruthy();
+    // Finished in the database before the engine's last word: the hint goes with the state.
+    act(() => send({ event: "state", state: "completed" }));
+    expect(screen.queryByTestId("keeps-running-hint")).toBeNull();
+  });
+
+  it("counts a wait down and shows the time of a short export once it ends", async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      const { send } = runningElsewhere(22, "kicked_off");
+      render(<ExportPage />);
+      await screen.findByText(/Export 22/);
+      act(() => send({ event: "waiting", reason: "The server is busy (HTTP 429).", seconds: 3.7 }));
+      expect(screen.getByTestId("job-status").textContent).toMatch(/next try in 3\.[67] s/);
+      act(() => vi.advanceTimersByTime(2000));
+      expect(screen.getByTestId("job-status").textContent).toMatch(/next try in 1\.[67] s/);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("shows the time a short export took, not 0.0 s", async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      const { send } = runningElsewhere(23, "kicked_off");
+      render(<ExportPage />);
+      await screen.findByText(/Export 23/);
+      act(() => vi.advanceTimersByTime(400));
+      act(() => send({ event: "finished", state: "completed", message: "Export complete" }));
+      expect(screen.getByLabelText("Elapsed time").textContent).toMatch(/^0\.[4-9] s$/);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("does not start a group export without a group id, and says why", async () => {
     render(<ExportPage />);
     await screen.findByRole("option", { name: "Demo server" });

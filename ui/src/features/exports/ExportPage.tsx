@@ -10,6 +10,7 @@ import {
 } from "../../ipc/commands";
 import { ErrorNotice } from "../shell/ErrorNotice";
 import { emptyForm, formProblems, PRESETS, RESOURCE_TYPES, toRequest, type ExportForm, type Level } from "./request";
+import { isUnfinished } from "./jobState";
 import { RunningExport, useJobProgress } from "./RunningExport";
 
 const LEVELS: { id: Level; label: string; hint: string }[] = [
@@ -57,6 +58,27 @@ export function ExportPage({ initial }: { initial?: { serverId: number; groupId:
       // Without the list only the options of particular kinds of server (Azure's container) are missing.
       .catch(() => setProfiles([]));
   }, []);
+
+  // Coming back to this page while an export runs shows that export again, not an empty form.
+  useEffect(() => {
+    if (initial) return;
+    let live = true;
+    commands
+      .listExports(50)
+      .then((rows) => {
+        const running = rows.find((r) => r.running);
+        if (!live || !running) return;
+        // The state it is in first, then what happens from now on (earlier events are not sent again).
+        onEvent({ event: "state", state: running.job.state });
+        return commands.watchExport(running.job.id, onEvent).then((watching) => {
+          if (live && watching) setJobId((id) => id ?? running.job.id);
+        });
+      })
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, [initial, onEvent]);
 
   const profileId = servers?.find((s) => s.id === form.serverId)?.profileId;
   const profile = profiles.find((p) => p.id === profileId);
@@ -125,8 +147,10 @@ export function ExportPage({ initial }: { initial?: { serverId: number; groupId:
           progress={progress}
           onCancel={() => commands.cancelExport(jobId).catch((e: unknown) => setCancelError(toCommandError(e)))}
         />
-        {!progress.finished && (
-          <p className="field-hint">You can leave this page: the export keeps running, and History shows it.</p>
+        {!progress.finished && (progress.state === null || isUnfinished(progress.state)) && (
+          <p className="field-hint" data-testid="keeps-running-hint">
+            You can leave this page: the export keeps running, and History shows it.
+          </p>
         )}
       </section>
     );

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useReducer, useState } from "react";
 import type { JobEvent } from "../../ipc/commands";
 import { formatBytes } from "../../format";
-import { applyEvent, formatSeconds, initialProgress, STATE_LABEL, totalsByType, type Progress } from "./progress";
+import { applyEvent, formatSeconds, initialProgress, STATE_LABEL, totalsByType, waitingText, type Progress } from "./progress";
 import { TypeTotalsTable } from "./TypeTotalsTable";
 
 type Action = JobEvent | { event: "reset" };
@@ -16,15 +16,18 @@ export function useJobProgress(): [Progress, (e: JobEvent) => void, () => void] 
   return [progress, onEvent, reset];
 }
 
-function useElapsed(running: boolean): number {
+/** Seconds since the component appeared and the clock now: ticking while `running`, and read once more when it
+ * stops, so a short export does not show "0.0 s". */
+function useClock(running: boolean): { elapsed: number; now: number } {
   const [start] = useState(() => Date.now());
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
+    setNow(Date.now());
     if (!running) return;
-    const timer = setInterval(() => setNow(Date.now()), 1000);
+    const timer = setInterval(() => setNow(Date.now()), 250);
     return () => clearInterval(timer);
   }, [running]);
-  return (now - start) / 1000;
+  return { elapsed: (now - start) / 1000, now };
 }
 
 export function RunningExport({
@@ -39,7 +42,7 @@ export function RunningExport({
   onClose?: () => void;
 }) {
   const finished = progress.finished;
-  const elapsed = useElapsed(!finished);
+  const { elapsed, now } = useClock(!finished);
   const [confirming, setConfirming] = useState(false);
   const files = Object.values(progress.files).sort((a, b) => a.seq - b.seq);
   const totals = totalsByType(progress);
@@ -68,7 +71,7 @@ export function RunningExport({
         </div>
       ) : (
         <p className="status-line" role="status" aria-live="polite" data-testid="job-status">
-          {progress.waiting ??
+          {(progress.waiting && waitingText(progress.waiting, now)) ??
             (progress.serverText ? `Server: ${progress.serverText}` : state === "downloading" ? "Downloading files…" : "Waiting for the server to prepare the files…")}
         </p>
       )}

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { JobEvent } from "../../ipc/bindings/JobEvent";
-import { applyEvent, formatSeconds, initialProgress, totalsByType } from "./progress";
+import { applyEvent, formatSeconds, initialProgress, totalsByType, waitingText } from "./progress";
 
-const run = (events: JobEvent[]) => events.reduce(applyEvent, initialProgress);
+const run = (events: JobEvent[]) => events.reduce((p, e) => applyEvent(p, e), initialProgress);
 
 describe("progress from engine events", () => {
   it("follows a job from kickoff to verified files", () => {
@@ -54,6 +54,14 @@ describe("progress from engine events", () => {
     ]);
     expect(p.files[9]).toBeUndefined();
     expect(p.files[1]?.bytes).toBe(700);
+  });
+
+  it("a wait counts down from when it was announced", () => {
+    const p = applyEvent(initialProgress, { event: "waiting", reason: "The server is busy (HTTP 429).", seconds: 3.7 }, 1_000);
+    expect(p.waiting).toEqual({ reason: "The server is busy (HTTP 429).", until: 4_700 });
+    expect(waitingText(p.waiting!, 1_000)).toBe("The server is busy (HTTP 429). (next try in 3.7 s)");
+    expect(waitingText(p.waiting!, 3_000)).toBe("The server is busy (HTTP 429). (next try in 1.7 s)");
+    expect(waitingText(p.waiting!, 9_000)).toBe("The server is busy (HTTP 429). (next try in 0.0 s)");
   });
 
   it("formats waits", () => {

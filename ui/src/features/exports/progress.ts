@@ -18,13 +18,19 @@ export type FileProgress = {
 export type Progress = {
   state: JobState | null;
   serverText: string | null;
-  waiting: string | null;
+  /** The engine waits before trying again: why, and until when (ms since the epoch), to count down. */
+  waiting: { reason: string; until: number } | null;
   files: Record<number, FileProgress>;
   warnings: string[];
   finished: { state: JobState; message: string } | null;
   /** Until when the server keeps the files (its `Expires`, an HTTP-date), when it said. */
   expires: string | null;
 };
+
+/** A wait as a sentence, counting down to the next try. */
+export function waitingText(w: { reason: string; until: number }, now: number): string {
+  return `${w.reason} (next try in ${formatSeconds(Math.max(0, (w.until - now) / 1000))})`;
+}
 
 export const initialProgress: Progress = {
   state: null,
@@ -39,7 +45,8 @@ export const initialProgress: Progress = {
 /** Warnings kept on screen: the newest, a bounded number. */
 const MAX_WARNINGS = 50;
 
-export function applyEvent(p: Progress, e: JobEvent): Progress {
+/** `now` (ms since the epoch) dates a wait's end; the caller's clock, so the function stays pure. */
+export function applyEvent(p: Progress, e: JobEvent, now: number = Date.now()): Progress {
   switch (e.event) {
     case "state":
       return { ...p, state: e.state, waiting: null };
@@ -48,7 +55,7 @@ export function applyEvent(p: Progress, e: JobEvent): Progress {
     case "progress":
       return { ...p, serverText: e.text, waiting: null };
     case "waiting":
-      return { ...p, waiting: `${e.reason} (next try in ${formatSeconds(e.seconds)})` };
+      return { ...p, waiting: { reason: e.reason, until: now + e.seconds * 1000 } };
     case "warning":
       return { ...p, warnings: [...p.warnings, e.message].slice(-MAX_WARNINGS) };
     case "manifest":

@@ -160,7 +160,7 @@ export function HistoryPage({ onBrowse }: { onBrowse?: (folder: string) => void 
                       )}
                     </span>
                     <span className="history-sub muted">
-                      {r.job.createdAt.slice(0, 16).replace("T", " ")} · {host(r.job.fhirUrl)} ·{" "}
+                      {r.job.createdAt.slice(0, 16).replace("T", " ")} · {r.serverName ?? host(r.job.fhirUrl)} ·{" "}
                       <span data-testid={`history-status-${r.job.id}`}>{statusText(r)}</span> · {resources} resources ·{" "}
                       {formatBytes(bytes)}
                     </span>

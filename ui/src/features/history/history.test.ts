@@ -5,9 +5,9 @@ import { statusText, whatText } from "./HistoryPage";
 
 describe("history rows", () => {
   it("tell running, interrupted and finished exports apart", () => {
-    expect(statusText({ job: job({ state: "downloading" }), totals: [], deletions: 0, running: true, filesPresent: true })).toBe("Downloading (running)");
-    expect(statusText({ job: job({ state: "downloading" }), totals: [], deletions: 0, running: false, filesPresent: true })).toBe("Interrupted: resume");
-    expect(statusText({ job: job({ state: "completed_with_problems" }), totals: [], deletions: 0, running: false, filesPresent: true })).toBe(
+    expect(statusText({ job: job({ state: "downloading" }), totals: [], deletions: 0, running: true, filesPresent: true, serverName: null })).toBe("Downloading (running)");
+    expect(statusText({ job: job({ state: "downloading" }), totals: [], deletions: 0, running: false, filesPresent: true, serverName: null })).toBe("Interrupted: resume");
+    expect(statusText({ job: job({ state: "completed_with_problems" }), totals: [], deletions: 0, running: false, filesPresent: true, serverName: null })).toBe(
       "Completed with problems",
     );
   });

@@ -28,15 +28,14 @@ export function Shell() {
   // A folder handed from History to the Files page.
   const [browse, setBrowse] = useState<{ folder: string; n: number } | null>(null);
 
-  // Exports a closed window or a crash left half-way are offered at start.
+  // Exports a closed window or a crash left half-way are offered; counted again on every page change, so the
+  // banner goes once they were resumed or cancelled.
   useEffect(() => {
     commands
       .listExports(1000)
-      .then((rows) =>
-        setInterrupted(rows.filter(isInterrupted).length),
-      )
+      .then((rows) => setInterrupted(rows.filter(isInterrupted).length))
       .catch(() => setInterrupted(0));
-  }, []);
+  }, [page]);
   return (
     <div className="shell">
       <nav className="sidebar" aria-label="Main">

@@ -17,4 +17,8 @@ running: boolean,
 /**
  * The export's folder is still there (History says so when its files were deleted or moved).
  */
-filesPresent: boolean, };
+filesPresent: boolean, 
+/**
+ * Its saved server's name as it is now (the demo server's address changes with every start).
+ */
+serverName: string | null, };

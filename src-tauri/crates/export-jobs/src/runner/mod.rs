@@ -4,6 +4,7 @@
 //! saved status URL, resumes `.part` files with `Range`, and never fetches a verified file again.
 
 mod context;
+mod demo;
 mod download;
 mod events;
 mod kickoff;
@@ -166,7 +167,11 @@ impl ExportRunner {
     pub async fn cancel(&self, id: i64) -> Result<bool, JobError> {
         let job = { self.db.lock().expect("database lock").get_job(id)? }.ok_or(JobError::NotFound(id))?;
         let marked = { self.db.lock().expect("database lock").request_cancel(id)? };
-        if marked && let Some(url) = &job.status_url {
+        // A demo server that was restarted since holds nothing to cancel, and its old address is gone.
+        if marked
+            && let Some(url) = &job.status_url
+            && !self.demo_moved(&job)
+        {
             let session = self.session_for(&job).await?;
             session.delete(url).await.map_err(|e| JobError::Server { message: e.message, detail: e.detail })?;
         }
@@ -227,6 +232,7 @@ impl ExportRunner {
         if job.state.is_finished() {
             return Err(JobError::Finished { id, state: job.state });
         }
+        let (job, restarted) = self.follow_demo_server(job, &folder)?;
         let session = self.session_for(&job).await?;
         let log = ExportLog::new(
             &folder.log(),
@@ -246,6 +252,14 @@ impl ExportRunner {
             lanes: lanes::Lanes::new(job.settings.parallel.max(1)),
             folder: folder.clone(),
         });
+
+        if restarted {
+            ctx.emit(JobEvent::Warning {
+                message: "The demo server was restarted (it starts with the app, on a new address) and keeps no \
+                          exports, so Haul asked it for this export again."
+                    .into(),
+            });
+        }
 
         // A cancel from another process (or the app's other window) shows up as the row's state.
         let watcher = {
@@ -305,12 +319,6 @@ impl ExportRunner {
         let bytes: u64 = totals.iter().map(|t| t.bytes).sum();
         let files: u32 = totals.iter().map(|t| t.files).sum();
         let deletions = { self.db.lock().expect("database lock").deletion_count(id)? };
-        // Said only when there are some: a full export has none to report.
-        let deleted = match deletions {
-            0 => String::new(),
-            1 => " The server reported 1 resource deleted since then.".to_string(),
-            n => format!(" The server reported {n} resources deleted since then."),
-        };
         if matches!(state, JobState::Completed | JobState::CompletedWithProblems) {
             ctx.log.event(
                 "export_complete",
@@ -321,16 +329,14 @@ impl ExportRunner {
         let message = match (&state, &failure) {
             (_, Some(f)) => f.message.clone(),
             (JobState::Cancelled, _) => "The export was cancelled.".to_string(),
-            (JobState::CompletedWithProblems, _) => format!(
-                "Export finished with problems: {resources} resources in {files} files ({}). {}",
-                wording::bytes(bytes),
-                problems.join(" ")
-            ),
-            _ => format!(
-                "Export complete: {resources} resources in {files} files ({}), all verified.{deleted}",
-                wording::bytes(bytes)
+            _ => wording::completion(
+                &wording::Arrived { resources, files, bytes, deletions },
+                (state == JobState::CompletedWithProblems).then_some(problems.as_slice()),
             ),
         };
+        // Finished in the database already: said now, before the current dataset's work, so no window says
+        // "keeps running" meanwhile.
+        ctx.emit(JobEvent::State { state });
         let message = match state {
             JobState::Completed => message + &self.keep_dataset(id, &ctx.session, &ctx.events, &cancel).await,
             _ => message,

@@ -1,4 +1,5 @@
 //! The export-jobs crate's integration tests as one test binary, each file a module: one link instead of one per file.
+mod demo_restart;
 mod export_flow;
 mod export_smart;
 mod hostile;
