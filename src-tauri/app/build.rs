@@ -31,6 +31,7 @@ const COMMANDS: &[&str] = &[
     "list_views",
     "read_view",
     "preview_view",
+    "preview_view_in_folder",
     "make_tables",
     "cancel_tables",
     "open_tables_folder",

@@ -70,6 +70,7 @@ fn main() {
             commands::tables::list_views,
             commands::tables::read_view,
             commands::tables::preview_view,
+            commands::tables::preview_view_in_folder,
             commands::tables::make_tables,
             commands::tables::cancel_tables,
             commands::tables::open_tables_folder,

@@ -1,6 +1,6 @@
 //! History → an export → "Make tables…": preview a view's first rows, choose two views, Excel and CSV, make
-//! them; the files are there and the summary says how many rows. The export is made by the same engine the
-//! app uses, before it opens.
+//! them; the files are there and the summary says how many rows; the Files page previews a view too. The
+//! export is made by the same engine the app uses, before it opens.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -65,4 +65,12 @@ async fn tables_are_made_from_the_history_page() {
     // 120 patients, a header, and the UTF-8 mark Excel needs.
     assert!(patients.starts_with('\u{feff}'));
     assert_eq!(patients.lines().count(), 121, "{headline}");
+
+    // The Files page shows a view's first rows too.
+    app.click("[data-testid=browse-export]").await;
+    app.click("[data-testid=files-views-tab]").await;
+    app.click("[data-testid=preview-condition]").await;
+    let rows = app.wait_for_text("[data-testid=preview-table-condition]", "clinical_status").await;
+    assert!(rows.contains("The first 20 rows; there are more."), "{rows}");
+    app.shot("files-flat-views").await;
 }

@@ -98,6 +98,19 @@ pub async fn preview_view(state: State<'_, AppState>, id: i64, view: ViewChoice)
         .map_err(|e| IpcError::new(ErrorCode::Conversion, format!("The preview stopped unexpectedly: {e}")))?
 }
 
+/// The first rows of a view over any folder of NDJSON (the Files page), nothing written.
+#[tauri::command]
+pub async fn preview_view_in_folder(folder: String, view: ViewChoice) -> Result<TablePreview, IpcError> {
+    let folder = PathBuf::from(folder);
+    if !folder.is_dir() {
+        return Err(IpcError::new(ErrorCode::NotFound, format!("The folder {} is not there.", folder.display())));
+    }
+    let view = view_of(&view)?;
+    tokio::task::spawn_blocking(move || fhir_views::preview(&[folder], &view, 20).map_err(tables_error))
+        .await
+        .map_err(|e| IpcError::new(ErrorCode::Conversion, format!("The preview stopped unexpectedly: {e}")))?
+}
+
 /// Makes the views' tables in the formats asked, into `<export folder>/tables`.
 #[tauri::command]
 pub async fn make_tables(

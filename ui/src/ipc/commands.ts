@@ -139,6 +139,7 @@ export const commands = {
   listViews: () => call("list_views", {}),
   readView: (path: string) => call("read_view", { path }),
   previewView: (id: number, view: ViewChoice) => call("preview_view", { id, view }),
+  previewViewInFolder: (folder: string, view: ViewChoice) => call("preview_view_in_folder", { folder, view }),
   makeTables: (id: number, views: ViewChoice[], formats: Format[], csvBom: boolean, onProgress: (p: TablesProgress) => void) =>
     call("make_tables", { id, views, formats, csvBom, onProgress: channelOf(onProgress) }),
   cancelTables: (id: number) => call("cancel_tables", { id }),

@@ -6,9 +6,10 @@ import { formatBytes } from "../../format";
 import { formatCount } from "./browse";
 import { ChartsView } from "./ChartsView";
 import { ResourceView, type Target } from "./ResourceView";
+import { FolderViews } from "./FolderViews";
 import { TypeTable } from "./TypeTable";
 
-type View = { kind: "overview" } | { kind: "charts" } | { kind: "type"; resourceType: string };
+type View = { kind: "overview" } | { kind: "charts" } | { kind: "views" } | { kind: "type"; resourceType: string };
 
 /** Look inside an export folder, or any folder of NDJSON: what it holds, a table per type, any resource. */
 export function FilesPage({ initialFolder }: { initialFolder?: string | null }) {
@@ -151,6 +152,18 @@ export function FilesPage({ initialFolder }: { initialFolder?: string | null }) 
             >
               Charts
             </button>
+            <button
+              type="button"
+              className="nav-item"
+              aria-current={view.kind === "views" && !current ? "page" : undefined}
+              onClick={() => {
+                setOpened([]);
+                setView({ kind: "views" });
+              }}
+              data-testid="files-views-tab"
+            >
+              Flat views
+            </button>
             <h2 className="type-nav-title">Types</h2>
             {overview.types.map((t) => (
               <button
@@ -190,6 +203,9 @@ export function FilesPage({ initialFolder }: { initialFolder?: string | null }) 
             )}
             {view.kind === "overview" && !current && <Overview overview={overview} onType={(t) => setView({ kind: "type", resourceType: t })} />}
             {view.kind === "charts" && !current && <ChartsView folder={folder} />}
+            {view.kind === "views" && !current && (
+              <FolderViews folder={folder} types={overview.types.map((t) => t.resourceType)} />
+            )}
             {view.kind === "type" && (
               // Kept mounted under an open resource, so Back returns to the same place in the table.
               <div hidden={Boolean(current)}>

@@ -37,7 +37,7 @@ describe("the Make tables panel", () => {
     fireEvent.click(await screen.findByTestId("preview-patient"));
     expect(await screen.findByText("female")).toBeTruthy();
     expect(previewView).toHaveBeenCalledWith(4, { kind: "builtIn", name: "patient" });
-    expect(screen.getByText("The first 1 rows; there are more.")).toBeTruthy();
+    expect(screen.getByText("The first 1 row; there are more.")).toBeTruthy();
 
     const start = screen.getByTestId("tables-start") as HTMLButtonElement;
     expect(start.disabled).toBe(true);

@@ -171,7 +171,7 @@ export function TablesPanel({ exportId, onClose }: { exportId: number; onClose: 
                 <strong>{v.title ?? v.name}</strong> <span className="muted">({v.resource}{v.file ? `, ${fileName(v.file)}` : ""})</span>
               </label>
               {v.description && <p className="muted">{v.description}</p>}
-              <ViewPreview exportId={exportId} view={choiceOf(v)} name={v.name} />
+              <ViewPreview read={() => commands.previewView(exportId, choiceOf(v))} name={v.name} />
             </li>
           ))}
         </ul>

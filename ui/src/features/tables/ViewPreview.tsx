@@ -1,18 +1,18 @@
 import { useState } from "react";
 import type { TablePreview } from "../../ipc/bindings/TablePreview";
-import type { ViewChoice } from "../../ipc/bindings/ViewChoice";
-import { commands, toCommandError, type CommandError } from "../../ipc/commands";
+import { toCommandError, type CommandError } from "../../ipc/commands";
 import { ErrorNotice } from "../shell/ErrorNotice";
+import { rowsNote } from "./tables";
 
 type State = { kind: "loading" } | { kind: "shown"; preview: TablePreview } | { kind: "failed"; error: CommandError };
 
-/** The first 20 rows a view makes of an export, before anything is written. */
-export function ViewPreview({ exportId, view, name }: { exportId: number; view: ViewChoice; name: string }) {
+/** The first 20 rows a view makes (of an export, or of a folder on the Files page), before anything is written.
+ * `read` asks for them. */
+export function ViewPreview({ read, name }: { read: () => Promise<TablePreview>; name: string }) {
   const [state, setState] = useState<State | null>(null);
   const load = () => {
     setState({ kind: "loading" });
-    commands
-      .previewView(exportId, view)
+    read()
       .then((preview) => setState({ kind: "shown", preview }))
       .catch((e: unknown) => setState({ kind: "failed", error: toCommandError(e) }));
   };
@@ -52,7 +52,7 @@ export function ViewPreview({ exportId, view, name }: { exportId: number; view: 
         </div>
       )}
       <p className="muted">
-        {p.more ? `The first ${p.rows.length} rows; there are more.` : `All ${p.rows.length} rows.`}
+        {rowsNote(p.rows.length, p.more)}
       </p>
       {p.failure && (
         <p className="notice notice-warn" data-testid={`preview-failure-${name}`}>

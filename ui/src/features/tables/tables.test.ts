@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fileName, headline, progressText } from "./tables";
+import { fileName, headline, progressText, rowsNote } from "./tables";
 import { outcome } from "./fixtures";
 
 describe("Make tables wording", () => {
@@ -16,6 +16,12 @@ describe("Make tables wording", () => {
     expect(headline([outcome({ rows: 10 }), outcome({ view: "b", rows: 5 })])).toBe("2 of 2 views written, 15 rows in all.");
     const stopped = outcome({ view: "c", rows: 0, failure: { message: "x", file: null, line: null, resourceId: null } });
     expect(headline([outcome({ rows: 3 }), stopped])).toContain("1 of 2 views written, 3 rows in all. 1 stopped");
+  });
+
+  it("says how many preview rows are shown", () => {
+    expect(rowsNote(20, true)).toBe("The first 20 rows; there are more.");
+    expect(rowsNote(1, false)).toBe("All 1 row.");
+    expect(rowsNote(0, false)).toBe("All 0 rows.");
   });
 
   it("shows file names without folders", () => {

@@ -28,3 +28,9 @@ export function headline(views: ViewOutcome[]): string {
 export function fileName(path: string): string {
   return path.split(/[\\/]/).pop() ?? path;
 }
+
+/** Under a preview: how many of the view's rows are shown. */
+export function rowsNote(shown: number, more: boolean): string {
+  const rows = `${shown.toLocaleString("en-US")} ${shown === 1 ? "row" : "rows"}`;
+  return more ? `The first ${rows}; there are more.` : `All ${rows}.`;
+}

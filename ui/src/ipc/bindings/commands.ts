@@ -184,6 +184,10 @@ export type Commands = {
    */
   preview_view: { args: { id: number, view: ViewChoice }, result: TablePreview },
   /**
+   * The first rows of a view over any folder of NDJSON (the Files page), nothing written.
+   */
+  preview_view_in_folder: { args: { folder: string, view: ViewChoice }, result: TablePreview },
+  /**
    * "Test the whole connection" of a saved server, with its saved sign-in, trusted origins and CA certificate
    * file: the capability statement, a token, and a small export that is cancelled at once. A step that fails is
    * part of the answer (each step says what happened), not an error; only a server that cannot be loaded, or
