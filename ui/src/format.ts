@@ -15,3 +15,8 @@ export function formatBytes(n: number): string {
   }
   return `${v.toFixed(1)} ${units[u]}`;
 }
+
+/** `1 group`, `5 groups`, `1,200 groups`: a count with its noun, thousands separated. */
+export function countOf(n: number, noun: string): string {
+  return `${n.toLocaleString("en-US")} ${n === 1 ? noun : `${noun}s`}`;
+}

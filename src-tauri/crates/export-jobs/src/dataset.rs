@@ -339,9 +339,9 @@ fn describe(dir: &Path, report: &UpdateReport, rebuilt: bool) -> String {
     let mut s = format!(
         " The current dataset {how} holds {} ({} added, {} changed, {} taken out): {}.",
         wording::count(rows, "resource"),
-        added,
-        changed,
-        deleted,
+        wording::thousands(added),
+        wording::thousands(changed),
+        wording::thousands(deleted),
         dir.display()
     );
     if report.joined > 0 {

@@ -13,9 +13,22 @@ pub fn bytes(n: u64) -> String {
     if u == 0 { format!("{n} bytes") } else { format!("{v:.1} {}", UNITS[u]) }
 }
 
-/// `1 resource`, `12 resources`.
+/// `25,092`: thousands separated, as the window shows counts.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `1 resource`, `12 resources`, `25,092 resources`.
 pub fn count(n: u64, noun: &str) -> String {
-    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+    if n == 1 { format!("1 {noun}") } else { format!("{} {noun}s", thousands(n)) }
 }
 
 /// `3.5 s`, `5 minutes`, `10.0 hours`, `2.0 days` (bulk-client's formatter: its errors name limits too).
@@ -31,6 +44,11 @@ mod tests {
         assert_eq!(bytes(999), "999 bytes");
         assert_eq!(count(1, "new member"), "1 new member");
         assert_eq!(count(12, "resource"), "12 resources");
+        assert_eq!(count(25_092, "resource"), "25,092 resources");
+        assert_eq!(super::thousands(0), "0");
+        assert_eq!(super::thousands(999), "999");
+        assert_eq!(super::thousands(1_000), "1,000");
+        assert_eq!(super::thousands(1_234_567), "1,234,567");
         assert_eq!(bytes(1_500_000), "1.5 MB");
         assert_eq!(duration(Duration::from_secs(36_000)), "10.0 hours");
         assert_eq!(duration(Duration::from_secs(300)), "5 minutes");
@@ -52,7 +70,7 @@ pub fn completion(a: &Arrived, problems: Option<&[String]>) -> String {
     let deleted = match a.deletions {
         0 => String::new(),
         1 => " The server reported 1 resource deleted since then (listed in deleted/).".to_string(),
-        n => format!(" The server reported {n} resources deleted since then (listed in deleted/)."),
+        n => format!(" The server reported {} resources deleted since then (listed in deleted/).", thousands(n)),
     };
     match problems {
         Some(problems) => format!(

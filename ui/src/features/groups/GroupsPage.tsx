@@ -10,6 +10,7 @@ import {
   type ServerProfile,
 } from "../../ipc/commands";
 import { ErrorNotice } from "../shell/ErrorNotice";
+import { countOf } from "../../format";
 import { OfferedGroups } from "./OfferedGroups";
 
 const ROW_HEIGHT = 64;
@@ -198,8 +199,8 @@ export function GroupsPage({ onExport }: { onExport: (choice: GroupChoice) => vo
         {loading
           ? "Searching…"
           : total !== null
-            ? `${total} group(s) on this server${groups.length < total ? `, ${groups.length} shown` : ""}`
-            : `${groups.length} group(s) shown`}
+            ? `${countOf(total, "group")} on this server${groups.length < total ? `, ${groups.length.toLocaleString("en-US")} shown` : ""}`
+            : `${countOf(groups.length, "group")} shown`}
       </p>
       <div className="group-list" ref={scroller} role="list" aria-label="Groups" data-testid="group-list">
         <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>

@@ -5,7 +5,7 @@ import type { JobRecord } from "../../ipc/bindings/JobRecord";
 import { RunningExport, useJobProgress } from "../exports/RunningExport";
 import { formatSeconds, STATE_LABEL } from "../exports/progress";
 import { isInterrupted, isUnfinished } from "../exports/jobState";
-import { formatBytes } from "../../format";
+import { countOf, formatBytes } from "../../format";
 import { TypeTotalsTable } from "../exports/TypeTotalsTable";
 import { ConvertPanel } from "../convert/ConvertPanel";
 import { TablesPanel } from "../tables/TablesPanel";
@@ -161,7 +161,7 @@ export function HistoryPage({ onBrowse }: { onBrowse?: (folder: string) => void 
                     </span>
                     <span className="history-sub muted">
                       {r.job.createdAt.slice(0, 16).replace("T", " ")} · {r.serverName ?? host(r.job.fhirUrl)} ·{" "}
-                      <span data-testid={`history-status-${r.job.id}`}>{statusText(r)}</span> · {resources} resources ·{" "}
+                      <span data-testid={`history-status-${r.job.id}`}>{statusText(r)}</span> · {countOf(resources, "resource")} ·{" "}
                       {formatBytes(bytes)}
                     </span>
                   </button>
@@ -287,7 +287,7 @@ function HistoryDetail({
         {summary.deletions > 0 && (
           <>
             <dt>Deleted on the server</dt>
-            <dd data-testid="history-deletions">{summary.deletions.toLocaleString("en-US")} resources</dd>
+            <dd data-testid="history-deletions">{countOf(summary.deletions, "resource")}</dd>
           </>
         )}
         <dt>Folder</dt>
