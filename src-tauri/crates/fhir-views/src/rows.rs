@@ -2,6 +2,8 @@
 //! are its columns' values times its nested selects' rows times its unionAll's rows, once per focus of its
 //! forEach, forEachOrNull or repeat.
 
+use smallvec::{SmallVec, smallvec};
+
 use crate::doc::Doc;
 use crate::fhirpath::{Context, EvalError, Expr, Item, evaluate};
 use crate::view::{Iterate, SelectNode, View};
@@ -47,13 +49,14 @@ impl View {
         row_index: i64,
     ) -> Result<Vec<Row<'a>>, EvalError> {
         let ctx = |row_index| Context { doc, resource: doc.root(), constants: &self.constants, row_index };
-        let foci: Vec<(Option<Item<'a>>, i64)> = match (&node.iterate, focus) {
-            (_, None) => vec![(None, 0)],
-            (Iterate::Once, Some(f)) => vec![(Some(f.clone()), row_index)],
+        // Inline for the common single focus: these run once per select node per resource.
+        let foci: SmallVec<[(Option<Item<'a>>, i64); 1]> = match (&node.iterate, focus) {
+            (_, None) => smallvec![(None, 0)],
+            (Iterate::Once, Some(f)) => smallvec![(Some(f.clone()), row_index)],
             (Iterate::ForEach(e) | Iterate::ForEachOrNull(e), Some(f)) => {
                 let items = evaluate(e, &ctx(row_index), std::slice::from_ref(f))?;
                 if items.is_empty() && matches!(node.iterate, Iterate::ForEachOrNull(_)) {
-                    vec![(None, 0)]
+                    smallvec![(None, 0)]
                 } else {
                     items.into_iter().enumerate().map(|(i, it)| (Some(it), i as i64)).collect()
                 }
@@ -67,13 +70,13 @@ impl View {
         let mut rows = Vec::new();
         for (focus, index) in foci {
             let ctx = ctx(index);
-            let focus_list: Vec<Item<'a>> = focus.iter().cloned().collect();
+            let focus_list: &[Item<'a>] = focus.as_slice();
             let mut own: Row<'a> = Vec::with_capacity(node.width);
             for (col, expr) in &node.columns {
                 let spec = &self.columns[*col];
-                let values = evaluate(expr, &ctx, &focus_list)?;
+                let values = evaluate(expr, &ctx, focus_list)?;
                 own.push(if spec.collection {
-                    Cell::Many(values)
+                    Cell::Many(values.into_vec())
                 } else {
                     match values.len() {
                         0 => Cell::Null,
@@ -86,6 +89,10 @@ impl View {
                         }
                     }
                 });
+            }
+            if node.selects.is_empty() && node.union_all.is_empty() {
+                rows.push(own);
+                continue;
             }
             let mut product = vec![own];
             for sub in &node.selects {

@@ -1,5 +1,6 @@
 //! Evaluating an expression over one resource's tree.
 
+use smallvec::smallvec;
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
@@ -22,6 +23,28 @@ pub struct Context<'d, 'a> {
     pub constants: &'d [(String, Vec<Item<'static>>)],
     /// `%rowIndex`: the position in the innermost `forEach`/`repeat`.
     pub row_index: i64,
+}
+
+/// A step's input: its base's items, or the focus itself (borrowed: most paths start there).
+enum Input<'f, 'a> {
+    Borrowed(&'f [Item<'a>]),
+    Owned(Items<'a>),
+}
+
+impl<'a> Input<'_, 'a> {
+    fn iter(&self) -> std::slice::Iter<'_, Item<'a>> {
+        match self {
+            Input::Borrowed(s) => s.iter(),
+            Input::Owned(v) => v.iter(),
+        }
+    }
+
+    fn into_owned(self) -> Items<'a> {
+        match self {
+            Input::Borrowed(s) => s.iter().cloned().collect(),
+            Input::Owned(v) => v,
+        }
+    }
 }
 
 /// Evaluates `expr` with `focus` as its input collection.
@@ -53,24 +76,24 @@ impl<'a> Context<'_, 'a> {
     fn eval(&self, e: &Expr, focus: &[Item<'a>], index: Option<i64>) -> Out<'a> {
         match e {
             Expr::Empty => Ok(Items::new()),
-            Expr::Literal(l) => Ok(vec![match l {
+            Expr::Literal(l) => Ok(smallvec![match l {
                 Literal::Bool(b) => Item::Bool(*b),
                 Literal::Int(i) => Item::Int(*i),
                 Literal::Decimal(d) => Item::Decimal(*d),
                 Literal::Str(s) => Item::Str(Cow::Owned(s.clone()), None),
                 Literal::Temporal(t) => Item::Temporal(*t),
             }]),
-            Expr::This => Ok(focus.to_vec()),
+            Expr::This => Ok(focus.iter().cloned().collect()),
             Expr::IndexVar => Ok(index.map(Item::Int).into_iter().collect()),
             Expr::External(name) => Ok(match name.as_str() {
-                "rowIndex" => vec![Item::Int(self.row_index)],
-                "resource" | "rootResource" => vec![Item::Object(self.resource, None)],
-                "context" => focus.to_vec(),
+                "rowIndex" => smallvec![Item::Int(self.row_index)],
+                "resource" | "rootResource" => smallvec![Item::Object(self.resource, None)],
+                "context" => focus.iter().cloned().collect(),
                 other => self
                     .constants
                     .iter()
                     .find(|(n, _)| n == other)
-                    .map(|(_, v)| v.clone())
+                    .map(|(_, v)| v.iter().cloned().collect())
                     .ok_or_else(|| EvalError(format!("%{other} is not defined")))?,
             }),
             Expr::Member(base, name) => {
@@ -106,8 +129,8 @@ impl<'a> Context<'_, 'a> {
                 let v = self.eval(inner, focus, index)?;
                 Ok(match single(&v, "a minus sign")? {
                     None => Items::new(),
-                    Some(Item::Int(i)) => vec![Item::Int(-i)],
-                    Some(Item::Decimal(d)) => vec![Item::Decimal(Decimal { digits: -d.digits, scale: d.scale })],
+                    Some(Item::Int(i)) => smallvec![Item::Int(-i)],
+                    Some(Item::Decimal(d)) => smallvec![Item::Decimal(Decimal { digits: -d.digits, scale: d.scale })],
                     Some(_) => return Err(EvalError("a minus sign needs a number".into())),
                 })
             }
@@ -129,10 +152,10 @@ impl<'a> Context<'_, 'a> {
         base: &Option<Box<Expr>>,
         focus: &'f [Item<'a>],
         index: Option<i64>,
-    ) -> Result<Cow<'f, [Item<'a>]>, EvalError> {
+    ) -> Result<Input<'f, 'a>, EvalError> {
         Ok(match base {
-            Some(b) => Cow::Owned(self.eval(b, focus, index)?),
-            None => Cow::Borrowed(focus),
+            Some(b) => Input::Owned(self.eval(b, focus, index)?),
+            None => Input::Borrowed(focus),
         })
     }
 
@@ -260,13 +283,13 @@ impl<'a> Context<'_, 'a> {
             Op::In | Op::Contains => {
                 let (needle, hay) = if op == Op::In { (a, b) } else { (b, a) };
                 let Some(n) = single(&needle, "in/contains")? else { return Ok(Items::new()) };
-                Ok(vec![Item::Bool(hay.iter().any(|h| h.equals(n, doc) == Some(true)))])
+                Ok(smallvec![Item::Bool(hay.iter().any(|h| h.equals(n, doc) == Some(true)))])
             }
             Op::Concat => {
                 let text = |v: &[Item<'a>]| -> Result<String, EvalError> {
                     Ok(single(v, "&")?.and_then(Item::text).unwrap_or("").to_string())
                 };
-                Ok(vec![Item::Str(Cow::Owned(text(&a)? + &text(&b)?), None)])
+                Ok(smallvec![Item::Str(Cow::Owned(text(&a)? + &text(&b)?), None)])
             }
             Op::Add | Op::Sub | Op::Mul | Op::Div | Op::IntDiv | Op::Mod => {
                 let (Some(x), Some(y)) = (single(&a, "arithmetic")?, single(&b, "arithmetic")?) else {
@@ -275,7 +298,7 @@ impl<'a> Context<'_, 'a> {
                 if op == Op::Add
                     && let (Item::Str(s, _), Item::Str(t, _)) = (x, y)
                 {
-                    return Ok(vec![Item::Str(Cow::Owned(format!("{s}{t}")), None)]);
+                    return Ok(smallvec![Item::Str(Cow::Owned(format!("{s}{t}")), None)]);
                 }
                 let (Some(dx), Some(dy)) = (x.number(), y.number()) else {
                     return Err(EvalError(format!("{} needs two numbers", name(op))));
@@ -296,7 +319,7 @@ impl<'a> Context<'_, 'a> {
                         .and_then(|whole| dx.checked_sub(whole.checked_mul(dy)?)),
                 };
                 let Some(r) = result else { return Ok(Items::new()) };
-                Ok(vec![match (both_int && op != Op::Div, r.as_i64()) {
+                Ok(smallvec![match (both_int && op != Op::Div, r.as_i64()) {
                     (true, Some(i)) => Item::Int(i),
                     _ => Item::Decimal(r),
                 }])
@@ -311,10 +334,12 @@ impl<'a> Context<'_, 'a> {
         Ok(match f {
             Function::First => input.into_iter().take(1).collect(),
             Function::Last => input.into_iter().next_back().into_iter().collect(),
-            Function::Count => vec![Item::Int(input.len() as i64)],
-            Function::Empty => vec![Item::Bool(input.is_empty())],
+            Function::Count => smallvec![Item::Int(input.len() as i64)],
+            Function::Empty => smallvec![Item::Bool(input.is_empty())],
             Function::Not => boolean(truth(&input, "not()")?.map(|b| !b)),
-            Function::HasValue => vec![Item::Bool(matches!(input.as_slice(), [i] if !matches!(i, Item::Object(..))))],
+            Function::HasValue => {
+                smallvec![Item::Bool(matches!(input.as_slice(), [i] if !matches!(i, Item::Object(..))))]
+            }
             Function::Distinct => {
                 let mut out: Items<'a> = Items::new();
                 for i in input {
@@ -324,7 +349,7 @@ impl<'a> Context<'_, 'a> {
                 }
                 out
             }
-            Function::Exists(None) => vec![Item::Bool(!input.is_empty())],
+            Function::Exists(None) => smallvec![Item::Bool(!input.is_empty())],
             Function::Exists(Some(crit)) | Function::Where(crit) | Function::All(crit) => {
                 let mut kept = Items::new();
                 let mut all = true;
@@ -337,8 +362,8 @@ impl<'a> Context<'_, 'a> {
                 }
                 match f {
                     Function::Where(_) => kept,
-                    Function::All(_) => vec![Item::Bool(all)],
-                    _ => vec![Item::Bool(!kept.is_empty())],
+                    Function::All(_) => smallvec![Item::Bool(all)],
+                    _ => smallvec![Item::Bool(!kept.is_empty())],
                 }
             }
             Function::Select(proj) => {
@@ -376,7 +401,7 @@ impl<'a> Context<'_, 'a> {
                     None => String::new(),
                 };
                 let parts: Vec<&str> = input.iter().filter_map(Item::text).collect();
-                vec![Item::Str(Cow::Owned(parts.join(&sep)), None)]
+                smallvec![Item::Str(Cow::Owned(parts.join(&sep)), None)]
             }
             Function::GetResourceKey => input
                 .iter()
@@ -440,7 +465,7 @@ impl<'a> Context<'_, 'a> {
                 ) else {
                     return Ok(Items::new());
                 };
-                vec![Item::Bool(match f {
+                smallvec![Item::Bool(match f {
                     Function::StartsWith(_) => s.starts_with(a),
                     Function::EndsWith(_) => s.ends_with(a),
                     _ => s.contains(a),
@@ -465,7 +490,7 @@ impl<'a> Context<'_, 'a> {
                     _ => chars.len(),
                 };
                 let end = from.saturating_add(len).min(chars.len());
-                vec![Item::Str(Cow::Owned(chars[from..end].iter().collect()), None)]
+                smallvec![Item::Str(Cow::Owned(chars[from..end].iter().collect()), None)]
             }
         })
     }

@@ -10,7 +10,7 @@ use crate::temporal::{Temporal, TemporalKind};
 
 /// A FHIRPath collection. (A SmallVec of two inline items was tried: fewer allocations, but moving the larger
 /// collections cost more than it saved, measured with tables_bench.)
-pub type Items<'a> = Vec<Item<'a>>;
+pub type Items<'a> = smallvec::SmallVec<[Item<'a>; 1]>;
 
 /// A FHIR type known from where the value was found (`valueQuantity` → `Quantity`), or None.
 pub type TypeTag = Option<&'static str>;
