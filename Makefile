@@ -1,5 +1,5 @@
 # Haul's two everyday commands, and a few for developers.
-.PHONY: app test bindings e2e
+.PHONY: app test bindings e2e package package-test
 
 ## Runs the app: installs what it needs, builds the UI, opens the window.
 app:
@@ -20,3 +20,15 @@ bindings:
 e2e:
 	npm --prefix ui run build
 	cargo test --workspace --test e2e -- --ignored --test-threads=1
+
+## Installers in target/release/bundle/: .deb and .rpm (and an AppImage where linuxdeploy can be downloaded).
+## The `haul` command line goes in with the app (/usr/bin/haul). BUNDLES=deb,rpm,appimage to choose.
+BUNDLES ?= deb,rpm
+package:
+	bash src-tauri/scripts/install-deps.sh app
+	cargo build --release -p haul-cli --bin haul
+	ui/node_modules/.bin/tauri build --bundles $(BUNDLES)
+
+## Installs that .deb (apt-get) and drives the installed app through a first export under Xvfb.
+package-test:
+	bash tests/install/deb.sh

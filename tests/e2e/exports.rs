@@ -12,6 +12,9 @@ async fn a_group_export_runs_to_the_end_and_is_kept_in_history() {
     let driver = Driver::start(&display, data.path(), "exports");
 
     let app = driver.launch().await;
+    // A first run opens on the home screen's way to a first export.
+    app.wait_for_text("[data-testid=home-welcome]", "Your first export").await;
+    app.shot("home-first-run").await;
     app.click("[data-testid=nav-export]").await;
     app.wait_for_text("[data-testid=export-server]", "Demo server").await;
 
@@ -149,11 +152,21 @@ async fn a_group_export_runs_to_the_end_and_is_kept_in_history() {
     app.click("[data-testid=history-row-3]").await;
     app.wait_for_text("[data-testid=history-detail]", "HTTP 404").await;
     app.shot("history-after-restart").await;
+    // A returning user's home screen: recent exports, and the request made before, one click away.
+    app.click("[data-testid=nav-home]").await;
+    app.wait_for_text("[data-testid=home-recent]", "Completed").await;
+    app.wait_for("[data-testid=home-again-1]").await;
+    app.shot("home-returning").await;
+    app.click("[data-testid=nav-history]").await;
 
     // The first export's log, then an incremental run of it, then its files deleted (asking first).
     app.click("[data-testid=history-row-1]").await;
+    // The less used actions are under More.
+    app.click("[data-testid=more-actions]").await;
     app.click("[data-testid=show-log]").await;
-    app.wait_for_text("[data-testid=export-text]", "\"eventId\":\"export_complete\"").await;
+    app.wait_for_text("[data-testid=export-text]", "Export complete: 1,892 resources").await;
+    app.shot("history-log").await;
+    app.click("[data-testid=more-actions]").await;
     app.click("[data-testid=rerun-incremental]").await;
     let done = app.wait_for_text("[data-testid=job-finished]", "Export complete").await;
     // Nothing changed on the demo server since, but some resources were deleted: said, not "0 resources".
@@ -179,6 +192,7 @@ async fn a_group_export_runs_to_the_end_and_is_kept_in_history() {
     assert!(std::fs::read_to_string(&timer).unwrap().contains("OnCalendar=*-*-01 06:00:00"));
     app.shot("repeat-monthly").await;
     app.click("[data-testid=history-row-1]").await;
+    app.click("[data-testid=more-actions]").await;
     app.click("[data-testid=delete-files]").await;
     app.click("[data-testid=confirm-delete-files]").await;
     app.wait_for_text("[data-testid=history-detail]", "The files were deleted").await;

@@ -14,6 +14,12 @@ use serde_json::json;
 
 /// The app binary Cargo built for this test run.
 pub const APP: &str = env!("CARGO_BIN_EXE_haul-desktop");
+
+/// The app program the window tests drive: the one this build made, or an installed one named by
+/// `HAUL_E2E_APP` (`make package-test` points it at `/usr/bin/haul-desktop` from the `.deb`).
+pub fn app_program() -> String {
+    std::env::var("HAUL_E2E_APP").unwrap_or_else(|_| APP.to_string())
+}
 const WAIT: Duration = Duration::from_secs(20);
 
 /// A child process in its own process group; dropping the guard ends the group.
@@ -94,6 +100,11 @@ pub struct Driver {
 
 impl Driver {
     pub fn start(display: &Display, data_dir: &Path, test_name: &str) -> Self {
+        Self::start_with(display, data_dir, test_name, &[])
+    }
+
+    /// As `start`, with more environment for the app (a GTK theme, say).
+    pub fn start_with(display: &Display, data_dir: &Path, test_name: &str, env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let native_port = free_port();
         let mut cmd = Command::new("tauri-driver");
@@ -106,6 +117,7 @@ impl Driver {
             // No accessibility bus under Xvfb; without this GTK waits for it.
             .env("NO_AT_BRIDGE", "1")
             .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+            .envs(env.iter().copied())
             .stdout(Stdio::null());
         let process = Owned::spawn(cmd, "tauri-driver");
         wait_for_port(port, "tauri-driver");
@@ -123,7 +135,7 @@ impl Driver {
     /// request a time limit, ending a stuck app before trying again.
     pub async fn launch(&self) -> App<'_> {
         wait_for_no_app(Duration::from_secs(15));
-        let caps = json!({ "tauri:options": { "application": APP } });
+        let caps = json!({ "tauri:options": { "application": app_program() } });
         let caps = caps.as_object().unwrap().clone();
         let deadline = Instant::now() + WAIT * 4;
         let client = loop {
@@ -138,7 +150,7 @@ impl Driver {
                 }
                 Err(_) if Instant::now() < deadline => {
                     eprintln!("[e2e] the app did not answer in {:?}; ending it and trying again", WAIT * 2);
-                    let _ = Command::new("pkill").args(["-KILL", "-f", APP]).status();
+                    let _ = Command::new("pkill").args(["-KILL", "-f", &app_program()]).status();
                     wait_for_no_app(Duration::from_secs(15));
                 }
                 Ok(Err(e)) => panic!("could not start the app through tauri-driver: {e}"),
@@ -153,7 +165,7 @@ impl Driver {
 fn wait_for_no_app(limit: Duration) {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
-        let running = Command::new("pgrep").args(["-f", APP]).stdout(Stdio::null()).status();
+        let running = Command::new("pgrep").args(["-f", &app_program()]).stdout(Stdio::null()).status();
         if !running.is_ok_and(|s| s.success()) {
             return;
         }
@@ -232,6 +244,11 @@ impl App<'_> {
         let arg = serde_json::to_value(&el).unwrap();
         self.client.execute("arguments[0].focus(); arguments[0].select();", vec![arg]).await.unwrap();
         el.send_keys(&format!("\u{E003}{text}")).await.unwrap();
+    }
+
+    /// Runs a script in the page and returns what it returns.
+    pub async fn execute(&self, script: &str) -> serde_json::Value {
+        self.client.execute(script, vec![]).await.unwrap_or_else(|e| panic!("script {script}: {e}"))
     }
 
     /// Clicks the first element matching `selector` whose text contains `needle`.

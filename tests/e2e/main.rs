@@ -7,6 +7,7 @@ mod exports;
 mod files;
 mod harness;
 mod keys;
+mod looks;
 mod profiles;
 mod scheduled;
 mod second_day;

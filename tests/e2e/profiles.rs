@@ -65,6 +65,7 @@ async fn a_bcda_server_from_its_profile_signs_in_with_basic_and_exports_its_all_
 
     // Servers → Add server → Server type "CMS BCDA": the form is filled in for BCDA.
     let app = driver.launch().await;
+    app.click("[data-testid=nav-servers]").await;
     app.wait_for_text("[data-testid=server-list]", "Demo server").await;
     app.click("[data-testid=add-server]").await;
     app.click("[data-testid=server-profile] option[value=cms-bcda]").await;

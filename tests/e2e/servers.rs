@@ -12,6 +12,7 @@ async fn servers_are_kept_across_restarts_and_can_be_edited_and_removed() {
 
     // First run: the built-in demo server is there, and it answers.
     let app = driver.launch().await;
+    app.click("[data-testid=nav-servers]").await;
     app.wait_for_text("[data-testid=server-list]", "Demo server").await;
     app.click("[data-testid=server-item]").await;
     app.wait_for_text("[data-testid=builtin-hint]", "Haul runs this demo server itself").await;
@@ -64,6 +65,7 @@ async fn servers_are_kept_across_restarts_and_can_be_edited_and_removed() {
 
     // Second run: the server is still there.
     let app = driver.launch().await;
+    app.click("[data-testid=nav-servers]").await;
     let items = app.wait_for_text("[data-testid=server-list]", "Payer production").await;
     assert!(!items.contains("payer PRODUCTION"), "the refused duplicate was not saved: {items}");
     app.shot("after-restart").await;
@@ -85,6 +87,7 @@ async fn servers_are_kept_across_restarts_and_can_be_edited_and_removed() {
 
     // Third run: the edit stuck; remove it.
     let app = driver.launch().await;
+    app.click("[data-testid=nav-servers]").await;
     app.click_text("[data-testid=server-item]", "Payer (edited)").await;
     let scope: String =
         app.wait_for("[data-testid=server-scope]").await.prop("value").await.unwrap().unwrap_or_default();
@@ -107,6 +110,7 @@ async fn servers_are_kept_across_restarts_and_can_be_edited_and_removed() {
 
     // Fourth run: still gone, the demo server included (it is offered once).
     let app = driver.launch().await;
+    app.click("[data-testid=nav-servers]").await;
     app.wait_for_text("[data-testid=no-servers]", "No servers yet").await;
     app.quit().await;
 }

@@ -22,6 +22,7 @@ async fn a_damaged_database_is_moved_aside_only_when_the_user_asks() {
     let moved = app.wait_for_text("[data-testid=moved-to]", "The old file is kept at").await;
     app.shot("moved-aside").await;
     app.click(".startup-problem button.primary").await;
+    app.click("[data-testid=nav-servers]").await;
     app.wait_for_text("[data-testid=server-list]", "Demo server").await;
     app.shot("fresh-start").await;
     app.quit().await;

@@ -23,7 +23,7 @@ fn preview_error(e: PreviewError) -> IpcError {
         PreviewError::NoNdjson { .. } | PreviewError::NoSuchType { .. } | PreviewError::NoSuchRow { .. } => {
             ErrorCode::NotFound
         }
-        PreviewError::Read { .. } | PreviewError::Cache { .. } => ErrorCode::Preview,
+        PreviewError::Read { .. } | PreviewError::Cache { .. } | PreviewError::Write { .. } => ErrorCode::Preview,
         PreviewError::Changed { .. } => ErrorCode::FileChanged,
         PreviewError::EmptyQuery => ErrorCode::InvalidInput,
         PreviewError::Cancelled => ErrorCode::Interrupted,
@@ -117,6 +117,24 @@ pub async fn browse_rows(
 ) -> Result<Vec<PreviewRow>, IpcError> {
     let open = opened(&state, &folder)?;
     blocking(move || open.rows(&resource_type, &rows)).await
+}
+
+/// Saves rows of a type (a Find's rows, or those in view) as a CSV file at `path` (from the save dialog); the
+/// number of rows written.
+#[tauri::command]
+pub async fn browse_save_csv(
+    state: State<'_, AppState>,
+    folder: String,
+    resource_type: String,
+    rows: Vec<u64>,
+    path: String,
+) -> Result<u64, IpcError> {
+    let open = opened(&state, &folder)?;
+    let mut out = std::path::PathBuf::from(path);
+    if out.extension().is_none() {
+        out.set_extension("csv");
+    }
+    blocking(move || open.save_csv(&resource_type, &rows, &out)).await
 }
 
 #[tauri::command]

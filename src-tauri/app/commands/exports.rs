@@ -1,12 +1,13 @@
 //! Exports from the window: start, watch, cancel, resume, history. The job runner is export-jobs'; this
 //! file only turns calls into runner calls and runner events into a Tauri channel per watching page.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use bulk_client::ExportRequest;
+use bulk_client::{ExportLevel, ExportRequest};
 use export_jobs::{ExportFolder, ExportPlan, ExportPreview, ExportRunner, JobEvent, Since};
-use haul_store::{JobRecord, JobState, TypeTotal};
+use haul_store::{JobRecord, JobState, PinnedGroup, TypeTotal};
 use serde::{Deserialize, Serialize};
 use tauri::State;
 use tauri::ipc::Channel;
@@ -50,6 +51,8 @@ pub struct ExportSummary {
     pub files_present: bool,
     /// Its saved server's name as it is now (the demo server's address changes with every start).
     pub server_name: Option<String>,
+    /// For a group export: the group's name where Haul knows it (a pinned group of that server).
+    pub group_name: Option<String>,
 }
 
 /// What the export would send and where it would go, before anything starts.
@@ -174,22 +177,39 @@ pub async fn cancel_blocking_export(state: State<'_, AppState>, id: i64) -> Resu
 pub async fn list_exports(state: State<'_, AppState>, limit: u32) -> Result<Vec<ExportSummary>, IpcError> {
     let jobs = state.with_db(|db| {
         let jobs = db.list_jobs(limit.clamp(1, 100_000))?;
+        // Looked up once per server, not once per row: History lists up to 100,000 exports.
+        let mut servers: HashMap<i64, (Option<String>, Vec<PinnedGroup>)> = HashMap::new();
         jobs.into_iter()
             .map(|job| {
-                let server_name = job.server_id.and_then(|id| db.get_server(id).ok()).map(|s| s.name);
-                Ok((db.type_totals(job.id)?, db.deletion_count(job.id)?, server_name, job))
+                let (server_name, pins) = match job.server_id {
+                    Some(id) => {
+                        let (name, pins) = servers.entry(id).or_insert_with(|| {
+                            (db.get_server(id).ok().map(|s| s.name), db.pinned_groups(id).unwrap_or_default())
+                        });
+                        (name.clone(), pins.as_slice())
+                    }
+                    None => (None, &[][..]),
+                };
+                let group_name = match &job.request.level {
+                    Some(ExportLevel::Group(group_id)) => {
+                        pins.iter().find(|p| &p.group_id == group_id).and_then(|p| p.name.clone())
+                    }
+                    _ => None,
+                };
+                Ok((db.type_totals(job.id)?, db.deletion_count(job.id)?, server_name, group_name, job))
             })
             .collect::<Result<Vec<_>, IpcError>>()
     })?;
     Ok(jobs
         .into_iter()
-        .map(|(totals, deletions, server_name, job)| ExportSummary {
+        .map(|(totals, deletions, server_name, group_name, job)| ExportSummary {
             running: state.tasks.is_running(&TaskKey::Export(job.id)),
             files_present: std::path::Path::new(&job.out_dir).is_dir(),
             job,
             totals,
             deletions,
             server_name,
+            group_name,
         })
         .collect())
 }
@@ -271,6 +291,16 @@ pub async fn open_export_folder(state: State<'_, AppState>, id: i64) -> Result<(
         return Err(IpcError::new(ErrorCode::NotFound, format!("The folder {} is no longer there.", dir.display())));
     }
     open_in_file_manager(dir)
+}
+
+/// Shows the export's Parquet tables (`parquet/`, made by Convert) in the system's file manager.
+#[tauri::command]
+pub async fn open_parquet_folder(state: State<'_, AppState>, id: i64) -> Result<(), IpcError> {
+    let dir = job_folder(&state, id)?.parquet();
+    if !dir.is_dir() {
+        return Err(IpcError::new(ErrorCode::NotFound, "This export has not been converted to Parquet yet."));
+    }
+    open_in_file_manager(&dir)
 }
 
 /// Shows `dir` in the system's file manager.

@@ -171,6 +171,7 @@ export const commands = {
     call("rerun_export", { id, incremental, onEvent: channelOf(onEvent) }),
   exportText: (id: number, which: "log" | "errors") => call("export_text", { id, which }),
   openExportFolder: (id: number) => call("open_export_folder", { id }),
+  openParquetFolder: (id: number) => call("open_parquet_folder", { id }),
   exportDataset: (id: number) => call("export_dataset", { id }),
   openDatasetFolder: (id: number) => call("open_dataset_folder", { id }),
   deleteExportFiles: (id: number) => call("delete_export_files", { id }),
@@ -179,6 +180,8 @@ export const commands = {
     call("browse_index", { folder, resourceType, onProgress: channelOf(onProgress) }),
   browsePage: (folder: string, resourceType: string, start: number, count: number) =>
     call("browse_page", { folder, resourceType, start, count }),
+  browseSaveCsv: (folder: string, resourceType: string, rows: number[], path: string) =>
+    call("browse_save_csv", { folder, resourceType, rows, path }),
   browseRows: (folder: string, resourceType: string, rows: number[]) =>
     call("browse_rows", { folder, resourceType, rows }),
   browseResource: (folder: string, resourceType: string, row: number) =>

@@ -420,7 +420,8 @@ fn run_view(
     }
     if bad_lines > 0 {
         outcome.notes.push(format!(
-            "{bad_lines} line(s) were not readable resources and were passed over (the first: {})",
+            "{} not a readable resource and passed over (the first: {})",
+            if bad_lines == 1 { "1 line was".to_string() } else { format!("{bad_lines} lines were") },
             first_bad.unwrap_or_default()
         ));
     }

@@ -15,6 +15,8 @@ pub enum PreviewError {
     NoSuchType { resource_type: String },
     #[error("Row {row} is past the end of {resource_type} ({rows} rows).")]
     NoSuchRow { resource_type: String, row: u64, rows: u64 },
+    #[error("Haul could not write {path}: {message}")]
+    Write { path: String, message: String },
     #[error("Type some text to find.")]
     EmptyQuery,
     #[error("Stopped.")]
@@ -30,6 +32,7 @@ impl PreviewError {
             PreviewError::Changed { .. } => "changed",
             PreviewError::NoSuchType { .. } => "no_such_type",
             PreviewError::NoSuchRow { .. } => "no_such_row",
+            PreviewError::Write { .. } => "write",
             PreviewError::EmptyQuery => "empty_query",
             PreviewError::Cancelled => "cancelled",
         }
@@ -37,6 +40,10 @@ impl PreviewError {
 
     pub(crate) fn read(path: &std::path::Path, e: impl std::fmt::Display) -> Self {
         PreviewError::Read { path: path.display().to_string(), message: e.to_string() }
+    }
+
+    pub(crate) fn write(path: &std::path::Path, e: impl std::fmt::Display) -> Self {
+        PreviewError::Write { path: path.display().to_string(), message: e.to_string() }
     }
 
     pub(crate) fn cache(path: &std::path::Path, e: impl std::fmt::Display) -> Self {

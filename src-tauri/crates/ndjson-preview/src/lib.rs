@@ -11,6 +11,7 @@ pub mod folder;
 pub mod index;
 pub mod overview;
 pub mod rows;
+pub mod save;
 
 pub use charts::{ChartProgress, Charts};
 pub use error::PreviewError;

@@ -147,8 +147,9 @@ pub(crate) fn problems(folder: &Path, manifest: Option<&Value>) -> Vec<FolderPro
             let name = format!("{dir}/{}", path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default());
             let (lines, samples) = summarize_lines(&path, kind);
             let message = match kind {
-                ProblemKind::ErrorFile => format!("The server reported {lines} problem(s) in {name}."),
-                _ => format!("{lines} line(s) were set aside in {name}: they were not valid resources."),
+                ProblemKind::ErrorFile => format!("The server reported {} in {name}.", count(lines, "problem")),
+                _ if lines == 1 => format!("1 line was set aside in {name}: it was not a valid resource."),
+                _ => format!("{} were set aside in {name}: they were not valid resources.", count(lines, "line")),
             };
             out.push(FolderProblem { kind, file: name, lines, message, samples });
         }
@@ -209,6 +210,19 @@ pub fn first_chars(line: &[u8], n: usize) -> String {
         out.push('…');
     }
     out
+}
+
+/// `1 problem`, `3 problems`, `1,200 lines`.
+fn count(n: u64, noun: &str) -> String {
+    let digits = n.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    if n == 1 { format!("1 {noun}") } else { format!("{grouped} {noun}s") }
 }
 
 #[cfg(test)]

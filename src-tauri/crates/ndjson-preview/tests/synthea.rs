@@ -287,3 +287,40 @@ fn a_folder_without_ndjson_says_so_and_a_cancelled_index_is_not_kept() {
     assert_eq!(page.rows.len(), 10);
     assert_eq!(page.rows[9].cells, ["2024-01-01 00:00"]);
 }
+
+#[test]
+fn rows_are_saved_as_csv_that_a_csv_reader_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("Patient.000.ndjson"),
+        "{\"resourceType\":\"Patient\",\"id\":\"a\",\"gender\":\"female\",\"name\":[{\"family\":\"O'Brien, \\\"Jr\\\"\",\"given\":[\"Ann\"]}]}\n\
+         not json\n\
+         {\"resourceType\":\"Patient\",\"id\":\"c\",\"birthDate\":\"1980-02-03\"}\n",
+    );
+    let folder = open(dir.path(), cache.path());
+    folder.index_type("Patient", &|_| {}, &no_cancel()).unwrap();
+    let out = dir.path().join("out").join("patients.csv");
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    assert_eq!(folder.save_csv("Patient", &[2, 0, 1], &out).unwrap(), 3);
+    assert!(!out.with_file_name("patients.csv.partial").exists(), "the partial file became the file");
+
+    let mut reader = csv::Reader::from_path(&out).unwrap();
+    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
+    assert_eq!(header, ["file", "line", "id", "Name", "Gender", "Birth date", "problem"]);
+    let rows: Vec<Vec<String>> = reader.records().map(|r| r.unwrap().iter().map(str::to_string).collect()).collect();
+    // In the order asked for; quotes and commas in a name survive the round trip.
+    assert_eq!(rows[0][..3], ["Patient.000.ndjson", "3", "c"]);
+    assert_eq!(rows[0][5], "1980-02-03");
+    assert_eq!(rows[1][2], "a");
+    assert!(rows[1][3].contains("O'Brien, \"Jr\""), "{:?}", rows[1]);
+    assert_eq!(rows[1][4], "female");
+    // The bad line: its problem in the last column.
+    assert_eq!(rows[2][1], "2");
+    assert!(rows[2][6].starts_with("not valid JSON"), "{:?}", rows[2]);
+
+    // A row past the end: nothing is left under the chosen name, and the reason is given.
+    let bad = dir.path().join("out").join("bad.csv");
+    assert!(matches!(folder.save_csv("Patient", &[0, 99], &bad), Err(PreviewError::NoSuchRow { .. })));
+    assert!(!bad.exists() && !bad.with_file_name("bad.csv.partial").exists());
+}

@@ -1,8 +1,9 @@
 import { useState } from "react";
+import { FolderOpen } from "lucide-react";
 import type { ConversionReport } from "../../ipc/bindings/ConversionReport";
 import type { ConvertProgress } from "../../ipc/bindings/ConvertProgress";
 import { commands, toCommandError, type CommandError } from "../../ipc/commands";
-import { formatBytes } from "../../format";
+import { formatBytes, formatCount } from "../../format";
 import { ErrorNotice } from "../shell/ErrorNotice";
 import { RunningCard } from "../shell/RunningCard";
 import { headline, progressText } from "./convert";
@@ -15,6 +16,7 @@ type Stage =
 /** Converts one export to Parquet (History → Convert), with progress and, at the end, what came out. */
 export function ConvertPanel({ exportId, onClose }: { exportId: number; onClose: () => void }) {
   const [stage, setStage] = useState<Stage | null>(null);
+  const [openError, setOpenError] = useState<CommandError | null>(null);
 
   const start = () => {
     setStage({ kind: "running", progress: null, cancelling: false });
@@ -85,7 +87,8 @@ export function ConvertPanel({ exportId, onClose }: { exportId: number; onClose:
 
   const r = stage.report;
   return (
-    <section className="card" data-testid="convert-panel">
+    // The report appears where the progress was, perhaps below the fold: brought into view.
+    <section className="card" data-testid="convert-panel" ref={(el) => el?.scrollIntoView?.({ block: "nearest" })}>
       <h3>Converted to Parquet</h3>
       <p className="notice notice-ok" role="status" data-testid="convert-headline">
         {headline(r)}
@@ -93,7 +96,8 @@ export function ConvertPanel({ exportId, onClose }: { exportId: number; onClose:
       <p>
         Folder: <code data-testid="convert-folder">{r.outDir}</code>
       </p>
-      <table className="totals" data-testid="convert-report">
+      <div className="table-scroll">
+      <table className="files-table" data-testid="convert-report">
         <thead>
           <tr>
             <th>Type</th>
@@ -109,7 +113,7 @@ export function ConvertPanel({ exportId, onClose }: { exportId: number; onClose:
           {r.types.map((t) => (
             <tr key={t.resourceType}>
               <td>{t.resourceType}</td>
-              <td className="num">{t.rows.toLocaleString("en-US")}</td>
+              <td className="num">{formatCount(t.rows)}</td>
               <td className="num">{formatBytes(t.ndjsonBytes)}</td>
               <td className="num">{t.outputFile ? formatBytes(t.outputBytes) : "no table"}</td>
               <td className="num">{t.columns}</td>
@@ -123,6 +127,7 @@ export function ConvertPanel({ exportId, onClose }: { exportId: number; onClose:
           ))}
         </tbody>
       </table>
+      </div>
       {r.types.some((t) => t.newColumns.length > 0 || t.widenedColumns.length > 0) && (
         <div className="notice" data-testid="convert-schema-changes">
           <p>The tables keep the columns of earlier conversions from this server and add these:</p>
@@ -138,7 +143,7 @@ export function ConvertPanel({ exportId, onClose }: { exportId: number; onClose:
       {r.badLines > 0 && (
         <div className="notice notice-warn" data-testid="convert-bad-lines">
           <p>
-            {r.badLines.toLocaleString("en-US")} {r.badLines === 1 ? "line was" : "lines were"} not a valid resource and{" "}
+            {formatCount(r.badLines)} {r.badLines === 1 ? "line was" : "lines were"} not a valid resource and{" "}
             {r.badLines === 1 ? "was" : "were"} left out. All are listed in <code>{r.badLinesFile}</code>. The first:
           </p>
           <ul>
@@ -159,10 +164,19 @@ export function ConvertPanel({ exportId, onClose }: { exportId: number; onClose:
         </p>
       ))}
       <div className="actions">
+        <button
+          type="button"
+          className="primary"
+          data-testid="convert-open-folder"
+          onClick={() => commands.openParquetFolder(exportId).catch((e: unknown) => setOpenError(toCommandError(e)))}
+        >
+          <FolderOpen aria-hidden="true" size={16} /> Open folder
+        </button>
         <button type="button" onClick={onClose}>
           Close
         </button>
       </div>
+      {openError && <ErrorNotice error={openError} />}
     </section>
   );
 }

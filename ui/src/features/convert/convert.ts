@@ -1,8 +1,8 @@
+import { formatBytes, formatCount, formatDuration } from "../../format";
 // What the Convert panel shows, as plain functions: tested without a window.
 import type { ConversionReport } from "../../ipc/bindings/ConversionReport";
 import type { ConvertProgress } from "../../ipc/bindings/ConvertProgress";
-import { formatBytes } from "../../format";
-import { formatSeconds } from "../exports/progress";
+
 
 export function progressText(p: ConvertProgress | null): string {
   if (!p) return "Starting…";
@@ -31,7 +31,7 @@ export function reportTotals(r: ConversionReport): ReportTotals {
 
 export function headline(r: ConversionReport): string {
   const t = reportTotals(r);
-  const rows = t.rows.toLocaleString("en-US");
+  const rows = formatCount(t.rows);
   const speed = r.seconds > 0 ? `, ${formatBytes(Math.round(t.ndjsonBytes / r.seconds))}/s` : "";
-  return `${rows} resources in ${t.tables} ${t.tables === 1 ? "table" : "tables"}: ${formatBytes(t.ndjsonBytes)} of NDJSON became ${formatBytes(t.parquetBytes)} of Parquet in ${formatSeconds(r.seconds)}${speed}.`;
+  return `${rows} resources in ${t.tables} ${t.tables === 1 ? "table" : "tables"}: ${formatBytes(t.ndjsonBytes)} of NDJSON became ${formatBytes(t.parquetBytes)} of Parquet in ${formatDuration(r.seconds)}${speed}.`;
 }

@@ -1,4 +1,4 @@
-import { act, render, screen, waitFor } from "@testing-library/react";
+import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { JobEvent, Server } from "../../ipc/commands";
@@ -115,6 +115,17 @@ describe("the Export page", () => {
     await userEvent.click(screen.getByRole("button", { name: "Start export" }));
     expect(await screen.findByText(/Enter the Group's id/)).toBeTruthy();
     expect(startExport).not.toHaveBeenCalled();
+    // The field that needs the user has the focus.
+    await waitFor(() => expect(document.activeElement).toBe(screen.getByLabelText("Group id")));
+  });
+
+  it("opens filled in with an earlier export's request, and starts nothing on its own", async () => {
+    render(<ExportPage initial={{ serverId: 1, level: "group", groupId: "aco-south", types: ["Patient"] }} />);
+    await waitFor(() =>
+      expect(previewExport).toHaveBeenCalledWith(1, expect.objectContaining({ level: { kind: "group", groupId: "aco-south" }, types: ["Patient"] })),
+    );
+    expect((screen.getByLabelText("Group id") as HTMLInputElement).value).toBe("aco-south");
+    expect(startExport).not.toHaveBeenCalled();
   });
 
   it("starts the export it shows, then follows it to the end", async () => {
@@ -148,6 +159,10 @@ describe("the Export page", () => {
     });
     expect(screen.getByTestId("job-finished").textContent).toContain("all verified");
     expect(screen.getByTestId("job-totals").textContent).toContain("66");
+    // What comes next is one click away, with the folder named.
+    expect(within(screen.getByTestId("next-steps")).getByRole("button", { name: "Open folder" })).toBeTruthy();
+    expect(screen.getByTestId("next-tables")).toBeTruthy();
+    expect(screen.getByTestId("next-repeat")).toBeTruthy();
   });
 
   it("offers new members' full records on a group export since the last one, on unless unticked", async () => {
@@ -170,8 +185,10 @@ describe("the Export page", () => {
     render(<ExportPage />);
     await screen.findByRole("option", { name: "Demo server" });
     await userEvent.click(screen.getByLabelText(/Everything/));
-    const until = screen.getByLabelText("Changed up to (optional)");
-    await userEvent.type(until, "2026-02-01T08:30");
+    // A date alone means its midnight; the time of day is its own field.
+    fireEvent.change(screen.getByLabelText("Changed up to (optional)"), { target: { value: "2026-02-01" } });
+    expect((screen.getByLabelText("Changed up to: time of day") as HTMLInputElement).value).toBe("00:00");
+    fireEvent.change(screen.getByLabelText("Changed up to: time of day"), { target: { value: "08:30" } });
     await userEvent.click(screen.getByRole("button", { name: "Start export" }));
     await waitFor(() => expect(startExport).toHaveBeenCalledTimes(1));
     const request = startExport.mock.calls[0]?.[0].request;
@@ -236,8 +253,8 @@ describe("the Export page", () => {
     render(<ExportPage />);
     await screen.findByRole("option", { name: "Demo server" });
     await userEvent.click(screen.getByLabelText(/Everything/));
-    await userEvent.type(screen.getByLabelText("Only resources changed since"), "2026-03-01T00:00");
-    await userEvent.type(screen.getByLabelText("Changed up to (optional)"), "2026-02-01T00:00");
+    fireEvent.change(screen.getByLabelText("Only resources changed since"), { target: { value: "2026-03-01" } });
+    fireEvent.change(screen.getByLabelText("Changed up to (optional)"), { target: { value: "2026-02-01" } });
     await userEvent.click(screen.getByRole("button", { name: "Start export" }));
     expect(await screen.findByText(/after “changed since”/)).toBeTruthy();
     expect(startExport).not.toHaveBeenCalled();

@@ -1,5 +1,5 @@
 import { open as openDialog } from "@tauri-apps/plugin-dialog";
-import { useEffect, useId, useMemo, useState } from "react";
+import { useEffect, useId, useMemo, useRef, useState } from "react";
 import {
   commands,
   toCommandError,
@@ -12,6 +12,9 @@ import { ErrorNotice } from "../shell/ErrorNotice";
 import { emptyForm, formProblems, PRESETS, RESOURCE_TYPES, toRequest, type ExportForm, type Level } from "./request";
 import { isUnfinished } from "./jobState";
 import { RunningExport, useJobProgress } from "./RunningExport";
+import { NextSteps } from "./NextSteps";
+import { DateTimeInput } from "../../design/DateTimeInput";
+import { countOf } from "../../format";
 
 const LEVELS: { id: Level; label: string; hint: string }[] = [
   { id: "group", label: "One group (roster)", hint: "Group/[id]/$export: the patients of one Group, such as an ACO roster." },
@@ -19,11 +22,18 @@ const LEVELS: { id: Level; label: string; hint: string }[] = [
   { id: "system", label: "Everything", hint: "$export: all the server holds, patients or not." },
 ];
 
-export function ExportPage({ initial }: { initial?: { serverId: number; groupId: string } }) {
+export function ExportPage({
+  initial,
+  onBrowse,
+}: {
+  /** A form filled in already: a group chosen on the Groups page, or an earlier export to run again. */
+  initial?: Partial<ExportForm>;
+  onBrowse?: (folder: string) => void;
+}) {
   const [servers, setServers] = useState<Server[] | null>(null);
-  const [form, setForm] = useState<ExportForm>(() =>
-    initial ? { ...emptyForm(initial.serverId), level: "group", groupId: initial.groupId } : emptyForm(null),
-  );
+  const [form, setForm] = useState<ExportForm>(() => ({ ...emptyForm(null), ...initial }));
+  const formRef = useRef<HTMLFormElement>(null);
+  const [attempt, setAttempt] = useState(0);
   const [preview, setPreview] = useState<ExportPreview | null>(null);
   const [previewError, setPreviewError] = useState<CommandError | null>(null);
   const [error, setError] = useState<CommandError | null>(null);
@@ -119,6 +129,14 @@ export function ExportPage({ initial }: { initial?: { serverId: number; groupId:
     return () => clearTimeout(timer);
   }, [form.serverId, request, valid]);
 
+  // A refused start takes the user to the first field that needs them (a long form may hide it).
+  useEffect(() => {
+    if (attempt === 0) return;
+    const field = formRef.current?.querySelector<HTMLElement>('[aria-invalid="true"]');
+    field?.scrollIntoView?.({ block: "center" });
+    field?.focus();
+  }, [attempt]);
+
   const set = <K extends keyof ExportForm>(key: K, value: ExportForm[K]) => setForm((f) => ({ ...f, [key]: value }));
   const toggleType = (t: string) =>
     setForm((f) => ({ ...f, types: f.types.includes(t) ? f.types.filter((x) => x !== t) : [...f.types, t] }));
@@ -146,6 +164,11 @@ export function ExportPage({ initial }: { initial?: { serverId: number; groupId:
           jobId={jobId}
           progress={progress}
           onCancel={() => commands.cancelExport(jobId).catch((e: unknown) => setCancelError(toCommandError(e)))}
+          next={
+            progress.finished && ["completed", "completed_with_problems"].includes(progress.finished.state) ? (
+              <NextSteps jobId={jobId} onBrowse={onBrowse} />
+            ) : undefined
+          }
         />
         {!progress.finished && (progress.state === null || isUnfinished(progress.state)) && (
           <p className="field-hint" data-testid="keeps-running-hint">
@@ -159,7 +182,10 @@ export function ExportPage({ initial }: { initial?: { serverId: number; groupId:
   const start = async () => {
     setSubmitted(true);
     setError(null);
-    if (!valid || form.serverId === null) return;
+    if (!valid || form.serverId === null) {
+      setAttempt((a) => a + 1);
+      return;
+    }
     setStarting(true);
     resetProgress();
     try {
@@ -190,6 +216,7 @@ export function ExportPage({ initial }: { initial?: { serverId: number; groupId:
       </header>
       {error && <ErrorNotice error={error} title="The export could not start" />}
       <form
+        ref={formRef}
         className="form card"
         noValidate
         onSubmit={(e) => {
@@ -199,20 +226,27 @@ export function ExportPage({ initial }: { initial?: { serverId: number; groupId:
       >
         <div className="field">
           <label htmlFor={ids.server}>Server</label>
-          <select
-            id={ids.server}
-            data-testid="export-server"
-            value={form.serverId ?? ""}
-            onChange={(e) => set("serverId", e.target.value === "" ? null : Number(e.target.value))}
-            aria-invalid={shown("server") ? true : undefined}
-          >
-            {servers?.length === 0 && <option value="">No servers yet: add one on the Servers page</option>}
-            {servers?.map((s) => (
-              <option key={s.id} value={s.id}>
-                {s.name}
-              </option>
-            ))}
-          </select>
+          {/* Mounted with its options: WebKitGTK showed an empty box when the options came after the value. */}
+          {servers === null ? (
+            <p className="muted" id={ids.server}>
+              Loading the servers…
+            </p>
+          ) : (
+            <select
+              id={ids.server}
+              data-testid="export-server"
+              value={form.serverId ?? ""}
+              onChange={(e) => set("serverId", e.target.value === "" ? null : Number(e.target.value))}
+              aria-invalid={shown("server") ? true : undefined}
+            >
+              {servers?.length === 0 && <option value="">No servers yet: add one on the Servers page</option>}
+              {servers?.map((s) => (
+                <option key={s.id} value={s.id}>
+                  {s.name}
+                </option>
+              ))}
+            </select>
+          )}
           {shown("server") && <p className="field-error">{shown("server")}</p>}
         </div>
 
@@ -262,7 +296,7 @@ export function ExportPage({ initial }: { initial?: { serverId: number; groupId:
             ))}
           </div>
           <p className="field-hint">
-            {form.types.length === 0 ? "All types the server exports." : `${form.types.length} type(s) chosen.`}
+            {form.types.length === 0 ? "All types the server exports." : `${countOf(form.types.length, "type")} chosen.`}
           </p>
           <div className="type-grid">
             {RESOURCE_TYPES.map((t) => (
@@ -276,13 +310,13 @@ export function ExportPage({ initial }: { initial?: { serverId: number; groupId:
 
         <div className="field">
           <label htmlFor={ids.since}>Only resources changed since</label>
-          <input
+          <DateTimeInput
             id={ids.since}
-            type="datetime-local"
-            value={form.since}
+            label="Changed since"
+            value={form.sinceLast ? "" : form.since}
             disabled={form.sinceLast}
-            onChange={(e) => set("since", e.target.value)}
-            aria-invalid={shown("since") ? true : undefined}
+            onChange={(v) => set("since", v)}
+            invalid={shown("since") !== undefined}
           />
           <label className="choice">
             <input type="checkbox" checked={form.sinceLast} onChange={(e) => set("sinceLast", e.target.checked)} />
@@ -315,13 +349,13 @@ export function ExportPage({ initial }: { initial?: { serverId: number; groupId:
 
         <div className="field">
           <label htmlFor={ids.until}>Changed up to (optional)</label>
-          <input
+          <DateTimeInput
             id={ids.until}
-            type="datetime-local"
-            data-testid="export-until"
+            label="Changed up to"
+            testId="export-until"
             value={form.until}
-            onChange={(e) => set("until", e.target.value)}
-            aria-invalid={shown("until") ? true : undefined}
+            onChange={(v) => set("until", v)}
+            invalid={shown("until") !== undefined}
           />
           <p className="field-hint">
             Only resources changed up to this moment (_until). AB2D and servers on Bulk Data v2 understand it; leave

@@ -1,7 +1,7 @@
+import { countOf, formatBytes, formatCount, formatDateTime, formatDuration } from "../../format";
 import { useCallback, useEffect, useReducer, useState } from "react";
 import type { JobEvent } from "../../ipc/commands";
-import { formatBytes } from "../../format";
-import { applyEvent, formatSeconds, initialProgress, STATE_LABEL, totalsByType, waitingText, type Progress } from "./progress";
+import { applyEvent, initialProgress, STATE_LABEL, totalsByType, waitingText, type Progress } from "./progress";
 import { TypeTotalsTable } from "./TypeTotalsTable";
 
 type Action = JobEvent | { event: "reset" };
@@ -35,11 +35,14 @@ export function RunningExport({
   progress,
   onCancel,
   onClose,
+  next,
 }: {
   jobId: number;
   progress: Progress;
   onCancel: () => void;
   onClose?: () => void;
+  /** What to do now, shown under the finished message (above the file list, which can be long). */
+  next?: React.ReactNode;
 }) {
   const finished = progress.finished;
   const { elapsed, now } = useClock(!finished);
@@ -62,13 +65,16 @@ export function RunningExport({
           Export {jobId}: <span data-testid="job-state">{STATE_LABEL[state]}</span>
         </h2>
         <span className="muted" aria-label="Elapsed time">
-          {formatSeconds(elapsed)}
+          {formatDuration(elapsed)}
         </span>
       </header>
       {finished ? (
-        <div className={`notice ${tone}`} role="status" data-testid="job-finished">
-          <p>{finished.message}</p>
-        </div>
+        <>
+          <div className={`notice ${tone}`} role="status" data-testid="job-finished">
+            <p>{finished.message}</p>
+          </div>
+          {next}
+        </>
       ) : (
         <p className="status-line" role="status" aria-live="polite" data-testid="job-status">
           {(progress.waiting && waitingText(progress.waiting, now)) ??
@@ -77,7 +83,7 @@ export function RunningExport({
       )}
       {!finished && progress.expires && (
         <p className="muted" data-testid="job-expires">
-          The server keeps these files until {new Date(progress.expires).toLocaleString()}.
+          The server keeps these files until {formatDateTime(progress.expires)}.
         </p>
       )}
       {progress.warnings.length > 0 && (
@@ -88,6 +94,9 @@ export function RunningExport({
         </div>
       )}
       {files.length > 0 && (
+        // Once finished, the per-type totals say it all; the files fold away (a big export has hundreds).
+        <details className="job-files" open={!finished}>
+          <summary>{countOf(files.length, "file")}</summary>
         <table className="files-table" data-testid="job-files">
           <caption className="visually-hidden">Files</caption>
           <thead>
@@ -108,7 +117,7 @@ export function RunningExport({
                 <td>
                   <code>{f.name}</code>
                   {f.status === "failed" && <div className="field-error">{f.message}</div>}
-                  {f.badLines > 0 && <div className="field-warning">{f.badLines} bad line(s) set aside</div>}
+                  {f.badLines > 0 && <div className="field-warning">{countOf(f.badLines, "bad line")} set aside</div>}
                 </td>
                 <td>
                   {f.status === "verified" ? (
@@ -124,11 +133,12 @@ export function RunningExport({
                   )}
                 </td>
                 <td className="num">{formatBytes(f.bytes)}</td>
-                <td className="num">{f.resources?.toLocaleString("en-US") ?? "…"}</td>
+                <td className="num">{(f.resources != null ? formatCount(f.resources) : "…")}</td>
               </tr>
             ))}
           </tbody>
         </table>
+        </details>
       )}
       {totals.length > 0 && (
         <TypeTotalsTable totals={totals} testId="job-totals" />

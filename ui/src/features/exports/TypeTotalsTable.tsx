@@ -1,4 +1,4 @@
-import { formatBytes } from "../../format";
+import { formatBytes, formatCount } from "../../format";
 import type { TypeTotalRow } from "./progress";
 
 /** Resources, files and size per resource type: the running view and the History details show the same. */
@@ -24,8 +24,8 @@ export function TypeTotalsTable({ totals, testId }: { totals: TypeTotalRow[]; te
         {totals.map((t) => (
           <tr key={t.resourceType}>
             <td>{t.resourceType}</td>
-            <td className="num">{t.files.toLocaleString("en-US")}</td>
-            <td className="num">{t.resources.toLocaleString("en-US")}</td>
+            <td className="num">{formatCount(t.files)}</td>
+            <td className="num">{formatCount(t.resources)}</td>
             <td className="num">{formatBytes(t.bytes)}</td>
           </tr>
         ))}

@@ -1,6 +1,7 @@
 // Which job states mean "not finished": a job in one of them that is not running in this app was interrupted
 // (a closed window or a crash), and can be resumed or cancelled.
 import type { JobState } from "../../ipc/bindings/JobState";
+import type { Tone } from "../../design/StatusBadge";
 
 // A Record, so that a new JobState fails the type check until it is sorted here.
 const UNFINISHED: Record<JobState, boolean> = {
@@ -24,4 +25,20 @@ export function isUnfinished(state: JobState): boolean {
 /** An export that stopped half-way: not finished, and not running in this app. */
 export function isInterrupted(summary: { running: boolean; job: { state: JobState } }): boolean {
   return !summary.running && isUnfinished(summary.job.state);
+}
+
+/** How a job's state looks (colour and icon): finished well, with problems, failed, stopped, or going on. */
+export function jobTone(summary: { running: boolean; job: { state: JobState } }): Tone {
+  const state = summary.job.state;
+  if (isUnfinished(state)) return summary.running ? "active" : "warn";
+  switch (state) {
+    case "completed":
+      return "ok";
+    case "completed_with_problems":
+      return "warn";
+    case "failed":
+      return "error";
+    default:
+      return "muted";
+  }
 }

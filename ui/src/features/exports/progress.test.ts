@@ -1,6 +1,7 @@
+import { formatDuration } from "../../format";
 import { describe, expect, it } from "vitest";
 import type { JobEvent } from "../../ipc/bindings/JobEvent";
-import { applyEvent, formatSeconds, initialProgress, totalsByType, waitingText } from "./progress";
+import { applyEvent, initialProgress, totalsByType, waitingText } from "./progress";
 
 const run = (events: JobEvent[]) => events.reduce((p, e) => applyEvent(p, e), initialProgress);
 
@@ -65,7 +66,7 @@ describe("progress from engine events", () => {
   });
 
   it("formats waits", () => {
-    expect(formatSeconds(2.5)).toBe("2.5 s");
-    expect(formatSeconds(300)).toBe("5 min 0 s");
+    expect(formatDuration(2.5)).toBe("2.5 s");
+    expect(formatDuration(300)).toBe("5 min 0 s");
   });
 });

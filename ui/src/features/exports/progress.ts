@@ -1,5 +1,6 @@
 // A running export as the window shows it, rebuilt from the engine's events. Pure, so it is tested
 // without a window; the page keeps one of these per watched job.
+import { formatDuration } from "../../format";
 import type { JobEvent } from "../../ipc/bindings/JobEvent";
 import type { JobState } from "../../ipc/bindings/JobState";
 
@@ -29,7 +30,7 @@ export type Progress = {
 
 /** A wait as a sentence, counting down to the next try. */
 export function waitingText(w: { reason: string; until: number }, now: number): string {
-  return `${w.reason} (next try in ${formatSeconds(Math.max(0, (w.until - now) / 1000))})`;
+  return `${w.reason} (next try in ${formatDuration(Math.max(0, (w.until - now) / 1000))})`;
 }
 
 export const initialProgress: Progress = {
@@ -121,11 +122,6 @@ export function totalsByType(p: Progress): TypeTotalRow[] {
   return [...rows.values()].sort((a, b) => a.resourceType.localeCompare(b.resourceType));
 }
 
-export function formatSeconds(s: number): string {
-  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
-  return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
-}
 
 export const STATE_LABEL: Record<JobState, string> = {
   created: "Starting",

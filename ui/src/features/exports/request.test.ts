@@ -63,3 +63,32 @@ describe("the export form", () => {
     expect(request.since).toBeNull();
   });
 });
+
+describe("formFromJob", () => {
+  it("gives back the form an export was started from, so running it again asks for the same", async () => {
+    const { formFromJob, toRequest } = await import("./request");
+    const { job: jobRecord } = await import("../history/fixtures");
+    const job = jobRecord({
+      request: {
+        level: { kind: "group", groupId: "aco-north" },
+        outputFormat: null,
+        since: "2026-10-01T08:30:00Z",
+        types: ["Patient", "Claim"],
+        elements: ["id", "meta"],
+        patients: [],
+        typeFilters: ["Observation?category=laboratory"],
+        includeAssociatedData: [],
+        lenient: false,
+        post: false,
+        extra: [],
+      },
+    });
+    const form = formFromJob(job);
+    expect(form).toMatchObject({ level: "group", groupId: "aco-north", types: ["Patient", "Claim"], outDir: "" });
+    const again = toRequest(form);
+    expect(again.since).toBe("2026-10-01T08:30:00Z");
+    expect(again.elements).toEqual(["id", "meta"]);
+    expect(again.typeFilters).toEqual(["Observation?category=laboratory"]);
+    expect(again.level).toEqual({ kind: "group", groupId: "aco-north" });
+  });
+});

@@ -1,6 +1,7 @@
 // The Export form as data: what the user chose, turned into the ExportRequest the engine runs, and the
 // problems that stop it from starting (in plain words, per field).
 import type { ExportRequest } from "../../ipc/bindings/ExportRequest";
+import type { JobRecord } from "../../ipc/bindings/JobRecord";
 
 export type Level = "system" | "patient" | "group";
 
@@ -169,5 +170,40 @@ export function toRequest(form: ExportForm): ExportRequest {
     lenient: form.lenient,
     post: false,
     extra: [],
+  };
+}
+
+/** A FHIR instant as a datetime-local value in the user's time zone ("2026-01-31T08:00"); "" for none. */
+export function instantToLocal(instant: string | null | undefined): string {
+  if (!instant) return "";
+  const t = new Date(instant);
+  if (Number.isNaN(t.getTime())) return "";
+  const p = (n: number) => String(n).padStart(2, "0");
+  const seconds = t.getSeconds() ? `:${p(t.getSeconds())}` : "";
+  return `${t.getFullYear()}-${p(t.getMonth() + 1)}-${p(t.getDate())}T${p(t.getHours())}:${p(t.getMinutes())}${seconds}`;
+}
+
+/**
+ * The form an earlier export was started from, for "Run again" and "Export again": the same server, level,
+ * types, filters and settings, shown before anything starts; a new folder.
+ */
+export function formFromJob(job: JobRecord): ExportForm {
+  const r = job.request;
+  const level: Level = r.level?.kind ?? "system";
+  return {
+    ...emptyForm(job.serverId),
+    level,
+    groupId: r.level?.kind === "group" ? r.level.groupId : "",
+    types: [...r.types],
+    since: instantToLocal(r.since),
+    until: instantToLocal(r.until),
+    container: r.container ?? "",
+    elements: r.elements.join(", "),
+    patients: r.patients.join(", "),
+    typeFilters: r.typeFilters.join("\n"),
+    lenient: r.lenient,
+    parallel: job.settings.parallel,
+    deleteAfter: job.settings.deleteAfter,
+    newMemberRecords: job.settings.newMemberRecords ?? true,
   };
 }

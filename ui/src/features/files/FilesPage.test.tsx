@@ -2,6 +2,7 @@ import { fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { CommandError, type FolderOverview, type PreviewPage } from "../../ipc/commands";
 import { FilesPage } from "./FilesPage";
+import { formatDateTime } from "../../format";
 
 const mocks = vi.hoisted(() => ({
   browseOpen: vi.fn(),
@@ -14,7 +15,10 @@ const mocks = vi.hoisted(() => ({
   browseLookup: vi.fn(),
   browseCharts: vi.fn(),
   browseStop: vi.fn(),
+  browseSaveCsv: vi.fn(),
+  saveDialog: vi.fn(),
 }));
+vi.mock("@tauri-apps/plugin-dialog", () => ({ save: mocks.saveDialog, open: vi.fn() }));
 vi.mock("../../ipc/commands", async (importOriginal) => {
   const real = await importOriginal<typeof import("../../ipc/commands")>();
   return { ...real, commands: { ...real.commands, ...mocks } };
@@ -30,7 +34,7 @@ const overview: FolderOverview = {
   transactionTime: "2026-11-20T10:00:00Z",
   request: "http://s/fhir/Group/g/$export?_type=Patient,Observation",
   parameters: [["_type", "Patient,Observation"]],
-  problems: [{ kind: "errorFile", file: "error/OperationOutcome.000.ndjson", lines: 1, message: "The server reported 1 problem(s).", samples: ["not found"] }],
+  problems: [{ kind: "errorFile", file: "error/OperationOutcome.000.ndjson", lines: 1, message: "The server reported 1 problem.", samples: ["not found"] }],
 };
 
 function page(rows: PreviewPage["rows"]): PreviewPage {
@@ -69,7 +73,7 @@ describe("the Files page", () => {
     mocks.browseLookup.mockResolvedValue({ resourceType: "Patient", row: 0 });
 
     render(<FilesPage initialFolder="/x" />);
-    expect((await screen.findByTestId("files-overview")).textContent).toContain("2026-11-20T10:00:00Z");
+    expect((await screen.findByTestId("files-overview")).textContent).toContain(formatDateTime("2026-11-20T10:00:00Z"));
     expect(screen.getByTestId("overview-total").textContent).toBe("4");
     expect(screen.getByTestId("overview-problems").textContent).toContain("not found");
 
@@ -117,6 +121,25 @@ describe("the Files page", () => {
     expect(mocks.browseStop).toHaveBeenCalledWith(expect.stringMatching(/^find-/));
     finish({ matches: 1, capped: false, stopped: true });
     await waitFor(() => expect(screen.getByTestId("table-status").textContent).toContain("(stopped)"));
-    expect((await screen.findAllByTestId("data-row"))[0]!.textContent).toContain("Body Weight");
+    const found = (await screen.findAllByTestId("data-row"))[0]!;
+    expect(found.textContent).toContain("Body Weight");
+    // The match is marked in the row.
+    expect(found.querySelector("mark")?.textContent).toBe("Weight");
+    // A right click offers to copy the cell or the row; the row goes tab-separated.
+    const writeText = vi.fn().mockResolvedValue(undefined);
+    Object.defineProperty(navigator, "clipboard", { value: { writeText }, configurable: true });
+    fireEvent.contextMenu(found.querySelectorAll("[role=cell]")[2]!);
+    fireEvent.click(await screen.findByTestId("copy-row"));
+    await waitFor(() => expect(writeText).toHaveBeenCalledWith("3\to3\tBody Weight\t\t\t"));
+    expect(screen.getByTestId("table-status").textContent).toContain("Row copied.");
+    fireEvent.contextMenu(found.querySelectorAll("[role=cell]")[2]!);
+    fireEvent.click(await screen.findByTestId("copy-cell"));
+    await waitFor(() => expect(writeText).toHaveBeenLastCalledWith("Body Weight"));
+    // The rows found go to a CSV file the user names.
+    mocks.saveDialog.mockResolvedValue("/home/me/found.csv");
+    mocks.browseSaveCsv.mockResolvedValue(1);
+    fireEvent.click(screen.getByTestId("save-csv"));
+    await waitFor(() => expect(mocks.browseSaveCsv).toHaveBeenCalledWith("/x", "Observation", [2], "/home/me/found.csv"));
+    await waitFor(() => expect(screen.getByTestId("table-status").textContent).toContain("1 row saved to /home/me/found.csv."));
   });
 });

@@ -2,7 +2,7 @@ import { open as openDialog } from "@tauri-apps/plugin-dialog";
 import { useCallback, useEffect, useState } from "react";
 import { commands, toCommandError, type CommandError, type FolderOverview } from "../../ipc/commands";
 import { ErrorNotice } from "../shell/ErrorNotice";
-import { formatBytes } from "../../format";
+import { countOf, formatBytes, formatDateTime } from "../../format";
 import { formatCount } from "./browse";
 import { ChartsView } from "./ChartsView";
 import { ResourceView, type Target } from "./ResourceView";
@@ -238,7 +238,13 @@ function Overview({ overview, onType }: { overview: FolderOverview; onType: (t: 
           {pending ? " so far (counting the rest…)" : ""}
         </dd>
         <dt>Export time</dt>
-        <dd>{overview.transactionTime ?? (overview.hasManifest ? "not recorded" : "no manifest.json in this folder")}</dd>
+        <dd title={overview.transactionTime ?? undefined}>
+          {overview.transactionTime
+            ? formatDateTime(overview.transactionTime)
+            : overview.hasManifest
+              ? "not recorded"
+              : "no manifest.json in this folder"}
+        </dd>
         {overview.parameters.map(([k, v]) => (
           <div key={k} className="facts-row">
             <dt>{k}</dt>
@@ -281,7 +287,7 @@ function Overview({ overview, onType }: { overview: FolderOverview; onType: (t: 
                 {formatBytes(t.bytes)}
                 {t.compressed ? " (gzip)" : ""}
               </td>
-              <td className="muted small">{t.files.length === 1 ? t.files[0] : `${t.files.length} files`}</td>
+              <td className="muted small file-names">{t.files.length === 1 ? t.files[0] : countOf(t.files.length, "file")}</td>
             </tr>
           ))}
         </tbody>

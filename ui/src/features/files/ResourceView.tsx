@@ -2,6 +2,8 @@ import { useEffect, useState } from "react";
 import { commands, toCommandError, type CommandError, type ResourceText } from "../../ipc/commands";
 import { ErrorNotice } from "../shell/ErrorNotice";
 import { followable, parseJson, summary, type JsonNode } from "./json";
+import { codingsOf } from "./codings";
+import { copyText } from "../../design/clipboard";
 
 export interface Target {
   resourceType: string;
@@ -70,7 +72,7 @@ export function ResourceView({
             </button>
           )}
           {text && (
-            <button type="button" onClick={() => void navigator.clipboard?.writeText(text.text)}>
+            <button type="button" onClick={() => void copyText(text.text)}>
               Copy JSON
             </button>
           )}
@@ -88,12 +90,50 @@ export function ResourceView({
           <pre className="detail">{text?.text}</pre>
         </>
       )}
+      {tree && <Codings tree={tree} />}
       {tree && (
         <div className="json-tree" data-testid="json-tree">
           <Entry name="" label={null} node={tree} depth={0} onFollow={onFollow} />
         </div>
       )}
     </section>
+  );
+}
+
+/** The resource's codes at a glance: system, code and display of every coding, with where it sits. */
+function Codings({ tree }: { tree: JsonNode }) {
+  const rows = codingsOf(tree);
+  if (rows.length === 0) return null;
+  return (
+    <details className="codings" open data-testid="codings">
+      <summary>Codes ({rows.length})</summary>
+      <div className="table-scroll">
+        <table className="files-table">
+          <thead>
+            <tr>
+              <th scope="col">Where</th>
+              <th scope="col">System</th>
+              <th scope="col">Code</th>
+              <th scope="col">Display</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((r, i) => (
+              <tr key={i}>
+                <td>
+                  <code>{r.path}</code>
+                </td>
+                <td title={r.system}>{r.systemName ?? <code>{r.system}</code>}</td>
+                <td>
+                  <code>{r.code}</code>
+                </td>
+                <td>{r.display ?? <span className="muted">—</span>}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </details>
   );
 }
 

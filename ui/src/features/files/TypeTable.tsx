@@ -2,6 +2,18 @@ import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react
 import { commands, toCommandError, type CommandError, type PreviewRow } from "../../ipc/commands";
 import { ErrorNotice } from "../shell/ErrorNotice";
 import { PAGE_SIZE, formatCount, pagesFor, percent, rowWindow, taskName } from "./browse";
+import { MIN_COLUMN_PX, fitWidths, rowAsTsv, splitMatches } from "./tableColumns";
+import { copyText } from "../../design/clipboard";
+import { save as saveDialog } from "@tauri-apps/plugin-dialog";
+
+/** A cell's text with the find text marked. */
+function Marked({ text, query }: { text: string; query: string }) {
+  return (
+    <>
+      {splitMatches(text, query).map((p, i) => (p.match ? <mark key={i}>{p.text}</mark> : p.text))}
+    </>
+  );
+}
 
 const ROW_HEIGHT = 34;
 
@@ -44,6 +56,11 @@ export function TypeTable({
   const [idQuery, setIdQuery] = useState("");
   const [idMessage, setIdMessage] = useState<string | null>(null);
   const scroller = useRef<HTMLDivElement>(null);
+  const head = useRef<HTMLDivElement>(null);
+  // Column widths in pixels (the line column first): fitted to the first page, then dragged by the user.
+  const [widths, setWidths] = useState<number[] | null>(null);
+  const [copyMenu, setCopyMenu] = useState<{ x: number; y: number; cell: string; row: string } | null>(null);
+  const [copied, setCopied] = useState<string | null>(null);
 
   const refresh = () => setVersion((v) => v + 1);
 
@@ -73,6 +90,7 @@ export function TypeTable({
       .then((p) => {
         if (!live) return;
         setHeadings(p.headings);
+        setWidths([80, ...fitWidths(p.headings, p.rows.slice(0, 50).map((r) => [r.id ?? "", ...r.cells]))]);
         setTotal((t) => Math.max(t, p.totalRows));
         if (p.rows.length === PAGE_SIZE || p.complete) pages.current.set(0, p.rows);
         refresh();
@@ -208,7 +226,53 @@ export function TypeTable({
       });
   };
 
-  const columns = `5.5rem repeat(${Math.max(headings.length, 1)}, minmax(7rem, 1fr))`;
+  const columns = widths
+    ? widths.map((w) => `${w}px`).join(" ")
+    : `5.5rem repeat(${Math.max(headings.length, 1)}, minmax(7rem, 1fr))`;
+  const tableWidth = widths ? widths.reduce((a, b) => a + b, 0) + 12 * widths.length + 24 : undefined;
+  const marked = find?.query ?? "";
+  // Dragging a heading's right edge: the column follows the pointer; at least MIN_COLUMN_PX wide.
+  const startResize = (col: number) => (e: React.PointerEvent) => {
+    if (!widths) return;
+    e.preventDefault();
+    e.stopPropagation();
+    const startX = e.clientX;
+    const start = widths[col] ?? MIN_COLUMN_PX;
+    const move = (m: PointerEvent) =>
+      setWidths((w) => w && w.map((v, i) => (i === col ? Math.max(MIN_COLUMN_PX, Math.round(start + m.clientX - startX)) : v)));
+    const up = () => {
+      window.removeEventListener("pointermove", move);
+      window.removeEventListener("pointerup", up);
+    };
+    window.addEventListener("pointermove", move);
+    window.addEventListener("pointerup", up);
+  };
+  // The keyboard resizes too: arrow keys on a focused handle.
+  const keyResize = (col: number) => (e: React.KeyboardEvent) => {
+    if (!widths || (e.key !== "ArrowLeft" && e.key !== "ArrowRight")) return;
+    e.preventDefault();
+    const step = e.key === "ArrowRight" ? 16 : -16;
+    setWidths((w) => w && w.map((v, i) => (i === col ? Math.max(MIN_COLUMN_PX, v + step) : v)));
+  };
+  const copy = (text: string, what: string) => {
+    setCopyMenu(null);
+    void copyText(text).then((ok) => setCopied(ok ? `${what} copied.` : "The clipboard refused the text."));
+  };
+  // Save as CSV: a Find's rows (all it listed), or else the rows in view.
+  const saveCsv = async () => {
+    const rows = showingFound ? found.current.slice() : items.filter((i) => i < count && rowAt(i)).map((i) => rowAt(i)!.row);
+    if (rows.length === 0) return;
+    const path = await saveDialog({
+      defaultPath: `${resourceType}${showingFound ? "-found" : ""}.csv`,
+      filters: [{ name: "CSV", extensions: ["csv"] }],
+    });
+    if (!path) return;
+    commands
+      .browseSaveCsv(folder, resourceType, rows, path)
+      .then((n) => setCopied(`${formatCount(n)} ${n === 1 ? "row" : "rows"} saved to ${path}.`))
+      .catch(onError);
+  };
+  const rowText = (row: PreviewRow) => rowAsTsv([String(row.line), row.id ?? "", ...row.cells]);
   return (
     <section className="type-table" aria-label={`${resourceType} rows`}>
       <div className="table-tools">
@@ -238,6 +302,14 @@ export function TypeTable({
             </button>
           )}
         </form>
+        <button
+          type="button"
+          data-testid="save-csv"
+          onClick={() => void saveCsv()}
+          title={showingFound ? "Save the rows found as a CSV file" : "Save the rows in view as a CSV file"}
+        >
+          {showingFound ? "Save found rows as CSV…" : "Save rows in view as CSV…"}
+        </button>
         <form className="input-with-button id-form" onSubmit={openId}>
           <label htmlFor="find-id" className="visually-hidden">
             Open a {resourceType} by id
@@ -260,8 +332,9 @@ export function TypeTable({
             (find.running ? ` — searching, ${find.percent}%` : find.stopped ? " (stopped)" : "") +
             (find.capped ? ` — the first ${formatCount(foundCount)} are listed` : "")
           : complete
-            ? `${formatCount(total)} rows`
+            ? `${formatCount(total)} rows, in the order of the files (by line)`
             : `${formatCount(total)} rows so far — indexing, ${indexed}%`}
+        {copied && <span className="copied"> · {copied}</span>}
       </p>
       {idMessage && <p className="muted">{idMessage}</p>}
       {notice && (
@@ -271,21 +344,38 @@ export function TypeTable({
       )}
       {error && <ErrorNotice error={error} title={`Haul could not read the ${resourceType} files`} />}
       <div className="data-table" role="table" aria-rowcount={count + 1}>
-        <div className="data-row data-head" role="row" style={{ gridTemplateColumns: columns }}>
-          <span role="columnheader">Line</span>
-          {headings.map((h) => (
-            <span role="columnheader" key={h}>
-              {h}
-            </span>
-          ))}
+        <div className="data-head-scroll" ref={head}>
+          <div className="data-row data-head" role="row" style={{ gridTemplateColumns: columns, width: tableWidth }}>
+            {["Line", ...headings].map((h, i) => (
+              <span role="columnheader" key={h} className="resizable">
+                {h}
+                {widths && (
+                  <span
+                    className="col-resize"
+                    role="separator"
+                    aria-orientation="vertical"
+                    aria-label={`Width of ${h}`}
+                    aria-valuenow={widths[i]}
+                    aria-valuemin={MIN_COLUMN_PX}
+                    tabIndex={0}
+                    onPointerDown={startResize(i)}
+                    onKeyDown={keyResize(i)}
+                  />
+                )}
+              </span>
+            ))}
+          </div>
         </div>
         <div
           className="data-body"
           ref={scroller}
           data-testid="data-body"
-          onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}
+          onScroll={(e) => {
+            setScrollTop(e.currentTarget.scrollTop);
+            if (head.current) head.current.scrollLeft = e.currentTarget.scrollLeft;
+          }}
         >
-          <div style={{ height: win.total, position: "relative" }}>
+          <div style={{ height: win.total, position: "relative", width: tableWidth }}>
             {items.map((index) => {
               const row = rowAt(index);
               return (
@@ -304,6 +394,17 @@ export function TypeTable({
                       e.preventDefault();
                       onOpen(row.row);
                     }
+                    // Ctrl+C (⌘C) on a focused row copies it, tab-separated, as spreadsheets paste it.
+                    if (row && (e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "c") {
+                      e.preventDefault();
+                      copy(rowText(row), "Row");
+                    }
+                  }}
+                  onContextMenu={(e) => {
+                    if (!row) return;
+                    e.preventDefault();
+                    const cell = (e.target as HTMLElement).closest("[role=cell]")?.textContent ?? "";
+                    setCopyMenu({ x: e.clientX, y: e.clientY, cell, row: rowText(row) });
                   }}
                 >
                   {row ? (
@@ -312,7 +413,7 @@ export function TypeTable({
                         {formatCount(row.line)}
                       </span>
                       <span role="cell" title={row.id ?? ""}>
-                        {row.id ?? ""}
+                        <Marked text={row.id ?? ""} query={marked} />
                       </span>
                       {row.problem ? (
                         <span role="cell" className="error-text problem-cell" title={row.problem}>
@@ -321,7 +422,7 @@ export function TypeTable({
                       ) : (
                         row.cells.map((c, i) => (
                           <span role="cell" key={i} title={c}>
-                            {c}
+                            <Marked text={c} query={marked} />
                           </span>
                         ))
                       )}
@@ -337,6 +438,24 @@ export function TypeTable({
           </div>
         </div>
       </div>
+      {copyMenu && (
+        <div
+          className="menu context-menu"
+          role="menu"
+          aria-label="Copy"
+          style={{ left: copyMenu.x, top: copyMenu.y }}
+          onKeyDown={(e) => e.key === "Escape" && setCopyMenu(null)}
+          ref={(el) => el?.querySelector<HTMLButtonElement>("[role=menuitem]")?.focus()}
+          onBlur={(e) => !e.currentTarget.contains(e.relatedTarget as Node) && setCopyMenu(null)}
+        >
+          <button type="button" role="menuitem" className="menu-item" data-testid="copy-cell" onClick={() => copy(copyMenu.cell, "Cell")}>
+            Copy cell
+          </button>
+          <button type="button" role="menuitem" className="menu-item" data-testid="copy-row" onClick={() => copy(copyMenu.row, "Row")}>
+            Copy row
+          </button>
+        </div>
+      )}
     </section>
   );
 }

@@ -1,3 +1,4 @@
+export { formatCount } from "../../format";
 import type { LabelCount } from "../../ipc/bindings/LabelCount";
 
 /** Rows fetched at a time while scrolling. */
@@ -9,10 +10,6 @@ export function pagesFor(first: number, last: number): number[] {
   const pages: number[] = [];
   for (let p = Math.floor(first / PAGE_SIZE); p <= Math.floor(last / PAGE_SIZE); p++) pages.push(p);
   return pages;
-}
-
-export function formatCount(n: number): string {
-  return n.toLocaleString("en-US");
 }
 
 export function percent(done: number, total: number): number {

@@ -10,7 +10,7 @@ import {
   type ServerProfile,
 } from "../../ipc/commands";
 import { ErrorNotice } from "../shell/ErrorNotice";
-import { countOf } from "../../format";
+import { countOf, formatCount } from "../../format";
 import { OfferedGroups } from "./OfferedGroups";
 
 const ROW_HEIGHT = 64;
@@ -199,7 +199,7 @@ export function GroupsPage({ onExport }: { onExport: (choice: GroupChoice) => vo
         {loading
           ? "Searching…"
           : total !== null
-            ? `${countOf(total, "group")} on this server${groups.length < total ? `, ${groups.length.toLocaleString("en-US")} shown` : ""}`
+            ? `${countOf(total, "group")} on this server${groups.length < total ? `, ${formatCount(groups.length)} shown` : ""}`
             : `${countOf(groups.length, "group")} shown`}
       </p>
       <div className="group-list" ref={scroller} role="list" aria-label="Groups" data-testid="group-list">

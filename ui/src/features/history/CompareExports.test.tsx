@@ -12,7 +12,7 @@ vi.mock("../../ipc/commands", async (importOriginal) => {
   return { ...real, commands: { ...real.commands, compareExports } };
 });
 
-const summary = (over: Parameters<typeof job>[0]): ExportSummary => ({ job: job(over), totals: [], deletions: 0, running: false, filesPresent: true, serverName: null });
+const summary = (over: Parameters<typeof job>[0]): ExportSummary => ({ job: job(over), totals: [], deletions: 0, running: false, filesPresent: true, serverName: null, groupName: null });
 const group = (id: string) => ({ kind: "group" as const, groupId: id });
 
 const result: Comparison = {

@@ -1,3 +1,4 @@
+import { formatCount } from "../../format";
 // History → "Compare with…": this export beside another run of the same server and level (a month earlier,
 // say): resources added, changed, deleted and gone per type, counts side by side with bars, and the patients
 // who joined or left the group. The engine decides which is earlier; this only shows it.
@@ -7,7 +8,7 @@ import type { Comparison } from "../../ipc/bindings/Comparison";
 import type { JobRecord } from "../../ipc/bindings/JobRecord";
 import { ErrorNotice } from "../shell/ErrorNotice";
 
-const n = (v: number) => v.toLocaleString("en-US");
+const n = formatCount;
 
 /** Finished runs of the same server and level as `job`, newest first: what it can be compared with. */
 export function comparable(job: JobRecord, rows: ExportSummary[]): ExportSummary[] {

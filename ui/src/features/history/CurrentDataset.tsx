@@ -1,3 +1,4 @@
+import { formatCount } from "../../format";
 // History → an export → "Current dataset": the folder where the latest version of every resource of this
 // request is kept as Parquet tables (updated by every export that arrives complete), what it holds, and
 // whether this export is in it. The engine keeps it; this only shows it and opens the folder.
@@ -7,7 +8,7 @@ import type { DatasetSummary } from "../../ipc/bindings/DatasetSummary";
 import type { JobRecord } from "../../ipc/bindings/JobRecord";
 import { ErrorNotice } from "../shell/ErrorNotice";
 
-const n = (v: number) => v.toLocaleString("en-US");
+const n = formatCount;
 
 /** Why an export is not in its dataset, in words. */
 export function notInDataset(job: JobRecord): string {

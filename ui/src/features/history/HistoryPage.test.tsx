@@ -23,6 +23,7 @@ function row(id: number): ExportSummary {
     running: false,
     filesPresent: id % 2 === 0,
     serverName: id % 2 === 0 ? "Demo server" : null,
+    groupName: null,
     totals: [{ resourceType: "Patient", files: 1, resources: id, bytes: 1000 }],
     deletions: 0,
     job: {
@@ -50,7 +51,8 @@ describe("the History page", () => {
   it("says when an export's files are gone, and offers nothing that would open them", async () => {
     // Row 3's folder is gone (odd ids in this fixture), row 4's is there.
     listExports.mockResolvedValue([row(4), row(3)]);
-    render(<HistoryPage />);
+    const runAgain = vi.fn();
+    render(<HistoryPage onRunAgain={runAgain} />);
     await userEvent.click(await screen.findByTestId("history-row-3"));
     expect((await screen.findByTestId("history-files-gone")).textContent).toContain("/exports/3");
     expect(screen.queryByTestId("browse-export")).toBeNull();
@@ -59,10 +61,24 @@ describe("the History page", () => {
     expect(screen.queryByTestId("delete-files")).toBeNull();
     expect(screen.queryByRole("button", { name: "Open folder" })).toBeNull();
     expect(screen.getByTestId("rerun-export")).toBeTruthy();
-    expect(screen.queryByTestId("rerun-incremental")).toBeNull();
+    // Nothing is left for the More menu (changes since, log, delete): it is not shown.
+    expect(screen.queryByTestId("more-actions")).toBeNull();
     await userEvent.click(screen.getByTestId("history-row-4"));
     expect(screen.queryByTestId("history-files-gone")).toBeNull();
     expect(screen.getByTestId("convert-export")).toBeTruthy();
-    expect(screen.getByTestId("rerun-incremental")).toBeTruthy();
+    // The less used actions are in the More menu, which the keyboard can work.
+    expect(screen.queryByTestId("rerun-incremental")).toBeNull();
+    await userEvent.click(screen.getByTestId("more-actions"));
+    expect(screen.getByRole("menu")).toBeTruthy();
+    expect(document.activeElement).toBe(screen.getByTestId("rerun-incremental"));
+    await userEvent.keyboard("{ArrowDown}");
+    expect(document.activeElement).toBe(screen.getByTestId("show-log"));
+    expect(screen.getByTestId("delete-files")).toBeTruthy();
+    await userEvent.keyboard("{Escape}");
+    expect(screen.queryByRole("menu")).toBeNull();
+    expect(document.activeElement).toBe(screen.getByTestId("more-actions"));
+    // Run again shows the request on the Export page first.
+    await userEvent.click(screen.getByTestId("rerun-export"));
+    expect(runAgain).toHaveBeenCalledWith(expect.objectContaining({ id: 4 }));
   });
 });

@@ -3,45 +3,22 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { CommandError, commands, toCommandError, type ExportSummary } from "../../ipc/commands";
 import type { JobRecord } from "../../ipc/bindings/JobRecord";
 import { RunningExport, useJobProgress } from "../exports/RunningExport";
-import { formatSeconds, STATE_LABEL } from "../exports/progress";
-import { isInterrupted, isUnfinished } from "../exports/jobState";
-import { countOf, formatBytes } from "../../format";
-import { TypeTotalsTable } from "../exports/TypeTotalsTable";
-import { ConvertPanel } from "../convert/ConvertPanel";
-import { TablesPanel } from "../tables/TablesPanel";
-import { BlockingExport } from "./BlockingExport";
-import { CompareExports, comparable } from "./CompareExports";
-import { CurrentDataset } from "./CurrentDataset";
-import { RepeatExport } from "./RepeatExport";
+import { isInterrupted, jobTone } from "../exports/jobState";
+import { countOf, formatBytes, formatDateTime } from "../../format";
+import { StatusBadge } from "../../design/StatusBadge";
+import { comparable } from "./CompareExports";
+import { HistoryDetail } from "./HistoryDetail";
+import { statusText, whatText } from "./summaryText";
 import { ErrorNotice } from "../shell/ErrorNotice";
 
-const ROW_HEIGHT = 52;
+export { statusText, whatText };
+
+const ROW_HEIGHT = 58;
 
 const watchStart = (id: number) => ({
   key: `watch-${id}`,
   start: ((cb) => commands.watchExport(id, cb).then((running) => (running ? id : null))) as Start,
 });
-
-/** What a row says about a job's state, telling "interrupted" from "running here". */
-export function statusText(s: ExportSummary): string {
-  if (s.running) return `${STATE_LABEL[s.job.state]} (running)`;
-  if (isInterrupted(s)) return "Interrupted: resume";
-  return STATE_LABEL[s.job.state];
-}
-
-export function whatText(job: JobRecord): string {
-  const level = job.request.level;
-  const what = !level || level.kind === "system" ? "Everything" : level.kind === "patient" ? "All patients" : `Group ${level.groupId}`;
-  const types = job.request.types.length > 0 ? ` · ${job.request.types.join(", ")}` : "";
-  const since = job.request.since ? ` · since ${job.request.since}` : "";
-  return `${what}${types}${since}`;
-}
-
-function duration(job: JobRecord): string {
-  if (!job.completedAt) return "";
-  const s = (Date.parse(job.completedAt) - Date.parse(job.createdAt)) / 1000;
-  return Number.isFinite(s) ? formatSeconds(Math.max(0, s)) : "";
-}
 
 function host(url: string): string {
   try {
@@ -79,10 +56,20 @@ function Watch({ start, onDone }: { start: Start; onDone: () => void }) {
   );
 }
 
-export function HistoryPage({ onBrowse }: { onBrowse?: (folder: string) => void } = {}) {
+export function HistoryPage({
+  onBrowse,
+  onRunAgain,
+  initialSelected,
+}: {
+  onBrowse?: (folder: string) => void;
+  /** "Run again": the Export page with this export's request filled in, shown before it starts. */
+  onRunAgain?: (job: JobRecord) => void;
+  /** The export to show first (chosen on the home screen). */
+  initialSelected?: number;
+} = {}) {
   const [rows, setRows] = useState<ExportSummary[] | null>(null);
   const [error, setError] = useState<CommandError | null>(null);
-  const [selected, setSelected] = useState<number | null>(null);
+  const [selected, setSelected] = useState<number | null>(initialSelected ?? null);
   const [watching, setWatching] = useState<{ key: string; start: Start } | null>(null);
   const scroller = useRef<HTMLDivElement>(null);
 
@@ -106,6 +93,16 @@ export function HistoryPage({ onBrowse }: { onBrowse?: (folder: string) => void 
     initialRect: { width: 0, height: 800 },
   });
   const chosen = rows?.find((r) => r.job.id === selected) ?? null;
+  // An export chosen elsewhere (the home screen) is scrolled to, and followed if it runs.
+  const opened = useRef(false);
+  useEffect(() => {
+    if (opened.current || !rows || initialSelected === undefined) return;
+    opened.current = true;
+    const at = rows.findIndex((r) => r.job.id === initialSelected);
+    if (at < 0) return;
+    virtualizer.scrollToIndex(at, { align: "center" });
+    if (rows[at]?.running) setWatching(watchStart(initialSelected));
+  }, [rows, initialSelected, virtualizer]);
 
   return (
     <section className="page history-page" aria-labelledby="history-title">
@@ -147,7 +144,10 @@ export function HistoryPage({ onBrowse }: { onBrowse?: (folder: string) => void 
                     }}
                   >
                     <span className="history-main">
-                      <strong>#{r.job.id}</strong> {whatText(r.job)}
+                      <StatusBadge tone={jobTone(r)} label={statusText(r)} paused={isInterrupted(r)} testId={`history-status-${r.job.id}`} />
+                      <span className="history-what">
+                        <span className="muted">#{r.job.id}</span> {whatText(r.job, r.groupName)}
+                      </span>
                       {r.job.scheduleId !== undefined && (
                         <span className="badge" data-testid={`history-scheduled-${r.job.id}`}>
                           scheduled
@@ -160,9 +160,9 @@ export function HistoryPage({ onBrowse }: { onBrowse?: (folder: string) => void 
                       )}
                     </span>
                     <span className="history-sub muted">
-                      {r.job.createdAt.slice(0, 16).replace("T", " ")} · {r.serverName ?? host(r.job.fhirUrl)} ·{" "}
-                      <span data-testid={`history-status-${r.job.id}`}>{statusText(r)}</span> · {countOf(resources, "resource")} ·{" "}
+                      {formatDateTime(r.job.createdAt)} · {r.serverName ?? host(r.job.fhirUrl)} · {countOf(resources, "resource")} ·{" "}
                       {formatBytes(bytes)}
+                      {!r.filesPresent && " · files deleted"}
                     </span>
                   </button>
                 </div>
@@ -183,7 +183,9 @@ export function HistoryPage({ onBrowse }: { onBrowse?: (folder: string) => void 
                 })
               }
               onRerun={(incremental) =>
-                setWatching({
+                !incremental && onRunAgain
+                  ? onRunAgain(chosen.job)
+                  : setWatching({
                   key: `rerun-${chosen.job.id}-${incremental}-${Date.now()}`,
                   start: (cb) => commands.rerunExport(chosen.job.id, incremental, cb),
                 })
@@ -198,222 +200,5 @@ export function HistoryPage({ onBrowse }: { onBrowse?: (folder: string) => void 
         </div>
       </div>
     </section>
-  );
-}
-
-function HistoryDetail({
-  summary,
-  onResume,
-  onRerun,
-  onChanged,
-  onBrowse,
-  comparableWith,
-}: {
-  summary: ExportSummary;
-  onResume: () => void;
-  onRerun: (incremental: boolean) => void;
-  onChanged: () => void;
-  onBrowse?: (folder: string) => void;
-  /** Other finished runs of the same server and level. */
-  comparableWith: ExportSummary[];
-}) {
-  const { job, totals } = summary;
-  const [error, setError] = useState<CommandError | null>(null);
-  const [text, setText] = useState<{ title: string; body: string } | null>(null);
-  const [confirmDelete, setConfirmDelete] = useState(false);
-  const [flash, setFlash] = useState<string | null>(null);
-  const [converting, setConverting] = useState(false);
-  const [makingTables, setMakingTables] = useState(false);
-  // Deleted ("Delete files…") or moved away: nothing in the folder can be opened any more.
-  const present = summary.filesPresent;
-  const convertible = present && !summary.running && ["completed", "completed_with_problems"].includes(job.state);
-  const finished = !isUnfinished(job.state);
-  const show = (which: "log" | "errors", title: string) =>
-    commands
-      .exportText(job.id, which)
-      .then((body) => setText({ title, body }))
-      .catch((e: unknown) => setError(toCommandError(e)));
-  const cancellable = isInterrupted(summary);
-  const resumable = cancellable || (!summary.running && job.state === "failed");
-  return (
-    <article className="card" data-testid="history-detail">
-      <h2>
-        Export {job.id}: {statusText(summary)}
-      </h2>
-      {error && <ErrorNotice error={error} />}
-      {job.failure && (
-        <ErrorNotice
-          title="What went wrong"
-          error={new CommandError({ code: "internal", message: job.failure.message, detail: job.failure.detail ?? undefined })}
-        />
-      )}
-      {job.blockedBy && job.state === "failed" && <BlockingExport jobId={job.id} statusUrl={job.blockedBy} onCancelled={onChanged} />}
-      {job.problems.length > 0 && (
-        <div className="notice notice-warn" data-testid="history-problems">
-          {job.problems.map((p, i) => (
-            <p key={i}>{p}</p>
-          ))}
-        </div>
-      )}
-      {!present && (
-        <div className="notice" data-testid="history-files-gone">
-          <p>
-            The files of this export are no longer in <code>{job.outDir}</code> (deleted, or moved). The entry stays as a
-            record of what was exported; <em>Run again</em> fetches the same request.
-          </p>
-        </div>
-      )}
-      <dl className="facts">
-        <dt>Server</dt>
-        <dd>
-          <code>{job.fhirUrl}</code>
-        </dd>
-        <dt>What</dt>
-        <dd>{whatText(job)}</dd>
-        <dt>Started</dt>
-        <dd>{job.createdAt.replace("T", " ").slice(0, 19)}</dd>
-        {job.completedAt && (
-          <>
-            <dt>Took</dt>
-            <dd>{duration(job)}</dd>
-          </>
-        )}
-        {job.transactionTime && (
-          <>
-            <dt>Data as of</dt>
-            <dd>{job.transactionTime}</dd>
-          </>
-        )}
-        {summary.deletions > 0 && (
-          <>
-            <dt>Deleted on the server</dt>
-            <dd data-testid="history-deletions">{countOf(summary.deletions, "resource")}</dd>
-          </>
-        )}
-        <dt>Folder</dt>
-        <dd>
-          <code data-testid="history-folder">{job.outDir}</code>
-        </dd>
-      </dl>
-      {totals.length > 0 && (
-        <TypeTotalsTable totals={totals} testId="history-totals" />
-      )}
-      <div className="actions">
-        {resumable && (
-          <button type="button" className="primary" data-testid="resume-export" onClick={onResume}>
-            {job.state === "failed" ? "Try again" : "Resume"}
-          </button>
-        )}
-        {cancellable && (
-          <button
-            type="button"
-            className="danger"
-            onClick={() =>
-              commands
-                .cancelExport(job.id)
-                .then(onChanged)
-                .catch((e: unknown) => setError(toCommandError(e)))
-            }
-          >
-            Cancel
-          </button>
-        )}
-        {present && (
-          <button type="button" onClick={() => commands.openExportFolder(job.id).catch((e: unknown) => setError(toCommandError(e)))}>
-            Open folder
-          </button>
-        )}
-        {finished && (
-          <button type="button" data-testid="rerun-export" onClick={() => onRerun(false)}>
-            Run again
-          </button>
-        )}
-        {/* Changes since an export whose files are gone would leave that export's data out of every later one. */}
-        {job.transactionTime && present && (
-          <button type="button" data-testid="rerun-incremental" onClick={() => onRerun(true)}>
-            Run again: only what changed since
-          </button>
-        )}
-        {convertible && onBrowse && (
-          <button type="button" className="primary" data-testid="browse-export" onClick={() => onBrowse(job.outDir)}>
-            Look inside
-          </button>
-        )}
-        {convertible && (
-          <button type="button" data-testid="convert-export" onClick={() => setConverting(true)}>
-            Convert to Parquet…
-          </button>
-        )}
-        {convertible && (
-          <button type="button" data-testid="make-tables" onClick={() => setMakingTables(true)}>
-            Make tables…
-          </button>
-        )}
-        {present && (
-          <>
-            <button type="button" data-testid="show-log" onClick={() => show("log", "log.ndjson")}>
-              Show log
-            </button>
-            <button type="button" onClick={() => show("errors", "The server's error files")}>
-              Show server errors
-            </button>
-          </>
-        )}
-        {finished &&
-          present &&
-          (confirmDelete ? (
-            <div className="confirm" role="alertdialog" aria-label="Delete the files of this export?">
-              <p>
-                Delete the folder <code>{job.outDir}</code> and everything this export downloaded? The history entry
-                stays.
-              </p>
-              <div className="actions">
-                <button
-                  type="button"
-                  className="danger"
-                  data-testid="confirm-delete-files"
-                  onClick={() =>
-                    commands
-                      .deleteExportFiles(job.id)
-                      .then(() => {
-                        setConfirmDelete(false);
-                        setFlash("The files were deleted.");
-                        onChanged();
-                      })
-                      .catch((e: unknown) => setError(toCommandError(e)))
-                  }
-                >
-                  Delete the files
-                </button>
-                <button type="button" onClick={() => setConfirmDelete(false)}>
-                  Keep them
-                </button>
-              </div>
-            </div>
-          ) : (
-            <button type="button" className="danger" data-testid="delete-files" onClick={() => setConfirmDelete(true)}>
-              Delete files…
-            </button>
-          ))}
-      </div>
-      {converting && <ConvertPanel key={job.id} exportId={job.id} onClose={() => setConverting(false)} />}
-      {makingTables && <TablesPanel key={`tables-${job.id}`} exportId={job.id} onClose={() => setMakingTables(false)} />}
-      {convertible && <CurrentDataset key={`dataset-${job.id}`} job={job} />}
-      {convertible && <CompareExports key={job.id} job={job} candidates={comparableWith} />}
-      {convertible && <RepeatExport key={`repeat-${job.id}`} exportId={job.id} />}
-      {flash && (
-        <p className="notice notice-ok" role="status">
-          {flash}
-        </p>
-      )}
-      {text && (
-        <div className="field">
-          <span className="field-label">{text.title}</span>
-          <pre className="detail" data-testid="export-text">
-            {text.body || "(empty)"}
-          </pre>
-        </div>
-      )}
-    </article>
   );
 }

@@ -6,6 +6,7 @@ import type { Cadence } from "../../ipc/bindings/Cadence";
 import type { Schedule } from "../../ipc/bindings/Schedule";
 import { commands, toCommandError, type CommandError } from "../../ipc/commands";
 import { ErrorNotice } from "../shell/ErrorNotice";
+import { formatDateTime } from "../../format";
 
 const CADENCES: { id: Cadence; label: string }[] = [
   { id: "monthly", label: "Monthly (on the 1st)" },
@@ -15,7 +16,7 @@ const CADENCES: { id: Cadence; label: string }[] = [
 
 function lastRun(s: Schedule): string {
   if (!s.lastRunAt) return "not run yet";
-  return `last run ${s.lastRunAt.slice(0, 16).replace("T", " ")} UTC: ${s.lastMessage ?? s.lastOutcome ?? ""}`;
+  return `last run ${formatDateTime(s.lastRunAt)}: ${s.lastMessage ?? s.lastOutcome ?? ""}`;
 }
 
 export function RepeatExport({ exportId }: { exportId: number }) {

@@ -443,7 +443,7 @@ export function ServerForm({ server, otherNames, onSaved, onRemoved, onCancel }:
             <div className="field">
               <label htmlFor={ids.key}>Signing key</label>
               <select id={ids.key} data-testid="server-key" value={keyKid} onChange={(e) => setKeyKid(e.target.value)}>
-                <option value="">No key yet</option>
+                <option value="">{keys.length > 0 ? "Choose a key" : "No keys yet: create one on the Keys page"}</option>
                 {keys.map((k) => (
                   <option key={k.kid} value={k.kid}>
                     {k.label} ({k.alg}, {k.kid.slice(0, 12)}…)

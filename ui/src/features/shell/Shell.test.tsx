@@ -14,13 +14,17 @@ vi.mock("../../ipc/commands", async (importOriginal) => {
 
 describe("the shell", () => {
   it("drops the 'interrupted' banner once that export was resumed or cancelled", async () => {
-    listExports.mockResolvedValueOnce([{ job: job({ id: 5, state: "downloading" }), running: false }]);
+    listExports.mockResolvedValue([{ job: job({ id: 5, state: "downloading" }), totals: [], running: false }]);
     render(<Shell />);
+    // Haul opens on the home screen, which lists it itself (no banner there).
+    expect((await screen.findByTestId("home-now")).textContent).toContain("Interrupted");
+    expect(screen.queryByTestId("interrupted-banner")).toBeNull();
+    await userEvent.click(screen.getByTestId("nav-servers"));
     expect((await screen.findByTestId("interrupted-banner")).textContent).toContain("An export was interrupted");
     // Resumed and cancelled on the History page; back on another page the banner is counted again.
-    listExports.mockResolvedValue([{ job: job({ id: 5, state: "cancelled" }), running: false }]);
+    listExports.mockResolvedValue([{ job: job({ id: 5, state: "cancelled" }), totals: [], running: false }]);
     await userEvent.click(screen.getByTestId("nav-history"));
-    await userEvent.click(screen.getByTestId("nav-servers"));
+    await userEvent.click(screen.getByTestId("nav-keys"));
     await waitFor(() => expect(screen.queryByTestId("interrupted-banner")).toBeNull());
   });
 });

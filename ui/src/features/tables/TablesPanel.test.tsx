@@ -50,13 +50,13 @@ describe("the Make tables panel", () => {
     finish({
       outDir: "/exports/x/tables",
       views: [
-        outcome({ view: "condition", resource: "Condition", rows: 639, files: ["/exports/x/tables/condition.xlsx", "/exports/x/tables/condition.csv"], notes: ["2 value(s) of column 'onset' did not fit"] }),
+        outcome({ view: "condition", resource: "Condition", rows: 639, files: ["/exports/x/tables/condition.xlsx", "/exports/x/tables/condition.csv"], notes: ["2 values of column 'onset' did not fit"] }),
       ],
     });
     expect(await screen.findByTestId("tables-report")).toBeTruthy();
     expect(screen.getByTestId("tables-headline").textContent).toBe("1 of 1 view written, 639 rows in all.");
     expect(screen.getByText("condition.xlsx, condition.csv")).toBeTruthy();
-    expect(screen.getByText("condition: 2 value(s) of column 'onset' did not fit")).toBeTruthy();
+    expect(screen.getByText("condition: 2 values of column 'onset' did not fit")).toBeTruthy();
     openTablesFolder.mockResolvedValue(undefined);
     fireEvent.click(screen.getByTestId("tables-open-folder"));
     expect(openTablesFolder).toHaveBeenCalledWith(4);

@@ -1,3 +1,4 @@
+import { formatCount } from "../../format";
 import { open as openDialog } from "@tauri-apps/plugin-dialog";
 import { useEffect, useState } from "react";
 import type { Format } from "../../ipc/bindings/Format";
@@ -114,7 +115,7 @@ export function TablesPanel({ exportId, onClose }: { exportId: number; onClose: 
               <tr key={v.view}>
                 <td>{v.view}</td>
                 <td>{v.resource}</td>
-                <td className="num">{v.rows.toLocaleString("en-US")}</td>
+                <td className="num">{formatCount(v.rows)}</td>
                 <td className="num">{v.columns}</td>
                 <td>{v.failure ? "none: stopped" : v.files.map(fileName).join(", ")}</td>
               </tr>

@@ -21,4 +21,8 @@ filesPresent: boolean,
 /**
  * Its saved server's name as it is now (the demo server's address changes with every start).
  */
-serverName: string | null, };
+serverName: string | null, 
+/**
+ * For a group export: the group's name where Haul knows it (a pinned group of that server).
+ */
+groupName: string | null, };

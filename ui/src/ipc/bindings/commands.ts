@@ -78,6 +78,11 @@ export type Commands = {
   browse_resource: { args: { folder: string, resourceType: string, row: number }, result: ResourceText },
   browse_rows: { args: { folder: string, resourceType: string, rows: Array<number> }, result: Array<PreviewRow> },
   /**
+   * Saves rows of a type (a Find's rows, or those in view) as a CSV file at `path` (from the save dialog); the
+   * number of rows written.
+   */
+  browse_save_csv: { args: { folder: string, resourceType: string, rows: Array<number>, path: string }, result: number },
+  /**
    * Stops a find or a chart count.
    */
   browse_stop: { args: { task: string }, result: null },
@@ -170,6 +175,10 @@ export type Commands = {
    * Opens the export folder in the system's file manager.
    */
   open_export_folder: { args: { id: number }, result: null },
+  /**
+   * Shows the export's Parquet tables (`parquet/`, made by Convert) in the system's file manager.
+   */
+  open_parquet_folder: { args: { id: number }, result: null },
   /**
    * Opens `<export folder>/tables` in the file manager.
    */

@@ -169,7 +169,10 @@ async fn fetch_and_verify(ctx: &Ctx, f: &FileRecord, requires_token: bool) -> Re
     }
     if let Some(open) = ctx.lanes.calm() {
         ctx.emit(JobEvent::Warning {
-            message: format!("The server keeps up again: Haul is back to {open} file(s) at once."),
+            message: format!(
+                "The server keeps up again: Haul is back to {} at once.",
+                wording::count(open as u64, "file")
+            ),
         });
     }
     ctx.log.event(
@@ -305,8 +308,9 @@ async fn download(
         if slow_down && let Some((before, after)) = ctx.lanes.slow_down() {
             ctx.emit(JobEvent::Warning {
                 message: format!(
-                    "The server asked Haul to slow down (HTTP {}): Haul now downloads {after} file(s) at once instead of {before}.",
-                    error.status.unwrap_or(429)
+                    "The server asked Haul to slow down (HTTP {}): Haul now downloads {} at once instead of {before}.",
+                    error.status.unwrap_or(429),
+                    wording::count(after as u64, "file")
                 ),
             });
         }

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use super::context::{Ctx, Stop, io_failure};
 use super::events::JobEvent;
 use crate::verify::Verified;
+use crate::wording;
 
 /// Sums up a job whose downloads have all ended: completed (with or without problems) or failed.
 pub(super) async fn sum_up(
@@ -25,8 +26,15 @@ pub(super) async fn sum_up(
     for f in files.iter().filter(|f| f.state == FileState::Verified) {
         if f.bad_lines > 0 {
             problems.push(format!(
-                "{}: {} line(s) were not valid {} and were set aside in quarantine/{}.",
-                f.name, f.bad_lines, f.resource_type, f.name
+                "{}: {} not valid {} and set aside in quarantine/{}.",
+                f.name,
+                if f.bad_lines == 1 {
+                    "1 line was".to_string()
+                } else {
+                    format!("{} were", wording::count(f.bad_lines, "line"))
+                },
+                f.resource_type,
+                f.name
             ));
         }
         if f.kind == FileKind::Output
@@ -45,7 +53,8 @@ pub(super) async fn sum_up(
     if errors > 0 {
         first_errors.truncate(3);
         problems.push(format!(
-            "The server reported {errors} error(s) in its error files (see error/): {}",
+            "The server reported {} in its error files (see error/): {}",
+            wording::count(errors, "error"),
             first_errors.join("; ")
         ));
     }

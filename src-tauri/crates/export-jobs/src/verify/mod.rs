@@ -109,7 +109,8 @@ pub enum VerifyError {
     DiskFull(#[from] DiskFull),
     /// Not one line is a resource: a web page, an error text, binary data. The file counts as not downloaded.
     #[error(
-        "The file is not NDJSON: none of its {bad} line(s) is a {what} (the first: {first}). Haul kept none of it."
+        "The file is not NDJSON: none of its {} is a {what} (the first: {first}). Haul kept none of it.",
+        crate::wording::count(*.bad, "line")
     )]
     NotNdjson { bad: u64, what: String, first: String },
     /// A gzip body that unpacks past the limit.
@@ -304,7 +305,7 @@ mod tests {
         let (result, dir) = attempt(page, Expect::Resource("Patient"), &Limits::default(), &Secrets::default());
         let e = result.unwrap_err();
         assert_eq!(e.code(), "not_ndjson");
-        assert!(e.to_string().contains("none of its 4 line(s) is a Patient"), "{e}");
+        assert!(e.to_string().contains("none of its 4 lines is a Patient"), "{e}");
         assert!(!dir.path().join("Patient.000.ndjson").exists(), "no empty file looks verified");
         assert!(!dir.path().join("quarantine").join("Patient.000.ndjson").exists());
     }

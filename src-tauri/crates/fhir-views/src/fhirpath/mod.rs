@@ -166,7 +166,7 @@ impl Function {
         let arity = |min: usize, max: usize| -> Result<(), String> {
             if n < min || n > max {
                 let want = if min == max { format!("{min}") } else { format!("{min} to {max}") };
-                Err(format!("{name}() takes {want} argument(s), not {n}"))
+                Err(format!("{name}() takes {want} {}, not {n}", if want == "1" { "argument" } else { "arguments" }))
             } else {
                 Ok(())
             }

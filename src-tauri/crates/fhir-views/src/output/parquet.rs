@@ -70,8 +70,9 @@ impl TableFile for ParquetFile {
             .zip(&this.misfits)
             .filter(|(_, (n, _))| *n > 0)
             .map(|(c, (n, e))| {
+                let values = if *n == 1 { "1 value".to_string() } else { format!("{n} values") };
                 format!(
-                    "{n} value(s) of column '{c}' did not fit its type and are empty in the Parquet file \
+                    "{values} of column '{c}' did not fit its type and are empty in the Parquet file \
                      (CSV and Excel keep them as text; e.g. '{e}')"
                 )
             })

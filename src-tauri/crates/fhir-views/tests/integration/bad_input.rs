@@ -113,7 +113,7 @@ fn unreadable_lines_are_passed_over_and_counted() {
     let outcomes = run(input.path(), &[v], out.path(), &[Format::Csv]);
     assert_eq!(outcomes[0].rows, 2);
     assert!(
-        outcomes[0].notes.iter().any(|n| n.contains("1 line(s)") && n.contains("line 2")),
+        outcomes[0].notes.iter().any(|n| n.contains("1 line was") && n.contains("line 2")),
         "{:?}",
         outcomes[0].notes
     );
@@ -140,7 +140,7 @@ fn values_that_do_not_fit_their_type_are_said() {
         "id,birth\r\np1,1970-06\r\np2,1971-02-03\r\n"
     );
     assert!(
-        outcomes[0].notes.iter().any(|n| n.contains("1 value(s) of column 'birth'") && n.contains("1970-06")),
+        outcomes[0].notes.iter().any(|n| n.contains("1 value of column 'birth'") && n.contains("1970-06")),
         "{:?}",
         outcomes[0].notes
     );
