@@ -108,9 +108,10 @@ impl From<ServerError> for IpcError {
 impl From<FolderError> for IpcError {
     fn from(e: FolderError) -> Self {
         let code = match &e {
-            FolderError::Unwritable { .. } | FolderError::NotEmpty(_) | FolderError::NotOurs(_) => {
-                ErrorCode::InvalidInput
-            }
+            FolderError::Unwritable { .. }
+            | FolderError::NotEmpty(_)
+            | FolderError::NotOurs(_)
+            | FolderError::NotAFolder(_) => ErrorCode::InvalidInput,
             FolderError::Delete { .. } => ErrorCode::DataDir,
         };
         IpcError::new(code, e.to_string())

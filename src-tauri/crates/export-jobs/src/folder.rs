@@ -25,6 +25,27 @@ pub enum FolderError {
     NotOurs(PathBuf),
     #[error("Haul could not delete {path}: {source}")]
     Delete { path: PathBuf, source: std::io::Error },
+    #[error(
+        "“{0}” is an address, not a folder on this computer. Haul writes exports, Parquet and tables to folders \
+         only (storage such as S3, Azure or Google Cloud is not built yet): give a folder path."
+    )]
+    NotAFolder(String),
+}
+
+/// Refuses a destination that is a URL (`s3://bucket/prefix`, `https://…`, `file://…`) rather than a folder
+/// path: taken as a path it would make a local folder named `s3:`, and the user would believe the data went to
+/// storage. A Windows drive (`C:\…`, `C:/…`) is a path.
+pub fn local_folder(path: &Path) -> Result<(), FolderError> {
+    let text = path.to_string_lossy();
+    if let Some((scheme, _)) = text.split_once("://") {
+        let is_scheme = scheme.len() > 1
+            && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+        if is_scheme {
+            return Err(FolderError::NotAFolder(text.into_owned()));
+        }
+    }
+    Ok(())
 }
 
 const MANIFEST: &str = "manifest.json";
@@ -47,6 +68,7 @@ impl ExportFolder {
     /// A folder an export may start in: new or empty (created), as an absolute path, so that resuming from
     /// anywhere finds it.
     pub fn prepare(out: &Path) -> Result<Self, FolderError> {
+        local_folder(out)?;
         let unwritable = |source| FolderError::Unwritable { path: out.to_path_buf(), source };
         if out.exists() {
             let mut entries = std::fs::read_dir(out).map_err(unwritable)?;
@@ -235,6 +257,28 @@ pub fn folder_name(server_name: &str, what: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_address_is_not_a_folder() {
+        for url in [
+            "s3://bucket/prefix",
+            "az://container/x",
+            "gs://b",
+            "https://host/x",
+            "file:///tmp/x",
+            "abfss://c@a.dfs.core.windows.net/p",
+        ] {
+            let e = super::local_folder(Path::new(url)).unwrap_err();
+            assert!(e.to_string().contains("is an address, not a folder"), "{url}: {e}");
+        }
+        for path in ["/tmp/exports", "exports/2026-11", "C:/Users/me/exports", "weird:name/x", "a://b"] {
+            assert!(super::local_folder(Path::new(path)).is_ok(), "{path}");
+        }
+        // Refused before anything is created (taken as a path it would have made a folder `s3:`).
+        assert!(matches!(ExportFolder::prepare(Path::new("s3://bucket/prefix")), Err(FolderError::NotAFolder(_))));
+        assert!(!Path::new("s3:").exists());
+    }
+
     use super::*;
 
     #[test]

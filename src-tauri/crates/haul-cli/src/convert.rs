@@ -16,7 +16,7 @@ pub struct ConvertArgs {
     #[arg(required = true, value_name = "EXPORT_DIR")]
     inputs: Vec<PathBuf>,
     /// Folder for the Parquet files: <Type>.parquet, plus bad-lines.ndjson when some lines were bad.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = crate::folder_arg)]
     out: PathBuf,
     /// Only these resource types (comma separated).
     #[arg(long, value_delimiter = ',', value_name = "TYPE,…")]

@@ -121,7 +121,7 @@ pub struct ExportArgs {
     #[arg(long)]
     no_new_member_records: bool,
     /// The export folder (created; must be new or empty).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = crate::folder_arg)]
     out: PathBuf,
     #[command(flatten)]
     network: crate::network_args::NetworkArgs,

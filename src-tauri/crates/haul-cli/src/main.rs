@@ -65,6 +65,13 @@ fn open_db() -> Result<haul_store::Database, String> {
     haul_store::Database::open(&dir.database_path()).map_err(|e| e.to_string())
 }
 
+/// `--out DIR`: a folder path, never a URL such as `s3://bucket/prefix` (export-jobs' one rule for it).
+fn folder_arg(text: &str) -> Result<std::path::PathBuf, String> {
+    let path = std::path::PathBuf::from(text);
+    export_jobs::local_folder(&path).map_err(|e| e.to_string())?;
+    Ok(path)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -16,7 +16,7 @@ pub struct TablesArgs {
     #[arg(required = true, value_name = "EXPORT_DIR")]
     inputs: Vec<PathBuf>,
     /// Folder for the tables: <view>.<format> for each view and format.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = crate::folder_arg)]
     out: PathBuf,
     /// Built-in views (comma separated; `all` for every one). Without --views or --view-file: all.
     #[arg(long, value_delimiter = ',', value_name = "VIEW,…")]

@@ -103,3 +103,22 @@ fn a_view_that_stops_gives_exit_3_and_the_others_are_written() {
     assert!(stdout.contains("given: stopped, no file written or replaced") && stdout.contains("resource "), "{stdout}");
     assert!(out.join("patient.csv").is_file() && !out.join("given.csv").exists());
 }
+
+#[test]
+fn an_address_as_out_is_refused_and_no_folder_named_after_it_is_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = synthea();
+    let cases: [(&str, Vec<&str>); 3] = [
+        ("tables", vec!["tables", &input, "--views", "patient"]),
+        ("convert", vec!["convert", &input]),
+        ("export", vec!["export", "--fhir-url", "http://127.0.0.1:9/fhir"]),
+    ];
+    for (command, mut args) in cases {
+        args.extend(["--out", "s3://bucket/prefix"]);
+        let o = Command::new(env!("CARGO_BIN_EXE_haul")).current_dir(dir.path()).args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{command}: {err}");
+        assert!(err.contains("is an address, not a folder"), "{command}: {err}");
+        assert!(!dir.path().join("s3:").exists(), "{command} made a folder named s3:");
+    }
+}
