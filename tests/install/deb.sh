@@ -24,7 +24,10 @@ desktop=$(dpkg -L "$(dpkg-deb --field "$deb" Package)" | grep '\.desktop$' | hea
 grep -q '^Exec=haul-desktop' "$desktop" || { echo "$desktop does not start haul-desktop" >&2; exit 1; }
 echo "haul on the PATH: $(command -v haul) — $(haul --version)"
 
-# The installed app, driven as the e2e tests drive the built one.
+# The installed app, driven as the e2e tests drive the built one; with the compiler settings of tests/run.sh,
+# so the test program `make test` built is reused rather than built again.
+export RUSTC_WORKSPACE_WRAPPER="${RUSTC_WORKSPACE_WRAPPER:-$(command -v clippy-driver || true)}"
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 bash src-tauri/scripts/install-deps.sh test >/dev/null
 HAUL_E2E_APP=/usr/bin/haul-desktop dbus-run-session -- sh -c \
   'echo -n haul-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null; cargo test --test e2e -- --ignored --test-threads=1 looks'

@@ -13,11 +13,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 #[derive(clap::Args)]
 pub struct TablesArgs {
     /// An export folder, or NDJSON files (.ndjson, .ndjson.gz).
-    #[arg(required = true, value_name = "EXPORT_DIR")]
+    #[arg(required_unless_present = "list", value_name = "EXPORT_DIR")]
     inputs: Vec<PathBuf>,
     /// Folder for the tables: <view>.<format> for each view and format.
-    #[arg(long, value_name = "DIR", value_parser = crate::folder_arg)]
-    out: PathBuf,
+    #[arg(long, value_name = "DIR", value_parser = crate::folder_arg, required_unless_present = "list")]
+    out: Option<PathBuf>,
     /// Built-in views (comma separated; `all` for every one). Without --views or --view-file: all.
     #[arg(long, value_delimiter = ',', value_name = "VIEW,…")]
     views: Vec<String>,
@@ -98,7 +98,9 @@ pub async fn run(args: TablesArgs) -> Result<u8, String> {
     });
     let started = std::time::Instant::now();
     let job = {
-        let (cancel, bar, inputs, out) = (cancel.clone(), bar.clone(), args.inputs.clone(), args.out.clone());
+        // Present: clap asks for --out unless --list, which returned above.
+        let out = args.out.clone().ok_or("--out DIR is needed: the folder for the tables")?;
+        let (cancel, bar, inputs) = (cancel.clone(), bar.clone(), args.inputs.clone());
         tokio::task::spawn_blocking(move || {
             let on_progress = |p: &TablesProgress| {
                 if let Some(bar) = &bar {

@@ -16,10 +16,12 @@ import { NextSteps } from "./NextSteps";
 import { DateTimeInput } from "../../design/DateTimeInput";
 import { countOf } from "../../format";
 
-const LEVELS: { id: Level; label: string; hint: string }[] = [
-  { id: "group", label: "One group (roster)", hint: "Group/[id]/$export: the patients of one Group, such as an ACO roster." },
-  { id: "patient", label: "All patients", hint: "Patient/$export: every patient's data." },
-  { id: "system", label: "Everything", hint: "$export: all the server holds, patients or not." },
+const LEVELS: { id: Level; label: string; hint: string; operation: string }[] = [
+  // The words a user reads; the operation each one is (the spec's name) is in the tooltip and in the request
+  // shown before starting.
+  { id: "group", label: "One group (roster)", hint: "the patients of one group, such as an ACO roster", operation: "Group/[id]/$export" },
+  { id: "patient", label: "All patients", hint: "every patient's data", operation: "Patient/$export" },
+  { id: "system", label: "Everything", hint: "all the server holds, patients or not", operation: "$export" },
 ];
 
 export function ExportPage({
@@ -265,7 +267,9 @@ export function ExportPage({
               />
               <span>
                 {l.label}{" "}
-                <span className="field-hint">{offered(l.id) ? l.hint : `(${profile?.name} does not offer it)`}</span>
+                <span className="field-hint" title={l.operation}>
+                  {offered(l.id) ? `— ${l.hint}` : `(${profile?.name} does not offer it)`}
+                </span>
               </span>
             </label>
           ))}

@@ -12,6 +12,18 @@ import { TypeTable } from "./TypeTable";
 type View = { kind: "overview" } | { kind: "charts" } | { kind: "views" } | { kind: "type"; resourceType: string };
 
 /** Look inside an export folder, or any folder of NDJSON: what it holds, a table per type, any resource. */
+/** The export's parameters by what they mean; the parameter itself is the tooltip. */
+const PARAMETER_NAMES: Record<string, string> = {
+  _outputFormat: "Format",
+  _type: "Types",
+  _since: "Changed since",
+  _until: "Changed up to",
+  _elements: "Elements",
+  _typeFilter: "Type filters",
+  patient: "Patients",
+  includeAssociatedData: "Associated data",
+};
+
 export function FilesPage({ initialFolder }: { initialFolder?: string | null }) {
   const [folder, setFolder] = useState<string | null>(initialFolder ?? null);
   const [overview, setOverview] = useState<FolderOverview | null>(null);
@@ -247,7 +259,7 @@ function Overview({ overview, onType }: { overview: FolderOverview; onType: (t: 
         </dd>
         {overview.parameters.map(([k, v]) => (
           <div key={k} className="facts-row">
-            <dt>{k}</dt>
+            <dt title={k}>{PARAMETER_NAMES[k] ?? k}</dt>
             <dd>
               <code>{v}</code>
             </dd>

@@ -44,8 +44,14 @@ fn makes_tables_from_built_in_and_own_views() {
     for f in ["condition.csv", "condition.xlsx", "condition.parquet", "patient.csv", "genders.parquet"] {
         assert!(out.join(f).is_file(), "{f}");
     }
-    let list = haul(&["tables", "--list", "x", "--out", "y"]);
+    // --list needs neither an input nor --out.
+    let list = haul(&["tables", "--list"]);
+    assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));
     assert!(String::from_utf8_lossy(&list.stdout).contains("eob_line"));
+    // Without --list, --out is asked for by name.
+    let missing = haul(&["tables", &synthea()]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("--out"), "{}", String::from_utf8_lossy(&missing.stderr));
 }
 
 #[test]
