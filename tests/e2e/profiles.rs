@@ -180,7 +180,8 @@ async fn a_bcda_server_from_its_profile_signs_in_with_basic_and_exports_its_all_
     app.click("[data-testid=nav-history]").await;
     app.wait_for_text("[data-testid=history-status-1]", "Completed").await;
     app.click("[data-testid=history-row-1]").await;
-    let detail = app.wait_for_text("[data-testid=history-detail]", "Group all").await;
+    // The group by the name the server kind gives it, not its id.
+    let detail = app.wait_for_text("[data-testid=history-detail]", "All enrollees attributed to you").await;
     assert!(detail.contains(&sim.base_url()), "{detail}");
     let totals = app.wait_for_text("[data-testid=history-totals]", "ExplanationOfBenefit").await;
     assert!(totals.contains("Coverage") && totals.contains("Claim"), "{totals}");

@@ -33,6 +33,10 @@ pub struct ExportInput {
     pub delete_after: bool,
     /// On an incremental group export, also fetch the full records of patients who joined the group.
     pub new_member_records: bool,
+    /// The group's name where the user chose it from the server's list (shown in History instead of its id).
+    #[serde(default)]
+    #[ts(optional)]
+    pub group_name: Option<String>,
 }
 
 /// A row of the History page.
@@ -51,7 +55,8 @@ pub struct ExportSummary {
     pub files_present: bool,
     /// Its saved server's name as it is now (the demo server's address changes with every start).
     pub server_name: Option<String>,
-    /// For a group export: the group's name where Haul knows it (a pinned group of that server).
+    /// For a group export: the group's name where Haul knows it (a pinned group of that server, else the name
+    /// it had when the export was started from the server's list).
     pub group_name: Option<String>,
 }
 
@@ -80,6 +85,7 @@ pub async fn start_export(
         parallel: input.parallel,
         delete_after: input.delete_after,
         new_member_records: input.new_member_records,
+        group_name: input.group_name,
         ..ExportPlan::for_saved(input.server_id, input.request)
     };
     let root = state.exports_root()?;
@@ -190,10 +196,13 @@ pub async fn list_exports(state: State<'_, AppState>, limit: u32) -> Result<Vec<
                     }
                     None => (None, &[][..]),
                 };
+                // The name it has now if pinned, else the one it had when the export was started.
                 let group_name = match &job.request.level {
-                    Some(ExportLevel::Group(group_id)) => {
-                        pins.iter().find(|p| &p.group_id == group_id).and_then(|p| p.name.clone())
-                    }
+                    Some(ExportLevel::Group(group_id)) => pins
+                        .iter()
+                        .find(|p| &p.group_id == group_id)
+                        .and_then(|p| p.name.clone())
+                        .or_else(|| job.settings.group_name.clone()),
                     _ => None,
                 };
                 Ok((db.type_totals(job.id)?, db.deletion_count(job.id)?, server_name, group_name, job))

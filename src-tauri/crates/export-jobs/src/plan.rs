@@ -50,6 +50,8 @@ pub struct ExportPlan {
     pub folder_note: Option<String>,
     /// An incremental group export also fetches the full records of patients who joined (see `dataset`).
     pub new_member_records: bool,
+    /// The group's name as the server gave it (display only; kept for a group export).
+    pub group_name: Option<String>,
 }
 
 /// Why an export cannot start as asked. Nothing was created.
@@ -213,6 +215,7 @@ impl ExportPlan {
             delete_after: true,
             folder_note: None,
             new_member_records: true,
+            group_name: None,
         }
     }
 
@@ -248,7 +251,19 @@ impl ExportPlan {
             delete_after: old.settings.delete_after,
             folder_note: incremental.then(|| "since last".to_string()),
             new_member_records: old.settings.new_member_records != Some(false),
+            group_name: old.settings.group_name.clone(),
         })
+    }
+
+    /// The group's name, for a group export only, trimmed, without control characters, at most 200 characters:
+    /// it comes from a server and is only ever shown.
+    fn group_name_to_keep(&self) -> Option<String> {
+        if !matches!(self.request.level(), ExportLevel::Group(_)) {
+            return None;
+        }
+        let name: String = self.group_name.as_deref()?.chars().filter(|c| !c.is_control()).take(200).collect();
+        let name = name.trim();
+        (!name.is_empty()).then(|| name.to_string())
     }
 
     fn check_request(&self) -> Result<(), PlanError> {
@@ -356,6 +371,7 @@ impl ExportPlan {
                 auth: server.auth,
                 new_member_records: (!self.new_member_records).then_some(false),
                 new_members_of: None,
+                group_name: self.group_name_to_keep(),
             },
             out_dir: folder.path().to_path_buf(),
         })?;

@@ -258,3 +258,23 @@ fn a_server_that_runs_one_export_at_a_time_gets_no_second_one_from_haul() {
     db.finish_job(first.id, JobState::Completed, &[], None).unwrap();
     ExportPlan::for_saved(open.id, group("g3")).create(&db, root.path()).unwrap();
 }
+
+#[test]
+fn a_group_export_keeps_its_groups_name_and_a_run_again_too() {
+    let (db, open, _) = db_with_servers();
+    let root = tempfile::tempdir().unwrap();
+    let mut plan = ExportPlan::for_saved(open.id, group("aco-north"));
+    plan.group_name = Some("  ACO North\u{7}\nRegional ".into());
+    let job = plan.create(&db, root.path()).unwrap().job;
+    // Shown only: trimmed, no control characters.
+    assert_eq!(job.settings.group_name.as_deref(), Some("ACO NorthRegional"));
+    let again = ExportPlan::rerun(&db, job.id, false).unwrap();
+    assert_eq!(again.group_name.as_deref(), Some("ACO NorthRegional"));
+    // Not kept for other levels, and bounded.
+    let mut system = ExportPlan::for_saved(open.id, ExportRequest::default());
+    system.group_name = Some("x".into());
+    assert_eq!(system.create(&db, root.path()).unwrap().job.settings.group_name, None);
+    let mut long = ExportPlan::for_saved(open.id, group("g2"));
+    long.group_name = Some("n".repeat(5000));
+    assert_eq!(long.create(&db, root.path()).unwrap().job.settings.group_name.map(|n| n.len()), Some(200));
+}

@@ -172,11 +172,23 @@ pub struct JobSettings {
     #[ts(optional, type = "number")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub new_members_of: Option<i64>,
+    /// A group export's group by its name, as the server named it where the user chose it (shown instead of
+    /// the id; display text only, at most 200 characters).
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_name: Option<String>,
 }
 
 impl Default for JobSettings {
     fn default() -> Self {
-        Self { parallel: 4, delete_after: true, auth: None, new_member_records: None, new_members_of: None }
+        Self {
+            parallel: 4,
+            delete_after: true,
+            auth: None,
+            new_member_records: None,
+            new_members_of: None,
+            group_name: None,
+        }
     }
 }
 

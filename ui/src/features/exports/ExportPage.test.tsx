@@ -120,12 +120,16 @@ describe("the Export page", () => {
   });
 
   it("opens filled in with an earlier export's request, and starts nothing on its own", async () => {
-    render(<ExportPage initial={{ serverId: 1, level: "group", groupId: "aco-south", types: ["Patient"] }} />);
+    render(<ExportPage initial={{ serverId: 1, level: "group", groupId: "aco-south", groupName: "ACO South", types: ["Patient"] }} />);
     await waitFor(() =>
       expect(previewExport).toHaveBeenCalledWith(1, expect.objectContaining({ level: { kind: "group", groupId: "aco-south" }, types: ["Patient"] })),
     );
     expect((screen.getByLabelText("Group id") as HTMLInputElement).value).toBe("aco-south");
     expect(startExport).not.toHaveBeenCalled();
+    // Started, it carries the group's name; typing another id drops it.
+    startExport.mockResolvedValue(5);
+    await userEvent.click(screen.getByRole("button", { name: "Start export" }));
+    await waitFor(() => expect(startExport.mock.calls[0]?.[0]).toEqual(expect.objectContaining({ groupName: "ACO South" })));
   });
 
   it("starts the export it shows, then follows it to the end", async () => {

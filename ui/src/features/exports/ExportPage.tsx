@@ -200,6 +200,7 @@ export function ExportPage({
           parallel: form.parallel,
           deleteAfter: form.deleteAfter,
           newMemberRecords: form.newMemberRecords,
+          ...(form.level === "group" && form.groupName !== "" ? { groupName: form.groupName } : {}),
         },
         onEvent,
       );
@@ -282,7 +283,8 @@ export function ExportPage({
               id={ids.group}
               data-testid="export-group"
               value={form.groupId}
-              onChange={(e) => set("groupId", e.target.value)}
+              // Another id is another group: the name chosen with the old one no longer applies.
+              onChange={(e) => setForm((f) => ({ ...f, groupId: e.target.value, groupName: "" }))}
               aria-invalid={shown("groupId") ? true : undefined}
               placeholder="for example aco-north"
             />

@@ -82,9 +82,10 @@ describe("formFromJob", () => {
         post: false,
         extra: [],
       },
+      settings: { parallel: 4, deleteAfter: true, auth: null, groupName: "ACO North Regional" },
     });
     const form = formFromJob(job);
-    expect(form).toMatchObject({ level: "group", groupId: "aco-north", types: ["Patient", "Claim"], outDir: "" });
+    expect(form).toMatchObject({ level: "group", groupId: "aco-north", groupName: "ACO North Regional", types: ["Patient", "Claim"], outDir: "" });
     const again = toRequest(form);
     expect(again.since).toBe("2026-10-01T08:30:00Z");
     expect(again.elements).toEqual(["id", "meta"]);

@@ -9,6 +9,8 @@ export type ExportForm = {
   serverId: number | null;
   level: Level;
   groupId: string;
+  /** The group's name where it was chosen from the server's list ("" if typed): shown in History. */
+  groupName: string;
   types: string[];
   /** "" or a value from <input type="datetime-local"> (local time, no zone). */
   since: string;
@@ -75,6 +77,7 @@ export function emptyForm(serverId: number | null): ExportForm {
     serverId,
     level: "group",
     groupId: "",
+    groupName: "",
     types: [],
     since: "",
     sinceLast: false,
@@ -194,6 +197,7 @@ export function formFromJob(job: JobRecord): ExportForm {
     ...emptyForm(job.serverId),
     level,
     groupId: r.level?.kind === "group" ? r.level.groupId : "",
+    groupName: job.settings.groupName ?? "",
     types: [...r.types],
     since: instantToLocal(r.since),
     until: instantToLocal(r.until),

@@ -73,6 +73,9 @@ describe("the Groups page", () => {
     await userEvent.type(screen.getByLabelText(/Export it directly/), "roster-7");
     await userEvent.click(screen.getByRole("button", { name: "Export this group" }));
     expect(onExport).toHaveBeenCalledWith({ serverId: 3, groupId: "roster-7" });
+    // A group from the list goes with its name, for History to show.
+    await userEvent.click(screen.getByTestId(`export-${north.id}`));
+    expect(onExport).toHaveBeenLastCalledWith({ serverId: 3, groupId: north.id, name: north.name });
   });
 
   it("offers the groups a server's kind gives everyone, besides the search", async () => {
@@ -89,7 +92,7 @@ describe("the Groups page", () => {
     expect(offered.textContent).toContain("All enrollees attributed to you");
     expect(offered.textContent).toContain("Runout: enrollees attributed last year but not this year");
     await userEvent.click(screen.getByRole("button", { name: "Export Runout: enrollees attributed last year but not this year" }));
-    expect(onExport).toHaveBeenCalledWith({ serverId: 4, groupId: "runout" });
+    expect(onExport).toHaveBeenCalledWith({ serverId: 4, groupId: "runout", name: "Runout: enrollees attributed last year but not this year" });
     expect(screen.getByLabelText("Search by name")).toBeTruthy();
   });
 

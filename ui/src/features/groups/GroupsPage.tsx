@@ -15,7 +15,8 @@ import { OfferedGroups } from "./OfferedGroups";
 
 const ROW_HEIGHT = 64;
 
-export type GroupChoice = { serverId: number; groupId: string };
+/** A group to export, with its name where the server gave one (History shows it instead of the id). */
+export type GroupChoice = { serverId: number; groupId: string; name?: string };
 
 /** "ACO North · 120 members · urn:aco|N-1" */
 export function groupLine(g: GroupSummary): string {
@@ -158,7 +159,10 @@ export function GroupsPage({ onExport }: { onExport: (choice: GroupChoice) => vo
         </div>
       </div>
 
-      <OfferedGroups groups={offered} onExport={(groupId) => serverId !== null && onExport({ serverId, groupId })} />
+      <OfferedGroups
+        groups={offered}
+        onExport={(groupId, name) => serverId !== null && onExport({ serverId, groupId, name })}
+      />
 
       {pins.length > 0 && (
         <section aria-labelledby="pins-title" className="pins">
@@ -173,7 +177,7 @@ export function GroupsPage({ onExport }: { onExport: (choice: GroupChoice) => vo
                 <button
                   type="button"
                   className="primary"
-                  onClick={() => serverId !== null && onExport({ serverId, groupId: p.groupId })}
+                  onClick={() => serverId !== null && onExport({ serverId, groupId: p.groupId, name: p.name ?? undefined })}
                 >
                   Export
                 </button>
@@ -227,7 +231,7 @@ export function GroupsPage({ onExport }: { onExport: (choice: GroupChoice) => vo
                     type="button"
                     className="primary"
                     data-testid={`export-${g.id}`}
-                    onClick={() => serverId !== null && onExport({ serverId, groupId: g.id })}
+                    onClick={() => serverId !== null && onExport({ serverId, groupId: g.id, name: g.name ?? undefined })}
                   >
                     Export…
                   </button>

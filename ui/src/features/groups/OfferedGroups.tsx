@@ -5,7 +5,7 @@ import type { ProfileGroup } from "../../ipc/bindings/ProfileGroup";
 
 interface Props {
   groups: ProfileGroup[];
-  onExport: (groupId: string) => void;
+  onExport: (groupId: string, name: string) => void;
 }
 
 export function OfferedGroups({ groups, onExport }: Props) {
@@ -24,7 +24,7 @@ export function OfferedGroups({ groups, onExport }: Props) {
               className="primary"
               aria-label={`Export ${g.label}`}
               data-testid={`export-offered-${g.id}`}
-              onClick={() => onExport(g.id)}
+              onClick={() => onExport(g.id, g.label)}
             >
               Export
             </button>

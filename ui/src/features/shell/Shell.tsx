@@ -107,7 +107,11 @@ export function Shell() {
         ) : page === "keys" ? (
           <KeysPage />
         ) : page === "groups" ? (
-          <GroupsPage onExport={(choice) => exportWith({ serverId: choice.serverId, level: "group", groupId: choice.groupId })} />
+          <GroupsPage
+            onExport={(choice) =>
+              exportWith({ serverId: choice.serverId, level: "group", groupId: choice.groupId, groupName: choice.name ?? "" })
+            }
+          />
         ) : page === "export" ? (
           <ExportPage key={exportForm?.n ?? 0} initial={exportForm?.form} onBrowse={browseFolder} />
         ) : page === "history" ? (

@@ -16,4 +16,8 @@ outDir: string | null, parallel: number, deleteAfter: boolean,
 /**
  * On an incremental group export, also fetch the full records of patients who joined the group.
  */
-newMemberRecords: boolean, };
+newMemberRecords: boolean, 
+/**
+ * The group's name where the user chose it from the server's list (shown in History instead of its id).
+ */
+groupName?: string, };

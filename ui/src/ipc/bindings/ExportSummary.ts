@@ -23,6 +23,7 @@ filesPresent: boolean,
  */
 serverName: string | null, 
 /**
- * For a group export: the group's name where Haul knows it (a pinned group of that server).
+ * For a group export: the group's name where Haul knows it (a pinned group of that server, else the name
+ * it had when the export was started from the server's list).
  */
 groupName: string | null, };

@@ -21,4 +21,9 @@ newMemberRecords?: boolean,
 /**
  * This export fetches the new members' records for export N (it updates no dataset of its own).
  */
-newMembersOf?: number, };
+newMembersOf?: number, 
+/**
+ * A group export's group by its name, as the server named it where the user chose it (shown instead of
+ * the id; display text only, at most 200 characters).
+ */
+groupName?: string, };
