@@ -210,6 +210,29 @@ impl<'a> Context<'_, 'a> {
     }
 
     fn binary(&self, op: Op, l: &Expr, r: &Expr, focus: &[Item<'a>], index: Option<i64>) -> Out<'a> {
+        // `code = 'text'`, the commonest test in a view's where(): compared in place, without making the literal
+        // an item (a String) at every comparison. Anything but one plain string on the other side goes the
+        // general way below, so the result is the same.
+        if matches!(op, Op::Eq | Op::Ne) {
+            let literal = match (l, r) {
+                (_, Expr::Literal(Literal::Str(s))) => Some((l, s)),
+                (Expr::Literal(Literal::Str(s)), _) => Some((r, s)),
+                _ => None,
+            };
+            if let Some((other, text)) = literal {
+                let a = self.eval(other, focus, index)?;
+                let result = match a.as_slice() {
+                    [] => Some(None),
+                    [Item::Str(s, _)] if !a[0].is_temporal_typed() => Some(Some(s.as_ref() == text.as_str())),
+                    [x] if !x.is_temporal_typed() && !matches!(x, Item::Str(..)) => Some(Some(false)),
+                    [_] => None,
+                    _ => Some(Some(false)),
+                };
+                if let Some(result) = result {
+                    return Ok(boolean(if op == Op::Ne { result.map(|r| !r) } else { result }));
+                }
+            }
+        }
         let a = self.eval(l, focus, index)?;
         let b = self.eval(r, focus, index)?;
         let doc = self.doc;

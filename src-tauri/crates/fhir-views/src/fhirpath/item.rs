@@ -157,7 +157,7 @@ impl<'a> Item<'a> {
         }
     }
 
-    fn is_temporal_typed(&self) -> bool {
+    pub(super) fn is_temporal_typed(&self) -> bool {
         matches!(self, Item::Temporal(_))
             || matches!(self, Item::Str(_, Some("date" | "dateTime" | "instant" | "time")))
     }

@@ -166,3 +166,43 @@ fn a_view_past_a_sheets_rows_goes_on_to_more_sheets() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("('many', ['n', 0, 1, 2])") && text.contains("('many (4)', ['n', 9])"), "{text}");
 }
+
+/// `path = 'text'` has a shortcut (compared in place, issue 17's speed work): it must answer as the general
+/// comparison does, for one string, several, none, a non-string, a date, and the literal on the left.
+#[test]
+fn comparing_with_a_text_literal_answers_as_the_general_comparison() {
+    let view = fhir_views::View::from_json(
+        &serde_json::json!({
+            "resource": "Patient",
+            "select": [{"column": [
+                {"name": "female", "path": "gender = 'female'", "type": "boolean"},
+                {"name": "not_male", "path": "gender != 'male'", "type": "boolean"},
+                {"name": "left", "path": "'female' = gender", "type": "boolean"},
+                {"name": "two_givens", "path": "name.given = 'Ann'", "type": "boolean"},
+                {"name": "one_given", "path": "name.given.first() = 'Ann'", "type": "boolean"},
+                {"name": "missing", "path": "maritalStatus.text = 'x'", "type": "boolean"},
+                {"name": "number", "path": "multipleBirthInteger = '2'", "type": "boolean"},
+                {"name": "flag", "path": "active = 'true'", "type": "boolean"},
+                {"name": "same_day", "path": "birthDate = '1980-02-03'", "type": "boolean"},
+                {"name": "via_where", "path": "name.where(use = 'official').family", "type": "string"}
+            ]}]
+        }),
+        "literal",
+    )
+    .unwrap();
+    let line = br#"{"resourceType":"Patient","id":"p","gender":"female","active":true,"multipleBirthInteger":2,"birthDate":"1980-02-03","name":[{"use":"usual","family":"A","given":["Ann","Bea"]},{"use":"official","family":"B"}]}"#;
+    let rows = fhir_views::rows_as_json(&view, line).unwrap();
+    let r = &rows[0];
+    let get = |k: &str| r[k].clone();
+    use serde_json::Value;
+    assert_eq!(get("female"), Value::Bool(true));
+    assert_eq!(get("not_male"), Value::Bool(true));
+    assert_eq!(get("left"), Value::Bool(true));
+    assert_eq!(get("two_givens"), Value::Bool(false), "two values against one: not equal");
+    assert_eq!(get("one_given"), Value::Bool(true));
+    assert_eq!(get("missing"), Value::Null, "nothing compared: empty");
+    assert_eq!(get("number"), Value::Bool(false), "an integer is not the text '2'");
+    assert_eq!(get("flag"), Value::Bool(false), "a boolean is not the text 'true'");
+    assert_eq!(get("via_where"), Value::String("B".into()));
+    assert_eq!(get("same_day"), Value::Bool(true));
+}
