@@ -6,6 +6,18 @@ cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 # A fresh clone builds once: incremental caches would only cost disk (gigabytes) and time.
 if [ "${CI:-}" = "true" ]; then export CARGO_INCREMENTAL=0; fi
+# The shared sample data (the Synthea export, the SQL-on-FHIR suite) sits beside the repository as `shared/`.
+# A clone made elsewhere (`git clone /work/main /tmp/x`) finds it beside the repository it was cloned from.
+if [ -z "${HAUL_SHARED_DIR:-}" ] && [ ! -d ../shared/data ]; then
+  origin=$(git config --get remote.origin.url 2>/dev/null || true)
+  if [ -n "$origin" ] && [ -d "$origin/../shared/data" ]; then
+    export HAUL_SHARED_DIR="$(cd "$origin/../shared" && pwd)"
+    echo "Shared sample data: $HAUL_SHARED_DIR (beside the repository this clone came from)"
+  else
+    echo "The shared sample data is missing: put it beside the repository as shared/, or set HAUL_SHARED_DIR." >&2
+    exit 1
+  fi
+fi
 # Every cargo call below builds the same units (same packages, features and compiler), so the workspace is
 # compiled once: clippy's lints run inside that one build (clippy-driver wraps rustc for workspace members
 # only, exactly as `cargo clippy` does, but with code generation), instead of a separate check of everything.
