@@ -13,6 +13,7 @@ import { emptyForm, formProblems, PRESETS, RESOURCE_TYPES, toRequest, type Expor
 import { isUnfinished } from "./jobState";
 import { RunningExport, useJobProgress } from "./RunningExport";
 import { NextSteps } from "./NextSteps";
+import { ServerSelect } from "../servers/ServerSelect";
 import { DateTimeInput } from "../../design/DateTimeInput";
 import { countOf } from "../../format";
 
@@ -229,27 +230,14 @@ export function ExportPage({
       >
         <div className="field">
           <label htmlFor={ids.server}>Server</label>
-          {/* Mounted with its options: WebKitGTK showed an empty box when the options came after the value. */}
-          {servers === null ? (
-            <p className="muted" id={ids.server}>
-              Loading the servers…
-            </p>
-          ) : (
-            <select
-              id={ids.server}
-              data-testid="export-server"
-              value={form.serverId ?? ""}
-              onChange={(e) => set("serverId", e.target.value === "" ? null : Number(e.target.value))}
-              aria-invalid={shown("server") ? true : undefined}
-            >
-              {servers?.length === 0 && <option value="">No servers yet: add one on the Servers page</option>}
-              {servers?.map((s) => (
-                <option key={s.id} value={s.id}>
-                  {s.name}
-                </option>
-              ))}
-            </select>
-          )}
+          <ServerSelect
+            id={ids.server}
+            testId="export-server"
+            servers={servers}
+            value={form.serverId}
+            onChange={(id) => set("serverId", id)}
+            invalid={shown("server") !== undefined}
+          />
           {shown("server") && <p className="field-error">{shown("server")}</p>}
         </div>
 

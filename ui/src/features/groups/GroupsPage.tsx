@@ -12,6 +12,7 @@ import {
 import { ErrorNotice } from "../shell/ErrorNotice";
 import { countOf, formatCount } from "../../format";
 import { OfferedGroups } from "./OfferedGroups";
+import { ServerSelect } from "../servers/ServerSelect";
 
 const ROW_HEIGHT = 64;
 
@@ -130,19 +131,7 @@ export function GroupsPage({ onExport }: { onExport: (choice: GroupChoice) => vo
       <div className="form groups-controls">
         <div className="field">
           <label htmlFor={ids.server}>Server</label>
-          <select
-            id={ids.server}
-            data-testid="groups-server"
-            value={serverId ?? ""}
-            onChange={(e) => setServerId(e.target.value === "" ? null : Number(e.target.value))}
-          >
-            {servers?.length === 0 && <option value="">No servers yet: add one on the Servers page</option>}
-            {servers?.map((s) => (
-              <option key={s.id} value={s.id}>
-                {s.name}
-              </option>
-            ))}
-          </select>
+          <ServerSelect id={ids.server} testId="groups-server" servers={servers} value={serverId} onChange={setServerId} />
         </div>
         <div className="field">
           <label htmlFor={ids.typed}>Know the Group's id? Export it directly</label>
