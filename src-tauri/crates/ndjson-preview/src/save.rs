@@ -22,17 +22,14 @@ impl PreviewFolder {
             "{}.partial",
             out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "rows.csv".into())
         ));
-        let written = self.write_csv(resource_type, rows, &partial);
-        match written {
-            Ok(n) => {
-                std::fs::rename(&partial, out).map_err(|e| PreviewError::write(out, e))?;
-                Ok(n)
-            }
-            Err(e) => {
-                let _ = std::fs::remove_file(&partial);
-                Err(e)
-            }
+        let saved = self
+            .write_csv(resource_type, rows, &partial)
+            .and_then(|n| std::fs::rename(&partial, out).map(|()| n).map_err(|e| PreviewError::write(out, e)));
+        if saved.is_err() {
+            // Nothing half-written is left behind, under either name.
+            let _ = std::fs::remove_file(&partial);
         }
+        saved
     }
 
     fn write_csv(&self, resource_type: &str, rows: &[u64], path: &Path) -> Result<u64, PreviewError> {
