@@ -129,7 +129,8 @@ impl From<PlanError> for IpcError {
             | PlanError::NoPointInTime
             | PlanError::ContainerName(_)
             | PlanError::OneAtATime { .. }
-            | PlanError::Quirk(_) => ErrorCode::InvalidInput,
+            | PlanError::Quirk(_)
+            | PlanError::Destination(_) => ErrorCode::InvalidInput,
             PlanError::Folder(f) => return f.into(),
             PlanError::Server(s) => return s.into(),
             PlanError::Db(db) => return db.into(),

@@ -33,12 +33,14 @@ fi
 # DuckDB, pyarrow and openpyxl, from PyPI into .venv, for the interop tests (Parquet, CSV, Excel) and the
 # benchmarks.
 if [ "$mode" = test ]; then
-  pins=(duckdb==2.0.0 pyarrow==26.0.1 openpyxl==3.1.5)
-  check='import duckdb, pyarrow, openpyxl; assert (duckdb.__version__, pyarrow.__version__, openpyxl.__version__) == ("2.0.0", "26.0.1", "3.1.5")'
+  # moto (its server mode): the S3-compatible server of the object storage tests; azure-storage-blob: creates
+  # the tests' container in Azurite and reads blobs back.
+  pins=(duckdb==2.0.0 pyarrow==26.0.1 openpyxl==3.1.5 "moto[server]==5.2.5" azure-storage-blob==12.27.1)
+  check='import duckdb, pyarrow, openpyxl, moto, azure.storage.blob as blob; assert (duckdb.__version__, pyarrow.__version__, openpyxl.__version__, moto.__version__, blob.__version__) == ("2.0.0", "26.0.1", "3.1.5", "5.2.5", "12.27.1")'
   if .venv/bin/python -c "$check" 2>/dev/null; then
-    echo "DuckDB, pyarrow and openpyxl: present"
+    echo "DuckDB, pyarrow, openpyxl, moto and azure-storage-blob: present"
   else
-    echo "Installing DuckDB, pyarrow and openpyxl into .venv (pip): ${pins[*]}"
+    echo "Installing DuckDB, pyarrow, openpyxl, moto and azure-storage-blob into .venv (pip): ${pins[*]}"
     if ! python3 -m venv .venv 2>/dev/null; then
       sudo=""
       [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -53,6 +55,20 @@ fi
 if [ "$mode" = test ] && ! command -v tauri-driver >/dev/null 2>&1; then
   echo "Installing tauri-driver (cargo install)"
   cargo install tauri-driver --locked --quiet
+fi
+
+# Azurite (Microsoft's Azure Storage emulator) for the object storage tests, reinstalled only when its lock
+# file changed.
+if [ "$mode" = test ]; then
+  stamp=tests/storage/node_modules/.haul-lock-sha256
+  want=$(sha256sum tests/storage/package-lock.json | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "Installing Azurite (npm)"
+    npm --prefix tests/storage ci --no-audit --no-fund --loglevel=error
+    echo "$want" > "$stamp"
+  else
+    echo "Azurite: up to date"
+  fi
 fi
 
 # The UI's npm packages, reinstalled only when the lock file changed.

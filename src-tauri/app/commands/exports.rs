@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use bulk_client::{ExportLevel, ExportRequest};
-use export_jobs::{ExportFolder, ExportPlan, ExportPreview, ExportRunner, JobEvent, Since};
+use export_jobs::{ExportFolder, ExportPlan, ExportPreview, ExportRunner, ExportTarget, JobEvent, Since};
 use haul_store::{JobRecord, JobState, PinnedGroup, TypeTotal};
 use serde::{Deserialize, Serialize};
 use tauri::State;
@@ -79,9 +79,18 @@ pub async fn start_export(
     input: ExportInput,
     on_event: Channel<JobEvent>,
 ) -> Result<i64, IpcError> {
+    // A folder, or an object storage address typed in its place.
+    let (out_dir, destination) = match input.out_dir.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => (None, None),
+        Some(text) => match export_jobs::export_target(text)? {
+            ExportTarget::Folder(dir) => (Some(dir), None),
+            ExportTarget::Storage(address) => (None, Some(address)),
+        },
+    };
     let plan = ExportPlan {
         since: if input.since_last { Since::LastExport } else { Since::AsRequested },
-        out_dir: input.out_dir.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(PathBuf::from),
+        out_dir,
+        destination,
         parallel: input.parallel,
         delete_after: input.delete_after,
         new_member_records: input.new_member_records,

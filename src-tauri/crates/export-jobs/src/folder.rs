@@ -26,8 +26,8 @@ pub enum FolderError {
     #[error("Haul could not delete {path}: {source}")]
     Delete { path: PathBuf, source: std::io::Error },
     #[error(
-        "“{0}” is an address, not a folder on this computer. Haul writes exports, Parquet and tables to folders \
-         only (storage such as S3, Azure or Google Cloud is not built yet): give a folder path."
+        "“{0}” is an address, not a folder on this computer. Haul writes Parquet and tables to folders only, and \
+         exports to a folder or to object storage (s3://, gs://, az://): give a folder path."
     )]
     NotAFolder(String),
 }
@@ -46,6 +46,27 @@ pub fn local_folder(path: &Path) -> Result<(), FolderError> {
         }
     }
     Ok(())
+}
+
+/// Where an export's files go, as the user gave it (the command line's `--out`, the Export page's folder).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExportTarget {
+    Folder(PathBuf),
+    /// Object storage (`s3://…`, `gs://…`, `az://…`), its address as [`object_destination::Destination`]
+    /// writes it.
+    Storage(String),
+}
+
+/// One rule for both: an object storage address Haul can write to is opened (checked, nothing sent); any
+/// other text must be a folder path (see [`local_folder`]).
+pub fn export_target(text: &str) -> Result<ExportTarget, crate::PlanError> {
+    if object_destination::is_object_address(text) {
+        let dest = object_destination::Destination::open(text)?;
+        return Ok(ExportTarget::Storage(dest.address().to_string()));
+    }
+    let path = PathBuf::from(text.trim());
+    local_folder(&path)?;
+    Ok(ExportTarget::Folder(path))
 }
 
 const MANIFEST: &str = "manifest.json";

@@ -19,7 +19,7 @@ mod sign_in;
 pub mod verify;
 pub mod wording;
 
-pub use folder::{ExportFolder, FolderError, local_folder};
+pub use folder::{ExportFolder, ExportTarget, FolderError, export_target, local_folder};
 pub use limits::{DiskFull, Limits};
 pub use plan::{ExportPlan, ExportPreview, PlanError, PlannedExport, ServerChoice, Since, describe_baseline};
 pub use runner::{EventSink, ExportRunner, JobError, JobEvent, JobOutcome, Pacing};

@@ -52,6 +52,9 @@ pub struct ExportPlan {
     pub new_member_records: bool,
     /// The group's name as the server gave it (display only; kept for a group export).
     pub group_name: Option<String>,
+    /// Object storage the files go to (`s3://bucket/prefix`, `gs://…`, `az://…`); the folder then keeps only
+    /// Haul's own small files (see `runner::upload`).
+    pub destination: Option<String>,
 }
 
 /// Why an export cannot start as asked. Nothing was created.
@@ -88,6 +91,8 @@ pub enum PlanError {
     Quirk(#[from] crate::quirks::QuirkError),
     #[error(transparent)]
     Folder(#[from] FolderError),
+    #[error(transparent)]
+    Destination(#[from] object_destination::DestinationError),
     #[error(transparent)]
     Server(#[from] ServerError),
     #[error(transparent)]
@@ -216,6 +221,7 @@ impl ExportPlan {
             folder_note: None,
             new_member_records: true,
             group_name: None,
+            destination: None,
         }
     }
 
@@ -252,6 +258,8 @@ impl ExportPlan {
             folder_note: incremental.then(|| "since last".to_string()),
             new_member_records: old.settings.new_member_records != Some(false),
             group_name: old.settings.group_name.clone(),
+            // A monthly run lands beside the last one (its own `export_date=` partition).
+            destination: old.settings.destination.clone(),
         })
     }
 
@@ -360,6 +368,11 @@ impl ExportPlan {
             Some(dir) => dir.clone(),
             None => self.default_folder(&server.server_name, exports_root),
         };
+        // An address that cannot be used is refused now, before anything is sent to the server.
+        let destination = match &self.destination {
+            Some(address) => Some(object_destination::Destination::open(address)?.address().to_string()),
+            None => None,
+        };
         let folder = ExportFolder::prepare(&out)?;
         let job = db.create_job(&NewJob {
             server_id: server.server_id,
@@ -372,6 +385,7 @@ impl ExportPlan {
                 new_member_records: (!self.new_member_records).then_some(false),
                 new_members_of: None,
                 group_name: self.group_name_to_keep(),
+                destination,
             },
             out_dir: folder.path().to_path_buf(),
         })?;

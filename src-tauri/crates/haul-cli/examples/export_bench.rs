@@ -17,15 +17,7 @@ mod common;
 use common::{Killed, haul_binary, wait_with_usage};
 
 fn start_sim(patients: u64) -> (Killed, String) {
-    let mut child = Command::new(haul_binary())
-        .args(["sim", "--patients", &patients.to_string(), "--prepare-seconds", "0", "--resources-per-file", "200000"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    (Killed(child), line.trim().to_string())
+    common::start_sim(patients, 200000, &[])
 }
 
 struct Run {

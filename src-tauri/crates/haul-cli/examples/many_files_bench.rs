@@ -12,7 +12,6 @@
 //!     cargo build --release -p haul-cli --bin haul --example many_files_bench
 //!     target/release/examples/many_files_bench [PATIENTS]     # default 190 (about 20,000 files)
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -24,16 +23,7 @@ use common::{Killed, haul_binary, wait_with_usage};
 const FAULTS: &str = r#"{"file_429_every":20,"file_retry_after_seconds":1}"#;
 
 fn start_sim(patients: u64) -> (Killed, String) {
-    let mut child = Command::new(haul_binary())
-        .args(["sim", "--patients", &patients.to_string(), "--prepare-seconds", "0", "--resources-per-file", "1"])
-        .args(["--faults", FAULTS])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    (Killed(child), line.trim().to_string())
+    common::start_sim(patients, 1, &["--faults", FAULTS])
 }
 
 /// The simulator's counters: (file requests answered with a body, file requests throttled).

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,7 +12,9 @@ use export_jobs::wording::{bytes as human_bytes, duration as human_duration};
 
 use crate::open_db;
 use bulk_client::{DownloadLimits, printable};
-use export_jobs::{EventSink, ExportPlan, ExportRunner, JobEvent, JobOutcome, Limits, Pacing, ServerChoice, Since};
+use export_jobs::{
+    EventSink, ExportPlan, ExportRunner, ExportTarget, JobEvent, JobOutcome, Limits, Pacing, ServerChoice, Since,
+};
 use haul_store::{AuthSettings, Database, JobState, SecretRef};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use tokio_util::sync::CancellationToken;
@@ -120,9 +121,11 @@ pub struct ExportArgs {
     /// With --since on a group: do not fetch the full records of patients who joined the group since then.
     #[arg(long)]
     no_new_member_records: bool,
-    /// The export folder (created; must be new or empty).
-    #[arg(long, value_name = "DIR", value_parser = crate::folder_arg)]
-    out: PathBuf,
+    /// Where the files go: a folder (created; must be new or empty), or object storage, `s3://bucket/prefix`,
+    /// `gs://bucket/prefix` or `az://container/prefix`, with credentials from the environment (each export
+    /// in its own `export_date=` partition; Haul's small files stay in a folder under its data folder).
+    #[arg(long, value_name = "DIR|URL", value_parser = out_arg)]
+    out: ExportTarget,
     #[command(flatten)]
     network: crate::network_args::NetworkArgs,
     #[command(flatten)]
@@ -328,8 +331,18 @@ pub async fn export(mut args: ExportArgs) -> Result<u8, String> {
         post: args.post,
         extra: args.extra,
     };
+    let (out_dir, destination) = match args.out {
+        ExportTarget::Folder(dir) => (Some(dir), None),
+        ExportTarget::Storage(address) => (None, Some(address)),
+    };
+    // A storage export keeps its log, manifest and report in a new folder under Haul's exports folder.
+    let exports_root = match &destination {
+        None => std::path::PathBuf::from("."),
+        Some(_) => haul_store::DataDir::locate().map_err(|e| e.to_string())?.default_exports_root(),
+    };
     let mut plan = ExportPlan {
-        out_dir: Some(args.out),
+        out_dir,
+        destination,
         parallel: args.parallel,
         delete_after: !args.no_delete,
         new_member_records: !args.no_new_member_records,
@@ -347,8 +360,7 @@ pub async fn export(mut args: ExportArgs) -> Result<u8, String> {
         }
     }
     let auto = plan.since == Since::LastExport;
-    // The exports root is only used without --out, which the command line always has.
-    let planned = plan.create(&db, std::path::Path::new(".")).map_err(plan_error)?;
+    let planned = plan.create(&db, &exports_root).map_err(plan_error)?;
     for note in &planned.notes {
         eprintln!("Note: {note}");
     }
@@ -357,7 +369,10 @@ pub async fn export(mut args: ExportArgs) -> Result<u8, String> {
     }
     let job = planned.job;
     eprintln!("Export {} started: {}", job.id, job.request.describe(&fhir_url).lines().next().unwrap_or(""));
-    eprintln!("Folder: {}", job.out_dir);
+    match &job.settings.destination {
+        Some(address) => eprintln!("Storage: {address} (Haul's own files: {})", job.out_dir),
+        None => eprintln!("Folder: {}", job.out_dir),
+    }
     run_one(&runner(db, &args.limits, http), job.id).await
 }
 
@@ -572,4 +587,9 @@ fn bars() -> EventSink {
             }
         }
     })
+}
+
+/// `--out` of `haul export`: a folder, or object storage (export-jobs' one rule).
+fn out_arg(text: &str) -> Result<ExportTarget, String> {
+    export_jobs::export_target(text).map_err(|e| e.to_string())
 }

@@ -27,6 +27,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0015_file_deletions", include_str!("migrations/0015_file_deletions.sql")),
     ("0016_schedules", include_str!("migrations/0016_schedules.sql")),
     ("0017_client_certificate_chain", include_str!("migrations/0017_client_certificate_chain.sql")),
+    ("0018_file_uploads", include_str!("migrations/0018_file_uploads.sql")),
 ];
 
 /// The schema version this build writes.

@@ -177,6 +177,12 @@ pub struct JobSettings {
     #[ts(optional)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group_name: Option<String>,
+    /// Object storage the export's files go to (`s3://bucket/prefix`, `gs://…`, `az://…`); the export folder
+    /// then keeps only the manifest, the log, the report, error and deleted files, and quarantined lines.
+    /// The address only: credentials come from the environment.
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destination: Option<String>,
 }
 
 impl Default for JobSettings {
@@ -188,6 +194,7 @@ impl Default for JobSettings {
             new_member_records: None,
             new_members_of: None,
             group_name: None,
+            destination: None,
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod keys;
 pub mod schedules;
 pub mod servers;
 pub mod tables;
+mod uploads;
 
 pub use baseline::{Baseline, BaselineChoice, ExportScope, request_key, same_request};
 pub use data_dir::{DataDir, DataDirError};

@@ -424,7 +424,7 @@ export function ExportPage({
               {shown("parallel") && <p className="field-error">{shown("parallel")}</p>}
             </div>
             <div className="field">
-              <label htmlFor={ids.out}>Folder</label>
+              <label htmlFor={ids.out}>Folder or storage address</label>
               <div className="input-with-button">
                 <input
                   id={ids.out}
@@ -444,7 +444,11 @@ export function ExportPage({
                   Choose…
                 </button>
               </div>
-              <p className="field-hint">Leave empty for a new folder named after the server and the time.</p>
+              <p className="field-hint">
+                Leave empty for a new folder named after the server and the time. Or type an object storage address,
+                such as s3://bucket/prefix, gs://bucket/prefix or az://container/prefix: Haul signs in to the storage
+                with the credentials of the environment it was started in (typing them into Haul is not built yet).
+              </p>
             </div>
           </div>
         </details>

@@ -42,7 +42,10 @@ export function HistoryDetail({
   const panelRef = useRef<HTMLDivElement>(null);
   // Deleted ("Delete files…") or moved away: nothing in the folder can be opened any more.
   const present = summary.filesPresent;
-  const convertible = present && !summary.running && ["completed", "completed_with_problems"].includes(job.state);
+  // A storage export's resource files are in the storage, not in the folder: nothing to look inside here.
+  const destination = job.settings.destination;
+  const convertible =
+    present && !destination && !summary.running && ["completed", "completed_with_problems"].includes(job.state);
   const finished = !isUnfinished(job.state);
   const cancellable = isInterrupted(summary);
   const resumable = cancellable || (!summary.running && job.state === "failed");
@@ -128,7 +131,15 @@ export function HistoryDetail({
             <dd data-testid="history-deletions">{countOf(summary.deletions, "resource")}</dd>
           </>
         )}
-        <dt>Folder</dt>
+        {destination && (
+          <>
+            <dt>Storage</dt>
+            <dd>
+              <code data-testid="history-destination">{destination}</code> (each export in its own export_date= folder)
+            </dd>
+          </>
+        )}
+        <dt>{destination ? "Haul's own files" : "Folder"}</dt>
         <dd>
           <code data-testid="history-folder">{job.outDir}</code>
         </dd>

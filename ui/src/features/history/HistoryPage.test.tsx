@@ -48,6 +48,18 @@ describe("the History page", () => {
     expect(rendered).toBeLessThan(60);
   });
 
+  it("shows where a storage export's files went, and offers no look inside the folder", async () => {
+    const stored = row(4);
+    stored.job.settings = { ...stored.job.settings, destination: "s3://payer-lake/bulk" };
+    listExports.mockResolvedValue([stored]);
+    render(<HistoryPage />);
+    await userEvent.click(await screen.findByTestId("history-row-4"));
+    expect((await screen.findByTestId("history-destination")).textContent).toBe("s3://payer-lake/bulk");
+    expect(screen.getByText("Haul's own files")).toBeTruthy();
+    expect(screen.queryByTestId("browse-export")).toBeNull();
+    expect(screen.queryByTestId("convert-export")).toBeNull();
+  });
+
   it("says when an export's files are gone, and offers nothing that would open them", async () => {
     // Row 3's folder is gone (odd ids in this fixture), row 4's is there.
     listExports.mockResolvedValue([row(4), row(3)]);

@@ -26,4 +26,10 @@ newMembersOf?: number,
  * A group export's group by its name, as the server named it where the user chose it (shown instead of
  * the id; display text only, at most 200 characters).
  */
-groupName?: string, };
+groupName?: string, 
+/**
+ * Object storage the export's files go to (`s3://bucket/prefix`, `gs://…`, `az://…`); the export folder
+ * then keeps only the manifest, the log, the report, error and deleted files, and quarantined lines.
+ * The address only: credentials come from the environment.
+ */
+destination?: string, };

@@ -14,13 +14,14 @@ use tokio::io::AsyncWriteExt;
 use super::context::{Ctx, Stop, disk_full, failure_of, io_failure};
 use super::events::JobEvent;
 use super::pacing::jitter;
+use super::upload::StoreTarget;
 use crate::limits::DiskFull;
 use crate::verify::{Checked, Expect, LineChecker, Verified, VerifyError, VerifyFile, verify_into};
 use crate::wording;
 
 /// The longest line the streaming checker carries: real resources are far shorter; a longer line sends the
 /// file to the full pass, so parallel downloads never each hold a long line.
-const CHECKER_CARRY: usize = 4 << 20;
+pub(super) const CHECKER_CARRY: usize = 4 << 20;
 
 /// One full verification pass at a time in the process (across jobs): each may hold a line up to the limit,
 /// and several at once would not be bounded by it.
@@ -35,7 +36,11 @@ const DISK_CHECK_EVERY: u64 = 64 << 20;
 /// Downloads and verifies every file not yet verified, a few at a time (the job's `parallel`, fewer while
 /// the server asks Haul to slow down). Returns verification summaries of the error files (for the problem
 /// list).
-pub(super) async fn download_all(ctx: &Arc<Ctx>, requires_token: bool) -> Result<HashMap<u32, Verified>, Stop> {
+pub(super) async fn download_all(
+    ctx: &Arc<Ctx>,
+    requires_token: bool,
+    store: Option<Arc<StoreTarget>>,
+) -> Result<HashMap<u32, Verified>, Stop> {
     let files = ctx.db(|db| db.job_files(ctx.id))?;
     ctx.folder.create_subfolders(&files.iter().map(|f| f.name.as_str()).collect::<Vec<_>>())?;
     let mut tasks = tokio::task::JoinSet::new();
@@ -49,11 +54,15 @@ pub(super) async fn download_all(ctx: &Arc<Ctx>, requires_token: bool) -> Result
         if f.state == FileState::Failed {
             continue;
         }
-        let ctx = ctx.clone();
+        let (ctx, store) = (ctx.clone(), store.clone());
         tasks.spawn(async move {
             let _lane = ctx.lanes.enter().await;
             let seq = f.seq;
-            (seq, fetch_and_verify(&ctx, &f, requires_token).await)
+            let result = match store {
+                None => fetch_and_verify(&ctx, &f, requires_token).await,
+                Some(store) => super::upload::fetch_into_store(&ctx, &store, &f, requires_token).await,
+            };
+            (seq, result)
         });
     }
     let mut fatal = None;
@@ -83,6 +92,23 @@ pub(super) async fn download_all(ctx: &Arc<Ctx>, requires_token: bool) -> Result
 /// One file: download (resuming `.part`), then verify into place. A file the server cannot give is
 /// recorded as failed (and `Ok(Verified::default())` returned) so the others carry on.
 async fn fetch_and_verify(ctx: &Ctx, f: &FileRecord, requires_token: bool) -> Result<Verified, Stop> {
+    match fetch_into_folder(ctx, f, requires_token).await? {
+        Fetched::Verified(v) => record_verified(ctx, f, v),
+        Fetched::Failed(failure) => file_failed(ctx, f, failure),
+    }
+}
+
+/// What became of a file fetched into the folder.
+pub(super) enum Fetched {
+    /// Verified into place (not yet recorded as such).
+    Verified(Verified),
+    /// The server could not give it, or gave it unusable.
+    Failed(JobFailure),
+}
+
+/// Downloads a file into the folder (resuming `.part`) and verifies it into place; the row is left for the
+/// caller to mark verified, since for a storage destination the file is only safe once uploaded.
+pub(super) async fn fetch_into_folder(ctx: &Ctx, f: &FileRecord, requires_token: bool) -> Result<Fetched, Stop> {
     let target = ctx.folder.file(&f.name);
     let part = ctx.folder.part(&f.name);
     let compacting = ctx.folder.compacting(&f.name);
@@ -104,7 +130,7 @@ async fn fetch_and_verify(ctx: &Ctx, f: &FileRecord, requires_token: bool) -> Re
                 ctx.db(|db| db.set_file_state(ctx.id, f.seq, FileState::Downloaded, bytes))?
             }
             Err(Stop::Failed(failure)) if failure.kind != "disk_full" && failure.kind != "disk" => {
-                return file_failed(ctx, f, failure);
+                return Ok(Fetched::Failed(failure));
             }
             Err(other) => return Err(other),
         }
@@ -117,8 +143,7 @@ async fn fetch_and_verify(ctx: &Ctx, f: &FileRecord, requires_token: bool) -> Re
         .await
         .expect("counting does not panic")
         .map_err(|e| io_failure("read", &target, &e))?;
-        ctx.db(|db| db.set_file_verified(ctx.id, f.seq, v.bytes, v.resources, 0))?;
-        return Ok(v);
+        return Ok(Fetched::Verified(v));
     }
     let verified = match checked {
         // Checked line by line as it arrived, all good and plain: it only needs its name. (Error files are
@@ -158,11 +183,16 @@ async fn fetch_and_verify(ctx: &Ctx, f: &FileRecord, requires_token: bool) -> Re
                 Err(refused) => {
                     let failure =
                         JobFailure { kind: refused.code().into(), message: refused.to_string(), detail: None };
-                    return file_failed(ctx, f, failure);
+                    return Ok(Fetched::Failed(failure));
                 }
             }
         }
     };
+    Ok(Fetched::Verified(verified))
+}
+
+/// Marks a file verified (its counts, its deletions) and says so.
+pub(super) fn record_verified(ctx: &Ctx, f: &FileRecord, verified: Verified) -> Result<Verified, Stop> {
     ctx.db(|db| db.set_file_verified(ctx.id, f.seq, verified.bytes, verified.resources, verified.bad_lines))?;
     if f.kind == FileKind::Deleted {
         ctx.db(|db| db.set_file_deletions(ctx.id, f.seq, verified.deletions))?;
@@ -190,7 +220,7 @@ async fn fetch_and_verify(ctx: &Ctx, f: &FileRecord, requires_token: bool) -> Re
 }
 
 /// Records a file the server could not give (or gave unusable), so the others carry on.
-fn file_failed(ctx: &Ctx, f: &FileRecord, failure: JobFailure) -> Result<Verified, Stop> {
+pub(super) fn file_failed(ctx: &Ctx, f: &FileRecord, failure: JobFailure) -> Result<Verified, Stop> {
     ctx.log.event(
         "download_error",
         json!({"fileUrl": f.url, "body": failure.detail, "code": failure.kind, "message": failure.message,
@@ -216,7 +246,7 @@ fn count_lines(path: &Path) -> std::io::Result<Verified> {
     Ok(Verified { resources, bytes, ..Default::default() })
 }
 
-fn expect_of(f: &FileRecord) -> Expect<'_> {
+pub(super) fn expect_of(f: &FileRecord) -> Expect<'_> {
     match f.kind {
         FileKind::Output => Expect::Resource(&f.resource_type),
         FileKind::Error => Expect::Outcomes,
@@ -244,21 +274,7 @@ async fn download(
             Ok(m) if f.state != FileState::Pending || attempt > 1 => m.len(),
             _ => 0,
         };
-        ctx.db(|db| {
-            db.set_file_state(ctx.id, f.seq, FileState::Downloading, offset)?;
-            db.add_file_attempt(ctx.id, f.seq)
-        })?;
-        ctx.log.event(
-            "download_request",
-            json!({"fileUrl": f.url, "itemType": match f.kind { FileKind::Output => "output", FileKind::Error => "error", FileKind::Deleted => "deleted" },
-                   "resourceType": f.resource_type}),
-        );
-        ctx.emit(JobEvent::FileStarted {
-            seq: f.seq,
-            name: f.name.clone(),
-            resource_type: f.resource_type.clone(),
-            resume_from: offset,
-        });
+        note_attempt(ctx, f, offset)?;
         let mut sink = PartSink::new(ctx, f, part, &mut checker);
         sink.max_carry = ctx.limits.max_line_bytes.min(CHECKER_CARRY);
         let result = tokio::select! {
@@ -287,20 +303,55 @@ async fn download(
             Some(Err(DownloadError::Sink(e))) => return Err(io_failure("write", part, &e)),
             Some(Err(DownloadError::Server(e))) => e,
         };
-        let restart = error.kind == ExportErrorKind::ResumeRejected;
-        if restart {
+        if error.kind == ExportErrorKind::ResumeRejected {
             // The server cannot resume: start the file over.
             let _ = tokio::fs::remove_file(part).await;
         }
+        wait_to_retry(ctx, f, error, &mut attempt, &mut throttled).await?;
+    }
+}
+
+/// A request for file `f` from byte `offset`: counted on its row, logged, and told.
+pub(super) fn note_attempt(ctx: &Ctx, f: &FileRecord, offset: u64) -> Result<(), Stop> {
+    ctx.db(|db| {
+        db.set_file_state(ctx.id, f.seq, FileState::Downloading, offset)?;
+        db.add_file_attempt(ctx.id, f.seq)
+    })?;
+    ctx.log.event(
+        "download_request",
+        json!({"fileUrl": f.url, "itemType": match f.kind { FileKind::Output => "output", FileKind::Error => "error", FileKind::Deleted => "deleted" },
+               "resourceType": f.resource_type}),
+    );
+    ctx.emit(JobEvent::FileStarted {
+        seq: f.seq,
+        name: f.name.clone(),
+        resource_type: f.resource_type.clone(),
+        resume_from: offset,
+    });
+    Ok(())
+}
+
+/// After a failed request for file `f`: waits as the server asked (or with Haul's own backoff) and returns,
+/// to try again; or, past the tries allowed or for an error no retry mends, stops with the failure.
+/// Requests to slow down (429/503) are counted apart from failures.
+pub(super) async fn wait_to_retry(
+    ctx: &Ctx,
+    f: &FileRecord,
+    error: bulk_client::ExportError,
+    attempt: &mut u32,
+    throttled: &mut u32,
+) -> Result<(), Stop> {
+    {
+        let restart = error.kind == ExportErrorKind::ResumeRejected;
         let slow_down = error.kind == ExportErrorKind::Throttled;
         // A 500 on a file is as often a passing overload as a broken file: worth the same few tries.
         let retryable = error.is_retryable() || restart || error.status.is_some_and(|s| s >= 500);
         let (tries, limit) = if slow_down {
-            throttled += 1;
-            attempt -= 1;
-            (throttled, ctx.pacing.file_attempts.max(THROTTLED_ATTEMPTS))
+            *throttled += 1;
+            *attempt -= 1;
+            (*throttled, ctx.pacing.file_attempts.max(THROTTLED_ATTEMPTS))
         } else {
-            (attempt, ctx.pacing.file_attempts)
+            (*attempt, ctx.pacing.file_attempts)
         };
         if !retryable || tries >= limit {
             return Err(Stop::Failed(failure_of(&error)));
@@ -329,7 +380,7 @@ async fn download(
                 limit
             ),
         });
-        ctx.pause(wait).await?;
+        ctx.pause(wait).await
     }
 }
 

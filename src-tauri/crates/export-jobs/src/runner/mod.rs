@@ -12,6 +12,7 @@ mod lanes;
 mod pacing;
 mod poll;
 mod summary;
+mod upload;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -233,6 +234,8 @@ impl ExportRunner {
             return Err(JobError::Finished { id, state: job.state });
         }
         let (job, restarted) = self.follow_demo_server(job, &folder)?;
+        // The current dataset is built from the folder's files; a storage export's are not there.
+        let keeps_dataset = job.settings.destination.is_none();
         let session = self.session_for(&job).await?;
         let log = ExportLog::new(
             &folder.log(),
@@ -338,7 +341,9 @@ impl ExportRunner {
         // "keeps running" meanwhile.
         ctx.emit(JobEvent::State { state });
         let message = match state {
-            JobState::Completed => message + &self.keep_dataset(id, &ctx.session, &ctx.events, &cancel).await,
+            JobState::Completed if keeps_dataset => {
+                message + &self.keep_dataset(id, &ctx.session, &ctx.events, &cancel).await
+            }
             _ => message,
         };
         ctx.emit(JobEvent::Finished { state, message: message.clone() });
@@ -349,6 +354,9 @@ impl ExportRunner {
 /// The state machine, from wherever the job is.
 async fn drive(ctx: &Arc<Ctx>, mut job: JobRecord) -> Result<(JobState, Vec<String>), Stop> {
     if job.state == JobState::Created {
+        if let Some(address) = &job.settings.destination {
+            upload::check_destination(address).await?;
+        }
         let status_url = kickoff(ctx, &job).await?;
         ctx.db(|db| db.set_kicked_off(ctx.id, &status_url))?;
         ctx.log.set_export_id(&status_url);
@@ -396,6 +404,18 @@ async fn drive(ctx: &Arc<Ctx>, mut job: JobRecord) -> Result<(JobState, Vec<Stri
     let raw = ctx.db(|db| db.manifest_json(ctx.id))?.unwrap_or_else(|| "{}".into());
     let manifest = Manifest::parse(raw.as_bytes())
         .map_err(|e| Stop::Failed(JobFailure { kind: "protocol".into(), message: e.to_string(), detail: None }))?;
-    let summaries = download_all(ctx, manifest.requires_access_token).await?;
-    sum_up(ctx, &job, &status_url, summaries).await
+    let store = match &job.settings.destination {
+        None => None,
+        Some(address) => {
+            let target = upload::StoreTarget::claim(ctx, address, &manifest.transaction_time, &status_url).await?;
+            ctx.log.event("destination", json!({"address": target.address()}));
+            Some(Arc::new(target))
+        }
+    };
+    let summaries = download_all(ctx, manifest.requires_access_token, store.clone()).await?;
+    let summed = sum_up(ctx, &job, &status_url, summaries).await;
+    if let Some(store) = &store {
+        upload::publish_side_files(ctx, store).await?;
+    }
+    summed
 }

@@ -57,6 +57,25 @@ impl LineChecker {
         }
     }
 
+    /// A checker for the rest of a resource file whose first `bytes` (ending at a line end) an earlier process
+    /// checked: `resources` good lines, none bad, and a body that did not start as gzip.
+    pub fn continuing(resource_type: &str, max_carry: usize, resources: u64, bytes: u64) -> Self {
+        let mut checker = Self::new(Expect::Resource(resource_type), max_carry);
+        checker.checked.resources = resources;
+        checker.checked.bytes = bytes;
+        if bytes > 0 {
+            // Not the gzip magic: the process that saw the first bytes would not have gone on.
+            checker.head = b"{\n".to_vec();
+        }
+        checker
+    }
+
+    /// Something was found that only the full pass can settle: a bad line, a gzip body, a line too long to
+    /// carry. The file cannot be taken as it arrives.
+    pub fn is_unclean(&self) -> bool {
+        self.gave_up || self.checked.bad_lines > 0 || (self.head.len() == 2 && is_gzip_magic(&self.head))
+    }
+
     pub fn feed(&mut self, mut chunk: &[u8]) {
         if self.head.len() < 2 {
             let n = (2 - self.head.len()).min(chunk.len());

@@ -98,3 +98,19 @@ pub fn run_measured(command: &mut Command) -> (f64, f64, String) {
     let outcome = if ok { text.trim().to_string() } else { format!("failed: {}", err.lines().last().unwrap_or("")) };
     (seconds, peak_kib as f64 / 1024.0, outcome)
 }
+
+/// `haul sim` with `patients` generated patients, ready at once, files of up to `resources_per_file`, and
+/// `extra` arguments: the process and its base URL.
+pub fn start_sim(patients: u64, resources_per_file: u64, extra: &[&str]) -> (Killed, String) {
+    let mut child = Command::new(haul_binary())
+        .args(["sim", "--patients", &patients.to_string(), "--prepare-seconds", "0"])
+        .args(["--resources-per-file", &resources_per_file.to_string()])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    (Killed(child), line.trim().to_string())
+}

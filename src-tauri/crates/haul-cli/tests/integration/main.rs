@@ -6,6 +6,7 @@ mod export_command;
 mod keys_command;
 mod network_flags;
 mod no_secrets_on_disk;
+mod object_storage;
 mod saved_server;
 mod schedule_command;
 mod sign_in_flags;

@@ -1,0 +1,178 @@
+//! Benchmark (prints figures; not a timed test): the same whole-server export from `haul sim`, once into a
+//! local folder and once into an S3-compatible server (moto, in server mode, on loopback), in one run: the
+//! throughput of each, the `haul` process's peak RSS, and the most local disk the storage export used (Haul's
+//! data folder, sampled every 100 ms).
+//!
+//!     cargo build --release -p haul-cli --bin haul --example storage_bench
+//!     target/release/examples/storage_bench 5        # dataset size in GB (default: 5)
+//!
+//! The simulator and moto run as their own processes, so their memory is not counted. moto keeps objects in
+//! memory (spilling large ones to temporary files) and is Python: it is the slower side of this loopback.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+mod common;
+
+use common::{Killed, haul_binary, python, wait_with_usage};
+
+fn start_sim(patients: u64) -> (Killed, String) {
+    common::start_sim(patients, 200000, &[])
+}
+
+fn start_moto() -> (Killed, u16) {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(python())
+        .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("moto from .venv (make test installs it)");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "moto did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let made = Command::new(python())
+        .args([
+            "-c",
+            &format!(
+                "import boto3; boto3.client('s3', endpoint_url='http://127.0.0.1:{port}', aws_access_key_id='t', \
+             aws_secret_access_key='t', region_name='us-east-1').create_bucket(Bucket='bench')"
+            ),
+        ])
+        .status()
+        .unwrap();
+    assert!(made.success(), "creating the bucket failed");
+    (Killed(child), port)
+}
+
+struct Run {
+    bytes: u64,
+    download: Duration,
+    cpu: f64,
+    peak_rss_mib: f64,
+    peak_disk_mib: f64,
+}
+
+fn size_of_tree(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => size_of_tree(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+#[expect(clippy::zombie_processes, reason = "reaped by wait4, which also reports its rusage")]
+/// One `haul export --system` into `out`, with Haul's data folder `data`; the download phase is timed from
+/// the manifest to the exit, and `data` (where a storage export keeps its own files) is sampled for size.
+fn export(base: &str, out: &str, data: &Path, env: &[(&str, String)]) -> Run {
+    let mut child = Command::new(haul_binary())
+        .args(["export", "--fhir-url", base, "--system", "--parallel", "4", "--no-delete", "--out", out])
+        .env("HAUL_DATA_DIR", data)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (stop, peak) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicU64::new(0)));
+    let sampler = {
+        let (stop, peak, data) = (stop.clone(), peak.clone(), data.to_path_buf());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                peak.fetch_max(size_of_tree(&data), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    let mut started = None;
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if started.is_none() && line.starts_with("manifest:") {
+            started = Some(Instant::now());
+        }
+    }
+    let (ok, peak_kib, cpu) = wait_with_usage(&child);
+    let download = started.expect("a manifest arrived").elapsed();
+    stop.store(true, Ordering::Relaxed);
+    sampler.join().unwrap();
+    assert!(ok, "haul export failed");
+    // Exact sizes, as verified, from the export's record.
+    let db = haul_store::Database::open(&haul_store::DataDir::at(data).database_path()).unwrap();
+    let bytes = db
+        .list_jobs(1)
+        .unwrap()
+        .iter()
+        .map(|j| db.type_totals(j.id).unwrap().iter().map(|t| t.bytes).sum::<u64>())
+        .sum();
+    Run {
+        bytes,
+        download,
+        cpu,
+        peak_rss_mib: peak_kib as f64 / 1024.0,
+        peak_disk_mib: peak.load(Ordering::Relaxed) as f64 / (1 << 20) as f64,
+    }
+}
+
+fn main() {
+    let gb: f64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(5.0);
+    let work = tempfile::tempdir_in(
+        std::env::var_os("HAUL_BENCH_DIR").map(std::path::PathBuf::from).unwrap_or_else(std::env::temp_dir),
+    )
+    .unwrap();
+    let (sim, base) = start_sim(200);
+    let cal = export(&base, work.path().join("cal").to_str().unwrap(), &work.path().join("cal-data"), &[]);
+    drop(sim);
+    let per_patient = cal.bytes as f64 / 200.0;
+    let _ = std::fs::remove_dir_all(work.path().join("cal"));
+
+    let patients = ((gb * 1e9) / per_patient).ceil() as u64;
+    let (sim, base) = start_sim(patients);
+    let (moto, port) = start_moto();
+    let folder = work.path().join("folder");
+    let local = export(&base, folder.to_str().unwrap(), &work.path().join("local-data"), &[]);
+    let _ = std::fs::remove_dir_all(&folder);
+    let env = [
+        ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}")),
+        ("AWS_ALLOW_HTTP", "true".to_string()),
+        ("AWS_ACCESS_KEY_ID", "t".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "t".to_string()),
+        ("AWS_REGION", "us-east-1".to_string()),
+    ];
+    let stored = export(&base, "s3://bench/haul", &work.path().join("s3-data"), &env);
+    drop((moto, sim));
+
+    let rate = |r: &Run| r.bytes as f64 / 1e6 / r.download.as_secs_f64();
+    println!("{patients} patients, {:.2} GB of NDJSON; 4 files at a time; load {}", local.bytes as f64 / 1e9, load());
+    println!(
+        "{:>16} {:>10} {:>10} {:>13} {:>13} {:>15}",
+        "into", "seconds", "MB/s", "CPU s/GB", "peak RSS MiB", "local disk MiB"
+    );
+    for (name, r) in [("a folder", &local), ("S3 (moto)", &stored)] {
+        println!(
+            "{:>16} {:>10.1} {:>10.0} {:>13.2} {:>13.1} {:>15.1}",
+            name,
+            r.download.as_secs_f64(),
+            rate(r),
+            r.cpu / (r.bytes as f64 / 1e9),
+            r.peak_rss_mib,
+            r.peak_disk_mib
+        );
+    }
+    println!("S3 / folder throughput: {:.2}", rate(&stored) / rate(&local));
+}
+
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}

@@ -1,0 +1,243 @@
+//! Object storage as the place an export goes: `s3://bucket/prefix` (AWS S3 and S3-compatible servers),
+//! `gs://bucket/prefix` (Google Cloud Storage) and `az://container/prefix` (Azure Blob Storage and ADLS Gen2,
+//! also `abfs(s)://container@account.dfs.core.windows.net/prefix`), through the Arrow project's `object_store`.
+//!
+//! Credentials come only from the standard places each cloud's own tools read: the environment
+//! (`AWS_ACCESS_KEY_ID`, `AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`, `AZURE_STORAGE_ACCOUNT_NAME`,
+//! `GOOGLE_APPLICATION_CREDENTIALS`, …), web identity and instance metadata. An address that carries a
+//! password or a query (a SAS token) is refused: addresses are kept in Haul's history, secrets never are.
+//!
+//! [`ObjectUpload`] is a multipart upload whose progress ([`UploadProgress`]: the upload's id and its parts'
+//! ids) the caller keeps, so a process that was killed continues the same upload after the parts it finished.
+
+mod error;
+mod upload;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+use object_store::aws::AmazonS3Builder;
+use object_store::azure::MicrosoftAzureBuilder;
+use object_store::gcp::GoogleCloudStorageBuilder;
+use object_store::multipart::MultipartStore;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+
+pub use error::DestinationError;
+pub use upload::{MAX_PARTS, ObjectUpload, PART_SIZE, UploadProgress};
+
+/// The address schemes Haul writes to, besides a folder.
+pub const SCHEMES: &[&str] = &["s3", "s3a", "gs", "az", "azure", "abfs", "abfss"];
+
+/// Whether `text` is written as an object storage address Haul can write to (`s3://…`, `gs://…`, `az://…`).
+pub fn is_object_address(text: &str) -> bool {
+    scheme_of(text).is_some_and(|s| SCHEMES.contains(&s.to_ascii_lowercase().as_str()))
+}
+
+fn scheme_of(text: &str) -> Option<&str> {
+    let (scheme, _) = text.trim().split_once("://")?;
+    (!scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))).then_some(scheme)
+}
+
+/// An object storage address opened with the credentials of the environment: where objects go, and the
+/// store that puts them there.
+#[derive(Clone)]
+pub struct Destination {
+    address: String,
+    store: Arc<dyn ObjectStore>,
+    uploads: Arc<dyn MultipartStore>,
+    prefix: ObjectPath,
+}
+
+impl std::fmt::Debug for Destination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Destination").field("address", &self.address).finish()
+    }
+}
+
+impl Destination {
+    /// Opens `address`. Nothing is sent yet: see [`Destination::check_access`].
+    pub fn open(address: &str) -> Result<Self, DestinationError> {
+        let address = address.trim().trim_end_matches('/').to_string();
+        let Some(scheme) = scheme_of(&address).map(str::to_ascii_lowercase) else {
+            return Err(DestinationError::BadAddress(address));
+        };
+        if !SCHEMES.contains(&scheme.as_str()) {
+            return Err(DestinationError::Unsupported { scheme });
+        }
+        let url = url::Url::parse(&address).map_err(|_| DestinationError::BadAddress(address.clone()))?;
+        let abfs = scheme.starts_with("abfs");
+        // abfs names its container as the user part (container@account…); nothing else may carry one.
+        if url.password().is_some() || url.query().is_some() || (!abfs && !url.username().is_empty()) {
+            return Err(DestinationError::CredentialsInAddress);
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(DestinationError::BadAddress(address));
+        }
+        let prefix = ObjectPath::parse(url.path().trim_matches('/'))
+            .map_err(|_| DestinationError::BadAddress(address.clone()))?;
+        let setup =
+            |e: object_store::Error| DestinationError::Setup { address: address.clone(), reason: e.to_string() };
+        let (store, uploads): (Arc<dyn ObjectStore>, Arc<dyn MultipartStore>) = match scheme.as_str() {
+            "s3" | "s3a" => {
+                let s = Arc::new(AmazonS3Builder::from_env().with_url(&address).build().map_err(setup)?);
+                (s.clone(), s)
+            }
+            "gs" => {
+                let s = Arc::new(GoogleCloudStorageBuilder::from_env().with_url(&address).build().map_err(setup)?);
+                (s.clone(), s)
+            }
+            _ => {
+                let s = Arc::new(MicrosoftAzureBuilder::from_env().with_url(&address).build().map_err(setup)?);
+                (s.clone(), s)
+            }
+        };
+        Ok(Self { address, store, uploads, prefix })
+    }
+
+    /// The address as the user wrote it, without a trailing slash.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// The full address of `relative` (a `/`-separated name under the prefix).
+    pub fn address_of(&self, relative: &str) -> String {
+        match relative.trim_start_matches('/') {
+            "" => self.address.clone(),
+            relative => format!("{}/{relative}", self.address),
+        }
+    }
+
+    fn location(&self, relative: &str) -> ObjectPath {
+        let mut path = self.prefix.clone();
+        for part in relative.split('/').filter(|p| !p.is_empty()) {
+            path = path.clone().join(part);
+        }
+        path
+    }
+
+    /// Lists what is under the prefix, so a wrong bucket or missing credentials show up before an export
+    /// starts rather than after its first file.
+    pub async fn check_access(&self) -> Result<(), DestinationError> {
+        self.store.list_with_delimiter(Some(&self.prefix)).await.map(drop).map_err(|e| self.failed("list", "", e))
+    }
+
+    /// Writes a whole (small) object, replacing one of the same name.
+    pub async fn put(&self, relative: &str, bytes: Bytes) -> Result<(), DestinationError> {
+        self.store
+            .put(&self.location(relative), PutPayload::from(bytes))
+            .await
+            .map(drop)
+            .map_err(|e| self.failed("write", relative, e))
+    }
+
+    /// Writes a whole (small) object only if there is none of that name yet. False: one was there.
+    pub async fn put_new(&self, relative: &str, bytes: Bytes) -> Result<bool, DestinationError> {
+        let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
+        match self.store.put_opts(&self.location(relative), PutPayload::from(bytes), opts).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. }) | Err(object_store::Error::Precondition { .. }) => Ok(false),
+            Err(e) => Err(self.failed("write", relative, e)),
+        }
+    }
+
+    /// The object's bytes; `None` when there is no such object.
+    pub async fn get(&self, relative: &str) -> Result<Option<Bytes>, DestinationError> {
+        let got = match self.store.get(&self.location(relative)).await {
+            Ok(got) => got,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(self.failed("read", relative, e)),
+        };
+        got.bytes().await.map(Some).map_err(|e| self.failed("read", relative, e))
+    }
+
+    /// The object's size; `None` when there is no such object.
+    pub async fn size_of(&self, relative: &str) -> Result<Option<u64>, DestinationError> {
+        match self.store.head(&self.location(relative)).await {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.failed("read", relative, e)),
+        }
+    }
+
+    /// The object's bytes as they arrive, a chunk at a time (bounded memory for any size).
+    pub async fn read_chunks(
+        &self,
+        relative: &str,
+    ) -> Result<impl futures_util::Stream<Item = Result<Bytes, DestinationError>> + use<>, DestinationError> {
+        let got = self.store.get(&self.location(relative)).await.map_err(|e| self.failed("read", relative, e))?;
+        let (this, relative) = (self.clone(), relative.to_string());
+        Ok(got.into_stream().map_err(move |e| this.failed("read", &relative, e)))
+    }
+
+    /// Every object under `relative` (recursively): its name relative to the prefix, and its size.
+    pub async fn list(&self, relative: &str) -> Result<Vec<(String, u64)>, DestinationError> {
+        let under = self.location(relative);
+        let found: Vec<_> =
+            self.store.list(Some(&under)).try_collect().await.map_err(|e| self.failed("list", relative, e))?;
+        let base = self.prefix.as_ref().len();
+        let mut out: Vec<(String, u64)> = found
+            .into_iter()
+            .map(|m| {
+                let full = m.location.as_ref();
+                let name = if base == 0 { full } else { full.get(base + 1..).unwrap_or(full) };
+                (name.to_string(), m.size)
+            })
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
+    /// A multipart upload of `relative`, new (`resumed: None`) or continuing the one `resumed` describes.
+    pub fn upload(&self, relative: &str, resumed: Option<UploadProgress>) -> ObjectUpload {
+        ObjectUpload::new(self.clone(), relative, resumed)
+    }
+
+    fn failed(&self, what: &'static str, relative: &str, source: object_store::Error) -> DestinationError {
+        DestinationError::from_store(what, self.address_of(relative), source)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_addresses_are_recognised_by_scheme() {
+        for yes in ["s3://b/p", "S3://b", "gs://b/x", "az://c/p", "abfss://c@a.dfs.core.windows.net/p"] {
+            assert!(is_object_address(yes), "{yes}");
+        }
+        for no in ["/tmp/x", "C:\\exports", "exports", "ftp://host/x", "http://h/x", "s3:", "://x"] {
+            assert!(!is_object_address(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn addresses_with_secrets_or_no_bucket_are_refused() {
+        let refused = |a: &str| Destination::open(a).unwrap_err();
+        assert!(matches!(refused("s3://key:secret@bucket/p"), DestinationError::CredentialsInAddress));
+        assert!(matches!(refused("az://container/p?sv=2024&sig=abc"), DestinationError::CredentialsInAddress));
+        assert!(matches!(refused("ftp://host/p"), DestinationError::Unsupported { .. }));
+        assert!(matches!(refused("s3:///p"), DestinationError::BadAddress(_)));
+        let message = refused("az://container/p?sig=abc").to_string();
+        assert!(!message.contains("abc"), "{message}");
+    }
+
+    #[test]
+    fn names_go_under_the_prefix() {
+        // SAFETY: tests in this binary do not read the environment concurrently with this write.
+        unsafe {
+            std::env::set_var("AWS_REGION", "us-east-1");
+        }
+        let d = Destination::open("s3://bucket/exports/aco/").unwrap();
+        assert_eq!(d.address(), "s3://bucket/exports/aco");
+        assert_eq!(
+            d.location("export_date=2026-11-01/Patient/part-000.ndjson").as_ref(),
+            "exports/aco/export_date=2026-11-01/Patient/part-000.ndjson"
+        );
+        assert_eq!(d.address_of("a/b"), "s3://bucket/exports/aco/a/b");
+        let root = Destination::open("s3://bucket").unwrap();
+        assert_eq!(root.location("a/b").as_ref(), "a/b");
+    }
+}
