@@ -2,6 +2,8 @@
 //! runs, and held in memory only: a signing key or a saved server's secret from the OS keychain, or the
 //! command line's secret from the environment variable it named.
 
+use std::path::Path;
+
 use std::sync::Mutex;
 
 use bulk_client::{BackendAuth, ClientSecretAuth, HttpClient, SignIn, StaticBearer, discover_token_url};
@@ -22,12 +24,13 @@ pub(crate) async fn sign_in_for(
     let client_id = || auth.client_id.clone().unwrap_or_default();
     Ok(match auth.method {
         SignInMethod::SmartBackend => {
-            let kid = auth.key_kid.as_deref().ok_or_else(|| {
-                KeyStoreError::Invalid(
+            let key = match (&auth.key_file, auth.key_kid.as_deref()) {
+                (Some(path), _) => key_from_file(Path::new(path))?,
+                (None, Some(kid)) => db.lock().expect("database lock").signing_key(keychain, kid)?,
+                (None, None) => return Err(KeyStoreError::Invalid(
                     "This export signs in with SMART Backend Services but names no signing key. Choose a key for the server on the Servers page, then export again.".into(),
-                )
-            })?;
-            let key = { db.lock().expect("database lock").signing_key(keychain, kid)? };
+                ).into()),
+            };
             let token_url = token_url(http, fhir_url, auth).await?;
             BackendAuth::new(http.clone(), token_url, client_id(), auth.scope.clone(), std::sync::Arc::new(key))
                 .with_registration(auth.assertion_kid.clone(), auth.jku.clone())
@@ -75,8 +78,22 @@ fn read_secret(db: &Mutex<Database>, keychain: &Keychain, auth: &AuthSettings) -
                 "This export reads its {what} from the environment variable {variable}, which is not set (or empty) here. Set it, then resume the export."
             ))),
         },
+        Some(SecretRef::File { path }) => haul_store::read_secret_text(Path::new(path))
+            .map_err(|e| missing(format!("{e} (the {what} of this export)"))),
         None => Err(missing(format!(
             "This export signs in with a {what} but does not say where it is kept. Start a new export from the Servers page or with `haul export`."
         ))),
     }
+}
+
+/// A SMART private key from its file (PEM or JWK; private to its owner), for a computer without a keychain.
+fn key_from_file(path: &Path) -> Result<bulk_client::SigningKey, JobError> {
+    let bytes = haul_store::read_secret_file(path)
+        .map_err(|e| JobError::Key(KeyStoreError::NoSecret(format!("{e} (the signing key of this export)"))))?;
+    bulk_client::SigningKey::import(&bytes).map_err(|e| {
+        JobError::Key(KeyStoreError::Invalid(format!(
+            "The key file {} is not a usable private key: {e}",
+            path.display()
+        )))
+    })
 }

@@ -94,15 +94,20 @@ fn export(base: &str, out: &str, data: &Path, env: &[(&str, String)]) -> Run {
             }
         })
     };
-    let mut started = None;
+    // From the manifest to the export's end (before a folder export's current dataset update, which a storage
+    // export does not do).
+    let (mut started, mut ended) = (None, None);
     for line in BufReader::new(child.stderr.take().unwrap()).lines() {
         let line = line.unwrap();
         if started.is_none() && line.starts_with("manifest:") {
             started = Some(Instant::now());
         }
+        if ended.is_none() && line.starts_with("state: completed") {
+            ended = Some(Instant::now());
+        }
     }
     let (ok, peak_kib, cpu) = wait_with_usage(&child);
-    let download = started.expect("a manifest arrived").elapsed();
+    let download = ended.expect("the export completed") - started.expect("a manifest arrived");
     stop.store(true, Ordering::Relaxed);
     sampler.join().unwrap();
     assert!(ok, "haul export failed");
@@ -140,6 +145,7 @@ fn main() {
     let (moto, port) = start_moto();
     let folder = work.path().join("folder");
     let local = export(&base, folder.to_str().unwrap(), &work.path().join("local-data"), &[]);
+    let peer = boto3_upload(port, &folder);
     let _ = std::fs::remove_dir_all(&folder);
     let env = [
         ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}")),
@@ -168,7 +174,36 @@ fn main() {
             r.peak_disk_mib
         );
     }
+    let peer_rate = local.bytes as f64 / 1e6 / peer.as_secs_f64();
+    println!(
+        "{:>16} {:>10.1} {:>10.0}   (the folder export's files uploaded to the same moto, 8 MiB parts, 4 at a time)",
+        "boto3 upload",
+        peer.as_secs_f64(),
+        peer_rate
+    );
     println!("S3 / folder throughput: {:.2}", rate(&stored) / rate(&local));
+    println!("S3 / boto3 upload throughput: {:.2} (moto's own ceiling on this machine)", rate(&stored) / peer_rate);
+}
+
+/// The peer: AWS's own Python SDK uploading the folder export's NDJSON files to the same server (multipart,
+/// 8 MiB parts, 4 files at a time), wall time.
+fn boto3_upload(port: u16, folder: &Path) -> Duration {
+    let script = format!(
+        r#"
+import boto3, glob, os, sys, time
+from boto3.s3.transfer import TransferConfig
+from concurrent.futures import ThreadPoolExecutor
+s3 = boto3.client("s3", endpoint_url="http://127.0.0.1:{port}", aws_access_key_id="t", aws_secret_access_key="t", region_name="us-east-1")
+files = [f for f in glob.glob(sys.argv[1] + "/*.ndjson") if not f.endswith("log.ndjson")]
+config = TransferConfig(multipart_threshold=8 << 20, multipart_chunksize=8 << 20, max_concurrency=1)
+with ThreadPoolExecutor(4) as pool:
+    list(pool.map(lambda f: s3.upload_file(f, "bench", "peer/" + os.path.basename(f), Config=config), files))
+"#
+    );
+    let t = Instant::now();
+    let status = Command::new(python()).args(["-c", &script]).arg(folder).status().unwrap();
+    assert!(status.success(), "the boto3 upload failed");
+    t.elapsed()
 }
 
 fn load() -> String {

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -84,28 +85,39 @@ pub struct ExportArgs {
     #[arg(long, value_name = "ID")]
     client_id: Option<String>,
     /// The signing key's kid (see `haul keys list`).
-    #[arg(long, value_name = "KID", requires = "client_id")]
+    #[arg(long, value_name = "KID", requires = "client_id", group = "signing_key")]
     key: Option<String>,
+    /// The signing key's file instead (PEM or JWK, private to you: `chmod 600`), for a computer without a
+    /// keychain (a server). Haul keeps the path and reads the file each time the export signs in.
+    #[arg(long, value_name = "PATH", requires = "client_id", group = "signing_key", conflicts_with = "key")]
+    key_file: Option<PathBuf>,
     /// The key id the server assigned to your public key (CMS DPC), sent as the assertion's kid.
-    #[arg(long, value_name = "ID", requires = "key")]
+    #[arg(long, value_name = "ID", requires = "signing_key")]
     key_id_at_server: Option<String>,
     /// The JWKS URL registered with the server (Epic), sent as the assertion's jku.
-    #[arg(long, value_name = "URL", requires = "key")]
+    #[arg(long, value_name = "URL", requires = "signing_key")]
     jku: Option<String>,
     /// Sign in with a client ID and secret (OAuth client credentials: BCDA, AB2D, Azure), the secret read
     /// from this environment variable. Never on the command line, where other users of the computer can see
     /// it.
-    #[arg(long, value_name = "VAR", requires = "client_id", conflicts_with = "key")]
+    #[arg(long, value_name = "VAR", requires = "client_id", conflicts_with = "signing_key", group = "client_secret")]
     client_secret_env: Option<String>,
+    /// The client secret from this file instead (private to you: `chmod 600`), for a computer without a
+    /// keychain; read each time the export signs in.
+    #[arg(long, value_name = "PATH", requires = "client_id", conflicts_with_all = ["signing_key", "client_secret_env"], group = "client_secret")]
+    client_secret_file: Option<PathBuf>,
     /// How the client secret is sent: basic (an Authorization header; the default) or post (form fields).
-    #[arg(long, value_name = "basic|post", requires = "client_secret_env", value_parser = secret_style)]
+    #[arg(long, value_name = "basic|post", requires = "client_secret", value_parser = secret_style)]
     secret_style: Option<SecretStyle>,
     /// An extra field of the token request, as NAME=VALUE (audience=…, resource=…); repeat for more.
-    #[arg(long = "token-param", value_name = "NAME=VALUE", requires = "client_secret_env", value_parser = token_param)]
+    #[arg(long = "token-param", value_name = "NAME=VALUE", requires = "client_secret", value_parser = token_param)]
     token_params: Vec<(String, String)>,
     /// Sign in with a bearer token read from this environment variable (sent as it is; it cannot be renewed).
-    #[arg(long, value_name = "VAR", conflicts_with_all = ["client_id", "key", "client_secret_env"])]
+    #[arg(long, value_name = "VAR", conflicts_with_all = ["client_id", "signing_key", "client_secret"])]
     bearer_token_env: Option<String>,
+    /// The bearer token from this file instead (private to you: `chmod 600`).
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["client_id", "signing_key", "client_secret", "bearer_token_env"])]
+    bearer_token_file: Option<PathBuf>,
     /// Token endpoint (discovered from the server's .well-known/smart-configuration when absent).
     #[arg(long, value_name = "URL", requires = "client_id")]
     token_url: Option<String>,
@@ -220,10 +232,32 @@ fn secret_from_env(flag: &str, variable: &str, what: &str) -> Result<SecretRef, 
     }
 }
 
+/// Checks, before anything is created, that `--*-file PATH` is a readable file private to its owner; the job
+/// keeps its absolute path (a scheduled run starts elsewhere) and reads it again each time it signs in.
+fn secret_from_file(path: &std::path::Path) -> Result<SecretRef, String> {
+    haul_store::read_secret_text(path).map_err(|e| e.to_string())?;
+    Ok(SecretRef::File { path: absolute(path)? })
+}
+
+/// The same for a SMART key file, which must also hold a private key Haul can sign with.
+fn checked_key_file(path: &std::path::Path) -> Result<String, String> {
+    let bytes = haul_store::read_secret_file(path).map_err(|e| e.to_string())?;
+    bulk_client::SigningKey::import(&bytes)
+        .map_err(|e| format!("The key file {} is not a usable private key: {e}", path.display()))?;
+    absolute(path)
+}
+
+fn absolute(path: &std::path::Path) -> Result<String, String> {
+    std::path::absolute(path).map(|p| p.display().to_string()).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// The sign-in the flags ask for (none: an open server).
 fn sign_in_of_args(args: &mut ExportArgs) -> Result<Option<AuthSettings>, String> {
     if let Some(variable) = &args.bearer_token_env {
         return Ok(Some(AuthSettings::bearer_token(secret_from_env("bearer-token-env", variable, "bearer token")?)));
+    }
+    if let Some(path) = &args.bearer_token_file {
+        return Ok(Some(AuthSettings::bearer_token(secret_from_file(path)?)));
     }
     let Some(client_id) = args.client_id.take() else { return Ok(None) };
     let endpoint = |auth: AuthSettings, args: &mut ExportArgs| AuthSettings {
@@ -231,18 +265,30 @@ fn sign_in_of_args(args: &mut ExportArgs) -> Result<Option<AuthSettings>, String
         scope: args.scope.take(),
         ..auth
     };
-    match (args.key.take(), args.client_secret_env.clone()) {
-        (Some(kid), _) => {
+    let key = match (args.key.take(), args.key_file.take()) {
+        (Some(kid), _) => Some(AuthSettings::smart_backend(client_id.clone(), kid)),
+        (None, Some(path)) => {
+            let path = checked_key_file(&path)?;
+            Some(AuthSettings {
+                key_kid: None,
+                key_file: Some(path),
+                ..AuthSettings::smart_backend(client_id.clone(), String::new())
+            })
+        }
+        (None, None) => None,
+    };
+    let secret = match (&args.client_secret_env, &args.client_secret_file) {
+        (Some(variable), _) => Some(secret_from_env("client-secret-env", variable, "client secret")?),
+        (None, Some(path)) => Some(secret_from_file(path)?),
+        (None, None) => None,
+    };
+    match (key, secret) {
+        (Some(smart), _) => {
             let jku = args.jku.take().map(|u| haul_store::check_jku(&u).map_err(|e| e.to_string())).transpose()?;
-            let auth = AuthSettings {
-                assertion_kid: args.key_id_at_server.take(),
-                jku,
-                ..AuthSettings::smart_backend(client_id, kid)
-            };
+            let auth = AuthSettings { assertion_kid: args.key_id_at_server.take(), jku, ..smart };
             Ok(Some(endpoint(auth, args)))
         }
-        (None, Some(variable)) => {
-            let secret = secret_from_env("client-secret-env", &variable, "client secret")?;
+        (None, Some(secret)) => {
             let style = args.secret_style.unwrap_or_default();
             let auth = AuthSettings {
                 token_params: std::mem::take(&mut args.token_params),
@@ -250,10 +296,10 @@ fn sign_in_of_args(args: &mut ExportArgs) -> Result<Option<AuthSettings>, String
             };
             Ok(Some(endpoint(auth, args)))
         }
-        (None, None) => {
-            Err("--client-id needs --key KID (SMART Backend Services) or --client-secret-env VAR (a client secret)."
-                .into())
-        }
+        (None, None) => Err(
+            "--client-id needs --key KID or --key-file PATH (SMART Backend Services), or --client-secret-env VAR or --client-secret-file PATH (a client secret)."
+                .into(),
+        ),
     }
 }
 

@@ -92,6 +92,9 @@ pub enum SecretRef {
     },
     /// An environment variable of the process that runs the job (`haul export --client-secret-env`).
     Environment { variable: String },
+    /// A file private to its owner (`haul export --client-secret-file`), read when the job signs in: for a
+    /// computer without a keychain.
+    File { path: String },
 }
 
 /// How to sign in for a job: names only, never a secret (the key and any secret stay in the keychain or
@@ -108,6 +111,11 @@ pub struct AuthSettings {
     /// SMART: the signing key.
     #[serde(default)]
     pub key_kid: Option<String>,
+    /// SMART, on a computer without a keychain: the private key's file (PEM or JWK, private to its owner),
+    /// read when the job signs in. Used instead of `key_kid`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub key_file: Option<String>,
     /// Discovered from the server when absent.
     pub token_url: Option<String>,
     pub scope: Option<String>,

@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod keychain;
 pub mod keys;
 pub mod schedules;
+pub mod secret_file;
 pub mod servers;
 pub mod tables;
 mod uploads;
@@ -29,6 +30,7 @@ pub use jobs::{
 pub use keychain::{Keychain, KeychainError};
 pub use keys::{KeyInfo, KeyStoreError};
 pub use schedules::{RunOutcome, Schedule};
+pub use secret_file::{SecretFileError, read_secret_file, read_secret_text};
 pub use servers::{
     AuthKind, CaFileError, DEMO_NAME, Server, ServerError, ServerInput, UrlCheck, check_base_url, check_jku,
     read_ca_file,

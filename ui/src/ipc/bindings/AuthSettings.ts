@@ -17,6 +17,11 @@ clientId: string | null,
  */
 keyKid: string | null, 
 /**
+ * SMART, on a computer without a keychain: the private key's file (PEM or JWK, private to its owner),
+ * read when the job signs in. Used instead of `key_kid`.
+ */
+keyFile?: string, 
+/**
  * Discovered from the server when absent.
  */
 tokenUrl: string | null, scope: string | null, 

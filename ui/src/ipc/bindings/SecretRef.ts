@@ -3,4 +3,4 @@
 /**
  * Where a job's client secret or bearer token is, read when the job runs (never stored with the job).
  */
-export type SecretRef = { "from": "keychain", serverId: number, } | { "from": "environment", variable: string, };
+export type SecretRef = { "from": "keychain", serverId: number, } | { "from": "environment", variable: string, } | { "from": "file", path: string, };

@@ -11,6 +11,7 @@ mod kickoff;
 mod lanes;
 mod pacing;
 mod poll;
+mod stream_sink;
 mod summary;
 mod upload;
 

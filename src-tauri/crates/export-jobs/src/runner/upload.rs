@@ -11,15 +11,12 @@
 //! <prefix>/export_date=2026-11-01/_haul/export.json, manifest.json, haul-report.json, log.ndjson, error/…, deleted/…
 //! ```
 
-use std::path::Path;
-use std::time::{Duration, Instant};
-
-use bulk_client::{DownloadError, ExportErrorKind, FileSink};
+use bulk_client::{DownloadError, ExportErrorKind};
 use bytes::Bytes;
 use haul_store::{FileKind, FileRecord, FileState, JobFailure};
-use object_destination::{Destination, DestinationError, ObjectUpload, PART_SIZE, UploadProgress};
-use serde::{Deserialize, Serialize};
+use object_destination::{Destination, DestinationError, PART_SIZE};
 use serde_json::json;
+use std::path::Path;
 use tokio::io::AsyncReadExt;
 
 use super::context::{Ctx, Stop, io_failure};
@@ -27,6 +24,7 @@ use super::download::{
     CHECKER_CARRY, Fetched, fetch_into_folder, file_failed, note_attempt, record_verified, wait_to_retry,
 };
 use super::events::JobEvent;
+use super::stream_sink::{SinkStop, StreamSink, UploadState};
 use crate::verify::{LineChecker, Verified};
 
 /// The marker that claims a partition for one export.
@@ -114,19 +112,6 @@ pub(super) fn object_name(f: &FileRecord) -> String {
         }
         FileKind::Error | FileKind::Deleted => format!("_haul/{}", f.name),
     }
-}
-
-/// What a file's upload has done so far, kept in the database after every part.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct UploadState {
-    upload: Option<UploadProgress>,
-    /// Bytes of the server's file the parts sent hold (they end at a line end).
-    source_bytes: u64,
-    /// Resources in those parts.
-    resources: u64,
-    /// The file is set right in the folder instead (see the module's comment).
-    staged: bool,
 }
 
 /// One file into the storage: streamed where it can be, else through the folder. Returns what the file held,
@@ -271,6 +256,13 @@ async fn stream(
         if ctx.cancel.is_cancelled() {
             return Err(Stop::Cancelled);
         }
+        // The part on its way is noted first: the retry asks for what follows it.
+        if let Err(stop) = sink.settle().await {
+            match after_stop(&mut sink, stop).await? {
+                Some(end) => return Ok(end),
+                None => continue,
+            }
+        }
         let offset = sink.state.source_bytes;
         note_attempt(ctx, f, offset)?;
         sink.rewind();
@@ -278,19 +270,16 @@ async fn stream(
             _ = ctx.cancel.cancelled() => None,
             r = ctx.session.download_to(&f.url, requires_token, offset, &mut sink) => Some(r),
         };
-        match sink.stop.take() {
-            Some(SinkStop::Unclean) => {
-                sink.give_up().await;
-                return Ok(Streamed::Unclean);
+        let stopped = match sink.stop.take() {
+            Some(stop) => Err(stop),
+            None if matches!(result, Some(Ok(_))) => sink.settle().await,
+            None => Ok(()),
+        };
+        if let Err(stop) = stopped {
+            match after_stop(&mut sink, stop).await? {
+                Some(end) => return Ok(end),
+                None => continue,
             }
-            Some(SinkStop::Db(e)) => return Err(e.into()),
-            Some(SinkStop::Store(DestinationError::UploadGone { .. })) => {
-                // The storage forgot the unfinished upload (aborted, or expired): this file starts over.
-                sink.give_up().await;
-                continue;
-            }
-            Some(SinkStop::Store(e)) => return Err(store_failure(e)),
-            None => {}
         }
         let error = match result {
             None => return Err(Stop::Cancelled),
@@ -326,139 +315,20 @@ async fn stream(
     }
 }
 
-/// Why the sink stopped the download.
-enum SinkStop {
-    Unclean,
-    Store(DestinationError),
-    Db(haul_store::DbError),
-}
-
-/// The download's bytes, checked line by line, gathered into parts cut at line ends and sent as each fills.
-struct StreamSink<'a> {
-    ctx: &'a Ctx,
-    file: &'a FileRecord,
-    dest: Destination,
-    /// Taken only to finish it.
-    upload: Option<ObjectUpload>,
-    object: String,
-    /// As of the last part sent (what the database holds).
-    state: UploadState,
-    checker: LineChecker,
-    /// Bytes after the last part: whole lines, then the start of the next.
-    pending: Vec<u8>,
-    done: u64,
-    total: Option<u64>,
-    last_event: Instant,
-    stop: Option<SinkStop>,
-}
-
-impl<'a> StreamSink<'a> {
-    fn new(ctx: &'a Ctx, file: &'a FileRecord, dest: Destination, object: &str, state: UploadState) -> Self {
-        let upload = dest.upload(object, state.upload.clone());
-        Self {
-            ctx,
-            file,
-            dest,
-            upload: Some(upload),
-            object: object.to_string(),
-            checker: LineChecker::continuing("", 1, 0, 0),
-            state,
-            pending: Vec::new(),
-            done: 0,
-            total: None,
-            last_event: Instant::now(),
-            stop: None,
+/// What a stop of the sink means for the file: `Some` ends it (through the folder), `None` starts it over (the
+/// storage forgot the unfinished upload: aborted, or expired), an error stops the job.
+async fn after_stop(sink: &mut StreamSink<'_>, stop: SinkStop) -> Result<Option<Streamed>, Stop> {
+    match stop {
+        SinkStop::Unclean => {
+            sink.give_up().await;
+            Ok(Some(Streamed::Unclean))
         }
-    }
-
-    fn max_carry(&self) -> usize {
-        self.ctx.limits.max_line_bytes.min(CHECKER_CARRY)
-    }
-
-    /// Back to the end of the last part sent: what came after it is asked for again.
-    fn rewind(&mut self) {
-        self.pending.clear();
-        self.done = self.state.source_bytes;
-        self.checker = LineChecker::continuing(
-            &self.file.resource_type,
-            self.max_carry(),
-            self.state.resources,
-            self.state.source_bytes,
-        );
-    }
-
-    /// Forgets the upload (the storage no longer has it) for a new one from the file's first byte.
-    fn reset(&mut self) {
-        self.state = UploadState::default();
-        self.upload = Some(self.dest.upload(&self.object, None));
-        // A failure here only leaves the old upload's ids, which the next part's save replaces; a process
-        // killed before then finds that upload gone and starts over, as now.
-        let _ = self.save();
-        self.rewind();
-    }
-
-    /// Aborts the unfinished upload (the storage frees its parts) and starts afresh.
-    async fn give_up(&mut self) {
-        if let Some(upload) = self.upload.take() {
-            upload.abort().await;
+        SinkStop::Db(e) => Err(e.into()),
+        SinkStop::Store(DestinationError::UploadGone { .. }) => {
+            sink.give_up().await;
+            Ok(None)
         }
-        self.reset();
-    }
-
-    fn save(&self) -> Result<(), haul_store::DbError> {
-        let text = serde_json::to_string(&self.state).expect("the upload state serializes");
-        let db = self.ctx.db.lock().expect("database lock");
-        db.set_file_upload(self.ctx.id, self.file.seq, Some(&text))?;
-        db.set_file_state(self.ctx.id, self.file.seq, FileState::Downloading, self.state.source_bytes)
-    }
-
-    /// Sends the whole lines pending as the next part, once there are a part's worth.
-    async fn send_part(&mut self) -> Result<(), SinkStop> {
-        let Some(end) = memchr::memrchr(b'\n', &self.pending) else { return Ok(()) };
-        let rest = self.pending.split_off(end + 1);
-        let part = std::mem::replace(&mut self.pending, rest);
-        let resources =
-            part.split(|b| *b == b'\n').filter(|line| !fhir_ndjson::is_blank(fhir_ndjson::line_content(line))).count()
-                as u64;
-        let bytes = part.len() as u64;
-        let upload = self.upload.as_mut().expect("the upload is kept until it finishes");
-        let progress = upload.put_part(Bytes::from(part)).await.map_err(SinkStop::Store)?.clone();
-        self.state.upload = Some(progress);
-        self.state.source_bytes += bytes;
-        self.state.resources += resources;
-        self.save().map_err(SinkStop::Db)
-    }
-}
-
-impl FileSink for StreamSink<'_> {
-    async fn begin(&mut self, offset: u64, total: Option<u64>) -> std::io::Result<()> {
-        if offset != self.state.source_bytes {
-            // The server sent the file from its start: the parts sent so far go.
-            self.give_up().await;
-        }
-        self.total = total;
-        Ok(())
-    }
-
-    async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.checker.feed(bytes);
-        if self.checker.is_unclean() {
-            self.stop = Some(SinkStop::Unclean);
-            return Err(std::io::Error::other("the file needs the full check"));
-        }
-        self.pending.extend_from_slice(bytes);
-        self.done += bytes.len() as u64;
-        if self.pending.len() >= PART_SIZE
-            && let Err(stop) = self.send_part().await
-        {
-            self.stop = Some(stop);
-            return Err(std::io::Error::other("the upload stopped"));
-        }
-        if self.last_event.elapsed() >= Duration::from_millis(250) {
-            self.last_event = Instant::now();
-            self.ctx.emit(JobEvent::FileProgress { seq: self.file.seq, bytes: self.done, total: self.total });
-        }
-        Ok(())
+        SinkStop::Store(e) => Err(store_failure(e)),
     }
 }
 

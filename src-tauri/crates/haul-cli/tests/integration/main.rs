@@ -9,6 +9,7 @@ mod no_secrets_on_disk;
 mod object_storage;
 mod saved_server;
 mod schedule_command;
+mod secret_files;
 mod sign_in_flags;
 mod sim_command;
 mod tables_command;

@@ -386,10 +386,14 @@ async fn killed_mid_upload_then_resumed(storage: Storage) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    wait_until("a part sent", Duration::from_secs(90), || {
+    // Killed once the 19 MB file has a part in the storage (other files may be anywhere).
+    wait_until("a part of Observation sent", Duration::from_secs(90), || {
         let db = haul.database();
         let Ok(files) = db.job_files(2) else { return false };
-        files.iter().any(|f| db.file_upload(2, f.seq).ok().flatten().is_some_and(|u| u.contains("\"parts\":[\"")))
+        files
+            .iter()
+            .filter(|f| f.name.starts_with("Observation."))
+            .any(|f| db.file_upload(2, f.seq).ok().flatten().is_some_and(|u| u.contains("\"parts\":[\"")))
     });
     child.kill().unwrap(); // SIGKILL: no cleanup of any kind
     child.wait().unwrap();
@@ -418,12 +422,12 @@ async fn killed_mid_upload_then_resumed(storage: Storage) {
     sim.set_faults(Faults::default());
     let o = haul.run(&storage, &["resume"]);
     assert!(o.status.success(), "{}", text(&o));
-    let resumed_at: Vec<u64> = text(&o)
-        .split("resuming at byte ")
-        .skip(1)
-        .filter_map(|rest| rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
-        .collect();
-    assert!(resumed_at.iter().any(|&at| at > 8_000_000), "a file resumed after its first part: {}", text(&o));
+    let observation = text(&o)
+        .lines()
+        .find(|l| l.starts_with("download Observation.000.ndjson"))
+        .and_then(|l| l.split("resuming at byte ").nth(1))
+        .and_then(|n| n.trim_end_matches(')').parse::<u64>().ok());
+    assert!(observation.is_some_and(|at| at > 8_000_000), "Observation resumed after its first part: {}", text(&o));
     let all = storage.objects("resumed");
     let objects = in_partition(&all, &partition(&all));
     assert_eq!(only_data(&objects), expected, "byte for byte what an uninterrupted export brought");

@@ -1,0 +1,214 @@
+//! The sink a storage export's output file streams through (see `upload`): the download's bytes checked line
+//! by line, gathered into parts cut at line ends, each sent while the next arrives, and what was sent noted in
+//! the database after each part, so a resume continues after it.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use bulk_client::FileSink;
+use bytes::Bytes;
+use haul_store::{Database, FileRecord, FileState};
+use object_destination::{Destination, DestinationError, ObjectUpload, PART_SIZE, UploadProgress};
+use serde::{Deserialize, Serialize};
+
+use super::context::Ctx;
+use super::download::CHECKER_CARRY;
+use super::events::JobEvent;
+use crate::verify::LineChecker;
+
+/// What a file's upload has done so far, kept in the database after every part.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct UploadState {
+    pub upload: Option<UploadProgress>,
+    /// Bytes of the server's file the parts sent hold (they end at a line end).
+    pub source_bytes: u64,
+    /// Resources in those parts.
+    pub resources: u64,
+    /// The file is set right in the folder instead (see the module's comment).
+    pub staged: bool,
+}
+
+/// Why the sink stopped the download.
+pub(super) enum SinkStop {
+    Unclean,
+    Store(DestinationError),
+    Db(haul_store::DbError),
+}
+
+/// The download's bytes, checked line by line, gathered into parts cut at line ends and sent as each fills.
+pub(super) struct StreamSink<'a> {
+    ctx: &'a Ctx,
+    file: &'a FileRecord,
+    dest: Destination,
+    /// Taken to finish it, and while a part is on its way (`sending`).
+    pub(super) upload: Option<ObjectUpload>,
+    /// The part on its way: sent while the next one arrives, at most one at a time per file.
+    sending: Option<Sending>,
+    object: String,
+    /// As of the last part sent (what the database holds).
+    pub(super) state: UploadState,
+    pub(super) checker: LineChecker,
+    /// Bytes after the last part: whole lines, then the start of the next.
+    pub(super) pending: Vec<u8>,
+    done: u64,
+    total: Option<u64>,
+    last_event: Instant,
+    pub(super) stop: Option<SinkStop>,
+}
+
+impl<'a> StreamSink<'a> {
+    pub(super) fn new(ctx: &'a Ctx, file: &'a FileRecord, dest: Destination, object: &str, state: UploadState) -> Self {
+        let upload = dest.upload(object, state.upload.clone());
+        Self {
+            ctx,
+            file,
+            dest,
+            upload: Some(upload),
+            sending: None,
+            object: object.to_string(),
+            checker: LineChecker::continuing("", 1, 0, 0),
+            state,
+            pending: Vec::new(),
+            done: 0,
+            total: None,
+            last_event: Instant::now(),
+            stop: None,
+        }
+    }
+
+    fn max_carry(&self) -> usize {
+        self.ctx.limits.max_line_bytes.min(CHECKER_CARRY)
+    }
+
+    /// Back to the end of the last part sent: what came after it is asked for again.
+    pub(super) fn rewind(&mut self) {
+        self.pending.clear();
+        self.done = self.state.source_bytes;
+        self.checker = LineChecker::continuing(
+            &self.file.resource_type,
+            self.max_carry(),
+            self.state.resources,
+            self.state.source_bytes,
+        );
+    }
+
+    /// Forgets the upload (the storage no longer has it) for a new one from the file's first byte.
+    pub(super) fn reset(&mut self) {
+        self.state = UploadState::default();
+        self.upload = Some(self.dest.upload(&self.object, None));
+        // A failure here only leaves the old upload's ids, which the next part's save replaces; a process
+        // killed before then finds that upload gone and starts over, as now.
+        let _ = self.save();
+        self.rewind();
+    }
+
+    /// Aborts the unfinished upload (the storage frees its parts) and starts afresh.
+    pub(super) async fn give_up(&mut self) {
+        if let Some(Sending { task, .. }) = self.sending.take()
+            && let Ok((upload, _)) = task.await
+        {
+            self.upload = Some(upload);
+        }
+        if let Some(upload) = self.upload.take() {
+            upload.abort().await;
+        }
+        self.reset();
+    }
+
+    fn save(&self) -> Result<(), haul_store::DbError> {
+        save_state(&self.ctx.db, self.ctx.id, self.file.seq, &self.state)
+    }
+
+    /// Sends the whole lines pending as the next part, once the part before it has arrived; the download
+    /// goes on meanwhile.
+    async fn send_part(&mut self) -> Result<(), SinkStop> {
+        self.settle().await?;
+        let Some(end) = memchr::memrchr(b'\n', &self.pending) else { return Ok(()) };
+        let rest = self.pending.split_off(end + 1);
+        let part = std::mem::replace(&mut self.pending, rest);
+        let resources =
+            part.split(|b| *b == b'\n').filter(|line| !fhir_ndjson::is_blank(fhir_ndjson::line_content(line))).count()
+                as u64;
+        let mut next = self.state.clone();
+        next.source_bytes += part.len() as u64;
+        next.resources += resources;
+        let mut upload = self.upload.take().expect("the upload is kept until it finishes");
+        let (db, id, seq) = (self.ctx.db.clone(), self.ctx.id, self.file.seq);
+        // Noted as soon as the storage has it: a process killed after that resumes after this part.
+        let task = tokio::spawn(async move {
+            let noted = match upload.put_part(Bytes::from(part)).await {
+                Ok(progress) => {
+                    next.upload = Some(progress.clone());
+                    save_state(&db, id, seq, &next).map(|()| next).map_err(SinkStop::Db)
+                }
+                Err(e) => Err(SinkStop::Store(e)),
+            };
+            (upload, noted)
+        });
+        self.sending = Some(Sending { task });
+        Ok(())
+    }
+
+    /// Waits for the part on its way, and takes what was noted of it.
+    pub(super) async fn settle(&mut self) -> Result<(), SinkStop> {
+        let Some(Sending { task }) = self.sending.take() else { return Ok(()) };
+        let (upload, noted) = task.await.expect("sending a part does not panic");
+        self.upload = Some(upload);
+        self.state = noted?;
+        Ok(())
+    }
+}
+
+fn save_state(db: &Mutex<Database>, id: i64, seq: u32, state: &UploadState) -> Result<(), haul_store::DbError> {
+    let text = serde_json::to_string(state).expect("the upload state serializes");
+    let db = db.lock().expect("database lock");
+    db.set_file_upload(id, seq, Some(&text))?;
+    db.set_file_state(id, seq, FileState::Downloading, state.source_bytes)
+}
+
+/// A part on its way to the storage.
+struct Sending {
+    task: tokio::task::JoinHandle<(ObjectUpload, Result<UploadState, SinkStop>)>,
+}
+
+impl Drop for StreamSink<'_> {
+    /// A job stopped (cancelled) while a part was on its way: the part is not noted, so a resume sends it again.
+    fn drop(&mut self) {
+        if let Some(sending) = self.sending.take() {
+            sending.task.abort();
+        }
+    }
+}
+
+impl FileSink for StreamSink<'_> {
+    async fn begin(&mut self, offset: u64, total: Option<u64>) -> std::io::Result<()> {
+        if offset != self.state.source_bytes {
+            // The server sent the file from its start: the parts sent so far go.
+            self.give_up().await;
+        }
+        self.total = total;
+        Ok(())
+    }
+
+    async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.checker.feed(bytes);
+        if self.checker.is_unclean() {
+            self.stop = Some(SinkStop::Unclean);
+            return Err(std::io::Error::other("the file needs the full check"));
+        }
+        self.pending.extend_from_slice(bytes);
+        self.done += bytes.len() as u64;
+        if self.pending.len() >= PART_SIZE
+            && let Err(stop) = self.send_part().await
+        {
+            self.stop = Some(stop);
+            return Err(std::io::Error::other("the upload stopped"));
+        }
+        if self.last_event.elapsed() >= Duration::from_millis(250) {
+            self.last_event = Instant::now();
+            self.ctx.emit(JobEvent::FileProgress { seq: self.file.seq, bytes: self.done, total: self.total });
+        }
+        Ok(())
+    }
+}
