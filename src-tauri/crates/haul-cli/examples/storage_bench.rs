@@ -154,7 +154,9 @@ fn main() {
         ("AWS_SECRET_ACCESS_KEY", "t".to_string()),
         ("AWS_REGION", "us-east-1".to_string()),
     ];
+    let moto_before = cpu_seconds(moto.0.id());
     let stored = export(&base, "s3://bench/haul", &work.path().join("s3-data"), &env);
+    let moto_cpu = cpu_seconds(moto.0.id()) - moto_before;
     drop((moto, sim));
 
     let rate = |r: &Run| r.bytes as f64 / 1e6 / r.download.as_secs_f64();
@@ -181,6 +183,12 @@ fn main() {
         peer.as_secs_f64(),
         peer_rate
     );
+    println!(
+        "moto's CPU during the S3 export: {:.1} s per GB ({:.0} % of one core); Haul's: {:.1} s per GB",
+        moto_cpu / (stored.bytes as f64 / 1e9),
+        moto_cpu / stored.download.as_secs_f64() * 100.0,
+        stored.cpu / (stored.bytes as f64 / 1e9)
+    );
     println!("S3 / folder throughput: {:.2}", rate(&stored) / rate(&local));
     println!("S3 / boto3 upload throughput: {:.2} (moto's own ceiling on this machine)", rate(&stored) / peer_rate);
 }
@@ -204,6 +212,14 @@ with ThreadPoolExecutor(4) as pool:
     let status = Command::new(python()).args(["-c", &script]).arg(folder).status().unwrap();
     assert!(status.success(), "the boto3 upload failed");
     t.elapsed()
+}
+
+/// A process's CPU seconds so far (user + system, from /proc).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks: f64 = fields.get(11..13).map(|f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum()).unwrap_or(0.0);
+    ticks / 100.0
 }
 
 fn load() -> String {

@@ -24,7 +24,7 @@ use super::download::{
     CHECKER_CARRY, Fetched, fetch_into_folder, file_failed, note_attempt, record_verified, wait_to_retry,
 };
 use super::events::JobEvent;
-use super::stream_sink::{SinkStop, StreamSink, UploadState};
+use super::stream_sink::{PartBuffers, SinkStop, StreamSink, UploadState};
 use crate::verify::{LineChecker, Verified};
 
 /// The marker that claims a partition for one export.
@@ -34,6 +34,7 @@ const MARKER: &str = "_haul/export.json";
 pub(super) struct StoreTarget {
     dest: Destination,
     partition: String,
+    buffers: PartBuffers,
 }
 
 /// A storage failure as a job failure (the job stops, resumable).
@@ -59,7 +60,8 @@ impl StoreTarget {
         status_url: &str,
     ) -> Result<Self, Stop> {
         let dest = Destination::open(address).map_err(store_failure)?;
-        let this = Self { dest, partition: format!("export_date={}", day_of(transaction_time)) };
+        let partition = format!("export_date={}", day_of(transaction_time));
+        let this = Self { dest, partition, buffers: PartBuffers::default() };
         let status_url = ctx.session.secrets().redact(status_url);
         let marker = json!({"exportedBy": "Haul", "transactionTime": transaction_time, "statusUrl": status_url});
         let name = this.name(MARKER);
@@ -250,7 +252,7 @@ async fn stream(
     requires_token: bool,
 ) -> Result<Streamed, Stop> {
     let (mut attempt, mut throttled) = (0u32, 0u32);
-    let mut sink = StreamSink::new(ctx, f, store.dest.clone(), object, saved);
+    let mut sink = StreamSink::new(ctx, f, store.dest.clone(), object, saved, store.buffers.clone());
     loop {
         attempt += 1;
         if ctx.cancel.is_cancelled() {
@@ -289,7 +291,7 @@ async fn stream(
                     sink.give_up().await;
                     return Ok(Streamed::Unclean);
                 }
-                let last = Bytes::from(std::mem::take(&mut sink.pending));
+                let last = sink.lend_pending();
                 let upload = sink.upload.take().expect("the upload is kept until it finishes");
                 match upload.finish(last).await {
                     Ok(()) => {}
