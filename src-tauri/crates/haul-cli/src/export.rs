@@ -33,7 +33,7 @@ pub struct ExportArgs {
     fhir_url: Option<String>,
     /// A server saved in the app, by name: its address, sign-in (secret from the keychain), kind and network
     /// settings (see `haul servers list`).
-    #[arg(long, value_name = "NAME", conflicts_with_all = ["fhir_url", "client_id", "bearer_token_env", "ca_file", "proxy", "client_cert"])]
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["fhir_url", "client_id", "bearer_token_env", "bearer_token_file", "ca_file", "proxy", "client_cert"])]
     server: Option<String>,
     /// Export one Group (roster): Group/ID/$export.
     #[arg(long, value_name = "ID", conflicts_with_all = ["patient_level", "system"])]

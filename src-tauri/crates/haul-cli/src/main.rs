@@ -5,6 +5,7 @@
 
 mod cancel;
 mod compare;
+mod config;
 mod convert;
 mod export;
 mod keys;
@@ -29,7 +30,7 @@ struct Cli {
 enum Command {
     /// Run a Bulk Data server simulator on this computer (for trying Haul, tests and benchmarks).
     Sim(sim::SimArgs),
-    /// Run a Bulk Data export into a folder: kickoff, wait, download, verify. Exit code 0 only when every file
+    /// Run a Bulk Data export into a folder or object storage: kickoff, wait, download, verify. Exit code 0 only when every file
     /// arrived and verified (3: completed with problems, 1: failed, 130: interrupted, resumable).
     Export(Box<export::ExportArgs>),
     /// Carry on with interrupted exports (all of them, or the one named).
@@ -56,6 +57,9 @@ enum Command {
     RunScheduled(schedule::RunScheduledArgs),
     /// The servers saved in the app (`haul export --server NAME` uses one).
     Servers(saved_servers::ServersArgs),
+    /// Run an export declared in a config file (`[exports.NAME]`): for a server without a desktop, from cron
+    /// or a systemd timer. The file names secret files or variables, never secrets.
+    Run(config::RunArgs),
 }
 
 /// Haul's database in its data folder (`HAUL_DATA_DIR` or the platform's), as the app uses it.
@@ -93,6 +97,7 @@ fn main() -> ExitCode {
             Command::Compare(args) => compare::run(args),
             Command::Schedule(args) => schedule::run(args),
             Command::RunScheduled(args) => schedule::run_scheduled(args).await,
+            Command::Run(args) => config::run(args).await,
         }
     });
     match result {

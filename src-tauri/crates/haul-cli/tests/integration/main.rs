@@ -1,5 +1,6 @@
 //! The haul-cli crate's integration tests as one test binary, each file a module: one link instead of one per file.
 mod ca_file_flag;
+mod config_file;
 mod convert_command;
 mod desktop_proxy;
 mod export_command;
@@ -12,4 +13,5 @@ mod schedule_command;
 mod secret_files;
 mod sign_in_flags;
 mod sim_command;
+mod support;
 mod tables_command;

@@ -11,15 +11,7 @@ use std::time::Duration;
 use base64::Engine;
 use bulk_client::{KeyAlgorithm, SigningKey};
 
-fn haul(data: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_haul"))
-        .args(args)
-        .env("HAUL_DATA_DIR", data)
-        .env("HAUL_TEST_FAST_PACING", "1")
-        .output()
-        .unwrap();
-    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
-}
+use super::support::haul;
 
 fn private_file(dir: &Path, name: &str, content: &[u8], mode: u32) -> String {
     let path = dir.join(name);
