@@ -184,9 +184,16 @@ export function HistoryDetail({
       </div>
       {confirmDelete && (
         <div className="confirm" role="alertdialog" aria-label="Delete the files of this export?">
-          <p>
-            Delete the folder <code>{job.outDir}</code> and everything this export downloaded? The history entry stays.
-          </p>
+          {destination ? (
+            <p data-testid="delete-storage-note">
+              Delete Haul's own files of this export in <code>{job.outDir}</code>? The files in{" "}
+              <code>{destination}</code> stay: delete them in the storage. The history entry stays.
+            </p>
+          ) : (
+            <p>
+              Delete the folder <code>{job.outDir}</code> and everything this export downloaded? The history entry stays.
+            </p>
+          )}
           <div className="actions">
             <button
               type="button"

@@ -58,6 +58,10 @@ describe("the History page", () => {
     expect(screen.getByText("Haul's own files")).toBeTruthy();
     expect(screen.queryByTestId("browse-export")).toBeNull();
     expect(screen.queryByTestId("convert-export")).toBeNull();
+    // Deleting removes Haul's own files only, and says that the storage keeps the export.
+    await userEvent.click(screen.getByTestId("more-actions"));
+    await userEvent.click(screen.getByTestId("delete-files"));
+    expect(screen.getByTestId("delete-storage-note").textContent).toContain("s3://payer-lake/bulk stay");
   });
 
   it("says when an export's files are gone, and offers nothing that would open them", async () => {

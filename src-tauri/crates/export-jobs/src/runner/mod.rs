@@ -305,6 +305,9 @@ impl ExportRunner {
                         ctx.emit(JobEvent::Warning { message: format!("The server did not confirm the cancel: {e}") });
                     }
                 }
+                if let (Some(address), Some(day)) = (&job.settings.destination, &job.transaction_time) {
+                    let _ = upload::abort_unfinished(&ctx, address, day).await;
+                }
                 let db = self.db.lock().expect("database lock");
                 db.request_cancel(id)?;
                 (JobState::Cancelled, None, Vec::new())
@@ -415,8 +418,18 @@ async fn drive(ctx: &Arc<Ctx>, mut job: JobRecord) -> Result<(JobState, Vec<Stri
     };
     let summaries = download_all(ctx, manifest.requires_access_token, store.clone()).await?;
     let summed = sum_up(ctx, &job, &status_url, summaries).await;
-    if let Some(store) = &store {
-        upload::publish_side_files(ctx, store).await?;
+    // Every object is in place by now: a storage that refuses Haul's own small files only costs their copies
+    // (they stay in the folder), not the export.
+    if let Some(store) = &store
+        && let Err(Stop::Failed(failure)) = upload::publish_side_files(ctx, store).await
+    {
+        ctx.emit(JobEvent::Warning {
+            message: format!(
+                "Haul could not copy its log, manifest and report to the storage ({}); they are in {}.",
+                failure.message,
+                ctx.folder.path().display()
+            ),
+        });
     }
     summed
 }

@@ -201,6 +201,22 @@ async fn completed_before(
     Ok(checked.is_clean().then_some(checked.verified))
 }
 
+/// A cancelled export's unfinished uploads, given up: nothing will resume them, and the storage would keep
+/// (and bill) their parts until a lifecycle rule drops them. Best effort: the cancel stands either way.
+pub(super) async fn abort_unfinished(ctx: &Ctx, address: &str, transaction_time: &str) -> Result<(), Stop> {
+    let dest = Destination::open(address).map_err(store_failure)?;
+    let partition = format!("export_date={}", day_of(transaction_time));
+    for f in ctx.db(|db| db.job_files(ctx.id))? {
+        let saved: Option<UploadState> =
+            ctx.db(|db| db.file_upload(ctx.id, f.seq))?.and_then(|text| serde_json::from_str(&text).ok());
+        if let Some(progress) = saved.and_then(|s| s.upload) {
+            dest.upload(&format!("{partition}/{}", object_name(&f)), Some(progress)).abort().await;
+            ctx.db(|db| db.set_file_upload(ctx.id, f.seq, None))?;
+        }
+    }
+    Ok(())
+}
+
 /// The Haul files of a storage export, copied under `_haul/` (the manifest as received, less secrets; the
 /// report; the log so far). Quarantined lines went up with their files.
 pub(super) async fn publish_side_files(ctx: &Ctx, store: &StoreTarget) -> Result<(), Stop> {

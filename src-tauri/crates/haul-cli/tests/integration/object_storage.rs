@@ -148,6 +148,19 @@ impl Storage {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
 
+    /// S3's unfinished multipart uploads under `prefix`.
+    fn unfinished_uploads(&self, prefix: &str) -> usize {
+        let code = format!(
+            "import boto3; s3 = boto3.client('s3', endpoint_url='http://127.0.0.1:{}', aws_access_key_id='test', \
+             aws_secret_access_key='test', region_name='us-east-1'); \
+             print(len(s3.list_multipart_uploads(Bucket='haul-test', Prefix='{prefix}').get('Uploads', [])))",
+            self.port
+        );
+        let o = Command::new(python()).args(["-c", &code]).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).trim().parse().unwrap()
+    }
+
     /// Every object under `prefix` (relative to the bucket or container), by name under it.
     fn objects(&self, prefix: &str) -> BTreeMap<String, Vec<u8>> {
         let out = tempfile::tempdir().unwrap();
@@ -442,4 +455,39 @@ async fn s3_killed_mid_upload_then_resumed_continues_after_the_parts_sent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn azure_killed_mid_upload_then_resumed_continues_after_the_parts_sent() {
     killed_mid_upload_then_resumed(Storage::azurite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_export_leaves_no_unfinished_upload_in_s3() {
+    let storage = Storage::moto();
+    let sim = sim_of(600).await;
+    // 200 kB/s of gzip on the wire (about 1.6 MB/s of NDJSON): the 19 MB file's first part is up after about 5 s,
+    // and the rest takes about 7 s more.
+    sim.set_faults(Faults { file_bytes_per_second: Some(200_000), ..Faults::default() });
+    let haul = Haul::new();
+    let address = format!("{}/cancelled", storage.root);
+    let mut child = haul
+        .command(&storage, &export_args(&sim.base_url(), &address))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("a part of Observation sent", Duration::from_secs(90), || {
+        let db = haul.database();
+        let Ok(files) = db.job_files(1) else { return false };
+        files
+            .iter()
+            .filter(|f| f.name.starts_with("Observation."))
+            .any(|f| db.file_upload(1, f.seq).ok().flatten().is_some_and(|u| u.contains("\"parts\":[\"")))
+    });
+    assert!(storage.unfinished_uploads("cancelled") >= 1);
+    let o = haul.run(&storage, &["cancel", "1"]);
+    assert!(o.status.success(), "{}", text(&o));
+    child.wait().unwrap();
+    let db = haul.database();
+    let unfinished =
+        db.job_files(1).unwrap().into_iter().filter(|f| f.state != haul_store::FileState::Verified).count();
+    assert!(unfinished > 0, "the cancel came before the export's end");
+    assert_eq!(storage.unfinished_uploads("cancelled"), 0, "the storage was told to drop the parts");
+    assert!(db.job_files(1).unwrap().iter().all(|f| db.file_upload(1, f.seq).unwrap().is_none()));
 }
