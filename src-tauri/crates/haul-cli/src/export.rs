@@ -1,7 +1,6 @@
 //! `haul export`, `haul resume`, `haul history`, `haul cancel`: the export engine from a terminal.
 //! Progress bars on a terminal, one plain line per event otherwise (cron, CI, pipes).
 
-use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -9,15 +8,12 @@ use std::time::Duration;
 
 use bulk_client::{ExportLevel, ExportRequest, HttpClient, SecretStyle};
 use clap::Args;
-use export_jobs::wording::{bytes as human_bytes, duration as human_duration};
+use export_jobs::wording::bytes as human_bytes;
 
 use crate::open_db;
-use bulk_client::{DownloadLimits, printable};
-use export_jobs::{
-    EventSink, ExportPlan, ExportRunner, ExportTarget, JobEvent, JobOutcome, Limits, Pacing, ServerChoice, Since,
-};
+use bulk_client::DownloadLimits;
+use export_jobs::{ExportPlan, ExportRunner, ExportTarget, JobOutcome, Limits, Pacing, ServerChoice, Since};
 use haul_store::{AuthSettings, Database, JobState, SecretRef};
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use tokio_util::sync::CancellationToken;
 
 /// Exit codes: 0 only when every file arrived and verified.
@@ -506,6 +502,9 @@ pub fn plain_runner(db: Database) -> ExportRunner {
     with_datasets(ExportRunner::new(Arc::new(Mutex::new(db)), HttpClient::new()).with_pacing(pacing()))
 }
 
+use crate::progress::bars;
+pub use crate::progress::{plain_lines, print_outcome};
+
 async fn run_one(runner: &ExportRunner, id: i64) -> Result<u8, String> {
     let sink = if std::io::stderr().is_terminal() { bars() } else { plain_lines() };
     let cancel = CancellationToken::new();
@@ -522,116 +521,6 @@ async fn run_one(runner: &ExportRunner, id: i64) -> Result<u8, String> {
         JobState::Completed => EXIT_OK,
         JobState::CompletedWithProblems => EXIT_PROBLEMS,
         _ => EXIT_FAILED,
-    })
-}
-
-pub fn print_outcome(o: &JobOutcome) {
-    for t in &o.totals {
-        eprintln!(
-            "  {:<28} {:>10} resources  {:>9}  ({} files)",
-            printable(&t.resource_type),
-            t.resources,
-            human_bytes(t.bytes),
-            t.files
-        );
-    }
-    // The headline first, then the technical detail under it.
-    eprintln!("{}", printable(&o.message));
-    if let Some(f) = &o.failure
-        && let Some(d) = &f.detail
-    {
-        eprintln!("  detail: {}", printable(d));
-    }
-    if o.state == JobState::Failed {
-        eprintln!("`haul resume {}` tries again what can be tried again.", o.id);
-    }
-}
-
-/// One line per event, with anything a server wrote made safe for the terminal (no escape sequences).
-fn event_line(e: &JobEvent) -> Option<String> {
-    event_text(e).map(|line| printable(&line).into_owned())
-}
-
-fn event_text(e: &JobEvent) -> Option<String> {
-    Some(match e {
-        JobEvent::State { state } => format!("state: {}", state.label()),
-        JobEvent::KickedOff { status_url } => format!("kicked off; status at {status_url}"),
-        JobEvent::Progress { text } => format!("server working: {}", text.as_deref().unwrap_or("(no progress text)")),
-        JobEvent::Waiting { reason, seconds } => {
-            format!("waiting {}: {reason}", human_duration(Duration::from_secs_f64(*seconds)))
-        }
-        JobEvent::Warning { message } => format!("warning: {message}"),
-        JobEvent::Manifest { files, transaction_time, expires } => {
-            let until = expires.as_deref().map(|e| format!("; the server keeps them until {e}")).unwrap_or_default();
-            format!("manifest: {files} files, transactionTime {transaction_time}{until}")
-        }
-        JobEvent::FileStarted { name, resume_from, .. } if *resume_from > 0 => {
-            format!("download {name} (resuming at byte {resume_from})")
-        }
-        JobEvent::FileStarted { name, .. } => format!("download {name}"),
-        JobEvent::FileProgress { .. } => return None,
-        JobEvent::FileVerified { name, resources, bytes, bad_lines, .. } => {
-            let bad = if *bad_lines > 0 { format!(", {bad_lines} bad lines quarantined") } else { String::new() };
-            format!("verified {name}: {resources} resources, {}{bad}", human_bytes(*bytes))
-        }
-        JobEvent::FileFailed { name, message, .. } => format!("FAILED {name}: {message}"),
-        JobEvent::Finished { .. } => return None,
-    })
-}
-
-pub fn plain_lines() -> EventSink {
-    Arc::new(|e: &JobEvent| {
-        if let Some(line) = event_line(e) {
-            eprintln!("{line}");
-        }
-    })
-}
-
-fn bars() -> EventSink {
-    let multi = MultiProgress::new();
-    let status = multi.add(ProgressBar::new_spinner());
-    status.set_style(ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}").expect("valid template"));
-    status.enable_steady_tick(Duration::from_millis(120));
-    let style =
-        ProgressStyle::with_template("  {prefix:<28} {bar:30} {bytes:>10}/{total_bytes:<10} {bytes_per_sec:>12}")
-            .expect("valid template");
-    let files: Mutex<HashMap<u32, ProgressBar>> = Mutex::new(HashMap::new());
-    Arc::new(move |e: &JobEvent| {
-        let mut files = files.lock().expect("bars lock");
-        match e {
-            JobEvent::FileStarted { seq, name, resume_from, .. } => {
-                let bar = multi.add(ProgressBar::new(0));
-                bar.set_style(style.clone());
-                bar.set_prefix(name.clone());
-                bar.set_position(*resume_from);
-                files.insert(*seq, bar);
-            }
-            JobEvent::FileProgress { seq, bytes, total } => {
-                if let Some(bar) = files.get(seq) {
-                    bar.set_length(total.unwrap_or(*bytes).max(*bytes));
-                    bar.set_position(*bytes);
-                }
-            }
-            JobEvent::FileVerified { seq, .. } | JobEvent::FileFailed { seq, .. } => {
-                if let Some(bar) = files.remove(seq) {
-                    bar.finish_and_clear();
-                    multi.remove(&bar);
-                }
-                if let Some(line) = event_line(e) {
-                    let _ = multi.println(line);
-                }
-            }
-            JobEvent::Progress { text } => status.set_message(
-                text.as_deref().map(|t| printable(t).into_owned()).unwrap_or_else(|| "server working".into()),
-            ),
-            JobEvent::State { state } => status.set_message(state.label()),
-            JobEvent::Finished { .. } => status.finish_and_clear(),
-            other => {
-                if let Some(line) = event_line(other) {
-                    let _ = multi.println(line);
-                }
-            }
-        }
     })
 }
 

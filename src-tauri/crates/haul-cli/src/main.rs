@@ -10,6 +10,7 @@ mod convert;
 mod export;
 mod keys;
 mod network_args;
+mod progress;
 mod saved_servers;
 mod schedule;
 mod sim;

@@ -60,8 +60,7 @@ impl StoreTarget {
         status_url: &str,
     ) -> Result<Self, Stop> {
         let dest = Destination::open(address).map_err(store_failure)?;
-        let partition = format!("export_date={}", day_of(transaction_time));
-        let this = Self { dest, partition, buffers: PartBuffers::default() };
+        let this = Self { dest, partition: partition_of(transaction_time), buffers: PartBuffers::default() };
         let status_url = ctx.session.secrets().redact(status_url);
         let marker = json!({"exportedBy": "Haul", "transactionTime": transaction_time, "statusUrl": status_url});
         let name = this.name(MARKER);
@@ -91,6 +90,11 @@ impl StoreTarget {
     pub(super) fn address(&self) -> String {
         self.dest.address_of(&self.partition)
     }
+}
+
+/// An export's partition: `export_date=` its transactionTime's day.
+fn partition_of(transaction_time: &str) -> String {
+    format!("export_date={}", day_of(transaction_time))
 }
 
 /// `YYYY-MM-DD` of a transactionTime; today (UTC) for one that does not start with a date.
@@ -149,24 +153,39 @@ pub(super) async fn fetch_into_store(
                     db.set_file_upload(ctx.id, f.seq, Some(&staged))?;
                     db.set_file_state(ctx.id, f.seq, FileState::Pending, 0)
                 })?;
+                return fetch_through_folder(
+                    ctx,
+                    store,
+                    &FileRecord { state: FileState::Pending, ..f.clone() },
+                    &object,
+                    requires_token,
+                )
+                .await;
             }
         }
     }
-    let mut f = f.clone();
-    if let Some(state) = ctx.db(|db| db.job_files(ctx.id))?.into_iter().find(|r| r.seq == f.seq).map(|r| r.state) {
-        f.state = state;
-    }
-    match fetch_into_folder(ctx, &f, requires_token).await? {
-        Fetched::Failed(failure) => file_failed(ctx, &f, failure),
+    fetch_through_folder(ctx, store, f, &object, requires_token).await
+}
+
+/// A file set right in the export folder (as any folder export's), then uploaded and, for output, removed.
+async fn fetch_through_folder(
+    ctx: &Ctx,
+    store: &StoreTarget,
+    f: &FileRecord,
+    object: &str,
+    requires_token: bool,
+) -> Result<Verified, Stop> {
+    match fetch_into_folder(ctx, f, requires_token).await? {
+        Fetched::Failed(failure) => file_failed(ctx, f, failure),
         Fetched::Verified(v) => {
             let local = ctx.folder.file(&f.name);
-            upload_file(store, &local, &object).await?;
+            upload_file(store, &local, object).await?;
             let quarantine = ctx.folder.quarantine(&f.name);
             if quarantine.exists() {
                 upload_file(store, &quarantine, &store.name(&format!("_haul/quarantine/{}", f.name))).await?;
             }
             ctx.db(|db| db.set_file_upload(ctx.id, f.seq, None))?;
-            let verified = record_verified(ctx, &f, v)?;
+            let verified = record_verified(ctx, f, v)?;
             // Recorded first: a process killed now finds the object complete, not a file to fetch again.
             if f.kind == FileKind::Output {
                 let _ = std::fs::remove_file(&local);
@@ -205,7 +224,7 @@ async fn completed_before(
 /// (and bill) their parts until a lifecycle rule drops them. Best effort: the cancel stands either way.
 pub(super) async fn abort_unfinished(ctx: &Ctx, address: &str, transaction_time: &str) -> Result<(), Stop> {
     let dest = Destination::open(address).map_err(store_failure)?;
-    let partition = format!("export_date={}", day_of(transaction_time));
+    let partition = partition_of(transaction_time);
     for f in ctx.db(|db| db.job_files(ctx.id))? {
         let saved: Option<UploadState> =
             ctx.db(|db| db.file_upload(ctx.id, f.seq))?.and_then(|text| serde_json::from_str(&text).ok());

@@ -372,6 +372,18 @@ async fn an_export_into_azure_blob_with_bad_lines_equals_an_export_into_a_folder
     equals_a_folder_export(Storage::azurite(), faults).await;
 }
 
+/// Until export `id`'s Observation file (19 MB with 600 patients) has a part in the storage.
+fn wait_for_a_part_of_observation(haul: &Haul, id: i64) {
+    wait_until("a part of Observation sent", Duration::from_secs(90), || {
+        let db = haul.database();
+        let Ok(files) = db.job_files(id) else { return false };
+        files
+            .iter()
+            .filter(|f| f.name.starts_with("Observation."))
+            .any(|f| db.file_upload(id, f.seq).ok().flatten().is_some_and(|u| u.contains("\"parts\":[\"")))
+    });
+}
+
 fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !f() {
@@ -400,14 +412,7 @@ async fn killed_mid_upload_then_resumed(storage: Storage) {
         .spawn()
         .unwrap();
     // Killed once the 19 MB file has a part in the storage (other files may be anywhere).
-    wait_until("a part of Observation sent", Duration::from_secs(90), || {
-        let db = haul.database();
-        let Ok(files) = db.job_files(2) else { return false };
-        files
-            .iter()
-            .filter(|f| f.name.starts_with("Observation."))
-            .any(|f| db.file_upload(2, f.seq).ok().flatten().is_some_and(|u| u.contains("\"parts\":[\"")))
-    });
+    wait_for_a_part_of_observation(&haul, 2);
     child.kill().unwrap(); // SIGKILL: no cleanup of any kind
     child.wait().unwrap();
     // A file not verified when the process died shows no partial object: an upload appears only complete.
@@ -472,14 +477,7 @@ async fn a_cancelled_export_leaves_no_unfinished_upload_in_s3() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    wait_until("a part of Observation sent", Duration::from_secs(90), || {
-        let db = haul.database();
-        let Ok(files) = db.job_files(1) else { return false };
-        files
-            .iter()
-            .filter(|f| f.name.starts_with("Observation."))
-            .any(|f| db.file_upload(1, f.seq).ok().flatten().is_some_and(|u| u.contains("\"parts\":[\"")))
-    });
+    wait_for_a_part_of_observation(&haul, 1);
     assert!(storage.unfinished_uploads("cancelled") >= 1);
     let o = haul.run(&storage, &["cancel", "1"]);
     assert!(o.status.success(), "{}", text(&o));
