@@ -28,6 +28,7 @@ const COMMANDS: &[&str] = &[
     "open_dataset_folder",
     "delete_export_files",
     "convert_export",
+    "convert_export_to_delta",
     "cancel_conversion",
     "list_views",
     "read_view",

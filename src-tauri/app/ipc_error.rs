@@ -42,6 +42,8 @@ pub enum ErrorCode {
     FileChanged,
     /// A proxy asked for a user name and password, or refused the ones saved for the server.
     ProxyRefused,
+    /// Object storage (S3, Azure, GCS) refused Haul's credentials or failed a request.
+    Storage,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]

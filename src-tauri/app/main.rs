@@ -67,6 +67,7 @@ fn main() {
             commands::datasets::open_dataset_folder,
             commands::exports::delete_export_files,
             commands::convert::convert_export,
+            commands::convert::convert_export_to_delta,
             commands::convert::cancel_conversion,
             commands::tables::list_views,
             commands::tables::read_view,

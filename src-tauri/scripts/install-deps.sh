@@ -14,6 +14,8 @@ if [ "$mode" = test ]; then
   # systemd: systemd-analyze checks the timers `haul schedule` writes.
   # libproxy1-plugin-webkit: the PAC runner's JavaScript, for the PAC file test.
   packages+=(xvfb webkit2gtk-driver gnome-keyring dbus dbus-x11 imagemagick procps systemd libproxy1-plugin-webkit)
+  # Java for Apache Spark (the Delta tables' reader in the tests), unless one is there already.
+  command -v java >/dev/null 2>&1 || packages+=(default-jre-headless)
 fi
 
 missing=()
@@ -35,12 +37,15 @@ fi
 if [ "$mode" = test ]; then
   # moto (its server mode): the S3-compatible server of the object storage tests; azure-storage-blob: creates
   # the tests' container in Azurite and reads blobs back.
-  pins=(duckdb==2.0.0 pyarrow==26.0.1 openpyxl==3.1.5 "moto[server]==5.2.5" azure-storage-blob==12.27.1)
-  check='import duckdb, pyarrow, openpyxl, moto, azure.storage.blob as blob; assert (duckdb.__version__, pyarrow.__version__, openpyxl.__version__, moto.__version__, blob.__version__) == ("2.0.0", "26.0.1", "3.1.5", "5.2.5", "12.27.1")'
+  # deltalake (delta-rs for Python) and pyspark (Apache Spark, which runs on the Java below): the readers of
+  # the Delta tables Haul writes.
+  pins=(duckdb==2.0.0 pyarrow==26.0.1 openpyxl==3.1.5 "moto[server]==5.2.5" azure-storage-blob==12.27.1
+        deltalake==1.6.6 pyspark==4.3.0)
+  check='import duckdb, pyarrow, openpyxl, moto, azure.storage.blob as blob, deltalake, pyspark; assert (duckdb.__version__, pyarrow.__version__, openpyxl.__version__, moto.__version__, blob.__version__, deltalake.__version__, pyspark.__version__) == ("2.0.0", "26.0.1", "3.1.5", "5.2.5", "12.27.1", "1.6.6", "4.3.0")'
   if .venv/bin/python -c "$check" 2>/dev/null; then
-    echo "DuckDB, pyarrow, openpyxl, moto and azure-storage-blob: present"
+    echo "DuckDB, pyarrow, openpyxl, moto, azure-storage-blob, deltalake and pyspark: present"
   else
-    echo "Installing DuckDB, pyarrow, openpyxl, moto and azure-storage-blob into .venv (pip): ${pins[*]}"
+    echo "Installing DuckDB, pyarrow, openpyxl, moto, azure-storage-blob, deltalake and pyspark into .venv (pip): ${pins[*]}"
     if ! python3 -m venv .venv 2>/dev/null; then
       sudo=""
       [ "$(id -u)" -eq 0 ] || sudo="sudo"

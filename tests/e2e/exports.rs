@@ -81,6 +81,21 @@ async fn a_group_export_runs_to_the_end_and_is_kept_in_history() {
     }
     app.shot("converted-to-parquet").await;
 
+    // The same export as Delta Lake tables in a folder: one table per type, at version 0.
+    app.click("[data-testid=convert-close]").await;
+    app.click("[data-testid=convert-export]").await;
+    app.click("[data-testid=convert-output-delta]").await;
+    let lake = std::path::Path::new(folder.trim()).with_file_name("lake");
+    app.type_into("[data-testid=delta-target]", lake.to_str().unwrap()).await;
+    app.shot("delta-chosen").await;
+    app.click("[data-testid=convert-start]").await;
+    let headline = app.wait_for_text("[data-testid=delta-headline]", "now hold this export").await;
+    assert!(headline.contains("Delta tables"), "{headline}");
+    let report = app.wait_for_text("[data-testid=delta-report]", "ExplanationOfBenefit").await;
+    assert!(report.contains("Patient"), "{report}");
+    assert!(lake.join("Patient/_delta_log/00000000000000000000.json").is_file(), "{}", lake.display());
+    app.shot("delta-tables-written").await;
+
     // Look inside: the overview (counts from the manifest), a table scrolled to its end, one resource, and a
     // reference followed to the Patient it names.
     app.click("[data-testid=browse-export]").await;

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use export_jobs::ExportFolder;
+use export_jobs::delta::{DeltaConvertError, DeltaReport, convert_to_delta};
 use export_jobs::{RememberedSchemas, server_of_folder};
 use fhir_tables::{ConversionReport, ConvertError, ConvertOptions, ConvertProgress, Forgetful, SchemaMemory};
 use haul_store::Database;
@@ -78,6 +79,73 @@ pub async fn convert_export(
             .map_err(convert_error)
     });
     work.await.map_err(|e| IpcError::new(ErrorCode::Conversion, format!("The conversion stopped unexpectedly: {e}")))?
+}
+
+fn delta_error(e: DeltaConvertError) -> IpcError {
+    let code = match &e {
+        DeltaConvertError::Cancelled => ErrorCode::Interrupted,
+        DeltaConvertError::NotAnExport(_)
+        | DeltaConvertError::NoBaseline { .. }
+        | DeltaConvertError::Gap { .. }
+        | DeltaConvertError::Backwards { .. } => ErrorCode::InvalidInput,
+        // The storage's own codes (object-destination's): a bad address, or a refusal or failure there.
+        DeltaConvertError::Delta(d) => match d.code() {
+            "invalid_destination" | "destination_setup" => ErrorCode::InvalidInput,
+            "destination_refused" | "destination" | "upload_gone" | "destination_too_large" => ErrorCode::Storage,
+            _ => ErrorCode::Conversion,
+        },
+        DeltaConvertError::Convert(ConvertError::Cancelled) => ErrorCode::Interrupted,
+        _ => ErrorCode::Conversion,
+    };
+    IpcError::new(code, e.to_string())
+}
+
+/// Writes an export into the Delta Lake tables at `target` (a folder or a storage address), one table per
+/// type: a full export replaces their contents, an incremental one is merged in (History → Convert).
+#[tauri::command]
+pub async fn convert_export_to_delta(
+    state: State<'_, AppState>,
+    id: i64,
+    target: String,
+    on_progress: Channel<ConvertProgress>,
+) -> Result<DeltaReport, IpcError> {
+    if state.tasks.is_running(&TaskKey::Export(id)) {
+        return Err(IpcError::new(
+            ErrorCode::InvalidInput,
+            "This export is still running; convert it when it has finished.",
+        ));
+    }
+    let target = target.trim().to_string();
+    if target.is_empty() {
+        return Err(IpcError::new(
+            ErrorCode::InvalidInput,
+            "Choose where the Delta tables go: a folder, or a storage address such as s3://bucket/tables.",
+        ));
+    }
+    let job = state.with_db(|db| {
+        db.get_job(id)?.ok_or_else(|| IpcError::new(ErrorCode::NotFound, format!("There is no export {id}.")))
+    })?;
+    let folder = ExportFolder::at(&job.out_dir).path().to_path_buf();
+    if !folder.is_dir() {
+        return Err(IpcError::new(ErrorCode::NotFound, format!("The folder {} is no longer there.", folder.display())));
+    }
+    let task = state
+        .tasks
+        .start(TaskKey::Conversion(id), Vec::new())
+        .map_err(|_| IpcError::new(ErrorCode::InvalidInput, "This export is being converted already."))?;
+    let memory: Box<dyn SchemaMemory + Send> = match Database::open(&state.database_path()?) {
+        Ok(db) => match server_of_folder(Some(&db), &folder) {
+            Some(server) => Box::new(RememberedSchemas::new(db, server)),
+            None => Box::new(Forgetful),
+        },
+        Err(_) => Box::new(Forgetful),
+    };
+    let progress: std::sync::Arc<dyn Fn(&ConvertProgress) + Send + Sync> =
+        std::sync::Arc::new(move |p: &ConvertProgress| {
+            let _ = on_progress.send(p.clone());
+        });
+    let cancel = task.stop.flag();
+    convert_to_delta(&folder, &target, &ConvertOptions::default(), memory, progress, cancel).await.map_err(delta_error)
 }
 
 /// Asks a running conversion to stop; the table being written is not replaced. False when none was running.

@@ -135,6 +135,8 @@ export const commands = {
   listExports: (limit: number) => call("list_exports", { limit }),
   convertExport: (id: number, outDir: string | null, onProgress: (p: ConvertProgress) => void) =>
     call("convert_export", { id, outDir, onProgress: channelOf(onProgress) }),
+  convertExportToDelta: (id: number, target: string, onProgress: (p: ConvertProgress) => void) =>
+    call("convert_export_to_delta", { id, target, onProgress: channelOf(onProgress) }),
   cancelConversion: (id: number) => call("cancel_conversion", { id }),
   listViews: () => call("list_views", {}),
   readView: (path: string) => call("read_view", { path }),

@@ -29,7 +29,7 @@ use serde::Serialize;
 use fhir_tables::{ConvertOptions, MemoryError, SchemaMemory, Shape, TypeInput};
 
 pub use error::DatasetError;
-pub use merge::TableChange;
+pub use merge::{TableChange, ids_in_table};
 pub use state::{AppliedExport, DatasetState, STATE_FILE};
 
 const LOCK: &str = ".haul-dataset.lock";
@@ -72,8 +72,9 @@ pub struct Dataset {
     _lock: File,
 }
 
-/// The dataset's tables' shapes, so incoming rows are converted to the table's own schema when they fit.
-struct TableShapes<'a>(&'a Path);
+/// The shapes of the tables in a folder (`<Type>.parquet`), so incoming rows are converted to the table's own
+/// schema when they fit: the dataset's own folder, or a Delta table's live files brought beside each other.
+pub struct TableShapes<'a>(pub &'a Path);
 
 impl SchemaMemory for TableShapes<'_> {
     fn recall(&self, resource_type: &str) -> Result<Option<Shape>, MemoryError> {
@@ -93,6 +94,34 @@ impl SchemaMemory for TableShapes<'_> {
     fn remember(&self, _: &str, _: &Shape) -> Result<(), MemoryError> {
         Ok(())
     }
+}
+
+/// Merges one table on its own, by the rules of [`Dataset::apply`] (changed resources replace their older
+/// version, `deleted` ids leave, and so do the resources of patients among `leavers`; the newest `meta.lastUpdated` wins): for tables kept elsewhere than a dataset
+/// folder, such as a Delta table's live file. `incoming` is the export's rows converted with the old table's
+/// shape ([`TableShapes`]); it may be moved to `out`. Nothing is written when both tables are absent.
+#[allow(clippy::too_many_arguments)]
+pub fn merge_table_file(
+    resource_type: &str,
+    old: Option<&Path>,
+    incoming: Option<&Path>,
+    deleted: &BTreeSet<String>,
+    leavers: &HashSet<String>,
+    out: &Path,
+    scratch: &Path,
+    options: &ConvertOptions,
+    cancel: &AtomicBool,
+) -> Result<TableChange, DatasetError> {
+    let m = merge::TableMerge {
+        resource_type,
+        old: old.map(Path::to_path_buf),
+        incoming: incoming.map(Path::to_path_buf),
+        deleted,
+        leavers,
+        out: out.to_path_buf(),
+        scratch: scratch.to_path_buf(),
+    };
+    merge::merge_table(&m, options, cancel)
 }
 
 /// The state of the dataset in `dir` as a reader sees it, without taking the writer's lock (the state file is
@@ -281,7 +310,7 @@ fn instant(text: &str) -> Option<i64> {
 }
 
 /// The NDJSON files of every folder, one input per type (files of several folders in folder order).
-fn gather(folders: &[PathBuf]) -> Result<Vec<TypeInput>, DatasetError> {
+pub fn gather(folders: &[PathBuf]) -> Result<Vec<TypeInput>, DatasetError> {
     let mut by_type: BTreeMap<String, TypeInput> = BTreeMap::new();
     for folder in folders {
         let found = match fhir_ndjson::find_inputs(std::slice::from_ref(folder)) {

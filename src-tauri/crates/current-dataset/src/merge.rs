@@ -38,22 +38,30 @@ use crate::owner::patients_of;
 const BATCH_ROWS: usize = 2048;
 
 /// What one update did to one table.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(export)]
 pub struct TableChange {
     pub resource_type: String,
+    #[ts(type = "number")]
     pub before: u64,
+    #[ts(type = "number")]
     pub after: u64,
     /// Resources new to the dataset.
+    #[ts(type = "number")]
     pub added: u64,
     /// Resources replaced by a newer version.
+    #[ts(type = "number")]
     pub changed: u64,
     /// Taken out because the server listed them in `deleted[]`.
+    #[ts(type = "number")]
     pub deleted: u64,
     /// Taken out because their patient left the group.
+    #[ts(type = "number")]
     pub left_with_patient: u64,
     /// Incoming rows not used: the same resource came twice (the incremental export and the new members'
     /// records), or the dataset already had a newer version.
+    #[ts(type = "number")]
     pub duplicates: u64,
     /// The incoming rows brought new columns or wider numbers: the table's schema widened.
     pub widened: bool,
@@ -111,6 +119,23 @@ fn ids_and_times(batch: &RecordBatch) -> (Vec<Option<&str>>, Vec<Option<i64>>) {
         None => vec![None; batch.num_rows()],
     };
     (ids, times)
+}
+
+/// Every id in the table at `path` (only its `id` column is read): a group's members as a table holds them.
+pub fn ids_in_table(path: &Path) -> Result<HashSet<String>, DatasetError> {
+    let file = File::open(path).map_err(|e| DatasetError::read(path, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| DatasetError::read(path, e))?;
+    let Some(index) = builder.schema().fields().iter().position(|f| f.name() == "id") else {
+        return Ok(HashSet::new());
+    };
+    let mask = ProjectionMask::roots(builder.parquet_schema(), [index]);
+    let reader = builder.with_projection(mask).build().map_err(|e| DatasetError::read(path, e))?;
+    let mut ids = HashSet::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| DatasetError::read(path, e))?;
+        ids.extend(ids_and_times(&batch).0.into_iter().flatten().map(str::to_string));
+    }
+    Ok(ids)
 }
 
 /// The dataset's version is kept over an incoming one only when both carry `meta.lastUpdated` and the

@@ -178,7 +178,7 @@ pub fn compare_with(
 }
 
 /// The folder's [`GROUP_MEMBERS_FILE`], if it has a readable one.
-fn members_of(folder: &Path) -> Option<BTreeSet<String>> {
+pub fn members_of(folder: &Path) -> Option<BTreeSet<String>> {
     let bytes = std::fs::read(folder.join(GROUP_MEMBERS_FILE)).ok()?;
     serde_json::from_slice(&bytes).ok()
 }

@@ -6,6 +6,7 @@
 
 pub mod comparison;
 pub mod dataset;
+pub mod delta;
 pub mod export_log;
 pub mod folder;
 pub mod limits;

@@ -1,6 +1,5 @@
 //! `haul convert`: NDJSON export folders to Parquet, one table per resource type.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,16 +7,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use export_jobs::wording::{bytes as human_bytes, duration as human_duration};
 use export_jobs::{RememberedSchemas, server_of_folder};
 use fhir_tables::{ConversionReport, ConvertOptions, ConvertProgress, Forgetful, SchemaMemory, convert, find_inputs};
-use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(clap::Args)]
 pub struct ConvertArgs {
     /// An export folder, or NDJSON files (.ndjson, .ndjson.gz); files of one type become one table.
     #[arg(required = true, value_name = "EXPORT_DIR")]
     inputs: Vec<PathBuf>,
-    /// Folder for the Parquet files: <Type>.parquet, plus bad-lines.ndjson when some lines were bad.
-    #[arg(long, value_name = "DIR", value_parser = crate::folder_arg)]
-    out: PathBuf,
+    /// Where the tables go. Parquet: a folder (<Type>.parquet, plus bad-lines.ndjson when some lines were bad).
+    /// Delta: a folder or a storage address (s3://, gs://, az://), one table per type (<out>/<Type>).
+    #[arg(long, value_name = "DIR|ADDRESS")]
+    out: String,
+    /// parquet: one file per type, made anew. delta: Delta Lake tables that each export updates (a full
+    /// export replaces their contents, an incremental one is merged in by resource id).
+    #[arg(long, value_enum, default_value_t = Format::Parquet)]
+    format: Format,
     /// Only these resource types (comma separated).
     #[arg(long, value_delimiter = ',', value_name = "TYPE,…")]
     types: Vec<String>,
@@ -35,8 +38,19 @@ pub struct ConvertArgs {
     json: bool,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Parquet,
+    Delta,
+}
+
 /// Exit code 0 when every line converted, 3 when some lines were bad (reported), 1 on failure.
 pub async fn run(args: ConvertArgs) -> Result<u8, String> {
+    if args.format == Format::Delta {
+        return crate::delta::run(&args.inputs, &args.out, options_of(&args), schema_memory_for(&args), args.json)
+            .await;
+    }
+    let out = crate::folder_arg(&args.out)?;
     let mut inputs = find_inputs(&args.inputs).map_err(|e| e.to_string())?;
     if !args.types.is_empty() {
         let missing: Vec<&String> =
@@ -51,26 +65,11 @@ pub async fn run(args: ConvertArgs) -> Result<u8, String> {
         }
         inputs.retain(|i| args.types.contains(&i.resource_type));
     }
-    let defaults = ConvertOptions::default();
-    let options = ConvertOptions {
-        threads: args.threads.unwrap_or(defaults.threads),
-        memory_limit: args.memory_limit.saturating_mul(1 << 20),
-        ..defaults
-    };
-    let memory: Box<dyn SchemaMemory + Send> =
-        if args.no_remember { Box::new(Forgetful) } else { schema_memory(&args) };
+    let options = options_of(&args);
+    let memory = schema_memory_for(&args);
 
     let cancel = Arc::new(AtomicBool::new(false));
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = ProgressBar::new(inputs.iter().map(|i| i.bytes()).sum::<u64>() * 2);
-        bar.set_style(
-            ProgressStyle::with_template("{msg:32} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}")
-                .expect("template")
-                .progress_chars("=> "),
-        );
-        bar
-    });
-    let out = args.out.clone();
+    let bar = crate::progress::bytes_bar(inputs.iter().map(|i| i.bytes()).sum::<u64>() * 2);
     let job = {
         let cancel = cancel.clone();
         let bar = bar.clone();
@@ -115,6 +114,19 @@ pub async fn run(args: ConvertArgs) -> Result<u8, String> {
         print_report(&report);
     }
     Ok(if report.bad_lines > 0 { 3 } else { 0 })
+}
+
+fn options_of(args: &ConvertArgs) -> ConvertOptions {
+    let defaults = ConvertOptions::default();
+    ConvertOptions {
+        threads: args.threads.unwrap_or(defaults.threads),
+        memory_limit: args.memory_limit.saturating_mul(1 << 20),
+        ..defaults
+    }
+}
+
+fn schema_memory_for(args: &ConvertArgs) -> Box<dyn SchemaMemory + Send> {
+    if args.no_remember { Box::new(Forgetful) } else { schema_memory(args) }
 }
 
 fn schema_memory(args: &ConvertArgs) -> Box<dyn SchemaMemory + Send> {

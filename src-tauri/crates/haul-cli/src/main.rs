@@ -7,6 +7,7 @@ mod cancel;
 mod compare;
 mod config;
 mod convert;
+mod delta;
 mod export;
 mod keys;
 mod network_args;

@@ -9,6 +9,8 @@ use bulk_client::printable;
 use export_jobs::wording::{bytes as human_bytes, duration as human_duration};
 use export_jobs::{EventSink, JobEvent, JobOutcome};
 use haul_store::JobState;
+use std::io::IsTerminal;
+
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 pub fn print_outcome(o: &JobOutcome) {
@@ -118,5 +120,19 @@ pub(crate) fn bars() -> EventSink {
                 }
             }
         }
+    })
+}
+
+/// The bar of a conversion (convert, tables, Delta) on a terminal: bytes read of `total`; none when stderr
+/// is not a terminal (a log file gets the summary only).
+pub fn bytes_bar(total: u64) -> Option<ProgressBar> {
+    std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new(total);
+        bar.set_style(
+            ProgressStyle::with_template("{msg:32} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}")
+                .expect("template")
+                .progress_chars("=> "),
+        );
+        bar
     })
 }

@@ -1,6 +1,5 @@
 //! `haul tables`: SQL-on-FHIR views over an export folder, as flat Parquet, CSV and Excel files.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,7 +7,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use fhir_views::{
     BUILT_IN, Format, TablesOptions, TablesProgress, View, ViewOutcome, built_in, check_names, make_tables,
 };
-use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(clap::Args)]
 pub struct TablesArgs {
@@ -87,15 +85,7 @@ pub async fn run(args: TablesArgs) -> Result<u8, String> {
         csv_bom: args.csv_bom,
     };
     let cancel = Arc::new(AtomicBool::new(false));
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = ProgressBar::new(0);
-        bar.set_style(
-            ProgressStyle::with_template("{msg:32} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}")
-                .expect("template")
-                .progress_chars("=> "),
-        );
-        bar
-    });
+    let bar = crate::progress::bytes_bar(0);
     let started = std::time::Instant::now();
     let job = {
         // Present: clap asks for --out unless --list, which returned above.

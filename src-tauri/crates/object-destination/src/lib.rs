@@ -4,12 +4,14 @@
 //!
 //! Credentials come only from the standard places each cloud's own tools read: the environment
 //! (`AWS_ACCESS_KEY_ID`, `AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`, `AZURE_STORAGE_ACCOUNT_NAME`,
-//! `GOOGLE_APPLICATION_CREDENTIALS`, …), web identity and instance metadata. An address that carries a
+//! `GOOGLE_APPLICATION_CREDENTIALS`, …), AWS's profile files ([`aws_profile`]), web identity and instance
+//! metadata. An address that carries a
 //! password or a query (a SAS token) is refused: addresses are kept in Haul's history, secrets never are.
 //!
 //! [`ObjectUpload`] is a multipart upload whose progress ([`UploadProgress`]: the upload's id and its parts'
 //! ids) the caller keeps, so a process that was killed continues the same upload after the parts it finished.
 
+mod aws_profile;
 mod error;
 mod upload;
 
@@ -46,7 +48,8 @@ fn scheme_of(text: &str) -> Option<&str> {
 pub struct Destination {
     address: String,
     store: Arc<dyn ObjectStore>,
-    uploads: Arc<dyn MultipartStore>,
+    /// The storage's own multipart uploads (resumable across processes); a folder has none.
+    uploads: Option<Arc<dyn MultipartStore>>,
     prefix: ObjectPath,
 }
 
@@ -81,7 +84,11 @@ impl Destination {
             |e: object_store::Error| DestinationError::Setup { address: address.clone(), reason: e.to_string() };
         let (store, uploads): (Arc<dyn ObjectStore>, Arc<dyn MultipartStore>) = match scheme.as_str() {
             "s3" | "s3a" => {
-                let s = Arc::new(AmazonS3Builder::from_env().with_url(&address).build().map_err(setup)?);
+                let mut builder = AmazonS3Builder::from_env().with_url(&address);
+                for (key, value) in aws_profile::ProfileFiles::from_env().settings(&address)? {
+                    builder = builder.with_config(key, value);
+                }
+                let s = Arc::new(builder.build().map_err(setup)?);
                 (s.clone(), s)
             }
             "gs" => {
@@ -93,7 +100,21 @@ impl Destination {
                 (s.clone(), s)
             }
         };
-        Ok(Self { address, store, uploads, prefix })
+        Ok(Self { address, store, uploads: Some(uploads), prefix })
+    }
+
+    /// A local folder behind the same interface (created if missing), for what is written to a folder or to
+    /// storage by one code path (Delta tables). It has no resumable multipart uploads.
+    pub fn open_folder(folder: &std::path::Path) -> Result<Self, DestinationError> {
+        let address = folder.display().to_string();
+        std::fs::create_dir_all(folder).map_err(|e| DestinationError::Failed {
+            what: "create",
+            address: address.clone(),
+            reason: e.to_string(),
+        })?;
+        let store = object_store::local::LocalFileSystem::new_with_prefix(folder)
+            .map_err(|e| DestinationError::Setup { address: address.clone(), reason: e.to_string() })?;
+        Ok(Self { address, store: Arc::new(store), uploads: None, prefix: ObjectPath::default() })
     }
 
     /// The address as the user wrote it, without a trailing slash.
@@ -187,6 +208,62 @@ impl Destination {
             .collect();
         out.sort();
         Ok(out)
+    }
+
+    /// The names of the folders directly under `relative` (one level down).
+    pub async fn folders(&self, relative: &str) -> Result<Vec<String>, DestinationError> {
+        let under = self.location(relative);
+        let listed =
+            self.store.list_with_delimiter(Some(&under)).await.map_err(|e| self.failed("list", relative, e))?;
+        let mut out: Vec<String> =
+            listed.common_prefixes.iter().filter_map(|p| p.filename().map(str::to_string)).collect();
+        out.sort();
+        Ok(out)
+    }
+
+    /// Removes the object (best effort for the caller: a missing object is no error).
+    pub async fn delete(&self, relative: &str) -> Result<(), DestinationError> {
+        match self.store.delete(&self.location(relative)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.failed("delete", relative, e)),
+        }
+    }
+
+    /// Copies the local file at `from` to `relative`, a part at a time (memory: a few parts, whatever the
+    /// file's size). The object appears whole, or not at all. Returns its size.
+    pub async fn upload_file(&self, relative: &str, from: &std::path::Path) -> Result<u64, DestinationError> {
+        use tokio::io::AsyncReadExt;
+        let local = |e: std::io::Error| DestinationError::Failed {
+            what: "read",
+            address: from.display().to_string(),
+            reason: e.to_string(),
+        };
+        let mut file = tokio::fs::File::open(from).await.map_err(local)?;
+        let upload =
+            self.store.put_multipart(&self.location(relative)).await.map_err(|e| self.failed("write", relative, e))?;
+        let mut writer = object_store::WriteMultipart::new_with_chunk_size(upload, upload::PART_SIZE);
+        let mut buf = vec![0u8; 1 << 20];
+        let mut size = 0u64;
+        loop {
+            let n = match file.read(&mut buf).await {
+                Ok(n) => n,
+                Err(e) => {
+                    let _ = writer.abort().await;
+                    return Err(local(e));
+                }
+            };
+            if n == 0 {
+                break;
+            }
+            size += n as u64;
+            // Two parts in flight at most: bounded memory, and the next part reads while one is sent.
+            if let Err(e) = writer.wait_for_capacity(2).await {
+                return Err(self.failed("write", relative, e));
+            }
+            writer.write(&buf[..n]);
+        }
+        writer.finish().await.map_err(|e| self.failed("write", relative, e))?;
+        Ok(size)
     }
 
     /// A multipart upload of `relative`, new (`resumed: None`) or continuing the one `resumed` describes.

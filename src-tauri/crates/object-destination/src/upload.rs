@@ -47,15 +47,22 @@ impl ObjectUpload {
         self.progress.as_ref()
     }
 
+    fn uploads(&self) -> Result<std::sync::Arc<dyn object_store::multipart::MultipartStore>, DestinationError> {
+        self.dest.uploads.clone().ok_or_else(|| DestinationError::Failed {
+            what: "upload",
+            address: self.dest.address_of(&self.relative),
+            reason: "a folder takes files whole, not in resumable parts".into(),
+        })
+    }
+
     /// Sends the next part (at least 5 MiB, but for the last); the upload starts with the first.
     pub async fn put_part(&mut self, data: Bytes) -> Result<&UploadProgress, DestinationError> {
         let address = || self.dest.address_of(&self.relative);
+        let uploads = self.uploads()?;
         let progress = match self.progress.take() {
             Some(p) => p,
             None => {
-                let id = self
-                    .dest
-                    .uploads
+                let id = uploads
                     .create_multipart(&self.location)
                     .await
                     .map_err(|e| DestinationError::from_store("start an upload to", address(), e))?;
@@ -67,7 +74,7 @@ impl ObjectUpload {
             return Err(DestinationError::TooLarge { address: address() });
         }
         let index = progress.parts.len();
-        let sent = self.dest.uploads.put_part(&self.location, &progress.upload_id, index, PutPayload::from(data)).await;
+        let sent = uploads.put_part(&self.location, &progress.upload_id, index, PutPayload::from(data)).await;
         let progress = self.progress.insert(progress);
         match sent {
             Ok(part) => {
@@ -90,7 +97,7 @@ impl ObjectUpload {
         }
         let progress = self.progress.take().expect("an upload with parts");
         let parts = progress.parts.into_iter().map(|content_id| PartId { content_id }).collect();
-        match self.dest.uploads.complete_multipart(&self.location, &progress.upload_id, parts).await {
+        match self.uploads()?.complete_multipart(&self.location, &progress.upload_id, parts).await {
             Ok(_) => Ok(()),
             Err(object_store::Error::NotFound { .. }) => {
                 Err(DestinationError::UploadGone { address: self.dest.address_of(&self.relative) })
@@ -104,8 +111,8 @@ impl ObjectUpload {
     /// Gives the unfinished upload up, so the storage frees its parts (best effort: an upload the storage
     /// forgot is already gone).
     pub async fn abort(mut self) {
-        if let Some(p) = self.progress.take() {
-            let _ = self.dest.uploads.abort_multipart(&self.location, &p.upload_id).await;
+        if let (Some(p), Ok(uploads)) = (self.progress.take(), self.uploads()) {
+            let _ = uploads.abort_multipart(&self.location, &p.upload_id).await;
         }
     }
 }

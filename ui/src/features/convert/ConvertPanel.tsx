@@ -6,40 +6,116 @@ import { commands, toCommandError, type CommandError } from "../../ipc/commands"
 import { formatBytes, formatCount } from "../../format";
 import { ErrorNotice } from "../shell/ErrorNotice";
 import { RunningCard } from "../shell/RunningCard";
+import type { DeltaReport } from "../../ipc/bindings/DeltaReport";
 import { headline, progressText } from "./convert";
+import { DeltaReportView } from "./DeltaReportView";
 
 type Stage =
   | { kind: "running"; progress: ConvertProgress | null; cancelling: boolean }
   | { kind: "done"; report: ConversionReport }
+  | { kind: "deltaDone"; report: DeltaReport }
   | { kind: "failed"; error: CommandError };
+
+type Output = "parquet" | "delta";
+
+/** Where the last Delta conversion went: the next month's usually goes to the same tables. */
+const DELTA_TARGET_KEY = "haul.deltaTarget";
 
 /** Converts one export to Parquet (History → Convert), with progress and, at the end, what came out. */
 export function ConvertPanel({ exportId, onClose }: { exportId: number; onClose: () => void }) {
   const [stage, setStage] = useState<Stage | null>(null);
   const [openError, setOpenError] = useState<CommandError | null>(null);
+  const [output, setOutput] = useState<Output>("parquet");
+  const [target, setTarget] = useState(() => localStorage.getItem(DELTA_TARGET_KEY) ?? "");
+  const [targetError, setTargetError] = useState<string | null>(null);
 
+  const onProgress = (progress: ConvertProgress) =>
+    setStage((s) => (s?.kind === "running" ? { ...s, progress } : s));
+  const fail = (e: unknown) => setStage({ kind: "failed", error: toCommandError(e) });
   const start = () => {
+    if (output === "delta") {
+      if (target.trim() === "") {
+        setTargetError("Write a folder or a storage address for the tables.");
+        document.getElementById("delta-target")?.focus();
+        return;
+      }
+      localStorage.setItem(DELTA_TARGET_KEY, target.trim());
+      setStage({ kind: "running", progress: null, cancelling: false });
+      commands
+        .convertExportToDelta(exportId, target.trim(), onProgress)
+        .then((report) => setStage({ kind: "deltaDone", report }))
+        .catch(fail);
+      return;
+    }
     setStage({ kind: "running", progress: null, cancelling: false });
     commands
-      .convertExport(exportId, null, (progress) =>
-        setStage((s) => (s?.kind === "running" ? { ...s, progress } : s)),
-      )
+      .convertExport(exportId, null, onProgress)
       .then((report) => setStage({ kind: "done", report }))
-      .catch((e: unknown) => setStage({ kind: "failed", error: toCommandError(e) }));
+      .catch(fail);
   };
+  const title = output === "delta" ? "Write Delta Lake tables" : "Convert to Parquet";
 
   if (stage === null) {
     return (
       <section className="card" data-testid="convert-panel">
-        <h3>Convert to Parquet</h3>
-        <p>
-          One Parquet file per resource type, in the folder <code>parquet</code> inside this export. Every record is
-          read to learn the exact columns; values that differ in kind are kept as JSON text and listed. Bad lines are
-          left out and listed; nothing else is dropped.
-        </p>
+        <h3>Convert</h3>
+        <fieldset className="field">
+          <legend>Make</legend>
+          <label className="choice">
+            <input
+              type="radio"
+              name="convert-output"
+              checked={output === "parquet"}
+              onChange={() => setOutput("parquet")}
+            />
+            Parquet files in this export&apos;s folder
+          </label>
+          <label className="choice">
+            <input
+              type="radio"
+              name="convert-output"
+              data-testid="convert-output-delta"
+              checked={output === "delta"}
+              onChange={() => setOutput("delta")}
+            />
+            Delta Lake tables that each export updates
+          </label>
+        </fieldset>
+        {output === "parquet" ? (
+          <p>
+            One Parquet file per resource type, in the folder <code>parquet</code> inside this export. Every record is
+            read to learn the exact columns; values that differ in kind are kept as JSON text and listed. Bad lines
+            are left out and listed; nothing else is dropped.
+          </p>
+        ) : (
+          <div className="field">
+            <label htmlFor="delta-target">Folder or storage address</label>
+            <input
+              id="delta-target"
+              data-testid="delta-target"
+              value={target}
+              placeholder="s3://bucket/tables, az://container/tables or a folder"
+              aria-invalid={targetError !== null ? true : undefined}
+              aria-describedby="delta-target-hint"
+              onChange={(e) => {
+                setTarget(e.target.value);
+                setTargetError(null);
+              }}
+            />
+            {targetError && (
+              <p className="field-error">{targetError}</p>
+            )}
+            <p className="field-hint" id="delta-target-hint">
+              One table per resource type, read by Spark, Databricks, Trino and DuckDB. A full export replaces each
+              table&apos;s contents; an export of changes only is merged in (changed resources replaced, deleted ones
+              taken out), as one new version of each table. Storage credentials come from the environment Haul was
+              started in (AWS_…, AZURE_STORAGE_…, GOOGLE_APPLICATION_CREDENTIALS).
+            </p>
+          </div>
+        )}
         <div className="actions">
           <button type="button" className="primary" data-testid="convert-start" onClick={start}>
-            Convert
+            {output === "delta" ? "Write tables" : "Convert"}
           </button>
           <button type="button" onClick={onClose}>
             Close
@@ -54,7 +130,7 @@ export function ConvertPanel({ exportId, onClose }: { exportId: number; onClose:
     return (
       <RunningCard
         testId="convert-panel"
-        title="Converting to Parquet…"
+        title={output === "delta" ? "Writing Delta Lake tables…" : "Converting to Parquet…"}
         progressTestId="convert-progress"
         max={p?.totalBytes || 1}
         value={p?.doneBytes ?? 0}
@@ -71,7 +147,7 @@ export function ConvertPanel({ exportId, onClose }: { exportId: number; onClose:
   if (stage.kind === "failed") {
     return (
       <section className="card" data-testid="convert-panel">
-        <h3>Convert to Parquet</h3>
+        <h3>{title}</h3>
         <ErrorNotice error={stage.error} title={stage.error.code === "interrupted" ? "Stopped" : "The conversion failed"} />
         <div className="actions">
           <button type="button" className="primary" onClick={start}>
@@ -83,6 +159,10 @@ export function ConvertPanel({ exportId, onClose }: { exportId: number; onClose:
         </div>
       </section>
     );
+  }
+
+  if (stage.kind === "deltaDone") {
+    return <DeltaReportView report={stage.report} onClose={onClose} />;
   }
 
   const r = stage.report;
@@ -172,7 +252,7 @@ export function ConvertPanel({ exportId, onClose }: { exportId: number; onClose:
         >
           <FolderOpen aria-hidden="true" size={16} /> Open folder
         </button>
-        <button type="button" onClick={onClose}>
+        <button type="button" data-testid="convert-close" onClick={onClose}>
           Close
         </button>
       </div>

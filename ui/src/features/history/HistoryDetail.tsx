@@ -162,7 +162,7 @@ export function HistoryDetail({
         )}
         {convertible && (
           <button type="button" data-testid="convert-export" onClick={() => setPanel("convert")}>
-            Convert to Parquet…
+            Convert to Parquet or Delta…
           </button>
         )}
         {convertible && (

@@ -6,6 +6,7 @@ import type { Comparison } from "./Comparison";
 import type { ConversionReport } from "./ConversionReport";
 import type { ConvertProgress } from "./ConvertProgress";
 import type { DatasetSummary } from "./DatasetSummary";
+import type { DeltaReport } from "./DeltaReport";
 import type { ExportInput } from "./ExportInput";
 import type { ExportPreview } from "./ExportPreview";
 import type { ExportRequest } from "./ExportRequest";
@@ -114,6 +115,11 @@ export type Commands = {
    * otherwise; progress arrives on `on_progress`, the report is the answer.
    */
   convert_export: { args: { id: number, outDir: string | null, onProgress: Channel<ConvertProgress> }, result: ConversionReport },
+  /**
+   * Writes an export into the Delta Lake tables at `target` (a folder or a storage address), one table per
+   * type: a full export replaces their contents, an incremental one is merged in (History → Convert).
+   */
+  convert_export_to_delta: { args: { id: number, target: string, onProgress: Channel<ConvertProgress> }, result: DeltaReport },
   /**
    * Deletes an export's files (the history entry stays). Refuses while it runs, and refuses folders that do
    * not look like a Haul export, so a mistyped path can never cost the user other files.

@@ -2,6 +2,7 @@
 mod ca_file_flag;
 mod config_file;
 mod convert_command;
+mod delta_tables;
 mod desktop_proxy;
 mod export_command;
 mod keys_command;
@@ -13,5 +14,6 @@ mod schedule_command;
 mod secret_files;
 mod sign_in_flags;
 mod sim_command;
+mod storage_servers;
 mod support;
 mod tables_command;

@@ -1,0 +1,108 @@
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, RecordBatch, StringArray};
+
+use super::*;
+
+/// A Parquet file of `rows` rows with string `columns`.
+fn parquet(path: &Path, columns: &[&str], rows: usize) -> PathBuf {
+    let values: ArrayRef = Arc::new(StringArray::from((0..rows).map(|i| format!("v{i}")).collect::<Vec<_>>()));
+    let batch = RecordBatch::try_from_iter(columns.iter().map(|c| (*c, values.clone()))).unwrap();
+    let mut w =
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(path).unwrap(), batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    path.to_path_buf()
+}
+
+fn commit_lines(dir: &Path, version: u64) -> Vec<Value> {
+    let text = std::fs::read_to_string(dir.join(format!("T/_delta_log/{version:020}.json"))).unwrap();
+    text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn has(lines: &[Value], action: &str) -> usize {
+    lines.iter().filter(|l| l.get(action).is_some()).count()
+}
+
+#[tokio::test]
+async fn versions_replace_the_data_file_and_record_the_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = Destination::open_folder(dir.path()).unwrap();
+    let staged = dir.path().join("staged.parquet");
+
+    let mut t = DeltaTable::open(&dest, "T").await.unwrap();
+    assert_eq!(t.version(), None);
+    let e = t.commit(Contents::Replace { file: None }, 1, "WRITE", json!({})).await.unwrap_err();
+    assert_eq!(e.code(), "delta_unsupported", "a new table takes its schema from a file: {e}");
+    let data = parquet(&staged, &["id"], 3);
+    let v = t.commit(Contents::Replace { file: Some(&data) }, 100, "WRITE", json!({})).await;
+    assert_eq!(v.unwrap(), 0);
+    let first = commit_lines(dir.path(), 0);
+    assert_eq!((has(&first, "protocol"), has(&first, "metaData"), has(&first, "add")), (1, 1, 1));
+    assert_eq!(t.rows(), Some(3));
+    assert_eq!(t.marker(), Some(100));
+    let old = t.live_files()[0].clone();
+    assert!(dir.path().join("T").join(&old.path).is_file(), "the data file is beside the log");
+
+    // Same schema: no new metaData; the old file is removed from the version, not from the folder.
+    let data = parquet(&staged, &["id"], 5);
+    t.commit(Contents::Replace { file: Some(&data) }, 200, "MERGE", json!({})).await.unwrap();
+    let second = commit_lines(dir.path(), 1);
+    assert_eq!((has(&second, "metaData"), has(&second, "remove"), has(&second, "add")), (0, 1, 1));
+    assert_eq!(t.rows(), Some(5));
+    assert_ne!(t.live_files()[0].path, old.path);
+    assert!(dir.path().join("T").join(&old.path).is_file(), "older versions stay readable");
+
+    // A new column: new metaData, same table id.
+    let data = parquet(&staged, &["id", "gender"], 2);
+    t.commit(Contents::Replace { file: Some(&data) }, 300, "WRITE", json!({})).await.unwrap();
+    let third = commit_lines(dir.path(), 2);
+    let id = |lines: &[Value]| lines.iter().find_map(|l| l["metaData"]["id"].as_str().map(str::to_string));
+    assert_eq!(id(&third), id(&first));
+    assert!(third.iter().any(|l| l["metaData"]["schemaString"].as_str().is_some_and(|s| s.contains("gender"))));
+
+    // Emptied: no file, the schema stays.
+    t.commit(Contents::Replace { file: None }, 350, "DELETE", json!({})).await.unwrap();
+    assert_eq!(has(&commit_lines(dir.path(), 3), "metaData"), 0);
+    assert_eq!(t.rows(), Some(0));
+
+    t.commit(Contents::Keep, 400, "MARK", json!({})).await.unwrap();
+    let reopened = DeltaTable::open(&dest, "T").await.unwrap();
+    assert_eq!((reopened.version(), reopened.marker(), reopened.rows()), (Some(4), Some(400), Some(0)));
+}
+
+#[tokio::test]
+async fn a_version_written_by_another_program_first_is_a_conflict_and_leaves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = Destination::open_folder(dir.path()).unwrap();
+    let data = parquet(&dir.path().join("staged.parquet"), &["id"], 1);
+    let mut t = DeltaTable::open(&dest, "T").await.unwrap();
+    t.commit(Contents::Replace { file: Some(&data) }, 1, "WRITE", json!({})).await.unwrap();
+
+    let mut other = DeltaTable::open(&dest, "T").await.unwrap();
+    other.commit(Contents::Keep, 2, "MARK", json!({})).await.unwrap();
+    let e = t.commit(Contents::Replace { file: Some(&data) }, 2, "WRITE", json!({})).await;
+    assert!(matches!(e, Err(DeltaError::Conflict { version: 1, .. })), "{e:?}");
+    let files = std::fs::read_dir(dir.path().join("T")).unwrap().count();
+    assert_eq!(files, 2, "the log and version 0's file, nothing of the refused commit");
+}
+
+#[tokio::test]
+async fn tables_with_features_haul_does_not_write_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("T/_delta_log");
+    std::fs::create_dir_all(&log).unwrap();
+    let v0 = [
+        json!({"protocol": {"minReaderVersion": 3, "minWriterVersion": 7, "readerFeatures": ["deletionVectors"]}}),
+        json!({"metaData": {"id": "x", "schemaString": "{}", "partitionColumns": []}}),
+    ];
+    std::fs::write(log.join(format!("{:020}.json", 0)), v0.map(|v| v.to_string()).join("\n")).unwrap();
+    let dest = Destination::open_folder(dir.path()).unwrap();
+    let e = DeltaTable::open(&dest, "T").await.err().unwrap().to_string();
+    assert!(e.contains("reader version 3"), "{e}");
+
+    std::fs::write(log.join(format!("{:020}.json", 0)), "{not json").unwrap();
+    let e = DeltaTable::open(&dest, "T").await.err().unwrap();
+    assert_eq!(e.code(), "delta_corrupt", "{e}");
+}

@@ -1,0 +1,171 @@
+//! `haul convert --format delta`: two months of one group's exports into Delta tables, in a folder and in S3
+//! (moto), read back by readers that are not Haul: the `deltalake` package (delta-rs) and Apache Spark, which
+//! reads exactly the Parquet files the table's log lists as live. After the second, incremental month (changes,
+//! `deleted[]`, members joining and leaving) every table holds exactly what a full export of that moment holds.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use bulk_sim::{RunningSim, SimConfig};
+use serde_json::Value;
+
+use super::storage_servers::{Haul, Storage, python, repo_root, text};
+
+/// Type → id → `meta.lastUpdated`.
+type Contents = BTreeMap<String, BTreeMap<String, Option<String>>>;
+
+/// The resources of an export folder's NDJSON files (`Type.NNN.ndjson` at its top).
+fn folder_contents(dir: &Path) -> Contents {
+    let mut out = Contents::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if name.ends_with(".ndjson") && name.starts_with(|c: char| c.is_ascii_uppercase()) {
+            for line in std::fs::read_to_string(&path).unwrap().lines().filter(|l| !l.trim().is_empty()) {
+                let v: Value = serde_json::from_str(line).unwrap();
+                let t = v["resourceType"].as_str().unwrap().to_string();
+                let updated = v["meta"]["lastUpdated"].as_str().map(str::to_string);
+                out.entry(t).or_default().insert(v["id"].as_str().unwrap().to_string(), updated);
+            }
+        }
+    }
+    out
+}
+
+/// What `tests/delta/read_tables.py` reads with `engine` (deltalake or spark).
+fn read_back(storage: &Storage, engine: &str, root: &str, types: &[&String]) -> Value {
+    let script = repo_root().join("tests/delta/read_tables.py");
+    let types: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
+    let o = Command::new(python())
+        .arg(script)
+        .args([engine, root, &types.join(",")])
+        .envs(storage.env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{engine}: {}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{engine}: {e}: {}", String::from_utf8_lossy(&o.stdout)))
+}
+
+fn tables_of(read: &Value) -> Contents {
+    serde_json::from_value(read["tables"].clone()).unwrap()
+}
+
+fn assert_same(what: &str, tables: &Contents, expected: &Contents) {
+    for (t, ids) in expected {
+        let got = tables.get(t).cloned().unwrap_or_default();
+        let missing: Vec<_> = ids.keys().filter(|id| !got.contains_key(*id)).take(3).collect();
+        let extra: Vec<_> = got.keys().filter(|id| !ids.contains_key(*id)).take(3).collect();
+        let older: Vec<_> = ids.iter().filter(|(id, u)| got.get(*id).is_some_and(|g| g != *u)).take(3).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty() && older.is_empty(),
+            "{what}: {t} holds {} rows, the full export {}: missing {missing:?}, extra {extra:?}, other versions {older:?}",
+            got.len(),
+            ids.len()
+        );
+    }
+    for (t, got) in tables.iter().filter(|(t, _)| !expected.contains_key(*t)) {
+        assert!(got.is_empty(), "{what}: {t} holds {} rows, the full export none", got.len());
+    }
+}
+
+fn export(haul: &Haul, storage: &Storage, base: &str, out: &Path, since_last: bool) {
+    let out = out.to_str().unwrap();
+    let mut args = vec!["export", "--fhir-url", base, "--group", "aco-north", "--out", out];
+    if since_last {
+        args.extend(["--since", "auto"]);
+    }
+    let o = haul.run(storage, &args);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+fn convert(haul: &Haul, storage: &Storage, folder: &Path, target: &str) -> Value {
+    let args = ["convert", folder.to_str().unwrap(), "--format", "delta", "--out", target, "--json"];
+    let o = haul.run(storage, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_months_into_delta_tables_hold_exactly_the_current_resources() {
+    let storage = Storage::moto();
+    let sim = RunningSim::start(SimConfig {
+        data: bulk_sim::DataSource::Generated { seed: 5, patients: 160 },
+        prepare_time: Duration::from_millis(50),
+        poll_interval_seconds: 0,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let base = sim.base_url();
+    let haul = Haul::new();
+    let root = tempfile::tempdir().unwrap();
+    let local = root.path().join("delta");
+    let local = local.to_str().unwrap();
+    let s3 = format!("{}/lake", storage.root);
+
+    // Month 0: a full export, written as version 0 of every table.
+    let m0 = root.path().join("month-0");
+    export(&haul, &storage, &base, &m0, false);
+    let expected = folder_contents(&m0);
+    let types: Vec<&String> = expected.keys().collect();
+    for target in [local, s3.as_str()] {
+        let report = convert(&haul, &storage, &m0, target);
+        assert_eq!(report["incremental"], false);
+        assert!(report["tables"].as_array().unwrap().iter().all(|t| t["version"] == 0), "{report}");
+        let read = read_back(&storage, "deltalake", target, &types);
+        assert_same(&format!("month 0, deltalake, {target}"), &tables_of(&read), &expected);
+    }
+    let spark = read_back(&storage, "spark", local, &types);
+    assert_same("month 0, Spark", &tables_of(&spark), &expected);
+    let first_patient = expected["Patient"].keys().next().unwrap();
+    let gender = |m0: &Path| -> Value {
+        let text = std::fs::read_to_string(m0.join("Patient.000.ndjson")).unwrap();
+        let line = text.lines().find(|l| l.contains(&format!("\"id\":\"{first_patient}\""))).unwrap();
+        serde_json::from_str::<Value>(line).unwrap()["gender"].clone()
+    };
+    assert_eq!(spark["values"]["Patient"][first_patient], gender(&m0), "a value Spark read");
+
+    // Month 1: the server's data changes; the incremental export is merged into the same tables.
+    let changes = sim.advance_timeline().unwrap();
+    assert!(!changes.left["aco-north"].is_empty() && !changes.joined["aco-north"].is_empty());
+    let m1 = root.path().join("month-1");
+    export(&haul, &storage, &base, &m1, true);
+    assert!(m1.join("deleted").is_dir(), "the incremental export lists deletions");
+    let truth = root.path().join("truth-1");
+    export(&haul, &storage, &base, &truth, false);
+    let expected = folder_contents(&truth);
+    let mut all_types: Vec<&String> = expected.keys().collect();
+    all_types.extend(types.iter().copied().filter(|t| !expected.contains_key(*t)));
+    for target in [local, s3.as_str()] {
+        let report = convert(&haul, &storage, &m1, target);
+        assert_eq!(report["incremental"], true, "{report}");
+        assert!(report["left"].as_u64().unwrap() > 0, "members who left were taken out: {report}");
+        let changed: u64 =
+            report["tables"].as_array().unwrap().iter().filter_map(|t| t["change"]["changed"].as_u64()).sum();
+        let deleted: u64 =
+            report["tables"].as_array().unwrap().iter().filter_map(|t| t["change"]["deleted"].as_u64()).sum();
+        assert!(changed > 0 && deleted > 0, "{report}");
+        let read = read_back(&storage, "deltalake", target, &all_types);
+        assert_same(&format!("month 1, deltalake, {target}"), &tables_of(&read), &expected);
+        assert!(read["versions"].as_object().unwrap().values().all(|v| v == 1), "one commit per export: {read}");
+    }
+    let spark = read_back(&storage, "spark", local, &all_types);
+    assert_same("month 1, Spark", &tables_of(&spark), &expected);
+
+    // The same export again changes nothing; an older one is refused, and nothing is written.
+    let again = convert(&haul, &storage, &m1, local);
+    assert!(again["tables"].as_array().unwrap().iter().all(|t| t["version"].is_null()), "{again}");
+    let o = haul.run(&storage, &["convert", m0.to_str().unwrap(), "--format", "delta", "--out", local]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("already holds a later export"), "{}", text(&o));
+    let read = read_back(&storage, "deltalake", local, &all_types);
+    assert!(read["versions"].as_object().unwrap().values().all(|v| v == 1), "{read}");
+
+    // An incremental export whose baseline was never converted leaves a gap: refused in plain words.
+    let o = haul.run(&storage, &["convert", m1.to_str().unwrap(), "--format", "delta", "--out", &format!("{s3}-new")]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("Convert the full export this chain starts from first"), "{}", text(&o));
+}
