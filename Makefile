@@ -1,5 +1,5 @@
 # Haul's two everyday commands, and a few for developers.
-.PHONY: app test bindings e2e package package-test
+.PHONY: app test bindings e2e package package-test package-clean-test
 
 ## Runs the app: installs what it needs, builds the UI, opens the window.
 app:
@@ -32,3 +32,7 @@ package:
 ## Installs that .deb (apt-get) and drives the installed app through a first export under Xvfb.
 package-test:
 	bash tests/install/deb.sh
+
+## Installs that .deb into a bare Debian 12 (debootstrap; run as root) and drives the app installed there (Xvfb).
+package-clean-test:
+	bash tests/install/clean.sh

@@ -98,8 +98,24 @@ impl HttpClient {
             }
             builder
         };
-        let inner = builder().build().map_err(NetworkSetupError::Client)?;
-        let files = builder().redirect(reqwest::redirect::Policy::none()).build().map_err(NetworkSetupError::Client)?;
+        // A system without CA certificates (a minimal install without `ca-certificates`) makes the platform's
+        // verifier refuse to start. Haul then trusts only the certificates its settings name (none: every HTTPS
+        // server is refused with a certificate error, plain HTTP on loopback still works) instead of not starting.
+        // Never less strict: any other build error comes back from the second try.
+        let (inner, files) = match (builder().build(), builder().redirect(reqwest::redirect::Policy::none()).build()) {
+            (Ok(inner), Ok(files)) => (inner, files),
+            _ => {
+                tracing::warn!(
+                    "the system's CA certificates could not be loaded (is the ca-certificates package installed?); \
+                     only the certificates in Haul's settings are trusted"
+                );
+                let only = || builder().tls_certs_only(roots.iter().cloned());
+                let inner = only().build().map_err(NetworkSetupError::Client)?;
+                let files =
+                    only().redirect(reqwest::redirect::Policy::none()).build().map_err(NetworkSetupError::Client)?;
+                (inner, files)
+            }
+        };
         let proxy = settings
             .proxy
             .as_ref()

@@ -39,8 +39,9 @@ fn data_type(t: &DataType) -> Option<Result<Value, DeltaError>> {
         DataType::Boolean => name("boolean"),
         DataType::Binary | DataType::LargeBinary | DataType::BinaryView => name("binary"),
         DataType::Date32 => name("date"),
-        // Delta's `timestamp` is microseconds, adjusted to UTC; one without a zone needs a newer protocol.
-        DataType::Timestamp(TimeUnit::Microsecond, Some(_)) => name("timestamp"),
+        // Delta's `timestamp` is UTC (microseconds in its own files; readers widen the milliseconds of the flat
+        // views' files, checked with delta-rs and Spark); one without a zone needs a newer protocol.
+        DataType::Timestamp(TimeUnit::Microsecond | TimeUnit::Millisecond, Some(_)) => name("timestamp"),
         DataType::Decimal128(p, s) if *p <= 38 && *s >= 0 => Some(Ok(Value::String(format!("decimal({p},{s})")))),
         DataType::Struct(fields) => Some(struct_type(fields)),
         DataType::List(item) | DataType::LargeList(item) => Some(

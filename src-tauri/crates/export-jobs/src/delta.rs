@@ -83,6 +83,10 @@ pub enum DeltaConvertError {
     Convert(#[from] ConvertError),
     #[error(transparent)]
     Merge(#[from] DatasetError),
+    #[error(
+        "This export holds only the changes since {since}. Flat views become Delta tables from full exports only: a view's rows are not resources, so there is nothing to merge them by, and the tables would hold the changes alone. Make the view tables from a full export, or convert the resources (`haul convert --format delta`), which merges changes."
+    )]
+    ViewsNeedFullExport { since: String },
     #[error("Haul could not use the staging folder {path}: {reason}")]
     Staging { path: String, reason: String },
     #[error("The conversion was stopped. Every table is at the version it had before, or at this export.")]
@@ -94,6 +98,7 @@ impl DeltaConvertError {
         match self {
             Self::NotAnExport(_) => "delta_not_an_export",
             Self::NoBaseline { .. } => "delta_no_baseline",
+            Self::ViewsNeedFullExport { .. } => "delta_views_need_full_export",
             Self::Gap { .. } => "delta_gap",
             Self::Backwards { .. } => "delta_backwards",
             Self::Delta(e) => e.code(),
@@ -321,6 +326,73 @@ pub async fn convert_to_delta(
             Ok(_) => report.bad_lines_file = Some(dest.address_of(&name)),
             Err(e) => report.warnings.push(format!("The bad lines could not be kept beside the tables: {e}")),
         }
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Refuses, before any work, what `publish_views` would refuse: an export of changes only.
+pub fn check_views_export(folder: &Path) -> Result<(), DeltaConvertError> {
+    match mark_of(folder)?.since {
+        Some((since, _)) => Err(DeltaConvertError::ViewsNeedFullExport { since }),
+        None => Ok(()),
+    }
+}
+
+/// Flat views (`haul tables`), already written as Parquet files (`views`: name and file), as Delta tables under
+/// `target`, one per view (`<target>/<view>`): each full export replaces a view table's contents, one commit per
+/// table, marked with the export's transactionTime like the resource tables.
+pub async fn publish_views(
+    folder: &Path,
+    target: &str,
+    views: &[(String, PathBuf)],
+) -> Result<DeltaReport, DeltaConvertError> {
+    let started = Instant::now();
+    let mark = mark_of(folder)?;
+    if let Some((since, _)) = mark.since {
+        return Err(DeltaConvertError::ViewsNeedFullExport { since });
+    }
+    let dest = open_target(target)?;
+    dest.check_access().await?;
+    let mut tables = Vec::new();
+    for (name, _) in views {
+        let table = DeltaTable::open(&dest, name).await?;
+        if table.version().is_some() && table.marker().is_none() {
+            return Err(DeltaError::Unsupported {
+                address: table.address(),
+                why: "it was written by another program, and Haul only updates tables it keeps".into(),
+            }
+            .into());
+        }
+        if let Some(at) = table.marker().filter(|at| *at > mark.at) {
+            return Err(DeltaConvertError::Backwards {
+                resource_type: name.clone(),
+                target: dest.address().to_string(),
+                table_at: describe_instant(at),
+                now: mark.transaction_time.clone(),
+            });
+        }
+        tables.push(table);
+    }
+    let mut report = DeltaReport {
+        target: dest.address().to_string(),
+        transaction_time: mark.transaction_time.clone(),
+        ..Default::default()
+    };
+    for (mut table, (name, file)) in tables.into_iter().zip(views) {
+        let version = if table.marker() == Some(mark.at) {
+            None // this export is in the table already
+        } else {
+            let contents = Contents::Replace { file: Some(file) };
+            Some(table.commit(contents, mark.at, "WRITE", info(&mark, None)).await?)
+        };
+        report.tables.push(DeltaTableReport {
+            resource_type: name.clone(),
+            address: table.address(),
+            version,
+            rows: table.rows().unwrap_or(0),
+            change: None,
+        });
     }
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)

@@ -70,7 +70,7 @@ pub async fn run(
     Ok(if report.bad_lines > 0 { 3 } else { 0 })
 }
 
-fn print_report(report: &DeltaReport) {
+pub fn print_report(report: &DeltaReport) {
     let how = if report.incremental { "merged into" } else { "written to" };
     println!(
         "The export of {} was {how} {} Delta tables at {} in {}.",

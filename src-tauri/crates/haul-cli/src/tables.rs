@@ -13,16 +13,17 @@ pub struct TablesArgs {
     /// An export folder, or NDJSON files (.ndjson, .ndjson.gz).
     #[arg(required_unless_present = "list", value_name = "EXPORT_DIR")]
     inputs: Vec<PathBuf>,
-    /// Folder for the tables: <view>.<format> for each view and format.
-    #[arg(long, value_name = "DIR", value_parser = crate::folder_arg, required_unless_present = "list")]
-    out: Option<PathBuf>,
+    /// Folder for the tables: <view>.<format> for each view and format. With --format delta: a folder or a
+    /// storage address (s3://, gs://, az://), one Delta table per view (<out>/<view>).
+    #[arg(long, value_name = "DIR|ADDRESS", required_unless_present = "list")]
+    out: Option<String>,
     /// Built-in views (comma separated; `all` for every one). Without --views or --view-file: all.
     #[arg(long, value_delimiter = ',', value_name = "VIEW,…")]
     views: Vec<String>,
     /// Your own ViewDefinition file, or a folder of them (may be repeated).
     #[arg(long = "view-file", value_name = "F.json")]
     view_files: Vec<PathBuf>,
-    /// Formats (comma separated): parquet, csv, xlsx.
+    /// Formats (comma separated): parquet, csv, xlsx; or delta alone (Delta Lake tables, from a full export).
     #[arg(long, value_delimiter = ',', default_value = "parquet", value_name = "FORMAT,…")]
     format: Vec<String>,
     /// Start CSV files with a byte-order mark, so Excel reads them as UTF-8.
@@ -68,13 +69,42 @@ pub async fn run(args: TablesArgs) -> Result<u8, String> {
         }
         return Ok(0);
     }
+    // Present: clap asks for --out unless --list, which returned above.
+    let out = args.out.clone().ok_or("--out DIR is needed: the folder for the tables")?;
+    let delta = args.format.iter().any(|f| f.trim().eq_ignore_ascii_case("delta"));
+    if delta && args.format.len() > 1 {
+        return Err(
+            "--format delta goes alone: Delta tables are a place of their own, not a file beside others.".into()
+        );
+    }
+    let delta_folder = match (delta, args.inputs.as_slice()) {
+        (false, _) => None,
+        (true, [folder]) if folder.is_dir() => {
+            export_jobs::delta::check_views_export(folder).map_err(|e| e.to_string())?;
+            Some(folder.clone())
+        }
+        (true, _) => {
+            return Err("--format delta takes one export folder: each export is one version of the tables.".into());
+        }
+    };
+    let staging = match delta {
+        true => Some(tempfile::Builder::new().prefix("haul-views-").tempdir().map_err(|e| e.to_string())?),
+        false => None,
+    };
+    let out_dir = match &staging {
+        Some(dir) => dir.path().to_path_buf(),
+        None => crate::folder_arg(&out)?,
+    };
     let mut formats = Vec::new();
-    for f in &args.format {
+    for f in args.format.iter().filter(|_| !delta) {
         let format =
             Format::parse(f).ok_or_else(|| format!("'{f}' is not a format Haul writes (parquet, csv, xlsx)"))?;
         if !formats.contains(&format) {
             formats.push(format);
         }
+    }
+    if delta {
+        formats.push(Format::Parquet);
     }
     let views = chosen_views(&args)?;
     let defaults = TablesOptions::default();
@@ -88,9 +118,7 @@ pub async fn run(args: TablesArgs) -> Result<u8, String> {
     let bar = crate::progress::bytes_bar(0);
     let started = std::time::Instant::now();
     let job = {
-        // Present: clap asks for --out unless --list, which returned above.
-        let out = args.out.clone().ok_or("--out DIR is needed: the folder for the tables")?;
-        let (cancel, bar, inputs) = (cancel.clone(), bar.clone(), args.inputs.clone());
+        let (cancel, bar, inputs, out) = (cancel.clone(), bar.clone(), args.inputs.clone(), out_dir.clone());
         tokio::task::spawn_blocking(move || {
             let on_progress = |p: &TablesProgress| {
                 if let Some(bar) = &bar {
@@ -123,12 +151,28 @@ pub async fn run(args: TablesArgs) -> Result<u8, String> {
         }
         Err(e) => return Err(e.to_string()),
     };
+    let stopped = outcomes.iter().any(|o| o.failure.is_some());
+    if let Some(folder) = delta_folder {
+        let written: Vec<(String, PathBuf)> = outcomes
+            .iter()
+            .filter(|o| o.failure.is_none())
+            .filter_map(|o| o.files.first().map(|f| (o.view.clone(), f.clone())))
+            .collect();
+        let report = export_jobs::delta::publish_views(&folder, &out, &written).await.map_err(|e| e.to_string())?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&report).expect("reports serialize"));
+        } else {
+            print_summary(&outcomes, started.elapsed());
+            crate::delta::print_report(&report);
+        }
+        return Ok(if stopped { 3 } else { 0 });
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&outcomes).expect("outcomes serialize"));
     } else {
         print_summary(&outcomes, started.elapsed());
     }
-    Ok(if outcomes.iter().any(|o| o.failure.is_some()) { 3 } else { 0 })
+    Ok(if stopped { 3 } else { 0 })
 }
 
 fn print_summary(outcomes: &[ViewOutcome], took: std::time::Duration) {

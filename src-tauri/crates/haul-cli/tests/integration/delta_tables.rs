@@ -128,6 +128,17 @@ async fn two_months_into_delta_tables_hold_exactly_the_current_resources() {
     };
     assert_eq!(spark["values"]["Patient"][first_patient], gender(&m0), "a value Spark read");
 
+    // Flat views as Delta tables, from the full export: one row per patient, one per condition.
+    let views = format!("{local}-views");
+    let args = ["tables", m0.to_str().unwrap(), "--views", "patient,condition", "--format", "delta", "--out", &views];
+    let o = haul.run(&storage, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let (patient, condition) = ("patient".to_string(), "condition".to_string());
+    let read = read_back(&storage, "deltalake", &views, &[&patient, &condition]);
+    let rows = tables_of(&read);
+    assert_eq!(rows["patient"].keys().collect::<Vec<_>>(), expected["Patient"].keys().collect::<Vec<_>>());
+    assert_eq!(rows["condition"].len(), expected["Condition"].len());
+
     // Month 1: the server's data changes; the incremental export is merged into the same tables.
     let changes = sim.advance_timeline().unwrap();
     assert!(!changes.left["aco-north"].is_empty() && !changes.joined["aco-north"].is_empty());
@@ -154,6 +165,12 @@ async fn two_months_into_delta_tables_hold_exactly_the_current_resources() {
     }
     let spark = read_back(&storage, "spark", local, &all_types);
     assert_same("month 1, Spark", &tables_of(&spark), &expected);
+
+    // A view's rows are not resources: an export of changes only does not make view tables.
+    let args = ["tables", m1.to_str().unwrap(), "--views", "patient", "--format", "delta", "--out", &views];
+    let o = haul.run(&storage, &args);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("from full exports only"), "{}", text(&o));
 
     // The same export again changes nothing; an older one is refused, and nothing is written.
     let again = convert(&haul, &storage, &m1, local);

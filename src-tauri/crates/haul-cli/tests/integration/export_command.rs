@@ -278,3 +278,24 @@ async fn server_text_reaches_the_terminal_without_escape_sequences() {
     assert!(text(&o).contains("not NDJSON"), "{}", text(&o));
     assert_eq!(sim.stats().deletes, 0, "an incomplete copy keeps the server's");
 }
+
+/// A system without CA certificates (a minimal install without the ca-certificates package; found by installing
+/// the .deb into a bare Debian): Haul once stopped at start with a panic. Now it starts, exports from a plain-HTTP
+/// server, and trusts nothing it cannot verify.
+#[tokio::test]
+async fn a_computer_without_ca_certificates_still_runs_haul() {
+    let sim = RunningSim::start(SimConfig { poll_interval_seconds: 0, ..SimConfig::default() }).await.unwrap();
+    let haul = Haul::new();
+    let out = haul.data.path().join("no-ca");
+    let o = tokio::task::spawn_blocking({
+        let (base, out) = (sim.base_url(), out.display().to_string());
+        let mut c = haul.command(&["export", "--fhir-url", &base, "--type", "Patient", "--out", &out]);
+        // rustls-native-certs reads only these when they are set: both point at nothing.
+        c.env("SSL_CERT_FILE", "/nonexistent/ca.pem").env("SSL_CERT_DIR", "/nonexistent");
+        move || c.output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(out.join("Patient.000.ndjson").is_file());
+}

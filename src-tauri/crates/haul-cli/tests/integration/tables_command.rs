@@ -120,7 +120,7 @@ fn an_address_as_out_is_refused_and_no_folder_named_after_it_is_made() {
         ("export", vec!["export", "--fhir-url", "http://127.0.0.1:9/fhir"]),
     ];
     for (command, mut args) in cases {
-        // Object storage is for exports (see object_storage.rs); an address of any other kind is refused.
+        // Object storage is for exports and Delta tables (object_storage.rs, delta_tables.rs); otherwise refused.
         let address = if command == "export" { "ftp://bucket/prefix" } else { "s3://bucket/prefix" };
         args.extend(["--out", address]);
         let o = Command::new(env!("CARGO_BIN_EXE_haul")).current_dir(dir.path()).args(&args).output().unwrap();
