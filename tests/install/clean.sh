@@ -26,7 +26,7 @@ unmount
 rm -rf "$root"
 echo "Making a minimal Debian 12 in $root (debootstrap --variant=minbase bookworm)…"
 debootstrap --variant=minbase bookworm "$root" "$mirror" >/dev/null
-base_mb=$(du -sm "$root" | cut -f1)
+base_mb=$(du -smx "$root" | cut -f1)
 mount -t proc proc "$root/proc"
 mount --rbind /sys "$root/sys"
 mount --bind /dev "$root/dev"
@@ -42,7 +42,7 @@ chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-in
   >"$root/root/apt.log" 2>&1 || { tail -30 "$root/root/apt.log"; exit 1; }
 pulled=$(grep -c '^Setting up ' "$root/root/apt.log" || true)
 chroot "$root" apt-get clean
-after_mb=$(du -sm --exclude=./proc --exclude=./sys --exclude=./dev --exclude=./tmp "$root" | cut -f1)
+after_mb=$(du -smx "$root" | cut -f1)
 echo "Sizes: the base system $base_mb MB; after the install $after_mb MB (Haul and $((pulled - 1)) packages apt-get pulled in)."
 echo "haul in the clean system: $(chroot "$root" haul --version)"
 chroot "$root" sh -c 'command -v haul-desktop && ls /usr/share/applications/*.desktop' | sed 's/^/  /'
