@@ -5,6 +5,14 @@ import type { Server } from "../../ipc/commands";
 import { allProfiles, azure, bcdaSandbox } from "./profileFixtures";
 import { ServerForm } from "./ServerForm";
 
+/** Picks a server type once the types have arrived: they load after the form shows, later on a busy machine
+ * (a CI run once found the select still empty). */
+async function chooseServerType(user: ReturnType<typeof userEvent.setup>, id: string) {
+  const select = await screen.findByLabelText("Server type");
+  await waitFor(() => expect(select.querySelector(`option[value="${id}"]`)).not.toBeNull());
+  await user.selectOptions(select, id);
+}
+
 // The form talks to Rust through ../../ipc/commands; here that module is replaced so the form's own
 // behaviour (validation, what it sends, how it shows errors) is tested alone. The real IPC is covered
 // by the end-to-end tests.
@@ -341,7 +349,7 @@ describe("ServerForm: the server type", () => {
     addServer.mockResolvedValue(added);
     setServerSecret.mockImplementation(async () => ({ ...added, profileId: "cms-bcda-sandbox", secretSaved: true }));
     render(<ServerForm otherNames={[]} onSaved={onSaved} onCancel={vi.fn()} />);
-    await user.selectOptions(await screen.findByLabelText("Server type"), "cms-bcda-sandbox");
+    await chooseServerType(user, "cms-bcda-sandbox");
     expect(screen.getByLabelText("Name")).toHaveProperty("value", "CMS BCDA (sandbox)");
     expect(screen.getByLabelText("FHIR base URL")).toHaveProperty("value", "https://sandbox.bcda.cms.gov/api/v3");
     expect(screen.getByTestId("auth-client-secret")).toHaveProperty("checked", true);
@@ -381,7 +389,7 @@ describe("ServerForm: the server type", () => {
   it("shows the address's shape for a per-organization server and asks for its <…> parts", async () => {
     const user = userEvent.setup();
     render(<ServerForm otherNames={[]} onSaved={vi.fn()} onCancel={vi.fn()} />);
-    await user.selectOptions(await screen.findByLabelText("Server type"), azure.id);
+    await chooseServerType(user, azure.id);
     const url = screen.getByLabelText("FHIR base URL");
     expect(url).toHaveProperty("value", "");
     expect(url.getAttribute("placeholder")).toBe("https://<workspace>-<fhir-service>.fhir.azurehealthcareapis.com");
