@@ -8,8 +8,6 @@
 //!
 //! The simulator and moto run as their own processes, so their memory is not counted. moto keeps objects in
 //! memory (spilling large ones to temporary files) and is Python: it is the slower side of this loopback.
-//! `HAUL_BENCH_S3S_FS=/path/to/s3s-fs` uses s3s-fs instead (a Rust S3 server over a folder, from crates.io:
-//! `cargo install s3s-fs --features binary`), to see Haul's side with a server that keeps up.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -27,35 +25,17 @@ fn start_sim(patients: u64) -> (Killed, String) {
     common::start_sim(patients, 200000, &[])
 }
 
-/// The S3-compatible server, its port and its name: moto, or s3s-fs over a folder in `work`.
-fn start_store(work: &Path) -> (Killed, u16, &'static str) {
+fn start_moto() -> (Killed, u16) {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let (child, name) = match std::env::var_os("HAUL_BENCH_S3S_FS") {
-        Some(bin) => {
-            let root = work.join("s3s-fs");
-            std::fs::create_dir_all(&root).unwrap();
-            let child = Command::new(bin)
-                .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--access-key", "t", "--secret-key", "t"])
-                .arg(&root)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("s3s-fs from HAUL_BENCH_S3S_FS");
-            (child, "s3s-fs")
-        }
-        None => {
-            let child = Command::new(python())
-                .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("moto from .venv (make test installs it)");
-            (child, "moto")
-        }
-    };
+    let child = Command::new(python())
+        .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("moto from .venv (make test installs it)");
     let deadline = Instant::now() + Duration::from_secs(60);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "{name} did not start");
+        assert!(Instant::now() < deadline, "moto did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
     let made = Command::new(python())
@@ -69,7 +49,7 @@ fn start_store(work: &Path) -> (Killed, u16, &'static str) {
         .status()
         .unwrap();
     assert!(made.success(), "creating the bucket failed");
-    (Killed(child), port, name)
+    (Killed(child), port)
 }
 
 struct Run {
@@ -117,6 +97,7 @@ fn export(base: &str, out: &str, data: &Path, env: &[(&str, String)]) -> Run {
     // From the manifest to the export's end (before a folder export's current dataset update, which a storage
     // export does not do).
     let (mut started, mut ended) = (None, None);
+    let mut last = std::collections::VecDeque::new();
     for line in BufReader::new(child.stderr.take().unwrap()).lines() {
         let line = line.unwrap();
         if started.is_none() && line.starts_with("manifest:") {
@@ -125,9 +106,17 @@ fn export(base: &str, out: &str, data: &Path, env: &[(&str, String)]) -> Run {
         if ended.is_none() && line.starts_with("state: completed") {
             ended = Some(Instant::now());
         }
+        // What haul said last, to show when the export did not complete.
+        last.push_back(line);
+        if last.len() > 20 {
+            last.pop_front();
+        }
     }
     let (ok, peak_kib, cpu) = wait_with_usage(&child);
-    let download = ended.expect("the export completed") - started.expect("a manifest arrived");
+    let (Some(started), Some(ended)) = (started, ended) else {
+        panic!("the export into {out} did not complete; haul's last lines:\n{}", Vec::from(last).join("\n"))
+    };
+    let download = ended - started;
     stop.store(true, Ordering::Relaxed);
     sampler.join().unwrap();
     assert!(ok, "haul export failed");
@@ -162,7 +151,7 @@ fn main() {
 
     let patients = ((gb * 1e9) / per_patient).ceil() as u64;
     let (sim, base) = start_sim(patients);
-    let (store, port, store_name) = start_store(work.path());
+    let (moto, port) = start_moto();
     let folder = work.path().join("folder");
     let local = export(&base, folder.to_str().unwrap(), &work.path().join("local-data"), &[]);
     let peer = boto3_upload(port, &folder);
@@ -174,10 +163,10 @@ fn main() {
         ("AWS_SECRET_ACCESS_KEY", "t".to_string()),
         ("AWS_REGION", "us-east-1".to_string()),
     ];
-    let store_before = cpu_seconds(store.0.id());
+    let moto_before = cpu_seconds(moto.0.id());
     let stored = export(&base, "s3://bench/haul", &work.path().join("s3-data"), &env);
-    let store_cpu = cpu_seconds(store.0.id()) - store_before;
-    drop((store, sim));
+    let moto_cpu = cpu_seconds(moto.0.id()) - moto_before;
+    drop((moto, sim));
 
     let rate = |r: &Run| r.bytes as f64 / 1e6 / r.download.as_secs_f64();
     println!("{patients} patients, {:.2} GB of NDJSON; 4 files at a time; load {}", local.bytes as f64 / 1e9, load());
@@ -185,8 +174,7 @@ fn main() {
         "{:>16} {:>10} {:>10} {:>13} {:>13} {:>15}",
         "into", "seconds", "MB/s", "CPU s/GB", "peak RSS MiB", "local disk MiB"
     );
-    let s3_label = format!("S3 ({store_name})");
-    for (name, r) in [("a folder", &local), (s3_label.as_str(), &stored)] {
+    for (name, r) in [("a folder", &local), ("S3 (moto)", &stored)] {
         println!(
             "{:>16} {:>10.1} {:>10.0} {:>13.2} {:>13.1} {:>15.1}",
             name,
@@ -199,22 +187,19 @@ fn main() {
     }
     let peer_rate = local.bytes as f64 / 1e6 / peer.as_secs_f64();
     println!(
-        "{:>16} {:>10.1} {:>10.0}   (the folder export's files uploaded to the same {store_name}, 8 MiB parts, 4 at a time)",
+        "{:>16} {:>10.1} {:>10.0}   (the folder export's files uploaded to the same moto, 8 MiB parts, 4 at a time)",
         "boto3 upload",
         peer.as_secs_f64(),
         peer_rate
     );
     println!(
-        "{store_name}'s CPU during the S3 export: {:.1} s per GB ({:.0} % of one core); Haul's: {:.1} s per GB",
-        store_cpu / (stored.bytes as f64 / 1e9),
-        store_cpu / stored.download.as_secs_f64() * 100.0,
+        "moto's CPU during the S3 export: {:.1} s per GB ({:.0} % of one core); Haul's: {:.1} s per GB",
+        moto_cpu / (stored.bytes as f64 / 1e9),
+        moto_cpu / stored.download.as_secs_f64() * 100.0,
         stored.cpu / (stored.bytes as f64 / 1e9)
     );
     println!("S3 / folder throughput: {:.2}", rate(&stored) / rate(&local));
-    println!(
-        "S3 / boto3 upload throughput: {:.2} ({store_name}'s own ceiling on this machine)",
-        rate(&stored) / peer_rate
-    );
+    println!("S3 / boto3 upload throughput: {:.2} (moto's own ceiling on this machine)", rate(&stored) / peer_rate);
 }
 
 /// The peer: AWS's own Python SDK uploading the folder export's NDJSON files to the same server (multipart,
