@@ -26,15 +26,8 @@ fn convert_error(e: ConvertError) -> IpcError {
     IpcError::new(code, e.to_string())
 }
 
-/// Converts an export's NDJSON to Parquet, into `<export folder>/parquet` unless `out_dir` says
-/// otherwise; progress arrives on `on_progress`, the report is the answer.
-#[tauri::command]
-pub async fn convert_export(
-    state: State<'_, AppState>,
-    id: i64,
-    out_dir: Option<String>,
-    on_progress: Channel<ConvertProgress>,
-) -> Result<ConversionReport, IpcError> {
+/// The folder of export `id`, which must have finished and still be there: what either conversion starts from.
+fn finished_export(state: &AppState, id: i64) -> Result<ExportFolder, IpcError> {
     if state.tasks.is_running(&TaskKey::Export(id)) {
         return Err(IpcError::new(
             ErrorCode::InvalidInput,
@@ -45,10 +38,24 @@ pub async fn convert_export(
         db.get_job(id)?.ok_or_else(|| IpcError::new(ErrorCode::NotFound, format!("There is no export {id}.")))
     })?;
     let export = ExportFolder::at(&job.out_dir);
-    let folder = export.path().to_path_buf();
-    if !folder.is_dir() {
-        return Err(IpcError::new(ErrorCode::NotFound, format!("The folder {} is no longer there.", folder.display())));
+    if !export.path().is_dir() {
+        let message = format!("The folder {} is no longer there.", export.path().display());
+        return Err(IpcError::new(ErrorCode::NotFound, message));
     }
+    Ok(export)
+}
+
+/// Converts an export's NDJSON to Parquet, into `<export folder>/parquet` unless `out_dir` says
+/// otherwise; progress arrives on `on_progress`, the report is the answer.
+#[tauri::command]
+pub async fn convert_export(
+    state: State<'_, AppState>,
+    id: i64,
+    out_dir: Option<String>,
+    on_progress: Channel<ConvertProgress>,
+) -> Result<ConversionReport, IpcError> {
+    let export = finished_export(&state, id)?;
+    let folder = export.path().to_path_buf();
     let out = match out_dir.as_deref().map(str::trim) {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
         _ => export.parquet(),
@@ -94,7 +101,6 @@ fn delta_error(e: DeltaConvertError) -> IpcError {
             "destination_refused" | "destination" | "upload_gone" | "destination_too_large" => ErrorCode::Storage,
             _ => ErrorCode::Conversion,
         },
-        DeltaConvertError::Convert(ConvertError::Cancelled) => ErrorCode::Interrupted,
         _ => ErrorCode::Conversion,
     };
     IpcError::new(code, e.to_string())
@@ -109,12 +115,6 @@ pub async fn convert_export_to_delta(
     target: String,
     on_progress: Channel<ConvertProgress>,
 ) -> Result<DeltaReport, IpcError> {
-    if state.tasks.is_running(&TaskKey::Export(id)) {
-        return Err(IpcError::new(
-            ErrorCode::InvalidInput,
-            "This export is still running; convert it when it has finished.",
-        ));
-    }
     let target = target.trim().to_string();
     if target.is_empty() {
         return Err(IpcError::new(
@@ -122,13 +122,7 @@ pub async fn convert_export_to_delta(
             "Choose where the Delta tables go: a folder, or a storage address such as s3://bucket/tables.",
         ));
     }
-    let job = state.with_db(|db| {
-        db.get_job(id)?.ok_or_else(|| IpcError::new(ErrorCode::NotFound, format!("There is no export {id}.")))
-    })?;
-    let folder = ExportFolder::at(&job.out_dir).path().to_path_buf();
-    if !folder.is_dir() {
-        return Err(IpcError::new(ErrorCode::NotFound, format!("The folder {} is no longer there.", folder.display())));
-    }
+    let folder = finished_export(&state, id)?.path().to_path_buf();
     let task = state
         .tasks
         .start(TaskKey::Conversion(id), Vec::new())

@@ -80,9 +80,9 @@ pub enum DeltaConvertError {
     #[error(transparent)]
     Delta(#[from] DeltaError),
     #[error(transparent)]
-    Convert(#[from] ConvertError),
+    Convert(ConvertError),
     #[error(transparent)]
-    Merge(#[from] DatasetError),
+    Merge(DatasetError),
     #[error(
         "This export holds only the changes since {since}. Flat views become Delta tables from full exports only: a view's rows are not resources, so there is nothing to merge them by, and the tables would hold the changes alone. Make the view tables from a full export, or convert the resources (`haul convert --format delta`), which merges changes."
     )]
@@ -106,6 +106,25 @@ impl DeltaConvertError {
             Self::Merge(e) => e.code(),
             Self::Staging { .. } => "delta_staging",
             Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+// A stop during the conversion or the merge is a stop, whichever part of the work it reached.
+impl From<ConvertError> for DeltaConvertError {
+    fn from(e: ConvertError) -> Self {
+        match e {
+            ConvertError::Cancelled => Self::Cancelled,
+            e => Self::Convert(e),
+        }
+    }
+}
+
+impl From<DatasetError> for DeltaConvertError {
+    fn from(e: DatasetError) -> Self {
+        match e {
+            DatasetError::Cancelled | DatasetError::Convert(ConvertError::Cancelled) => Self::Cancelled,
+            e => Self::Merge(e),
         }
     }
 }
@@ -198,18 +217,11 @@ pub async fn convert_to_delta(
     }
     let mut pending = Vec::new();
     for (t, table) in &tables {
+        kept_by_haul(table)?;
         let Some(table_at) = table.marker() else {
-            if table.version().is_some() {
-                return Err(DeltaError::Unsupported {
-                    address: table.address(),
-                    why: "it was written by another program, and Haul only updates tables it keeps".into(),
-                }
-                .into());
-            }
-            pending.push(t.clone());
+            pending.push(t.clone()); // a new table
             continue;
         };
-        let describe = |at: i64| describe_instant(at);
         if table_at == mark.at {
             continue; // this export is in the table already
         }
@@ -217,7 +229,7 @@ pub async fn convert_to_delta(
             return Err(DeltaConvertError::Backwards {
                 resource_type: t.clone(),
                 target: dest.address().to_string(),
-                table_at: describe(table_at),
+                table_at: describe_instant(table_at),
                 now: mark.transaction_time.clone(),
             });
         }
@@ -227,7 +239,7 @@ pub async fn convert_to_delta(
             return Err(DeltaConvertError::Gap {
                 resource_type: t.clone(),
                 target: dest.address().to_string(),
-                table_at: describe(table_at),
+                table_at: describe_instant(table_at),
                 since: since.clone(),
             });
         }
@@ -357,13 +369,7 @@ pub async fn publish_views(
     let mut tables = Vec::new();
     for (name, _) in views {
         let table = DeltaTable::open(&dest, name).await?;
-        if table.version().is_some() && table.marker().is_none() {
-            return Err(DeltaError::Unsupported {
-                address: table.address(),
-                why: "it was written by another program, and Haul only updates tables it keeps".into(),
-            }
-            .into());
-        }
+        kept_by_haul(&table)?;
         if let Some(at) = table.marker().filter(|at| *at > mark.at) {
             return Err(DeltaConvertError::Backwards {
                 resource_type: name.clone(),
@@ -485,6 +491,18 @@ impl Prepare {
     }
 }
 
+/// Haul writes only to tables it keeps (each version marked with its export) or to new ones.
+fn kept_by_haul(table: &DeltaTable) -> Result<(), DeltaConvertError> {
+    if table.version().is_some() && table.marker().is_none() {
+        return Err(DeltaError::Unsupported {
+            address: table.address(),
+            why: "it was written by another program, and Haul only updates tables it keeps".into(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
 fn info(mark: &ExportMark, change: Option<&TableChange>) -> serde_json::Value {
     json!({
         "transactionTime": mark.transaction_time,
@@ -524,4 +542,19 @@ async fn fetch(dest: &Destination, name: &str, to: &Path) -> Result<(), DeltaCon
     }
     file.flush().await.map_err(|e| staging_error(to, e))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stop_in_the_conversion_or_the_merge_is_a_stop() {
+        assert!(matches!(DeltaConvertError::from(ConvertError::Cancelled), DeltaConvertError::Cancelled));
+        assert!(matches!(DeltaConvertError::from(DatasetError::Cancelled), DeltaConvertError::Cancelled));
+        let nested = DatasetError::Convert(ConvertError::Cancelled);
+        assert!(matches!(DeltaConvertError::from(nested), DeltaConvertError::Cancelled));
+        let other = DatasetError::Busy(PathBuf::from("/x"));
+        assert_eq!(DeltaConvertError::from(other).code(), "dataset_busy");
+    }
 }
