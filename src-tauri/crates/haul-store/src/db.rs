@@ -105,7 +105,7 @@ impl Database {
             return Err(DbError::Corrupt { path: path.to_path_buf(), detail: check });
         }
         // WAL lets the CLI read while the app writes. In-memory databases ignore it.
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+        set_wal(&conn).map_err(err)?;
         conn.pragma_update(None, "foreign_keys", true).map_err(err)?;
         let mut db = Self { conn, path: path.to_path_buf() };
         db.migrate_from(found)?;
@@ -132,7 +132,13 @@ impl Database {
             let version = index as u32 + 1;
             let path = self.path.clone();
             let err = |e| classify(&path, e);
-            let tx = self.conn.transaction().map_err(err)?;
+            // Immediate: the write lock first, then the version again. The app, a scheduled run and the CLI
+            // can open a new database at the same moment; the second one to get here finds the work done.
+            let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(err)?;
+            let now: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(err)?;
+            if now >= version {
+                continue;
+            }
             tx.execute_batch(sql).map_err(err)?;
             let broken: i64 =
                 tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).map_err(err)?;
@@ -191,6 +197,23 @@ pub fn move_aside(path: &Path, problem: DbProblem) -> std::io::Result<PathBuf> {
     Ok(target)
 }
 
+/// WAL mode, set once per database file. Switching needs every other connection's lock, and SQLite answers
+/// "busy" at once rather than waiting: two processes opening a new database together retry for a while.
+fn set_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let mode = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0));
+        match mode {
+            Err(e)
+                if e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other.map(|_| ()),
+        }
+    }
+}
+
 pub(crate) fn classify(path: &Path, e: rusqlite::Error) -> DbError {
     let path = path.to_path_buf();
     match e.sqlite_error_code() {
@@ -225,6 +248,29 @@ mod tests {
             .query_row("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='servers'", [], |r| r.get(0))
             .unwrap();
         assert_eq!(tables, 1);
+    }
+
+    #[test]
+    fn two_processes_opening_a_new_database_at_once_both_get_it() {
+        // The race the CLI's storage tests met: both read version 0, both ran migration 1, one failed.
+        for _ in 0..20 {
+            let tmp = tempfile::tempdir().unwrap();
+            let path = tmp.path().join("haul.db");
+            let start = std::sync::Barrier::new(4);
+            std::thread::scope(|s| {
+                let openers: Vec<_> = (0..4)
+                    .map(|_| {
+                        s.spawn(|| {
+                            start.wait();
+                            Database::open(&path).map(|db| db.version().unwrap())
+                        })
+                    })
+                    .collect();
+                for opener in openers {
+                    assert_eq!(opener.join().unwrap().unwrap(), latest_version());
+                }
+            });
+        }
     }
 
     #[test]

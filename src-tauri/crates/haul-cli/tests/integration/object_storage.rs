@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use bulk_sim::{Faults, RunningSim, SimConfig};
@@ -159,23 +158,49 @@ async fn an_export_into_azure_blob_with_bad_lines_equals_an_export_into_a_folder
     equals_a_folder_export(Storage::azurite(), faults).await;
 }
 
-/// Until export `id`'s Observation file (19 MB with 600 patients) has a part in the storage.
-fn wait_for_a_part_of_observation(haul: &Haul, id: i64) {
-    wait_until("a part of Observation sent", Duration::from_secs(90), || {
-        let db = haul.database();
-        let Ok(files) = db.job_files(id) else { return false };
-        files
-            .iter()
-            .filter(|f| f.name.starts_with("Observation."))
-            .any(|f| db.file_upload(id, f.seq).ok().flatten().is_some_and(|u| u.contains("\"parts\":[\"")))
-    });
+/// A `haul` started in the background, its output kept in a file so a failure can show it.
+struct Background {
+    child: std::process::Child,
+    log: tempfile::NamedTempFile,
 }
 
-fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
+impl Background {
+    fn start(mut command: std::process::Command) -> Background {
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let child = command.stdout(log.reopen().unwrap()).stderr(log.reopen().unwrap()).spawn().unwrap();
+        Background { child, log }
+    }
+
+    fn output(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap_or_default()
+    }
+
+    /// Until export `id`'s Observation file (19 MB with 600 patients) has a part in the storage. A haul that
+    /// ends first fails the test with what it printed.
+    fn wait_for_a_part_of_observation(&mut self, haul: &Haul, id: i64) {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            let db = haul.database();
+            let sent = db.job_files(id).is_ok_and(|files| {
+                files
+                    .iter()
+                    .filter(|f| f.name.starts_with("Observation."))
+                    .any(|f| db.file_upload(id, f.seq).ok().flatten().is_some_and(|u| u.contains("\"parts\":[\"")))
+            });
+            if sent {
+                return;
+            }
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let job = db.get_job(id).ok().flatten().map(|j| format!("{j:?}"));
+                let files = db.job_files(id).map(|f| format!("{f:?}"));
+                panic!(
+                    "haul ended ({status}) before a part of Observation was sent:\n{}\n{job:?}\n{files:?}",
+                    self.output()
+                );
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for a part of Observation sent:\n{}", self.output());
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
@@ -192,16 +217,11 @@ async fn killed_mid_upload_then_resumed(storage: Storage) {
     // 2 MB/s: the 19 MB file has sent its first part (8 MiB) after about 4 s, and has 5 s more to come.
     sim.set_faults(Faults { file_bytes_per_second: Some(2_000_000), ..Faults::default() });
     let address = format!("{}/resumed", storage.root);
-    let mut child = haul
-        .command(&storage, &export_args(&base, &address))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut running = Background::start(haul.command(&storage, &export_args(&base, &address)));
     // Killed once the 19 MB file has a part in the storage (other files may be anywhere).
-    wait_for_a_part_of_observation(&haul, 2);
-    child.kill().unwrap(); // SIGKILL: no cleanup of any kind
-    child.wait().unwrap();
+    running.wait_for_a_part_of_observation(&haul, 2);
+    running.child.kill().unwrap(); // SIGKILL: no cleanup of any kind
+    running.child.wait().unwrap();
     // A file not verified when the process died shows no partial object: an upload appears only complete.
     let before = storage.objects("resumed");
     let db = haul.database();
@@ -258,17 +278,14 @@ async fn a_cancelled_export_leaves_no_unfinished_upload_in_s3() {
     sim.set_faults(Faults { file_bytes_per_second: Some(200_000), ..Faults::default() });
     let haul = Haul::new();
     let address = format!("{}/cancelled", storage.root);
-    let mut child = haul
-        .command(&storage, &[export_args(&sim.base_url(), &address), vec!["--type", "Observation"]].concat())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_a_part_of_observation(&haul, 1);
+    let mut running = Background::start(
+        haul.command(&storage, &[export_args(&sim.base_url(), &address), vec!["--type", "Observation"]].concat()),
+    );
+    running.wait_for_a_part_of_observation(&haul, 1);
     assert!(storage.unfinished_uploads("cancelled") >= 1);
     let o = haul.run(&storage, &["cancel", "1"]);
     assert!(o.status.success(), "{}", text(&o));
-    child.wait().unwrap();
+    running.child.wait().unwrap();
     let db = haul.database();
     let unfinished =
         db.job_files(1).unwrap().into_iter().filter(|f| f.state != haul_store::FileState::Verified).count();
