@@ -13,4 +13,5 @@ mod scheduled;
 mod second_day;
 mod servers;
 mod startup;
+mod storage;
 mod tables;

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use export_jobs::ExportFolder;
-use export_jobs::delta::{DeltaConvertError, DeltaReport, convert_to_delta};
+use export_jobs::delta::{DeltaConvertError, DeltaReport, convert_to_delta, open_target};
 use export_jobs::{RememberedSchemas, server_of_folder};
 use fhir_tables::{ConversionReport, ConvertError, ConvertOptions, ConvertProgress, Forgetful, SchemaMemory};
 use haul_store::Database;
@@ -127,19 +127,19 @@ pub async fn convert_export_to_delta(
         .tasks
         .start(TaskKey::Conversion(id), Vec::new())
         .map_err(|_| IpcError::new(ErrorCode::InvalidInput, "This export is being converted already."))?;
-    let memory: Box<dyn SchemaMemory + Send> = match Database::open(&state.database_path()?) {
-        Ok(db) => match server_of_folder(Some(&db), &folder) {
-            Some(server) => Box::new(RememberedSchemas::new(db, server)),
-            None => Box::new(Forgetful),
-        },
-        Err(_) => Box::new(Forgetful),
+    let db = Database::open(&state.database_path()?)?;
+    // A storage address with the sign-in saved for it on the Storage page, else the environment's.
+    let dest = open_target(&db, &target).map_err(delta_error)?;
+    let memory: Box<dyn SchemaMemory + Send> = match server_of_folder(Some(&db), &folder) {
+        Some(server) => Box::new(RememberedSchemas::new(db, server)),
+        None => Box::new(Forgetful),
     };
     let progress: std::sync::Arc<dyn Fn(&ConvertProgress) + Send + Sync> =
         std::sync::Arc::new(move |p: &ConvertProgress| {
             let _ = on_progress.send(p.clone());
         });
     let cancel = task.stop.flag();
-    convert_to_delta(&folder, &target, &ConvertOptions::default(), memory, progress, cancel).await.map_err(delta_error)
+    convert_to_delta(&folder, dest, &ConvertOptions::default(), memory, progress, cancel).await.map_err(delta_error)
 }
 
 /// Asks a running conversion to stop; the table being written is not replaced. False when none was running.

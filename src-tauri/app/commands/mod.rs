@@ -10,4 +10,5 @@ pub mod profiles;
 pub mod schedules;
 pub mod servers;
 pub mod startup;
+pub mod storage;
 pub mod tables;

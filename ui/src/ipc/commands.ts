@@ -29,6 +29,7 @@ import type { ServerInput } from "./bindings/ServerInput";
 import type { ServerProfile } from "./bindings/ServerProfile";
 import type { ServerSummary } from "./bindings/ServerSummary";
 import type { StartupStatus } from "./bindings/StartupStatus";
+import type { StorageSignInInput } from "./bindings/StorageSignInInput";
 import type { UrlCheck } from "./bindings/UrlCheck";
 import type { ChartProgress } from "./bindings/ChartProgress";
 import type { Charts } from "./bindings/Charts";
@@ -151,6 +152,10 @@ export const commands = {
   listPinnedGroups: (serverId: number) => call("list_pinned_groups", { serverId }),
   pinGroup: (serverId: number, group: GroupSummary) => call("pin_group", { serverId, group }),
   unpinGroup: (serverId: number, groupId: string) => call("unpin_group", { serverId, groupId }),
+  listStorageSignIns: () => call("list_storage_sign_ins", {}),
+  saveStorageSignIn: (input: StorageSignInInput) => call("save_storage_sign_in", { input }),
+  testStorageSignIn: (input: StorageSignInInput) => call("test_storage_sign_in", { input }),
+  removeStorageSignIn: (id: number) => call("remove_storage_sign_in", { id }),
   listKeys: () => call("list_keys", {}),
   /** `rsaBits` for RS384 only (2048, 3072 or 4096); null for ES384. */
   generateKey: (alg: KeyAlgorithm, rsaBits: number | null, label: string) =>

@@ -157,20 +157,21 @@ fn mark_of(folder: &Path) -> Result<ExportMark, DeltaConvertError> {
     Ok(ExportMark { transaction_time, at, since })
 }
 
-/// Opens `target` (a folder path or a storage address) the way an export's `--out` is.
-pub fn open_target(target: &str) -> Result<Destination, DeltaConvertError> {
+/// Opens `target` (a folder path or a storage address) the way an export's `--out` is: a storage address
+/// with the sign-in saved for it in `db`, else the environment's credentials.
+pub fn open_target(db: &haul_store::Database, target: &str) -> Result<Destination, DeltaConvertError> {
     if object_destination::is_object_address(target) {
-        return Ok(Destination::open(target)?);
+        return Ok(crate::storage_sign_in::open_storage(db, target)?);
     }
     Ok(Destination::open_folder(Path::new(target.trim()))?)
 }
 
-/// Converts the export in `folder` into the Delta tables under `target` (see the module's description).
+/// Converts the export in `folder` into the Delta tables under `dest` (see the module's description).
 /// `memory` gives the schemas of a full export's tables (as for `haul convert`); an incremental export's
 /// rows take their table's own schema.
 pub async fn convert_to_delta(
     folder: &Path,
-    target: &str,
+    dest: Destination,
     options: &ConvertOptions,
     memory: Box<dyn SchemaMemory + Send>,
     on_progress: Arc<dyn Fn(&ConvertProgress) + Send + Sync>,
@@ -178,7 +179,6 @@ pub async fn convert_to_delta(
 ) -> Result<DeltaReport, DeltaConvertError> {
     let started = Instant::now();
     let mark = mark_of(folder)?;
-    let dest = open_target(target)?;
     dest.check_access().await?;
     let mut folders = vec![folder.to_path_buf()];
     let joined = crate::dataset::new_members_folder(&folder.display().to_string());
@@ -356,7 +356,7 @@ pub fn check_views_export(folder: &Path) -> Result<(), DeltaConvertError> {
 /// table, marked with the export's transactionTime like the resource tables.
 pub async fn publish_views(
     folder: &Path,
-    target: &str,
+    dest: Destination,
     views: &[(String, PathBuf)],
 ) -> Result<DeltaReport, DeltaConvertError> {
     let started = Instant::now();
@@ -364,7 +364,6 @@ pub async fn publish_views(
     if let Some((since, _)) = mark.since {
         return Err(DeltaConvertError::ViewsNeedFullExport { since });
     }
-    let dest = open_target(target)?;
     dest.check_access().await?;
     let mut tables = Vec::new();
     for (name, _) in views {

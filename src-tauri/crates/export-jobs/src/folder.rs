@@ -57,12 +57,11 @@ pub enum ExportTarget {
     Storage(String),
 }
 
-/// One rule for both: an object storage address Haul can write to is opened (checked, nothing sent); any
-/// other text must be a folder path (see [`local_folder`]).
+/// One rule for both: an object storage address Haul can write to is checked (nothing opened or sent: its
+/// credentials are the plan's business); any other text must be a folder path (see [`local_folder`]).
 pub fn export_target(text: &str) -> Result<ExportTarget, crate::PlanError> {
     if object_destination::is_object_address(text) {
-        let dest = object_destination::Destination::open(text)?;
-        return Ok(ExportTarget::Storage(dest.address().to_string()));
+        return Ok(ExportTarget::Storage(object_destination::normalize(text)?));
     }
     let path = PathBuf::from(text.trim());
     local_folder(&path)?;

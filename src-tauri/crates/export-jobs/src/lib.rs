@@ -17,6 +17,7 @@ pub mod runner;
 pub mod scheduled;
 pub mod schemas;
 mod sign_in;
+pub mod storage_sign_in;
 pub mod verify;
 pub mod wording;
 

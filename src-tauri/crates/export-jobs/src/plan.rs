@@ -370,7 +370,7 @@ impl ExportPlan {
         };
         // An address that cannot be used is refused now, before anything is sent to the server.
         let destination = match &self.destination {
-            Some(address) => Some(object_destination::Destination::open(address)?.address().to_string()),
+            Some(address) => Some(crate::storage_sign_in::open_storage(db, address)?.address().to_string()),
             None => None,
         };
         let folder = ExportFolder::prepare(&out)?;

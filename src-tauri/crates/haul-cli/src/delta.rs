@@ -8,6 +8,13 @@ use export_jobs::delta::{DeltaConvertError, DeltaReport, convert_to_delta};
 use export_jobs::wording::duration as human_duration;
 use fhir_tables::{ConvertOptions, ConvertPhase, ConvertProgress, SchemaMemory};
 
+/// Where Delta tables go: a folder, or a storage address opened with the sign-in saved for it in the app
+/// (Storage page), else with the environment's credentials.
+pub fn target(out: &str) -> Result<object_destination::Destination, String> {
+    let db = crate::open_db()?;
+    export_jobs::delta::open_target(&db, out).map_err(|e| e.to_string())
+}
+
 /// Exit code 0 when every line converted, 3 when some lines were bad, 130 when stopped.
 pub async fn run(
     inputs: &[PathBuf],
@@ -49,7 +56,7 @@ pub async fn run(
             }
         })
     };
-    let result = convert_to_delta(folder, out, &options, memory, on_progress, cancel).await;
+    let result = convert_to_delta(folder, target(out)?, &options, memory, on_progress, cancel).await;
     watcher.abort();
     if let Some(bar) = bar {
         bar.finish_and_clear();

@@ -158,7 +158,9 @@ pub async fn run(args: TablesArgs) -> Result<u8, String> {
             .filter(|o| o.failure.is_none())
             .filter_map(|o| o.files.first().map(|f| (o.view.clone(), f.clone())))
             .collect();
-        let report = export_jobs::delta::publish_views(&folder, &out, &written).await.map_err(|e| e.to_string())?;
+        let report = export_jobs::delta::publish_views(&folder, crate::delta::target(&out)?, &written)
+            .await
+            .map_err(|e| e.to_string())?;
         if args.json {
             println!("{}", serde_json::to_string_pretty(&report).expect("reports serialize"));
         } else {

@@ -15,6 +15,7 @@ pub mod keys;
 pub mod schedules;
 pub mod secret_file;
 pub mod servers;
+pub mod storage_sign_ins;
 pub mod tables;
 mod uploads;
 
@@ -38,3 +39,4 @@ pub use servers::{
 pub use servers::{
     ClientCertificateFileError, ClientCertificateInfo, ProxyInput, ServerProxy, read_client_certificate_file,
 };
+pub use storage_sign_ins::{NewStorageSignIn, StorageKind, StorageSignIn, StorageSignInError};

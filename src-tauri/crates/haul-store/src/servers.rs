@@ -19,7 +19,7 @@ pub use sign_in::check_jku;
 mod ca_file;
 mod network;
 mod profile;
-mod secret;
+pub(crate) mod secret;
 mod sign_in;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]

@@ -5,13 +5,15 @@
 //! Credentials come only from the standard places each cloud's own tools read: the environment
 //! (`AWS_ACCESS_KEY_ID`, `AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`, `AZURE_STORAGE_ACCOUNT_NAME`,
 //! `GOOGLE_APPLICATION_CREDENTIALS`, …), AWS's profile files ([`aws_profile`]), web identity and instance
-//! metadata. An address that carries a
+//! metadata — or from a sign-in saved in Haul for the bucket or container ([`StorageCredentials`], the
+//! secret from the OS keychain), which then replaces them. An address that carries a
 //! password or a query (a SAS token) is refused: addresses are kept in Haul's history, secrets never are.
 //!
 //! [`ObjectUpload`] is a multipart upload whose progress ([`UploadProgress`]: the upload's id and its parts'
 //! ids) the caller keeps, so a process that was killed continues the same upload after the parts it finished.
 
 mod aws_profile;
+mod credentials;
 mod error;
 mod upload;
 
@@ -26,6 +28,7 @@ use object_store::multipart::MultipartStore;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
+pub use credentials::{StorageCredentials, check_endpoint, covers, scheme_family};
 pub use error::DestinationError;
 pub use upload::{MAX_PARTS, ObjectUpload, PART_SIZE, UploadProgress};
 
@@ -40,6 +43,34 @@ pub fn is_object_address(text: &str) -> bool {
 fn scheme_of(text: &str) -> Option<&str> {
     let (scheme, _) = text.trim().split_once("://")?;
     (!scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))).then_some(scheme)
+}
+
+/// An address checked as Haul takes it (a known scheme, a bucket, no credentials or query), without a
+/// trailing slash; nothing is opened.
+pub fn normalize(address: &str) -> Result<String, DestinationError> {
+    parse(address).map(|(address, _, _)| address)
+}
+
+fn parse(address: &str) -> Result<(String, String, ObjectPath), DestinationError> {
+    let address = address.trim().trim_end_matches('/').to_string();
+    let Some(scheme) = scheme_of(&address).map(str::to_ascii_lowercase) else {
+        return Err(DestinationError::BadAddress(address));
+    };
+    if !SCHEMES.contains(&scheme.as_str()) {
+        return Err(DestinationError::Unsupported { scheme });
+    }
+    let url = url::Url::parse(&address).map_err(|_| DestinationError::BadAddress(address.clone()))?;
+    let abfs = scheme.starts_with("abfs");
+    // abfs names its container as the user part (container@account…); nothing else may carry one.
+    if url.password().is_some() || url.query().is_some() || (!abfs && !url.username().is_empty()) {
+        return Err(DestinationError::CredentialsInAddress);
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(DestinationError::BadAddress(address));
+    }
+    let prefix =
+        ObjectPath::parse(url.path().trim_matches('/')).map_err(|_| DestinationError::BadAddress(address.clone()))?;
+    Ok((address, scheme, prefix))
 }
 
 /// An object storage address opened with the credentials of the environment: where objects go, and the
@@ -60,43 +91,47 @@ impl std::fmt::Debug for Destination {
 }
 
 impl Destination {
-    /// Opens `address`. Nothing is sent yet: see [`Destination::check_access`].
+    /// Opens `address` with the environment's credentials. Nothing is sent yet: see
+    /// [`Destination::check_access`].
     pub fn open(address: &str) -> Result<Self, DestinationError> {
-        let address = address.trim().trim_end_matches('/').to_string();
-        let Some(scheme) = scheme_of(&address).map(str::to_ascii_lowercase) else {
-            return Err(DestinationError::BadAddress(address));
-        };
-        if !SCHEMES.contains(&scheme.as_str()) {
-            return Err(DestinationError::Unsupported { scheme });
-        }
-        let url = url::Url::parse(&address).map_err(|_| DestinationError::BadAddress(address.clone()))?;
-        let abfs = scheme.starts_with("abfs");
-        // abfs names its container as the user part (container@account…); nothing else may carry one.
-        if url.password().is_some() || url.query().is_some() || (!abfs && !url.username().is_empty()) {
-            return Err(DestinationError::CredentialsInAddress);
-        }
-        if url.host_str().is_none_or(str::is_empty) {
-            return Err(DestinationError::BadAddress(address));
-        }
-        let prefix = ObjectPath::parse(url.path().trim_matches('/'))
-            .map_err(|_| DestinationError::BadAddress(address.clone()))?;
+        Self::open_with(address, None)
+    }
+
+    /// Opens `address` with `saved` credentials when given (nothing from the environment then), else the
+    /// environment's.
+    pub fn open_with(address: &str, saved: Option<&StorageCredentials>) -> Result<Self, DestinationError> {
+        let (address, scheme, prefix) = parse(address)?;
         let setup =
             |e: object_store::Error| DestinationError::Setup { address: address.clone(), reason: e.to_string() };
         let (store, uploads): (Arc<dyn ObjectStore>, Arc<dyn MultipartStore>) = match scheme.as_str() {
             "s3" | "s3a" => {
-                let mut builder = AmazonS3Builder::from_env().with_url(&address);
-                for (key, value) in aws_profile::ProfileFiles::from_env().settings(&address)? {
-                    builder = builder.with_config(key, value);
-                }
+                let builder = match saved {
+                    Some(c) => c.s3(&address)?,
+                    None => {
+                        let mut builder = AmazonS3Builder::from_env().with_url(&address);
+                        for (key, value) in aws_profile::ProfileFiles::from_env().settings(&address)? {
+                            builder = builder.with_config(key, value);
+                        }
+                        builder
+                    }
+                };
                 let s = Arc::new(builder.build().map_err(setup)?);
                 (s.clone(), s)
             }
             "gs" => {
-                let s = Arc::new(GoogleCloudStorageBuilder::from_env().with_url(&address).build().map_err(setup)?);
+                let builder = match saved {
+                    Some(c) => c.gcs(&address)?,
+                    None => GoogleCloudStorageBuilder::from_env().with_url(&address),
+                };
+                let s = Arc::new(builder.build().map_err(setup)?);
                 (s.clone(), s)
             }
             _ => {
-                let s = Arc::new(MicrosoftAzureBuilder::from_env().with_url(&address).build().map_err(setup)?);
+                let builder = match saved {
+                    Some(c) => c.azure(&address)?,
+                    None => MicrosoftAzureBuilder::from_env().with_url(&address),
+                };
+                let s = Arc::new(builder.build().map_err(setup)?);
                 (s.clone(), s)
             }
         };

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { Download, FolderSearch, History, House, KeyRound, Server, Users, type LucideIcon } from "lucide-react";
+import { Cloud, Download, FolderSearch, History, House, KeyRound, Server, Users, type LucideIcon } from "lucide-react";
 import { commands } from "../../ipc/commands";
 import { isInterrupted } from "../exports/jobState";
 import logo from "../../../../icons/haul.svg";
@@ -11,8 +11,9 @@ import { KeysPage } from "../keys/KeysPage";
 import { HistoryPage } from "../history/HistoryPage";
 import { ServersPage } from "../servers/ServersPage";
 import { FilesPage } from "../files/FilesPage";
+import { StoragePage } from "../storage/StoragePage";
 
-type Page = "home" | "servers" | "keys" | "groups" | "export" | "history" | "files";
+type Page = "home" | "servers" | "keys" | "storage" | "groups" | "export" | "history" | "files";
 
 const PAGES: { id: Page; label: string; icon: LucideIcon }[] = [
   { id: "home", label: "Home", icon: House },
@@ -22,6 +23,7 @@ const PAGES: { id: Page; label: string; icon: LucideIcon }[] = [
   { id: "groups", label: "Groups", icon: Users },
   { id: "servers", label: "Servers", icon: Server },
   { id: "keys", label: "Keys", icon: KeyRound },
+  { id: "storage", label: "Storage", icon: Cloud },
 ];
 
 export function Shell() {
@@ -106,6 +108,8 @@ export function Shell() {
           <ServersPage />
         ) : page === "keys" ? (
           <KeysPage />
+        ) : page === "storage" ? (
+          <StoragePage />
         ) : page === "groups" ? (
           <GroupsPage
             onExport={(choice) =>

@@ -37,6 +37,8 @@ import type { ServerSummary } from "./ServerSummary";
 import type { SignInResult } from "./SignInResult";
 import type { SignInTest } from "./SignInTest";
 import type { StartupStatus } from "./StartupStatus";
+import type { StorageSignIn } from "./StorageSignIn";
+import type { StorageSignInInput } from "./StorageSignInInput";
 import type { TablePreview } from "./TablePreview";
 import type { TablesProgress } from "./TablesProgress";
 import type { TablesSummary } from "./TablesSummary";
@@ -163,6 +165,7 @@ export type Commands = {
    */
   list_server_profiles: { args: Record<string, never>, result: Array<ServerProfile> },
   list_servers: { args: Record<string, never>, result: Array<Server> },
+  list_storage_sign_ins: { args: Record<string, never>, result: Array<StorageSignIn> },
   /**
    * The built-in views, in the order Haul lists them.
    */
@@ -226,6 +229,7 @@ export type Commands = {
    * Removes the server, and its client secret or bearer token from the keychain.
    */
   remove_server: { args: { id: number }, result: null },
+  remove_storage_sign_in: { args: { id: number }, result: null },
   /**
    * Runs an earlier export again with the same server, request and settings, into a new folder. With
    * `incremental`, only what changed since that export (`_since` = its transactionTime).
@@ -240,6 +244,10 @@ export type Commands = {
    * Writes a key's public PEM to the file the user chose in the save dialog. Public data only.
    */
   save_key_public_pem: { args: { kid: string, path: string }, result: null },
+  /**
+   * Saves a sign-in (replacing one saved for the same address).
+   */
+  save_storage_sign_in: { args: { input: StorageSignInInput }, result: StorageSignIn },
   /**
    * Repeats export `export_id` `cadence` (daily, weekly, monthly) at `at` (`HH:MM`, this computer's time).
    */
@@ -288,6 +296,10 @@ export type Commands = {
    * token away: proof that the server accepts this client and key.
    */
   test_sign_in: { args: { test: SignInTest }, result: SignInResult },
+  /**
+   * Lists the address with the typed sign-in, saving nothing: a wrong key or bucket shows before it is kept.
+   */
+  test_storage_sign_in: { args: { input: StorageSignInInput }, result: null },
   unpin_group: { args: { serverId: number, groupId: string }, result: null },
   update_server: { args: { id: number, input: ServerInput }, result: Server },
   /**

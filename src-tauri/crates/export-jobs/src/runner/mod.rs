@@ -359,7 +359,7 @@ impl ExportRunner {
 async fn drive(ctx: &Arc<Ctx>, mut job: JobRecord) -> Result<(JobState, Vec<String>), Stop> {
     if job.state == JobState::Created {
         if let Some(address) = &job.settings.destination {
-            upload::check_destination(address).await?;
+            upload::check_destination(ctx, address).await?;
         }
         let status_url = kickoff(ctx, &job).await?;
         ctx.db(|db| db.set_kicked_off(ctx.id, &status_url))?;

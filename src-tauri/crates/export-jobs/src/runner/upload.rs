@@ -42,10 +42,15 @@ fn store_failure(e: DestinationError) -> Stop {
     Stop::Failed(JobFailure { kind: e.code().into(), message: e.to_string(), detail: None })
 }
 
+/// The destination at `address`, with the sign-in saved for it in Haul, else the environment's credentials.
+fn open(ctx: &Ctx, address: &str) -> Result<Destination, Stop> {
+    ctx.db(|db| Ok(crate::storage_sign_in::open_storage(db, address)))?.map_err(store_failure)
+}
+
 /// Opens the destination and lists it, so that a wrong bucket or missing credentials stop the job before the
 /// server is asked for anything.
-pub(super) async fn check_destination(address: &str) -> Result<(), Stop> {
-    let dest = Destination::open(address).map_err(store_failure)?;
+pub(super) async fn check_destination(ctx: &Ctx, address: &str) -> Result<(), Stop> {
+    let dest = open(ctx, address)?;
     dest.check_access().await.map_err(store_failure)
 }
 
@@ -59,7 +64,7 @@ impl StoreTarget {
         transaction_time: &str,
         status_url: &str,
     ) -> Result<Self, Stop> {
-        let dest = Destination::open(address).map_err(store_failure)?;
+        let dest = open(ctx, address)?;
         let this = Self { dest, partition: partition_of(transaction_time), buffers: PartBuffers::default() };
         let status_url = ctx.session.secrets().redact(status_url);
         let marker = json!({"exportedBy": "Haul", "transactionTime": transaction_time, "statusUrl": status_url});
@@ -223,7 +228,7 @@ async fn completed_before(
 /// A cancelled export's unfinished uploads, given up: nothing will resume them, and the storage would keep
 /// (and bill) their parts until a lifecycle rule drops them. Best effort: the cancel stands either way.
 pub(super) async fn abort_unfinished(ctx: &Ctx, address: &str, transaction_time: &str) -> Result<(), Stop> {
-    let dest = Destination::open(address).map_err(store_failure)?;
+    let dest = open(ctx, address)?;
     let partition = partition_of(transaction_time);
     for f in ctx.db(|db| db.job_files(ctx.id))? {
         let saved: Option<UploadState> =

@@ -15,5 +15,6 @@ mod secret_files;
 mod sign_in_flags;
 mod sim_command;
 mod storage_servers;
+mod storage_sign_ins;
 mod support;
 mod tables_command;

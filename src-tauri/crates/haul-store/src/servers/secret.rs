@@ -14,7 +14,7 @@ use crate::keychain::{Keychain, KeychainError};
 
 /// A keychain entry name nobody else uses: its kind, the server id and 64 bits from the std hasher's random
 /// keys and the clock. Not a secret; only unique.
-pub(super) fn new_entry_name(kind: &str, id: i64) -> String {
+pub(crate) fn new_entry_name(kind: &str, id: i64) -> String {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
     h.write_u32(std::process::id());

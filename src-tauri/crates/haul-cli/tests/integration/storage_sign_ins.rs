@@ -1,0 +1,130 @@
+//! Storage sign-ins saved in Haul (the app's Storage page: the secret in the OS keychain) take an export and a
+//! Delta conversion into moto's S3 and Azurite with nothing in the environment; a wrong saved key is refused by
+//! the storage in plain words; the secret reaches neither the database, the output nor the export folder.
+
+use std::process::Command;
+
+use bulk_sim::{RunningSim, SimConfig};
+use export_jobs::storage_sign_in::{StorageSignInInput, save};
+use haul_store::{DataDir, Database, Keychain, StorageKind};
+
+use super::storage_servers::{AZURITE_KEY, Haul, Storage, text};
+
+/// A distinctive secret moto accepts (it checks none), to look for wherever it must not be.
+const S3_SECRET: &str = "haul-saved-storage-secret-4b1f9e";
+
+async fn sim() -> RunningSim {
+    RunningSim::start(SimConfig {
+        data: bulk_sim::DataSource::Generated { seed: 5, patients: 20 },
+        prepare_time: std::time::Duration::from_millis(100),
+        poll_interval_seconds: 0,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// `haul` with no storage credentials at all in its environment, and a home without profile files.
+fn bare(haul: &Haul, home: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_haul"));
+    c.args(args).env("HAUL_DATA_DIR", haul.data.path()).env("HAUL_TEST_FAST_PACING", "1").env("HOME", home);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AWS_") || k.starts_with("AZURE") || k.starts_with("GOOGLE_") {
+            c.env_remove(k);
+        }
+    }
+    c.stdin(std::process::Stdio::null()).output().unwrap()
+}
+
+fn database(haul: &Haul) -> Database {
+    Database::open(&DataDir::at(haul.data.path()).database_path()).unwrap()
+}
+
+fn contains(bytes: &[u8], needle: &str) -> bool {
+    bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_saved_for_a_bucket_takes_an_export_and_delta_tables_into_s3() {
+    let storage = Storage::moto();
+    let sim = sim().await;
+    let haul = Haul::new();
+    let home = tempfile::tempdir().unwrap();
+    let saved = save(
+        &database(&haul),
+        &StorageSignInInput {
+            address: "s3://haul-test".into(),
+            kind: StorageKind::S3,
+            key_id: "AKIAHAULTEST".into(),
+            region: Some("us-east-1".into()),
+            endpoint: Some(format!("http://127.0.0.1:{}", storage.port)),
+            secret: S3_SECRET.into(),
+        },
+    )
+    .unwrap();
+
+    let o = bare(&haul, home.path(), &["export", "--fhir-url", &sim.base_url(), "--out", "s3://haul-test/signed"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let objects = storage.objects("signed");
+    assert!(objects.keys().any(|k| k.ends_with("/Patient/part-000.ndjson")), "{:?}", objects.keys());
+
+    // The same sign-in serves a Delta conversion of a local export, into the same bucket.
+    let folder = home.path().join("local");
+    let o = bare(&haul, home.path(), &["export", "--fhir-url", &sim.base_url(), "--out", folder.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let c = bare(
+        &haul,
+        home.path(),
+        &["convert", folder.to_str().unwrap(), "--format", "delta", "--out", "s3://haul-test/delta"],
+    );
+    assert!(c.status.success(), "{}", text(&c));
+    let tables = storage.objects("delta");
+    assert!(tables.contains_key("Patient/_delta_log/00000000000000000000.json"), "{:?}", tables.keys());
+
+    // The secret is in the keychain only.
+    let db = database(&haul);
+    assert_eq!(db.storage_sign_in_secret(&Keychain, saved.id).unwrap().as_str(), S3_SECRET);
+    drop(db);
+    for (name, bytes) in super::storage_servers::files_under(haul.data.path()) {
+        assert!(!contains(&bytes, S3_SECRET), "the secret reached {name}");
+    }
+    for (name, bytes) in super::storage_servers::files_under(&folder) {
+        assert!(!contains(&bytes, S3_SECRET), "the secret reached {name}");
+    }
+    for out in [&o, &c] {
+        assert!(!text(out).contains(S3_SECRET));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_azure_sign_in_with_the_account_key_exports_and_a_wrong_key_is_refused_in_words() {
+    let storage = Storage::azurite();
+    let sim = sim().await;
+    let haul = Haul::new();
+    let home = tempfile::tempdir().unwrap();
+    let sign_in = |secret: &str| StorageSignInInput {
+        address: "az://haul".into(),
+        kind: StorageKind::Azure,
+        key_id: "devstoreaccount1".into(),
+        region: None,
+        endpoint: Some(format!("http://127.0.0.1:{}/devstoreaccount1", storage.port)),
+        secret: secret.into(),
+    };
+    // A key of the right shape that is not the account's: the storage refuses it, the export stops before
+    // anything is asked of the FHIR server.
+    let wrong = "V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXk=";
+    save(&database(&haul), &sign_in(wrong)).unwrap();
+    let o = bare(&haul, home.path(), &["export", "--fhir-url", &sim.base_url(), "--out", "az://haul/signed"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("refused Haul's credentials"), "{}", text(&o));
+    assert!(!text(&o).contains(wrong));
+    assert_eq!(sim.stats().kickoffs, 0, "nothing asked of the server");
+
+    // Saved again with the right key (replacing the wrong one): the export, resumed as it says, goes through.
+    assert!(text(&o).contains("haul resume 1"), "{}", text(&o));
+    save(&database(&haul), &sign_in(AZURITE_KEY)).unwrap();
+    assert_eq!(database(&haul).storage_sign_ins().unwrap().len(), 1);
+    let o = bare(&haul, home.path(), &["resume", "1"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(storage.objects("signed").keys().any(|k| k.ends_with("/Patient/part-000.ndjson")));
+}
