@@ -41,17 +41,6 @@ pub enum SignInInputError {
     Store(#[from] StorageSignInError),
 }
 
-impl SignInInputError {
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::Invalid(_) => "invalid_storage_sign_in",
-            Self::Destination(e) => e.code(),
-            Self::Store(StorageSignInError::Keychain(_)) => "keychain",
-            Self::Store(_) => "storage_sign_in",
-        }
-    }
-}
-
 fn invalid(text: &str) -> SignInInputError {
     SignInInputError::Invalid(text.to_string())
 }
