@@ -6,6 +6,10 @@
                                                   table's _delta_log lists as live (replayed here, in Python)
 
 Prints one JSON object: {"tables": {Type: {id: meta.lastUpdated}}, "versions": {Type: version}, "values": {...}}.
+
+    read_tables.py deltalake-rows ROOT VIEW,...   every row of flat tables (views), each value as text
+    read_tables.py spark-rows ROOT VIEW,...       (dates and timestamps in ISO form, UTC), sorted: what two
+                                                  readers make of the same typed columns, to compare
 """
 import glob
 import json
@@ -73,9 +77,66 @@ def with_spark(root, types):
     return out
 
 
+def as_text(value):
+    """One value as text, the same whichever reader gave it."""
+    import datetime
+    import decimal
+
+    if value is None:
+        return None
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        return value.isoformat(timespec="milliseconds")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value.normalize())
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, sort_keys=True, default=as_text)
+    return str(value)
+
+
+def sorted_rows(rows):
+    rows = [{k: as_text(v) for k, v in r.items()} for r in rows]
+    return sorted(rows, key=lambda r: json.dumps(r, sort_keys=True))
+
+
+def rows_with_deltalake(root, views):
+    from deltalake import DeltaTable
+
+    options = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
+    return {"rows": {v: sorted_rows(DeltaTable(f"{root}/{v}", storage_options=options).to_pyarrow_table().to_pylist())
+                     for v in views}}
+
+
+def rows_with_spark(root, views):
+    from pyspark.sql import SparkSession
+
+    spark = (
+        SparkSession.builder.master("local[1]")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.memory", "512m")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    out = {"rows": {}, "types": {}}
+    for v in views:
+        df = spark.read.parquet(*live_files(os.path.join(root, v)))
+        out["types"][v] = {f.name: f.dataType.simpleString() for f in df.schema.fields}
+        out["rows"][v] = sorted_rows(r.asDict(recursive=True) for r in df.collect())
+    spark.stop()
+    return out
+
+
 if __name__ == "__main__":
     engine, root, types = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
-    result = with_deltalake(root, types) if engine == "deltalake" else with_spark(root, types)
+    readers = {"deltalake": with_deltalake, "spark": with_spark,
+               "deltalake-rows": rows_with_deltalake, "spark-rows": rows_with_spark}
+    result = readers[engine](root, types)
     print(json.dumps(result))
     sys.stdout.flush()
     # Skip the interpreter's teardown: delta-rs's runtime threads and pyarrow can abort the process there

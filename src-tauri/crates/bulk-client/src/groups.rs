@@ -217,9 +217,67 @@ impl ExportSession {
     }
 }
 
+/// A Group's name is looked up in at most this much of its resource: with `_elements=name` the server sends
+/// a few hundred bytes; one that ignores `_elements` and sends a large roster is not read for a label.
+const MAX_GROUP_NAME_READ: u64 = 1 << 20;
+
+#[derive(Deserialize)]
+struct GroupName {
+    #[serde(rename = "resourceType")]
+    resource_type: Option<String>,
+    name: Option<String>,
+}
+
+/// A group's name as Haul keeps it, whoever gave it (a server, or the page the user picked it on): without
+/// control characters, at most 200 characters, trimmed; `None` when nothing is left. It is only ever shown.
+pub fn group_name_to_keep(raw: &str) -> Option<String> {
+    let name: String = raw.chars().filter(|c| !c.is_control()).take(200).collect();
+    let name = name.trim();
+    (!name.is_empty()).then(|| name.to_string())
+}
+
+/// A Group resource's `name`, as [`group_name_to_keep`] keeps it.
+pub fn parse_group_name(body: &[u8]) -> Option<String> {
+    let group: GroupName = serde_json::from_slice(body).ok()?;
+    if group.resource_type.as_deref() != Some("Group") {
+        return None;
+    }
+    group_name_to_keep(&group.name?)
+}
+
+impl ExportSession {
+    /// `GET [base]/Group/[id]?_elements=name`: the group's name, to show instead of its id when the user
+    /// typed the id. Best effort: `None` whenever the server does not say (no such read, no name, too large).
+    pub async fn group_name(&self, group_id: &str) -> Option<String> {
+        let url = format!("{}/Group/{}?_elements=name", self.base_url(), group_id);
+        let response = self.get_json(&url, "the Group").await.ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        let body = crate::session::read_capped(response, MAX_GROUP_NAME_READ).await.ok()?;
+        parse_group_name(&body)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_groups_name_is_read_cleaned_and_only_from_a_group() {
+        let name = |body: &str| parse_group_name(body.as_bytes());
+        assert_eq!(
+            name(r#"{"resourceType":"Group","id":"g","name":"  ACO North\u0007 Regional "}"#).as_deref(),
+            Some("ACO North Regional")
+        );
+        assert_eq!(name(r#"{"resourceType":"OperationOutcome","name":"x"}"#), None);
+        assert_eq!(name(r#"{"resourceType":"Group","name":"   "}"#), None);
+        assert_eq!(name(r#"{"resourceType":"Group","name":7}"#), None);
+        assert_eq!(
+            name(&format!(r#"{{"resourceType":"Group","name":"{}"}}"#, "x".repeat(500))).map(|n| n.len()),
+            Some(200)
+        );
+    }
 
     #[test]
     fn pages_read_names_identifiers_sizes_and_the_next_link() {

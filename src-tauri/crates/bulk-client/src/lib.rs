@@ -31,7 +31,7 @@ pub use client_secret::{ClientSecretAuth, SecretStyle, check_token_param};
 pub use download::{DownloadError, DownloadLimits, Downloaded, FileSink};
 pub use error::{HttpError, HttpErrorKind};
 pub use export::{ExportLevel, ExportRequest, Manifest, ManifestFile, RetryAfter};
-pub use groups::{GroupPage, GroupSummary};
+pub use groups::{GroupPage, GroupSummary, group_name_to_keep};
 pub use http::{HttpClient, NetworkSettings, NetworkSetupError, USER_AGENT};
 pub use keys::{KeyAlgorithm, KeyError, SigningKey};
 pub use origins::{OriginError, TokenOrigins, normalize_origin};

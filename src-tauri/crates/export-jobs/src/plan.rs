@@ -263,15 +263,12 @@ impl ExportPlan {
         })
     }
 
-    /// The group's name, for a group export only, trimmed, without control characters, at most 200 characters:
-    /// it comes from a server and is only ever shown.
+    /// The group's name, for a group export only (bulk-client's rule for a name that is only ever shown).
     fn group_name_to_keep(&self) -> Option<String> {
         if !matches!(self.request.level(), ExportLevel::Group(_)) {
             return None;
         }
-        let name: String = self.group_name.as_deref()?.chars().filter(|c| !c.is_control()).take(200).collect();
-        let name = name.trim();
-        (!name.is_empty()).then(|| name.to_string())
+        bulk_client::group_name_to_keep(self.group_name.as_deref()?)
     }
 
     fn check_request(&self) -> Result<(), PlanError> {

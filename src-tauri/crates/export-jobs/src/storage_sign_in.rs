@@ -141,15 +141,25 @@ pub fn save(db: &Database, input: &StorageSignInInput) -> Result<StorageSignIn, 
 pub async fn test(input: &StorageSignInInput) -> Result<(), SignInInputError> {
     let (row, credentials) = checked(input)?;
     let dest = Destination::open_with(&row.address, Some(&credentials))?;
-    // The store retries a storage that does not answer for minutes; a person clicking "Test" waits 15 s.
+    Ok(listed_within(&dest, &row.address).await?)
+}
+
+/// Lists `address` with what an export there would use (the saved sign-in that covers it, else the
+/// environment's credentials): `haul storage test`.
+pub async fn check_access(db: &Database, address: &str) -> Result<(), DestinationError> {
+    let dest = open_storage(db, address)?;
+    listed_within(&dest, address).await
+}
+
+async fn listed_within(dest: &Destination, address: &str) -> Result<(), DestinationError> {
+    // The store retries a storage that does not answer for minutes; a person testing access waits 15 s.
     match tokio::time::timeout(std::time::Duration::from_secs(15), dest.check_access()).await {
-        Ok(listed) => Ok(listed?),
+        Ok(listed) => listed,
         Err(_) => Err(DestinationError::Failed {
             what: "list",
-            address: row.address,
+            address: address.to_string(),
             reason: "the storage did not answer within 15 seconds".into(),
-        }
-        .into()),
+        }),
     }
 }
 

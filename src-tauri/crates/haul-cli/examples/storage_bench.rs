@@ -8,6 +8,9 @@
 //!
 //! The simulator and moto run as their own processes, so their memory is not counted. moto keeps objects in
 //! memory (spilling large ones to temporary files) and is Python: it is the slower side of this loopback.
+//! With `HAUL_S3S_FS` naming the `s3s-fs` binary (an S3 server in Rust over a folder, from crates.io:
+//! `cargo install s3s-fs --features binary`), the same export also goes into it, to see Haul's side of the
+//! upload with a server that keeps up.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -50,6 +53,35 @@ fn start_moto() -> (Killed, u16) {
         .unwrap();
     assert!(made.success(), "creating the bucket failed");
     (Killed(child), port)
+}
+
+/// `s3s-fs` on loopback, keeping its objects in `root` (the bucket `bench` is a folder there).
+fn start_s3s_fs(binary: &std::ffi::OsStr, root: &Path) -> (Killed, u16) {
+    std::fs::create_dir_all(root.join("bench")).unwrap();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(binary)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--access-key", "t", "--secret-key", "t"])
+        .arg(root)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("HAUL_S3S_FS names the s3s-fs binary");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "s3s-fs did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (Killed(child), port)
+}
+
+fn s3_env(port: u16) -> [(&'static str, String); 5] {
+    [
+        ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}")),
+        ("AWS_ALLOW_HTTP", "true".to_string()),
+        ("AWS_ACCESS_KEY_ID", "t".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "t".to_string()),
+        ("AWS_REGION", "us-east-1".to_string()),
+    ]
 }
 
 struct Run {
@@ -156,17 +188,18 @@ fn main() {
     let local = export(&base, folder.to_str().unwrap(), &work.path().join("local-data"), &[]);
     let peer = boto3_upload(port, &folder);
     let _ = std::fs::remove_dir_all(&folder);
-    let env = [
-        ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}")),
-        ("AWS_ALLOW_HTTP", "true".to_string()),
-        ("AWS_ACCESS_KEY_ID", "t".to_string()),
-        ("AWS_SECRET_ACCESS_KEY", "t".to_string()),
-        ("AWS_REGION", "us-east-1".to_string()),
-    ];
     let moto_before = cpu_seconds(moto.0.id());
-    let stored = export(&base, "s3://bench/haul", &work.path().join("s3-data"), &env);
+    let stored = export(&base, "s3://bench/haul", &work.path().join("s3-data"), &s3_env(port));
     let moto_cpu = cpu_seconds(moto.0.id()) - moto_before;
-    drop((moto, sim));
+    drop(moto);
+    let fast = std::env::var_os("HAUL_S3S_FS").map(|binary| {
+        let (server, port) = start_s3s_fs(&binary, &work.path().join("s3s-fs"));
+        let before = cpu_seconds(server.0.id());
+        let run = export(&base, "s3://bench/haul", &work.path().join("s3s-data"), &s3_env(port));
+        let server_cpu = cpu_seconds(server.0.id()) - before;
+        (run, server_cpu)
+    });
+    drop(sim);
 
     let rate = |r: &Run| r.bytes as f64 / 1e6 / r.download.as_secs_f64();
     println!("{patients} patients, {:.2} GB of NDJSON; 4 files at a time; load {}", local.bytes as f64 / 1e9, load());
@@ -174,7 +207,11 @@ fn main() {
         "{:>16} {:>10} {:>10} {:>13} {:>13} {:>15}",
         "into", "seconds", "MB/s", "CPU s/GB", "peak RSS MiB", "local disk MiB"
     );
-    for (name, r) in [("a folder", &local), ("S3 (moto)", &stored)] {
+    let mut rows = vec![("a folder", &local), ("S3 (moto)", &stored)];
+    if let Some((run, _)) = &fast {
+        rows.push(("S3 (s3s-fs)", run));
+    }
+    for (name, r) in rows {
         println!(
             "{:>16} {:>10.1} {:>10.0} {:>13.2} {:>13.1} {:>15.1}",
             name,
@@ -199,6 +236,13 @@ fn main() {
         stored.cpu / (stored.bytes as f64 / 1e9)
     );
     println!("S3 / folder throughput: {:.2}", rate(&stored) / rate(&local));
+    if let Some((run, server_cpu)) = &fast {
+        println!(
+            "s3s-fs's CPU during its export: {:.1} s per GB; S3 (s3s-fs) / folder throughput: {:.2}",
+            server_cpu / (run.bytes as f64 / 1e9),
+            rate(run) / rate(&local)
+        );
+    }
     println!("S3 / boto3 upload throughput: {:.2} (moto's own ceiling on this machine)", rate(&stored) / peer_rate);
 }
 

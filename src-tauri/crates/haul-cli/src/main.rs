@@ -1,7 +1,8 @@
 //! `haul`: Haul's jobs from a terminal, for automation, cron and servers.
 //!
-//! `haul export` / `resume` / `history` / `cancel` (Bulk Data exports), `haul keys` (signing keys) and
-//! `haul convert` (NDJSON to Parquet), `haul tables` (SQL-on-FHIR views to Parquet, CSV, Excel) and `haul sim` (the Bulk Data server simulator).
+//! `haul export` / `resume` / `history` / `cancel` (Bulk Data exports), `haul keys` (signing keys),
+//! `haul storage` (object storage sign-ins), `haul convert` (NDJSON to Parquet), `haul tables` (SQL-on-FHIR
+//! views to Parquet, CSV, Excel) and `haul sim` (the Bulk Data server simulator).
 
 mod cancel;
 mod compare;
@@ -15,6 +16,7 @@ mod progress;
 mod saved_servers;
 mod schedule;
 mod sim;
+mod storage;
 mod tables;
 
 use std::process::ExitCode;
@@ -59,6 +61,9 @@ enum Command {
     RunScheduled(schedule::RunScheduledArgs),
     /// The servers saved in the app (`haul export --server NAME` uses one).
     Servers(saved_servers::ServersArgs),
+    /// Sign-ins for object storage (S3, Azure, Google Cloud Storage), as on the app's Storage page: the
+    /// secret in the OS keychain.
+    Storage(storage::StorageArgs),
     /// Run an export declared in a config file (`[exports.NAME]`): for a server without a desktop, from cron
     /// or a systemd timer. The file names secret files or variables, never secrets.
     Run(config::RunArgs),
@@ -96,6 +101,7 @@ fn main() -> ExitCode {
             Command::History(args) => export::history(args),
             Command::Cancel(args) => cancel::run(args).await,
             Command::Servers(args) => saved_servers::run(args),
+            Command::Storage(args) => storage::run(args).await,
             Command::Compare(args) => compare::run(args),
             Command::Schedule(args) => schedule::run(args),
             Command::RunScheduled(args) => schedule::run_scheduled(args).await,

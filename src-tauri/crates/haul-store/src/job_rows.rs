@@ -369,6 +369,19 @@ impl Database {
             .map_err(|e| self.error(e))
     }
 
+    /// Keeps the group's name the server gave, for an export that was started without one (the user typed
+    /// the group's id); a name already kept stays.
+    pub fn set_group_name(&self, id: i64, name: &str) -> Result<(), DbError> {
+        self.conn()
+            .execute(
+                "UPDATE exports SET settings_json = json_set(settings_json, '$.groupName', ?2) \
+                 WHERE id = ?1 AND json_extract(settings_json, '$.groupName') IS NULL",
+                params![id, name],
+            )
+            .map(drop)
+            .map_err(|e| self.error(e))
+    }
+
     /// Marks a job cancelled (a runner in any process notices within a second). False if it had finished.
     pub fn request_cancel(&self, id: i64) -> Result<bool, DbError> {
         let n = self
@@ -475,5 +488,18 @@ mod tests {
         assert_eq!(db.type_totals(job.id).unwrap()[0].resources, 3);
         assert!(db.interrupted_jobs().unwrap().is_empty());
         assert!(!db.request_cancel(job.id).unwrap(), "a completed job cannot be cancelled");
+    }
+
+    #[test]
+    fn a_group_name_learned_later_fills_a_gap_and_never_replaces_one_kept() {
+        let db = Database::open_in_memory().unwrap();
+        let typed = db.create_job(&new_job(&["Patient"], Some("aco-north"))).unwrap();
+        db.set_group_name(typed.id, "ACO North Regional").unwrap();
+        assert_eq!(db.get_job(typed.id).unwrap().unwrap().settings.group_name.as_deref(), Some("ACO North Regional"));
+        let mut picked = new_job(&["Patient"], Some("aco-south"));
+        picked.settings.group_name = Some("ACO South".into());
+        let picked = db.create_job(&picked).unwrap();
+        db.set_group_name(picked.id, "Something else").unwrap();
+        assert_eq!(db.get_job(picked.id).unwrap().unwrap().settings.group_name.as_deref(), Some("ACO South"));
     }
 }

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bulk_client::{ExportSession, HttpClient, Manifest, NetworkSettings};
+use bulk_client::{ExportLevel, ExportSession, HttpClient, Manifest, NetworkSettings};
 use haul_store::{AuthSettings, Database, FileState, JobFailure, JobRecord, JobState, Keychain, Server};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -355,6 +355,20 @@ impl ExportRunner {
     }
 }
 
+/// A group export started with the group's id alone (typed, or from the command line): its name from the
+/// server, so History shows "ACO North Regional" rather than `aco-north`. Best effort, while the server
+/// prepares the export; nothing else waits on it for more than a few seconds.
+async fn learn_group_name(ctx: &Ctx, job: &JobRecord) {
+    let ExportLevel::Group(group) = job.request.level() else { return };
+    if job.settings.group_name.is_some() {
+        return;
+    }
+    let lookup = ctx.session.group_name(group);
+    if let Ok(Some(name)) = tokio::time::timeout(Duration::from_secs(10), lookup).await {
+        let _ = ctx.db(|db| db.set_group_name(ctx.id, &name));
+    }
+}
+
 /// The state machine, from wherever the job is.
 async fn drive(ctx: &Arc<Ctx>, mut job: JobRecord) -> Result<(JobState, Vec<String>), Stop> {
     if job.state == JobState::Created {
@@ -368,6 +382,7 @@ async fn drive(ctx: &Arc<Ctx>, mut job: JobRecord) -> Result<(JobState, Vec<Stri
         ctx.emit(JobEvent::State { state: JobState::KickedOff });
         job.status_url = Some(status_url);
         job.state = JobState::KickedOff;
+        learn_group_name(ctx, &job).await;
     }
     let status_url = job.status_url.clone().unwrap_or_default();
     if job.state == JobState::KickedOff {

@@ -188,6 +188,20 @@ async fn group_and_patient_levels_get_rosters_and_post_gets_named_patients() {
 }
 
 #[tokio::test]
+async fn a_group_typed_by_its_id_gets_its_name_from_the_server() {
+    let sim = sim_with(Faults::default()).await;
+    let b = Bench::new();
+    let o = b.export(&sim, group("aco-north")).await;
+    assert_eq!(o.state, JobState::Completed, "{}", o.message);
+    let job = b.db().get_job(o.id).unwrap().unwrap();
+    assert_eq!(job.settings.group_name.as_deref(), Some("ACO North Regional"));
+    // A group the server does not know has no name to learn; the export fails for its own reason.
+    let o = b.export(&sim, group("no-such-group")).await;
+    assert_eq!(o.state, JobState::Failed);
+    assert_eq!(b.db().get_job(o.id).unwrap().unwrap().settings.group_name, None);
+}
+
+#[tokio::test]
 async fn kickoff_429_waits_and_tries_again() {
     let sim = sim_with(Faults { kickoff_429_times: 2, retry_after: RetryAfter::Seconds(0), ..Faults::default() }).await;
     let b = Bench::new();

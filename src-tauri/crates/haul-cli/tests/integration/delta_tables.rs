@@ -138,6 +138,16 @@ async fn two_months_into_delta_tables_hold_exactly_the_current_resources() {
     let rows = tables_of(&read);
     assert_eq!(rows["patient"].keys().collect::<Vec<_>>(), expected["Patient"].keys().collect::<Vec<_>>());
     assert_eq!(rows["condition"].len(), expected["Condition"].len());
+    // Spark reads the views' typed columns (dates, millisecond UTC timestamps, decimals, booleans) as the
+    // deltalake package does, value for value.
+    let by_spark = read_back(&storage, "spark-rows", &views, &[&patient, &condition]);
+    let by_deltalake = read_back(&storage, "deltalake-rows", &views, &[&patient, &condition]);
+    assert_eq!(by_spark["rows"], by_deltalake["rows"], "Spark and deltalake read the view tables alike");
+    let spark_types = &by_spark["types"];
+    assert_eq!(spark_types["patient"]["birth_date"], "date", "{spark_types}");
+    assert_eq!(spark_types["condition"]["onset"], "timestamp", "{spark_types}");
+    let onsets = by_spark["rows"]["condition"].as_array().unwrap().iter().filter(|r| r["onset"].is_string()).count();
+    assert!(onsets > 0, "conditions with an onset: {}", by_spark["rows"]["condition"]);
 
     // Month 1: the server's data changes; the incremental export is merged into the same tables.
     let changes = sim.advance_timeline().unwrap();

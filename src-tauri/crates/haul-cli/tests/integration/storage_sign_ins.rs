@@ -1,6 +1,7 @@
 //! Storage sign-ins saved in Haul (the app's Storage page: the secret in the OS keychain) take an export and a
-//! Delta conversion into moto's S3 and Azurite with nothing in the environment; a wrong saved key is refused by
-//! the storage in plain words; the secret reaches neither the database, the output nor the export folder.
+//! Delta conversion into moto's S3 and Azurite with nothing in the environment; `haul storage` adds, lists,
+//! tests and removes them (the secret from a private file); a wrong key is refused by the storage in plain
+//! words; the secret reaches neither the database, the output nor the export folder.
 
 use std::process::Command;
 
@@ -96,24 +97,46 @@ async fn a_sign_in_saved_for_a_bucket_takes_an_export_and_delta_tables_into_s3()
     }
 }
 
+/// A file only its owner can read, holding `secret`.
+fn secret_file(dir: &std::path::Path, name: &str, secret: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::write(&path, secret).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path.display().to_string()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_azure_sign_in_with_the_account_key_exports_and_a_wrong_key_is_refused_in_words() {
+async fn an_azure_sign_in_saved_with_haul_storage_exports_and_a_wrong_key_is_refused_in_words() {
     let storage = Storage::azurite();
     let sim = sim().await;
     let haul = Haul::new();
     let home = tempfile::tempdir().unwrap();
-    let sign_in = |secret: &str| StorageSignInInput {
-        address: "az://haul".into(),
-        kind: StorageKind::Azure,
-        key_id: "devstoreaccount1".into(),
-        region: None,
-        endpoint: Some(format!("http://127.0.0.1:{}/devstoreaccount1", storage.port)),
-        secret: secret.into(),
+    let endpoint = format!("http://127.0.0.1:{}/devstoreaccount1", storage.port);
+    let add = |file: &str, extra: &[&str]| {
+        let mut args = vec!["storage", "add", "az://haul", "--account", "devstoreaccount1", "--endpoint", &endpoint];
+        args.extend(["--secret-file", file]);
+        args.extend(extra);
+        bare(&haul, home.path(), &args)
     };
-    // A key of the right shape that is not the account's: the storage refuses it, the export stops before
-    // anything is asked of the FHIR server.
+    // A key of the right shape that is not the account's: `haul storage add` asks the storage first, which
+    // refuses it, and nothing is saved.
     let wrong = "V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXk=";
-    save(&database(&haul), &sign_in(wrong)).unwrap();
+    let wrong_file = secret_file(home.path(), "wrong.key", wrong);
+    let o = add(&wrong_file, &[]);
+    assert!(!o.status.success() && text(&o).contains("Nothing was saved"), "{}", text(&o));
+    assert!(text(&o).contains("refused Haul's credentials"), "{}", text(&o));
+    assert!(database(&haul).storage_sign_ins().unwrap().is_empty());
+    // The secret never comes from the command line, nor from a file others can read.
+    let o = bare(&haul, home.path(), &["storage", "add", "az://haul", "--account", "devstoreaccount1"]);
+    assert!(!o.status.success() && text(&o).contains("--secret-file"), "{}", text(&o));
+    std::fs::set_permissions(&wrong_file, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    assert!(!add(&wrong_file, &["--no-test"]).status.success());
+    std::fs::set_permissions(&wrong_file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+
+    // Saved without the check: the export stops before anything is asked of the FHIR server.
+    let o = add(&wrong_file, &["--no-test"]);
+    assert!(o.status.success(), "{}", text(&o));
     let o = bare(&haul, home.path(), &["export", "--fhir-url", &sim.base_url(), "--out", "az://haul/signed"]);
     assert!(!o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("refused Haul's credentials"), "{}", text(&o));
@@ -122,9 +145,26 @@ async fn an_azure_sign_in_with_the_account_key_exports_and_a_wrong_key_is_refuse
 
     // Saved again with the right key (replacing the wrong one): the export, resumed as it says, goes through.
     assert!(text(&o).contains("haul resume 1"), "{}", text(&o));
-    save(&database(&haul), &sign_in(AZURITE_KEY)).unwrap();
-    assert_eq!(database(&haul).storage_sign_ins().unwrap().len(), 1);
+    let o = add(&secret_file(home.path(), "right.key", AZURITE_KEY), &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let list = bare(&haul, home.path(), &["storage", "list"]);
+    assert_eq!(text(&list).lines().filter(|l| l.starts_with("az://haul")).count(), 1, "{}", text(&list));
+    assert!(text(&list).contains("account devstoreaccount1"), "{}", text(&list));
     let o = bare(&haul, home.path(), &["resume", "1"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(storage.objects("signed").keys().any(|k| k.ends_with("/Patient/part-000.ndjson")));
+    let o = bare(&haul, home.path(), &["storage", "test", "az://haul/signed"]);
+    assert!(o.status.success() && text(&o).contains("the sign-in saved for az://haul"), "{}", text(&o));
+    for out in [&o, &list] {
+        assert!(!text(out).contains(AZURITE_KEY));
+    }
+
+    // Removed: its secret leaves the keychain, and the address falls back to the (empty) environment.
+    let o = bare(&haul, home.path(), &["storage", "remove", "az://haul/"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(database(&haul).storage_sign_ins().unwrap().is_empty());
+    let o = bare(&haul, home.path(), &["storage", "test", "az://haul/signed"]);
+    assert!(!o.status.success() && text(&o).contains("environment's credentials"), "{}", text(&o));
+    let o = bare(&haul, home.path(), &["storage", "remove", "az://haul"]);
+    assert!(!o.status.success() && text(&o).contains("No storage sign-in is saved"), "{}", text(&o));
 }
