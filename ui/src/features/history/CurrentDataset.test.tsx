@@ -2,6 +2,7 @@ import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { DatasetSummary } from "../../ipc/bindings/DatasetSummary";
+import { formatDateTime } from "../../format";
 import { CurrentDataset, notInDataset } from "./CurrentDataset";
 import { job } from "./fixtures";
 
@@ -36,6 +37,9 @@ describe("an export's current dataset", () => {
     render(<CurrentDataset job={job({ id: 7 })} />);
     const section = await screen.findByTestId("current-dataset");
     expect(section.textContent).toContain("5,000 resources in 2 Parquet tables, as of export 7");
+    // The server's time in the user's locale, not as the manifest wrote it.
+    expect(section.textContent).toContain(`(data as of ${formatDateTime("2026-11-01T00:00:00Z")})`);
+    expect(section.textContent).not.toContain("2026-11-01T00:00:00Z");
     expect(screen.getByTestId("current-dataset-folder").textContent).toContain("Current datasets/group-aco-north");
     // This export is in it: no word on why it would not be.
     expect(section.querySelector(".field-hint")).toBeNull();

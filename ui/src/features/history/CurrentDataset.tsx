@@ -1,4 +1,4 @@
-import { formatCount } from "../../format";
+import { formatCount, formatDateTime } from "../../format";
 // History → an export → "Current dataset": the folder where the latest version of every resource of this
 // request is kept as Parquet tables (updated by every export that arrives complete), what it holds, and
 // whether this export is in it. The engine keeps it; this only shows it and opens the folder.
@@ -40,7 +40,7 @@ export function CurrentDataset({ job }: { job: JobRecord }) {
       <h3>Current dataset of this request</h3>
       <p>
         {n(rows)} resources in {summary.tables.length} Parquet tables, as of export {last?.exportId}
-        {last ? ` (data as of ${last.transactionTime})` : ""}. Point DuckDB, pandas or your BI tool at:
+        {last ? ` (data as of ${formatDateTime(last.transactionTime)})` : ""}. Point DuckDB, pandas or your BI tool at:
       </p>
       <p>
         <code data-testid="current-dataset-folder">{summary.folder}</code>
