@@ -52,7 +52,8 @@ def live_files(table):
     return [os.path.join(table, p) for p in files]
 
 
-def with_spark(root, types):
+def spark_session():
+    """A one-thread local Spark in UTC, quiet, small."""
     from pyspark.sql import SparkSession
 
     spark = (
@@ -63,6 +64,11 @@ def with_spark(root, types):
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def with_spark(root, types):
+    spark = spark_session()
     out = {"tables": {}, "versions": {}, "values": {}}
     for t in types:
         files = live_files(os.path.join(root, t))
@@ -113,16 +119,7 @@ def rows_with_deltalake(root, views):
 
 
 def rows_with_spark(root, views):
-    from pyspark.sql import SparkSession
-
-    spark = (
-        SparkSession.builder.master("local[1]")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.driver.memory", "512m")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
+    spark = spark_session()
     out = {"rows": {}, "types": {}}
     for v in views:
         df = spark.read.parquet(*live_files(os.path.join(root, v)))

@@ -60,6 +60,7 @@ async fn two_monthly_runs_are_compared_on_the_history_page() {
     assert!(dataset.contains("Parquet tables"), "{dataset}");
     let folder = app.wait_for_text("[data-testid=current-dataset-folder]", "Current datasets").await;
     assert!(Path::new(folder.trim()).join("Patient.parquet").exists(), "{folder}");
+    app.shot("current-dataset").await;
     app.wait_for("[data-testid=compare-with]").await;
     // The new members' fetch of the later run is its part, not a run to compare with.
     let offered = app.wait_for_text("[data-testid=compare-with]", &format!("{first}: ")).await;

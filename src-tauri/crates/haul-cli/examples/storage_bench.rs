@@ -28,6 +28,15 @@ fn start_sim(patients: u64) -> (Killed, String) {
     common::start_sim(patients, 200000, &[])
 }
 
+/// Waits (a minute at most) until something listens on `port`.
+fn wait_for_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn start_moto() -> (Killed, u16) {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new(python())
@@ -36,11 +45,7 @@ fn start_moto() -> (Killed, u16) {
         .stderr(Stdio::null())
         .spawn()
         .expect("moto from .venv (make test installs it)");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "moto did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_port(port, "moto");
     let made = Command::new(python())
         .args([
             "-c",
@@ -66,11 +71,7 @@ fn start_s3s_fs(binary: &std::ffi::OsStr, root: &Path) -> (Killed, u16) {
         .stderr(Stdio::null())
         .spawn()
         .expect("HAUL_S3S_FS names the s3s-fs binary");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "s3s-fs did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_port(port, "s3s-fs");
     (Killed(child), port)
 }
 
