@@ -22,8 +22,9 @@ pub enum Node {
     Bool(bool),
     /// As written (the JSON grammar checked).
     Number(Span),
-    /// Raw contents: escapes still as written (checked), see [`Doc::text`].
-    Str(Span),
+    /// Raw contents: escapes still as written (checked), see [`Doc::text`]; whether it has any, as the parser
+    /// saw (so a string without one is not scanned again for every use).
+    Str(Span, bool),
     /// `len` children from `start` in the doc's child list.
     Array {
         start: u32,
@@ -118,7 +119,7 @@ impl Build<'_, '_> {
             Peek::String => {
                 let s = parser.known_bytes()?;
                 let s = span(self.line, s);
-                self.push(Node::Str(s))
+                self.push(Node::Str(s, parser.last_escaped()))
             }
             Peek::Array => {
                 // Children are collected above the caller's part of the scratch, then moved in one piece so
@@ -227,14 +228,19 @@ impl<'a> Doc<'a> {
     }
 
     /// A string's text from its span.
-    pub fn str_text(&self, s: Span) -> std::borrow::Cow<'a, str> {
-        text_of(self.bytes(s))
+    pub fn str_text(&self, s: Span, escaped: bool) -> std::borrow::Cow<'a, str> {
+        if escaped {
+            text_of(self.bytes(s))
+        } else {
+            // SAFETY: see `text_of`.
+            std::borrow::Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(self.bytes(s)) })
+        }
     }
 
     /// A string node's text (escapes resolved).
     pub fn text(&self, id: NodeId) -> Option<std::borrow::Cow<'a, str>> {
         match self.node(id) {
-            Node::Str(s) => Some(self.str_text(s)),
+            Node::Str(s, escaped) => Some(self.str_text(s, escaped)),
             _ => None,
         }
     }
@@ -247,7 +253,7 @@ impl<'a> Doc<'a> {
             Node::Bool(b) => Value::Bool(b),
             Node::Number(n) => serde_json::from_str(self.number(n)).unwrap_or(Value::Null),
             Node::Raw(r) => serde_json::from_slice(self.bytes(r)).unwrap_or(Value::Null),
-            Node::Str(s) => Value::String(self.str_text(s).into_owned()),
+            Node::Str(s, escaped) => Value::String(self.str_text(s, escaped).into_owned()),
             Node::Array { .. } => Value::Array(self.items(id).iter().map(|&c| self.to_json(c)).collect()),
             Node::Object { .. } => {
                 Value::Object(self.members(id).map(|(k, v)| (text_of(k).into_owned(), self.to_json(v))).collect())

@@ -8,6 +8,7 @@ pub mod doc;
 pub mod fhirpath;
 pub mod resource_types;
 pub mod rows;
+mod shared_paths;
 pub mod temporal;
 pub mod view;
 

@@ -28,7 +28,7 @@ impl View {
         if resource_type.as_deref() != Some(self.resource.as_str()) {
             return Ok(Vec::new());
         }
-        let ctx = Context { doc, resource: root, constants: &self.constants, row_index: 0 };
+        let ctx = Context { doc, resource: root, constants: &self.constants, row_index: 0, shared: &[] };
         let focus = [Item::Object(root, None)];
         for w in &self.wheres {
             let v = evaluate(w, &ctx, &focus)?;
@@ -48,7 +48,7 @@ impl View {
         focus: Option<&Item<'a>>,
         row_index: i64,
     ) -> Result<Vec<Row<'a>>, EvalError> {
-        let ctx = |row_index| Context { doc, resource: doc.root(), constants: &self.constants, row_index };
+        let ctx = |row_index| Context { doc, resource: doc.root(), constants: &self.constants, row_index, shared: &[] };
         // Inline for the common single focus: these run once per select node per resource.
         let foci: SmallVec<[(Option<Item<'a>>, i64); 1]> = match (&node.iterate, focus) {
             (_, None) => smallvec![(None, 0)],
@@ -69,8 +69,13 @@ impl View {
         };
         let mut rows = Vec::new();
         for (focus, index) in foci {
-            let ctx = ctx(index);
             let focus_list: &[Item<'a>] = focus.as_slice();
+            let shared = node
+                .shared
+                .iter()
+                .map(|e| evaluate(e, &ctx(index), focus_list))
+                .collect::<Result<SmallVec<[_; 4]>, _>>()?;
+            let ctx = Context { shared: &shared, ..ctx(index) };
             let mut own: Row<'a> = Vec::with_capacity(node.width);
             for (col, expr) in &node.columns {
                 let spec = &self.columns[*col];

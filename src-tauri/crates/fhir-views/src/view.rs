@@ -44,6 +44,8 @@ pub(crate) struct SelectNode {
     pub union_all: Vec<SelectNode>,
     /// Columns this node spans.
     pub width: usize,
+    /// Paths its columns share, read once per row (`shared_paths`).
+    pub shared: Vec<Expr>,
 }
 
 #[derive(Debug)]
@@ -202,7 +204,7 @@ impl Compiler {
             return invalid(format!("{place} has no column, select or unionAll"));
         }
         let width = self.columns.len() - first;
-        Ok(SelectNode { iterate, columns, selects, union_all, width })
+        Ok(SelectNode { iterate, columns, selects, union_all, width, shared: Vec::new() })
     }
 }
 
@@ -351,6 +353,8 @@ impl View {
             wheres.push(compiler.path(path, &format!("where[{i}]"))?);
         }
         let keep = keep_of(&root, &wheres);
+        let mut root = root;
+        crate::shared_paths::share_paths(&mut root);
         Ok(View {
             keep,
             name,

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use super::item::{Item, Items, choice_type, push_node};
-use super::{Expr, Function, Literal, Op};
+use super::{ChoiceOf, Expr, Function, Literal, Op};
 use crate::decimal::Decimal;
 use crate::doc::{Doc, NodeId};
 
@@ -23,6 +23,8 @@ pub struct Context<'d, 'a> {
     pub constants: &'d [(String, Vec<Item<'static>>)],
     /// `%rowIndex`: the position in the innermost `forEach`/`repeat`.
     pub row_index: i64,
+    /// The values of the paths the select's columns share, read for this row (`Expr::Shared`).
+    pub shared: &'d [Items<'a>],
 }
 
 /// A step's input: its base's items, or the focus itself (borrowed: most paths start there).
@@ -61,7 +63,7 @@ fn single<'x, 'a>(items: &'x [Item<'a>], what: &str) -> Result<Option<&'x Item<'
 }
 
 /// A collection as a Boolean (FHIRPath singleton evaluation): empty is unknown, one non-Boolean item is true.
-fn truth(items: &[Item<'_>], what: &str) -> Result<Option<bool>, EvalError> {
+pub(super) fn truth(items: &[Item<'_>], what: &str) -> Result<Option<bool>, EvalError> {
     Ok(single(items, what)?.map(|i| match i {
         Item::Bool(b) => *b,
         _ => true,
@@ -73,7 +75,7 @@ fn boolean<'a>(b: Option<bool>) -> Items<'a> {
 }
 
 impl<'a> Context<'_, 'a> {
-    fn eval(&self, e: &Expr, focus: &[Item<'a>], index: Option<i64>) -> Out<'a> {
+    pub(super) fn eval(&self, e: &Expr, focus: &[Item<'a>], index: Option<i64>) -> Out<'a> {
         match e {
             Expr::Empty => Ok(Items::new()),
             Expr::Literal(l) => Ok(smallvec![match l {
@@ -103,12 +105,17 @@ impl<'a> Context<'_, 'a> {
                 }
                 Ok(out)
             }
-            Expr::Choice(base, name, fhir_type) => {
+            Expr::Choice(base, name, of) => {
                 let mut out = Items::new();
                 for item in self.input(base, focus, index)?.iter() {
-                    self.choice(item, name, fhir_type, &mut out);
+                    self.choice(item, name, of, &mut out);
                 }
                 Ok(out)
+            }
+            // Read only as far as needed (see `lazy`).
+            Expr::Call(base, Function::First) => Ok(self.first_item(base, focus, index)?.into_iter().collect()),
+            Expr::Call(base, Function::Exists(None)) => {
+                Ok(smallvec![Item::Bool(self.first_item(base, focus, index)?.is_some())])
             }
             Expr::Call(base, f) => {
                 let input = self.input(base, focus, index)?.into_owned();
@@ -143,23 +150,25 @@ impl<'a> Context<'_, 'a> {
                 }
             }
             Expr::Binary(op, l, r) => self.binary(*op, l, r, focus, index),
+            Expr::Shared(i) => Ok(self.shared[*i].clone()),
         }
     }
 
     /// What a step reads: its base's items, or the focus itself (borrowed: most paths start there).
     fn input<'f>(
-        &self,
+        &'f self,
         base: &Option<Box<Expr>>,
         focus: &'f [Item<'a>],
         index: Option<i64>,
     ) -> Result<Input<'f, 'a>, EvalError> {
         Ok(match base {
+            Some(b) if let Expr::Shared(i) = **b => Input::Borrowed(&self.shared[i]),
             Some(b) => Input::Owned(self.eval(b, focus, index)?),
             None => Input::Borrowed(focus),
         })
     }
 
-    fn member(&self, item: &Item<'a>, name: &str, at_start: bool, out: &mut Items<'a>) {
+    pub(super) fn member(&self, item: &Item<'a>, name: &str, at_start: bool, out: &mut Items<'a>) {
         let Item::Object(id, _) = item else { return };
         let doc = self.doc;
         if let Some(child) = doc.get(*id, name) {
@@ -185,27 +194,15 @@ impl<'a> Context<'_, 'a> {
     }
 
     /// `name.ofType(T)` read directly: the member `nameT` (`valueQuantity`), else `name`'s items of type T.
-    fn choice(&self, item: &Item<'a>, name: &str, fhir_type: &str, out: &mut Items<'a>) {
+    pub(super) fn choice(&self, item: &Item<'a>, name: &str, of: &ChoiceOf, out: &mut Items<'a>) {
         let Item::Object(id, _) = item else { return };
         let doc = self.doc;
-        let mut suffix = fhir_type.to_string();
-        if let Some(first) = suffix.get_mut(0..1) {
-            first.make_ascii_uppercase();
-        }
-        let mut found = false;
-        for (key, child) in doc.members(*id) {
-            if key.len() == name.len() + suffix.len()
-                && key.starts_with(name.as_bytes())
-                && key.ends_with(suffix.as_bytes())
-            {
-                push_node(doc, child, choice_type(suffix.as_bytes()), out);
-                found = true;
-            }
-        }
-        if !found && let Some(child) = doc.get(*id, name) {
+        if let Some(child) = doc.get(*id, &of.key) {
+            push_node(doc, child, of.tag, out);
+        } else if let Some(child) = doc.get(*id, name) {
             let mut plain = Items::new();
             push_node(doc, child, None, &mut plain);
-            out.extend(plain.into_iter().filter(|i| i.is_type(doc, fhir_type)));
+            out.extend(plain.into_iter().filter(|i| i.is_type(doc, &of.fhir_type)));
         }
     }
 
@@ -439,7 +436,12 @@ impl<'a> Context<'_, 'a> {
                     Item::Object(id, _) => doc.get(*id, "reference").and_then(|v| doc.text(v)),
                     _ => None,
                 })
-                .filter_map(|r| reference_key(&r, want.as_deref()).map(|k| Item::Str(Cow::Owned(k), None)))
+                .filter_map(|r| match r {
+                    Cow::Borrowed(r) => reference_key(r, want.as_deref()).map(|k| Item::Str(Cow::Borrowed(k), None)),
+                    Cow::Owned(r) => {
+                        reference_key(&r, want.as_deref()).map(|k| Item::Str(Cow::Owned(k.to_string()), None))
+                    }
+                })
                 .collect(),
             Function::LowBoundary | Function::HighBoundary => {
                 let high = matches!(f, Function::HighBoundary);
@@ -521,26 +523,26 @@ impl<'a> Context<'_, 'a> {
 
 /// The key of the resource a reference points to (its id), when the reference names one of type `want`.
 /// Relative (`Patient/1`), absolute (`https://…/Patient/1`, `…/_history/2`) and `urn:uuid:` references are
-/// understood; contained (`#x`) ones have no key.
-fn reference_key(reference: &str, want: Option<&str>) -> Option<String> {
+/// understood; contained (`#x`) ones have no key. A part of `reference`, so a borrowed reference gives a
+/// borrowed key (no copy per row).
+fn reference_key<'r>(reference: &'r str, want: Option<&str>) -> Option<&'r str> {
     if reference.starts_with('#') {
         return None;
     }
     if let Some(uuid) = reference.strip_prefix("urn:uuid:") {
-        return want.is_none().then(|| uuid.to_string());
+        return want.is_none().then_some(uuid);
     }
     let path = reference.split(['?', '#']).next().unwrap_or(reference);
-    let path = match path.find("/_history/") {
-        Some(i) => &path[..i],
-        None => path,
-    };
     let mut parts = path.rsplit('/');
-    let id = parts.next().filter(|s| !s.is_empty())?;
-    let kind = parts.next()?;
-    if want.is_some_and(|w| w != kind) {
+    let (mut id, mut kind) = (parts.next()?, parts.next()?);
+    // `…/Patient/1/_history/2`: the version and its marker come last.
+    if kind == "_history" {
+        (id, kind) = (parts.next()?, parts.next()?);
+    }
+    if id.is_empty() || want.is_some_and(|w| w != kind) {
         return None;
     }
-    Some(id.to_string())
+    Some(id)
 }
 
 #[cfg(test)]
@@ -549,11 +551,14 @@ mod tests {
 
     #[test]
     fn reference_keys() {
-        assert_eq!(reference_key("Patient/p1", None).as_deref(), Some("p1"));
-        assert_eq!(reference_key("Patient/p1", Some("Patient")).as_deref(), Some("p1"));
+        assert_eq!(reference_key("Patient/p1", None), Some("p1"));
+        assert_eq!(reference_key("Patient/p1", Some("Patient")), Some("p1"));
         assert_eq!(reference_key("Patient/p1", Some("Observation")), None);
-        assert_eq!(reference_key("https://x.org/fhir/Patient/p1/_history/3", Some("Patient")).as_deref(), Some("p1"));
+        assert_eq!(reference_key("https://x.org/fhir/Patient/p1/_history/3", Some("Patient")), Some("p1"));
+        assert_eq!(reference_key("Patient/p1/_history/3", Some("Patient")), Some("p1"));
+        assert_eq!(reference_key("Patient/", None), None);
+        assert_eq!(reference_key("p1", None), None);
         assert_eq!(reference_key("#c1", None), None);
-        assert_eq!(reference_key("urn:uuid:abc", None).as_deref(), Some("abc"));
+        assert_eq!(reference_key("urn:uuid:abc", None), Some("abc"));
     }
 }

@@ -119,7 +119,7 @@ pub fn push_node<'a>(doc: &Doc<'a>, id: NodeId, tag: TypeTag, out: &mut Items<'a
                 }
             }
         }
-        Node::Str(raw) => out.push(Item::Str(doc.str_text(raw), tag)),
+        Node::Str(raw, escaped) => out.push(Item::Str(doc.str_text(raw, escaped), tag)),
         Node::Array { .. } => {
             for &child in doc.items(id) {
                 push_node(doc, child, tag, out);

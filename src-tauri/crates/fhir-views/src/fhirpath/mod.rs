@@ -2,6 +2,7 @@
 
 mod eval;
 mod item;
+mod lazy;
 mod parse;
 
 pub use eval::{Context, EvalError, evaluate};
@@ -67,13 +68,37 @@ pub enum Expr {
     /// `base.name`, or `name` on the focus.
     Member(Option<Box<Expr>>, String),
     /// `base.name.ofType(T)`, read as the choice element `nameT` in one step.
-    Choice(Option<Box<Expr>>, String, String),
+    Choice(Option<Box<Expr>>, String, ChoiceOf),
     Call(Option<Box<Expr>>, Function),
     Index(Box<Expr>, Box<Expr>),
     Negate(Box<Expr>),
     Binary(Op, Box<Expr>, Box<Expr>),
     /// `x is T` (false) / `x as T` (true).
     TypeTest(Box<Expr>, String, bool),
+    /// A path several columns start with, read once per row (`shared_paths`): its index in the select's list.
+    Shared(usize),
+}
+
+/// The type of `name.ofType(T)`, with the member it reads worked out once when the view is read (not for
+/// every resource: that was an allocation per step).
+#[derive(Debug, Clone)]
+pub struct ChoiceOf {
+    pub fhir_type: String,
+    /// `valueQuantity` for `value.ofType(Quantity)`.
+    pub key: String,
+    /// The FHIR type that suffix names, if it is one.
+    pub tag: TypeTag,
+}
+
+impl ChoiceOf {
+    pub fn new(name: &str, fhir_type: String) -> ChoiceOf {
+        let mut suffix = fhir_type.clone();
+        if let Some(first) = suffix.get_mut(0..1) {
+            first.make_ascii_uppercase();
+        }
+        let tag = item::choice_type(suffix.as_bytes());
+        ChoiceOf { key: format!("{name}{suffix}"), fhir_type, tag }
+    }
 }
 
 /// The functions the engine has. A view naming any other is refused when it is read.

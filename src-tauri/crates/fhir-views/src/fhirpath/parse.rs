@@ -290,7 +290,7 @@ impl Parser {
         self.expect(")")?;
         let function = Function::from_call(&name, args)?;
         if let (Function::OfType(t), Some(Expr::Member(inner, member))) = (&function, &base) {
-            return Ok(Expr::Choice(inner.clone(), member.clone(), t.clone()));
+            return Ok(Expr::Choice(inner.clone(), member.clone(), super::ChoiceOf::new(member, t.clone())));
         }
         Ok(Expr::Call(base.map(Box::new), function))
     }
