@@ -76,7 +76,12 @@ pub fn check_line(line: &[u8], expected_type: &str) -> Result<(), LineProblem> {
 /// Checks a whole line as UTF-8 at once (SIMD); the parser's slices of it are then valid too.
 #[inline]
 pub fn check_utf8(line: &[u8]) -> Result<&str, LineProblem> {
-    simdutf8::compat::from_utf8(line).map_err(|e| LineProblem::NotUtf8 { at: e.valid_up_to() })
+    // The fast check first; only a bad line pays for finding where it goes wrong (`compat` does that work on
+    // every line: 2.4 % of `haul tables`' profile, against 1.9 %).
+    match simdutf8::basic::from_utf8(line) {
+        Ok(text) => Ok(text),
+        Err(_) => simdutf8::compat::from_utf8(line).map_err(|e| LineProblem::NotUtf8 { at: e.valid_up_to() }),
+    }
 }
 
 /// Whether a string's raw bytes hold an escape. Most keys and codes are short: a plain loop beats a call

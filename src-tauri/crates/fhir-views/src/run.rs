@@ -78,6 +78,16 @@ impl TablesOptions {
         let chunk = (limit / (12 * (self.threads + 2))).clamp(128 << 10, 4 << 20);
         (chunk, row_group)
     }
+
+    /// Evaluated chunks that may wait for the writer: about a row group's worth, so that while it encodes
+    /// one row group (on every core, holding the receiving loop) the evaluating threads go on with the next
+    /// instead of stopping at a full queue. Measured with tables_bench: a queue of two per thread left a
+    /// core idle at every row group (Haul 1.19 s; with this, 1.08 s; peak memory the same, ~70 MiB).
+    /// Without Parquet the writer never stops for long, and CSV and Excel rows are larger: two per thread.
+    fn done_queue(&self, threads: usize) -> usize {
+        let (chunk, row_group) = self.sizes();
+        if self.formats.contains(&Format::Parquet) { (row_group / chunk).max(threads * 2) } else { threads * 2 }
+    }
 }
 
 /// Where a view stopped, and why.
@@ -281,7 +291,7 @@ fn run_view(
 
     let result: Result<Option<ViewFailure>, TablesError> = std::thread::scope(|s| {
         let (chunk_tx, chunk_rx) = bounded::<Chunk>(threads * 2);
-        let (done_tx, done_rx) = bounded::<(u64, Evaluated, Vec<u64>, usize)>(threads * 2);
+        let (done_tx, done_rx) = bounded::<(u64, Evaluated, Vec<u64>, usize)>(options.done_queue(threads));
         let reader = {
             let (read, stop, paths) = (read.clone(), &stop, &paths);
             s.spawn(move || -> Result<(), fhir_ndjson::NdjsonError> {
@@ -519,4 +529,30 @@ fn evaluate_chunk(
     }
     block.batch = work.batch.as_mut().map(BatchBuilder::finish);
     (Evaluated::Rows(block), bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Format, TablesOptions};
+
+    #[test]
+    fn evaluated_chunks_wait_for_the_parquet_writer_up_to_about_a_row_group() {
+        let options = |formats: Vec<Format>, memory_mb: u64| TablesOptions {
+            threads: 2,
+            memory_limit: memory_mb << 20,
+            formats,
+            csv_bom: false,
+        };
+        for mb in [64, 300, 4096] {
+            let parquet = options(vec![Format::Parquet, Format::Csv], mb);
+            let (chunk, row_group) = parquet.sizes();
+            let queue = parquet.done_queue(2);
+            // Enough to go on while one row group is encoded, and no more than about one row group held.
+            assert!(
+                queue * chunk >= row_group - chunk && queue * chunk <= row_group.max(4 * chunk),
+                "{mb} MB: {queue}"
+            );
+            assert_eq!(options(vec![Format::Csv, Format::Xlsx], mb).done_queue(2), 4);
+        }
+    }
 }
