@@ -74,19 +74,25 @@ impl TablesOptions {
         let limit = self.memory_limit.max(32 << 20) as usize;
         let row_group = (limit / 6).clamp(4 << 20, 64 << 20);
         // Chunks in flight: a queue of two per thread plus one being worked on; their rows are a few times
-        // their size.
+        // their size. Evaluated ones wait for the writer in a queue of their own (`done_queue`).
         let chunk = (limit / (12 * (self.threads + 2))).clamp(128 << 10, 4 << 20);
         (chunk, row_group)
     }
 
-    /// Evaluated chunks that may wait for the writer: about a row group's worth, so that while it encodes
-    /// one row group (on every core, holding the receiving loop) the evaluating threads go on with the next
-    /// instead of stopping at a full queue. Measured with tables_bench: a queue of two per thread left a
-    /// core idle at every row group (Haul 1.19 s; with this, 1.08 s; peak memory the same, ~70 MiB).
-    /// Without Parquet the writer never stops for long, and CSV and Excel rows are larger: two per thread.
+    /// Evaluated chunks that may wait for the writer. Parquet alone: about a row group's worth (Arrow
+    /// batches, smaller than their lines), so that while the writer encodes one row group (on every core,
+    /// holding the receiving loop) the evaluating threads go on with the next instead of stopping at a full
+    /// queue; memory then holds about two row groups, a third of the limit. Measured with tables_bench: two per
+    /// thread left a core idle at every row group (Haul 1.19 s; with this, 1.08 s; peak ~70 MiB either way at
+    /// `--memory-limit 64`). With CSV or Excel the chunks also carry their rows as text, a few times larger,
+    /// and those writers never stop for long: two per thread.
     fn done_queue(&self, threads: usize) -> usize {
         let (chunk, row_group) = self.sizes();
-        if self.formats.contains(&Format::Parquet) { (row_group / chunk).max(threads * 2) } else { threads * 2 }
+        if self.formats.iter().all(|f| *f == Format::Parquet) {
+            (row_group / chunk).max(threads * 2)
+        } else {
+            threads * 2
+        }
     }
 }
 
@@ -544,7 +550,7 @@ mod tests {
             csv_bom: false,
         };
         for mb in [64, 300, 4096] {
-            let parquet = options(vec![Format::Parquet, Format::Csv], mb);
+            let parquet = options(vec![Format::Parquet], mb);
             let (chunk, row_group) = parquet.sizes();
             let queue = parquet.done_queue(2);
             // Enough to go on while one row group is encoded, and no more than about one row group held.
@@ -553,6 +559,7 @@ mod tests {
                 "{mb} MB: {queue}"
             );
             assert_eq!(options(vec![Format::Csv, Format::Xlsx], mb).done_queue(2), 4);
+            assert_eq!(options(vec![Format::Parquet, Format::Csv], mb).done_queue(2), 4);
         }
     }
 }
