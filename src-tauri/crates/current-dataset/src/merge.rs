@@ -2,16 +2,15 @@
 //! then the incoming rows (the newest version of each resource), into a new table file.
 //!
 //! Fast path: the incoming rows were converted with the dataset table's own shape (widened by what they
-//! bring), so the old rows move as Arrow batches, never as JSON: as they are when nothing new came, or
-//! widened in place (`widen`: new columns as nulls, integers into decimals). Only when a column changed how
+//! bring), so the old rows move as Arrow batches, never as JSON (and row groups that lose no row as they were
+//! encoded: `old_rows`): as they are when nothing new came, or widened in place (`widen`: new columns as nulls, integers into decimals). Only when a column changed how
 //! its values are written (values that disagree in kind become JSON text) is the table rewritten through
 //! JSON with the widened shape, exactly as a conversion would write it.
-//! Memory: batches of [`BATCH_ROWS`] and half a conversion's row group, plus the incoming rows' ids (the size of the
-//! incremental export, not of the dataset).
+//! Memory: batches of [`BATCH_ROWS`], a row group of a third of a conversion's and as much queued, plus the
+//! incoming rows' ids (the size of the incremental export, not of the dataset).
 
 use std::collections::{BTreeSet, HashSet};
 use std::fs::File;
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,11 +30,13 @@ use fhir_tables::table_writer::TableWriter;
 use fhir_tables::{ConvertOptions, Forgetful};
 
 use crate::error::DatasetError;
+use crate::fingerprint::{FingerprintIndex, fingerprint};
+use crate::old_rows::{OldPart, OldTable, send_old_rows};
 use crate::owner::patients_of;
 
 /// Rows a batch: 2048 claims (ExplanationOfBenefit, ~5 KB of JSON each) are a few MB of Arrow; a larger
 /// batch made the widest table the merge's peak (measured with `merge_bench`: 8192 rows, ~100 MB more).
-const BATCH_ROWS: usize = 2048;
+pub(crate) const BATCH_ROWS: usize = 2048;
 
 /// What one update did to one table.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
@@ -88,17 +89,19 @@ struct Table {
     reader: ParquetRecordBatchReader,
     schema: SchemaRef,
     metadata: Vec<KeyValue>,
-    rows: u64,
 }
 
 fn open(path: &Path) -> Result<Table, DatasetError> {
     let file = File::open(path).map_err(|e| DatasetError::read(path, e))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| DatasetError::read(path, e))?;
     let metadata = builder.metadata().file_metadata().key_value_metadata().cloned().unwrap_or_default();
-    let rows = builder.metadata().file_metadata().num_rows() as u64;
     let schema = builder.schema().clone();
     let reader = builder.with_batch_size(BATCH_ROWS).build().map_err(|e| DatasetError::read(path, e))?;
-    Ok(Table { reader, schema, metadata, rows })
+    Ok(Table { reader, schema, metadata })
+}
+
+fn key_values(table: &OldTable<'_>) -> Vec<KeyValue> {
+    table.metadata.metadata().file_metadata().key_value_metadata().cloned().unwrap_or_default()
 }
 
 fn next_batch(table: &mut Table, path: &Path) -> Result<Option<RecordBatch>, DatasetError> {
@@ -106,7 +109,7 @@ fn next_batch(table: &mut Table, path: &Path) -> Result<Option<RecordBatch>, Dat
 }
 
 /// Row ids and `meta.lastUpdated` (microseconds, from the table's UTC column) of a batch.
-fn ids_and_times(batch: &RecordBatch) -> (Vec<Option<&str>>, Vec<Option<i64>>) {
+pub(crate) fn ids_and_times(batch: &RecordBatch) -> (Vec<Option<&str>>, Vec<Option<i64>>) {
     let ids = match batch.column_by_name("id").and_then(|c| c.as_string_opt::<i32>()) {
         Some(a) => (0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))).collect(),
         None => vec![None; batch.num_rows()],
@@ -141,31 +144,18 @@ pub fn ids_in_table(path: &Path) -> Result<HashSet<String>, DatasetError> {
 /// The dataset's version is kept over an incoming one only when both carry `meta.lastUpdated` and the
 /// dataset's is later (a server re-sending an old version); when they cannot be compared, the incoming
 /// version, from the later export, wins.
-fn old_is_newer(old: Option<i64>, incoming: Option<i64>) -> bool {
+pub(crate) fn old_is_newer(old: Option<i64>, incoming: Option<i64>) -> bool {
     matches!((old, incoming), (Some(a), Some(b)) if a > b)
-}
-
-/// A resource id as 128 bits: the index of incoming ids costs ~40 bytes a resource whatever the id's
-/// length (1.6 M ids: ~70 MB instead of ~160 MB as strings). Two SipHash values of the id; the chance that
-/// two of ten million ids share one is about 1e-25. Never stored: std's hasher may change between builds.
-fn fingerprint(id: &str) -> u128 {
-    let half = |salt: u8| {
-        let mut h = DefaultHasher::new();
-        salt.hash(&mut h);
-        id.hash(&mut h);
-        h.finish()
-    };
-    (u128::from(half(1)) << 64) | u128::from(half(2))
 }
 
 /// The newest version of each incoming resource: for each id, the row to keep (the earliest of equals,
 /// so the incremental export wins over the new members' records when both carry one version). The index is
 /// a sorted vector, 32 bytes a resource (a hash map was half as much again: measured in `merge_bench`, a
 /// 5 GB full apply's peak went over the memory limit with it).
-struct Incoming {
-    /// (fingerprint, `meta.lastUpdated` or [`NO_TIME`], row), one per id, sorted by fingerprint.
-    index: Vec<(u128, i64, u32)>,
-    keep: Vec<bool>,
+pub(crate) struct Incoming {
+    /// `meta.lastUpdated` (or [`NO_TIME`]) and row, one per id.
+    index: FingerprintIndex<(i64, u32)>,
+    pub keep: Vec<bool>,
 }
 
 const NO_TIME: i64 = i64::MIN;
@@ -175,11 +165,9 @@ impl Incoming {
         self.keep.iter().all(|k| *k)
     }
 
-    /// The kept incoming version of `id`: its time (if any) and row.
-    fn newest(&self, id: &str) -> Option<(Option<i64>, u64)> {
-        let fp = fingerprint(id);
-        let at = self.index.binary_search_by_key(&fp, |e| e.0).ok()?;
-        let (_, time, row) = self.index[at];
+    /// The kept incoming version of the id with fingerprint `fp`: its time (if any) and row.
+    pub fn newest(&self, fp: u128) -> Option<(Option<i64>, u64)> {
+        let (time, row) = self.index.get(fp)?;
         Some(((time != NO_TIME).then_some(time), u64::from(row)))
     }
 }
@@ -199,7 +187,7 @@ fn index_incoming(path: &Path, cancel: &AtomicBool) -> Result<Incoming, DatasetE
     let mask = ProjectionMask::roots(builder.parquet_schema(), wanted);
     let reader =
         builder.with_projection(mask).with_batch_size(BATCH_ROWS).build().map_err(|e| DatasetError::read(path, e))?;
-    let mut index: Vec<(u128, i64, u32)> = Vec::with_capacity(rows);
+    let mut index: Vec<(u128, (i64, u32))> = Vec::with_capacity(rows);
     let mut keep = vec![true; rows];
     let mut row = 0u32;
     for batch in reader {
@@ -211,21 +199,26 @@ fn index_incoming(path: &Path, cancel: &AtomicBool) -> Result<Incoming, DatasetE
         for (id, time) in ids.into_iter().zip(times) {
             // A resource without an id cannot be matched: it is kept as it came.
             if let Some(id) = id {
-                index.push((fingerprint(id), time.unwrap_or(NO_TIME), row));
+                index.push((fingerprint(id), (time.unwrap_or(NO_TIME), row)));
             }
             row += 1;
         }
     }
     // Equal ids side by side, the one to keep first: the newest time, then the earliest row.
-    index.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+    index.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.0.cmp(&a.1.0)).then(a.1.1.cmp(&b.1.1)));
     index.dedup_by(|later, first| {
         let same = later.0 == first.0;
         if same {
-            keep[later.2 as usize] = false;
+            keep[later.1.1 as usize] = false;
         }
         same
     });
-    Ok(Incoming { index, keep })
+    Ok(Incoming { index: FingerprintIndex::new(index), keep })
+}
+
+/// The Arrow bytes of a row group the merge writes (see `writer_for`).
+fn merge_row_group_bytes(options: &ConvertOptions) -> Result<usize, DatasetError> {
+    Ok(options.sizes()?.1 / 3)
 }
 
 fn writer_for(
@@ -234,10 +227,11 @@ fn writer_for(
     metadata: Vec<KeyValue>,
     options: &ConvertOptions,
 ) -> Result<TableWriter, DatasetError> {
-    // Half a conversion's row group: the reading thread's batches are in flight beside it, and the merge
-    // follows a conversion whose memory the allocator may still hold (measured: peak over the limit without).
-    let (_, row_group_bytes) = options.sizes()?;
-    let row_group_bytes = row_group_bytes / 2;
+    // A third of a conversion's row group: as much again waits in the queue from the reading thread, and the
+    // merge follows a conversion whose memory the allocator may still hold. Measured with `merge_bench`'s
+    // rebuild (a conversion, then a merge, in one process): halves peaked at 358 MB against the 300 MB
+    // limit, thirds at 274 MB and as fast.
+    let row_group_bytes = merge_row_group_bytes(options)?;
     let zstd = ZstdLevel::try_new(options.zstd_level).map_err(|e| DatasetError::write(out, e))?;
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(zstd))
@@ -292,14 +286,15 @@ pub(crate) fn merge_table(
         std::fs::rename(path, &m.out).map_err(|e| DatasetError::write(&m.out, e))?;
         return Ok(change);
     }
-    let mut old = m.old.as_deref().map(open).transpose()?;
+    let old = m.old.as_deref().map(OldTable::open).transpose()?;
     let mut new = m.incoming.as_deref().map(open).transpose()?;
     let (schema, metadata) = match (&new, &old) {
-        (Some(t), _) | (None, Some(t)) => (t.schema.clone(), t.metadata.clone()),
+        (Some(t), _) => (t.schema.clone(), t.metadata.clone()),
+        (None, Some(t)) => (t.schema().clone(), key_values(t)),
         (None, None) => return Ok(change),
     };
-    let widened = old.as_ref().is_some_and(|o| o.schema.fields() != schema.fields());
-    let through_json = widened && !old.as_ref().is_some_and(|o| crate::widen::widens(&o.schema, &schema));
+    let widened = old.as_ref().is_some_and(|o| o.schema().fields() != schema.fields());
+    let through_json = widened && !old.as_ref().is_some_and(|o| crate::widen::widens(o.schema(), &schema));
     change.widened = widened;
     change.rewritten = through_json;
     let mut sink = if through_json {
@@ -311,23 +306,35 @@ pub(crate) fn merge_table(
         Sink::Table(Box::new(writer_for(&m.out, schema.clone(), metadata, options)?))
     };
 
-    if let (Some(table), Some(path)) = (old.as_mut(), m.old.as_deref()) {
-        change.before = table.rows;
-        // Decoding and filtering on a thread of their own, while the writer encodes the previous row group:
-        // the rewrite of the old rows is most of a merge (measured: three fifths), and encoding already
-        // uses every core only in bursts. One batch in flight bounds the memory.
+    if let Some(table) = &old {
+        change.before = table.rows();
+        // Decoding on a thread of its own, while the writer encodes the previous row group: the rewrite of
+        // the old rows is most of a merge, and encoding uses every core only in bursts. The queue holds up
+        // to a row group (see `queue`), so the reader fills the next one while the writer encodes.
         let widen_to = (matches!(sink, Sink::Table(_)) && widened).then(|| schema.clone());
-        let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(1);
+        let may_copy = matches!(sink, Sink::Table(_));
+        let (tx, rx) = crate::queue::bounded::<OldPart>(merge_row_group_bytes(options)?);
+        let copy_from = File::open(table.path).map_err(|e| DatasetError::read(table.path, e))?;
         std::thread::scope(|scope| {
-            let reader = scope.spawn(|| old_rows(table, path, m, &mut incoming, &mut change, widen_to, cancel, tx));
+            let reader =
+                scope.spawn(|| send_old_rows(table, m, &mut incoming, &mut change, widen_to, may_copy, cancel, tx));
             let mut written = Ok(());
-            for batch in rx {
-                written = sink.put(batch, &m.out);
+            while let Some(part) = rx.recv() {
+                written = match (part, &mut sink) {
+                    (OldPart::Rows(batch), sink) => sink.put(batch, &m.out),
+                    (OldPart::Copy(g), Sink::Table(writer)) => writer
+                        .append_row_group(&copy_from, table.metadata.metadata(), g, table.path)
+                        .map(|_| ())
+                        .map_err(|e| DatasetError::write(&m.out, e)),
+                    (OldPart::Copy(_), Sink::Lines(..)) => unreachable!("rows go as JSON lines: may_copy is false"),
+                };
                 if written.is_err() {
-                    break; // dropping the receiver stops the reader
+                    break;
                 }
             }
-            let read = reader.join().unwrap_or_else(|_| Err(DatasetError::read(path, "the reading thread stopped")));
+            drop(rx); // stops the reader if the writer failed
+            let read =
+                reader.join().unwrap_or_else(|_| Err(DatasetError::read(table.path, "the reading thread stopped")));
             written.and(read)
         })?;
     }
@@ -385,62 +392,6 @@ pub(crate) fn merge_table(
         }
     }
     Ok(change)
-}
-
-/// The old table's rows that stay: not deleted, not replaced by a newer incoming version, not of a patient
-/// who left; widened to the new schema when it grew. Sent as batches; stops when the receiver is gone.
-#[allow(clippy::too_many_arguments)]
-fn old_rows(
-    table: &mut Table,
-    path: &Path,
-    m: &TableMerge<'_>,
-    incoming: &mut Option<Incoming>,
-    change: &mut TableChange,
-    widen_to: Option<SchemaRef>,
-    cancel: &AtomicBool,
-    tx: std::sync::mpsc::SyncSender<RecordBatch>,
-) -> Result<(), DatasetError> {
-    while let Some(batch) = next_batch(table, path)? {
-        if cancel.load(Ordering::Relaxed) {
-            return Err(DatasetError::Cancelled);
-        }
-        let (ids, times) = ids_and_times(&batch);
-        let owners = if m.leavers.is_empty() { None } else { patients_of(m.resource_type, &batch) };
-        let mut mask = Vec::with_capacity(batch.num_rows());
-        for (i, (id, time)) in ids.iter().zip(&times).enumerate() {
-            let leaving = owners.as_ref().and_then(|o| o[i].as_ref()).is_some_and(|p| m.leavers.contains(p));
-            let keep = if leaving {
-                change.left_with_patient += 1;
-                false
-            } else if let Some(incoming) = incoming.as_mut()
-                && let Some((new_time, new_row)) = id.and_then(|id| incoming.newest(id))
-            {
-                if old_is_newer(*time, new_time) {
-                    incoming.keep[new_row as usize] = false;
-                    true
-                } else {
-                    change.changed += 1;
-                    false
-                }
-            } else if id.is_some_and(|id| m.deleted.contains(id)) {
-                change.deleted += 1;
-                false
-            } else {
-                true
-            };
-            mask.push(keep);
-        }
-        let kept = filter_record_batch(&batch, &BooleanArray::from(mask)).map_err(|e| DatasetError::read(path, e))?;
-        let kept = match &widen_to {
-            Some(schema) => crate::widen::widen_batch(&kept, schema)
-                .ok_or_else(|| DatasetError::read(path, "its columns no longer fit the widened schema"))?,
-            None => kept,
-        };
-        if tx.send(kept).is_err() {
-            return Ok(());
-        }
-    }
-    Ok(())
 }
 
 /// The slow path: the kept rows, as JSON lines, converted again with a shape learned from all of them.

@@ -19,6 +19,11 @@ fn owner_field(resource_type: &str) -> &'static [&'static str] {
     }
 }
 
+/// The top-level columns [`patients_of`] reads for `resource_type` (those the table has are enough).
+pub(crate) fn owner_columns(resource_type: &str) -> &'static [&'static str] {
+    if resource_type == "Patient" { &["id"] } else { owner_field(resource_type) }
+}
+
 /// The patient id each row belongs to; `None` when the type has no such element (the rows are nobody's
 /// alone: shared resources stay).
 pub(crate) fn patients_of(resource_type: &str, batch: &RecordBatch) -> Option<Vec<Option<String>>> {

@@ -163,10 +163,27 @@ impl TableWriter {
     /// it is: no decoding, no encoding (a current dataset's merge appends the incoming rows this way when
     /// none of them is dropped). Returns the rows appended.
     pub fn append_row_groups_of(&mut self, path: &Path) -> Result<u64, ParquetError> {
-        self.flush()?;
         let input = File::open(path)?;
         let metadata =
             ParquetMetaDataReader::new().with_page_index_policy(PageIndexPolicy::Optional).parse_and_finish(&input)?;
+        let mut rows = 0u64;
+        for g in 0..metadata.num_row_groups() {
+            rows += self.append_row_group(&input, &metadata, g, path)?;
+        }
+        Ok(rows)
+    }
+
+    /// Appends row group `g` of the table `input` (its metadata read with the page index, if it has one) as it
+    /// was encoded, after the rows written so far (a merge copies the row groups where no row changed).
+    /// `path` names the table in errors. Returns the rows appended.
+    pub fn append_row_group(
+        &mut self,
+        input: &File,
+        metadata: &ParquetMetaData,
+        g: usize,
+        path: &Path,
+    ) -> Result<u64, ParquetError> {
+        self.flush()?;
         let ours = ArrowSchemaConverter::new().convert(&self.schema)?;
         if metadata.file_metadata().schema_descr().root_schema() != ours.root_schema() {
             return Err(ParquetError::General(format!(
@@ -175,27 +192,24 @@ impl TableWriter {
             )));
         }
         let page_index = metadata.page_index();
-        let mut rows = 0u64;
-        for (g, group) in metadata.row_groups().iter().enumerate() {
-            let mut out = self.file.next_row_group()?;
-            for (c, column) in group.columns().iter().enumerate() {
-                out.append_column(
-                    &input,
-                    ColumnCloseResult {
-                        bytes_written: column.compressed_size() as u64,
-                        rows_written: group.num_rows() as u64,
-                        metadata: column.clone(),
-                        bloom_filter: None,
-                        column_index: page_index.and_then(|p| p.column_index(g, c)).cloned(),
-                        offset_index: page_index.and_then(|p| p.offset_index(g, c)).cloned(),
-                    },
-                )?;
-            }
-            out.close()?;
-            self.row_groups += 1;
-            rows += group.num_rows() as u64;
+        let group = metadata.row_group(g);
+        let mut out = self.file.next_row_group()?;
+        for (c, column) in group.columns().iter().enumerate() {
+            out.append_column(
+                input,
+                ColumnCloseResult {
+                    bytes_written: column.compressed_size() as u64,
+                    rows_written: group.num_rows() as u64,
+                    metadata: column.clone(),
+                    bloom_filter: None,
+                    column_index: page_index.and_then(|p| p.column_index(g, c)).cloned(),
+                    offset_index: page_index.and_then(|p| p.offset_index(g, c)).cloned(),
+                },
+            )?;
         }
-        Ok(rows)
+        out.close()?;
+        self.row_groups += 1;
+        Ok(group.num_rows() as u64)
     }
 
     pub fn close(mut self) -> Result<ParquetMetaData, ParquetError> {
