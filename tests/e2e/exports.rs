@@ -68,6 +68,18 @@ async fn a_group_export_runs_to_the_end_and_is_kept_in_history() {
     );
     app.shot("history-entry").await;
 
+    // The bar between the list and the details: End widens the list as far as it goes.
+    let list_width = "return document.querySelector('[data-testid=history-list]').getBoundingClientRect().width";
+    let before = app.execute(list_width).await.as_f64().unwrap_or(0.0);
+    app.wait_for("[data-testid=history-split-handle]").await.send_keys("\u{E010}").await.unwrap();
+    let after = app.execute(list_width).await.as_f64().unwrap_or(0.0);
+    assert!(after > before + 100.0, "End widens the export list: {before} → {after}");
+    app.shot("history-list-widened").await;
+    // Enter puts it back (the rest of this test sees the usual layout).
+    app.wait_for("[data-testid=history-split-handle]").await.send_keys("\u{E007}").await.unwrap();
+    let reset = app.execute(list_width).await.as_f64().unwrap_or(0.0);
+    assert!((reset - before).abs() < 1.0, "Enter resets the list's width: {before} → {reset}");
+
     // Convert to Parquet: progress, then the summary; the tables land in the export's parquet folder.
     app.click("[data-testid=convert-export]").await;
     app.click("[data-testid=convert-start]").await;

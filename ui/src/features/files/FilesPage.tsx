@@ -1,5 +1,5 @@
 import { open as openDialog } from "@tauri-apps/plugin-dialog";
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useState, type CSSProperties } from "react";
 import { commands, toCommandError, type CommandError, type FolderOverview } from "../../ipc/commands";
 import { ErrorNotice } from "../shell/ErrorNotice";
 import { countOf, formatBytes, formatDateTime } from "../../format";
@@ -8,6 +8,10 @@ import { ChartsView } from "./ChartsView";
 import { ResourceView, type Target } from "./ResourceView";
 import { FolderViews } from "./FolderViews";
 import { TypeTable } from "./TypeTable";
+import { SplitHandle, useSplitWidth } from "../../design/SplitHandle";
+
+/** The list of types' width in pixels: what it starts at, and how far the bar between the panes moves it. */
+const NAV_WIDTH = { initial: 250, min: 160, max: 520 };
 
 type View = { kind: "overview" } | { kind: "charts" } | { kind: "views" } | { kind: "type"; resourceType: string };
 
@@ -34,6 +38,7 @@ export function FilesPage({ initialFolder }: { initialFolder?: string | null }) 
   const [opened, setOpened] = useState<Target[]>([]);
   const [followMessage, setFollowMessage] = useState<string | null>(null);
   const [typedPath, setTypedPath] = useState("");
+  const split = useSplitWidth("files", NAV_WIDTH);
 
   const load = useCallback((path: string) => {
     setLoading(true);
@@ -138,7 +143,7 @@ export function FilesPage({ initialFolder }: { initialFolder?: string | null }) 
       {loading && <p className="muted">Opening…</p>}
       {error && <ErrorNotice error={error} title="Haul could not open this folder" />}
       {overview && folder && (
-        <div className="files-split">
+        <div className="files-split resizable" style={{ "--split-first": `${split.width}px` } as CSSProperties}>
           <nav className="type-nav" aria-label="Resource types">
             <button
               type="button"
@@ -194,6 +199,7 @@ export function FilesPage({ initialFolder }: { initialFolder?: string | null }) 
               </button>
             ))}
           </nav>
+          <SplitHandle {...split.handle} label="Width of the list of types" testId="files-split-handle" />
           <div className="files-main">
             {followMessage && (
               <div className="notice" role="status">

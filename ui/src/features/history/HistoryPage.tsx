@@ -1,15 +1,19 @@
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useRef, useState, type CSSProperties } from "react";
 import { CommandError, commands, toCommandError, type ExportSummary } from "../../ipc/commands";
 import type { JobRecord } from "../../ipc/bindings/JobRecord";
 import { RunningExport, useJobProgress } from "../exports/RunningExport";
 import { isInterrupted, jobTone } from "../exports/jobState";
 import { countOf, formatBytes, formatDateTime } from "../../format";
 import { StatusBadge } from "../../design/StatusBadge";
+import { SplitHandle, useSplitWidth } from "../../design/SplitHandle";
 import { comparable } from "./CompareExports";
 import { HistoryDetail } from "./HistoryDetail";
 import { statusText, whatText } from "./summaryText";
 import { ErrorNotice } from "../shell/ErrorNotice";
+
+/** The export list's width in pixels: what it starts at, and how far the bar between the panes moves it. */
+const LIST_WIDTH = { initial: 380, min: 260, max: 520 };
 
 export { statusText, whatText };
 
@@ -72,6 +76,7 @@ export function HistoryPage({
   const [selected, setSelected] = useState<number | null>(initialSelected ?? null);
   const [watching, setWatching] = useState<{ key: string; start: Start } | null>(null);
   const scroller = useRef<HTMLDivElement>(null);
+  const split = useSplitWidth("history", LIST_WIDTH);
 
   const reload = useCallback(() => {
     commands
@@ -119,7 +124,7 @@ export function HistoryPage({
           <p className="muted">Start one on the Export page; every export is listed here, with its counts and folder.</p>
         </div>
       )}
-      <div className="split history-split">
+      <div className="split history-split resizable" style={{ "--split-first": `${split.width}px` } as CSSProperties}>
         <div className="history-list" ref={scroller} role="list" aria-label="Exports" data-testid="history-list">
           <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
             {virtualizer.getVirtualItems().map((item) => {
@@ -170,6 +175,7 @@ export function HistoryPage({
             })}
           </div>
         </div>
+        <SplitHandle {...split.handle} label="Width of the export list" testId="history-split-handle" />
         <div className="detail-pane">
           {watching ? (
             <Watch key={watching.key} start={watching.start} onDone={reload} />
