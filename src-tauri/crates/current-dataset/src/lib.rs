@@ -313,7 +313,6 @@ fn instant(text: &str) -> Option<i64> {
     fhir_tables::columns::parse_instant(text)
 }
 
-/// The NDJSON files of every folder, one input per type (files of several folders in folder order).
 /// Hands the memory the conversion freed back to the system before the merge allocates its own. glibc keeps
 /// freed memory in each thread's arena (tens of MB after a conversion's threads), and the merge's threads
 /// allocate from others: measured with `merge_bench`'s rebuild (a full conversion, then a merge, in one
@@ -327,6 +326,7 @@ fn release_freed_memory() {
     }
 }
 
+/// The NDJSON files of every folder, one input per type (files of several folders in folder order).
 pub fn gather(folders: &[PathBuf]) -> Result<Vec<TypeInput>, DatasetError> {
     let mut by_type: BTreeMap<String, TypeInput> = BTreeMap::new();
     for folder in folders {

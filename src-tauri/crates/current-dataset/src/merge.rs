@@ -2,10 +2,11 @@
 //! then the incoming rows (the newest version of each resource), into a new table file.
 //!
 //! Fast path: the incoming rows were converted with the dataset table's own shape (widened by what they
-//! bring), so the old rows move as Arrow batches, never as JSON (and row groups that lose no row as they were
-//! encoded: `old_rows`): as they are when nothing new came, or widened in place (`widen`: new columns as nulls, integers into decimals). Only when a column changed how
-//! its values are written (values that disagree in kind become JSON text) is the table rewritten through
-//! JSON with the widened shape, exactly as a conversion would write it.
+//! bring), so the old rows move as Arrow batches, never as JSON: as they are when nothing new came (row
+//! groups that lose no row even as they were encoded: `old_rows`), or widened in place (`widen`: new columns
+//! as nulls, integers into decimals). Only when a column changed how its values are written (values that
+//! disagree in kind become JSON text) is the table rewritten through JSON with the widened shape, exactly as
+//! a conversion would write it.
 //! Memory: batches of [`BATCH_ROWS`], a row group of a third of a conversion's and as much queued, plus the
 //! incoming rows' ids (the size of the incremental export, not of the dataset).
 
@@ -312,7 +313,8 @@ pub(crate) fn merge_table(
         // the old rows is most of a merge, and encoding uses every core only in bursts. The queue holds up
         // to a row group (see `queue`), so the reader fills the next one while the writer encodes.
         let widen_to = (matches!(sink, Sink::Table(_)) && widened).then(|| schema.clone());
-        let may_copy = matches!(sink, Sink::Table(_));
+        // A row group goes in as it was encoded only into a table of its own schema.
+        let may_copy = matches!(sink, Sink::Table(_)) && !widened;
         let (tx, rx) = crate::queue::bounded::<OldPart>(merge_row_group_bytes(options)?);
         let copy_from = File::open(table.path).map_err(|e| DatasetError::read(table.path, e))?;
         std::thread::scope(|scope| {
@@ -326,7 +328,7 @@ pub(crate) fn merge_table(
                         .append_row_group(&copy_from, table.metadata.metadata(), g, table.path)
                         .map(|_| ())
                         .map_err(|e| DatasetError::write(&m.out, e)),
-                    (OldPart::Copy(_), Sink::Lines(..)) => unreachable!("rows go as JSON lines: may_copy is false"),
+                    (OldPart::Copy(_), Sink::Lines(..)) => unreachable!("rows that go as JSON lines are never copied"),
                 };
                 if written.is_err() {
                     break;

@@ -66,8 +66,9 @@ impl<'a> OldTable<'a> {
 }
 
 /// Sends the old table's rows that stay, widened to `widen_to` when the schema grew; row groups that lose
-/// no row go as [`OldPart::Copy`] when `may_copy` (the writer has the table's own schema). Updates `change`
-/// and marks incoming rows older than the dataset's as not kept. Stops when the receiver is gone.
+/// no row go as [`OldPart::Copy`] when `may_copy` (the writer has the table's own schema, never widened).
+/// Updates `change` and marks incoming rows older than the dataset's as not kept. Stops when the receiver is
+/// gone.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn send_old_rows(
     table: &OldTable<'_>,
@@ -97,7 +98,7 @@ pub(crate) fn send_old_rows(
             let batch = batch.map_err(|e| DatasetError::read(path, e))?;
             decide(&batch, m, &deleted, incoming, change, &mut keep);
         }
-        if keep.iter().all(|k| *k) && may_copy && widen_to.is_none() {
+        if may_copy && keep.iter().all(|k| *k) {
             if !tx.send(OldPart::Copy(g), 0) {
                 return Ok(());
             }

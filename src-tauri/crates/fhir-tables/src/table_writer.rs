@@ -10,7 +10,6 @@ use std::path::Path;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, SchemaRef};
-use parquet::arrow::ArrowSchemaConverter;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::column::writer::ColumnCloseResult;
@@ -19,11 +18,14 @@ use parquet::file::metadata::ParquetMetaData;
 use parquet::file::metadata::{PageIndexPolicy, ParquetMetaDataReader};
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::types::TypePtr;
 
 pub struct TableWriter {
     file: SerializedFileWriter<BufWriter<File>>,
     factory: ArrowRowGroupWriterFactory,
     schema: SchemaRef,
+    /// The Parquet schema this writer writes: a row group copied in must have exactly this one.
+    parquet_schema: TypePtr,
     /// Leaf columns per top-level field, in order.
     leaves: Vec<usize>,
     pending: Vec<RecordBatch>,
@@ -55,11 +57,13 @@ impl TableWriter {
         // its lower-level parts then take the row groups.
         let writer = ArrowWriter::try_new(BufWriter::with_capacity(1 << 20, file), schema.clone(), Some(props))?;
         let (file, factory) = writer.into_serialized_writer()?;
+        let parquet_schema = file.schema_descr().root_schema_ptr();
         let leaves = schema.fields().iter().map(|f| leaf_count(f.data_type())).collect();
         Ok(TableWriter {
             file,
             factory,
             schema,
+            parquet_schema,
             leaves,
             pending: Vec::new(),
             pending_bytes: 0,
@@ -184,8 +188,7 @@ impl TableWriter {
         path: &Path,
     ) -> Result<u64, ParquetError> {
         self.flush()?;
-        let ours = ArrowSchemaConverter::new().convert(&self.schema)?;
-        if metadata.file_metadata().schema_descr().root_schema() != ours.root_schema() {
+        if *metadata.file_metadata().schema_descr().root_schema() != *self.parquet_schema {
             return Err(ParquetError::General(format!(
                 "{} has another schema than the table being written",
                 path.display()
