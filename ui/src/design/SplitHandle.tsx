@@ -9,8 +9,8 @@ function clamp(value: number, min: number, max: number): number {
   return Math.min(max, Math.max(min, value));
 }
 
-/** Arrow keys move by this much (with Shift, four times as much). */
-const STEP = 16;
+/** Arrow keys move a bar by this much (with Shift, four times as much); the Files table's column edges too. */
+export const KEY_STEP_PX = 16;
 
 /** A first pane's width in pixels: what it starts at, and how far the bar moves it. */
 export interface SplitBounds {
@@ -78,7 +78,7 @@ export function SplitHandle({
     drag.current = null;
   };
   const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
-    const step = e.shiftKey ? STEP * 4 : STEP;
+    const step = e.shiftKey ? KEY_STEP_PX * 4 : KEY_STEP_PX;
     const next =
       e.key === "ArrowLeft" ? width - step
       : e.key === "ArrowRight" ? width + step

@@ -143,7 +143,7 @@ export function FilesPage({ initialFolder }: { initialFolder?: string | null }) 
       {loading && <p className="muted">Opening…</p>}
       {error && <ErrorNotice error={error} title="Haul could not open this folder" />}
       {overview && folder && (
-        <div className="files-split resizable" style={{ "--split-first": `${split.width}px` } as CSSProperties}>
+        <div className="files-split has-split-handle" style={{ "--split-first": `${split.width}px` } as CSSProperties}>
           <nav className="type-nav" aria-label="Resource types">
             <button
               type="button"

@@ -5,6 +5,7 @@ import { PAGE_SIZE, formatCount, pagesFor, percent, rowWindow, taskName } from "
 import { MIN_COLUMN_PX, fitWidths, rowAsTsv, splitMatches } from "./tableColumns";
 import { copyText } from "../../design/clipboard";
 import { save as saveDialog } from "@tauri-apps/plugin-dialog";
+import { KEY_STEP_PX, dragWidth } from "../../design/SplitHandle";
 
 /** A cell's text with the find text marked. */
 function Marked({ text, query }: { text: string; query: string }) {
@@ -239,7 +240,7 @@ export function TypeTable({
     const startX = e.clientX;
     const start = widths[col] ?? MIN_COLUMN_PX;
     const move = (m: PointerEvent) =>
-      setWidths((w) => w && w.map((v, i) => (i === col ? Math.max(MIN_COLUMN_PX, Math.round(start + m.clientX - startX)) : v)));
+      setWidths((w) => w && w.map((v, i) => (i === col ? dragWidth(start, startX, m.clientX, MIN_COLUMN_PX, Infinity) : v)));
     const up = () => {
       window.removeEventListener("pointermove", move);
       window.removeEventListener("pointerup", up);
@@ -251,7 +252,7 @@ export function TypeTable({
   const keyResize = (col: number) => (e: React.KeyboardEvent) => {
     if (!widths || (e.key !== "ArrowLeft" && e.key !== "ArrowRight")) return;
     e.preventDefault();
-    const step = e.key === "ArrowRight" ? 16 : -16;
+    const step = e.key === "ArrowRight" ? KEY_STEP_PX : -KEY_STEP_PX;
     setWidths((w) => w && w.map((v, i) => (i === col ? Math.max(MIN_COLUMN_PX, v + step) : v)));
   };
   const copy = (text: string, what: string) => {

@@ -124,7 +124,7 @@ export function HistoryPage({
           <p className="muted">Start one on the Export page; every export is listed here, with its counts and folder.</p>
         </div>
       )}
-      <div className="split history-split resizable" style={{ "--split-first": `${split.width}px` } as CSSProperties}>
+      <div className="split history-split has-split-handle" style={{ "--split-first": `${split.width}px` } as CSSProperties}>
         <div className="history-list" ref={scroller} role="list" aria-label="Exports" data-testid="history-list">
           <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
             {virtualizer.getVirtualItems().map((item) => {
