@@ -91,7 +91,12 @@ fn finish(dir: &Path, commit: &Commit) -> Result<(), DatasetError> {
         if !from.exists() {
             continue;
         }
-        std::fs::rename(&from, dir.join(name)).map_err(|e| DatasetError::write(&dir.join(name), e))?;
+        let to = dir.join(name);
+        // `views/<name>.parquet`: its folder is made with the first view.
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| DatasetError::write(parent, e))?;
+        }
+        std::fs::rename(&from, &to).map_err(|e| DatasetError::write(&to, e))?;
     }
     sync_dir(dir);
     std::fs::remove_dir_all(&staging).map_err(|e| DatasetError::write(&staging, e))

@@ -19,6 +19,7 @@ mod owner;
 mod queue;
 mod rebuild;
 mod state;
+mod views;
 mod widen;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -34,6 +35,7 @@ use fhir_tables::{ConvertOptions, MemoryError, SchemaMemory, Shape, TypeInput};
 pub use error::DatasetError;
 pub use merge::{TableChange, ids_in_table};
 pub use state::{AppliedExport, DatasetState, STATE_FILE};
+pub use views::{KeptViewState, VIEWS_DIR, ViewChange};
 
 const LOCK: &str = ".haul-dataset.lock";
 
@@ -65,12 +67,16 @@ pub struct UpdateReport {
     pub left: u64,
     /// Lines of the incoming files that are not resources (set aside, as in a conversion).
     pub bad_lines: u64,
+    /// The flat views kept in `views/`.
+    pub views: Vec<ViewChange>,
     pub seconds: f64,
 }
 
 pub struct Dataset {
     dir: PathBuf,
     state: DatasetState,
+    /// The flat views kept beside the tables ([`Dataset::keep_views`]).
+    views: Vec<fhir_views::View>,
     /// Held while the dataset is open: never two writers on one dataset.
     _lock: File,
 }
@@ -167,7 +173,13 @@ impl Dataset {
         }
         journal::recover(dir)?;
         let state = DatasetState::load(dir)?;
-        Ok(Dataset { dir: dir.to_path_buf(), state, _lock: lock })
+        Ok(Dataset { dir: dir.to_path_buf(), state, views: Vec::new(), _lock: lock })
+    }
+
+    /// The flat views to keep in `views/` from the next update on. Views the dataset holds that are not among
+    /// them are taken out by that update: the folder holds what its opener asks for, nothing stale.
+    pub fn keep_views(&mut self, views: Vec<fhir_views::View>) {
+        self.views = views;
     }
 
     pub fn dir(&self) -> &Path {
@@ -229,6 +241,7 @@ impl Dataset {
         }
         let no_deletions = BTreeSet::new();
         let mut commit = journal::Commit::default();
+        let mut replaced = BTreeSet::new();
         let mut tables = if update.full { BTreeMap::new() } else { self.state.tables.clone() };
         for t in &types {
             let incoming = incoming_dir.join(format!("{t}.parquet"));
@@ -246,12 +259,14 @@ impl Dataset {
             if staging.join(&name).exists() {
                 tables.insert(t.clone(), change.after);
                 commit.replace.push(name);
+                replaced.insert(t.clone());
             }
             report.tables.push(change);
         }
         if update.full {
-            commit.remove =
-                self.state.tables.keys().filter(|t| !tables.contains_key(*t)).map(|t| format!("{t}.parquet")).collect();
+            commit
+                .remove
+                .extend(self.state.tables.keys().filter(|t| !tables.contains_key(*t)).map(|t| format!("{t}.parquet")));
         }
         let mut state = self.state.clone();
         state.tables = tables;
@@ -266,6 +281,8 @@ impl Dataset {
             joined: update.joined,
             left: report.left,
         });
+        report.views =
+            views::refresh(&self.dir, &staging, &self.views, &replaced, &mut state, &mut commit, options, cancel)?;
         state.save(&staging.join(STATE_FILE))?;
         commit.replace.push(STATE_FILE.to_string());
         journal::commit(&self.dir, &commit)?;

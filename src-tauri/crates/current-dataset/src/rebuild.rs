@@ -10,6 +10,7 @@ use fhir_tables::ConvertOptions;
 use crate::error::DatasetError;
 use crate::journal::{self, Commit};
 use crate::state::STATE_FILE;
+use crate::views;
 use crate::{Dataset, Update, UpdateReport};
 
 const REBUILD: &str = ".rebuild";
@@ -39,7 +40,7 @@ impl Dataset {
             }
             Ok::<_, DatasetError>((fresh.state.clone(), last.expect("the chain has a first link")))
         })();
-        let (state, report) = match built {
+        let (mut state, mut report) = match built {
             Ok(done) => done,
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&scratch);
@@ -49,17 +50,20 @@ impl Dataset {
         journal::recover(&self.dir)?;
         let staging = journal::fresh_staging(&self.dir)?;
         let mut commit = Commit::default();
-        for name in state.tables.keys().map(|t| format!("{t}.parquet")).chain([STATE_FILE.to_string()]) {
+        for name in state.tables.keys().map(|t| format!("{t}.parquet")) {
             std::fs::rename(scratch.join(&name), staging.join(&name)).map_err(|e| DatasetError::write(&staging, e))?;
             commit.replace.push(name);
         }
-        commit.remove = self
-            .state
-            .tables
-            .keys()
-            .filter(|t| !state.tables.contains_key(*t))
-            .map(|t| format!("{t}.parquet"))
-            .collect();
+        // The views once, from the rebuilt tables (the chain's links kept none).
+        let replaced = state.tables.keys().cloned().collect();
+        state.views = self.state.views.clone();
+        report.views =
+            views::refresh(&self.dir, &staging, &self.views, &replaced, &mut state, &mut commit, options, cancel)?;
+        state.save(&staging.join(STATE_FILE))?;
+        commit.replace.push(STATE_FILE.to_string());
+        commit.remove.extend(
+            self.state.tables.keys().filter(|t| !state.tables.contains_key(*t)).map(|t| format!("{t}.parquet")),
+        );
         journal::commit(&self.dir, &commit)?;
         let _ = std::fs::remove_dir_all(&scratch);
         self.state = state;

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::error::DatasetError;
+use crate::views::KeptViewState;
 
 pub const STATE_FILE: &str = "haul-dataset.json";
 const FORMAT: u32 = 1;
@@ -40,6 +41,9 @@ pub struct DatasetState {
     pub members: Option<BTreeSet<String>>,
     /// Rows per table.
     pub tables: BTreeMap<String, u64>,
+    /// The flat views kept in `views/`, by name (none in a dataset written before views were kept).
+    #[serde(default)]
+    pub views: BTreeMap<String, KeptViewState>,
 }
 
 impl DatasetState {

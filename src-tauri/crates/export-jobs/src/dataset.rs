@@ -51,6 +51,8 @@ pub fn dataset_dir(root: &Path, job: &JobRecord) -> PathBuf {
 pub struct DatasetSummary {
     pub folder: String,
     pub tables: Vec<DatasetTable>,
+    /// The flat views kept current in the folder's `views/`.
+    pub views: Vec<DatasetView>,
     /// The exports applied, oldest first.
     pub applied: Vec<AppliedExport>,
     /// Whether the export asked about is one of them.
@@ -66,6 +68,16 @@ pub struct DatasetTable {
     pub rows: u64,
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct DatasetView {
+    pub name: String,
+    pub resource_type: String,
+    #[ts(type = "number")]
+    pub rows: u64,
+}
+
 /// The dataset job's request keeps under `root`, if there is one yet.
 pub fn dataset_of(root: &Path, job: &JobRecord) -> Result<Option<DatasetSummary>, DatasetError> {
     let dir = dataset_dir(root, job);
@@ -73,6 +85,11 @@ pub fn dataset_of(root: &Path, job: &JobRecord) -> Result<Option<DatasetSummary>
     Ok(Some(DatasetSummary {
         folder: dir.display().to_string(),
         tables: state.tables.iter().map(|(t, rows)| DatasetTable { resource_type: t.clone(), rows: *rows }).collect(),
+        views: state
+            .views
+            .iter()
+            .map(|(name, v)| DatasetView { name: name.clone(), resource_type: v.resource.clone(), rows: v.rows })
+            .collect(),
         holds_this_export: state.applied.iter().any(|a| a.export_id == job.id),
         applied: state.applied,
     }))
@@ -312,6 +329,7 @@ fn apply_or_rebuild(
 ) -> Result<(UpdateReport, bool), DatasetError> {
     let options = fhir_tables::ConvertOptions::default();
     let mut dataset = Dataset::open(dir)?;
+    dataset.keep_views(kept_views());
     match dataset.apply(update, &options, stop) {
         Err(DatasetError::Gap { .. }) if !chain.first().is_some_and(|u| u.full) => Err(DatasetError::NoFullExport),
         Err(DatasetError::Gap { .. }) => {
@@ -328,6 +346,11 @@ fn apply_or_rebuild(
         }
         other => other.map(|r| (r, false)),
     }
+}
+
+/// The views a dataset keeps: every built-in one (those over a type the dataset lacks make no file).
+fn kept_views() -> Vec<fhir_views::View> {
+    fhir_views::BUILT_IN.iter().map(|(name, _)| fhir_views::built_in(name).expect("built-in views are valid")).collect()
 }
 
 fn describe(dir: &Path, report: &UpdateReport, rebuilt: bool) -> String {
@@ -349,6 +372,17 @@ fn describe(dir: &Path, report: &UpdateReport, rebuilt: bool) -> String {
     }
     if report.left > 0 {
         s.push_str(&format!(" {} left the group.", wording::count(report.left, "member")));
+    }
+    let kept: Vec<&str> = report.views.iter().filter(|v| v.failure.is_none()).map(|v| v.view.as_str()).collect();
+    if !kept.is_empty() {
+        s.push_str(&format!(" Flat views kept current in its views folder: {}.", kept.join(", ")));
+    }
+    for v in report.views.iter().filter(|v| v.failure.is_some()) {
+        s.push_str(&format!(
+            " The view {} could not be computed, so it was taken out of the dataset: {}.",
+            v.view,
+            v.failure.as_deref().unwrap_or_default().trim_end_matches('.')
+        ));
     }
     s
 }

@@ -85,7 +85,9 @@ impl TableWriter {
         Ok(())
     }
 
-    fn flush(&mut self) -> Result<(), ParquetError> {
+    /// Encodes the rows written so far as a row group now, whatever their size (a view kept in a current
+    /// dataset ends a row group where its table's row group ends, so the next update can reuse it).
+    pub fn flush(&mut self) -> Result<(), ParquetError> {
         if self.pending.is_empty() {
             return Ok(());
         }
@@ -213,6 +215,16 @@ impl TableWriter {
         out.close()?;
         self.row_groups += 1;
         Ok(group.num_rows() as u64)
+    }
+
+    /// Row groups written so far (rows still pending are not one yet).
+    pub fn row_groups(&self) -> usize {
+        self.row_groups
+    }
+
+    /// A key-value pair for the file's footer, known only once the rows are written.
+    pub fn append_key_value_metadata(&mut self, kv: parquet::file::metadata::KeyValue) {
+        self.file.append_key_value_metadata(kv);
     }
 
     pub fn close(mut self) -> Result<ParquetMetaData, ParquetError> {

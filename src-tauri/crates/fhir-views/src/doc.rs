@@ -71,7 +71,7 @@ impl Keep {
     }
 
     #[inline]
-    fn keeps(&self, key: &[u8]) -> bool {
+    pub(crate) fn keeps(&self, key: &[u8]) -> bool {
         let Some(&first) = key.first() else { return false };
         self.by_first[first as usize].iter().any(|n| n.len() <= key.len() && n.iter().zip(key).all(|(a, b)| a == b))
     }

@@ -6,9 +6,11 @@ pub mod builtin;
 pub mod decimal;
 pub mod doc;
 pub mod fhirpath;
+pub mod kept;
 pub mod resource_types;
 pub mod rows;
 mod shared_paths;
+mod source;
 pub mod temporal;
 pub mod view;
 
@@ -19,6 +21,9 @@ pub mod preview;
 pub mod run;
 
 pub use builtin::{BUILT_IN, ViewFileError, ViewInfo, built_in, check_names, read_view_file, read_view_files};
+pub use kept::{KeptView, Reuse, definition_fingerprint};
 pub use output::{ColumnKind, OutValue};
 pub use preview::{TablePreview, preview};
-pub use run::{Format, TablesError, TablesOptions, TablesProgress, ViewFailure, ViewOutcome, make_tables};
+pub use run::{
+    Format, TablesError, TablesOptions, TablesProgress, ViewFailure, ViewOutcome, keep_views_current, make_tables,
+};

@@ -3,20 +3,22 @@
 //! names and renamed at the end, so a view that fails replaces nothing.
 
 use std::collections::BTreeMap;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crossbeam_channel::bounded;
-use fhir_ndjson::{Line, LineReader, TypeInput};
+use fhir_ndjson::TypeInput;
 
 use crate::doc::{Doc, DocBuffers};
+use crate::kept::{Following, KeptView, Reuse};
 use crate::output::batch::{BatchBuilder, schema};
 use crate::output::csv::CsvFile;
 use crate::output::parquet::ParquetFile;
 use crate::output::xlsx::XlsxFile;
 use crate::output::{ColumnKind, OutputError, RowBlock, TableFile, convert_row};
+pub use crate::source::MAX_LINE;
+use crate::source::{Chunk, Source, read_chunks};
 use crate::view::View;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, ts_rs::TS)]
@@ -158,29 +160,19 @@ pub struct TablesProgress {
 pub enum TablesError {
     #[error(transparent)]
     Input(#[from] fhir_ndjson::NdjsonError),
+    /// A Parquet table read back as resources (a current dataset's).
+    #[error(transparent)]
+    Table(#[from] fhir_tables::ConvertError),
     #[error("could not create the output folder {path}: {source}")]
     OutputFolder { path: String, source: std::io::Error },
     #[error("stopped before the end")]
     Cancelled,
 }
 
-struct Chunk {
-    seq: u64,
-    file: usize,
-    /// (line number, start, end) in `text`.
-    lines: Vec<(u64, usize, usize)>,
-    text: Vec<u8>,
-    /// Lines too long to hold: (number, length).
-    too_long: Vec<u64>,
-}
-
 enum Evaluated {
     Rows(RowBlock),
     Failed(ViewFailure),
 }
-
-/// The longest line a view reads (a Group of 10⁵ members is a few MB; more is not a resource a view flattens).
-pub const MAX_LINE: usize = 64 << 20;
 
 /// Runs every view over the NDJSON files in `input` (a folder or files), writing under `out`.
 pub fn make_tables(
@@ -216,9 +208,48 @@ pub fn make_tables(
                 rows,
             })
         };
-        outcomes.push(run_view(view, of_type, out, options, &report, cancel)?);
+        let files: Vec<PathBuf> = of_type.map(|t| t.files.iter().map(|f| f.path.clone()).collect()).unwrap_or_default();
+        outcomes.push(run_view(view, Source::Ndjson(&files), out, options, &report, cancel, None)?);
     }
     Ok(outcomes)
+}
+
+/// Keeps views current over Parquet tables as `haul convert` writes them (a current dataset's): each view's
+/// `<view>.parquet` is written under `out`, reusing the rows of table row groups unchanged since its previous
+/// file ([`crate::kept`]). Parquet only, whatever `options.formats` says.
+pub fn keep_views_current(
+    kept: &[KeptView<'_>],
+    out: &Path,
+    options: &TablesOptions,
+    cancel: &AtomicBool,
+) -> Result<Vec<(ViewOutcome, Reuse)>, TablesError> {
+    std::fs::create_dir_all(out)
+        .map_err(|source| TablesError::OutputFolder { path: out.display().to_string(), source })?;
+    let options = TablesOptions { formats: vec![Format::Parquet], ..options.clone() };
+    let mut outcomes = Vec::new();
+    for k in kept {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(TablesError::Cancelled);
+        }
+        let plan = crate::kept::plan(k)?;
+        let (groups, reuse) = (plan.computed(), plan.reuse());
+        let source = Source::Table { path: k.table, keep: &k.view.keep, groups: &groups };
+        let mut outcome = run_view(k.view, source, out, &options, &|_, _| {}, cancel, Some(Following::new(plan)))?;
+        // Reused row groups are counted from the file: the pipeline counts only the rows it evaluated.
+        if let Some(file) = outcome.files.first() {
+            outcome.rows = parquet_rows(file)
+                .map_err(|message| fhir_tables::ConvertError::Read { path: file.display().to_string(), message })?;
+        }
+        outcomes.push((outcome, reuse));
+    }
+    Ok(outcomes)
+}
+
+fn parquet_rows(path: &Path) -> Result<u64, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let metadata =
+        parquet::file::metadata::ParquetMetaDataReader::new().parse_and_finish(&file).map_err(|e| e.to_string())?;
+    Ok(metadata.file_metadata().num_rows() as u64)
 }
 
 fn partial_path(path: &Path) -> PathBuf {
@@ -230,14 +261,21 @@ fn partial_path(path: &Path) -> PathBuf {
 /// Each format's final path and its file, open beside it.
 type OpenFiles = Vec<(PathBuf, Box<dyn TableFile>)>;
 
-fn open_files(view: &View, out: &Path, options: &TablesOptions) -> Result<OpenFiles, OutputError> {
+fn open_files(
+    view: &View,
+    out: &Path,
+    options: &TablesOptions,
+    mut following: Option<Following>,
+) -> Result<OpenFiles, OutputError> {
     let (_, row_group) = options.sizes();
     let mut files: OpenFiles = Vec::new();
     for format in &options.formats {
         let path = out.join(format!("{}.{}", view.name, format.extension()));
         let partial = partial_path(&path);
         let file: Box<dyn TableFile> = match format {
-            Format::Parquet => Box::new(ParquetFile::create(&partial, &view.columns, row_group, options.threads)?),
+            Format::Parquet => {
+                Box::new(ParquetFile::create(&partial, &view.columns, row_group, options.threads, following.take())?)
+            }
             Format::Csv => Box::new(CsvFile::create(&partial, &view.columns, options.csv_bom)?),
             Format::Xlsx => Box::new(XlsxFile::create(&partial, &view.name, &view.columns)?),
         };
@@ -248,11 +286,12 @@ fn open_files(view: &View, out: &Path, options: &TablesOptions) -> Result<OpenFi
 
 fn run_view(
     view: &View,
-    input: Option<&TypeInput>,
+    source: Source<'_>,
     out: &Path,
     options: &TablesOptions,
     report: &(dyn Fn(u64, u64) + Sync),
     cancel: &AtomicBool,
+    following: Option<Following>,
 ) -> Result<ViewOutcome, TablesError> {
     let mut outcome = ViewOutcome {
         view: view.name.clone(),
@@ -269,7 +308,7 @@ fn run_view(
         }
         outcome.failure = Some(failure);
     };
-    let mut files = match open_files(view, out, options) {
+    let mut files = match open_files(view, out, options, following) {
         Ok(f) => f,
         Err(e) => {
             let partials: Vec<PathBuf> = options
@@ -286,7 +325,7 @@ fn run_view(
         }
     };
     let partials: Vec<PathBuf> = files.iter().map(|(p, _)| partial_path(p)).collect();
-    let paths: Vec<PathBuf> = input.map(|t| t.files.iter().map(|f| f.path.clone()).collect()).unwrap_or_default();
+    let paths = source.paths();
     let kinds: Vec<ColumnKind> = view.columns.iter().map(ColumnKind::of).collect();
     let (chunk_bytes, _) = options.sizes();
     let threads = options.threads.max(1);
@@ -299,56 +338,9 @@ fn run_view(
         let (chunk_tx, chunk_rx) = bounded::<Chunk>(threads * 2);
         let (done_tx, done_rx) = bounded::<(u64, Evaluated, Vec<u64>, usize)>(options.done_queue(threads));
         let reader = {
-            let (read, stop, paths) = (read.clone(), &stop, &paths);
-            s.spawn(move || -> Result<(), fhir_ndjson::NdjsonError> {
-                let mut seq = 0;
-                for (file_index, path) in paths.iter().enumerate() {
-                    let decoded = fhir_ndjson::open_counting(path, &read)?;
-                    let mut lines = LineReader::with_limit(BufReader::with_capacity(1 << 20, decoded), MAX_LINE);
-                    let mut chunk =
-                        Chunk { seq, file: file_index, lines: Vec::new(), text: Vec::new(), too_long: Vec::new() };
-                    loop {
-                        if stop.load(Ordering::Relaxed) || cancel.load(Ordering::Relaxed) {
-                            return Ok(());
-                        }
-                        let next = lines.next_at().map_err(|e| fhir_ndjson::NdjsonError::read(path, e))?;
-                        let Some((number, _, line)) = next else { break };
-                        match line {
-                            Line::Text(t) if fhir_ndjson::is_blank(t) => {}
-                            Line::Text(t) => {
-                                let start = chunk.text.len();
-                                chunk.text.extend_from_slice(t);
-                                chunk.lines.push((number, start, chunk.text.len()));
-                            }
-                            Line::TooLong { .. } => chunk.too_long.push(number),
-                        }
-                        if chunk.text.len() >= chunk_bytes {
-                            seq += 1;
-                            let full = std::mem::replace(
-                                &mut chunk,
-                                Chunk {
-                                    seq,
-                                    file: file_index,
-                                    lines: Vec::new(),
-                                    text: Vec::new(),
-                                    too_long: Vec::new(),
-                                },
-                            );
-                            if chunk_tx.send(full).is_err() {
-                                return Ok(());
-                            }
-                        }
-                    }
-                    seq += 1;
-                    let last = std::mem::replace(
-                        &mut chunk,
-                        Chunk { seq, file: file_index, lines: Vec::new(), text: Vec::new(), too_long: Vec::new() },
-                    );
-                    if chunk_tx.send(last).is_err() {
-                        return Ok(());
-                    }
-                }
-                Ok(())
+            let (read, stop) = (read.clone(), &stop);
+            s.spawn(move || {
+                read_chunks(source, chunk_bytes, &read, stop, cancel, &mut |chunk| chunk_tx.send(chunk).is_ok())
             })
         };
         let parquet = options.formats.contains(&Format::Parquet);
@@ -377,6 +369,7 @@ fn run_view(
         let mut waiting: BTreeMap<u64, (Evaluated, Vec<u64>, usize)> = BTreeMap::new();
         let mut next = 0u64;
         let mut failure = None;
+        let mut source_now = None;
         'receive: for (seq, evaluated, bad, file) in done_rx.iter() {
             waiting.insert(seq, (evaluated, bad, file));
             while let Some((evaluated, bad, file)) = waiting.remove(&next) {
@@ -392,7 +385,8 @@ fn run_view(
                     }
                     Evaluated::Rows(block) => {
                         for (path, f) in &mut files {
-                            if let Err(e) = f.write(&block) {
+                            let begun = if source_now == Some(file) { Ok(()) } else { f.start_source(file) };
+                            if let Err(e) = begun.and_then(|()| f.write(&block)) {
                                 failure = Some(ViewFailure {
                                     message: e.to_string(),
                                     file: Some(path.clone()),
@@ -402,6 +396,7 @@ fn run_view(
                                 break 'receive;
                             }
                         }
+                        source_now = Some(file);
                         outcome.rows += block.count as u64;
                         report(read.load(Ordering::Relaxed), outcome.rows);
                     }

@@ -55,6 +55,9 @@ pub struct View {
     pub description: Option<String>,
     pub resource: String,
     pub columns: Vec<ColumnSpec>,
+    /// The ViewDefinition as read (compact JSON): what a view kept up to date is compared by, to tell
+    /// when its definition changed.
+    pub definition: String,
     pub(crate) root: SelectNode,
     pub(crate) wheres: Vec<Expr>,
     pub(crate) constants: Vec<(String, Vec<Item<'static>>)>,
@@ -362,6 +365,7 @@ impl View {
             description: v.get("description").and_then(Value::as_str).map(str::to_string),
             resource: resource.to_string(),
             columns: compiler.columns,
+            definition: json.to_string(),
             root,
             wheres,
             constants,

@@ -18,6 +18,7 @@ const dataset = (over: Partial<DatasetSummary>): DatasetSummary => ({
     { resourceType: "Patient", rows: 120 },
     { resourceType: "Observation", rows: 4_880 },
   ],
+  views: [],
   applied: [
     { exportId: 3, transactionTime: "2026-10-01T00:00:00Z", full: true, joined: 0, left: 0 },
     { exportId: 7, transactionTime: "2026-11-01T00:00:00Z", full: false, joined: 12, left: 3 },
@@ -41,10 +42,26 @@ describe("an export's current dataset", () => {
     expect(section.textContent).toContain(`(data as of ${formatDateTime("2026-11-01T00:00:00Z")})`);
     expect(section.textContent).not.toContain("2026-11-01T00:00:00Z");
     expect(screen.getByTestId("current-dataset-folder").textContent).toContain("Current datasets/group-aco-north");
+    // No view kept: no line about views.
+    expect(screen.queryByTestId("current-dataset-views")).toBeNull();
     // This export is in it: no word on why it would not be.
     expect(section.querySelector(".field-hint")).toBeNull();
     await userEvent.click(screen.getByTestId("open-dataset-folder"));
     expect(openDatasetFolder).toHaveBeenCalledWith(7);
+  });
+
+  it("lists the flat views kept current beside the tables", async () => {
+    exportDataset.mockResolvedValue(
+      dataset({
+        views: [
+          { name: "patient", resourceType: "Patient", rows: 120 },
+          { name: "observation", resourceType: "Observation", rows: 1 },
+        ],
+      }),
+    );
+    render(<CurrentDataset job={job({ id: 7 })} />);
+    const views = await screen.findByTestId("current-dataset-views");
+    expect(views.textContent).toContain("kept current in its views folder: patient (120 rows), observation (1 row).");
   });
 
   it("shows nothing before a dataset exists, and says why an export is not in it", async () => {

@@ -1,7 +1,8 @@
-import { formatCount, formatDateTime } from "../../format";
+import { countOf, formatCount, formatDateTime } from "../../format";
 // History → an export → "Current dataset": the folder where the latest version of every resource of this
-// request is kept as Parquet tables (updated by every export that arrives complete), what it holds, and
-// whether this export is in it. The engine keeps it; this only shows it and opens the folder.
+// request is kept as Parquet tables (updated by every export that arrives complete), what it holds, the flat
+// views kept current beside the tables, and whether this export is in it. The engine keeps it; this only
+// shows it and opens the folder.
 import { useEffect, useState } from "react";
 import { commands, toCommandError, type CommandError } from "../../ipc/commands";
 import type { DatasetSummary } from "../../ipc/bindings/DatasetSummary";
@@ -45,6 +46,12 @@ export function CurrentDataset({ job }: { job: JobRecord }) {
       <p>
         <code data-testid="current-dataset-folder">{summary.folder}</code>
       </p>
+      {summary.views.length > 0 && (
+        <p data-testid="current-dataset-views">
+          Flat tables for spreadsheets and BI, kept current in its <code>views</code> folder:{" "}
+          {summary.views.map((v) => `${v.name} (${countOf(v.rows, "row")})`).join(", ")}.
+        </p>
+      )}
       {!summary.holdsThisExport && <p className="field-hint">{notInDataset(job)}</p>}
       <div className="actions">
         <button

@@ -16,6 +16,8 @@
 //! initial build (full apply of the base), merge (apply of the incremental to it), rebuild (replay: full
 //! apply of the base, then the incremental, into an empty dataset, as from the export folders kept on
 //! disk), both for each incremental, rebuild (full apply of "now": a fresh full export) and a plain `fhir_tables::convert` of "now";
+//! every built-in flat view, made whole from the base's tables and again after each merge, reusing the view
+//! rows of the row groups the merge copied (what a dataset keeping views adds to an update);
 //! and, to see where the merge's time goes, measured alone: converting the incremental's NDJSON, decoding
 //! every base table, and decoding and encoding them again. `HAUL_BENCH_QUICK=1` skips the two "now" phases.
 //! Work folder `target/merge-bench` (`HAUL_BENCH_DIR`), removed at the end unless `HAUL_BENCH_KEEP` is set
@@ -125,7 +127,7 @@ fn transaction_time(export_id: i64) -> String {
 
 /// `--child DIR STEP…`, a step being `full@ID=FOLDER` or `incremental@ID=FOLDER` (an apply to the
 /// dataset in DIR), `convert=FOLDER` (a plain conversion into DIR), `scan` (decode DIR's tables) or
-/// `rewrite=OUT` (decode them and encode them again into OUT).
+/// `rewrite=OUT` (decode them and encode them again into OUT) or `views=OUT` (every built-in view over them).
 /// Prints one JSON line: each step's seconds and report, the tables after, peak RSS and CPU time.
 fn child(args: &[String]) {
     let dir = PathBuf::from(&args[0]);
@@ -138,6 +140,7 @@ fn child(args: &[String]) {
         let detail = match what {
             "scan" => json!({ "rows": scan(&dir, None, &options) }),
             "rewrite" => json!({ "rows": scan(&dir, Some(Path::new(folder)), &options) }),
+            "views" => views(&dir, Path::new(folder), &options),
             "convert" => {
                 let inputs = fhir_tables::find_inputs(&[PathBuf::from(folder)]).unwrap();
                 let r = fhir_tables::convert(&inputs, &dir, &options, &fhir_tables::Forgetful, &|_| {}, &cancel)
@@ -167,6 +170,37 @@ fn child(args: &[String]) {
     let (tables, bytes) = table_rows(&dir);
     let peak = status_kib("VmHWM:");
     println!("{}", json!({ "steps": steps, "tables": tables, "bytes": bytes, "peakKib": peak, "cpu": cpu_seconds() }));
+}
+
+/// Every built-in view over the dataset's tables, into `out`, reusing the rows of unchanged row groups from
+/// the views already there (as a dataset keeping views does when its tables change).
+fn views(dir: &Path, out: &Path, options: &ConvertOptions) -> Value {
+    let views: Vec<fhir_views::View> =
+        fhir_views::BUILT_IN.iter().map(|(n, _)| fhir_views::built_in(n).unwrap()).collect();
+    let paths: Vec<(PathBuf, PathBuf)> = views
+        .iter()
+        .map(|v| (dir.join(format!("{}.parquet", v.resource)), out.join(format!("{}.parquet", v.name))))
+        .collect();
+    let kept: Vec<fhir_views::KeptView<'_>> = views
+        .iter()
+        .zip(&paths)
+        .filter(|(_, (table, _))| table.is_file())
+        .map(|(view, (table, previous))| fhir_views::KeptView {
+            view,
+            table,
+            previous: previous.is_file().then_some(previous.as_path()),
+        })
+        .collect();
+    let opts = fhir_views::TablesOptions {
+        threads: options.threads,
+        memory_limit: options.memory_limit,
+        ..Default::default()
+    };
+    let made = fhir_views::keep_views_current(&kept, out, &opts, &AtomicBool::new(false)).unwrap();
+    let rows: u64 = made.iter().map(|(o, _)| o.rows).sum();
+    let reused: usize = made.iter().map(|(_, r)| r.reused_groups).sum();
+    let computed: usize = made.iter().map(|(_, r)| r.computed_groups).sum();
+    json!({ "rows": rows, "reusedGroups": reused, "computedGroups": computed })
 }
 
 struct Phase {
@@ -276,6 +310,13 @@ fn main() {
     let recent = input_dir.join("incremental-recent");
     let initial = run(&merged, &[arg("full@1", &base)], false);
     copy_dir(&merged, &merged_recent);
+    // The flat views a dataset keeps: made whole from the base, then again after each merge (reusing rows).
+    let (views_spread, views_recent) = (work.join("views-spread"), work.join("views-recent"));
+    for v in [&views_spread, &views_recent] {
+        let _ = std::fs::remove_dir_all(v);
+    }
+    let views_whole = run(&merged, &[arg("views", &views_spread)], true);
+    copy_dir(&views_spread, &views_recent);
     let scanned = run(&merged, &["scan".to_string()], true);
     let rewritten = run(&merged, &[arg("rewrite", &work.join("rewrite-base"))], true);
     let converted_incoming = run(&work.join("convert-incremental"), &[arg("convert", &incremental)], false);
@@ -283,6 +324,8 @@ fn main() {
     let replay = run(&dir("replay"), &[arg("full@1", &base), arg("incremental@2", &incremental)], false);
     let merge_recent = run(&merged_recent, &[arg("incremental@2", &recent)], true);
     let replay_recent = run(&dir("replay-recent"), &[arg("full@1", &base), arg("incremental@2", &recent)], false);
+    let views_after_spread = run(&merged, &[arg("views", &views_spread)], true);
+    let views_after_recent = run(&merged_recent, &[arg("views", &views_recent)], true);
     // The other rebuilds, from "now": (name, phase).
     let mut others = Vec::new();
     if !quick {
@@ -314,6 +357,9 @@ fn main() {
     line("rebuild, spread (replay: full + incremental)", &replay);
     line("merge, changes recent (apply the incremental)", &merge_recent);
     line("rebuild, recent (replay: full + incremental)", &replay_recent);
+    line("views: every built-in view, whole (base)", &views_whole);
+    line("views after the spread merge (reusing rows)", &views_after_spread);
+    line("views after the recent merge (reusing rows)", &views_after_recent);
     for (name, p) in &others {
         line(name, p);
     }
@@ -382,6 +428,25 @@ fn main() {
         initial.peak_mb, merge.peak_mb, merge_recent.peak_mb, replay.peak_mb, replay_recent.peak_mb
     );
     println!("load at end: {load_end} (load at start: {load_start})");
+    for (name, m, r, after) in [
+        ("spread", &merge, &replay, &views_after_spread),
+        ("recent", &merge_recent, &replay_recent, &views_after_recent),
+    ] {
+        let d = &after.steps[0]["detail"];
+        println!(
+            "with the views kept, changes {name}: merge {:.2} s + views {:.2} s ({} rows; {} table row groups' view \
+             rows reused, {} evaluated) against rebuild {:.2} s + views whole {:.2} s: {:.3}; peak {:.0} MB",
+            m.wall,
+            after.wall,
+            d["rows"],
+            d["reusedGroups"],
+            d["computedGroups"],
+            r.wall,
+            views_whole.wall,
+            (m.wall + after.wall) / (r.wall + views_whole.wall),
+            after.peak_mb
+        );
+    }
     for s in [&spread, &recent] {
         let ratio = s.merge.wall / s.replay.wall;
         let (fast, small) = (ratio <= target, s.merge.peak_mb <= limit_mb);

@@ -25,7 +25,28 @@ fn child_applies_an_update_when_asked() {
     let (before, after) = world();
     let update = incremental_update(&after, &before.members, &root.join("exports"), 2);
     let mut dataset = Dataset::open(&root.join("dataset")).unwrap();
+    dataset.keep_views(views());
     dataset.apply(&update, &fhir_tables::ConvertOptions::default(), &AtomicBool::new(false)).unwrap();
+}
+
+fn views() -> Vec<fhir_views::View> {
+    ["patient", "observation"].iter().map(|n| fhir_views::built_in(n).unwrap()).collect()
+}
+
+/// The rows of each kept view as the state records them, checked against its file.
+fn view_rows(dir: &std::path::Path, dataset: &Dataset) -> Vec<u64> {
+    dataset
+        .state()
+        .views
+        .iter()
+        .map(|(name, kept)| {
+            let file = std::fs::File::open(dir.join("views").join(format!("{name}.parquet"))).unwrap();
+            let rows = parquet::file::reader::SerializedFileReader::new(file).unwrap();
+            use parquet::file::reader::FileReader;
+            assert_eq!(rows.metadata().file_metadata().num_rows() as u64, kept.rows, "{name}");
+            kept.rows
+        })
+        .collect()
 }
 
 #[test]
@@ -35,6 +56,7 @@ fn kill_9_during_an_update_leaves_the_previous_version_and_the_next_run_complete
     let (before, after) = world();
     {
         let mut dataset = Dataset::open(&root.join("dataset")).unwrap();
+        dataset.keep_views(views());
         dataset
             .apply(&full_update(&before, &root.join("exports"), 1), &Default::default(), &AtomicBool::new(false))
             .unwrap();
@@ -60,8 +82,13 @@ fn kill_9_during_an_update_leaves_the_previous_version_and_the_next_run_complete
     assert_eq!(dataset.state().applied.len(), 1, "the interrupted update must not count");
     assert!(!root.join("dataset").join(".next").exists());
     assert_same(&dataset_contents(&root.join("dataset")), &before.state());
+    // The views stay at the previous version with the tables.
+    let rows_before = view_rows(&root.join("dataset"), &dataset);
+    assert_eq!(rows_before.len(), 2);
 
+    dataset.keep_views(views());
     let update = incremental_update(&after, &before.members, &root.join("exports"), 2);
     dataset.apply(&update, &Default::default(), &AtomicBool::new(false)).unwrap();
     assert_same(&dataset_contents(&root.join("dataset")), &after.state());
+    assert_ne!(view_rows(&root.join("dataset"), &dataset), rows_before, "the completed update moved the views on");
 }

@@ -2,4 +2,5 @@
 
 mod crash;
 mod months;
+mod views;
 mod world;

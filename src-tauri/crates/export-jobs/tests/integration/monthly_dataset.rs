@@ -106,6 +106,7 @@ async fn three_months_keep_the_current_dataset_equal_to_a_full_export() {
     let first = export(&monthly, &sim, &mine, "month-0", true).await;
     assert_eq!(first.state, JobState::Completed, "{}", first.message);
     assert!(first.message.contains("current dataset now holds"), "{}", first.message);
+    assert!(first.message.contains("Flat views kept current in its views folder: "), "{}", first.message);
     let job = monthly.database().lock().unwrap().get_job(first.id).unwrap().unwrap();
     let dataset: PathBuf = dataset_dir(&mine.join("datasets"), &job);
     assert_same(0, &dataset_contents(&dataset), &folder_contents(&mine.join("month-0")));
@@ -151,4 +152,22 @@ async fn three_months_keep_the_current_dataset_equal_to_a_full_export() {
         assert_same(month, &dataset_contents(&dataset), &expected);
     }
     assert!(fetched_new_members, "new members' records were never fetched");
+
+    // The flat views kept beside the tables have the rows of the same views made over the last full export.
+    let state = current_dataset::read_state(&dataset).unwrap().unwrap();
+    assert!(state.views.contains_key("patient") && state.views.contains_key("condition"), "{:?}", state.views);
+    let views: Vec<_> = state.views.keys().map(|n| fhir_views::built_in(n).unwrap()).collect();
+    let made = fhir_views::make_tables(
+        &[truth.join("full-5")],
+        &views,
+        &tmp.path().join("views of the full export"),
+        &Default::default(),
+        &|_| {},
+        &std::sync::atomic::AtomicBool::new(false),
+    )
+    .unwrap();
+    for outcome in made {
+        assert_eq!(state.views[&outcome.view].rows, outcome.rows, "{}", outcome.view);
+        assert!(dataset.join("views").join(format!("{}.parquet", outcome.view)).is_file());
+    }
 }

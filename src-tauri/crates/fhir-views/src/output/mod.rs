@@ -138,6 +138,11 @@ pub struct RowBlock {
 /// A file being written for one view, beside its final name until [`TableFile::finish`].
 pub trait TableFile: Send {
     fn write(&mut self, block: &RowBlock) -> Result<(), OutputError>;
+    /// The rows of the input's `source`-th file (or table row group) begin; a file that follows its input's
+    /// parts ([`crate::kept`]) ends a row group here.
+    fn start_source(&mut self, _source: usize) -> Result<(), OutputError> {
+        Ok(())
+    }
     /// Closes the file; sentences for the summary (values left empty, sheets split).
     fn finish(self: Box<Self>) -> Result<Vec<String>, OutputError>;
 }

@@ -11,10 +11,13 @@ use parquet::file::properties::WriterProperties;
 
 use super::batch::schema;
 use super::{OutputError, RowBlock, TableFile};
+use crate::kept::Following;
 use crate::view::ColumnSpec;
 
 pub struct ParquetFile {
     writer: TableWriter,
+    /// For a view kept current over a table: its row groups follow the table's ([`crate::kept`]).
+    following: Option<Following>,
     names: Vec<String>,
     /// Per column: values left empty, and the first of them.
     misfits: Vec<(u64, String)>,
@@ -30,6 +33,7 @@ impl ParquetFile {
         columns: &[ColumnSpec],
         row_group_bytes: usize,
         threads: usize,
+        following: Option<Following>,
     ) -> Result<ParquetFile, OutputError> {
         let file = File::create(path).map_err(|source| OutputError::Io { path: path.display().to_string(), source })?;
         let props = WriterProperties::builder()
@@ -40,6 +44,7 @@ impl ParquetFile {
         let writer = TableWriter::new(file, schema(columns), props, row_group_bytes, threads).map_err(parquet_error)?;
         Ok(ParquetFile {
             writer,
+            following,
             names: columns.iter().map(|c| c.name.clone()).collect(),
             misfits: vec![(0, String::new()); columns.len()],
         })
@@ -61,8 +66,18 @@ impl TableFile for ParquetFile {
         self.writer.write(batch.clone()).map_err(parquet_error)
     }
 
+    fn start_source(&mut self, source: usize) -> Result<(), OutputError> {
+        match &mut self.following {
+            Some(f) => f.start(source, &mut self.writer),
+            None => Ok(()),
+        }
+    }
+
     fn finish(self: Box<Self>) -> Result<Vec<String>, OutputError> {
-        let this = *self;
+        let mut this = *self;
+        if let Some(f) = &mut this.following {
+            f.finish(&mut this.writer)?;
+        }
         this.writer.close().map_err(parquet_error)?;
         Ok(this
             .names

@@ -3,4 +3,5 @@ mod bad_input;
 mod common;
 mod conformance;
 mod interop;
+mod kept;
 mod synthea;

@@ -1,0 +1,209 @@
+//! A view kept current over a table that changes (a current dataset's table, merged every month), without
+//! computing it whole each time.
+//!
+//! The view's Parquet file follows its table row group by row group: the rows of each table row group end a
+//! view row group (or several, or none), and the file's footer lists, per table row group, a fingerprint of its
+//! encoded bytes and how many view row groups it made. The next time, a table row group whose bytes are the
+//! same (the merge copies a row group where no row changed as it was encoded) has the same resources, so its
+//! view row groups are copied from the previous file as they were encoded; only the others are read back and
+//! evaluated. A previous file of another definition, or without the list, is not reused at all.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use fhir_tables::table_writer::TableWriter;
+use parquet::file::metadata::{KeyValue, PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader};
+use twox_hash::XxHash3_128;
+
+use crate::output::OutputError;
+use crate::run::TablesError;
+use crate::view::View;
+
+/// Footer key: per table row group, `[fingerprint, view row groups]`, in order.
+pub const SOURCES_KEY: &str = "haul.view.sources";
+/// Footer key: the fingerprint of the view's definition the file was made with.
+pub const DEFINITION_KEY: &str = "haul.view.definition";
+
+/// A view over one table, and the file of that view made from an earlier version of the table, if any.
+pub struct KeptView<'a> {
+    pub view: &'a View,
+    pub table: &'a Path,
+    pub previous: Option<&'a Path>,
+}
+
+/// What keeping a view current did, besides its outcome.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reuse {
+    /// Table row groups whose view rows were copied from the previous file.
+    pub reused_groups: usize,
+    /// Table row groups read back and evaluated.
+    pub computed_groups: usize,
+}
+
+/// The fingerprint of a view's definition, as files and dataset states record it.
+pub fn definition_fingerprint(view: &View) -> String {
+    format!("{:032x}", XxHash3_128::oneshot(view.definition.as_bytes()))
+}
+
+fn hex(fp: u128) -> String {
+    format!("{fp:032x}")
+}
+
+/// Per row group of the table at `path`: XXH3-128 over the encoded bytes of every column chunk.
+fn group_fingerprints(path: &Path) -> Result<Vec<u128>, TablesError> {
+    let unreadable = |message: String| fhir_tables::ConvertError::Read { path: path.display().to_string(), message };
+    let mut file = File::open(path).map_err(|e| unreadable(e.to_string()))?;
+    let metadata = ParquetMetaDataReader::new().parse_and_finish(&file).map_err(|e| unreadable(e.to_string()))?;
+    let mut out = Vec::with_capacity(metadata.num_row_groups());
+    let mut bytes = Vec::new();
+    for group in metadata.row_groups() {
+        let mut hasher = XxHash3_128::new();
+        for column in group.columns() {
+            let (start, len) = column.byte_range();
+            bytes.resize(len as usize, 0);
+            file.seek(SeekFrom::Start(start))
+                .and_then(|_| file.read_exact(&mut bytes))
+                .map_err(|e| unreadable(e.to_string()))?;
+            hasher.write(&bytes);
+        }
+        out.push(hasher.finish_128());
+    }
+    Ok(out)
+}
+
+/// What to do for each table row group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Copy view row groups `first..first + count` of the previous file.
+    Reuse {
+        first: usize,
+        count: usize,
+    },
+    Compute,
+}
+
+pub struct Plan {
+    fingerprints: Vec<u128>,
+    steps: Vec<Step>,
+    previous: Option<(PathBuf, File, ParquetMetaData)>,
+    definition: String,
+}
+
+impl Plan {
+    /// The table row groups to read back and evaluate, in order.
+    pub(crate) fn computed(&self) -> Vec<usize> {
+        self.steps.iter().enumerate().filter(|(_, s)| **s == Step::Compute).map(|(g, _)| g).collect()
+    }
+
+    pub(crate) fn reuse(&self) -> Reuse {
+        let computed = self.computed().len();
+        Reuse { reused_groups: self.steps.len() - computed, computed_groups: computed }
+    }
+}
+
+/// The previous file's list of sources, when it was made by the same definition.
+fn previous_sources(metadata: &ParquetMetaData, definition: &str) -> Option<Vec<(String, usize)>> {
+    let kv = metadata.file_metadata().key_value_metadata()?;
+    let value = |key: &str| kv.iter().find(|k| k.key == key).and_then(|k| k.value.as_deref());
+    if value(DEFINITION_KEY)? != definition {
+        return None;
+    }
+    serde_json::from_str(value(SOURCES_KEY)?).ok()
+}
+
+pub(crate) fn plan(kept: &KeptView<'_>) -> Result<Plan, TablesError> {
+    let fingerprints = group_fingerprints(kept.table)?;
+    let definition = definition_fingerprint(kept.view);
+    let mut steps = vec![Step::Compute; fingerprints.len()];
+    let mut previous = None;
+    // A previous file that cannot be read is only not reused: the view is computed whole.
+    if let Some(path) = kept.previous
+        && let Ok(file) = File::open(path)
+        && let Ok(metadata) =
+            ParquetMetaDataReader::new().with_page_index_policy(PageIndexPolicy::Optional).parse_and_finish(&file)
+        && let Some(sources) = previous_sources(&metadata, &definition)
+    {
+        let mut by_fingerprint = std::collections::HashMap::new();
+        let mut first = 0;
+        for (fp, count) in sources {
+            by_fingerprint.entry(fp).or_insert((first, count));
+            first += count;
+        }
+        if first == metadata.num_row_groups() {
+            for (step, fp) in steps.iter_mut().zip(&fingerprints) {
+                if let Some(&(first, count)) = by_fingerprint.get(&hex(*fp)) {
+                    *step = Step::Reuse { first, count };
+                }
+            }
+            previous = Some((path.to_path_buf(), file, metadata));
+        }
+    }
+    Ok(Plan { fingerprints, steps, previous, definition })
+}
+
+/// The writer's side of a plan: ends a view row group where a computed table row group ends, and copies the
+/// reused ones in between, so the file's row groups follow the table's.
+pub struct Following {
+    plan: Plan,
+    computed: Vec<usize>,
+    /// The next table row group not yet in the file.
+    next: usize,
+    /// The computed table row group being written, and the file's row groups when it began.
+    current: Option<(usize, usize)>,
+    sources: Vec<(String, usize)>,
+}
+
+fn parquet_error(e: parquet::errors::ParquetError) -> OutputError {
+    OutputError::Parquet(e.to_string())
+}
+
+impl Following {
+    pub(crate) fn new(plan: Plan) -> Following {
+        let computed = plan.computed();
+        Following { plan, computed, next: 0, current: None, sources: Vec::new() }
+    }
+
+    /// The rows of computed source `index` (the `index`-th computed table row group) begin.
+    pub(crate) fn start(&mut self, index: usize, writer: &mut TableWriter) -> Result<(), OutputError> {
+        let group = self.computed[index];
+        self.end_current(writer)?;
+        self.copy_until(group, writer)?;
+        self.current = Some((group, writer.row_groups()));
+        self.next = group + 1;
+        Ok(())
+    }
+
+    fn end_current(&mut self, writer: &mut TableWriter) -> Result<(), OutputError> {
+        if let Some((group, first)) = self.current.take() {
+            writer.flush().map_err(parquet_error)?;
+            self.sources.push((hex(self.plan.fingerprints[group]), writer.row_groups() - first));
+        }
+        Ok(())
+    }
+
+    fn copy_until(&mut self, end: usize, writer: &mut TableWriter) -> Result<(), OutputError> {
+        for group in self.next..end {
+            let Step::Reuse { first, count } = self.plan.steps[group] else {
+                unreachable!("a computed row group is started before the ones after it")
+            };
+            let (path, file, metadata) = self.plan.previous.as_ref().expect("reuse comes from a previous file");
+            for g in first..first + count {
+                writer.append_row_group(file, metadata, g, path).map_err(parquet_error)?;
+            }
+            self.sources.push((hex(self.plan.fingerprints[group]), count));
+        }
+        self.next = self.next.max(end);
+        Ok(())
+    }
+
+    /// After the last row: the reused row groups at the end, and the footer's list.
+    pub(crate) fn finish(&mut self, writer: &mut TableWriter) -> Result<(), OutputError> {
+        self.end_current(writer)?;
+        self.copy_until(self.plan.steps.len(), writer)?;
+        let sources = serde_json::to_string(&self.sources).expect("pairs serialize");
+        writer.append_key_value_metadata(KeyValue::new(SOURCES_KEY.to_string(), sources));
+        writer.append_key_value_metadata(KeyValue::new(DEFINITION_KEY.to_string(), self.plan.definition.clone()));
+        Ok(())
+    }
+}

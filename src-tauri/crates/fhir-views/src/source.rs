@@ -1,0 +1,172 @@
+//! Where a view's resources come from, cut into chunks of lines for the evaluating threads: NDJSON files
+//! (an export folder), or a Parquet table Haul wrote (a current dataset's table, read back to each resource's
+//! JSON by `fhir_tables::rebuild`, the same rule that proves a conversion lost nothing).
+
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use fhir_ndjson::{Line, LineReader};
+
+use crate::doc::Keep;
+use crate::run::TablesError;
+
+/// The longest line a view reads (a Group of 10⁵ members is a few MB; more is not a resource a view flattens).
+pub const MAX_LINE: usize = 64 << 20;
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Source<'a> {
+    /// NDJSON(.gz) files of the view's type, read in order.
+    Ndjson(&'a [PathBuf]),
+    /// Row groups of one table of a resource type as `haul convert` writes it, each a source of its own; a
+    /// row's "line" is its number in the table from 1. Only the top-level elements `keep` builds are read
+    /// (the others would be passed over).
+    Table { path: &'a Path, keep: &'a Keep, groups: &'a [usize] },
+}
+
+impl Source<'_> {
+    /// The files, by the index chunks carry (for naming where a failure is).
+    pub(crate) fn paths(&self) -> Vec<PathBuf> {
+        match self {
+            Source::Ndjson(files) => files.to_vec(),
+            Source::Table { path, groups, .. } => vec![path.to_path_buf(); groups.len()],
+        }
+    }
+}
+
+pub(crate) struct Chunk {
+    pub seq: u64,
+    pub file: usize,
+    /// (line number, start, end) in `text`.
+    pub lines: Vec<(u64, usize, usize)>,
+    pub text: Vec<u8>,
+    /// Lines too long to hold: their numbers.
+    pub too_long: Vec<u64>,
+}
+
+/// Fills chunks of about `chunk_bytes` and hands each to `send` in order (`send` says false when nobody
+/// takes them any more); stops early, without error, when `stop` or `cancel` is set.
+pub(crate) fn read_chunks(
+    source: Source<'_>,
+    chunk_bytes: usize,
+    read: &Arc<AtomicU64>,
+    stop: &AtomicBool,
+    cancel: &AtomicBool,
+    send: &mut dyn FnMut(Chunk) -> bool,
+) -> Result<(), TablesError> {
+    let stopped = || stop.load(Ordering::Relaxed) || cancel.load(Ordering::Relaxed);
+    let mut filler = Filler { seq: 0, chunk_bytes, chunk: None };
+    match source {
+        Source::Ndjson(paths) => {
+            for (file_index, path) in paths.iter().enumerate() {
+                let decoded = fhir_ndjson::open_counting(path, read)?;
+                let mut lines = LineReader::with_limit(BufReader::with_capacity(1 << 20, decoded), MAX_LINE);
+                filler.start(file_index);
+                loop {
+                    if stopped() {
+                        return Ok(());
+                    }
+                    let next = lines.next_at().map_err(|e| fhir_ndjson::NdjsonError::read(path, e))?;
+                    let Some((number, _, line)) = next else { break };
+                    match line {
+                        Line::Text(t) if fhir_ndjson::is_blank(t) => {}
+                        Line::Text(t) => filler.push(number, t),
+                        Line::TooLong { .. } => filler.too_long(number),
+                    }
+                    if filler.full() && !send(filler.take(file_index)) {
+                        return Ok(());
+                    }
+                }
+                if !send(filler.take(file_index)) {
+                    return Ok(());
+                }
+            }
+        }
+        Source::Table { path, keep, groups } => {
+            let elements = |name: &str| keep.keeps(name.as_bytes());
+            let starts = group_starts(path)?;
+            for (index, &group) in groups.iter().enumerate() {
+                filler.start(index);
+                let mut number = starts[group];
+                let mut gone = false;
+                fhir_tables::rebuild::read_back_while(path, Some(&elements), Some(vec![group]), &mut |json| {
+                    if stopped() {
+                        return false;
+                    }
+                    number += 1;
+                    read.fetch_add(json.len() as u64 + 1, Ordering::Relaxed);
+                    filler.push(number, json.as_bytes());
+                    if filler.full() && !send(filler.take(index)) {
+                        gone = true;
+                        return false;
+                    }
+                    true
+                })?;
+                if gone || stopped() || !send(filler.take(index)) {
+                    return Ok(());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The rows before each row group of a table.
+fn group_starts(path: &Path) -> Result<Vec<u64>, TablesError> {
+    let unreadable = |message: String| fhir_tables::ConvertError::Read { path: path.display().to_string(), message };
+    let file = std::fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
+    let metadata = parquet::file::metadata::ParquetMetaDataReader::new()
+        .parse_and_finish(&file)
+        .map_err(|e| unreadable(e.to_string()))?;
+    let mut at = 0;
+    Ok(metadata
+        .row_groups()
+        .iter()
+        .map(|g| {
+            let start = at;
+            at += g.num_rows() as u64;
+            start
+        })
+        .collect())
+}
+
+/// The chunk being filled, and the number the next one gets.
+struct Filler {
+    seq: u64,
+    chunk_bytes: usize,
+    chunk: Option<Chunk>,
+}
+
+impl Filler {
+    fn start(&mut self, file: usize) {
+        self.chunk = Some(Chunk { seq: self.seq, file, lines: Vec::new(), text: Vec::new(), too_long: Vec::new() });
+    }
+
+    fn current(&mut self) -> &mut Chunk {
+        self.chunk.as_mut().expect("a chunk is started before lines are pushed")
+    }
+
+    fn push(&mut self, number: u64, line: &[u8]) {
+        let chunk = self.current();
+        let start = chunk.text.len();
+        chunk.text.extend_from_slice(line);
+        chunk.lines.push((number, start, chunk.text.len()));
+    }
+
+    fn too_long(&mut self, number: u64) {
+        self.current().too_long.push(number);
+    }
+
+    fn full(&self) -> bool {
+        self.chunk.as_ref().is_some_and(|c| c.text.len() >= self.chunk_bytes)
+    }
+
+    /// The chunk so far (possibly empty: the writer counts every sequence number), and a fresh one started.
+    fn take(&mut self, file: usize) -> Chunk {
+        let done = self.chunk.take().expect("a chunk is started");
+        self.seq += 1;
+        self.start(file);
+        done
+    }
+}

@@ -1,0 +1,131 @@
+//! A view kept current over a table that changes (`keep_views_current`, as a current dataset keeps its views):
+//! the view rows of unchanged table row groups are copied from the previous file, the others evaluated, and the
+//! file is the same, row for row and in order, as the view made whole over the new table.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use arrow::array::{BooleanArray, RecordBatch, RecordBatchReader};
+use fhir_tables::table_writer::TableWriter;
+use fhir_views::{KeptView, Reuse, TablesOptions, View};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::file::properties::WriterProperties;
+use serde_json::json;
+
+const PER_GROUP: usize = 150;
+
+/// `n` Observations as `haul convert` writes them: one table.
+fn converted(dir: &Path, n: usize) -> PathBuf {
+    let input = dir.join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    let lines: Vec<String> = (0..n)
+        .map(|i| {
+            json!({"resourceType": "Observation", "id": format!("o{i}"), "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": format!("{}-{}", 1000 + i % 37, i % 9),
+                    "display": "A measure"}]},
+                "subject": {"reference": format!("Patient/p{}", i % 50)},
+                "effectiveDateTime": format!("2026-{:02}-{:02}T08:30:00Z", 1 + i % 12, 1 + i % 28),
+                "valueQuantity": {"value": i as f64 / 4.0, "unit": "mg"}})
+            .to_string()
+        })
+        .collect();
+    std::fs::write(input.join("Observation.ndjson"), lines.join("\n")).unwrap();
+    let inputs = fhir_tables::find_inputs(&[input]).unwrap();
+    let out = dir.join("converted");
+    let options = fhir_tables::ConvertOptions { threads: 2, memory_limit: 32 << 20, zstd_level: 3 };
+    let cancel = AtomicBool::new(false);
+    fhir_tables::convert(&inputs, &out, &options, &fhir_tables::Forgetful, &|_| {}, &cancel).unwrap();
+    out.join("Observation.parquet")
+}
+
+/// The table written again with a row group per `PER_GROUP` rows; `edit` may change a group's rows. The same
+/// rows give the same bytes, as the merge's copied row groups keep theirs.
+fn regrouped(from: &Path, to: &Path, edit: &dyn Fn(usize, RecordBatch) -> RecordBatch) -> usize {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(from).unwrap())
+        .unwrap()
+        .with_batch_size(PER_GROUP)
+        .build()
+        .unwrap();
+    let schema = reader.schema();
+    let props = WriterProperties::builder().set_max_row_group_row_count(None).build();
+    let mut writer = TableWriter::new(std::fs::File::create(to).unwrap(), schema, props, 1, 2).unwrap();
+    for (g, batch) in reader.enumerate() {
+        writer.write(edit(g, batch.unwrap())).unwrap();
+    }
+    let groups = writer.row_groups();
+    writer.close().unwrap();
+    groups
+}
+
+fn keep(view: &View, table: &Path, previous: Option<&Path>, out: &Path) -> (PathBuf, Reuse) {
+    let kept = [KeptView { view, table, previous }];
+    let opts = TablesOptions { threads: 2, memory_limit: 32 << 20, ..Default::default() };
+    let mut made = fhir_views::keep_views_current(&kept, out, &opts, &AtomicBool::new(false)).unwrap();
+    let (outcome, reuse) = made.remove(0);
+    assert!(outcome.failure.is_none(), "{outcome:?}");
+    (outcome.files[0].clone(), reuse)
+}
+
+fn all_rows(path: &Path) -> RecordBatch {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path).unwrap()).unwrap().build().unwrap();
+    let schema = reader.schema();
+    let batches: Vec<RecordBatch> = reader.map(Result::unwrap).collect();
+    arrow::compute::concat_batches(&schema, &batches).unwrap()
+}
+
+#[test]
+fn unchanged_row_groups_reuse_their_view_rows_and_the_file_equals_the_view_made_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let source = converted(dir, 1_000);
+    let view = fhir_views::built_in("observation").unwrap();
+    let (before, after) = (dir.join("before.parquet"), dir.join("after.parquet"));
+    let groups = regrouped(&source, &before, &|_, b| b);
+    assert_eq!(groups, 7, "1,000 rows in groups of {PER_GROUP}");
+    // Month two: row group 2 loses every other row; the others are as they were.
+    let every_other = |b: RecordBatch| {
+        let keep: BooleanArray = (0..b.num_rows()).map(|i| Some(i % 2 == 0)).collect();
+        arrow::compute::filter_record_batch(&b, &keep).unwrap()
+    };
+    regrouped(&source, &after, &|g, b| if g == 2 { every_other(b) } else { b });
+
+    let (first, reuse) = keep(&view, &before, None, &dir.join("v1"));
+    assert_eq!(reuse, Reuse { reused_groups: 0, computed_groups: 7 });
+    let (kept, reuse) = keep(&view, &after, Some(&first), &dir.join("v2"));
+    assert_eq!(reuse, Reuse { reused_groups: 6, computed_groups: 1 });
+    let (whole, _) = keep(&view, &after, None, &dir.join("v3"));
+    let (kept_rows, whole_rows) = (all_rows(&kept), all_rows(&whole));
+    assert_eq!(kept_rows.num_rows(), 1_000 - 75);
+    assert_eq!(kept_rows, whole_rows, "the kept view is the view made whole, row for row, in order");
+
+    // Kept once more with nothing changed: everything reused, the same rows.
+    let (again, reuse) = keep(&view, &after, Some(&kept), &dir.join("v4"));
+    assert_eq!(reuse, Reuse { reused_groups: 7, computed_groups: 0 });
+    assert_eq!(all_rows(&again), whole_rows);
+}
+
+#[test]
+fn a_previous_file_of_another_definition_or_not_kept_is_not_reused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let source = converted(dir, 400);
+    let table = dir.join("t.parquet");
+    regrouped(&source, &table, &|_, b| b);
+    let view = fhir_views::built_in("observation").unwrap();
+    let (first, _) = keep(&view, &table, None, &dir.join("v1"));
+
+    let mut definition: serde_json::Value = serde_json::from_str(&view.definition).unwrap();
+    definition["select"][0]["column"][0]["name"] = json!("observation_id");
+    let changed = View::from_json(&definition, "observation").unwrap();
+    let (_, reuse) = keep(&changed, &table, Some(&first), &dir.join("v2"));
+    assert_eq!(reuse.reused_groups, 0, "another definition's rows are not reused");
+
+    // A file `haul tables` made (no list of sources in its footer) is not followed either.
+    let opts = TablesOptions { threads: 2, memory_limit: 32 << 20, ..Default::default() };
+    let made = dir.join("tables");
+    fhir_views::make_tables(&[dir.join("in")], &[view], &made, &opts, &|_| {}, &AtomicBool::new(false)).unwrap();
+    let view = fhir_views::built_in("observation").unwrap();
+    let (kept, reuse) = keep(&view, &table, Some(&made.join("observation.parquet")), &dir.join("v3"));
+    assert_eq!(reuse.reused_groups, 0);
+    assert_eq!(all_rows(&kept), all_rows(&first));
+}
