@@ -3,7 +3,9 @@
     read_tables.py deltalake ROOT TYPE,TYPE,...   the `deltalake` package (delta-rs), local or s3:// (the
                                                   AWS_* environment gives the endpoint and credentials)
     read_tables.py spark ROOT TYPE,TYPE,...       Apache Spark, reading exactly the Parquet files that the
-                                                  table's _delta_log lists as live (replayed here, in Python)
+                                                  table's _delta_log lists as live (replayed here, in Python);
+                                                  from s3://, the log and those files are fetched with boto3
+                                                  first (Spark's s3a connector is a jar these machines lack)
 
 Prints one JSON object: {"tables": {Type: {id: meta.lastUpdated}}, "versions": {Type: version}, "values": {...}}.
 
@@ -52,6 +54,27 @@ def live_files(table):
     return [os.path.join(table, p) for p in files]
 
 
+def fetched_from_s3(root, tables, into):
+    """The tables' logs and live files under s3://bucket/prefix, copied to a local folder as they are."""
+    import boto3
+
+    bucket, _, prefix = root[len("s3://"):].partition("/")
+    s3 = boto3.client("s3")
+    for t in tables:
+        key = f"{prefix}/{t}".strip("/")
+        log = os.path.join(into, t, "_delta_log")
+        os.makedirs(log, exist_ok=True)
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{key}/_delta_log/")
+        for page in pages:
+            for o in page.get("Contents", []):
+                if o["Key"].endswith(".json"):
+                    s3.download_file(bucket, o["Key"], os.path.join(log, os.path.basename(o["Key"])))
+        for path in live_files(os.path.join(into, t)):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            s3.download_file(bucket, f"{key}/{os.path.relpath(path, os.path.join(into, t))}", path)
+    return into
+
+
 def spark_session():
     """A one-thread local Spark in UTC, quiet, small."""
     from pyspark.sql import SparkSession
@@ -68,6 +91,10 @@ def spark_session():
 
 
 def with_spark(root, types):
+    if root.startswith("s3://"):
+        import tempfile
+
+        root = fetched_from_s3(root, types, tempfile.mkdtemp())
     spark = spark_session()
     out = {"tables": {}, "versions": {}, "values": {}}
     for t in types:

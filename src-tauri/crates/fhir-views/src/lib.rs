@@ -7,6 +7,7 @@ pub mod decimal;
 pub mod doc;
 pub mod fhirpath;
 pub mod kept;
+mod make;
 pub mod resource_types;
 pub mod rows;
 mod shared_paths;
@@ -22,8 +23,7 @@ pub mod run;
 
 pub use builtin::{BUILT_IN, ViewFileError, ViewInfo, built_in, check_names, read_view_file, read_view_files};
 pub use kept::{KeptView, Reuse, definition_fingerprint};
+pub use make::{keep_views_current, make_tables};
 pub use output::{ColumnKind, OutValue};
 pub use preview::{TablePreview, preview};
-pub use run::{
-    Format, TablesError, TablesOptions, TablesProgress, ViewFailure, ViewOutcome, keep_views_current, make_tables,
-};
+pub use run::{Format, TablesError, TablesOptions, TablesProgress, ViewFailure, ViewOutcome};

@@ -8,10 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crossbeam_channel::bounded;
-use fhir_ndjson::TypeInput;
 
 use crate::doc::{Doc, DocBuffers};
-use crate::kept::{Following, KeptView, Reuse};
+use crate::kept::Following;
 use crate::output::batch::{BatchBuilder, schema};
 use crate::output::csv::CsvFile;
 use crate::output::parquet::ParquetFile;
@@ -174,84 +173,6 @@ enum Evaluated {
     Failed(ViewFailure),
 }
 
-/// Runs every view over the NDJSON files in `input` (a folder or files), writing under `out`.
-pub fn make_tables(
-    input: &[PathBuf],
-    views: &[View],
-    out: &Path,
-    options: &TablesOptions,
-    progress: &(dyn Fn(&TablesProgress) + Sync),
-    cancel: &AtomicBool,
-) -> Result<Vec<ViewOutcome>, TablesError> {
-    let inputs = match fhir_ndjson::find_inputs(input) {
-        Ok(i) => i,
-        // A folder without NDJSON: every view is an empty table.
-        Err(fhir_ndjson::NdjsonError::NoInput { .. }) => Vec::new(),
-        Err(e) => return Err(e.into()),
-    };
-    std::fs::create_dir_all(out)
-        .map_err(|source| TablesError::OutputFolder { path: out.display().to_string(), source })?;
-    let mut outcomes = Vec::new();
-    for (i, view) in views.iter().enumerate() {
-        if cancel.load(Ordering::Relaxed) {
-            return Err(TablesError::Cancelled);
-        }
-        let of_type = inputs.iter().find(|t| t.resource_type == view.resource);
-        let total = of_type.map_or(0, TypeInput::bytes);
-        let report = |bytes_read, rows| {
-            progress(&TablesProgress {
-                view: view.name.clone(),
-                view_number: i + 1,
-                views: views.len(),
-                bytes_read,
-                bytes_total: total,
-                rows,
-            })
-        };
-        let files: Vec<PathBuf> = of_type.map(|t| t.files.iter().map(|f| f.path.clone()).collect()).unwrap_or_default();
-        outcomes.push(run_view(view, Source::Ndjson(&files), out, options, &report, cancel, None)?);
-    }
-    Ok(outcomes)
-}
-
-/// Keeps views current over Parquet tables as `haul convert` writes them (a current dataset's): each view's
-/// `<view>.parquet` is written under `out`, reusing the rows of table row groups unchanged since its previous
-/// file ([`crate::kept`]). Parquet only, whatever `options.formats` says.
-pub fn keep_views_current(
-    kept: &[KeptView<'_>],
-    out: &Path,
-    options: &TablesOptions,
-    cancel: &AtomicBool,
-) -> Result<Vec<(ViewOutcome, Reuse)>, TablesError> {
-    std::fs::create_dir_all(out)
-        .map_err(|source| TablesError::OutputFolder { path: out.display().to_string(), source })?;
-    let options = TablesOptions { formats: vec![Format::Parquet], ..options.clone() };
-    let mut outcomes = Vec::new();
-    for k in kept {
-        if cancel.load(Ordering::Relaxed) {
-            return Err(TablesError::Cancelled);
-        }
-        let plan = crate::kept::plan(k)?;
-        let (groups, reuse) = (plan.computed(), plan.reuse());
-        let source = Source::Table { path: k.table, keep: &k.view.keep, groups: &groups };
-        let mut outcome = run_view(k.view, source, out, &options, &|_, _| {}, cancel, Some(Following::new(plan)))?;
-        // Reused row groups are counted from the file: the pipeline counts only the rows it evaluated.
-        if let Some(file) = outcome.files.first() {
-            outcome.rows = parquet_rows(file)
-                .map_err(|message| fhir_tables::ConvertError::Read { path: file.display().to_string(), message })?;
-        }
-        outcomes.push((outcome, reuse));
-    }
-    Ok(outcomes)
-}
-
-fn parquet_rows(path: &Path) -> Result<u64, String> {
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let metadata =
-        parquet::file::metadata::ParquetMetaDataReader::new().parse_and_finish(&file).map_err(|e| e.to_string())?;
-    Ok(metadata.file_metadata().num_rows() as u64)
-}
-
 fn partial_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().expect("a file name").to_os_string();
     name.push(".partial");
@@ -284,7 +205,7 @@ fn open_files(
     Ok(files)
 }
 
-fn run_view(
+pub(crate) fn run_view(
     view: &View,
     source: Source<'_>,
     out: &Path,
