@@ -94,7 +94,8 @@ def with_spark(root, types):
     if root.startswith("s3://"):
         import tempfile
 
-        root = fetched_from_s3(root, types, tempfile.mkdtemp())
+        with tempfile.TemporaryDirectory() as local:
+            return with_spark(fetched_from_s3(root, types, local), types)
     spark = spark_session()
     out = {"tables": {}, "versions": {}, "values": {}}
     for t in types:

@@ -61,6 +61,12 @@ async fn two_monthly_runs_are_compared_on_the_history_page() {
     let folder = app.wait_for_text("[data-testid=current-dataset-folder]", "Current datasets").await;
     assert!(Path::new(folder.trim()).join("Patient.parquet").exists(), "{folder}");
     app.shot("current-dataset").await;
+    // The flat views kept beside the tables, listed with their rows.
+    let views = app.wait_for_text("[data-testid=current-dataset-views]", "patient (").await;
+    assert!(views.contains("condition (") && views.contains("observation ("), "{views}");
+    assert!(Path::new(folder.trim()).join("views").join("patient.parquet").exists(), "{folder}");
+    app.execute("document.querySelector('[data-testid=current-dataset]').scrollIntoView()").await;
+    app.shot("current-dataset-views").await;
     app.wait_for("[data-testid=compare-with]").await;
     // The new members' fetch of the later run is its part, not a run to compare with.
     let offered = app.wait_for_text("[data-testid=compare-with]", &format!("{first}: ")).await;

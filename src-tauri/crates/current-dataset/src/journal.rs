@@ -99,6 +99,12 @@ fn finish(dir: &Path, commit: &Commit) -> Result<(), DatasetError> {
         std::fs::rename(&from, &to).map_err(|e| DatasetError::write(&to, e))?;
     }
     sync_dir(dir);
+    // Files moved into a folder of the dataset (`views/`): that folder's entries too.
+    let folders: std::collections::BTreeSet<PathBuf> =
+        commit.replace.iter().filter_map(|n| dir.join(n).parent().map(Path::to_path_buf)).collect();
+    for folder in folders.iter().filter(|f| f.as_path() != dir) {
+        sync_dir(folder);
+    }
     std::fs::remove_dir_all(&staging).map_err(|e| DatasetError::write(&staging, e))
 }
 

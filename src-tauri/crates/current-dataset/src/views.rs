@@ -111,7 +111,10 @@ pub(crate) fn refresh(
     let out = staging.join(VIEWS_DIR);
     let outcomes = fhir_views::keep_views_current(&kept_views, &out, &tables_options, cancel).map_err(|e| match e {
         TablesError::Cancelled => DatasetError::Cancelled,
-        other => DatasetError::write(&out, other),
+        // A table that cannot be read back: what the conversion's errors say.
+        TablesError::Table(e) => DatasetError::Convert(e),
+        TablesError::Input(e) => DatasetError::from(e),
+        TablesError::OutputFolder { .. } => DatasetError::write(&out, e),
     })?;
     for ((view, ..), (outcome, reuse)) in work.iter().zip(outcomes) {
         let failure = outcome.failure.map(|f| f.to_string());

@@ -11,6 +11,7 @@
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use fhir_tables::table_writer::TableWriter;
 use parquet::file::metadata::{KeyValue, PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader};
@@ -41,31 +42,62 @@ pub struct Reuse {
     pub computed_groups: usize,
 }
 
-/// The fingerprint of a view's definition, as files and dataset states record it.
+/// What a view's rows depend on besides its definition and the resources: raise it when the engine starts
+/// making other rows or columns from the same definition, so no kept view reuses rows an older engine made.
+const ENGINE: &str = "haul-views 1";
+
+/// The fingerprint of a view's definition (and of the engine that evaluates it), as files and dataset states
+/// record it.
 pub fn definition_fingerprint(view: &View) -> String {
-    format!("{:032x}", XxHash3_128::oneshot(view.definition.as_bytes()))
+    let mut hasher = XxHash3_128::new();
+    hasher.write(ENGINE.as_bytes());
+    hasher.write(&[0]);
+    hasher.write(view.definition.as_bytes());
+    format!("{:032x}", hasher.finish_128())
 }
 
 fn hex(fp: u128) -> String {
     format!("{fp:032x}")
 }
 
-/// Per row group of the table at `path`: XXH3-128 over the encoded bytes of every column chunk.
-fn group_fingerprints(path: &Path) -> Result<Vec<u128>, TablesError> {
+/// Per row group of the table at `path`: XXH3-128 over the table's schema (a column's meaning, such as JSON
+/// text, lives there) and the encoded bytes of every column chunk, streamed through a fixed buffer: a chunk's
+/// size comes from the file, and one past its end is refused, not allocated.
+fn group_fingerprints(path: &Path, cancel: &AtomicBool) -> Result<Vec<u128>, TablesError> {
     let unreadable = |message: String| fhir_tables::ConvertError::Read { path: path.display().to_string(), message };
     let mut file = File::open(path).map_err(|e| unreadable(e.to_string()))?;
+    let file_len = file.metadata().map_err(|e| unreadable(e.to_string()))?.len();
     let metadata = ParquetMetaDataReader::new().parse_and_finish(&file).map_err(|e| unreadable(e.to_string()))?;
+    // The table's columns as Arrow reads them, with their fields' metadata (which says which columns are JSON
+    // text); not the rest of the footer, which a merge writes anew (the learned shape, the schema's own
+    // metadata) even where no row group changed.
+    let schema = parquet::arrow::parquet_to_arrow_schema(
+        metadata.file_metadata().schema_descr(),
+        metadata.file_metadata().key_value_metadata(),
+    )
+    .map(|s| format!("{:?}", s.fields()))
+    .map_err(|e| unreadable(e.to_string()))?;
     let mut out = Vec::with_capacity(metadata.num_row_groups());
-    let mut bytes = Vec::new();
+    let mut buffer = vec![0u8; 1 << 16];
     for group in metadata.row_groups() {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(TablesError::Cancelled);
+        }
         let mut hasher = XxHash3_128::new();
+        hasher.write(schema.as_bytes());
         for column in group.columns() {
             let (start, len) = column.byte_range();
-            bytes.resize(len as usize, 0);
-            file.seek(SeekFrom::Start(start))
-                .and_then(|_| file.read_exact(&mut bytes))
-                .map_err(|e| unreadable(e.to_string()))?;
-            hasher.write(&bytes);
+            if start.checked_add(len).is_none_or(|end| end > file_len) {
+                return Err(unreadable("a column chunk lies past the end of the file".into()).into());
+            }
+            file.seek(SeekFrom::Start(start)).map_err(|e| unreadable(e.to_string()))?;
+            let mut left = len;
+            while left > 0 {
+                let n = left.min(buffer.len() as u64) as usize;
+                file.read_exact(&mut buffer[..n]).map_err(|e| unreadable(e.to_string()))?;
+                hasher.write(&buffer[..n]);
+                left -= n as u64;
+            }
         }
         out.push(hasher.finish_128());
     }
@@ -102,6 +134,15 @@ impl Plan {
     }
 }
 
+/// Whether a file's Parquet schema is the one a file of `view` gets now (row groups are copied only into a file
+/// of the same schema).
+fn same_columns(metadata: &ParquetMetaData, view: &View) -> bool {
+    let now = crate::output::batch::schema(&view.columns);
+    parquet::arrow::ArrowSchemaConverter::new()
+        .convert(&now)
+        .is_ok_and(|d| *d.root_schema() == *metadata.file_metadata().schema_descr().root_schema())
+}
+
 /// The previous file's list of sources, when it was made by the same definition.
 fn previous_sources(metadata: &ParquetMetaData, definition: &str) -> Option<Vec<(String, usize)>> {
     let kv = metadata.file_metadata().key_value_metadata()?;
@@ -112,17 +153,19 @@ fn previous_sources(metadata: &ParquetMetaData, definition: &str) -> Option<Vec<
     serde_json::from_str(value(SOURCES_KEY)?).ok()
 }
 
-pub(crate) fn plan(kept: &KeptView<'_>) -> Result<Plan, TablesError> {
-    let fingerprints = group_fingerprints(kept.table)?;
+pub(crate) fn plan(kept: &KeptView<'_>, cancel: &AtomicBool) -> Result<Plan, TablesError> {
+    let fingerprints = group_fingerprints(kept.table, cancel)?;
     let definition = definition_fingerprint(kept.view);
     let mut steps = vec![Step::Compute; fingerprints.len()];
     let mut previous = None;
-    // A previous file that cannot be read is only not reused: the view is computed whole.
+    // A previous file that cannot be read, or whose columns are not the ones this view writes now, is only
+    // not reused: the view is computed whole.
     if let Some(path) = kept.previous
         && let Ok(file) = File::open(path)
         && let Ok(metadata) =
             ParquetMetaDataReader::new().with_page_index_policy(PageIndexPolicy::Optional).parse_and_finish(&file)
         && let Some(sources) = previous_sources(&metadata, &definition)
+        && same_columns(&metadata, kept.view)
     {
         let mut by_fingerprint = std::collections::HashMap::new();
         let mut first = 0;
@@ -185,7 +228,8 @@ impl Following {
     fn copy_until(&mut self, end: usize, writer: &mut TableWriter) -> Result<(), OutputError> {
         for group in self.next..end {
             let Step::Reuse { first, count } = self.plan.steps[group] else {
-                unreachable!("a computed row group is started before the ones after it")
+                // Every computed row group sends at least one (perhaps empty) chunk, so it is started in turn.
+                return Err(OutputError::Parquet(format!("the rows of the table's row group {group} never came")));
             };
             let (path, file, metadata) = self.plan.previous.as_ref().expect("reuse comes from a previous file");
             for g in first..first + count {

@@ -1,6 +1,6 @@
-//! Views over a folder of NDJSON: for each view, its resource type's files are read once, resources
-//! evaluated on every core, rows written in file order to each format. Files are written beside their final
-//! names and renamed at the end, so a view that fails replaces nothing.
+//! One view's pipeline: its source (NDJSON files, or a table's row groups) read once, resources evaluated on
+//! every core, rows written in the source's order to each format. Files are written beside their final names
+//! and renamed at the end, so a view that fails replaces nothing.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

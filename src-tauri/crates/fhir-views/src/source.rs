@@ -96,7 +96,12 @@ pub(crate) fn read_chunks(
                     }
                     number += 1;
                     read.fetch_add(json.len() as u64 + 1, Ordering::Relaxed);
-                    filler.push(number, json.as_bytes());
+                    // The same limit as a line of NDJSON: such a resource is passed over (and counted) alike.
+                    if json.len() > MAX_LINE {
+                        filler.too_long(number);
+                    } else {
+                        filler.push(number, json.as_bytes());
+                    }
                     if filler.full() && !send(filler.take(index)) {
                         gone = true;
                         return false;

@@ -15,7 +15,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::json;
 
 use crate::months::{full_update, incremental_update};
-use crate::world::{World, stamp, write_export};
+use crate::world::{World, dataset_contents, stamp, write_export};
 
 fn options() -> ConvertOptions {
     ConvertOptions { threads: 2, memory_limit: 64 << 20, zstd_level: 1 }
@@ -104,8 +104,7 @@ fn kept_views_equal_the_views_of_a_full_export_every_month_and_after_a_rebuild()
     let report = dataset.rebuild(&chain, &options(), &cancel).unwrap();
     assert_eq!(report.views.len(), 3, "{report:?}");
     assert_views(&data, &w, present, &scratch, "after the rebuild");
-    drop(dataset);
-    assert!(!data.join("views").join("patient.parquet.partial").exists());
+    assert!(!data.join(".next").exists(), "nothing left in staging");
 }
 
 /// An incremental export that changes one Observation and nothing else (no member list: nobody leaves).
@@ -165,4 +164,36 @@ fn a_view_whose_table_did_not_change_is_kept_and_views_no_longer_asked_for_or_fa
     assert_eq!(kept, ["observation", "patient"]);
     // The update itself went through: the tables are at export 3.
     assert_eq!(dataset.state().last().unwrap().export_id, 3);
+}
+
+#[test]
+fn after_a_small_change_the_view_rows_of_the_row_groups_the_merge_copied_are_reused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (exports, data, scratch) = (tmp.path().join("exports"), tmp.path().join("dataset"), tmp.path().join("s"));
+    let cancel = AtomicBool::new(false);
+    // Small row groups (a 32 MB limit) over 90,000 Observations: the table has several.
+    let small = ConvertOptions { threads: 2, memory_limit: 32 << 20, zstd_level: 1 };
+    let w = World::new(1000, 120);
+    let mut dataset = Dataset::open(&data).unwrap();
+    dataset.keep_views(built_in(&["observation"]));
+    let first = full_update(&w, &exports, 1);
+    dataset.apply(&first, &small, &cancel).unwrap();
+    let table = std::fs::File::open(data.join("Observation.parquet")).unwrap();
+    let groups = parquet::file::reader::SerializedFileReader::new(table).unwrap();
+    use parquet::file::reader::FileReader;
+    assert!(groups.metadata().num_row_groups() >= 3, "{} row groups", groups.metadata().num_row_groups());
+
+    let report = dataset.apply(&one_change(&w, &exports, 2, &first.transaction_time), &small, &cancel).unwrap();
+    let obs = report.views.iter().find(|v| v.view == "observation").unwrap();
+    assert!(obs.recomputed && obs.reused_groups >= 2 && obs.computed_groups >= 1, "{obs:?}");
+    // The kept view equals the view made over the dataset's resources written out as an export.
+    let resources: Vec<_> = dataset_contents(&data).into_values().collect();
+    let export = write_export(&scratch.join("now"), &resources, &[]);
+    let opts = TablesOptions { threads: 2, memory_limit: 64 << 20, ..Default::default() };
+    let views = built_in(&["observation"]);
+    fhir_views::make_tables(&[export], &views, &scratch.join("t"), &opts, &|_| {}, &cancel).unwrap();
+    let made = rows_of(&scratch.join("t").join("observation.parquet"));
+    assert_eq!(made.len(), w.state().keys().filter(|(t, _)| t == "Observation").count());
+    assert_eq!(rows_of(&data.join("views").join("observation.parquet")), made);
+    assert!(made.iter().any(|r| r.contains("amended")), "the changed Observation's new status is in the view");
 }

@@ -138,8 +138,8 @@ pub struct RowBlock {
 /// A file being written for one view, beside its final name until [`TableFile::finish`].
 pub trait TableFile: Send {
     fn write(&mut self, block: &RowBlock) -> Result<(), OutputError>;
-    /// The rows of the input's `source`-th file (or table row group) begin; a file that follows its input's
-    /// parts ([`crate::kept`]) ends a row group here.
+    /// The rows of the source's `source`-th part begin (its `source`-th file, or the `source`-th of the table
+    /// row groups evaluated); a file that follows its table's row groups ([`crate::kept`]) ends one here.
     fn start_source(&mut self, _source: usize) -> Result<(), OutputError> {
         Ok(())
     }

@@ -129,3 +129,27 @@ fn a_previous_file_of_another_definition_or_not_kept_is_not_reused() {
     assert_eq!(reuse.reused_groups, 0);
     assert_eq!(all_rows(&kept), all_rows(&first));
 }
+
+#[test]
+fn row_groups_that_give_no_rows_are_followed_too_and_the_previous_file_may_be_the_output_itself() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let source = converted(dir, 1_000);
+    let (before, after) = (dir.join("before.parquet"), dir.join("after.parquet"));
+    regrouped(&source, &before, &|_, b| b);
+    let first_row = |b: RecordBatch| b.slice(0, 1);
+    regrouped(&source, &after, &|g, b| if g == 2 { first_row(b) } else { b });
+    // Rows from table row groups 0 and 4 only: the others make none.
+    let definition = json!({"resourceType": "ViewDefinition", "name": "few", "resource": "Observation",
+        "select": [{"column": [{"name": "id", "path": "id"}]}], "where": [{"path": "id = 'o3' or id = 'o700'"}]});
+    let view = View::from_json(&definition, "few").unwrap();
+    let out = dir.join("views");
+    let (file, _) = keep(&view, &before, None, &out);
+    let (again, reuse) = keep(&view, &after, Some(&file), &out);
+    assert_eq!(again, file, "written over the file it reused");
+    assert_eq!(reuse, Reuse { reused_groups: 6, computed_groups: 1 });
+    let (whole, _) = keep(&view, &after, None, &dir.join("whole"));
+    let rows = all_rows(&again);
+    assert_eq!(rows.num_rows(), 2);
+    assert_eq!(rows, all_rows(&whole));
+}
