@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use fhir_tables::ConvertOptions;
-use fhir_views::{Format, KeptView, TablesError, TablesOptions, View};
+use fhir_views::{KeptView, TablesError, TablesOptions, View};
 use serde::{Deserialize, Serialize};
 
 use crate::error::DatasetError;
@@ -73,7 +73,8 @@ pub(crate) fn refresh(
 ) -> Result<Vec<ViewChange>, DatasetError> {
     let mut kept: BTreeMap<String, KeptViewState> = BTreeMap::new();
     let mut changes = Vec::new();
-    let mut work: Vec<(&View, PathBuf, Option<PathBuf>)> = Vec::new();
+    // (view, its table, its previous file, its definition's fingerprint)
+    let mut work: Vec<(&View, PathBuf, Option<PathBuf>, String)> = Vec::new();
     for view in views.iter().filter(|v| state.tables.contains_key(&v.resource)) {
         let definition = fhir_views::definition_fingerprint(view);
         let table = format!("{}.parquet", view.resource);
@@ -96,18 +97,14 @@ pub(crate) fn refresh(
             _ => {
                 let from = if replaced.contains(&view.resource) { staging } else { dir };
                 let previous = dir.join(file_name(&view.name));
-                work.push((view, from.join(table), previous.is_file().then_some(previous)));
+                work.push((view, from.join(table), previous.is_file().then_some(previous), definition));
             }
         }
     }
-    let tables_options = TablesOptions {
-        threads: options.threads.max(1),
-        memory_limit: options.memory_limit,
-        formats: vec![Format::Parquet],
-        csv_bom: false,
-    };
+    let tables_options =
+        TablesOptions { threads: options.threads.max(1), memory_limit: options.memory_limit, ..Default::default() };
     let kept_views: Vec<KeptView<'_>> =
-        work.iter().map(|(view, table, previous)| KeptView { view, table, previous: previous.as_deref() }).collect();
+        work.iter().map(|(view, table, previous, _)| KeptView { view, table, previous: previous.as_deref() }).collect();
     let out = staging.join(VIEWS_DIR);
     let outcomes = fhir_views::keep_views_current(&kept_views, &out, &tables_options, cancel).map_err(|e| match e {
         TablesError::Cancelled => DatasetError::Cancelled,
@@ -116,17 +113,13 @@ pub(crate) fn refresh(
         TablesError::Input(e) => DatasetError::from(e),
         TablesError::OutputFolder { .. } => DatasetError::write(&out, e),
     })?;
-    for ((view, ..), (outcome, reuse)) in work.iter().zip(outcomes) {
+    for ((view, _, _, definition), (outcome, reuse)) in work.iter().zip(outcomes) {
         let failure = outcome.failure.map(|f| f.to_string());
         if failure.is_none() {
             commit.replace.push(file_name(&view.name));
             kept.insert(
                 view.name.clone(),
-                KeptViewState {
-                    resource: view.resource.clone(),
-                    rows: outcome.rows,
-                    definition: fhir_views::definition_fingerprint(view),
-                },
+                KeptViewState { resource: view.resource.clone(), rows: outcome.rows, definition: definition.clone() },
             );
         }
         changes.push(ViewChange {

@@ -62,8 +62,8 @@ fn hex(fp: u128) -> String {
 
 /// Per row group of the table at `path`: XXH3-128 over the table's schema (a column's meaning, such as JSON
 /// text, lives there) and the encoded bytes of every column chunk, streamed through a fixed buffer: a chunk's
-/// size comes from the file, and one past its end is refused, not allocated.
-fn group_fingerprints(path: &Path, cancel: &AtomicBool) -> Result<Vec<u128>, TablesError> {
+/// size comes from the file, and one past its end is refused, not allocated. With each, the rows before it.
+fn group_fingerprints(path: &Path, cancel: &AtomicBool) -> Result<Vec<(u128, u64)>, TablesError> {
     let unreadable = |message: String| fhir_tables::ConvertError::Read { path: path.display().to_string(), message };
     let mut file = File::open(path).map_err(|e| unreadable(e.to_string()))?;
     let file_len = file.metadata().map_err(|e| unreadable(e.to_string()))?.len();
@@ -78,6 +78,7 @@ fn group_fingerprints(path: &Path, cancel: &AtomicBool) -> Result<Vec<u128>, Tab
     .map(|s| format!("{:?}", s.fields()))
     .map_err(|e| unreadable(e.to_string()))?;
     let mut out = Vec::with_capacity(metadata.num_row_groups());
+    let mut rows_before = 0u64;
     let mut buffer = vec![0u8; 1 << 16];
     for group in metadata.row_groups() {
         if cancel.load(Ordering::Relaxed) {
@@ -99,7 +100,8 @@ fn group_fingerprints(path: &Path, cancel: &AtomicBool) -> Result<Vec<u128>, Tab
                 left -= n as u64;
             }
         }
-        out.push(hasher.finish_128());
+        out.push((hasher.finish_128(), rows_before));
+        rows_before += group.num_rows() as u64;
     }
     Ok(out)
 }
@@ -117,6 +119,8 @@ enum Step {
 
 pub struct Plan {
     fingerprints: Vec<u128>,
+    /// Per table row group, the rows before it (a row's number in the table names it in errors).
+    rows_before: Vec<u64>,
     steps: Vec<Step>,
     previous: Option<(PathBuf, File, ParquetMetaData)>,
     definition: String,
@@ -126,6 +130,11 @@ impl Plan {
     /// The table row groups to read back and evaluate, in order.
     pub(crate) fn computed(&self) -> Vec<usize> {
         self.steps.iter().enumerate().filter(|(_, s)| **s == Step::Compute).map(|(g, _)| g).collect()
+    }
+
+    /// The table row groups to read back and evaluate, each with the rows before it.
+    pub(crate) fn to_read(&self) -> Vec<(usize, u64)> {
+        self.computed().into_iter().map(|g| (g, self.rows_before[g])).collect()
     }
 
     pub(crate) fn reuse(&self) -> Reuse {
@@ -154,7 +163,8 @@ fn previous_sources(metadata: &ParquetMetaData, definition: &str) -> Option<Vec<
 }
 
 pub(crate) fn plan(kept: &KeptView<'_>, cancel: &AtomicBool) -> Result<Plan, TablesError> {
-    let fingerprints = group_fingerprints(kept.table, cancel)?;
+    let (fingerprints, rows_before): (Vec<u128>, Vec<u64>) =
+        group_fingerprints(kept.table, cancel)?.into_iter().unzip();
     let definition = definition_fingerprint(kept.view);
     let mut steps = vec![Step::Compute; fingerprints.len()];
     let mut previous = None;
@@ -182,7 +192,7 @@ pub(crate) fn plan(kept: &KeptView<'_>, cancel: &AtomicBool) -> Result<Plan, Tab
             previous = Some((path.to_path_buf(), file, metadata));
         }
     }
-    Ok(Plan { fingerprints, steps, previous, definition })
+    Ok(Plan { fingerprints, rows_before, steps, previous, definition })
 }
 
 /// The writer's side of a plan: ends a view row group where a computed table row group ends, and copies the

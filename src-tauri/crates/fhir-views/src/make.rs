@@ -71,7 +71,7 @@ pub fn keep_views_current(
             return Err(TablesError::Cancelled);
         }
         let plan = crate::kept::plan(k, cancel)?;
-        let (groups, reuse) = (plan.computed(), plan.reuse());
+        let (groups, reuse) = (plan.to_read(), plan.reuse());
         let source = Source::Table { path: k.table, keep: &k.view.keep, groups: &groups };
         let mut outcome = run_view(k.view, source, out, &options, &|_, _| {}, cancel, Some(Following::new(plan)))?;
         // Reused row groups are counted from the file: the pipeline counts only the rows it evaluated.

@@ -19,10 +19,10 @@ pub const MAX_LINE: usize = 64 << 20;
 pub(crate) enum Source<'a> {
     /// NDJSON(.gz) files of the view's type, read in order.
     Ndjson(&'a [PathBuf]),
-    /// Row groups of one table of a resource type as `haul convert` writes it, each a source of its own; a
-    /// row's "line" is its number in the table from 1. Only the top-level elements `keep` builds are read
-    /// (the others would be passed over).
-    Table { path: &'a Path, keep: &'a Keep, groups: &'a [usize] },
+    /// Row groups of one table of a resource type as `haul convert` writes it, each a source of its own,
+    /// given with the rows before it: a row's "line" is its number in the table from 1. Only the top-level
+    /// elements `keep` builds are read (the others would be passed over).
+    Table { path: &'a Path, keep: &'a Keep, groups: &'a [(usize, u64)] },
 }
 
 impl Source<'_> {
@@ -85,10 +85,9 @@ pub(crate) fn read_chunks(
         }
         Source::Table { path, keep, groups } => {
             let elements = |name: &str| keep.keeps(name.as_bytes());
-            let starts = group_starts(path)?;
-            for (index, &group) in groups.iter().enumerate() {
+            for (index, &(group, rows_before)) in groups.iter().enumerate() {
                 filler.start(index);
-                let mut number = starts[group];
+                let mut number = rows_before;
                 let mut gone = false;
                 fhir_tables::rebuild::read_back_while(path, Some(&elements), Some(vec![group]), &mut |json| {
                     if stopped() {
@@ -115,25 +114,6 @@ pub(crate) fn read_chunks(
         }
     }
     Ok(())
-}
-
-/// The rows before each row group of a table.
-fn group_starts(path: &Path) -> Result<Vec<u64>, TablesError> {
-    let unreadable = |message: String| fhir_tables::ConvertError::Read { path: path.display().to_string(), message };
-    let file = std::fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
-    let metadata = parquet::file::metadata::ParquetMetaDataReader::new()
-        .parse_and_finish(&file)
-        .map_err(|e| unreadable(e.to_string()))?;
-    let mut at = 0;
-    Ok(metadata
-        .row_groups()
-        .iter()
-        .map(|g| {
-            let start = at;
-            at += g.num_rows() as u64;
-            start
-        })
-        .collect())
 }
 
 /// The chunk being filled, and the number the next one gets.
