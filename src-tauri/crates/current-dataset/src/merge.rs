@@ -244,6 +244,36 @@ fn writer_for(
     TableWriter::new(file, schema, props, row_group_bytes, options.threads).map_err(|e| DatasetError::write(out, e))
 }
 
+/// Follows the old rows into the new table's row groups (`TableWriter` encodes what waits as one row group
+/// once it is large enough, on a flush, or before a copied row group).
+struct KeptRowsTrail {
+    done: fhir_views::KeptRows,
+    /// The old row groups (first, last) of the rows waiting in the writer.
+    waiting: Option<(usize, usize)>,
+}
+
+impl KeptRowsTrail {
+    fn new(previous: Vec<String>) -> KeptRowsTrail {
+        KeptRowsTrail { done: fhir_views::KeptRows { previous, groups: Vec::new() }, waiting: None }
+    }
+
+    /// Rows of old row group `g` were written; the writer's row groups went from `before` to `after`.
+    fn rows(&mut self, g: usize, before: usize, after: usize) {
+        let (first, _) = self.waiting.unwrap_or((g, g));
+        self.waiting = Some((first, g));
+        self.flushed(before, after);
+    }
+
+    /// The writer's row groups went from `before` to `after`: what waited became row group `before`.
+    fn flushed(&mut self, before: usize, after: usize) {
+        if after > before
+            && let Some((first, last)) = self.waiting.take()
+        {
+            self.done.groups.push((before, first, last + 1));
+        }
+    }
+}
+
 /// Where the kept rows go: a table of the target schema, or (slow path) JSON lines to convert.
 enum Sink {
     Table(Box<TableWriter>),
@@ -317,17 +347,43 @@ pub(crate) fn merge_table(
         let may_copy = matches!(sink, Sink::Table(_)) && !widened;
         let (tx, rx) = crate::queue::bounded::<OldPart>(merge_row_group_bytes(options)?);
         let copy_from = File::open(table.path).map_err(|e| DatasetError::read(table.path, e))?;
+        // Which new row groups hold only kept rows, and of which old ones: a view kept over the table takes
+        // their rows from its previous file rather than evaluating them (`fhir_views::KeptRows`).
+        let mut kept = match (&sink, may_copy) {
+            (Sink::Table(_), true) => Some(KeptRowsTrail::new(
+                fhir_views::kept::row_group_fingerprints(table.path, cancel)
+                    .map_err(|e| DatasetError::read(table.path, e))?,
+            )),
+            _ => None,
+        };
         std::thread::scope(|scope| {
             let reader =
                 scope.spawn(|| send_old_rows(table, m, &mut incoming, &mut change, widen_to, may_copy, cancel, tx));
             let mut written = Ok(());
             while let Some(part) = rx.recv() {
                 written = match (part, &mut sink) {
-                    (OldPart::Rows(batch), sink) => sink.put(batch, &m.out),
-                    (OldPart::Copy(g), Sink::Table(writer)) => writer
-                        .append_row_group(&copy_from, table.metadata.metadata(), g, table.path)
-                        .map(|_| ())
-                        .map_err(|e| DatasetError::write(&m.out, e)),
+                    (OldPart::Rows(batch, g), Sink::Table(writer)) => {
+                        let before = writer.row_groups();
+                        let empty = batch.num_rows() == 0;
+                        let done = writer.write(batch).map_err(|e| DatasetError::write(&m.out, e));
+                        if let Some(k) = kept.as_mut().filter(|_| !empty) {
+                            k.rows(g, before, writer.row_groups());
+                        }
+                        done
+                    }
+                    (OldPart::Rows(batch, _), sink) => sink.put(batch, &m.out),
+                    (OldPart::Copy(g), Sink::Table(writer)) => {
+                        let before = writer.row_groups();
+                        let done = writer
+                            .append_row_group(&copy_from, table.metadata.metadata(), g, table.path)
+                            .map(|_| ())
+                            .map_err(|e| DatasetError::write(&m.out, e));
+                        if let Some(k) = kept.as_mut() {
+                            // Rows waiting were encoded first, as a row group of their own.
+                            k.flushed(before, writer.row_groups() - 1);
+                        }
+                        done
+                    }
                     (OldPart::Copy(_), Sink::Lines(..)) => unreachable!("rows that go as JSON lines are never copied"),
                 };
                 if written.is_err() {
@@ -339,6 +395,14 @@ pub(crate) fn merge_table(
                 reader.join().unwrap_or_else(|_| Err(DatasetError::read(table.path, "the reading thread stopped")));
             written.and(read)
         })?;
+        // The kept rows end their row group here: the incoming rows never share one with them.
+        if let (Some(k), Sink::Table(writer)) = (kept.as_mut(), &mut sink) {
+            let before = writer.row_groups();
+            writer.flush().map_err(|e| DatasetError::write(&m.out, e))?;
+            k.flushed(before, writer.row_groups());
+            let value = serde_json::to_string(&k.done).expect("the list serializes");
+            writer.append_key_value_metadata(KeyValue::new(fhir_views::KEPT_ROWS_KEY.to_string(), value));
+        }
     }
     let mut incoming_left = 0u64;
     if let (Some(table), Some(path), Some(incoming)) = (new.as_mut(), m.incoming.as_deref(), incoming.as_ref()) {

@@ -27,9 +27,10 @@ use crate::merge::{BATCH_ROWS, Incoming, TableChange, TableMerge, ids_and_times,
 use crate::owner::{owner_columns, patients_of};
 use crate::queue::Sender;
 
-/// What the reading thread hands the writer: rows to encode, or a row group to copy as it is.
+/// What the reading thread hands the writer: rows to encode (with the row group they come from), or a row
+/// group to copy as it is.
 pub(crate) enum OldPart {
-    Rows(RecordBatch),
+    Rows(RecordBatch, usize),
     Copy(usize),
 }
 
@@ -120,7 +121,7 @@ pub(crate) fn send_old_rows(
                 None => batch,
             };
             let bytes = batch.get_array_memory_size();
-            if !tx.send(OldPart::Rows(batch), bytes) {
+            if !tx.send(OldPart::Rows(batch, g), bytes) {
                 return Ok(());
             }
         }

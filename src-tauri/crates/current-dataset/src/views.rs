@@ -43,9 +43,10 @@ pub struct ViewChange {
     pub rows: u64,
     /// Made again (its table or its definition changed), or kept as it was.
     pub recomputed: bool,
-    /// When made again: table row groups whose view rows were copied from the previous file, and those
-    /// evaluated.
+    /// When made again: table row groups whose view rows were copied from the previous file, those of rows
+    /// the merge kept whose view rows were taken from it by id, and those evaluated.
     pub reused_groups: usize,
+    pub derived_groups: usize,
     pub computed_groups: usize,
     /// Why the view could not be computed: its file is then taken out rather than left behind the tables.
     pub failure: Option<String>,
@@ -89,6 +90,7 @@ pub(crate) fn refresh(
                     rows: k.rows,
                     recomputed: false,
                     reused_groups: 0,
+                    derived_groups: 0,
                     computed_groups: 0,
                     failure: None,
                 });
@@ -128,6 +130,7 @@ pub(crate) fn refresh(
             rows: if failure.is_none() { outcome.rows } else { 0 },
             recomputed: true,
             reused_groups: reuse.reused_groups,
+            derived_groups: reuse.derived_groups,
             computed_groups: reuse.computed_groups,
             failure,
         });

@@ -13,10 +13,12 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use arrow::datatypes::{DataType, SchemaRef};
 use fhir_tables::table_writer::TableWriter;
 use parquet::file::metadata::{KeyValue, PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader};
 use twox_hash::XxHash3_128;
 
+use crate::derive::{KEPT_ROWS_KEY, KeptRows};
 use crate::output::OutputError;
 use crate::run::TablesError;
 use crate::view::View;
@@ -38,6 +40,8 @@ pub struct KeptView<'a> {
 pub struct Reuse {
     /// Table row groups whose view rows were copied from the previous file.
     pub reused_groups: usize,
+    /// Table row groups of rows the merge kept, whose view rows were taken from the previous file by id.
+    pub derived_groups: usize,
     /// Table row groups read back and evaluated.
     pub computed_groups: usize,
 }
@@ -60,10 +64,24 @@ fn hex(fp: u128) -> String {
     format!("{fp:032x}")
 }
 
+/// The fingerprints of the table's row groups, as a view's footer lists them (a merge names the row groups its
+/// kept rows come from by them: [`crate::derive::KeptRows`]).
+pub fn row_group_fingerprints(path: &Path, cancel: &AtomicBool) -> Result<Vec<String>, TablesError> {
+    Ok(group_fingerprints(path, cancel)?.groups.iter().map(|g| hex(g.0)).collect())
+}
+
+/// What the plan reads from a table.
+struct TableGroups {
+    /// Per row group: fingerprint, rows before it, whether its `id` column has no null (by its statistics).
+    groups: Vec<(u128, u64, bool)>,
+    /// What the merge that wrote the table says of its kept rows.
+    kept_rows: Option<KeptRows>,
+}
+
 /// Per row group of the table at `path`: XXH3-128 over the table's schema (a column's meaning, such as JSON
 /// text, lives there) and the encoded bytes of every column chunk, streamed through a fixed buffer: a chunk's
 /// size comes from the file, and one past its end is refused, not allocated. With each, the rows before it.
-fn group_fingerprints(path: &Path, cancel: &AtomicBool) -> Result<Vec<(u128, u64)>, TablesError> {
+fn group_fingerprints(path: &Path, cancel: &AtomicBool) -> Result<TableGroups, TablesError> {
     let unreadable = |message: String| fhir_tables::ConvertError::Read { path: path.display().to_string(), message };
     let mut file = File::open(path).map_err(|e| unreadable(e.to_string()))?;
     let file_len = file.metadata().map_err(|e| unreadable(e.to_string()))?.len();
@@ -77,6 +95,12 @@ fn group_fingerprints(path: &Path, cancel: &AtomicBool) -> Result<Vec<(u128, u64
     )
     .map(|s| format!("{:?}", s.fields()))
     .map_err(|e| unreadable(e.to_string()))?;
+    let kept_rows = metadata
+        .file_metadata()
+        .key_value_metadata()
+        .and_then(|kv| kv.iter().find(|k| k.key == KEPT_ROWS_KEY))
+        .and_then(|k| serde_json::from_str::<KeptRows>(k.value.as_deref()?).ok());
+    let id_column = metadata.file_metadata().schema_descr().columns().iter().position(|c| c.path().string() == "id");
     let mut out = Vec::with_capacity(metadata.num_row_groups());
     let mut rows_before = 0u64;
     let mut buffer = vec![0u8; 1 << 16];
@@ -100,10 +124,12 @@ fn group_fingerprints(path: &Path, cancel: &AtomicBool) -> Result<Vec<(u128, u64
                 left -= n as u64;
             }
         }
-        out.push((hasher.finish_128(), rows_before));
+        let ids_whole =
+            id_column.is_some_and(|c| group.column(c).statistics().and_then(|s| s.null_count_opt()) == Some(0));
+        out.push((hasher.finish_128(), rows_before, ids_whole));
         rows_before += group.num_rows() as u64;
     }
-    Ok(out)
+    Ok(TableGroups { groups: out, kept_rows })
 }
 
 /// What to do for each table row group.
@@ -113,6 +139,11 @@ enum Step {
     Reuse {
         first: usize,
         count: usize,
+    },
+    /// Take the rows of kept resources from view row groups `first..end` of the previous file ([`crate::derive`]).
+    Derive {
+        first: usize,
+        end: usize,
     },
     Compute,
 }
@@ -124,6 +155,10 @@ pub struct Plan {
     steps: Vec<Step>,
     previous: Option<(PathBuf, File, ParquetMetaData)>,
     definition: String,
+    table: PathBuf,
+    /// The view's id column (rows are derived only with one), and its Arrow schema.
+    key: Option<usize>,
+    schema: SchemaRef,
 }
 
 impl Plan {
@@ -139,7 +174,12 @@ impl Plan {
 
     pub(crate) fn reuse(&self) -> Reuse {
         let computed = self.computed().len();
-        Reuse { reused_groups: self.steps.len() - computed, computed_groups: computed }
+        let derived = self.steps.iter().filter(|s| matches!(s, Step::Derive { .. })).count();
+        Reuse {
+            reused_groups: self.steps.len() - computed - derived,
+            derived_groups: derived,
+            computed_groups: computed,
+        }
     }
 }
 
@@ -163,8 +203,12 @@ fn previous_sources(metadata: &ParquetMetaData, definition: &str) -> Option<Vec<
 }
 
 pub(crate) fn plan(kept: &KeptView<'_>, cancel: &AtomicBool) -> Result<Plan, TablesError> {
-    let (fingerprints, rows_before): (Vec<u128>, Vec<u64>) =
-        group_fingerprints(kept.table, cancel)?.into_iter().unzip();
+    let table = group_fingerprints(kept.table, cancel)?;
+    let fingerprints: Vec<u128> = table.groups.iter().map(|g| g.0).collect();
+    let rows_before: Vec<u64> = table.groups.iter().map(|g| g.1).collect();
+    let schema = crate::output::batch::schema(&kept.view.columns);
+    // Text, one value a row: the id as the table has it.
+    let key = crate::derive::key_column(kept.view).filter(|&c| *schema.field(c).data_type() == DataType::Utf8);
     let definition = definition_fingerprint(kept.view);
     let mut steps = vec![Step::Compute; fingerprints.len()];
     let mut previous = None;
@@ -189,10 +233,41 @@ pub(crate) fn plan(kept: &KeptView<'_>, cancel: &AtomicBool) -> Result<Plan, Tab
                     *step = Step::Reuse { first, count };
                 }
             }
+            if let (Some(_), Some(kept_rows)) = (key, &table.kept_rows) {
+                for &(g, a, b) in &kept_rows.groups {
+                    if steps.get(g) == Some(&Step::Compute)
+                        && table.groups[g].2
+                        && let Some((first, end)) = view_groups_of(&kept_rows.previous, a, b, &by_fingerprint)
+                    {
+                        steps[g] = Step::Derive { first, end };
+                    }
+                }
+            }
             previous = Some((path.to_path_buf(), file, metadata));
         }
     }
-    Ok(Plan { fingerprints, rows_before, steps, previous, definition })
+    Ok(Plan { fingerprints, rows_before, steps, previous, definition, table: kept.table.to_path_buf(), key, schema })
+}
+
+/// The previous file's row groups made from the previous table's row groups `a..b`, when it has them all, one
+/// after the other.
+fn view_groups_of(
+    previous: &[String],
+    a: usize,
+    b: usize,
+    by_fingerprint: &std::collections::HashMap<String, (usize, usize)>,
+) -> Option<(usize, usize)> {
+    let fps = previous.get(a..b).filter(|f| !f.is_empty())?;
+    let (first, _) = *by_fingerprint.get(&fps[0])?;
+    let mut end = first;
+    for fp in fps {
+        let &(f, count) = by_fingerprint.get(fp)?;
+        if f != end {
+            return None;
+        }
+        end = f + count;
+    }
+    Some((first, end))
 }
 
 /// The writer's side of a plan: ends a view row group where a computed table row group ends, and copies the
@@ -237,15 +312,29 @@ impl Following {
 
     fn copy_until(&mut self, end: usize, writer: &mut TableWriter) -> Result<(), OutputError> {
         for group in self.next..end {
-            let Step::Reuse { first, count } = self.plan.steps[group] else {
+            let (path, file, metadata) = match (&self.plan.previous, self.plan.steps[group]) {
+                (Some(previous), Step::Reuse { .. } | Step::Derive { .. }) => previous,
                 // Every computed row group sends at least one (perhaps empty) chunk, so it is started in turn.
-                return Err(OutputError::Parquet(format!("the rows of the table's row group {group} never came")));
+                _ => return Err(OutputError::Parquet(format!("the rows of the table's row group {group} never came"))),
             };
-            let (path, file, metadata) = self.plan.previous.as_ref().expect("reuse comes from a previous file");
-            for g in first..first + count {
-                writer.append_row_group(file, metadata, g, path).map_err(parquet_error)?;
-            }
-            self.sources.push((hex(self.plan.fingerprints[group]), count));
+            let made = match self.plan.steps[group] {
+                Step::Reuse { first, count } => {
+                    for g in first..first + count {
+                        writer.append_row_group(file, metadata, g, path).map_err(parquet_error)?;
+                    }
+                    count
+                }
+                Step::Derive { first, end } => {
+                    let before = writer.row_groups();
+                    let key = self.plan.key.expect("rows are derived only by an id column");
+                    let table = &self.plan.table;
+                    crate::derive::derive_rows(table, group, key, path, first..end, &self.plan.schema, writer)?;
+                    writer.flush().map_err(parquet_error)?;
+                    writer.row_groups() - before
+                }
+                Step::Compute => unreachable!("matched above"),
+            };
+            self.sources.push((hex(self.plan.fingerprints[group]), made));
         }
         self.next = self.next.max(end);
         Ok(())

@@ -4,8 +4,10 @@
 
 pub mod builtin;
 pub mod decimal;
+mod derive;
 pub mod doc;
 pub mod fhirpath;
+pub use derive::{KEPT_ROWS_KEY, KeptRows};
 pub mod kept;
 mod make;
 pub mod resource_types;

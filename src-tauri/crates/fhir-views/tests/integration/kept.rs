@@ -90,9 +90,9 @@ fn unchanged_row_groups_reuse_their_view_rows_and_the_file_equals_the_view_made_
     regrouped(&source, &after, &|g, b| if g == 2 { every_other(b) } else { b });
 
     let (first, reuse) = keep(&view, &before, None, &dir.join("v1"));
-    assert_eq!(reuse, Reuse { reused_groups: 0, computed_groups: 7 });
+    assert_eq!(reuse, Reuse { reused_groups: 0, derived_groups: 0, computed_groups: 7 });
     let (kept, reuse) = keep(&view, &after, Some(&first), &dir.join("v2"));
-    assert_eq!(reuse, Reuse { reused_groups: 6, computed_groups: 1 });
+    assert_eq!(reuse, Reuse { reused_groups: 6, derived_groups: 0, computed_groups: 1 });
     let (whole, _) = keep(&view, &after, None, &dir.join("v3"));
     let (kept_rows, whole_rows) = (all_rows(&kept), all_rows(&whole));
     assert_eq!(kept_rows.num_rows(), 1_000 - 75);
@@ -100,7 +100,7 @@ fn unchanged_row_groups_reuse_their_view_rows_and_the_file_equals_the_view_made_
 
     // Kept once more with nothing changed: everything reused, the same rows.
     let (again, reuse) = keep(&view, &after, Some(&kept), &dir.join("v4"));
-    assert_eq!(reuse, Reuse { reused_groups: 7, computed_groups: 0 });
+    assert_eq!(reuse, Reuse { reused_groups: 7, derived_groups: 0, computed_groups: 0 });
     assert_eq!(all_rows(&again), whole_rows);
 }
 
@@ -147,9 +147,76 @@ fn row_groups_that_give_no_rows_are_followed_too_and_the_previous_file_may_be_th
     let (file, _) = keep(&view, &before, None, &out);
     let (again, reuse) = keep(&view, &after, Some(&file), &out);
     assert_eq!(again, file, "written over the file it reused");
-    assert_eq!(reuse, Reuse { reused_groups: 6, computed_groups: 1 });
+    assert_eq!(reuse, Reuse { reused_groups: 6, derived_groups: 0, computed_groups: 1 });
     let (whole, _) = keep(&view, &after, None, &dir.join("whole"));
     let rows = all_rows(&again);
     assert_eq!(rows.num_rows(), 2);
     assert_eq!(rows, all_rows(&whole));
+}
+
+/// `before` written again as a merge writes it when table row group 2 lost ten rows (changed) and 3 its first
+/// five (deleted): 0 and 1 as they were, the rows of 2 and 3 that stayed as one row group, 4 to 6 as they were,
+/// then the ten changed ones, amended; the footer names the row group of kept rows.
+fn merged(before: &Path, after: &Path) {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(before).unwrap())
+        .unwrap()
+        .with_batch_size(PER_GROUP)
+        .build()
+        .unwrap();
+    let schema = reader.schema();
+    let groups: Vec<RecordBatch> = reader.map(Result::unwrap).collect();
+    let props = WriterProperties::builder().set_max_row_group_row_count(None).build();
+    let mut writer = TableWriter::new(std::fs::File::create(after).unwrap(), schema.clone(), props, 1, 2).unwrap();
+    let stays: BooleanArray = (0..PER_GROUP).map(|i| Some(!(10..20).contains(&i))).collect();
+    let kept_of_2 = arrow::compute::filter_record_batch(&groups[2], &stays).unwrap();
+    let kept = arrow::compute::concat_batches(&schema, &[kept_of_2, groups[3].slice(5, PER_GROUP - 5)]).unwrap();
+    for batch in [&groups[0], &groups[1], &kept, &groups[4], &groups[5], &groups[6]] {
+        writer.write(batch.clone()).unwrap();
+    }
+    let changed = groups[2].slice(10, 10);
+    let status = schema.index_of("status").unwrap();
+    let mut columns = changed.columns().to_vec();
+    columns[status] = std::sync::Arc::new(arrow::array::StringArray::from(vec!["amended"; 10]));
+    writer.write(RecordBatch::try_new(schema.clone(), columns).unwrap()).unwrap();
+    let previous = fhir_views::kept::row_group_fingerprints(before, &AtomicBool::new(false)).unwrap();
+    let kept_rows = fhir_views::KeptRows { previous, groups: vec![(2, 2, 4)] };
+    writer.append_key_value_metadata(parquet::file::metadata::KeyValue::new(
+        fhir_views::KEPT_ROWS_KEY.to_string(),
+        serde_json::to_string(&kept_rows).unwrap(),
+    ));
+    writer.close().unwrap();
+}
+
+#[test]
+fn rows_a_merge_kept_take_their_view_rows_from_the_previous_file_by_id_in_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let source = converted(dir, 1_000);
+    let (before, after) = (dir.join("before.parquet"), dir.join("after.parquet"));
+    regrouped(&source, &before, &|_, b| b);
+    merged(&before, &after);
+    // Two rows a resource (its code and its system), none for two resources the merge kept.
+    let definition = json!({"resourceType": "ViewDefinition", "name": "codes", "resource": "Observation",
+        "select": [{"column": [{"name": "id", "path": "id"}, {"name": "status", "path": "status"}]},
+            {"forEach": "code.coding.code | code.coding.system", "column": [{"name": "part", "path": "$this"}]}],
+        "where": [{"path": "id != 'o305' and id != 'o460'"}]});
+    let view = View::from_json(&definition, "codes").unwrap();
+    let out = dir.join("views");
+    let (file, _) = keep(&view, &before, None, &out);
+    let (again, reuse) = keep(&view, &after, Some(&file), &out);
+    assert_eq!(reuse, Reuse { reused_groups: 5, derived_groups: 1, computed_groups: 1 });
+    let (whole, _) = keep(&view, &after, None, &dir.join("whole"));
+    let rows = all_rows(&again);
+    assert_eq!(rows.num_rows(), 2 * (1_000 - 5 - 2));
+    assert_eq!(rows, all_rows(&whole), "the same rows in the same order as the view made whole");
+
+    // Without the resource's id among its columns, a view's kept rows are evaluated again.
+    let definition = json!({"resourceType": "ViewDefinition", "name": "statuses", "resource": "Observation",
+        "select": [{"column": [{"name": "status", "path": "status"}]}]});
+    let view = View::from_json(&definition, "statuses").unwrap();
+    let (file, _) = keep(&view, &before, None, &out);
+    let (again, reuse) = keep(&view, &after, Some(&file), &out);
+    assert_eq!(reuse, Reuse { reused_groups: 5, derived_groups: 0, computed_groups: 2 });
+    let (whole, _) = keep(&view, &after, None, &dir.join("whole"));
+    assert_eq!(all_rows(&again), all_rows(&whole));
 }
