@@ -285,11 +285,13 @@ impl Sink {
         match self {
             Sink::Table(w) => w.write(batch).map_err(|e| DatasetError::write(out, e)),
             Sink::Lines(w, path) => {
+                let rows = fhir_tables::rebuild::RowJson::new(&batch);
+                let mut line = String::new();
                 for i in 0..batch.num_rows() {
-                    let line = fhir_tables::rebuild::row_json(&batch, i);
-                    w.write_all(line.as_bytes())
-                        .and_then(|_| w.write_all(b"\n"))
-                        .map_err(|e| DatasetError::write(path, e))?;
+                    line.clear();
+                    rows.write(i, &mut line);
+                    line.push('\n');
+                    w.write_all(line.as_bytes()).map_err(|e| DatasetError::write(path, e))?;
                 }
                 Ok(())
             }
@@ -324,6 +326,8 @@ pub(crate) fn merge_table(
         (None, Some(t)) => (t.schema().clone(), key_values(t)),
         (None, None) => return Ok(change),
     };
+    // What an earlier merge said of its kept rows names that file's row groups, not this one's.
+    let metadata: Vec<KeyValue> = metadata.into_iter().filter(|kv| kv.key != fhir_views::KEPT_ROWS_KEY).collect();
     let widened = old.as_ref().is_some_and(|o| o.schema().fields() != schema.fields());
     let through_json = widened && !old.as_ref().is_some_and(|o| crate::widen::widens(o.schema(), &schema));
     change.widened = widened;
@@ -349,13 +353,16 @@ pub(crate) fn merge_table(
         let copy_from = File::open(table.path).map_err(|e| DatasetError::read(table.path, e))?;
         // Which new row groups hold only kept rows, and of which old ones: a view kept over the table takes
         // their rows from its previous file rather than evaluating them (`fhir_views::KeptRows`).
-        let mut kept = match (&sink, may_copy) {
-            (Sink::Table(_), true) => Some(KeptRowsTrail::new(
-                fhir_views::kept::row_group_fingerprints(table.path, cancel)
-                    .map_err(|e| DatasetError::read(table.path, e))?,
-            )),
-            _ => None,
-        };
+        let mut kept =
+            match (&sink, may_copy) {
+                (Sink::Table(_), true) => Some(KeptRowsTrail::new(
+                    fhir_views::kept::row_group_fingerprints(table.path, cancel).map_err(|e| match e {
+                        fhir_views::run::TablesError::Cancelled => DatasetError::Cancelled,
+                        e => DatasetError::read(table.path, e),
+                    })?,
+                )),
+                _ => None,
+            };
         std::thread::scope(|scope| {
             let reader =
                 scope.spawn(|| send_old_rows(table, m, &mut incoming, &mut change, widen_to, may_copy, cancel, tx));
@@ -378,7 +385,7 @@ pub(crate) fn merge_table(
                             .append_row_group(&copy_from, table.metadata.metadata(), g, table.path)
                             .map(|_| ())
                             .map_err(|e| DatasetError::write(&m.out, e));
-                        if let Some(k) = kept.as_mut() {
+                        if let (Some(k), Ok(())) = (kept.as_mut(), &done) {
                             // Rows waiting were encoded first, as a row group of their own.
                             k.flushed(before, writer.row_groups() - 1);
                         }

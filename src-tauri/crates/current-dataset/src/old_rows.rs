@@ -240,4 +240,50 @@ mod tests {
         assert!(matches!(codecs[1], Compression::ZSTD(_)), "{codecs:?}");
         assert_eq!(codecs[2], Compression::UNCOMPRESSED);
     }
+
+    #[test]
+    fn a_merge_names_its_own_kept_rows_never_those_of_the_merge_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let (old, incoming) = (dir.path().join("old"), dir.path().join("new"));
+        let (first, second) = (dir.path().join("first"), dir.path().join("second"));
+        table(&old, &[&[("a1", "x"), ("a2", "x")], &[("b1", "x"), ("b2", "x")], &[("c1", "x"), ("c2", "x")]]);
+        table(&incoming, &[&[("b2", "new")]]);
+        let options = ConvertOptions { threads: 1, memory_limit: 64 << 20, zstd_level: 1 };
+        let (cancel, nobody) = (AtomicBool::new(false), HashSet::new());
+        let scratch = dir.path().join("scratch");
+        let none = BTreeSet::new();
+        crate::merge_table_file(
+            "Basic",
+            Some(&old),
+            Some(&incoming),
+            &none,
+            &nobody,
+            &first,
+            &scratch,
+            &options,
+            &cancel,
+        )
+        .unwrap();
+        // A merge with deletions only (as when a patient leaves): its footer starts from the old table's.
+        let deleted: BTreeSet<String> = ["a1".to_string()].into();
+        crate::merge_table_file("Basic", Some(&first), None, &deleted, &nobody, &second, &scratch, &options, &cancel)
+            .unwrap();
+
+        let kept_rows = |path: &Path| -> Vec<fhir_views::KeptRows> {
+            let file = SerializedFileReader::new(File::open(path).unwrap()).unwrap();
+            let kv = file.metadata().file_metadata().key_value_metadata().cloned().unwrap_or_default();
+            kv.iter()
+                .filter(|k| k.key == fhir_views::KEPT_ROWS_KEY)
+                .map(|k| serde_json::from_str(k.value.as_deref().unwrap()).unwrap())
+                .collect()
+        };
+        let fingerprints = |path: &Path| fhir_views::kept::row_group_fingerprints(path, &cancel).unwrap();
+        // First: a, b1 (kept from b), c, then b2 (incoming).
+        assert_eq!(kept_rows(&first), [fhir_views::KeptRows { previous: fingerprints(&old), groups: vec![(1, 1, 2)] }]);
+        // Second: a2 (kept from a), then b1, c, b2 as they were.
+        assert_eq!(
+            kept_rows(&second),
+            [fhir_views::KeptRows { previous: fingerprints(&first), groups: vec![(0, 0, 1)] }]
+        );
+    }
 }

@@ -129,7 +129,10 @@ fn value_of<'a>(field: &Field, array: &'a dyn Array) -> Value<'a> {
         DataType::Utf8 => Value::Text(array.as_string::<i32>()),
         DataType::Boolean => Value::Bool(array.as_boolean()),
         DataType::Int64 => Value::Int(array.as_primitive::<Int64Type>()),
-        DataType::Decimal128(_, scale) => Value::Decimal(array.as_primitive::<Decimal128Type>(), *scale as u32),
+        // Haul writes no negative scale; one from elsewhere is named rather than misread.
+        DataType::Decimal128(_, scale) if *scale >= 0 => {
+            Value::Decimal(array.as_primitive::<Decimal128Type>(), *scale as u32)
+        }
         DataType::Struct(fields) => {
             let s = array.as_struct();
             Value::Struct(array, fields.iter().zip(s.columns()).map(|(f, c)| member(f, c.as_ref())).collect())

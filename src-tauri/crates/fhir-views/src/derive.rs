@@ -94,6 +94,9 @@ pub(crate) fn derive_rows(
     }
     let ids: Vec<&str> = id_arrays.iter().flat_map(|a| a.iter().flatten()).collect();
     let wanted: HashSet<&str> = ids.iter().copied().collect();
+    if wanted.len() != ids.len() {
+        return Err(unreadable(table, &"an id comes twice among the kept rows"));
+    }
 
     // The previous rows under those ids, checked to come in the same order (the merge keeps rows in theirs).
     let builder = open()?;
@@ -105,19 +108,22 @@ pub(crate) fn derive_rows(
         let keys =
             batch.column(0).as_string_opt::<i32>().ok_or_else(|| unreadable(previous, &"its id column is not text"))?;
         for k in keys.iter() {
-            let k = k.ok_or_else(|| unreadable(previous, &"a row of the view has no id"))?;
-            let take = wanted.contains(k);
-            if take && last.as_deref() != Some(k) {
+            // A row without an id is a resource that left (the kept ones have theirs).
+            let Some(k) = k.filter(|k| wanted.contains(k)) else {
+                selection.push(false);
+                continue;
+            };
+            if last.as_deref() != Some(k) {
                 while ids.get(next_id).is_some_and(|id| *id != k) {
                     next_id += 1;
                 }
                 if next_id == ids.len() {
-                    return Err(unreadable(table, &"kept rows are not in the previous table's order"));
+                    return Err(unreadable(previous, &"its rows are not in the order of the table's kept rows"));
                 }
                 next_id += 1;
                 last = Some(k.to_string());
             }
-            selection.push(take);
+            selection.push(true);
         }
     }
     let rows =
