@@ -65,7 +65,21 @@ async fn two_monthly_runs_are_compared_on_the_history_page() {
     let views = app.wait_for_text("[data-testid=current-dataset-views]", "patient (").await;
     assert!(views.contains("condition (") && views.contains("observation ("), "{views}");
     assert!(Path::new(folder.trim()).join("views").join("patient.parquet").exists(), "{folder}");
-    app.execute("document.querySelector('[data-testid=current-dataset]').scrollIntoView()").await;
+    app.execute("document.querySelector('[data-testid=current-dataset-views]').scrollIntoView({block: 'center'})")
+        .await;
+    // Scrolled for the picture: the views line inside the window, and painted there.
+    let in_window = "const r = document.querySelector('[data-testid=current-dataset-views]').getBoundingClientRect();
+        return r.top >= 0 && r.bottom <= window.innerHeight;";
+    let mut seen = false;
+    for _ in 0..20 {
+        seen = app.execute(in_window).await == serde_json::json!(true);
+        if seen {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(seen, "the views line scrolled into the window");
+    tokio::time::sleep(Duration::from_millis(300)).await;
     app.shot("current-dataset-views").await;
     app.wait_for("[data-testid=compare-with]").await;
     // The new members' fetch of the later run is its part, not a run to compare with.

@@ -108,7 +108,7 @@ pub(crate) fn derive_rows(
         let keys =
             batch.column(0).as_string_opt::<i32>().ok_or_else(|| unreadable(previous, &"its id column is not text"))?;
         for k in keys.iter() {
-            // A row without an id is a resource that left (the kept ones have theirs).
+            // Rows of resources that left are passed over (so is one without an id: kept ones have theirs).
             let Some(k) = k.filter(|k| wanted.contains(k)) else {
                 selection.push(false);
                 continue;
