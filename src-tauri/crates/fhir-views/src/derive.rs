@@ -14,11 +14,11 @@ use std::collections::HashSet;
 use std::fs::File;
 use std::path::Path;
 
-use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use arrow::datatypes::SchemaRef;
 use fhir_tables::table_writer::TableWriter;
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection, RowSelector};
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection};
 use serde::{Deserialize, Serialize};
 
 use crate::fhirpath::{Expr, Function};
@@ -101,7 +101,7 @@ pub(crate) fn derive_rows(
     // The previous rows under those ids, checked to come in the same order (the merge keeps rows in theirs).
     let builder = open()?;
     let mask = ProjectionMask::roots(builder.parquet_schema(), [key]);
-    let mut selection = Runs::default();
+    let mut selection: Vec<bool> = Vec::new();
     let (mut next_id, mut last): (usize, Option<String>) = (0, None);
     for batch in builder.with_projection(mask).build().map_err(|e| unreadable(previous, &e))? {
         let batch = batch.map_err(|e| unreadable(previous, &e))?;
@@ -126,8 +126,10 @@ pub(crate) fn derive_rows(
             selection.push(true);
         }
     }
-    let rows =
-        open()?.with_row_selection(RowSelection::from(selection.runs)).build().map_err(|e| unreadable(previous, &e))?;
+    let rows = open()?
+        .with_row_selection(RowSelection::from_filters(&[BooleanArray::from(selection)]))
+        .build()
+        .map_err(|e| unreadable(previous, &e))?;
     for batch in rows {
         let batch = batch.map_err(|e| unreadable(previous, &e))?;
         let batch =
@@ -135,19 +137,4 @@ pub(crate) fn derive_rows(
         writer.write(batch).map_err(|e| OutputError::Parquet(e.to_string()))?;
     }
     Ok(())
-}
-
-/// A row selection built row by row, as runs.
-#[derive(Default)]
-struct Runs {
-    runs: Vec<RowSelector>,
-}
-
-impl Runs {
-    fn push(&mut self, take: bool) {
-        match self.runs.last_mut() {
-            Some(r) if r.skip != take => r.row_count += 1,
-            _ => self.runs.push(if take { RowSelector::select(1) } else { RowSelector::skip(1) }),
-        }
-    }
 }
