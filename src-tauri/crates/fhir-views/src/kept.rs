@@ -5,8 +5,9 @@
 //! view row group (or several, or none), and the file's footer lists, per table row group, a fingerprint of its
 //! encoded bytes and how many view row groups it made. The next time, a table row group whose bytes are the
 //! same (the merge copies a row group where no row changed as it was encoded) has the same resources, so its
-//! view row groups are copied from the previous file as they were encoded; only the others are read back and
-//! evaluated. A previous file of another definition, or without the list, is not reused at all.
+//! view row groups are copied from the previous file as they were encoded. Row groups of rows a merge kept
+//! take theirs from the previous file by id ([`crate::derive`]); only the others are read back and evaluated. A
+//! previous file of another definition, or without the list, is not reused at all.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};

@@ -55,7 +55,7 @@ pub fn make_tables(
 
 /// Keeps views current over Parquet tables as `haul convert` writes them (a current dataset's): each view's
 /// `<view>.parquet` is written under `out`, reusing the rows of table row groups unchanged since its previous
-/// file ([`crate::kept`]). Parquet only, whatever `options.formats` says.
+/// file and of rows a merge kept ([`crate::kept`]). Parquet only, whatever `options.formats` says.
 pub fn keep_views_current(
     kept: &[KeptView<'_>],
     out: &Path,
