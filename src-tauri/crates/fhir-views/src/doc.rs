@@ -223,8 +223,13 @@ impl<'a> Doc<'a> {
 
     /// The member `key` of an object.
     pub fn get(&self, id: NodeId, key: &str) -> Option<NodeId> {
-        let key = key.as_bytes();
-        self.members(id).find(|(k, _)| same_key(k, key)).map(|(_, v)| v)
+        let Node::Object { start, len } = self.node(id) else { return None };
+        let (start, key) = (start as usize, key.as_bytes());
+        // Lengths first, from the spans alone: most members differ there, and the line is not touched.
+        let at = self.keys[start..start + len as usize]
+            .iter()
+            .position(|&(a, b)| (b - a) as usize == key.len() && same_key(self.bytes((a, b)), key))?;
+        Some(self.children[start + at])
     }
 
     /// A string's text from its span.

@@ -157,7 +157,9 @@ fn cross<'a>(mut left: Vec<Row<'a>>, right: Vec<Row<'a>>) -> Vec<Row<'a>> {
     let mut out = Vec::with_capacity(left.len() * right.len());
     for l in &left {
         for r in &right {
-            let mut row = l.clone();
+            // Made at its full width: a clone of `l` has room for `l` alone, and grew for `r`.
+            let mut row = Vec::with_capacity(l.len() + r.len());
+            row.extend(l.iter().cloned());
             row.extend(r.iter().cloned());
             out.push(row);
         }

@@ -15,6 +15,9 @@ use crate::run::TablesError;
 /// The longest line a view reads (a Group of 10⁵ members is a few MB; more is not a resource a view flattens).
 pub const MAX_LINE: usize = 64 << 20;
 
+/// Room past a chunk's size for the line that fills it (most resources are smaller).
+const SLACK: usize = 64 << 10;
+
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Source<'a> {
     /// NDJSON(.gz) files of the view's type, read in order.
@@ -125,7 +128,14 @@ struct Filler {
 
 impl Filler {
     fn start(&mut self, file: usize) {
-        self.chunk = Some(Chunk { seq: self.seq, file, lines: Vec::new(), text: Vec::new(), too_long: Vec::new() });
+        self.start_sized(file, 0);
+    }
+
+    /// A new chunk, sized once (`lines` as the last one had): grown by doubling, its text was copied about
+    /// once more and could take twice the chunk's size.
+    fn start_sized(&mut self, file: usize, lines: usize) {
+        let text = Vec::with_capacity(self.chunk_bytes + SLACK);
+        self.chunk = Some(Chunk { seq: self.seq, file, lines: Vec::with_capacity(lines), text, too_long: Vec::new() });
     }
 
     fn current(&mut self) -> &mut Chunk {
@@ -151,7 +161,7 @@ impl Filler {
     fn take(&mut self, file: usize) -> Chunk {
         let done = self.chunk.take().expect("a chunk is started");
         self.seq += 1;
-        self.start(file);
+        self.start_sized(file, done.lines.len());
         done
     }
 }

@@ -4,7 +4,9 @@ use smallvec::smallvec;
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
+use super::equality::{equals_text, or, same_path, text_test};
 use super::item::{Item, Items, choice_type, push_node};
+use super::reference::reference_key;
 use super::{ChoiceOf, Expr, Function, Literal, Op};
 use crate::decimal::Decimal;
 use crate::doc::{Doc, NodeId};
@@ -218,16 +220,20 @@ impl<'a> Context<'_, 'a> {
             };
             if let Some((other, text)) = literal {
                 let a = self.eval(other, focus, index)?;
-                let result = match a.as_slice() {
-                    [] => Some(None),
-                    [Item::Str(s, _)] if !a[0].is_temporal_typed() => Some(Some(s.as_ref() == text.as_str())),
-                    [x] if !x.is_temporal_typed() && !matches!(x, Item::Str(..)) => Some(Some(false)),
-                    [_] => None,
-                    _ => Some(Some(false)),
-                };
-                if let Some(result) = result {
+                if let Some(result) = equals_text(&a, text) {
                     return Ok(boolean(if op == Op::Ne { result.map(|r| !r) } else { result }));
                 }
+            }
+        }
+        // `code = 'a' or code = 'b'` (the claim-line views' where(), on every adjudication entry): the path read
+        // once and compared with both texts. Same result as the two comparisons: each is the one above.
+        if op == Op::Or
+            && let (Some((x, first)), Some((y, second))) = (text_test(l), text_test(r))
+            && same_path(x, y)
+        {
+            let a = self.eval(x, focus, index)?;
+            if let (Some(p), Some(q)) = (equals_text(&a, first), equals_text(&a, second)) {
+                return Ok(boolean(or(p, q)));
             }
         }
         let a = self.eval(l, focus, index)?;
@@ -253,11 +259,7 @@ impl<'a> Context<'_, 'a> {
                         (Some(true), Some(true)) => Some(true),
                         _ => None,
                     },
-                    Op::Or => match (x, y) {
-                        (Some(true), _) | (_, Some(true)) => Some(true),
-                        (Some(false), Some(false)) => Some(false),
-                        _ => None,
-                    },
+                    Op::Or => or(x, y),
                     Op::Xor => x.zip(y).map(|(x, y)| x != y),
                     _ => match (x, y) {
                         (Some(false), _) | (_, Some(true)) => Some(true),
@@ -518,47 +520,5 @@ impl<'a> Context<'_, 'a> {
                 smallvec![Item::Str(Cow::Owned(chars[from..end].iter().collect()), None)]
             }
         })
-    }
-}
-
-/// The key of the resource a reference points to (its id), when the reference names one of type `want`.
-/// Relative (`Patient/1`), absolute (`https://…/Patient/1`, `…/_history/2`) and `urn:uuid:` references are
-/// understood; contained (`#x`) ones have no key. A part of `reference`, so a borrowed reference gives a
-/// borrowed key (no copy per row).
-fn reference_key<'r>(reference: &'r str, want: Option<&str>) -> Option<&'r str> {
-    if reference.starts_with('#') {
-        return None;
-    }
-    if let Some(uuid) = reference.strip_prefix("urn:uuid:") {
-        return want.is_none().then_some(uuid);
-    }
-    let path = reference.split(['?', '#']).next().unwrap_or(reference);
-    let mut parts = path.rsplit('/');
-    let (mut id, mut kind) = (parts.next()?, parts.next()?);
-    // `…/Patient/1/_history/2`: the version and its marker come last.
-    if kind == "_history" {
-        (id, kind) = (parts.next()?, parts.next()?);
-    }
-    if id.is_empty() || want.is_some_and(|w| w != kind) {
-        return None;
-    }
-    Some(id)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::reference_key;
-
-    #[test]
-    fn reference_keys() {
-        assert_eq!(reference_key("Patient/p1", None), Some("p1"));
-        assert_eq!(reference_key("Patient/p1", Some("Patient")), Some("p1"));
-        assert_eq!(reference_key("Patient/p1", Some("Observation")), None);
-        assert_eq!(reference_key("https://x.org/fhir/Patient/p1/_history/3", Some("Patient")), Some("p1"));
-        assert_eq!(reference_key("Patient/p1/_history/3", Some("Patient")), Some("p1"));
-        assert_eq!(reference_key("Patient/", None), None);
-        assert_eq!(reference_key("p1", None), None);
-        assert_eq!(reference_key("#c1", None), None);
-        assert_eq!(reference_key("urn:uuid:abc", None), Some("abc"));
     }
 }

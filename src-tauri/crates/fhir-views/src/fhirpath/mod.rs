@@ -1,9 +1,11 @@
 //! FHIRPath: the expressions of a view's `path`, `forEach`, `where` and `repeat`.
 
+mod equality;
 mod eval;
 mod item;
 mod lazy;
 mod parse;
+mod reference;
 
 pub use eval::{Context, EvalError, evaluate};
 pub use item::{Item, Items, TypeTag, push_node};
