@@ -15,9 +15,6 @@ use crate::run::TablesError;
 /// The longest line a view reads (a Group of 10⁵ members is a few MB; more is not a resource a view flattens).
 pub const MAX_LINE: usize = 64 << 20;
 
-/// Room past a chunk's size for the line that fills it (most resources are smaller).
-const SLACK: usize = 64 << 10;
-
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Source<'a> {
     /// NDJSON(.gz) files of the view's type, read in order.
@@ -59,7 +56,7 @@ pub(crate) fn read_chunks(
     send: &mut dyn FnMut(Chunk) -> bool,
 ) -> Result<(), TablesError> {
     let stopped = || stop.load(Ordering::Relaxed) || cancel.load(Ordering::Relaxed);
-    let mut filler = Filler { seq: 0, chunk_bytes, chunk: None };
+    let mut filler = Filler::new(chunk_bytes);
     match source {
         Source::Ndjson(paths) => {
             for (file_index, path) in paths.iter().enumerate() {
@@ -77,11 +74,11 @@ pub(crate) fn read_chunks(
                         Line::Text(t) => filler.push(number, t),
                         Line::TooLong { .. } => filler.too_long(number),
                     }
-                    if filler.full() && !send(filler.take(file_index)) {
+                    if filler.full() && !send(filler.take()) {
                         return Ok(());
                     }
                 }
-                if !send(filler.take(file_index)) {
+                if !send(filler.take()) {
                     return Ok(());
                 }
             }
@@ -104,13 +101,13 @@ pub(crate) fn read_chunks(
                     } else {
                         filler.push(number, json.as_bytes());
                     }
-                    if filler.full() && !send(filler.take(index)) {
+                    if filler.full() && !send(filler.take()) {
                         gone = true;
                         return false;
                     }
                     true
                 })?;
-                if gone || stopped() || !send(filler.take(index)) {
+                if gone || stopped() || !send(filler.take()) {
                     return Ok(());
                 }
             }
@@ -119,27 +116,40 @@ pub(crate) fn read_chunks(
     Ok(())
 }
 
-/// The chunk being filled, and the number the next one gets.
+/// The chunk being filled (made when its first line comes), and the number the next one gets.
 struct Filler {
     seq: u64,
     chunk_bytes: usize,
+    /// The file (or row group) lines now come from.
+    file: usize,
+    /// Lines the last full chunk held: the next is sized for as many.
+    lines: usize,
     chunk: Option<Chunk>,
 }
 
 impl Filler {
+    fn new(chunk_bytes: usize) -> Filler {
+        Filler { seq: 0, chunk_bytes, file: 0, lines: 0, chunk: None }
+    }
+
     fn start(&mut self, file: usize) {
-        self.start_sized(file, 0);
+        self.file = file;
     }
 
-    /// A new chunk, sized once (`lines` as the last one had): grown by doubling, its text was copied about
-    /// once more and could take twice the chunk's size.
-    fn start_sized(&mut self, file: usize, lines: usize) {
-        let text = Vec::with_capacity(self.chunk_bytes + SLACK);
-        self.chunk = Some(Chunk { seq: self.seq, file, lines: Vec::with_capacity(lines), text, too_long: Vec::new() });
+    fn empty(&self, lines: usize, text: usize) -> Chunk {
+        let (lines, text) = (Vec::with_capacity(lines), Vec::with_capacity(text));
+        Chunk { seq: self.seq, file: self.file, lines, text, too_long: Vec::new() }
     }
 
+    /// The chunk being filled, made at its full size: grown by doubling, its text was copied about once more
+    /// and could take twice the chunk's size.
     fn current(&mut self) -> &mut Chunk {
-        self.chunk.as_mut().expect("a chunk is started before lines are pushed")
+        if self.chunk.is_none() {
+            // Room past the chunk's size for the line that fills it (most resources are smaller).
+            let slack = (64 << 10).min(self.chunk_bytes / 8);
+            self.chunk = Some(self.empty(self.lines, self.chunk_bytes + slack));
+        }
+        self.chunk.as_mut().expect("made above")
     }
 
     fn push(&mut self, number: u64, line: &[u8]) {
@@ -157,11 +167,41 @@ impl Filler {
         self.chunk.as_ref().is_some_and(|c| c.text.len() >= self.chunk_bytes)
     }
 
-    /// The chunk so far (possibly empty: the writer counts every sequence number), and a fresh one started.
-    fn take(&mut self, file: usize) -> Chunk {
-        let done = self.chunk.take().expect("a chunk is started");
+    /// The chunk so far (possibly empty: the writer counts every sequence number); the next is made when its
+    /// first line comes.
+    fn take(&mut self) -> Chunk {
+        let done = self.chunk.take().unwrap_or_else(|| self.empty(0, 0));
         self.seq += 1;
-        self.start_sized(file, done.lines.len());
+        if done.text.len() >= self.chunk_bytes {
+            self.lines = done.lines.len();
+        }
         done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Filler;
+
+    #[test]
+    fn chunks_are_made_when_a_line_comes_numbered_in_turn_and_sized_once() {
+        let mut filler = Filler::new(1000);
+        filler.start(0);
+        // A file with no lines still gives its (empty) chunk a number.
+        let empty = filler.take();
+        assert_eq!((empty.seq, empty.file, empty.lines.len(), empty.text.capacity()), (0, 0, 0, 0));
+        filler.start(1);
+        for n in 1..=10 {
+            filler.push(n, &[b'x'; 100]);
+        }
+        assert!(filler.full());
+        let full = filler.take();
+        assert_eq!((full.seq, full.file, full.lines.len()), (1, 1, 10));
+        // Made at its size (with room for the last line), never grown.
+        assert_eq!(full.text.capacity(), 1000 + 1000 / 8);
+        filler.push(11, b"y");
+        let next = filler.take();
+        assert_eq!((next.seq, next.file, next.lines[0]), (2, 1, (11, 0, 1)));
+        assert!(next.lines.capacity() >= 10, "sized as the last full chunk");
     }
 }

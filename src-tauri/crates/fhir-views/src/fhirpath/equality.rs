@@ -53,6 +53,7 @@ pub(super) fn same_path(a: &Expr, b: &Expr) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::{same_path, text_test};
     use crate::doc::{Doc, DocBuffers};
     use crate::fhirpath::{Context, Item, evaluate, parse};
 
@@ -88,5 +89,24 @@ mod tests {
         assert_eq!(value("missing = 'a' or missing = 'b'"), "[]");
         // Not one path: each side on its own.
         assert_eq!(value("code = 'x' or coding.code = 'a'"), "[Bool(true)]");
+    }
+
+    #[test]
+    fn the_shapes_read_once_are_recognised_and_no_others() {
+        let path = |e: &str| parse(e).unwrap();
+        assert!(same_path(&path("code"), &path("code")));
+        assert!(same_path(&path("coding.code"), &path("coding.code")));
+        assert!(!same_path(&path("code"), &path("coding.code")));
+        assert!(!same_path(&path("coding.code"), &path("system.code")));
+        assert!(!same_path(&path("code.first()"), &path("code.first()")), "only member chains");
+        let test = path("code = 'a'");
+        let (on, text) = text_test(&test).unwrap();
+        assert!(same_path(on, &path("code")) && text == "a");
+        let reversed = path("'b' = coding.code");
+        let (on, text) = text_test(&reversed).unwrap();
+        assert!(same_path(on, &path("coding.code")) && text == "b");
+        for other in ["code != 'a'", "code = 1", "code ~ 'a'", "code"] {
+            assert!(text_test(&path(other)).is_none(), "{other}");
+        }
     }
 }

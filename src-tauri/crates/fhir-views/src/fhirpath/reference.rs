@@ -15,18 +15,7 @@ pub(super) fn reference_key<'r>(reference: &'r str, want: Option<&str>) -> Optio
     // word by word (together 5 % of the observation view's instructions, for two references a resource).
     let end = memchr::memchr2(b'?', b'#', reference.as_bytes()).unwrap_or(reference.len());
     let path = &reference[..end];
-    // Splitting at an ASCII '/' keeps every part a str.
-    let mut slashes = memchr::memrchr_iter(b'/', path.as_bytes());
-    let (mut part_end, mut done) = (path.len(), false);
-    // `path.rsplit('/')`.
-    let mut parts = std::iter::from_fn(|| match slashes.next() {
-        _ if done => None,
-        Some(at) => Some(&path[at + 1..std::mem::replace(&mut part_end, at)]),
-        None => {
-            done = true;
-            Some(&path[..part_end])
-        }
-    });
+    let mut parts = parts_from_the_end(path);
     let (mut id, mut kind) = (parts.next()?, parts.next()?);
     // `…/Patient/1/_history/2`: the version and its marker come last.
     if kind == "_history" {
@@ -38,9 +27,31 @@ pub(super) fn reference_key<'r>(reference: &'r str, want: Option<&str>) -> Optio
     Some(id)
 }
 
+/// `path.rsplit('/')`, with memchr's search (splitting at an ASCII '/' keeps every part a str).
+fn parts_from_the_end(path: &str) -> impl Iterator<Item = &str> {
+    let mut slashes = memchr::memrchr_iter(b'/', path.as_bytes());
+    let (mut part_end, mut done) = (path.len(), false);
+    std::iter::from_fn(move || match slashes.next() {
+        _ if done => None,
+        Some(at) => Some(&path[at + 1..std::mem::replace(&mut part_end, at)]),
+        None => {
+            done = true;
+            Some(&path[..part_end])
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::reference_key;
+    use super::{parts_from_the_end, reference_key};
+
+    #[test]
+    fn parts_from_the_end_are_rsplits() {
+        for path in ["", "/", "//", "a", "a/", "/a", "a//b", "a/b/", "Patient/p1/_history/3", "é/ü/ß"] {
+            let ours: Vec<&str> = parts_from_the_end(path).collect();
+            assert_eq!(ours, path.rsplit('/').collect::<Vec<_>>(), "{path:?}");
+        }
+    }
 
     #[test]
     fn reference_keys() {
