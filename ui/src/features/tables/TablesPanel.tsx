@@ -100,28 +100,30 @@ export function TablesPanel({ exportId, onClose }: { exportId: number; onClose: 
         <p>
           Folder: <code data-testid="tables-folder">{s.outDir}</code>
         </p>
-        <table className="totals" data-testid="tables-report">
-          <thead>
-            <tr>
-              <th>View</th>
-              <th>Resource</th>
-              <th className="num">Rows</th>
-              <th className="num">Columns</th>
-              <th>Files</th>
-            </tr>
-          </thead>
-          <tbody>
-            {s.views.map((v) => (
-              <tr key={v.view}>
-                <td>{v.view}</td>
-                <td>{v.resource}</td>
-                <td className="num">{formatCount(v.rows)}</td>
-                <td className="num">{v.columns}</td>
-                <td>{v.failure ? "none: stopped" : v.files.map(fileName).join(", ")}</td>
+        <div className="table-scroll">
+          <table className="files-table" data-testid="tables-report">
+            <thead>
+              <tr>
+                <th>View</th>
+                <th>Resource</th>
+                <th className="num">Rows</th>
+                <th className="num">Columns</th>
+                <th>Files</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {s.views.map((v) => (
+                <tr key={v.view}>
+                  <td>{v.view}</td>
+                  <td>{v.resource}</td>
+                  <td className="num">{formatCount(v.rows)}</td>
+                  <td className="num">{v.columns}</td>
+                  <td>{v.failure ? "none: stopped" : v.files.map(fileName).join(", ")}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
         {s.views.flatMap((v) =>
           v.notes.map((n) => (
             <p key={`${v.view}-${n}`} className="notice">

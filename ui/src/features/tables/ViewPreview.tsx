@@ -31,7 +31,7 @@ export function ViewPreview({ read, name }: { read: () => Promise<TablePreview>;
       {p.rows.length === 0 && !p.failure && <p>This export has no rows for this view (no resources of its type).</p>}
       {p.rows.length > 0 && (
         <div className="table-scroll">
-          <table className="totals">
+          <table className="files-table preview-cells">
             <thead>
               <tr>
                 {p.columns.map((c) => (
