@@ -35,8 +35,9 @@ fi
 # DuckDB, pyarrow and openpyxl, from PyPI into .venv, for the interop tests (Parquet, CSV, Excel) and the
 # benchmarks.
 if [ "$mode" = test ]; then
-  # moto (its server mode): the S3-compatible server of the object storage tests; azure-storage-blob: creates
-  # the tests' container in Azurite and reads blobs back.
+  # moto (its server mode): the S3-compatible server of the object storage tests, and the store behind
+  # tests/storage/gcs_front.py (which checks GCS's sign-in with `cryptography`, a dependency of both moto and
+  # azure-storage-blob); azure-storage-blob: creates the tests' container in Azurite and reads blobs back.
   # deltalake (delta-rs for Python) and pyspark (Apache Spark, which runs on the Java below): the readers of
   # the Delta tables Haul writes.
   pins=(duckdb==2.0.0 pyarrow==26.0.1 openpyxl==3.1.5 "moto[server]==5.2.5" azure-storage-blob==12.27.1

@@ -1,7 +1,8 @@
 //! Benchmark (prints figures; not a timed test): the same whole-server export from `haul sim`, once into a
 //! local folder and once into an S3-compatible server (moto, in server mode, on loopback), in one run: the
-//! throughput of each, the `haul` process's peak RSS, and the most local disk the storage export used (Haul's
-//! data folder, sampled every 100 ms).
+//! throughput of each, the `haul` process's CPU and peak RSS up to the export's end (a folder export goes on to
+//! update its current dataset, left out here), and the most local disk the storage export used (Haul's data
+//! folder, sampled every 100 ms).
 //!
 //!     cargo build --release -p haul-cli --bin haul --example storage_bench
 //!     target/release/examples/storage_bench 5        # dataset size in GB (default: 5)
@@ -9,7 +10,7 @@
 //! The simulator and moto run as their own processes, so their memory is not counted. moto keeps objects in
 //! memory (spilling large ones to temporary files) and is Python: it is the slower side of this loopback.
 //! With `HAUL_S3S_FS` naming the `s3s-fs` binary (an S3 server in Rust over a folder, from crates.io:
-//! `cargo install s3s-fs --features binary`), the same export also goes into it, to see Haul's side of the
+//! `cargo install s3s-fs@0.14.1 --features binary`, the last for Rust 1.95), the same export also goes into it, to see Haul's side of the
 //! upload with a server that keeps up.
 
 use std::io::{BufRead, BufReader};
@@ -129,7 +130,7 @@ fn export(base: &str, out: &str, data: &Path, env: &[(&str, String)]) -> Run {
     };
     // From the manifest to the export's end (before a folder export's current dataset update, which a storage
     // export does not do).
-    let (mut started, mut ended) = (None, None);
+    let (mut started, mut ended, mut cpu_at_end) = (None, None, None);
     let mut last = std::collections::VecDeque::new();
     for line in BufReader::new(child.stderr.take().unwrap()).lines() {
         let line = line.unwrap();
@@ -138,6 +139,8 @@ fn export(base: &str, out: &str, data: &Path, env: &[(&str, String)]) -> Run {
         }
         if ended.is_none() && line.starts_with("state: completed") {
             ended = Some(Instant::now());
+            // The export's own CPU and memory: a folder export goes on to update its current dataset.
+            cpu_at_end = Some((cpu_seconds(child.id()), peak_rss_kib(child.id())));
         }
         // What haul said last, to show when the export did not complete.
         last.push_back(line);
@@ -145,7 +148,7 @@ fn export(base: &str, out: &str, data: &Path, env: &[(&str, String)]) -> Run {
             last.pop_front();
         }
     }
-    let (ok, peak_kib, cpu) = wait_with_usage(&child);
+    let (ok, peak_kib, _) = wait_with_usage(&child);
     let (Some(started), Some(ended)) = (started, ended) else {
         panic!("the export into {out} did not complete; haul's last lines:\n{}", Vec::from(last).join("\n"))
     };
@@ -164,8 +167,8 @@ fn export(base: &str, out: &str, data: &Path, env: &[(&str, String)]) -> Run {
     Run {
         bytes,
         download,
-        cpu,
-        peak_rss_mib: peak_kib as f64 / 1024.0,
+        cpu: cpu_at_end.map_or(f64::NAN, |(cpu, _)| cpu),
+        peak_rss_mib: cpu_at_end.map_or(peak_kib, |(_, peak)| peak) as f64 / 1024.0,
         peak_disk_mib: peak.load(Ordering::Relaxed) as f64 / (1 << 20) as f64,
     }
 }
@@ -274,6 +277,16 @@ fn cpu_seconds(pid: u32) -> f64 {
     let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
     let ticks: f64 = fields.get(11..13).map(|f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum()).unwrap_or(0.0);
     ticks / 100.0
+}
+
+/// A process's peak RSS so far (`VmHWM`), in KiB.
+fn peak_rss_kib(pid: u32) -> i64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
 }
 
 fn load() -> String {

@@ -71,7 +71,8 @@ impl DestinationError {
     }
 }
 
-/// The services' codes for credentials they do not accept (S3's, then Azure's).
+/// The services' codes for credentials they do not accept (S3's, then Azure's, then GCS's XML API's 401:
+/// object_store passes GCS's refusals on as plain errors).
 const REFUSALS: &[&str] = &[
     "InvalidAccessKeyId",
     "SignatureDoesNotMatch",
@@ -79,6 +80,7 @@ const REFUSALS: &[&str] = &[
     "AuthorizationFailure",
     "AuthenticationFailed",
     "AuthorizationPermissionMismatch",
+    "AuthenticationRequired",
 ];
 
 fn xml_code(text: &str) -> Option<String> {

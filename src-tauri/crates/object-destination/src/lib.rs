@@ -115,7 +115,7 @@ impl Destination {
                         builder
                     }
                 };
-                let s = Arc::new(builder.build().map_err(setup)?);
+                let s = Arc::new(credentials::unsigned_payload_where_safe(builder).build().map_err(setup)?);
                 (s.clone(), s)
             }
             "gs" => {

@@ -1,8 +1,9 @@
-//! `haul export --out s3://…` and `--out az://…` against real storage servers on loopback: moto's S3 server
-//! (the most complete S3 emulator on PyPI: multipart uploads and conditional writes included) and Azurite
-//! (Microsoft's own Azure Storage emulator, from npm). Every export is compared object by object, byte for
-//! byte, with the same export to a folder, read back with each cloud's own Python SDK (boto3,
-//! azure-storage-blob); a `kill -9` in the middle of a multipart upload resumes after the parts already sent.
+//! `haul export --out s3://…`, `az://…` and `gs://…` against storage servers on loopback: moto's S3 server
+//! (the most complete S3 emulator on PyPI: multipart uploads and conditional writes included), Azurite
+//! (Microsoft's own Azure Storage emulator, from npm), and GCS's XML API and sign-in in front of moto. Every
+//! export is compared object by object, byte for byte, with the same export to a folder, read back with each
+//! cloud's own Python SDK (boto3, azure-storage-blob); a `kill -9` in the middle of a multipart upload resumes
+//! after the parts already sent.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -124,6 +125,13 @@ async fn an_export_into_s3_equals_an_export_into_a_folder() {
     // after it.
     let faults = Faults { drop_after_bytes: Some(8_700_000), drop_times_per_file: 1, ..Faults::default() };
     equals_a_folder_export(Storage::moto(), faults).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_into_gcs_equals_an_export_into_a_folder() {
+    // As for S3, through GCS's XML API, signed in with a service account's key file.
+    let faults = Faults { drop_after_bytes: Some(8_700_000), drop_times_per_file: 1, ..Faults::default() };
+    equals_a_folder_export(Storage::gcs(), faults).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -267,6 +275,11 @@ async fn s3_killed_mid_upload_then_resumed_continues_after_the_parts_sent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn azure_killed_mid_upload_then_resumed_continues_after_the_parts_sent() {
     killed_mid_upload_then_resumed(Storage::azurite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gcs_killed_mid_upload_then_resumed_continues_after_the_parts_sent() {
+    killed_mid_upload_then_resumed(Storage::gcs()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,8 @@
 //! Storage servers on loopback for the tests that write to object storage: moto's S3 server (the most complete
-//! S3 emulator on PyPI: multipart uploads and conditional writes included) and Azurite (Microsoft's own Azure
-//! Storage emulator, from npm), each started per test on a port it picks itself; and `haul` run against them.
+//! S3 emulator on PyPI: multipart uploads and conditional writes included), Azurite (Microsoft's own Azure
+//! Storage emulator, from npm), and for gs:// addresses GCS's XML API in front of moto (`tests/storage/
+//! gcs_front.py`: no GCS emulator on the registries takes the XML API object_store speaks), each started per
+//! test on a port it picks itself; and `haul` run against them.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -62,18 +64,23 @@ fn start_listening(mut command: Command, what: &str) -> (Child, u16) {
 /// Python readers) at it.
 pub struct Storage {
     pub child: Child,
+    /// GCS's front, before moto (`child`).
+    pub front: Option<Child>,
     pub kind: &'static str,
+    /// The server that keeps the objects (moto's port for gs://).
     pub port: u16,
-    /// `s3://haul-test` or `az://haul`.
+    /// `s3://haul-test`, `gs://haul-test` or `az://haul`.
     pub root: &'static str,
     pub env: Vec<(&'static str, String)>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Drop for Storage {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        for child in self.front.iter_mut().chain([&mut self.child]) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
@@ -88,7 +95,7 @@ def save(name, data):
     path = os.path.join(out, name[len(prefix) + 1:])
     os.makedirs(os.path.dirname(path), exist_ok=True)
     open(path, "wb").write(data)
-if kind == "s3":
+if kind in ("s3", "gs"):
     import boto3
     s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", aws_access_key_id="test",
                       aws_secret_access_key="test", region_name="us-east-1")
@@ -115,7 +122,7 @@ impl Storage {
             ("AWS_SECRET_ACCESS_KEY", "test".into()),
             ("AWS_REGION", "us-east-1".into()),
         ];
-        let s = Self { child, kind: "s3", port, root: "s3://haul-test", env, _dir: dir };
+        let s = Self { child, front: None, kind: "s3", port, root: "s3://haul-test", env, dir };
         s.python(&format!(
             "import boto3; boto3.client('s3', endpoint_url='http://127.0.0.1:{port}', aws_access_key_id='test', \
              aws_secret_access_key='test', region_name='us-east-1').create_bucket(Bucket='haul-test')"
@@ -139,9 +146,28 @@ impl Storage {
             ("AZURE_STORAGE_USE_EMULATOR", "true".into()),
             ("AZURITE_BLOB_STORAGE_URL", format!("http://127.0.0.1:{port}")),
         ];
-        let s = Self { child, kind: "az", port, root: "az://haul", env, _dir: dir };
+        let s = Self { child, front: None, kind: "az", port, root: "az://haul", env, dir };
         s.python("from azure.storage.blob import BlobServiceClient as B; import os; B.from_connection_string(os.environ['CS']).create_container('haul')");
         s
+    }
+
+    /// GCS: its XML API in front of moto, signed in with a service account's key file from the environment
+    /// (`GOOGLE_SERVICE_ACCOUNT`), as on a VM.
+    pub fn gcs() -> Self {
+        let mut s = Self::moto();
+        let mut command = Command::new(python());
+        command.arg(repo_root().join("tests/storage/gcs_front.py")).arg(s.port.to_string()).current_dir(s.dir.path());
+        let (front, _) = start_listening(command, "the GCS front");
+        s.front = Some(front);
+        s.kind = "gs";
+        s.root = "gs://haul-test";
+        s.env = vec![("GOOGLE_SERVICE_ACCOUNT", s.service_account_path().display().to_string())];
+        s
+    }
+
+    /// The GCS front's service account key file (its private key made by the front, fresh each test).
+    pub fn service_account_path(&self) -> PathBuf {
+        self.dir.path().join("service-account.json")
     }
 
     pub fn connection_string(&self) -> String {

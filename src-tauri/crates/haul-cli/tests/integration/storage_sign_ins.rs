@@ -1,5 +1,5 @@
 //! Storage sign-ins saved in Haul (the app's Storage page: the secret in the OS keychain) take an export and a
-//! Delta conversion into moto's S3 and Azurite with nothing in the environment; `haul storage` adds, lists,
+//! Delta conversion into moto's S3, Azurite and GCS (its front over moto) with nothing in the environment; `haul storage` adds, lists,
 //! tests and removes them (the secret from a private file); a wrong key is refused by the storage in plain
 //! words; the secret reaches neither the database, the output nor the export folder.
 
@@ -9,7 +9,7 @@ use bulk_sim::{RunningSim, SimConfig};
 use export_jobs::storage_sign_in::{StorageSignInInput, save};
 use haul_store::{DataDir, Database, Keychain, StorageKind};
 
-use super::storage_servers::{AZURITE_KEY, Haul, Storage, text};
+use super::storage_servers::{AZURITE_KEY, Haul, Storage, python, text};
 
 /// A distinctive secret moto accepts (it checks none), to look for wherever it must not be.
 const S3_SECRET: &str = "haul-saved-storage-secret-4b1f9e";
@@ -167,4 +167,58 @@ async fn an_azure_sign_in_saved_with_haul_storage_exports_and_a_wrong_key_is_ref
     assert!(!o.status.success() && text(&o).contains("environment's credentials"), "{}", text(&o));
     let o = bare(&haul, home.path(), &["storage", "remove", "az://haul"]);
     assert!(!o.status.success() && text(&o).contains("No storage sign-in is saved"), "{}", text(&o));
+}
+
+/// `key` (a service account's JSON key) with a private key of its own: the same account, a key GCS does not know.
+fn with_another_private_key(key: &str) -> String {
+    let code = "import json, sys\n\
+from cryptography.hazmat.primitives import serialization\n\
+from cryptography.hazmat.primitives.asymmetric import rsa\n\
+k = json.loads(sys.argv[1])\n\
+k['private_key'] = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(\n\
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()\n\
+print(json.dumps(k))";
+    let o = Command::new(python()).args(["-c", code, key]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gcs_service_account_key_saved_with_haul_storage_exports_and_another_key_is_refused_in_words() {
+    let storage = Storage::gcs();
+    let sim = sim().await;
+    let haul = Haul::new();
+    let home = tempfile::tempdir().unwrap();
+    let right = std::fs::read_to_string(storage.service_account_path()).unwrap();
+    let wrong = with_another_private_key(&right);
+    let add = |name: &str, key: &str| {
+        bare(
+            &haul,
+            home.path(),
+            &["storage", "add", "gs://haul-test", "--secret-file", &secret_file(home.path(), name, key)],
+        )
+    };
+    // The storage refuses tokens signed with a key it does not know: nothing is saved.
+    let o = add("wrong.json", &wrong);
+    assert!(!o.status.success() && text(&o).contains("Nothing was saved"), "{}", text(&o));
+    assert!(text(&o).contains("refused Haul's credentials"), "{}", text(&o));
+    assert!(database(&haul).storage_sign_ins().unwrap().is_empty());
+
+    let o = add("right.json", &right);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = bare(&haul, home.path(), &["export", "--fhir-url", &sim.base_url(), "--out", "gs://haul-test/signed"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(storage.objects("signed").keys().any(|k| k.ends_with("/Patient/part-000.ndjson")));
+    let o = bare(&haul, home.path(), &["storage", "test", "gs://haul-test/signed"]);
+    assert!(o.status.success() && text(&o).contains("the sign-in saved for gs://haul-test"), "{}", text(&o));
+
+    // The private key is in the keychain only: not in the output, the database or the export's own files.
+    let pem_line = right.split("\\n").nth(1).expect("a PEM body line in the key");
+    assert!(pem_line.len() > 40, "{pem_line}");
+    assert!(!text(&o).contains(pem_line));
+    let data = haul.data.path();
+    for f in super::storage_servers::files_under(data).into_keys() {
+        let bytes = std::fs::read(data.join(&f)).unwrap();
+        assert!(!contains(&bytes, pem_line), "the private key in {f}");
+    }
 }
