@@ -148,7 +148,7 @@ fn export(base: &str, out: &str, data: &Path, env: &[(&str, String)]) -> Run {
             last.pop_front();
         }
     }
-    let (ok, peak_kib, _) = wait_with_usage(&child);
+    let (ok, peak_kib, cpu) = wait_with_usage(&child);
     let (Some(started), Some(ended)) = (started, ended) else {
         panic!("the export into {out} did not complete; haul's last lines:\n{}", Vec::from(last).join("\n"))
     };
@@ -167,8 +167,9 @@ fn export(base: &str, out: &str, data: &Path, env: &[(&str, String)]) -> Run {
     Run {
         bytes,
         download,
-        cpu: cpu_at_end.map_or(f64::NAN, |(cpu, _)| cpu),
-        peak_rss_mib: cpu_at_end.map_or(peak_kib, |(_, peak)| peak) as f64 / 1024.0,
+        cpu: cpu_at_end.map(|(cpu, _)| cpu).filter(|c| *c > 0.0).unwrap_or(cpu),
+        // A process gone by then (reaped or not) has no VmHWM line: the whole run's peak then.
+        peak_rss_mib: cpu_at_end.map(|(_, peak)| peak).filter(|p| *p > 0).unwrap_or(peak_kib) as f64 / 1024.0,
         peak_disk_mib: peak.load(Ordering::Relaxed) as f64 / (1 << 20) as f64,
     }
 }

@@ -72,9 +72,10 @@ impl StorageCredentials {
 
     pub(crate) fn gcs(&self, address: &str) -> Result<GoogleCloudStorageBuilder, DestinationError> {
         let Self::Gcs { service_account_key } = self else { return Err(self.wrong_kind(address)) };
-        Ok(GoogleCloudStorageBuilder::new()
+        let builder = GoogleCloudStorageBuilder::new()
             .with_url(address)
-            .with_config(GoogleConfigKey::ServiceAccountKey, service_account_key.as_str()))
+            .with_config(GoogleConfigKey::ServiceAccountKey, service_account_key.as_str());
+        gcs_http_only_on_loopback(builder, address, Some(service_account_key))
     }
 
     fn wrong_kind(&self, address: &str) -> DestinationError {
@@ -103,12 +104,49 @@ pub fn check_endpoint(endpoint: &str) -> Result<bool, DestinationError> {
     }
 }
 
-/// S3 parts go with an unsigned payload (`UNSIGNED-PAYLOAD`, as boto3 and the AWS CLI send them over https)
-/// where TLS, or staying on this computer, already keeps the bytes intact: hashing every part with SHA-256 for
-/// the signature was about an eighth of Haul's CPU in an upload (storage_bench: 4.2 against 3.6 s per GB).
-/// Plain http to another host (an endpoint from the environment with `AWS_ALLOW_HTTP`) stays as configured.
+/// GCS's builder allows plain http, and a service account's key file may name the storage's address
+/// (`gcs_base_url`, for test servers): its bearer token would then cross a network in clear. Here plain http
+/// is allowed only when that address is on this computer (as a typed endpoint), and refused elsewhere. `key` is
+/// a saved key; else the environment's key (`GOOGLE_SERVICE_ACCOUNT_KEY`, or the file that
+/// `GOOGLE_SERVICE_ACCOUNT` or `_PATH` names), the only ones object_store takes the address from.
+pub(crate) fn gcs_http_only_on_loopback(
+    builder: GoogleCloudStorageBuilder,
+    address: &str,
+    key: Option<&str>,
+) -> Result<GoogleCloudStorageBuilder, DestinationError> {
+    let from_env = || {
+        std::env::var("GOOGLE_SERVICE_ACCOUNT_KEY").ok().or_else(|| {
+            let path = std::env::var_os("GOOGLE_SERVICE_ACCOUNT")
+                .or_else(|| std::env::var_os("GOOGLE_SERVICE_ACCOUNT_PATH"))?;
+            std::fs::read_to_string(path).ok()
+        })
+    };
+    let key = key.map(str::to_string).or_else(from_env);
+    let base_url = key
+        .and_then(|k| serde_json::from_str::<serde_json::Value>(&k).ok())
+        .and_then(|v| v.get("gcs_base_url")?.as_str().map(str::to_string));
+    let allow_http = match base_url {
+        Some(url) => check_endpoint(&url).map_err(|e| match e {
+            DestinationError::Setup { reason, .. } => DestinationError::Setup {
+                address: address.to_string(),
+                reason: format!("the service account key's gcs_base_url: {reason}"),
+            },
+            other => other,
+        })?,
+        None => false,
+    };
+    Ok(builder.with_config(GoogleConfigKey::Client(object_store::ClientConfigKey::AllowHttp), allow_http.to_string()))
+}
+
+/// S3 parts go with an unsigned payload (`UNSIGNED-PAYLOAD`, which S3 takes over https) where TLS, or staying
+/// on this computer, already keeps the bytes intact from tampering on the way: hashing every part with SHA-256
+/// for the signature cost Haul 4.2–4.4 s of CPU per GB against 3.2–3.8 without (storage_bench, 2 GB runs).
+/// Plain http to another host (an environment's endpoint with `AWS_ALLOW_HTTP`) stays signed.
 pub(crate) fn unsigned_payload_where_safe(builder: AmazonS3Builder) -> AmazonS3Builder {
-    let safe = match builder.get_config_value(&object_store::aws::AmazonS3ConfigKey::Endpoint) {
+    use object_store::aws::AmazonS3ConfigKey::{Endpoint, S3Endpoint};
+    // `AWS_ENDPOINT_URL_S3` wins over `AWS_ENDPOINT_URL` when both are set, as in object_store's build.
+    let endpoint = builder.get_config_value(&S3Endpoint).or_else(|| builder.get_config_value(&Endpoint));
+    let safe = match endpoint {
         // AWS itself, always over https.
         None => true,
         Some(endpoint) => url::Url::parse(&endpoint)
@@ -182,13 +220,26 @@ mod tests {
     #[test]
     fn payloads_are_signed_only_over_plain_http_to_another_host() {
         use object_store::aws::AmazonS3ConfigKey::UnsignedPayload;
+        let unsigned_with = |b: AmazonS3Builder| {
+            unsigned_payload_where_safe(b).get_config_value(&UnsignedPayload).as_deref() == Some("true")
+        };
         let unsigned = |endpoint: Option<&str>| {
             let mut b = AmazonS3Builder::new();
             if let Some(e) = endpoint {
                 b = b.with_endpoint(e);
             }
-            unsigned_payload_where_safe(b).get_config_value(&UnsignedPayload).as_deref() == Some("true")
+            unsigned_with(b)
         };
+        // S3's own endpoint setting is the one used when both are given.
+        let both = |general: &str, s3: &str| {
+            unsigned_with(
+                AmazonS3Builder::new()
+                    .with_endpoint(general)
+                    .with_config(object_store::aws::AmazonS3ConfigKey::S3Endpoint, s3),
+            )
+        };
+        assert!(!both("https://s3.example.com", "http://minio.lan:9000"));
+        assert!(both("http://minio.lan:9000", "https://s3.example.com"));
         assert!(unsigned(None));
         assert!(unsigned(Some("https://s3.eu.example.com")));
         assert!(unsigned(Some("http://127.0.0.1:9000")));
@@ -196,6 +247,20 @@ mod tests {
         assert!(!unsigned(Some("http://minio.lan:9000")));
         assert!(!unsigned(Some("http://10.0.0.5:9000")));
         assert!(!unsigned(Some("not a url")));
+    }
+
+    #[test]
+    fn a_gcs_key_may_send_its_token_over_plain_http_only_on_this_computer() {
+        let key = |url: &str| format!(r#"{{"private_key":"x","client_email":"a@b","gcs_base_url":"{url}"}}"#);
+        let allowed = |k: &str| {
+            gcs_http_only_on_loopback(GoogleCloudStorageBuilder::new(), "gs://b", Some(k))
+                .map(|b| b.get_config_value(&GoogleConfigKey::Client(object_store::ClientConfigKey::AllowHttp)))
+        };
+        assert_eq!(allowed(&key("http://127.0.0.1:4443")).unwrap().as_deref(), Some("true"));
+        assert_eq!(allowed(&key("https://storage.example.com")).unwrap().as_deref(), Some("false"));
+        assert_eq!(allowed(r#"{"private_key":"x"}"#).unwrap().as_deref(), Some("false"));
+        let e = allowed(&key("http://storage.lan:4443")).unwrap_err();
+        assert!(matches!(&e, DestinationError::Setup { reason, .. } if reason.contains("gcs_base_url")), "{e}");
     }
 
     #[test]

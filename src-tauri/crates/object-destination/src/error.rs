@@ -71,8 +71,7 @@ impl DestinationError {
     }
 }
 
-/// The services' codes for credentials they do not accept (S3's, then Azure's, then GCS's XML API's 401:
-/// object_store passes GCS's refusals on as plain errors).
+/// The services' codes for credentials they do not accept (S3's, then Azure's).
 const REFUSALS: &[&str] = &[
     "InvalidAccessKeyId",
     "SignatureDoesNotMatch",
@@ -80,7 +79,6 @@ const REFUSALS: &[&str] = &[
     "AuthorizationFailure",
     "AuthenticationFailed",
     "AuthorizationPermissionMismatch",
-    "AuthenticationRequired",
 ];
 
 fn xml_code(text: &str) -> Option<String> {

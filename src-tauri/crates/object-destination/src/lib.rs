@@ -106,22 +106,30 @@ impl Destination {
         let (store, uploads): (Arc<dyn ObjectStore>, Arc<dyn MultipartStore>) = match scheme.as_str() {
             "s3" | "s3a" => {
                 let builder = match saved {
-                    Some(c) => c.s3(&address)?,
+                    Some(c) => credentials::unsigned_payload_where_safe(c.s3(&address)?),
                     None => {
                         let mut builder = AmazonS3Builder::from_env().with_url(&address);
                         for (key, value) in aws_profile::ProfileFiles::from_env().settings(&address)? {
                             builder = builder.with_config(key, value);
                         }
-                        builder
+                        // A choice made in the environment stands.
+                        match std::env::var_os("AWS_UNSIGNED_PAYLOAD") {
+                            Some(_) => builder,
+                            None => credentials::unsigned_payload_where_safe(builder),
+                        }
                     }
                 };
-                let s = Arc::new(credentials::unsigned_payload_where_safe(builder).build().map_err(setup)?);
+                let s = Arc::new(builder.build().map_err(setup)?);
                 (s.clone(), s)
             }
             "gs" => {
                 let builder = match saved {
                     Some(c) => c.gcs(&address)?,
-                    None => GoogleCloudStorageBuilder::from_env().with_url(&address),
+                    None => credentials::gcs_http_only_on_loopback(
+                        GoogleCloudStorageBuilder::from_env().with_url(&address),
+                        &address,
+                        None,
+                    )?,
                 };
                 let s = Arc::new(builder.build().map_err(setup)?);
                 (s.clone(), s)
@@ -176,7 +184,20 @@ impl Destination {
     /// Lists what is under the prefix, so a wrong bucket or missing credentials show up before an export
     /// starts rather than after its first file.
     pub async fn check_access(&self) -> Result<(), DestinationError> {
-        self.store.list_with_delimiter(Some(&self.prefix)).await.map(drop).map_err(|e| self.failed("list", "", e))
+        let Err(e) = self.store.list_with_delimiter(Some(&self.prefix)).await else { return Ok(()) };
+        let failed = self.failed("list", "", e);
+        if matches!(failed, DestinationError::Failed { .. }) {
+            // object_store passes a GCS listing's 401 or 403 on as a plain error; a head's are typed, so one
+            // of a name nothing has tells a refusal of the credentials from other failures.
+            let probe = self.location("_haul/.access-check");
+            if let Err(
+                e @ (object_store::Error::Unauthenticated { .. } | object_store::Error::PermissionDenied { .. }),
+            ) = self.store.head(&probe).await
+            {
+                return Err(self.failed("list", "", e));
+            }
+        }
+        Err(failed)
     }
 
     /// Writes a whole (small) object, replacing one of the same name.

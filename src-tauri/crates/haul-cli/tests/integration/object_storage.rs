@@ -1,9 +1,9 @@
 //! `haul export --out s3://…`, `az://…` and `gs://…` against storage servers on loopback: moto's S3 server
 //! (the most complete S3 emulator on PyPI: multipart uploads and conditional writes included), Azurite
 //! (Microsoft's own Azure Storage emulator, from npm), and GCS's XML API and sign-in in front of moto. Every
-//! export is compared object by object, byte for byte, with the same export to a folder, read back with each
-//! cloud's own Python SDK (boto3, azure-storage-blob); a `kill -9` in the middle of a multipart upload resumes
-//! after the parts already sent.
+//! export is compared object by object, byte for byte, with the same export to a folder, read back with the
+//! storage servers' own Python SDKs (boto3 for S3, and for GCS from moto behind the front; azure-storage-blob);
+//! a `kill -9` in the middle of a multipart upload resumes after the parts already sent.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
