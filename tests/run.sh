@@ -57,7 +57,8 @@ build_all() {
     echo "clippy-driver is missing: install it with 'rustup component add clippy'."
     return 1
   fi
-  cargo test --workspace --no-run --quiet
+  # --timings: target/cargo-timings/cargo-timing.html says which crates the build spent its time on.
+  cargo test --workspace --no-run --quiet --timings
 }
 
 bindings_up_to_date() {
@@ -82,11 +83,25 @@ bindings_up_to_date() {
 
 # A full disk shows up as odd build failures; say up front how much room there is.
 echo "Free disk where this runs: $(df -h . | awk 'NR==2 {print $4}')"
-step "install what is missing" bash src-tauri/scripts/install-deps.sh test
+step "install what building needs" bash src-tauri/scripts/install-deps.sh test-build
+# The tests' own tools (Python packages, Azurite, tauri-driver) install while the build runs: they wait on the
+# network and the disk more than on the cores, and on a fresh clone they took a minute and a half.
+tools_log=$(mktemp)
+# Its own process group (setsid), so a failed step's exit stops pip and npm too.
+setsid bash src-tauri/scripts/install-deps.sh test-tools >"$tools_log" 2>&1 &
+tools_pid=$!
+trap 'kill -- "-$tools_pid" 2>/dev/null || true; rm -f "$tools_log"' EXIT
+tools_installed() {
+  local code=0
+  wait "$tools_pid" || code=$?
+  cat "$tools_log"
+  return "$code"
+}
 export HAUL_PYTHON="$PWD/.venv/bin/python"
 step "UI: build" npm --prefix ui run build
 step "Rust: format" cargo fmt --all --check
 step "Rust: build every target once, with clippy's lints as errors" build_all
+step "install the tests' tools (begun before the build)" tools_installed
 step "IPC types generated from Rust are committed" bindings_up_to_date
 step "UI: type check" npm --prefix ui run typecheck
 step "UI: unit tests" npm --prefix ui test

@@ -1,7 +1,7 @@
 """Reads Haul's Delta tables back with a reader that is not Haul, for the tests.
 
-    read_tables.py deltalake ROOT TYPE,TYPE,...   the `deltalake` package (delta-rs), local or s3:// (the
-                                                  AWS_* environment gives the endpoint and credentials)
+    read_tables.py deltalake ROOT TYPE,TYPE,...   the `deltalake` package (delta-rs), local, s3://, az:// or
+                                                  gs:// (the tests' environment names the storage server)
     read_tables.py spark ROOT TYPE,TYPE,...       Apache Spark, reading exactly the Parquet files that the
                                                   table's _delta_log lists as live (replayed here, in Python);
                                                   from s3://, the log and those files are fetched with boto3
@@ -23,10 +23,22 @@ def last_updated(meta):
     return meta.get("lastUpdated") if meta else None
 
 
+def storage_options():
+    """The storage the tests point Haul at, for delta-rs: S3 from the AWS_* environment; Azurite (whose address
+    object_store reads from AZURITE_BLOB_STORAGE_URL itself); GCS from a service account's key file, whose
+    gcs_base_url names the test's front, on loopback over plain http."""
+    options = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
+    if os.environ.get("AZURE_STORAGE_USE_EMULATOR"):
+        options.update(azure_storage_use_emulator="true", allow_http="true")
+    if os.environ.get("GOOGLE_SERVICE_ACCOUNT"):
+        options.update(google_service_account=os.environ["GOOGLE_SERVICE_ACCOUNT"], allow_http="true")
+    return options
+
+
 def with_deltalake(root, types):
     from deltalake import DeltaTable
 
-    options = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
+    options = storage_options()
     out = {"tables": {}, "versions": {}, "values": {}}
     for t in types:
         table = DeltaTable(f"{root}/{t}", storage_options=options)
@@ -141,7 +153,7 @@ def sorted_rows(rows):
 def rows_with_deltalake(root, views):
     from deltalake import DeltaTable
 
-    options = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
+    options = storage_options()
     return {"rows": {v: sorted_rows(DeltaTable(f"{root}/{v}", storage_options=options).to_pyarrow_table().to_pylist())
                      for v in views}}
 

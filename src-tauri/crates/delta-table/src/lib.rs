@@ -5,15 +5,16 @@
 //! leaves the table at its previous version. Readers (Spark, Databricks, Trino, DuckDB, delta-rs) see every
 //! version; the files of older versions stay until a reader's `VACUUM` removes them.
 //!
-//! Protocol: reader version 1, writer version 2, no partitions, no checkpoints, no deletion vectors; tables
-//! using newer features are refused rather than misread. A `txn` action of application `haul` records the
-//! export each version holds ([`DeltaTable::marker`]), so a chain of incremental exports is applied in order
-//! and a conversion run twice is applied once.
+//! Protocol: reader version 1, writer version 2, no partitions, no deletion vectors; tables using newer
+//! features are refused rather than misread. A checkpoint follows every tenth version (`checkpoint.rs`). A
+//! `txn` action of application `haul` records the export each version holds ([`DeltaTable::marker`]), so a
+//! chain of incremental exports is applied in order and a conversion run twice is applied once.
 //!
 //! Why not the `deltalake` crate (delta-rs): measured in DECISIONS.md and the architecture map; in short, its
 //! release pins Arrow 59 and object_store 0.13 with a second reqwest, against Haul's Arrow 60, and adds 344
 //! crates for what is here a log of a few JSON lines per month.
 
+mod checkpoint;
 mod log;
 pub mod schema;
 
@@ -206,6 +207,11 @@ impl DeltaTable {
         }
         // Read back rather than patched in memory: one rule (the log's replay) for what a version holds.
         self.state = log::read(&self.dest, &self.root).await?;
+        if let Some(state) = self.state.as_ref().filter(|s| checkpoint::due(s)) {
+            // The version is committed whatever happens here: a checkpoint only spares readers the replay, and
+            // the next one is due ten versions on. So a failed write does not fail the conversion.
+            let _ = checkpoint::write(&self.dest, &self.root, state).await;
+        }
         Ok(version)
     }
 }

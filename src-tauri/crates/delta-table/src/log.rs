@@ -1,14 +1,15 @@
-//! Reading a table's transaction log: every JSON commit from version 0, replayed in order.
+//! Reading a table's transaction log: from its latest checkpoint (or from version 0 when there is none), every
+//! JSON commit after it, replayed in order.
 
 use std::collections::BTreeMap;
 
 use object_destination::Destination;
 use serde_json::Value;
 
-use crate::{APP_ID, DeltaError, LiveFile};
+use crate::{APP_ID, DeltaError, LiveFile, checkpoint};
 
-/// A commit larger than this is not one Haul or a sane writer made (Haul's are a few kB).
-const MAX_COMMIT_BYTES: usize = 64 << 20;
+/// A commit or checkpoint larger than this is not one Haul or a sane writer made (Haul's are a few kB).
+pub(crate) const MAX_COMMIT_BYTES: usize = 64 << 20;
 
 /// A table as its log's last version describes it.
 #[derive(Debug, Clone, Default)]
@@ -20,31 +21,62 @@ pub(crate) struct TableState {
     pub files: BTreeMap<String, LiveFile>,
     /// The `txn` version Haul recorded last: the export the table is at.
     pub marker: Option<i64>,
+    /// The actions in force, as written, for the next checkpoint: the protocol, the metadata, each
+    /// application's last `txn`, the live files' `add`s and the removed files' `remove`s.
+    pub protocol: Option<Value>,
+    pub metadata: Option<Value>,
+    pub txns: BTreeMap<String, Value>,
+    pub adds: BTreeMap<String, Value>,
+    pub removes: BTreeMap<String, Value>,
 }
 
-/// The commits' versions, in order, from the names under `_delta_log/`.
-fn versions(names: &[(String, u64)], log: &str, address: &str) -> Result<Vec<u64>, DeltaError> {
-    let mut versions = Vec::new();
-    let mut checkpoint = false;
+/// Where replay starts: a checkpoint's version (or none, for version 0) and the commits after it.
+#[derive(Debug, PartialEq)]
+struct Plan {
+    checkpoint: Option<u64>,
+    commits: Vec<u64>,
+    /// Every commit from version 0, when the log still has them all: the way back if a checkpoint is unreadable.
+    from_zero: Option<Vec<u64>>,
+}
+
+/// The replay plan, from the names under `_delta_log/`: the latest single-file checkpoint when the commits
+/// after it continue without a gap, else every commit from version 0.
+fn plan(names: &[(String, u64)], log: &str, address: &str) -> Result<Plan, DeltaError> {
+    let version_of =
+        |v: &str| (v.len() == 20 && v.bytes().all(|b| b.is_ascii_digit())).then(|| v.parse::<u64>().ok()).flatten();
+    let mut commits = Vec::new();
+    let mut checkpoints = Vec::new();
+    let mut other_checkpoint = false;
     for (name, _) in names {
         let Some(file) = name.strip_prefix(log).map(|n| n.trim_start_matches('/')) else { continue };
-        if let Some(v) = file.strip_suffix(".json").filter(|v| v.len() == 20 && v.bytes().all(|b| b.is_ascii_digit())) {
-            versions.push(v.parse::<u64>().expect("twenty digits"));
-        } else if file.contains(".checkpoint") || file == "_last_checkpoint" {
-            checkpoint = true;
+        if let Some(v) = file.strip_suffix(".json").and_then(version_of) {
+            commits.push(v);
+        } else if let Some(v) = file.strip_suffix(".checkpoint.parquet").and_then(version_of) {
+            checkpoints.push(v);
+        } else if file.contains(".checkpoint") {
+            other_checkpoint = true;
         }
     }
-    versions.sort_unstable();
-    let contiguous = versions.iter().enumerate().all(|(i, v)| *v == i as u64);
-    if !contiguous {
-        let why = if checkpoint && versions.first() != Some(&0) {
-            "its log was shortened after a checkpoint, and Haul reads a table's log from its first version"
-        } else {
-            "versions are missing from its log"
-        };
-        return Err(DeltaError::Unsupported { address: address.to_string(), why: why.into() });
+    commits.sort_unstable();
+    checkpoints.sort_unstable();
+    let from_zero = commits.iter().enumerate().all(|(i, v)| *v == i as u64).then(|| commits.clone());
+    if let Some(c) = checkpoints.last().copied() {
+        let after: Vec<u64> = commits.iter().copied().filter(|v| *v > c).collect();
+        if after.iter().enumerate().all(|(i, v)| *v == c + 1 + i as u64) {
+            return Ok(Plan { checkpoint: Some(c), commits: after, from_zero });
+        }
     }
-    Ok(versions)
+    match from_zero {
+        Some(all) => Ok(Plan { checkpoint: None, commits: all.clone(), from_zero: Some(all) }),
+        None => {
+            let why = if (other_checkpoint || !checkpoints.is_empty()) && commits.first() != Some(&0) {
+                "its log was shortened after a checkpoint Haul cannot start from (a multi-part or newer kind)"
+            } else {
+                "versions are missing from its log"
+            };
+            Err(DeltaError::Unsupported { address: address.to_string(), why: why.into() })
+        }
+    }
 }
 
 /// The table under `root` at its latest version; `None` when there is no table there.
@@ -52,12 +84,31 @@ pub(crate) async fn read(dest: &Destination, root: &str) -> Result<Option<TableS
     let log = format!("{root}/_delta_log");
     let address = dest.address_of(root);
     let names = dest.list(&log).await?;
-    let versions = versions(&names, &log, &address)?;
-    if versions.is_empty() {
+    let plan = plan(&names, &log, &address)?;
+    let mut state = TableState::default();
+    let mut commits = plan.commits;
+    if let Some(c) = plan.checkpoint {
+        let name = checkpoint::name(&log, c);
+        let corrupt = |reason: String| DeltaError::Corrupt { address: dest.address_of(&name), reason };
+        let read = match dest.get(&name).await? {
+            Some(bytes) => checkpoint::decode(bytes),
+            None => Err("it disappeared while being read".into()),
+        };
+        match read {
+            Ok(actions) => {
+                for (n, action) in actions.iter().enumerate() {
+                    apply_in(&mut state, action, &address, || corrupt(format!("row {}", n + 1)))?;
+                }
+                state.version = c;
+            }
+            // The commits it summarises are all still there: they say the same.
+            Err(_) if plan.from_zero.is_some() => commits = plan.from_zero.unwrap_or_default(),
+            Err(reason) => return Err(corrupt(reason)),
+        }
+    } else if commits.is_empty() {
         return Ok(None);
     }
-    let mut state = TableState::default();
-    for version in versions {
+    for version in commits {
         let name = format!("{log}/{version:020}.json");
         let corrupt = |reason: String| DeltaError::Corrupt { address: dest.address_of(&name), reason };
         let bytes = dest.get(&name).await?.ok_or_else(|| corrupt("it disappeared while being read".into()))?;
@@ -67,10 +118,7 @@ pub(crate) async fn read(dest: &Destination, root: &str) -> Result<Option<TableS
         for (n, line) in bytes.split(|b| *b == b'\n').enumerate().filter(|(_, l)| !l.trim_ascii().is_empty()) {
             let action: Value =
                 serde_json::from_slice(line).map_err(|e| corrupt(format!("line {} is not JSON ({e})", n + 1)))?;
-            apply(&mut state, &action).map_err(|e| match e {
-                ActionError::Unsupported(why) => DeltaError::Unsupported { address: address.clone(), why },
-                ActionError::Bad(what) => corrupt(format!("line {}: {what}", n + 1)),
-            })?;
+            apply_in(&mut state, &action, &address, || corrupt(format!("line {}", n + 1)))?;
         }
         state.version = version;
     }
@@ -78,6 +126,24 @@ pub(crate) async fn read(dest: &Destination, root: &str) -> Result<Option<TableS
         return Err(DeltaError::Corrupt { address, reason: "its log has no metaData action".into() });
     }
     Ok(Some(state))
+}
+
+/// [`apply`], its errors in words: `at` names the commit line or checkpoint row.
+fn apply_in(
+    state: &mut TableState,
+    action: &Value,
+    address: &str,
+    at: impl Fn() -> DeltaError,
+) -> Result<(), DeltaError> {
+    apply(state, action).map_err(|e| match e {
+        ActionError::Unsupported(why) => DeltaError::Unsupported { address: address.to_string(), why },
+        ActionError::Bad(what) => match at() {
+            DeltaError::Corrupt { address, reason } => {
+                DeltaError::Corrupt { address, reason: format!("{reason}: {what}") }
+            }
+            other => other,
+        },
+    })
 }
 
 enum ActionError {
@@ -97,6 +163,7 @@ fn apply(state: &mut TableState, action: &Value) -> Result<(), ActionError> {
                 "it needs Delta reader version {reader} and writer version {writer}, and Haul keeps tables at reader 1 and writer 2"
             )));
         }
+        state.protocol = Some(p.clone());
     } else if let Some(m) = action.get("metaData") {
         state.table_id = text(m, "id").ok_or_else(|| ActionError::Bad("metaData without an id".into()))?;
         state.schema_string =
@@ -106,6 +173,7 @@ fn apply(state: &mut TableState, action: &Value) -> Result<(), ActionError> {
         if partitioned {
             return Err(ActionError::Unsupported("it is partitioned, and Haul's tables are not".into()));
         }
+        state.metadata = Some(m.clone());
     } else if let Some(a) = action.get("add") {
         let path = text(a, "path").ok_or_else(|| ActionError::Bad("add without a path".into()))?;
         if a.get("deletionVector").is_some_and(|d| !d.is_null()) {
@@ -117,14 +185,20 @@ fn apply(state: &mut TableState, action: &Value) -> Result<(), ActionError> {
             .and_then(|s| serde_json::from_str::<Value>(s).ok())
             .and_then(|s| s.get("numRecords").and_then(Value::as_u64));
         let size = a.get("size").and_then(Value::as_u64).unwrap_or(0);
+        state.removes.remove(&path);
+        state.adds.insert(path.clone(), a.clone());
         state.files.insert(path.clone(), LiveFile { path, size, rows });
     } else if let Some(r) = action.get("remove") {
         let path = text(r, "path").ok_or_else(|| ActionError::Bad("remove without a path".into()))?;
         state.files.remove(&path);
-    } else if let Some(t) = action.get("txn")
-        && t.get("appId").and_then(Value::as_str) == Some(APP_ID)
-    {
-        state.marker = t.get("version").and_then(Value::as_i64);
+        state.adds.remove(&path);
+        state.removes.insert(path, r.clone());
+    } else if let Some(t) = action.get("txn") {
+        let app = text(t, "appId").ok_or_else(|| ActionError::Bad("txn without an appId".into()))?;
+        if app == APP_ID {
+            state.marker = t.get("version").and_then(Value::as_i64);
+        }
+        state.txns.insert(app, t.clone());
     }
     Ok(())
 }
@@ -138,14 +212,21 @@ mod tests {
     }
 
     #[test]
-    fn commits_are_read_in_order_and_gaps_refused() {
-        let ok = names(&["00000000000000000001.json", "00000000000000000000.json", "00000000000000000000.crc"]);
-        assert_eq!(versions(&ok, "T/_delta_log", "x").unwrap(), vec![0, 1]);
-        let gap = names(&["00000000000000000000.json", "00000000000000000002.json"]);
-        assert!(matches!(versions(&gap, "T/_delta_log", "x"), Err(DeltaError::Unsupported { .. })));
-        let trimmed = names(&["00000000000000000010.checkpoint.parquet", "00000000000000000011.json"]);
-        let e = versions(&trimmed, "T/_delta_log", "x").unwrap_err().to_string();
-        assert!(e.contains("checkpoint"), "{e}");
+    fn replay_starts_at_the_latest_checkpoint_or_at_version_0_and_gaps_are_refused() {
+        let plan_of = |list: &[&str]| plan(&names(list), "T/_delta_log", "x");
+        let ok = plan_of(&["00000000000000000001.json", "00000000000000000000.json", "00000000000000000000.crc"]);
+        assert_eq!(ok.unwrap(), Plan { checkpoint: None, commits: vec![0, 1], from_zero: Some(vec![0, 1]) });
+        let gap = plan_of(&["00000000000000000000.json", "00000000000000000002.json"]);
+        assert!(matches!(gap, Err(DeltaError::Unsupported { .. })));
+        // Spark's log cleanup: the commits before the checkpoint are gone.
+        let trimmed = plan_of(&["00000000000000000010.checkpoint.parquet", "00000000000000000011.json"]);
+        assert_eq!(trimmed.unwrap(), Plan { checkpoint: Some(10), commits: vec![11], from_zero: None });
+        let gap = plan_of(&["00000000000000000010.checkpoint.parquet", "00000000000000000012.json"]);
+        assert!(matches!(gap, Err(DeltaError::Unsupported { .. })));
+        let parts =
+            plan_of(&["00000000000000000010.checkpoint.0000000001.0000000002.parquet", "00000000000000000011.json"]);
+        let e = parts.unwrap_err().to_string();
+        assert!(e.contains("checkpoint Haul cannot start from"), "{e}");
     }
 
     #[test]

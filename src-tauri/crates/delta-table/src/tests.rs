@@ -106,3 +106,70 @@ async fn tables_with_features_haul_does_not_write_are_refused() {
     let e = DeltaTable::open(&dest, "T").await.err().unwrap();
     assert_eq!(e.code(), "delta_corrupt", "{e}");
 }
+
+/// The Python of the repository's `.venv` (the `deltalake` package), as `make test` installs it.
+fn python() -> PathBuf {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../.venv/bin/python");
+    let python = std::env::var_os("HAUL_PYTHON").map(PathBuf::from).unwrap_or(venv);
+    assert!(python.exists(), "{} is missing: run `make test` once, which installs it", python.display());
+    python
+}
+
+#[tokio::test]
+async fn every_tenth_version_leaves_a_checkpoint_that_haul_and_delta_rs_start_from_once_older_commits_are_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = Destination::open_folder(dir.path()).unwrap();
+    let staged = dir.path().join("staged.parquet");
+    let mut t = DeltaTable::open(&dest, "T").await.unwrap();
+    for v in 0..12u64 {
+        let data = parquet(&staged, &["id"], v as usize + 1);
+        t.commit(Contents::Replace { file: Some(&data) }, 100 + v as i64, "WRITE", json!({})).await.unwrap();
+    }
+    let log = dir.path().join("T/_delta_log");
+    assert!(log.join(format!("{:020}.checkpoint.parquet", 10)).is_file());
+    assert!(!log.join(format!("{:020}.checkpoint.parquet", 0)).exists(), "none at version 0");
+    let last: Value = serde_json::from_slice(&std::fs::read(log.join("_last_checkpoint")).unwrap()).unwrap();
+    assert_eq!((last["version"].as_u64(), last["numOfAddFiles"].as_u64()), (Some(10), Some(1)), "{last}");
+    // The checkpoint holds what replaying versions 0 to 10 holds: protocol, metadata, the export, the live
+    // file, and the ten files removed on the way (tombstones, for VACUUM).
+    let at_10 =
+        super::checkpoint::decode(std::fs::read(log.join(format!("{:020}.checkpoint.parquet", 10))).unwrap().into());
+    let at_10 = at_10.unwrap();
+    let count = |action: &str| at_10.iter().filter(|a| a.get(action).is_some()).count();
+    assert_eq!([count("protocol"), count("metaData"), count("txn"), count("add"), count("remove")], [1, 1, 1, 1, 10]);
+
+    let before = (t.version(), t.marker(), t.rows(), t.live_files().into_iter().cloned().collect::<Vec<_>>());
+    let state =
+        |t: &DeltaTable| (t.version(), t.marker(), t.rows(), t.live_files().into_iter().cloned().collect::<Vec<_>>());
+    // A damaged checkpoint, with every commit still there: the commits say the same.
+    let checkpoint = log.join(format!("{:020}.checkpoint.parquet", 10));
+    let good = std::fs::read(&checkpoint).unwrap();
+    std::fs::write(&checkpoint, b"PAR1 damaged").unwrap();
+    assert_eq!(state(&DeltaTable::open(&dest, "T").await.unwrap()), before);
+    std::fs::write(&checkpoint, good).unwrap();
+
+    // Spark's log cleanup removes the commits a checkpoint covers; the table reads the same without them.
+    for v in 0..10 {
+        std::fs::remove_file(log.join(format!("{v:020}.json"))).unwrap();
+    }
+    let mut reopened = DeltaTable::open(&dest, "T").await.unwrap();
+    let after = state(&reopened);
+    assert_eq!(after, before);
+    assert_eq!((after.0, after.1, after.2), (Some(11), Some(111), Some(12)));
+    let data = parquet(&staged, &["id", "gender"], 20);
+    assert_eq!(reopened.commit(Contents::Replace { file: Some(&data) }, 200, "WRITE", json!({})).await.unwrap(), 12);
+
+    // delta-rs can only have started from the checkpoint: the commits before it are gone.
+    let read = "import json, os, sys\nfrom deltalake import DeltaTable\nt = DeltaTable(sys.argv[1])\n\
+                print(json.dumps({'version': t.version(), 'rows': t.to_pyarrow_table().num_rows, \
+                'columns': t.schema().to_arrow().names}))\nsys.stdout.flush()\nos._exit(0)";
+    let o = std::process::Command::new(python()).args(["-c", read]).arg(dir.path().join("T")).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let read: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(read, json!({"version": 12, "rows": 20, "columns": ["id", "gender"]}));
+
+    // A checkpoint that cannot be read, with its commits gone, is a damaged table, said so.
+    std::fs::write(&checkpoint, b"PAR1 damaged").unwrap();
+    let e = DeltaTable::open(&dest, "T").await.err().unwrap();
+    assert_eq!(e.code(), "delta_corrupt", "{e}");
+}

@@ -1,0 +1,183 @@
+//! Checkpoints: a table's state at one version as a single Parquet file (`NNN.checkpoint.parquet`, one action
+//! per row), named by `_last_checkpoint`. Haul writes one every `delta.checkpointInterval` versions (10 unless
+//! the table says otherwise, as Spark and delta-rs do), so readers start there instead of replaying every
+//! commit, and reads them back, which matters once Spark or Databricks has removed a table's early commits
+//! (their log cleanup drops commits older than 30 days that a checkpoint covers).
+//!
+//! The rows are the same JSON actions a commit holds, turned into the checkpoint schema's columns by
+//! arrow-json (and back again when read), so one rule, [`crate::log`]'s replay, says what a version holds.
+
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
+use bytes::Bytes;
+use object_destination::Destination;
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use serde_json::{Value, json};
+
+use crate::DeltaError;
+use crate::log::{MAX_COMMIT_BYTES, TableState};
+
+/// Versions between checkpoints when the table's configuration does not say.
+const DEFAULT_INTERVAL: u64 = 10;
+
+/// The checkpoint file of `version` under the log folder.
+pub(crate) fn name(log: &str, version: u64) -> String {
+    format!("{log}/{version:020}.checkpoint.parquet")
+}
+
+/// Whether the commit of `version` is followed by a checkpoint.
+pub(crate) fn due(state: &TableState) -> bool {
+    let interval = state
+        .metadata
+        .as_ref()
+        .and_then(|m| m["configuration"]["delta.checkpointInterval"].as_str())
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|v| *v > 0)
+        .unwrap_or(DEFAULT_INTERVAL);
+    state.version > 0 && state.version.is_multiple_of(interval)
+}
+
+/// Writes the checkpoint of `state`'s version, then points `_last_checkpoint` at it.
+pub(crate) async fn write(dest: &Destination, root: &str, state: &TableState) -> Result<(), DeltaError> {
+    let log = format!("{root}/_delta_log");
+    let actions = actions(state);
+    let bytes = encode(&actions).map_err(|reason| DeltaError::Corrupt { address: dest.address_of(&log), reason })?;
+    let size_in_bytes = bytes.len();
+    // Create-only: a checkpoint of a version holds that version whoever wrote it, so a present one stays.
+    dest.put_new(&name(&log, state.version), Bytes::from(bytes)).await?;
+    let last = json!({"version": state.version, "size": actions.len(), "sizeInBytes": size_in_bytes,
+                      "numOfAddFiles": state.files.len()});
+    dest.put(&format!("{log}/_last_checkpoint"), Bytes::from(last.to_string())).await?;
+    Ok(())
+}
+
+/// The actions of the checkpoint's rows, as a commit would hold them: the protocol, the metadata, every
+/// application's last `txn`, every live file's `add` and every `remove` (the tombstones VACUUM reads).
+fn actions(state: &TableState) -> Vec<Value> {
+    let mut out = Vec::new();
+    out.extend(state.protocol.iter().map(|p| json!({"protocol": p})));
+    out.extend(state.metadata.iter().map(|m| json!({"metaData": m})));
+    out.extend(state.txns.values().map(|t| json!({"txn": t})));
+    out.extend(state.adds.values().map(|a| json!({"add": a})));
+    out.extend(state.removes.values().map(|r| json!({"remove": r})));
+    out
+}
+
+/// The Delta protocol's checkpoint schema, for the actions a reader 1 / writer 2 table has. Every field is
+/// nullable, as Spark writes them.
+fn schema() -> SchemaRef {
+    let text = || DataType::Utf8;
+    let long = || DataType::Int64;
+    let map = || {
+        let entries =
+            Fields::from(vec![Field::new("key", DataType::Utf8, false), Field::new("value", DataType::Utf8, true)]);
+        DataType::Map(Arc::new(Field::new("key_value", DataType::Struct(entries), false)), false)
+    };
+    let action = |name: &str, fields: Vec<(&str, DataType)>| {
+        let fields: Fields = fields.into_iter().map(|(n, t)| Field::new(n, t, true)).collect();
+        Field::new(name, DataType::Struct(fields), true)
+    };
+    let format = DataType::Struct(Fields::from(vec![
+        Field::new("provider", DataType::Utf8, true),
+        Field::new("options", map(), true),
+    ]));
+    Arc::new(Schema::new(vec![
+        action("txn", vec![("appId", text()), ("version", long()), ("lastUpdated", long())]),
+        action(
+            "add",
+            vec![
+                ("path", text()),
+                ("partitionValues", map()),
+                ("size", long()),
+                ("modificationTime", long()),
+                ("dataChange", DataType::Boolean),
+                ("stats", text()),
+                ("tags", map()),
+            ],
+        ),
+        action(
+            "remove",
+            vec![
+                ("path", text()),
+                ("deletionTimestamp", long()),
+                ("dataChange", DataType::Boolean),
+                ("extendedFileMetadata", DataType::Boolean),
+                ("partitionValues", map()),
+                ("size", long()),
+                ("tags", map()),
+            ],
+        ),
+        action(
+            "metaData",
+            vec![
+                ("id", text()),
+                ("name", text()),
+                ("description", text()),
+                ("format", format),
+                ("schemaString", text()),
+                ("partitionColumns", DataType::List(Arc::new(Field::new("element", DataType::Utf8, true)))),
+                ("configuration", map()),
+                ("createdTime", long()),
+            ],
+        ),
+        action("protocol", vec![("minReaderVersion", DataType::Int32), ("minWriterVersion", DataType::Int32)]),
+    ]))
+}
+
+/// The actions as a checkpoint's Parquet bytes.
+fn encode(actions: &[Value]) -> Result<Vec<u8>, String> {
+    let schema = schema();
+    let mut decoder = arrow::json::ReaderBuilder::new(schema.clone())
+        .with_batch_size(actions.len().max(1))
+        .build_decoder()
+        .map_err(|e| e.to_string())?;
+    decoder.serialize(actions).map_err(|e| e.to_string())?;
+    let batch = decoder.flush().map_err(|e| e.to_string())?.ok_or("a checkpoint needs at least one action")?;
+    let mut writer = ArrowWriter::try_new(Vec::new(), schema, None).map_err(|e| e.to_string())?;
+    writer.write(&batch).map_err(|e| e.to_string())?;
+    writer.into_inner().map_err(|e| e.to_string())
+}
+
+/// A checkpoint's rows as JSON actions (the columns a row leaves empty are left out, so each row is one
+/// action). Written by Haul or by another program: extra columns come through, and replay ignores them.
+pub(crate) fn decode(bytes: Bytes) -> Result<Vec<Value>, String> {
+    if bytes.len() > MAX_COMMIT_BYTES {
+        return Err(format!("it is {} bytes, larger than any checkpoint Haul reads", bytes.len()));
+    }
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| e.to_string())?.build();
+    let mut json = Vec::new();
+    let mut writer = arrow::json::LineDelimitedWriter::new(&mut json);
+    for batch in reader.map_err(|e| e.to_string())? {
+        writer.write(&batch.map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    }
+    writer.finish().map_err(|e| e.to_string())?;
+    drop(writer);
+    json.split(|b| *b == b'\n')
+        .filter(|l| !l.trim_ascii().is_empty())
+        .map(|l| serde_json::from_slice(l).map_err(|e| e.to_string()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_come_back_from_a_checkpoint_as_they_went_in() {
+        let actions = vec![
+            json!({"protocol": {"minReaderVersion": 1, "minWriterVersion": 2}}),
+            json!({"metaData": {"id": "t", "format": {"provider": "parquet", "options": {}}, "schemaString": "{}",
+                   "partitionColumns": [], "configuration": {"delta.checkpointInterval": "5"}, "createdTime": 7}}),
+            json!({"txn": {"appId": "haul", "version": 42, "lastUpdated": 9}}),
+            json!({"add": {"path": "a.parquet", "partitionValues": {}, "size": 10, "modificationTime": 8,
+                   "dataChange": true, "stats": "{\"numRecords\":3}"}}),
+            json!({"remove": {"path": "old.parquet", "deletionTimestamp": 8, "dataChange": true,
+                   "extendedFileMetadata": true, "partitionValues": {}, "size": 4}}),
+        ];
+        let back = decode(Bytes::from(encode(&actions).unwrap())).unwrap();
+        assert_eq!(back, actions);
+        assert!(decode(Bytes::from_static(b"PAR1 not parquet")).is_err());
+    }
+}
