@@ -84,13 +84,14 @@ bindings_up_to_date() {
 # A full disk shows up as odd build failures; say up front how much room there is.
 echo "Free disk where this runs: $(df -h . | awk 'NR==2 {print $4}')"
 step "install what building needs" bash src-tauri/scripts/install-deps.sh test-build
-# The tests' own tools (Python packages, Azurite, tauri-driver) install while the build runs: they wait on the
-# network and the disk more than on the cores, and on a fresh clone they took a minute and a half.
+# The tests' own tools (Python packages, Azurite) install while the build runs: they wait on the network and
+# the disk more than on the cores, and on a fresh clone they took a minute and a half.
 tools_log=$(mktemp)
 # Its own process group (setsid), so a failed step's exit stops pip and npm too.
 setsid bash src-tauri/scripts/install-deps.sh test-tools >"$tools_log" 2>&1 &
 tools_pid=$!
 trap 'kill -- "-$tools_pid" 2>/dev/null || true; rm -f "$tools_log"' EXIT
+trap 'exit 130' INT TERM
 tools_installed() {
   local code=0
   wait "$tools_pid" || code=$?

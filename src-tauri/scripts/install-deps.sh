@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what Haul needs on Debian/Ubuntu, skipping whatever is already there (a warm machine stays fast).
 #   install-deps.sh app         system libraries to build and run the desktop app, and the UI's npm packages
-#   install-deps.sh test        the above, plus Xvfb, WebKitWebDriver, gnome-keyring, ImageMagick, Java, and
-#                               the tests' tools: Python packages in .venv, tauri-driver, Azurite
-#   install-deps.sh test-build  `test` without the tests' tools (what building needs: tests/run.sh installs
-#   install-deps.sh test-tools  the tools alone while the build runs, since they wait on the network more than on
-#                               the cores)
+#   install-deps.sh test        the above, plus Xvfb, WebKitWebDriver, tauri-driver, gnome-keyring, ImageMagick,
+#                               Java, and the tests' Python packages (.venv) and Azurite (npm)
+#   install-deps.sh test-build  `test` but the Python packages and Azurite
+#   install-deps.sh test-tools  the Python packages and Azurite alone: tests/run.sh installs them while the build
+#                               runs, since they wait on the network more than on the cores; nothing in this
+#                               part needs sudo (python3-venv comes with the system packages)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -25,7 +26,8 @@ packages=(pkg-config build-essential file libwebkit2gtk-4.1-dev libxdo-dev libay
 if [ "$mode" = test ]; then
   # systemd: systemd-analyze checks the timers `haul schedule` writes.
   # libproxy1-plugin-webkit: the PAC runner's JavaScript, for the PAC file test.
-  packages+=(xvfb webkit2gtk-driver gnome-keyring dbus dbus-x11 imagemagick procps systemd libproxy1-plugin-webkit)
+  packages+=(xvfb webkit2gtk-driver gnome-keyring dbus dbus-x11 imagemagick procps systemd libproxy1-plugin-webkit
+             python3 python3-venv)
   # Java for Apache Spark (the Delta tables' reader in the tests), unless one is there already.
   command -v java >/dev/null 2>&1 || packages+=(default-jre-headless)
 fi
@@ -60,7 +62,7 @@ install_ui() {
 
 # The tests' tools.
 install_tools() {
-  local sudo="" stamp want
+  local stamp want
   # From PyPI into .venv: DuckDB, pyarrow and openpyxl for the interop tests (Parquet, CSV, Excel) and the
   # benchmarks; moto (its server mode), the S3-compatible server of the object storage tests and the store
   # behind tests/storage/gcs_front.py (which checks GCS's sign-in with `cryptography`, a dependency of both moto
@@ -74,19 +76,10 @@ install_tools() {
     echo "DuckDB, pyarrow, openpyxl, moto, azure-storage-blob, deltalake and pyspark: present"
   else
     echo "Installing DuckDB, pyarrow, openpyxl, moto, azure-storage-blob, deltalake and pyspark into .venv (pip): ${pins[*]}"
-    if ! python3 -m venv .venv 2>/dev/null; then
-      [ "$(id -u)" -eq 0 ] || sudo="sudo"
-      $sudo apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3 python3-venv >/dev/null
-      python3 -m venv .venv
-    fi
+    python3 -m venv .venv
     .venv/bin/python -m pip install -q "${pins[@]}"
   fi
 
-  if ! command -v tauri-driver >/dev/null 2>&1; then
-    echo "Installing tauri-driver (cargo install)"
-    cargo install tauri-driver --locked --quiet
-  fi
 
   # Azurite (Microsoft's Azure Storage emulator) for the object storage tests, reinstalled only when its lock
   # file changed.
@@ -104,6 +97,11 @@ install_tools() {
 if [ "$tools" != only ]; then
   install_system
   install_ui
+  # Compiled, so not among the tools installed beside the build: it would take the build's cores.
+  if [ "$mode" = test ] && ! command -v tauri-driver >/dev/null 2>&1; then
+    echo "Installing tauri-driver (cargo install)"
+    cargo install tauri-driver --locked --quiet
+  fi
 fi
 if [ "$tools" != no ]; then
   install_tools

@@ -17,7 +17,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::{Value, json};
 
 use crate::DeltaError;
-use crate::log::{MAX_COMMIT_BYTES, TableState};
+use crate::log::{MAX_COMMIT_BYTES, TableState, too_large_to_read};
 
 /// Versions between checkpoints when the table's configuration does not say.
 const DEFAULT_INTERVAL: u64 = 10;
@@ -47,9 +47,20 @@ pub(crate) async fn write(dest: &Destination, root: &str, state: &TableState) ->
     let size_in_bytes = bytes.len();
     // Create-only: a checkpoint of a version holds that version whoever wrote it, so a present one stays.
     dest.put_new(&name(&log, state.version), Bytes::from(bytes)).await?;
+    // Never back to an older checkpoint than another writer named (readers would only replay more, but still).
+    let pointer = format!("{log}/_last_checkpoint");
+    let named = match dest.size_of(&pointer).await? {
+        Some(size) if size <= 1 << 20 => {
+            dest.get(&pointer).await?.and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        }
+        _ => None,
+    };
+    if named.and_then(|n| n["version"].as_u64()).is_some_and(|v| v >= state.version) {
+        return Ok(());
+    }
     let last = json!({"version": state.version, "size": actions.len(), "sizeInBytes": size_in_bytes,
                       "numOfAddFiles": state.files.len()});
-    dest.put(&format!("{log}/_last_checkpoint"), Bytes::from(last.to_string())).await?;
+    dest.put(&pointer, Bytes::from(last.to_string())).await?;
     Ok(())
 }
 
@@ -106,7 +117,6 @@ fn schema() -> SchemaRef {
                 ("extendedFileMetadata", DataType::Boolean),
                 ("partitionValues", map()),
                 ("size", long()),
-                ("tags", map()),
             ],
         ),
         action(
@@ -127,7 +137,7 @@ fn schema() -> SchemaRef {
 }
 
 /// The actions as a checkpoint's Parquet bytes.
-fn encode(actions: &[Value]) -> Result<Vec<u8>, String> {
+pub(crate) fn encode(actions: &[Value]) -> Result<Vec<u8>, String> {
     let schema = schema();
     let mut decoder = arrow::json::ReaderBuilder::new(schema.clone())
         .with_batch_size(actions.len().max(1))
@@ -144,7 +154,7 @@ fn encode(actions: &[Value]) -> Result<Vec<u8>, String> {
 /// action). Written by Haul or by another program: extra columns come through, and replay ignores them.
 pub(crate) fn decode(bytes: Bytes) -> Result<Vec<Value>, String> {
     if bytes.len() > MAX_COMMIT_BYTES {
-        return Err(format!("it is {} bytes, larger than any checkpoint Haul reads", bytes.len()));
+        return Err(too_large_to_read(bytes.len() as u64));
     }
     let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| e.to_string())?.build();
     let mut json = Vec::new();

@@ -210,7 +210,9 @@ impl DeltaTable {
         if let Some(state) = self.state.as_ref().filter(|s| checkpoint::due(s)) {
             // The version is committed whatever happens here: a checkpoint only spares readers the replay, and
             // the next one is due ten versions on. So a failed write does not fail the conversion.
-            let _ = checkpoint::write(&self.dest, &self.root, state).await;
+            if let Err(e) = checkpoint::write(&self.dest, &self.root, state).await {
+                tracing::warn!(table = %self.address(), version, "no checkpoint written: {e}");
+            }
         }
         Ok(version)
     }

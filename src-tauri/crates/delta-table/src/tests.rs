@@ -105,6 +105,11 @@ async fn tables_with_features_haul_does_not_write_are_refused() {
     std::fs::write(log.join(format!("{:020}.json", 0)), "{not json").unwrap();
     let e = DeltaTable::open(&dest, "T").await.err().unwrap();
     assert_eq!(e.code(), "delta_corrupt", "{e}");
+
+    // A commit too large to be one is refused by its listed size, before it is fetched (a sparse file here).
+    std::fs::File::create(log.join(format!("{:020}.json", 0))).unwrap().set_len(65 << 20).unwrap();
+    let e = DeltaTable::open(&dest, "T").await.err().unwrap();
+    assert!(e.code() == "delta_corrupt" && e.to_string().contains("68157440 bytes"), "{e}");
 }
 
 /// The Python of the repository's `.venv` (the `deltalake` package), as `make test` installs it.
@@ -145,6 +150,10 @@ async fn every_tenth_version_leaves_a_checkpoint_that_haul_and_delta_rs_start_fr
     let checkpoint = log.join(format!("{:020}.checkpoint.parquet", 10));
     let good = std::fs::read(&checkpoint).unwrap();
     std::fs::write(&checkpoint, b"PAR1 damaged").unwrap();
+    assert_eq!(state(&DeltaTable::open(&dest, "T").await.unwrap()), before);
+    // Readable, but a row is not an action Haul can apply (an add without a path): the same.
+    let bad_row = super::checkpoint::encode(&[json!({"add": {"size": 1}})]).unwrap();
+    std::fs::write(&checkpoint, bad_row).unwrap();
     assert_eq!(state(&DeltaTable::open(&dest, "T").await.unwrap()), before);
     std::fs::write(&checkpoint, good).unwrap();
 
