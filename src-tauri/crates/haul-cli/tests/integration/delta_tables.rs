@@ -3,7 +3,7 @@
 //! `deltalake` package (delta-rs) everywhere, and Apache Spark, which reads exactly the Parquet files the table's
 //! log lists as live (local, and from S3 fetched first with boto3). After the second, incremental month
 //! (changes, `deleted[]`, members joining and leaving) every table holds exactly what a full export of that
-//! moment holds.
+//! moment holds; and after twelve months in S3, with the commits a checkpoint covers removed, still does.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -246,5 +246,61 @@ async fn two_months_into_delta_tables_in_azure_and_gcs_hold_exactly_the_current_
         // The same export again finds every change already in the table: no commit.
         let again = convert(&haul, s, &m1, &lake(s));
         assert!(again["tables"].as_array().unwrap().iter().all(|t| t["version"].is_null()), "{}: {again}", s.kind);
+    }
+}
+
+/// A year of monthly exports into Delta tables in S3: the tenth version leaves a checkpoint there, Spark's log
+/// cleanup then removes the commits it covers, and the twelfth month still converts, and reads back (delta-rs
+/// can only start from Haul's checkpoint), exactly as a full export of that moment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_year_of_months_into_s3_checkpoints_and_survives_the_log_cleanup() {
+    let storage = Storage::moto();
+    let sim = simulator(11, 24).await;
+    let base = sim.base_url();
+    let haul = Haul::new();
+    let root = tempfile::tempdir().unwrap();
+    let lake = format!("{}/year", storage.root);
+    let month = |n: usize| root.path().join(format!("month-{n:02}"));
+
+    export(&haul, &storage, &base, &month(0), false);
+    let from_the_start: Vec<String> = folder_contents(&month(0)).into_keys().collect();
+    convert(&haul, &storage, &month(0), &lake);
+    for n in 1..=10 {
+        sim.advance_timeline().unwrap();
+        export(&haul, &storage, &base, &month(n), true);
+        convert(&haul, &storage, &month(n), &lake);
+    }
+    let objects = storage.objects("year");
+    for t in &from_the_start {
+        let checkpoint = format!("{t}/_delta_log/{:020}.checkpoint.parquet", 10);
+        assert!(objects.contains_key(&checkpoint), "{checkpoint} in {:?}", objects.keys().collect::<Vec<_>>());
+        let last: Value = serde_json::from_slice(&objects[&format!("{t}/_delta_log/_last_checkpoint")]).unwrap();
+        assert_eq!(last["version"], 10, "{t}: {last}");
+    }
+
+    // Spark's log cleanup: the commits before the checkpoint go.
+    let cleanup = format!(
+        "import boto3; s3 = boto3.client('s3', endpoint_url='http://127.0.0.1:{}', aws_access_key_id='test', \
+         aws_secret_access_key='test', region_name='us-east-1')\n\
+         for t in {from_the_start:?}:\n    \
+             for v in range(10): s3.delete_object(Bucket='haul-test', Key=f'year/{{t}}/_delta_log/{{v:020}}.json')",
+        storage.port
+    );
+    storage.python(&cleanup);
+    assert!(!storage.objects("year").keys().any(|k| k.ends_with(&format!("{:020}.json", 0))));
+
+    sim.advance_timeline().unwrap();
+    export(&haul, &storage, &base, &month(11), true);
+    let report = convert(&haul, &storage, &month(11), &lake);
+    assert!(report["tables"].as_array().unwrap().iter().any(|t| t["version"] == 11), "{report}");
+    let truth = root.path().join("truth");
+    export(&haul, &storage, &base, &truth, false);
+    let expected = folder_contents(&truth);
+    let mut types: Vec<&String> = expected.keys().collect();
+    types.extend(from_the_start.iter().filter(|t| !expected.contains_key(*t)));
+    let read = read_back(&storage, "deltalake", &lake, &types);
+    assert_same("month 11, after the log cleanup", &tables_of(&read), &expected);
+    for t in &from_the_start {
+        assert_eq!(read["versions"][t], 11, "{t}: {read}");
     }
 }
