@@ -182,3 +182,34 @@ async fn every_tenth_version_leaves_a_checkpoint_that_haul_and_delta_rs_start_fr
     let e = DeltaTable::open(&dest, "T").await.err().unwrap();
     assert_eq!(e.code(), "delta_corrupt", "{e}");
 }
+
+#[tokio::test]
+async fn a_checkpoint_delta_rs_wrote_is_where_haul_starts_once_the_commits_it_covers_are_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = Destination::open_folder(dir.path()).unwrap();
+    let staged = dir.path().join("staged.parquet");
+    let mut t = DeltaTable::open(&dest, "T").await.unwrap();
+    for v in 0..3u64 {
+        let data = parquet(&staged, &["id"], v as usize + 1);
+        t.commit(Contents::Replace { file: Some(&data) }, 100 + v as i64, "WRITE", json!({})).await.unwrap();
+    }
+    // delta-rs's own checkpoint of version 2: its columns and types (stats_parsed, deletion vector fields, …).
+    let table = dir.path().join("T");
+    let write = "import os, sys\nfrom deltalake import DeltaTable\nDeltaTable(sys.argv[1]).create_checkpoint()\n\
+                 sys.stdout.flush()\nos._exit(0)";
+    let o = std::process::Command::new(python()).args(["-c", write]).arg(&table).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let log = table.join("_delta_log");
+    assert!(log.join(format!("{:020}.checkpoint.parquet", 2)).is_file());
+    for v in 0..=2 {
+        std::fs::remove_file(log.join(format!("{v:020}.json"))).unwrap();
+    }
+
+    let mut reopened = DeltaTable::open(&dest, "T").await.unwrap();
+    assert_eq!((reopened.version(), reopened.marker(), reopened.rows()), (Some(2), Some(102), Some(3)));
+    assert_eq!(reopened.live_files(), t.live_files());
+    let data = parquet(&staged, &["id"], 7);
+    assert_eq!(reopened.commit(Contents::Replace { file: Some(&data) }, 200, "WRITE", json!({})).await.unwrap(), 3);
+    let reopened = DeltaTable::open(&dest, "T").await.unwrap();
+    assert_eq!((reopened.version(), reopened.marker(), reopened.rows()), (Some(3), Some(200), Some(7)));
+}
