@@ -150,17 +150,46 @@ pub(crate) fn encode(actions: &[Value]) -> Result<Vec<u8>, String> {
     writer.into_inner().map_err(|e| e.to_string())
 }
 
+/// The most a checkpoint's pages may take decompressed, and the most its rows may take as JSON. A 64 MiB
+/// file can unpack to far more (zstd, run-length and dictionary encoding shrink repetitive rows thousands of
+/// times), so the file's size alone does not bound memory. Haul's own checkpoints hold a few hundred bytes per
+/// data file.
+const MAX_DECODED_BYTES: u64 = 256 << 20;
+
 /// A checkpoint's rows as JSON actions (the columns a row leaves empty are left out, so each row is one
 /// action). Written by Haul or by another program: extra columns come through, and replay ignores them.
 pub(crate) fn decode(bytes: Bytes) -> Result<Vec<Value>, String> {
+    decode_within(bytes, MAX_DECODED_BYTES)
+}
+
+fn decode_within(bytes: Bytes, max_decoded: u64) -> Result<Vec<Value>, String> {
     if bytes.len() > MAX_COMMIT_BYTES {
         return Err(too_large_to_read(bytes.len() as u64));
     }
-    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| e.to_string())?.build();
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| e.to_string())?;
+    // Refused by what the footer says before any page is decompressed.
+    let groups: Vec<u64> = builder
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|g| g.columns().iter().map(|c| c.uncompressed_size().max(0) as u64).sum())
+        .collect();
+    let unpacked: u64 = groups.iter().sum();
+    if unpacked > max_decoded {
+        return Err(format!("its pages unpack to {unpacked} bytes, more than any checkpoint Haul reads"));
+    }
+    // A dictionary value can repeat in every row, so one row may hold up to its row group's whole unpacked
+    // size: the batches are as few rows as keep a batch within the bound, and the JSON is checked as it grows.
+    let widest = groups.iter().copied().max().unwrap_or(0).max(1);
+    let rows = (max_decoded / widest).clamp(1, 1024) as usize;
+    let reader = builder.with_batch_size(rows).build().map_err(|e| e.to_string())?;
     let mut json = Vec::new();
     let mut writer = arrow::json::LineDelimitedWriter::new(&mut json);
-    for batch in reader.map_err(|e| e.to_string())? {
+    for batch in reader {
         writer.write(&batch.map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+        if writer.get_ref().len() as u64 > max_decoded {
+            return Err(format!("its rows come to more than {max_decoded} bytes, more than any checkpoint Haul reads"));
+        }
     }
     writer.finish().map_err(|e| e.to_string())?;
     drop(writer);
@@ -189,5 +218,28 @@ mod tests {
         let back = decode(Bytes::from(encode(&actions).unwrap())).unwrap();
         assert_eq!(back, actions);
         assert!(decode(Bytes::from_static(b"PAR1 not parquet")).is_err());
+    }
+
+    #[test]
+    fn a_checkpoint_that_unpacks_past_the_bound_is_refused_before_and_while_it_is_decoded() {
+        // Ten thousand files with the same long path: a few kilobytes stored, ten megabytes as rows.
+        let long = "p".repeat(1000);
+        let actions: Vec<Value> = (0..10_000)
+            .map(|_| {
+                json!({"add": {"path": long, "partitionValues": {}, "size": 1, "modificationTime": 1,
+                                 "dataChange": true}})
+            })
+            .collect();
+        let file = Bytes::from(encode(&actions).unwrap());
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file.clone()).unwrap();
+        let footer: i64 =
+            builder.metadata().row_groups().iter().flat_map(|g| g.columns()).map(|c| c.uncompressed_size()).sum();
+        assert!(file.len() < 100_000 && footer < 1 << 20, "file {} bytes, unpacked {footer}", file.len());
+        let refused = decode_within(file.clone(), footer as u64 - 1).unwrap_err();
+        assert!(refused.starts_with("its pages unpack to"), "{refused}");
+        // Dictionary pages keep the footer small; the rows as JSON are still bounded.
+        let refused = decode_within(file.clone(), 1 << 20).unwrap_err();
+        assert!(refused.starts_with("its rows come to more than 1048576 bytes"), "{refused}");
+        assert_eq!(decode(file).unwrap().len(), 10_000);
     }
 }
