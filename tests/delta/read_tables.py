@@ -12,6 +12,9 @@ Prints one JSON object: {"tables": {Type: {id: meta.lastUpdated}}, "versions": {
     read_tables.py deltalake-rows ROOT VIEW,...   every row of flat tables (views), each value as text
     read_tables.py spark-rows ROOT VIEW,...       (dates and timestamps in ISO form, UTC), sorted: what two
                                                   readers make of the same typed columns, to compare
+    read_tables.py set-properties ROOT TYPE,... KEY=VALUE,...
+                                                  sets table properties with delta-rs, as a table's owner would
+                                                  (`ALTER TABLE … SET TBLPROPERTIES`): a commit of its own
 """
 import glob
 import json
@@ -169,11 +172,24 @@ def rows_with_spark(root, views):
     return out
 
 
+def set_properties(root, types, properties):
+    from deltalake import DeltaTable
+
+    options = storage_options()
+    pairs = dict(p.split("=", 1) for p in properties.split(","))
+    for t in types:
+        DeltaTable(f"{root}/{t}", storage_options=options).alter.set_table_properties(pairs)
+    return {"versions": {t: DeltaTable(f"{root}/{t}", storage_options=options).version() for t in types}}
+
+
 if __name__ == "__main__":
     engine, root, types = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
     readers = {"deltalake": with_deltalake, "spark": with_spark,
                "deltalake-rows": rows_with_deltalake, "spark-rows": rows_with_spark}
-    result = readers[engine](root, types)
+    if engine == "set-properties":
+        result = set_properties(root, types, sys.argv[4])
+    else:
+        result = readers[engine](root, types)
     print(json.dumps(result))
     sys.stdout.flush()
     # Skip the interpreter's teardown: delta-rs's runtime threads and pyarrow can abort the process there

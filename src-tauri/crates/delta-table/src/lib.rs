@@ -164,9 +164,12 @@ impl DeltaTable {
                     actions.push(metadata(&uuid::Uuid::new_v4().to_string(), schema_string, now));
                 }
                 (Some(s), Some(schema_string)) if s.schema_string != schema_string => {
-                    actions.push(metadata(&s.table_id, schema_string, s.created_time));
+                    actions.push(schema_changed(s, schema_string));
                 }
                 _ => {}
+            }
+            if let Some(why) = self.state.as_ref().and_then(writer_rule_broken) {
+                return Err(DeltaError::Unsupported { address: self.address(), why: why.into() });
             }
             for f in self.live_files() {
                 actions.push(json!({"remove": {
@@ -238,6 +241,34 @@ fn metadata(id: &str, schema_string: &str, created: i64) -> Value {
         "configuration": {},
         "createdTime": created,
     }})
+}
+
+/// The table's metadata with a new schema: its id, name, description, creation time and configuration (set by
+/// whoever owns the table: checkpoint interval, retention, …) stay as they are.
+fn schema_changed(state: &log::TableState, schema_string: &str) -> Value {
+    match state.metadata.clone() {
+        Some(mut m) => {
+            m["schemaString"] = Value::from(schema_string);
+            json!({ "metaData": m })
+        }
+        None => metadata(&state.table_id, schema_string, state.created_time),
+    }
+}
+
+/// Why replacing the table's contents would break a rule of writer version 2, which every writer must keep:
+/// an append-only table never loses a file, and a column's invariant must hold for every row (Haul does not
+/// evaluate them, so it does not write such tables).
+fn writer_rule_broken(state: &log::TableState) -> Option<&'static str> {
+    let meta = state.metadata.as_ref()?;
+    let append_only =
+        meta["configuration"]["delta.appendOnly"].as_str().is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    if append_only && !state.files.is_empty() {
+        return Some("it is append-only (delta.appendOnly), and each conversion replaces the table's data file");
+    }
+    state
+        .schema_string
+        .contains("delta.invariants")
+        .then_some("its columns carry invariants (delta.invariants), which Haul does not check")
 }
 
 fn now_ms() -> i64 {

@@ -112,6 +112,52 @@ async fn tables_with_features_haul_does_not_write_are_refused() {
     assert!(e.code() == "delta_corrupt" && e.to_string().contains("68157440 bytes"), "{e}");
 }
 
+#[tokio::test]
+async fn a_schema_change_keeps_what_the_table_owner_set_and_writer_rules_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = Destination::open_folder(dir.path()).unwrap();
+    let staged = dir.path().join("staged.parquet");
+    let mut t = DeltaTable::open(&dest, "T").await.unwrap();
+    t.commit(Contents::Replace { file: Some(&parquet(&staged, &["id"], 1)) }, 1, "WRITE", json!({})).await.unwrap();
+    // The table's owner names it and checkpoints it every second version (as `ALTER TABLE … SET TBLPROPERTIES`).
+    let mut meta = commit_lines(dir.path(), 0).into_iter().find(|l| l.get("metaData").is_some()).unwrap();
+    meta["metaData"]["name"] = json!("patients");
+    meta["metaData"]["configuration"] = json!({"delta.checkpointInterval": "2", "owner.note": "kept"});
+    std::fs::write(dir.path().join(format!("T/_delta_log/{:020}.json", 1)), meta.to_string()).unwrap();
+
+    let mut t = DeltaTable::open(&dest, "T").await.unwrap();
+    let data = parquet(&staged, &["id", "gender"], 2);
+    assert_eq!(t.commit(Contents::Replace { file: Some(&data) }, 2, "WRITE", json!({})).await.unwrap(), 2);
+    let changed = commit_lines(dir.path(), 2).into_iter().find_map(|l| l.get("metaData").cloned()).unwrap();
+    assert_eq!(changed["name"], "patients");
+    assert_eq!(changed["configuration"], meta["metaData"]["configuration"]);
+    assert!(changed["schemaString"].as_str().unwrap().contains("gender"));
+    assert!(dir.path().join(format!("T/_delta_log/{:020}.checkpoint.parquet", 2)).is_file(), "the owner's interval");
+
+    // Append-only: replacing the data file would remove one, so Haul refuses and writes nothing.
+    let mut append_only = changed.clone();
+    append_only["configuration"]["delta.appendOnly"] = json!("true");
+    let v3 = json!({ "metaData": append_only }).to_string();
+    std::fs::write(dir.path().join(format!("T/_delta_log/{:020}.json", 3)), v3).unwrap();
+    let mut t = DeltaTable::open(&dest, "T").await.unwrap();
+    let files = std::fs::read_dir(dir.path().join("T")).unwrap().count();
+    let e = t.commit(Contents::Replace { file: Some(&data) }, 3, "WRITE", json!({})).await.unwrap_err();
+    assert!(e.code() == "delta_unsupported" && e.to_string().contains("append-only"), "{e}");
+    assert_eq!(std::fs::read_dir(dir.path().join("T")).unwrap().count(), files, "no file uploaded");
+    assert_eq!(DeltaTable::open(&dest, "T").await.unwrap().version(), Some(3));
+
+    // A column invariant Haul would not check.
+    let mut invariant = changed;
+    invariant["schemaString"] = json!(
+        r#"{"type":"struct","fields":[{"name":"id","type":"string","nullable":true,"metadata":{"delta.invariants":"{\"expression\":{\"expression\":\"id IS NOT NULL\"}}"}}]}"#
+    );
+    let v4 = json!({ "metaData": invariant }).to_string();
+    std::fs::write(dir.path().join(format!("T/_delta_log/{:020}.json", 4)), v4).unwrap();
+    let mut t = DeltaTable::open(&dest, "T").await.unwrap();
+    let e = t.commit(Contents::Replace { file: Some(&data) }, 4, "WRITE", json!({})).await.unwrap_err();
+    assert!(e.to_string().contains("invariants"), "{e}");
+}
+
 /// The Python of the repository's `.venv` (the `deltalake` package), as `make test` installs it.
 fn python() -> PathBuf {
     let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../.venv/bin/python");

@@ -38,14 +38,14 @@ fn folder_contents(dir: &Path) -> Contents {
 
 /// What `tests/delta/read_tables.py` reads with `engine` (deltalake or spark).
 fn read_back(storage: &Storage, engine: &str, root: &str, types: &[&String]) -> Value {
+    read_tables(storage, &[engine, root, &types.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(",")])
+}
+
+fn read_tables(storage: &Storage, args: &[&str]) -> Value {
     let script = repo_root().join("tests/delta/read_tables.py");
-    let types: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
-    let o = Command::new(python())
-        .arg(script)
-        .args([engine, root, &types.join(",")])
-        .envs(storage.env.iter().map(|(k, v)| (k, v)))
-        .output()
-        .unwrap();
+    let engine = args[0];
+    let o =
+        Command::new(python()).arg(script).args(args).envs(storage.env.iter().map(|(k, v)| (k, v))).output().unwrap();
     assert!(o.status.success(), "{engine}: {}", String::from_utf8_lossy(&o.stderr));
     serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|e| panic!("{engine}: {e}: {}", String::from_utf8_lossy(&o.stdout)))
@@ -229,6 +229,14 @@ async fn two_months_into_delta_tables_in_azure_and_gcs_hold_exactly_the_current_
         assert_same(&format!("month 0, {}", s.kind), &tables_of(&read), &expected);
     }
 
+    // Each table's owner asks for a checkpoint after every version: delta-rs commits version 1 and checkpoints
+    // it, so Haul starts from delta-rs's checkpoint in this storage and writes its own after version 2.
+    let type_list = types.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(",");
+    for s in &stores {
+        let set = read_tables(s, &["set-properties", &lake(s), &type_list, "delta.checkpointInterval=1"]);
+        assert!(set["versions"].as_object().unwrap().values().all(|v| v == 1), "{}: {set}", s.kind);
+    }
+
     sim.advance_timeline().unwrap();
     let m1 = root.path().join("month-1");
     export(&haul, &stores[0], &base, &m1, true);
@@ -242,7 +250,15 @@ async fn two_months_into_delta_tables_in_azure_and_gcs_hold_exactly_the_current_
         assert_eq!(report["incremental"], true, "{}: {report}", s.kind);
         let read = read_back(s, "deltalake", &lake(s), &all_types);
         assert_same(&format!("month 1, {}", s.kind), &tables_of(&read), &expected);
-        assert!(read["versions"].as_object().unwrap().values().all(|v| v == 1), "{}: {read}", s.kind);
+        let versions = read["versions"].as_object().unwrap();
+        assert!(types.iter().all(|t| versions[t.as_str()] == 2), "{}: {read}", s.kind);
+        let objects = s.objects("lake");
+        for t in &types {
+            let checkpoint = format!("{t}/_delta_log/{:020}.checkpoint.parquet", 2);
+            assert!(objects.contains_key(&checkpoint), "{}: no {checkpoint}", s.kind);
+            let last: Value = serde_json::from_slice(&objects[&format!("{t}/_delta_log/_last_checkpoint")]).unwrap();
+            assert_eq!(last["version"], 2, "{}: {t}: {last}", s.kind);
+        }
         // The same export again finds every change already in the table: no commit.
         let again = convert(&haul, s, &m1, &lake(s));
         assert!(again["tables"].as_array().unwrap().iter().all(|t| t["version"].is_null()), "{}: {again}", s.kind);
