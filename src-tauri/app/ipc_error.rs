@@ -129,6 +129,7 @@ impl From<PlanError> for IpcError {
             | PlanError::PatientsNeedPatientLevel
             | PlanError::GroupIdMissing
             | PlanError::NoPointInTime
+            | PlanError::NotAStartingPoint(_)
             | PlanError::ContainerName(_)
             | PlanError::OneAtATime { .. }
             | PlanError::Quirk(_)

@@ -87,7 +87,7 @@ impl ExportSession {
     async fn open_file(&self, url: &str, with_token: bool, offset: u64) -> Result<FileBody, ExportError> {
         let client = &self.http.files;
         let mut current = url.to_string();
-        let mut redirects = Vec::new();
+        let mut redirects: Vec<String> = Vec::new();
         let mut with_token = with_token;
         loop {
             let target = current.clone();
@@ -114,14 +114,14 @@ impl ExportSession {
                     return Err(ExportError::new(
                         ExportErrorKind::Protocol,
                         "The server redirected a file download without saying where to.",
-                        Some(format!("HTTP {} from {current}", status.as_u16())),
+                        Some(format!("HTTP {} from {}", status.as_u16(), crate::text::shown_url(&current))),
                     ));
                 };
                 if redirects.len() >= MAX_REDIRECTS {
                     return Err(ExportError::new(
                         ExportErrorKind::Protocol,
                         "A file download was redirected too many times; the server may be misconfigured.",
-                        Some(redirects.join(" → ")),
+                        Some(redirects.iter().map(|r| crate::text::shown_url(r)).collect::<Vec<String>>().join(" → ")),
                     ));
                 }
                 current = next.to_string();
@@ -161,7 +161,7 @@ impl ExportSession {
                             .get(header::CONTENT_TYPE)
                             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
                             .unwrap_or_default(),
-                        crate::text::printable(&current)
+                        crate::text::shown_url(&current)
                     )),
                 ));
             }

@@ -80,7 +80,11 @@ impl HttpError {
     /// Like [`Self::from_transport`], for a client that goes through `proxy`: a failure to reach the proxy, or
     /// its refusal, names the proxy rather than the server behind it.
     pub(crate) fn from_transport_via(err: &reqwest::Error, what: &str, host: &str, proxy: Option<&ProxyName>) -> Self {
-        let chain = error_chain(err);
+        // reqwest names the whole address; a storage link's query is a signature, not for messages.
+        let chain = match err.url() {
+            Some(u) => error_chain(err).replace(u.as_str(), &crate::text::shown_url(u.as_str())),
+            None => error_chain(err),
+        };
         // hyper-util's tunnel error (a 407 answer to CONNECT) is not a public type: it is known by its words.
         if chain.contains("proxy authorization required") {
             return HttpError::proxy_refused(proxy).with_status(407).with_detail(chain);
@@ -106,7 +110,7 @@ impl HttpError {
                 HttpErrorKind::RefusedAddress,
                 format!(
                     "Haul did not send the request for {what}: the address{} is not an http or https address Haul can use. The server gave an unusable address.",
-                    err.url().map(|u| format!(" {}", crate::text::printable(u.as_str()))).unwrap_or_default()
+                    err.url().map(|u| format!(" {}", crate::text::shown_url(u.as_str()))).unwrap_or_default()
                 ),
             )
         } else if err.is_timeout() {
@@ -177,6 +181,11 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
     if body.len() > 300 { format!("{one_line}…") } else { one_line }
 }
 
+/// Issues quoted from one OperationOutcome, and characters from each: the words are shown and kept with every
+/// file a server refuses, so a server's essay (or thousands of empty issues) stays a line.
+const QUOTED_ISSUES: usize = 5;
+const QUOTED_CHARS: usize = 300;
+
 /// Reads the issues of an OperationOutcome into one line, if the body is one.
 pub(crate) fn operation_outcome_text(body: &[u8]) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(body).ok()?;
@@ -184,8 +193,9 @@ pub(crate) fn operation_outcome_text(body: &[u8]) -> Option<String> {
         return None;
     }
     let issues = value.get("issue")?.as_array()?;
-    let parts: Vec<String> = issues
+    let mut parts: Vec<String> = issues
         .iter()
+        .take(QUOTED_ISSUES)
         .map(|issue| {
             let severity = issue.get("severity").and_then(|v| v.as_str()).unwrap_or("error");
             let code = issue.get("code").and_then(|v| v.as_str()).unwrap_or("unknown");
@@ -194,8 +204,16 @@ pub(crate) fn operation_outcome_text(body: &[u8]) -> Option<String> {
                 .and_then(|v| v.as_str())
                 .or_else(|| issue.pointer("/details/text").and_then(|v| v.as_str()))
                 .unwrap_or("");
-            format!("{severity} ({code}): {text}").trim_end_matches(": ").to_string()
+            let line = format!("{severity} ({code}): {text}");
+            let mut cut: String = line.trim_end_matches(": ").chars().take(QUOTED_CHARS).collect();
+            if cut.len() < line.trim_end_matches(": ").len() {
+                cut.push('…');
+            }
+            cut
         })
         .collect();
+    if issues.len() > QUOTED_ISSUES {
+        parts.push(format!("and {} more", issues.len() - QUOTED_ISSUES));
+    }
     (!parts.is_empty()).then(|| crate::text::printable(&parts.join("; ")).into_owned())
 }

@@ -180,16 +180,36 @@ pub fn parse_retry_after_capped(value: &str, now: SystemTime, cap: Duration) -> 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct ManifestFile {
-    #[serde(rename = "type")]
+    #[serde(rename = "type", default, deserialize_with = "text_or_empty")]
     pub resource_type: String,
     pub url: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Informational: a count Haul cannot read (negative, fractional, text) is no count, not a bad manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "count_or_none")]
     #[ts(type = "number | null")]
     pub count: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(type = "unknown")]
     pub extension: Option<Value>,
 }
+
+fn text_or_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
+}
+
+fn count_or_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+/// The longest status or file address Haul follows: real ones (signed storage links included) are under 2 KiB.
+pub(crate) const MAX_URL_BYTES: usize = 8 * 1024;
+/// The most files one manifest may list. Servers split an export into files of thousands to millions of
+/// resources, so a terabyte export lists a few thousand; more is a server misbehaving, and each costs memory
+/// and a database row before any is fetched.
+pub const MAX_MANIFEST_FILES: usize = 100_000;
 
 /// The completion manifest. `raw` is the body as received (saved once, as `manifest.json`); the members
 /// Haul uses are read from it without building a JSON tree of the whole (a large `extension` costs only its
@@ -234,7 +254,8 @@ impl Manifest {
         let mut manifest = Manifest {
             transaction_time: text(&members.transaction_time)
                 .ok_or_else(|| ManifestError("it has no transactionTime".into()))?,
-            request: text(&members.request).unwrap_or_default(),
+            // Only shown and kept: a request URL, cut at a length no real one reaches.
+            request: text(&members.request).unwrap_or_default().chars().take(MAX_URL_BYTES).collect(),
             // Absent (older HAPI leaves it out while its files need the token): the token goes to files on the
             // server's own origin, the only place it may go anyway.
             requires_access_token: members.requires_access_token.as_ref().and_then(Value::as_bool).unwrap_or(true),
@@ -243,7 +264,22 @@ impl Manifest {
             deleted: members.deleted.unwrap_or_default(),
             raw: body.to_vec(),
         };
+        if manifest.transaction_time.len() > 64 {
+            return Err(ManifestError("its transactionTime is not a date and time".into()));
+        }
+        let listed = manifest.output.len() + manifest.error.len() + manifest.deleted.len();
+        if listed > MAX_MANIFEST_FILES {
+            return Err(ManifestError(format!(
+                "it lists {listed} files, more than the {MAX_MANIFEST_FILES} Haul takes from one export (ask for fewer types, or changes since a date)"
+            )));
+        }
         for f in manifest.output.iter_mut().chain(&mut manifest.error).chain(&mut manifest.deleted) {
+            if f.url.len() > MAX_URL_BYTES {
+                return Err(ManifestError(format!(
+                    "a file URL is {} bytes long, longer than any Haul follows",
+                    f.url.len()
+                )));
+            }
             let ok = url::Url::parse(&f.url).is_ok_and(|u| u.scheme() == "https" || u.scheme() == "http");
             if !ok {
                 return Err(ManifestError(format!(
@@ -343,6 +379,22 @@ mod tests {
         let relative = br#"{"transactionTime":"t","output":[{"type":"Patient","url":"/f/1"}]}"#;
         assert!(Manifest::parse(relative).unwrap_err().0.contains("not an absolute"));
         assert!(Manifest::parse(b"<html>").is_err());
+        // An odd count or a missing type loses no export: the count is informational, the type becomes empty.
+        let odd = br#"{"transactionTime":"t","output":[{"type":null,"url":"https://x/1","count":-1},
+            {"type":"Patient","url":"https://x/2","count":"12"},{"url":"https://x/3","count":2.5}]}"#;
+        let m = Manifest::parse(odd).unwrap();
+        let counts: Vec<_> = m.output.iter().map(|f| f.count).collect();
+        assert_eq!(counts, [None, Some(12), None]);
+        assert_eq!((m.output[0].resource_type.as_str(), m.output[2].resource_type.as_str()), ("", ""));
+        // Bounds: the number of files, a file URL's length, a transactionTime that is no date.
+        let files: Vec<_> =
+            (0..=MAX_MANIFEST_FILES).map(|i| json!({"type": "P", "url": format!("https://x/{i}")})).collect();
+        let many = json!({"transactionTime": "t", "output": files}).to_string();
+        assert!(Manifest::parse(many.as_bytes()).unwrap_err().0.contains("100001 files"));
+        let long = json!({"transactionTime": "t", "output": [{"type": "P", "url": format!("https://x/{}", "a".repeat(9000))}]});
+        assert!(Manifest::parse(long.to_string().as_bytes()).unwrap_err().0.contains("longer than any Haul follows"));
+        let time = json!({"transactionTime": "9".repeat(65)}).to_string();
+        assert!(Manifest::parse(time.as_bytes()).unwrap_err().0.contains("not a date"));
         let escapes = br#"{"transactionTime":"t","output":[{"type":"Pat\u001b[2Jient","url":"https://x/f/1"}]}"#;
         assert_eq!(Manifest::parse(escapes).unwrap().output[0].resource_type, "Pat\\u{1b}[2Jient");
         assert!(

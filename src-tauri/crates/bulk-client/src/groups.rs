@@ -81,8 +81,13 @@ pub fn parse_group_page(body: &[u8]) -> Result<GroupPage, String> {
 }
 
 impl ExportSession {
-    /// `GET [base]/Group?name=…&_count=…`, or the server's `next` link for the following page.
+    /// `GET [base]/Group?name=…&_count=…`, or the server's `next` link for the following page. Errors carry
+    /// no secret, even when the server echoes one back.
     pub async fn search_groups(&self, name: Option<&str>, page_url: Option<&str>) -> Result<GroupPage, ExportError> {
+        self.search_groups_once(name, page_url).await.map_err(|e| self.scrub(e))
+    }
+
+    async fn search_groups_once(&self, name: Option<&str>, page_url: Option<&str>) -> Result<GroupPage, ExportError> {
         let url = match page_url {
             Some(next) => {
                 // Only follow links into the same server: a page link elsewhere would get our token.
@@ -108,12 +113,11 @@ impl ExportSession {
         };
         let response = self.get_json(&url, "the server's Groups").await?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|e| {
-            ExportError::new(ExportErrorKind::Network, "The list of Groups broke off; try again.", Some(e.to_string()))
-        })?;
         if !status.is_success() {
+            let body = crate::session::read_small(response).await;
             return Err(crate::session::refusal("list its Groups", status, &body));
         }
+        let body = read_group_body(response, "A page of the server's Groups is", "The list of Groups").await?;
         parse_group_page(&body).map_err(|why| {
             ExportError::new(
                 ExportErrorKind::Protocol,
@@ -124,8 +128,22 @@ impl ExportSession {
     }
 }
 
-/// A Group resource larger than this is not read (a million members is about 60 MB).
+/// A Group resource (or a page of them) larger than this is not read (a million members is about 60 MB).
 const MAX_GROUP_BYTES: u64 = 64 << 20;
+
+/// A Group answer's body, at most [`MAX_GROUP_BYTES`]; `what_is` and `reading` name it in the errors.
+async fn read_group_body(response: reqwest::Response, what_is: &str, reading: &str) -> Result<Vec<u8>, ExportError> {
+    crate::session::read_capped(response, MAX_GROUP_BYTES).await.map_err(|e| match e {
+        crate::session::Capped::Over => ExportError::new(
+            ExportErrorKind::Protocol,
+            format!("{what_is} larger than {} MB, so Haul did not read it.", MAX_GROUP_BYTES >> 20),
+            None,
+        ),
+        crate::session::Capped::Transport(e) => {
+            ExportError::new(ExportErrorKind::Network, format!("{reading} broke off; try again."), Some(e.to_string()))
+        }
+    })
+}
 
 #[derive(Deserialize)]
 struct GroupBody {
@@ -177,6 +195,10 @@ impl ExportSession {
     /// `GET [base]/Group/[id]`: its members now. `None` when the server does not let the Group be read (CMS
     /// BCDA's `all` is no resource; some servers allow `$export` only): who joined and left is then unknown.
     pub async fn group_members(&self, group_id: &str) -> Result<Option<BTreeSet<String>>, ExportError> {
+        self.group_members_once(group_id).await.map_err(|e| self.scrub(e))
+    }
+
+    async fn group_members_once(&self, group_id: &str) -> Result<Option<BTreeSet<String>>, ExportError> {
         let url = format!("{}/Group/{}", self.base_url(), group_id);
         let response = self.get_json(&url, "the Group").await?;
         let status = response.status();
@@ -187,26 +209,7 @@ impl ExportSession {
             let body = crate::session::read_small(response).await;
             return Err(crate::session::refusal("read the Group", status, &body));
         }
-        let body = match crate::session::read_capped(response, MAX_GROUP_BYTES).await {
-            Ok(body) => body,
-            Err(crate::session::Capped::Over) => {
-                return Err(ExportError::new(
-                    ExportErrorKind::Protocol,
-                    format!(
-                        "Group {group_id} is larger than {} MB, so Haul did not read its members.",
-                        MAX_GROUP_BYTES >> 20
-                    ),
-                    None,
-                ));
-            }
-            Err(crate::session::Capped::Transport(e)) => {
-                return Err(ExportError::new(
-                    ExportErrorKind::Network,
-                    "Reading the Group broke off; try again.",
-                    Some(e.to_string()),
-                ));
-            }
-        };
+        let body = read_group_body(response, &format!("Group {group_id} is"), "Reading the Group").await?;
         parse_group_members(&body).map_err(|why| {
             ExportError::new(
                 ExportErrorKind::Protocol,
@@ -255,7 +258,8 @@ impl ExportSession {
             return None;
         }
         let body = crate::session::read_capped(response, MAX_GROUP_NAME_READ).await.ok()?;
-        parse_group_name(&body)
+        // A name is kept and shown: never one holding a secret the server echoed.
+        parse_group_name(&body).filter(|n| !self.secrets().found_in(n.as_bytes()))
     }
 }
 

@@ -39,6 +39,10 @@ pub enum NetworkSetupError {
     Client(#[source] reqwest::Error),
 }
 
+/// The longest an exchange other than a file download may take, body included (a 64 MB manifest on a slow
+/// line takes minutes).
+const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(600);
+
 /// One HTTP client per process (or per server with network settings): connection pools are shared,
 /// timeouts set once.
 #[derive(Clone, Debug)]
@@ -48,6 +52,9 @@ pub struct HttpClient {
     pub(crate) files: reqwest::Client,
     /// The server's own proxy, to name it when it fails (the system's proxy is not known by name).
     proxy: Option<Arc<ProxyName>>,
+    /// The proxy's password and the `Proxy-Authorization` value made of it: a proxy's error page that echoes
+    /// the request must not carry them into a message.
+    pub(crate) proxy_secrets: crate::secrets::Secrets,
 }
 
 /// A proxy as messages name it: its address, and whether Haul sent it a user name.
@@ -102,25 +109,40 @@ impl HttpClient {
         // verifier refuse to start. Haul then trusts only the certificates its settings name (none: every HTTPS
         // server is refused with a certificate error, plain HTTP on loopback still works) instead of not starting.
         // Never less strict: any other build error comes back from the second try.
-        let (inner, files) = match (builder().build(), builder().redirect(reqwest::redirect::Policy::none()).build()) {
-            (Ok(inner), Ok(files)) => (inner, files),
-            _ => {
-                tracing::warn!(
-                    "the system's CA certificates could not be loaded (is the ca-certificates package installed?); \
+        // Everything but a file download (kickoff, status, manifest, discovery, Groups) ends within this, however
+        // slowly a server trickles its answer; downloads have their own stall detection instead.
+        let exchange = |b: reqwest::ClientBuilder| b.timeout(EXCHANGE_TIMEOUT);
+        let (inner, files) =
+            match (exchange(builder()).build(), builder().redirect(reqwest::redirect::Policy::none()).build()) {
+                (Ok(inner), Ok(files)) => (inner, files),
+                _ => {
+                    tracing::warn!(
+                        "the system's CA certificates could not be loaded (is the ca-certificates package installed?); \
                      only the certificates in Haul's settings are trusted"
-                );
-                let only = || builder().tls_certs_only(roots.iter().cloned());
-                let inner = only().build().map_err(NetworkSetupError::Client)?;
-                let files =
-                    only().redirect(reqwest::redirect::Policy::none()).build().map_err(NetworkSetupError::Client)?;
-                (inner, files)
-            }
-        };
+                    );
+                    let only = || builder().tls_certs_only(roots.iter().cloned());
+                    let inner = exchange(only()).build().map_err(NetworkSetupError::Client)?;
+                    let files = only()
+                        .redirect(reqwest::redirect::Policy::none())
+                        .build()
+                        .map_err(NetworkSetupError::Client)?;
+                    (inner, files)
+                }
+            };
         let proxy = settings
             .proxy
             .as_ref()
             .map(|p| Arc::new(ProxyName { url: p.url.clone(), with_credentials: p.username.is_some() }));
-        Ok(Self { inner, files, proxy })
+        let proxy_secrets = crate::secrets::Secrets::default();
+        if let Some(p) = &settings.proxy
+            && let (Some(user), Some(password)) = (&p.username, &p.password)
+        {
+            use base64::Engine;
+            proxy_secrets.add(password);
+            let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{}", password.as_str()));
+            proxy_secrets.add(&zeroize::Zeroizing::new(basic));
+        }
+        Ok(Self { inner, files, proxy, proxy_secrets })
     }
 
     /// A transport failure in words, naming the server's proxy when it is the proxy that failed.

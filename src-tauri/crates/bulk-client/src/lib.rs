@@ -3,6 +3,7 @@
 //! It knows HTTP and the IG, not SQLite or the UI: callers pass URLs and settings in and get typed
 //! results and typed errors (with plain-words messages) back.
 
+mod answers;
 pub mod ca_bundle;
 pub mod capability;
 mod certificate_problem;

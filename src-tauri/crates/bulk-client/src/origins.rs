@@ -37,6 +37,15 @@ pub fn normalize_origin(input: &str) -> Result<String, OriginError> {
     Ok(origin)
 }
 
+/// Whether `url` is on this computer (localhost, 127.0.0.0/8, ::1), where plain HTTP crosses no network.
+pub fn is_loopback(url: &Url) -> bool {
+    url.host().is_some_and(|h| match h {
+        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    })
+}
+
 /// The origins a session sends its token to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TokenOrigins {

@@ -58,7 +58,8 @@ pub fn check_proxy_url(input: &str) -> Result<String, ProxyError> {
     }
     // A user and password typed into the address are refused before anything quotes the text back.
     let authority = text.split_once("://").map_or(text, |(_, rest)| rest);
-    if authority.split(['/', '?', '#']).next().is_some_and(|a| a.contains('@')) {
+    // Anywhere before a query: a password may hold a '/' (`nurse:pa/ss@proxy`), which would end the host early.
+    if authority.split(['?', '#']).next().is_some_and(|a| a.contains('@')) {
         return Err(ProxyError::CredentialsInAddress);
     }
     // `proxy.example:8080` would parse with `proxy.example` as its scheme: without "://" it is an http proxy.
@@ -106,6 +107,8 @@ mod tests {
         assert_eq!(check_proxy_url("http://me:pw@proxy.example:8080"), Err(ProxyError::CredentialsInAddress));
         // Even when the rest does not parse, the typed password is never quoted back.
         assert_eq!(check_proxy_url("http://nurse:hunter2@proxy:99999"), Err(ProxyError::CredentialsInAddress));
+        assert_eq!(check_proxy_url("http://nurse:pa/ss@proxy:8080"), Err(ProxyError::CredentialsInAddress));
+        assert_eq!(check_proxy_url("http://nurse:1234/x@proxy"), Err(ProxyError::CredentialsInAddress));
         let pac = check_proxy_url("http://wpad.hospital.example/proxy.pac").unwrap_err();
         assert!(matches!(pac, ProxyError::HasPath(_)) && pac.to_string().contains("PAC"), "{pac}");
         assert!(matches!(check_proxy_url("http://"), Err(ProxyError::NotAnAddress(_))));

@@ -36,6 +36,18 @@ impl Secrets {
         held.push(zeroize::Zeroizing::new(secret.to_string()));
     }
 
+    /// Holds every secret `other` holds too.
+    pub fn add_all(&self, other: &Secrets) {
+        if Arc::ptr_eq(&self.0, &other.0) {
+            return;
+        }
+        let theirs: Vec<zeroize::Zeroizing<String>> =
+            other.0.read().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
+        for s in &theirs {
+            self.add(s);
+        }
+    }
+
     /// `text` with every secret (and any visible piece of one, 16 characters or more) replaced.
     pub fn redact(&self, text: &str) -> String {
         let held = self.0.read().unwrap_or_else(|p| p.into_inner());

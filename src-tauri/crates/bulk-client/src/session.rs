@@ -8,11 +8,12 @@ use std::time::SystemTime;
 
 use reqwest::header::{self, HeaderMap};
 use reqwest::{RequestBuilder, Response, StatusCode};
-use serde_json::Value;
 
+use crate::answers::is_transient_outcome;
+pub(crate) use crate::answers::{Capped, detail_of, read_capped, read_small, refusal, refuse_unusable};
 use crate::download::DownloadLimits;
 use crate::error::{excerpt, operation_outcome_text};
-use crate::export::{ExportRequest, Manifest, RetryAfter, parse_retry_after_capped};
+use crate::export::{ExportRequest, MAX_URL_BYTES, Manifest, RetryAfter, parse_retry_after_capped};
 use crate::origins::TokenOrigins;
 use crate::secrets::Secrets;
 use crate::{AuthError, HttpClient, HttpError, HttpErrorKind, SignIn};
@@ -147,7 +148,8 @@ pub const MAX_MANIFEST_BYTES: u64 = 64 << 20;
 
 impl ExportSession {
     pub fn new(http: HttpClient, base_url: &str, auth: Option<Arc<SignIn>>) -> Self {
-        let secrets = auth.as_ref().map(|a| a.secrets().clone()).unwrap_or_default();
+        let secrets: Secrets = auth.as_ref().map(|a| a.secrets().clone()).unwrap_or_default();
+        secrets.add_all(&http.proxy_secrets);
         Self {
             http,
             base_url: base_url.trim_end_matches('/').to_string(),
@@ -227,7 +229,7 @@ impl ExportSession {
                     "This server keeps its export at {origin}, a different address than the FHIR server, and that address asked for a sign-in (HTTP {}). Haul sends your access token only to the server's own address. If {origin} belongs to the same organisation, add it to the server's “Storage addresses trusted with the sign-in token” and resume the export.",
                     status.as_u16()
                 ),
-                Some(format!("HTTP {} from {}", status.as_u16(), crate::text::printable(url))),
+                Some(format!("HTTP {} from {}", status.as_u16(), crate::text::shown_url(url))),
             )
             .with_status(status.as_u16()),
         )
@@ -256,6 +258,7 @@ impl ExportSession {
         build: impl Fn(Option<&str>) -> RequestBuilder,
     ) -> Result<Response, ExportError> {
         refuse_unusable(url, what)?;
+        self.refuse_downgrade(url, what)?;
         let with_token = with_token && self.origins.allows(url);
         let result = match (&self.auth, with_token) {
             (Some(auth), true) => auth.send(|token| build(Some(token))).await?,
@@ -266,6 +269,24 @@ impl ExportSession {
             Some(refused) => Err(refused.into()),
             None => Ok(response),
         }
+    }
+
+    /// A plain-HTTP address away from this computer while the server itself is HTTPS (a manifest's file, a
+    /// redirect, a status address): health data would cross the network unencrypted, and could be altered.
+    fn refuse_downgrade(&self, url: &str, what: &str) -> Result<(), ExportError> {
+        let server_https = self.base_url.starts_with("https:");
+        let Ok(target) = url::Url::parse(url) else { return Ok(()) };
+        if !server_https || target.scheme() != "http" || crate::origins::is_loopback(&target) {
+            return Ok(());
+        }
+        Err(ExportError::new(
+            ExportErrorKind::Protocol,
+            format!(
+                "The server pointed Haul at a plain-HTTP address for {what} ({}), while the server itself uses HTTPS. Haul does not move health data unencrypted, so it stopped here; the server is misconfigured.",
+                target.origin().ascii_serialization()
+            ),
+            None,
+        ))
     }
 
     pub(crate) fn retry_after(&self, headers: &HeaderMap) -> Option<RetryAfter> {
@@ -322,6 +343,14 @@ impl ExportSession {
                 .map(|u| u.to_string())
                 .unwrap_or_else(|_| location.to_string());
             refuse_unusable(&status_url, "the export status")?;
+            if status_url.len() > MAX_URL_BYTES || self.secrets.found_in(status_url.as_bytes()) {
+                // Kept with the job and shown; a sign-in secret in it would be stored and sent on.
+                return Err(ExportError::new(
+                    ExportErrorKind::Protocol,
+                    "The server accepted the export but named a status address Haul does not use (longer than 8 KiB, or holding Haul's sign-in token). The server may be misbehaving.",
+                    None,
+                ));
+            }
             return Ok(Kickoff::Accepted { status_url });
         }
         let body = read_small(response).await;
@@ -393,9 +422,20 @@ impl ExportSession {
                         return Ok(Poll::TryLater { reason: e.message, retry_after: None, detail: e.detail });
                     }
                 };
-                let manifest = Manifest::parse(&body).map_err(|e| {
+                let mut manifest = Manifest::parse(&body).map_err(|e| {
                     ExportError::new(ExportErrorKind::Protocol, e.to_string(), Some(excerpt(&body))).with_status(200)
                 })?;
+                let files = manifest.output.iter().chain(&manifest.error).chain(&manifest.deleted);
+                if files.into_iter().any(|f| self.secrets.found_in(f.url.as_bytes())) {
+                    // Such an address would carry the token to whatever origin it names, and be stored.
+                    return Err(ExportError::new(
+                        ExportErrorKind::Protocol,
+                        "The server's export manifest lists a file address holding Haul's sign-in token. Haul does not fetch or keep it; the server may be misbehaving.",
+                        None,
+                    )
+                    .with_status(200));
+                }
+                manifest.request = self.scrub_text(std::mem::take(&mut manifest.request));
                 let expires = headers.get(header::EXPIRES).and_then(|v| v.to_str().ok()).map(str::to_string);
                 Ok(Poll::Complete { manifest: Box::new(manifest), expires })
             }
@@ -482,116 +522,5 @@ impl ExportSession {
             if let Some(t) = token { b.bearer_auth(t) } else { b }
         })
         .await
-    }
-}
-
-/// Refuses, before sending, an address that is not http(s): a server that points Haul at `file:`, `ftp:`
-/// or `data:` gets a plain error, not a retried "connection broke".
-pub(crate) fn refuse_unusable(url: &str, what: &str) -> Result<(), ExportError> {
-    let usable = url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
-    if usable {
-        return Ok(());
-    }
-    Err(ExportError::new(
-        ExportErrorKind::Protocol,
-        format!(
-            "The server pointed Haul at “{}” for {what}. Haul only follows http and https addresses, so it stopped here; the server is misconfigured or not to be trusted.",
-            crate::text::printable(url)
-        ),
-        None,
-    ))
-}
-
-pub(crate) enum Capped {
-    Over,
-    Transport(reqwest::Error),
-}
-
-/// A body of at most `cap` bytes, read as it comes (a `Content-Length` over the cap is refused unread).
-pub(crate) async fn read_capped(mut response: Response, cap: u64) -> Result<Vec<u8>, Capped> {
-    if response.content_length().is_some_and(|l| l > cap) {
-        return Err(Capped::Over);
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(Capped::Transport)? {
-        if (body.len() + chunk.len()) as u64 > cap {
-            return Err(Capped::Over);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
-/// Up to 64 KiB of an error body: enough for any OperationOutcome, bounded against a misbehaving server.
-pub(crate) async fn read_small(mut response: Response) -> Vec<u8> {
-    let mut body = Vec::new();
-    while let Ok(Some(chunk)) = response.chunk().await {
-        body.extend_from_slice(&chunk);
-        if body.len() > 64 * 1024 {
-            break;
-        }
-    }
-    body
-}
-
-pub(crate) fn detail_of(status: StatusCode, body: &[u8]) -> String {
-    match operation_outcome_text(body) {
-        Some(oo) => format!("HTTP {}. The server said: {oo}", status.as_u16()),
-        None if body.is_empty() => format!("HTTP {}", status.as_u16()),
-        None => format!("HTTP {}. Body begins: {}", status.as_u16(), excerpt(body)),
-    }
-}
-
-/// A refusal or failure, with the server's own words (its OperationOutcome) in the message when it gave them.
-pub(crate) fn refusal(doing: &str, status: StatusCode, body: &[u8]) -> ExportError {
-    let said = operation_outcome_text(body);
-    let code = status.as_u16();
-    let (kind, lead) = if status.is_client_error() {
-        (ExportErrorKind::Refused, format!("The server refused to {doing} (HTTP {code})."))
-    } else {
-        (ExportErrorKind::ServerFailed, format!("The server failed to {doing} (HTTP {code})."))
-    };
-    let message = match (&said, body.trim_ascii_start().starts_with(b"<")) {
-        (Some(oo), _) => format!("{lead} It said: {oo}"),
-        (None, true) => format!(
-            "{lead} It answered with a web page instead of FHIR; the address may point at a proxy or sign-in page."
-        ),
-        (None, false) => lead,
-    };
-    ExportError::new(kind, message, Some(detail_of(status, body))).with_status(code)
-}
-
-/// An OperationOutcome whose issues are all `transient`: the IG's "try again later".
-fn is_transient_outcome(body: &[u8]) -> bool {
-    let Ok(v) = serde_json::from_slice::<Value>(body) else { return false };
-    if v.get("resourceType").and_then(Value::as_str) != Some("OperationOutcome") {
-        return false;
-    }
-    let issues = v.get("issue").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-    !issues.is_empty() && issues.iter().all(|i| i.get("code").and_then(Value::as_str) == Some("transient"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn transient_outcomes_are_told_apart() {
-        let t = br#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"transient"}]}"#;
-        let f = br#"{"resourceType":"OperationOutcome","issue":[{"severity":"fatal","code":"exception"}]}"#;
-        assert!(is_transient_outcome(t));
-        assert!(!is_transient_outcome(f));
-        assert!(!is_transient_outcome(b"<html>502</html>"));
-    }
-
-    #[test]
-    fn refusals_carry_the_servers_words() {
-        let body = br#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"invalid","diagnostics":"Unknown type Foo"}]}"#;
-        let e = refusal("start the export", StatusCode::BAD_REQUEST, body);
-        assert_eq!(e.kind, ExportErrorKind::Refused);
-        assert!(e.message.contains("Unknown type Foo"), "{}", e.message);
-        let e = refusal("start the export", StatusCode::INTERNAL_SERVER_ERROR, b"<html>oops</html>");
-        assert_eq!(e.kind, ExportErrorKind::ServerFailed);
-        assert!(e.message.contains("web page"));
     }
 }

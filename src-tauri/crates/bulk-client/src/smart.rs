@@ -83,7 +83,7 @@ pub async fn discover_token_url(http: &HttpClient, base_url: &str) -> Result<Str
     let mut tried = Vec::new();
     match get_json(http, &well_known).await {
         Ok(v) => match v.get("token_endpoint").and_then(Value::as_str) {
-            Some(url) => return Ok(url.to_string()),
+            Some(url) => return encrypted_token_url(url),
             None => tried.push(format!("{well_known} has no token_endpoint")),
         },
         Err(why) => tried.push(format!("{well_known}: {why}")),
@@ -101,7 +101,7 @@ pub async fn discover_token_url(http: &HttpClient, base_url: &str) -> Result<Str
                 .find(|e| e.get("url").and_then(Value::as_str) == Some("token"))
                 .and_then(|e| e.get("valueUri").and_then(Value::as_str));
             if let Some(url) = found {
-                return Ok(url.to_string());
+                return encrypted_token_url(url);
             }
             tried.push(format!("{metadata} names no token endpoint"));
         }
@@ -114,13 +114,35 @@ pub async fn discover_token_url(http: &HttpClient, base_url: &str) -> Result<Str
     ))
 }
 
+/// A token endpoint the server names, if credentials may go there: over HTTPS, or plain HTTP on this machine
+/// (a test server, a local gateway). A server could otherwise have a client secret sent in the clear.
+fn encrypted_token_url(url: &str) -> Result<String, AuthError> {
+    let parsed = url::Url::parse(url).ok();
+    let loopback = parsed.as_ref().is_some_and(crate::origins::is_loopback);
+    match parsed.as_ref().map(url::Url::scheme) {
+        Some("https") => Ok(url.to_string()),
+        Some("http") if loopback => Ok(url.to_string()),
+        _ => Err(AuthError::new(
+            AuthErrorKind::NoTokenEndpoint,
+            "The server names a token endpoint that is not an HTTPS address, and Haul sends sign-in credentials only over an encrypted connection. Enter the token URL by hand if the server's documentation gives an HTTPS one.",
+            Some(format!("token endpoint: {}", crate::text::printable(&url.chars().take(500).collect::<String>()))),
+        )),
+    }
+}
+
+/// The discovery documents are small (a CapabilityStatement is rarely over a megabyte); more is not read.
+const MAX_DISCOVERY_BYTES: u64 = 20 << 20;
+
 async fn get_json(http: &HttpClient, url: &str) -> Result<Value, String> {
     let res = http.inner.get(url).header("Accept", "application/json").send().await.map_err(|e| e.to_string())?;
     let status = res.status();
-    let body = res.bytes().await.map_err(|e| e.to_string())?;
     if !status.is_success() {
         return Err(format!("HTTP {}", status.as_u16()));
     }
+    let body = crate::session::read_capped(res, MAX_DISCOVERY_BYTES).await.map_err(|e| match e {
+        crate::session::Capped::Over => format!("larger than {} MB", MAX_DISCOVERY_BYTES >> 20),
+        crate::session::Capped::Transport(e) => e.to_string(),
+    })?;
     serde_json::from_slice(&body).map_err(|_| format!("not JSON ({})", excerpt(&body)))
 }
 
@@ -235,7 +257,9 @@ impl BackendAuth {
             ("scope", self.scope.as_str()),
         ];
         let scrub = |mut e: AuthError| {
-            // A server that echoes the request must not carry the signed assertion into an error message.
+            // A server that echoes the request must not carry the signed assertion into an error message (its
+            // words are quoted in the message too).
+            e.message = crate::secrets::redact_one(&e.message, assertion);
             e.detail = e.detail.map(|d| crate::secrets::redact_one(&d, assertion));
             e
         };
@@ -373,7 +397,21 @@ fn says_assertion_time_is_off(d: &str) -> bool {
 mod tests {
     use std::sync::Arc;
 
-    use super::{AuthErrorKind, BackendAuth};
+    use super::{AuthErrorKind, BackendAuth, encrypted_token_url};
+
+    #[test]
+    fn credentials_go_to_a_discovered_token_endpoint_only_over_https_or_on_this_machine() {
+        for ok in
+            ["https://auth.example.org/token", "http://127.0.0.1:8080/token", "http://localhost/t", "http://[::1]/t"]
+        {
+            assert_eq!(encrypted_token_url(ok).unwrap(), ok);
+        }
+        for refused in ["http://auth.example.org/token", "ftp://auth.example.org/token", "/token", ""] {
+            let e = encrypted_token_url(refused).unwrap_err();
+            assert_eq!(e.kind, AuthErrorKind::NoTokenEndpoint, "{refused}");
+            assert!(e.message.contains("not an HTTPS address"), "{refused}: {}", e.message);
+        }
+    }
     use crate::keys::{KeyAlgorithm, SigningKey};
     use crate::secrets::redact_one as redact;
     use crate::token_endpoint::OAuthRefusal;

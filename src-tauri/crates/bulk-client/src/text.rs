@@ -28,6 +28,25 @@ pub fn printable(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// An address as messages, logs and the database show it: without its query and fragment, which on a storage
+/// link hold a signature that grants the file to whoever has it (`X-Amz-Signature`, `sig=`, `access_token=`).
+/// Only the download itself uses the whole address.
+pub fn shown_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            let had_query = u.query().is_some();
+            u.set_query(None);
+            u.set_fragment(None);
+            let mut shown = printable(u.as_str()).into_owned();
+            if had_query {
+                shown.push_str("?…");
+            }
+            shown
+        }
+        Err(_) => printable(url.split(['?', '#']).next().unwrap_or_default()).into_owned(),
+    }
+}
+
 /// `3.5 s`, `5 minutes`, `10.0 hours`, `2.0 days`: a wait or a limit in words (the one formatter; the
 /// engine's and the command line's messages use it too).
 pub fn duration_words(d: std::time::Duration) -> String {
@@ -46,6 +65,14 @@ pub fn duration_words(d: std::time::Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_address_is_shown_without_the_signature_in_its_query() {
+        let signed = "https://bucket.s3.amazonaws.com/p/1.ndjson?X-Amz-Signature=abc123&X-Amz-Credential=AKIA#f";
+        assert_eq!(shown_url(signed), "https://bucket.s3.amazonaws.com/p/1.ndjson?…");
+        assert_eq!(shown_url("https://x.test/f/1"), "https://x.test/f/1");
+        assert_eq!(shown_url("not a url?sig=secret"), "not a url");
+    }
 
     #[test]
     fn escapes_become_visible() {

@@ -17,6 +17,12 @@ use crate::smart::{AuthError, AuthErrorKind};
 const RENEW_BEFORE: Duration = Duration::from_secs(30);
 /// The lifetime assumed when a server gives no `expires_in` (RFC 6749 makes it optional).
 const ASSUMED_LIFETIME: Duration = Duration::from_secs(300);
+/// The lifetimes a server's `expires_in` is held within: a zero would mean a new token for every request, and
+/// an absurd one would keep a revoked token for ever (and overflow the clock).
+const SHORTEST_LIFETIME: Duration = Duration::from_secs(10);
+const LONGEST_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+/// A token answer is a few kilobytes; more is not one, and is not read.
+const MAX_ANSWER_BYTES: u64 = 64 * 1024;
 
 /// An RFC 6749 §5.2 error answer.
 #[derive(Debug, Clone)]
@@ -64,7 +70,21 @@ pub(crate) enum TokenAnswer {
 #[derive(Deserialize)]
 struct TokenResponse {
     access_token: String,
-    expires_in: Option<u64>,
+    /// A number of seconds; some servers send it as a string or with a fraction.
+    expires_in: Option<Value>,
+}
+
+/// The token's lifetime from `expires_in`, held within sane bounds; anything but a number is no lifetime.
+fn lifetime(expires_in: Option<&Value>) -> Duration {
+    let seconds = match expires_in {
+        Some(Value::Number(n)) => n.as_f64(),
+        Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    match seconds.filter(|s| s.is_finite()) {
+        Some(s) => Duration::from_secs_f64(s.clamp(SHORTEST_LIFETIME.as_secs_f64(), LONGEST_LIFETIME.as_secs_f64())),
+        None => ASSUMED_LIFETIME,
+    }
 }
 
 /// Posts a client-credentials form to `token_url`, with HTTP Basic credentials when given.
@@ -79,7 +99,10 @@ pub(crate) async fn post_form(
         .and_then(|u| u.host_str().map(str::to_string))
         .unwrap_or_else(|| token_url.to_string());
     let transport = |e: &reqwest::Error| AuthError::from(http.transport_error(e, "an access token", &host));
-    let mut request = http.inner.post(token_url).header("Accept", "application/json").form(form);
+    // No redirects: a 307 or 308 would post the form (a client secret, a signed assertion) again, wherever it
+    // points, perhaps in the clear.
+    let mut request =
+        http.files.post(token_url).header("Accept", "application/json").form(form).timeout(Duration::from_secs(120));
     if let Some(value) = authorization {
         request = request.header(reqwest::header::AUTHORIZATION, value);
     }
@@ -88,19 +111,45 @@ pub(crate) async fn post_form(
         return Err(refused.into());
     }
     let status = res.status().as_u16();
-    let body = res.bytes().await.map_err(|e| transport(&e))?.to_vec();
+    if res.status().is_redirection() {
+        let to = res.headers().get(reqwest::header::LOCATION).and_then(|l| l.to_str().ok()).unwrap_or("");
+        return Err(AuthError::new(
+            AuthErrorKind::NotOAuth,
+            format!(
+                "The token endpoint {token_url} sent Haul on to another address (HTTP {status}). Haul does not send sign-in credentials on to where a server points; if that address is the right token URL, enter it instead."
+            ),
+            Some(format!("Location: {}", crate::text::printable(&to.chars().take(500).collect::<String>()))),
+        ));
+    }
+    let body = match crate::session::read_capped(res, MAX_ANSWER_BYTES).await {
+        Ok(body) => body,
+        Err(crate::session::Capped::Transport(e)) => return Err(transport(&e)),
+        Err(crate::session::Capped::Over) => {
+            return Err(AuthError::new(
+                AuthErrorKind::NotOAuth,
+                format!(
+                    "The token endpoint {token_url} answered with more than {} KiB, which is not an OAuth response. The token URL may be wrong.",
+                    MAX_ANSWER_BYTES / 1024
+                ),
+                Some(format!("HTTP {status}")),
+            ));
+        }
+    };
     if (200..300).contains(&status) {
         return Ok(match serde_json::from_slice::<TokenResponse>(&body) {
             Ok(parsed) => TokenAnswer::Token {
                 token: Zeroizing::new(parsed.access_token),
-                lifetime: parsed.expires_in.map(Duration::from_secs).unwrap_or(ASSUMED_LIFETIME),
+                lifetime: lifetime(parsed.expires_in.as_ref()),
             },
             Err(_) => TokenAnswer::NotOAuth { status, body },
         });
     }
     let refusal = serde_json::from_slice::<Value>(&body).ok().and_then(|v| {
         let error = v.get("error").and_then(Value::as_str)?.to_string();
-        let description = v.get("error_description").and_then(Value::as_str).unwrap_or("").to_string();
+        // Quoted in messages, kept with the job: a sentence or two, not whatever length a server sends.
+        let description: String =
+            v.get("error_description").and_then(Value::as_str).unwrap_or("").chars().take(1000).collect();
+        let error: String = error.chars().take(200).collect();
         Some(OAuthRefusal { status, error, description })
     });
     Ok(match refusal {
@@ -147,7 +196,8 @@ impl TokenCache {
             return Ok(c.token.clone());
         }
         let (token, lifetime) = fetch().await?;
-        let renew_at = Instant::now() + lifetime.saturating_sub(RENEW_BEFORE.min(lifetime / 2));
+        let now = Instant::now();
+        let renew_at = now.checked_add(lifetime.saturating_sub(RENEW_BEFORE.min(lifetime / 2))).unwrap_or(now);
         *cached = Some(Cached { token: token.clone(), renew_at });
         Ok(token)
     }
@@ -175,6 +225,19 @@ mod tests {
         assert_eq!(short.await.unwrap().as_str(), "third");
         let after = cache.get_or_fetch(|| async { Ok((Zeroizing::new("fourth".to_string()), Duration::ZERO)) });
         assert_eq!(after.await.unwrap().as_str(), "fourth", "an expired token is renewed");
+    }
+
+    #[test]
+    fn a_lifetime_is_a_number_of_seconds_within_bounds_however_it_is_written() {
+        let of = |v: Value| lifetime(Some(&v));
+        assert_eq!(of(serde_json::json!(3600)), Duration::from_secs(3600));
+        assert_eq!(of(serde_json::json!("3600")), Duration::from_secs(3600));
+        assert_eq!(of(serde_json::json!(299.5)), Duration::from_secs_f64(299.5));
+        assert_eq!(of(serde_json::json!(u64::MAX)), LONGEST_LIFETIME);
+        assert_eq!(of(serde_json::json!(0)), SHORTEST_LIFETIME);
+        assert_eq!(of(serde_json::json!(-5)), SHORTEST_LIFETIME);
+        assert_eq!(of(serde_json::json!("soon")), ASSUMED_LIFETIME);
+        assert_eq!(lifetime(None), ASSUMED_LIFETIME);
     }
 
     #[test]

@@ -22,6 +22,7 @@ use jsonwebtoken::jwk::JwkSet;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::faults::TokenAnswerFault;
 use crate::{AuthMode, SecretStyle, Sim, outcome};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -232,8 +233,41 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 
 /// `POST /auth/token`: the form is read by hand rather than by `Form`, so that fields the simulator does not
 /// know (`audience`, `resource`, …) are still recorded for tests.
-pub async fn token(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = FormFields::parse(&body);
+pub async fn token(State(sim): State<Arc<Sim>>, headers: HeaderMap, uri: axum::http::Uri, body: Bytes) -> Response {
+    let fault = sim.faults().token_answer;
+    if fault == TokenAnswerFault::Redirect && uri.query().is_none() {
+        sim.stats().token_requests += 1;
+        let to = format!("{}?moved=1", token_url(&sim));
+        return (StatusCode::TEMPORARY_REDIRECT, [(axum::http::header::LOCATION, to)]).into_response();
+    }
+    let granted = granting(&sim, &headers, &body).await;
+    if fault == TokenAnswerFault::Normal || granted.status() != StatusCode::OK {
+        return granted;
+    }
+    faulty_grant(granted, fault).await
+}
+
+/// A granted token's answer as `fault` changes it.
+async fn faulty_grant(granted: Response, fault: TokenAnswerFault) -> Response {
+    if fault == TokenAnswerFault::Endless {
+        let chunk = Bytes::from(vec![b' '; 64 * 1024]);
+        let endless = futures_util::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
+        return (StatusCode::OK, axum::body::Body::from_stream(endless)).into_response();
+    }
+    let Ok(bytes) = axum::body::to_bytes(granted.into_body(), 1 << 20).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let mut answer: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    answer["expires_in"] = match fault {
+        TokenAnswerFault::AbsurdLifetime => json!(u64::MAX),
+        _ => json!(answer["expires_in"].as_u64().unwrap_or(300).to_string()),
+    };
+    axum::Json(answer).into_response()
+}
+
+async fn granting(sim: &Arc<Sim>, headers: &HeaderMap, body: &Bytes) -> Response {
+    let sim = sim.clone();
+    let form = FormFields::parse(body);
     {
         let mut stats = sim.stats();
         stats.token_requests += 1;

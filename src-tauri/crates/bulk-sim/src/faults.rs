@@ -130,6 +130,25 @@ pub struct Faults {
     /// answer, in `X-Progress`, and in the error files of `failing_types` (the kickoff's header). The first
     /// status poll of each export answers a transient OperationOutcome, so that an echo is sure to come.
     pub echo_authorization: bool,
+    /// How the token endpoint answers a request it would grant.
+    pub token_answer: TokenAnswerFault,
+}
+
+/// A token endpoint that grants a token in a way a client must survive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenAnswerFault {
+    #[default]
+    Normal,
+    /// `expires_in` as large as JSON's integers go (`u64::MAX` seconds).
+    AbsurdLifetime,
+    /// `expires_in` as a string (`"3600"`), as some servers send it.
+    LifetimeAsText,
+    /// `307 Temporary Redirect` to the same token URL with `?moved=1`, which would grant a token too: a client
+    /// that follows it posts its credentials again to wherever the server points.
+    Redirect,
+    /// A 200 whose body never ends (64 KiB chunks of spaces).
+    Endless,
 }
 
 impl Default for Faults {
@@ -173,6 +192,7 @@ impl Default for Faults {
             redirect_files_to_file_scheme: false,
             status_file_scheme: false,
             echo_authorization: false,
+            token_answer: TokenAnswerFault::Normal,
         }
     }
 }

@@ -47,7 +47,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 pub use auth::{ClientRegistration, DPC_SNIPPET};
-pub use faults::{Faults, MetadataFault, RetryAfter};
+pub use faults::{Faults, MetadataFault, RetryAfter, TokenAnswerFault};
 pub use proxy::{ProxyStats, SimProxy};
 pub use timeline::{EpochChanges, ResourceChange};
 pub use tls::{LeafCertificate, OTHER_NAME, SimTls, foreign_client_identity_pem};

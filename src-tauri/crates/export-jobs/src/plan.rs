@@ -86,6 +86,9 @@ pub enum PlanError {
     ContainerName(String),
     #[error("This export never finished, so there is no point in time to continue from. Run it again in full.")]
     NoPointInTime,
+    /// Why the chosen export is no starting point for "only what changed since" (in words, with what to do).
+    #[error("{0} Run it again in full instead.")]
+    NotAStartingPoint(String),
     /// The request does not suit the kind of server (its profile).
     #[error(transparent)]
     Quirk(#[from] crate::quirks::QuirkError),
@@ -236,7 +239,12 @@ impl ExportPlan {
         let old = db.get_job(id)?.ok_or(PlanError::NoSuchExport(id))?;
         let mut request = old.request.clone();
         if incremental {
-            request.since = Some(old.transaction_time.clone().ok_or(PlanError::NoPointInTime)?);
+            // The user picked this export; the rules that pick one for "since the last export" still hold.
+            let since = haul_store::baseline::since_of(&old).ok_or(PlanError::NoPointInTime)?;
+            if let Some(why) = haul_store::baseline::unusable_alone(&old, time::OffsetDateTime::now_utc()) {
+                return Err(PlanError::NotAStartingPoint(why));
+            }
+            request.since = Some(since);
         }
         // The server as it is now (its address may have changed; the demo's does at every start), else as
         // the job recorded it.

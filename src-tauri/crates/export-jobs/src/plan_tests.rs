@@ -193,6 +193,13 @@ fn running_again_takes_the_old_request_and_incremental_needs_a_finished_export()
     let old = plan.create(&db, root.path()).unwrap().job;
     assert!(matches!(ExportPlan::rerun(&db, old.id, true), Err(PlanError::NoPointInTime)));
     assert!(matches!(ExportPlan::rerun(&db, 999, false), Err(PlanError::NoSuchExport(999))));
+    // Picked by hand, an export is still held to the rules of "since the last export".
+    finish_with_time(&db, old.id, "2026-10-01T00:00:00Z", JobState::CompletedWithProblems);
+    let e = ExportPlan::rerun(&db, old.id, true).unwrap_err();
+    assert!(matches!(&e, PlanError::NotAStartingPoint(why) if why.contains("not all of it arrived")), "{e}");
+    finish_with_time(&db, old.id, "2999-01-01T00:00:00Z", JobState::Completed);
+    let e = ExportPlan::rerun(&db, old.id, true).unwrap_err();
+    assert!(e.to_string().contains("in the future by this computer's clock"), "{e}");
     finish_with_time(&db, old.id, "2026-10-01T00:00:00Z", JobState::Completed);
 
     let again = ExportPlan::rerun(&db, old.id, true).unwrap();

@@ -126,6 +126,47 @@ pub fn moment_of(instant: &str) -> String {
     }
 }
 
+/// Why `job`, taken on its own, is no starting point for changes since it: not every file arrived, its folder
+/// is gone, or the server dated it in the future. (A clock that went backwards shows only beside the exports
+/// before it.) `None`: it is one, as far as it alone can tell.
+pub fn unusable_alone(job: &JobRecord, now: OffsetDateTime) -> Option<String> {
+    let day = day_of(&job.created_at);
+    if job.state != JobState::Completed {
+        return Some(format!(
+            "The export of {day} (number {}) is not used as the starting point: not all of it arrived ({}), so what it missed is asked for again.",
+            job.id,
+            job.state.label()
+        ));
+    }
+    // What it held is no longer on this computer: continuing from it would leave that month out.
+    if !std::path::Path::new(&job.out_dir).is_dir() {
+        return Some(format!(
+            "The export of {day} (number {}) is not used as the starting point: its folder {} was deleted or moved. Move it back to continue from it; otherwise this export starts from an earlier one, or asks for everything.",
+            job.id, job.out_dir
+        ));
+    }
+    let time = job.transaction_time.as_deref().and_then(parse);
+    if time.is_some_and(|t| t > now + CLOCK_TOLERANCE) {
+        return Some(format!(
+            "The export of {day} (number {}) is not used as the starting point: the server dated it {}, which is in the future by this computer's clock, so the server's clock may be wrong.",
+            job.id,
+            job.transaction_time.as_deref().unwrap_or_default()
+        ));
+    }
+    None
+}
+
+/// The `_since` that continues from `job`: its `transactionTime`, or its `_until` when it asked for an earlier
+/// one (it then covers changes up to that, not up to its transactionTime). `None` before it finished.
+pub fn since_of(job: &JobRecord) -> Option<String> {
+    let time = parse(job.transaction_time.as_deref()?)?;
+    let until = job.request.until.as_deref().and_then(parse).filter(|u| *u < time);
+    match until {
+        Some(_) => job.request.until.clone(),
+        None => job.transaction_time.clone(),
+    }
+}
+
 impl Database {
     /// The baseline for an incremental export of `request` for `scope` (see the module comment).
     pub fn baseline_for(&self, scope: ExportScope<'_>, request: &ExportRequest) -> Result<BaselineChoice, DbError> {
@@ -147,32 +188,12 @@ impl Database {
         let mut choice = BaselineChoice::default();
         // Newest first (by when Haul started them, which a server's clock cannot disturb).
         for (index, job) in candidates.iter().enumerate() {
+            if let Some(why) = unusable_alone(job, now) {
+                choice.passed_over.push(why);
+                continue;
+            }
             let day = day_of(&job.created_at);
-            if job.state != JobState::Completed {
-                choice.passed_over.push(format!(
-                    "The export of {day} (number {}) is not used as the starting point: not all of it arrived ({}), so what it missed is asked for again.",
-                    job.id,
-                    job.state.label()
-                ));
-                continue;
-            }
-            // What it held is no longer on this computer: continuing from it would leave that month out.
-            if !std::path::Path::new(&job.out_dir).is_dir() {
-                choice.passed_over.push(format!(
-                    "The export of {day} (number {}) is not used as the starting point: its folder {} was deleted or moved. Move it back to continue from it; otherwise this export starts from an earlier one, or asks for everything.",
-                    job.id, job.out_dir
-                ));
-                continue;
-            }
             let Some(time) = job.transaction_time.as_deref().and_then(parse) else { continue };
-            if time > now + CLOCK_TOLERANCE {
-                choice.passed_over.push(format!(
-                    "The export of {day} (number {}) is not used as the starting point: the server dated it {}, which is in the future by this computer's clock, so the server's clock may be wrong.",
-                    job.id,
-                    job.transaction_time.as_deref().unwrap_or_default()
-                ));
-                continue;
-            }
             // An older complete export the server dated later: the server's clock went backwards, and neither
             // date can be trusted to have missed nothing.
             let later_before = candidates[index + 1..].iter().find(|older| {
@@ -188,12 +209,7 @@ impl Database {
                 ));
                 return Ok(choice);
             }
-            // An export that asked for `_until` covers changes up to then, not up to its transactionTime.
-            let until = job.request.until.as_deref().and_then(parse).filter(|u| *u < time);
-            let since = match until {
-                Some(_) => job.request.until.clone().unwrap_or_default(),
-                None => job.transaction_time.clone().unwrap_or_default(),
-            };
+            let since = since_of(job).unwrap_or_default();
             choice.baseline = Some(Baseline { export_id: job.id, since, exported_at: job.created_at.clone() });
             return Ok(choice);
         }

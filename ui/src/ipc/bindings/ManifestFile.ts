@@ -3,4 +3,8 @@
 /**
  * One file of a manifest.
  */
-export type ManifestFile = { type: string, url: string, count?: number | null, extension?: unknown, };
+export type ManifestFile = { type: string, url: string, 
+/**
+ * Informational: a count Haul cannot read (negative, fractional, text) is no count, not a bad manifest.
+ */
+count?: number | null, extension?: unknown, };

@@ -53,3 +53,38 @@ async fn a_wrong_secret_and_a_wrong_style_are_told_apart_from_the_servers_words(
     assert!(err.message.contains("client_secret_basic"), "{}", err.message);
     assert!(!err.message.contains(&secret) && !err.detail.unwrap_or_default().contains(&secret));
 }
+
+#[tokio::test]
+async fn a_token_endpoint_that_redirects_rambles_or_gives_absurd_lifetimes_is_survived() {
+    use bulk_sim::{Faults, TokenAnswerFault};
+    let sim = secret_sim(bulk_sim::SecretStyle::Post).await;
+    let (id, secret) = sim.register_secret_client();
+    let with = |fault| sim.set_faults(Faults { token_answer: fault, ..Faults::default() });
+
+    // A lifetime past any clock is held to a day (it used to overflow the clock and panic); one written as text
+    // is read as the number it is.
+    for fault in [TokenAnswerFault::AbsurdLifetime, TokenAnswerFault::LifetimeAsText] {
+        with(fault);
+        let sign_in = SignIn::from(auth(&sim, &id, &secret, SecretStyle::Post));
+        let before = sim.stats().token_requests;
+        let token = sign_in.access_token().await.unwrap_or_else(|e| panic!("{fault:?}: {e:?}"));
+        assert_eq!(sign_in.access_token().await.unwrap(), token, "{fault:?}: kept");
+        assert_eq!(sim.stats().token_requests, before + 1, "{fault:?}");
+    }
+
+    // A redirect would post the secret again wherever it points: not followed, and said.
+    with(TokenAnswerFault::Redirect);
+    let before = sim.stats().token_requests;
+    let err = auth(&sim, &id, &secret, SecretStyle::Post).access_token().await.unwrap_err();
+    assert_eq!(err.kind, AuthErrorKind::NotOAuth, "{err:?}");
+    assert!(err.message.contains("sent Haul on to another address (HTTP 307)"), "{}", err.message);
+    assert!(err.detail.as_deref().unwrap_or_default().contains("?moved=1"), "{err:?}");
+    assert_eq!(sim.stats().token_requests, before + 1, "the redirect was not followed");
+
+    // An answer that never ends is read no further than 64 KiB.
+    with(TokenAnswerFault::Endless);
+    let started = std::time::Instant::now();
+    let err = auth(&sim, &id, &secret, SecretStyle::Post).access_token().await.unwrap_err();
+    assert!(err.message.contains("answered with more than 64 KiB"), "{}", err.message);
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+}

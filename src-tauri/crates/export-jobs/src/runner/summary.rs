@@ -59,8 +59,19 @@ pub(super) async fn sum_up(
         ));
     }
     if !lost.is_empty() {
-        let list: Vec<String> =
-            lost.iter().map(|f| format!("{} ({})", f.name, f.error.as_deref().unwrap_or("not downloaded"))).collect();
+        // Each file once, briefly: a server that refuses ten thousand files does not make a message of megabytes
+        // (every file's own error stays in haul-report.json).
+        let mut list: Vec<String> = lost
+            .iter()
+            .take(LOST_NAMED)
+            .map(|f| {
+                let why: String = f.error.as_deref().unwrap_or("not downloaded").chars().take(1000).collect();
+                format!("{} ({why})", f.name)
+            })
+            .collect();
+        if lost.len() > LOST_NAMED {
+            list.push(format!("and {} more (see haul-report.json)", lost.len() - LOST_NAMED));
+        }
         let failure = JobFailure {
             kind: if lost.iter().any(|f| f.is_expired()) { FILE_EXPIRED.into() } else { "download".into() },
             message: format!(
@@ -94,6 +105,9 @@ pub(super) async fn sum_up(
     write_report(ctx, &files, state)?;
     Ok((state, problems))
 }
+
+/// Lost files named in a failed export's message.
+const LOST_NAMED: usize = 10;
 
 /// `haul-report.json`: what Haul did with each file of the manifest (the manifest itself is kept as received).
 pub(super) fn write_report(ctx: &Ctx, files: &[FileRecord], state: JobState) -> Result<(), Stop> {

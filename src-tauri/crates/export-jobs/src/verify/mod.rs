@@ -5,13 +5,13 @@
 //! `.ndjson.gz` without `Content-Encoding`) are unpacked here.
 
 mod checker;
+mod elements;
 mod rewrite;
 
 use std::path::Path;
 
 use bulk_client::Secrets;
 use fhir_ndjson::{LineProblem, check_line};
-use serde_json::Value;
 
 pub use checker::{Checked, LineChecker};
 
@@ -68,34 +68,53 @@ fn check(line: &[u8], expect: Expect<'_>) -> Result<(), LineProblem> {
     check_line(line, expect.resource_type())
 }
 
-fn summarize_outcome(line: &[u8], into: &mut IssueSummary) {
-    let Ok(v) = serde_json::from_slice::<Value>(line) else { return };
-    for issue in v.get("issue").and_then(Value::as_array).into_iter().flatten() {
-        match issue.get("severity").and_then(Value::as_str).unwrap_or("error") {
-            "warning" => into.warning += 1,
-            "information" => into.information += 1,
-            _ => {
-                into.fatal_or_error += 1;
-                if into.first_errors.len() < 5 {
-                    let text = issue
-                        .get("diagnostics")
-                        .and_then(Value::as_str)
-                        .or_else(|| issue.pointer("/details/text").and_then(Value::as_str))
-                        .unwrap_or("(no text)");
-                    let text: String = text.chars().take(300).collect();
-                    into.first_errors.push(bulk_client::printable(&text).into_owned());
-                }
-            }
-        }
-    }
+#[derive(serde::Deserialize)]
+struct Issue {
+    severity: Option<String>,
+    diagnostics: Option<String>,
+    details: Option<IssueDetails>,
 }
 
+#[derive(serde::Deserialize)]
+struct IssueDetails {
+    text: Option<String>,
+}
+
+/// Counts an OperationOutcome line's issues by severity (keeping the first few texts), one issue at a time.
+fn summarize_outcome(line: &[u8], into: &mut IssueSummary) {
+    elements::each_element(line, "issue", |issue: Issue| match issue.severity.as_deref().unwrap_or("error") {
+        "warning" => into.warning += 1,
+        "information" => into.information += 1,
+        _ => {
+            into.fatal_or_error += 1;
+            if into.first_errors.len() < 5 {
+                let text = issue.diagnostics.or_else(|| issue.details.and_then(|d| d.text));
+                let text: String = text.as_deref().unwrap_or("(no text)").chars().take(300).collect();
+                into.first_errors.push(bulk_client::printable(&text).into_owned());
+            }
+        }
+    });
+}
+
+#[derive(serde::Deserialize)]
+struct Entry {
+    request: Option<EntryRequest>,
+}
+
+#[derive(serde::Deserialize)]
+struct EntryRequest {
+    method: Option<String>,
+}
+
+/// The DELETE entries of a deleted-resources Bundle line, one entry at a time.
 fn count_deletions(line: &[u8]) -> u64 {
-    let Ok(v) = serde_json::from_slice::<Value>(line) else { return 0 };
-    v.get("entry")
-        .and_then(Value::as_array)
-        .map(|e| e.iter().filter(|x| x.pointer("/request/method").and_then(Value::as_str) == Some("DELETE")).count())
-        .unwrap_or(0) as u64
+    let mut deleted = 0;
+    elements::each_element(line, "entry", |e: Entry| {
+        if e.request.and_then(|r| r.method).as_deref() == Some("DELETE") {
+            deleted += 1;
+        }
+    });
+    deleted
 }
 
 /// Why a file was not accepted.
@@ -160,11 +179,12 @@ pub fn verify_into(file: &VerifyFile<'_>) -> Result<Verified, VerifyError> {
     let result = rewrite::verify(file);
     if result.is_err() {
         // Nothing half-done stays to look like a result; the download itself stays only for a disk-full stop
-        // (to be resumed), not for a file that was refused.
+        // (to be resumed), not for a file that was refused. A file stopped while being compacted has lines
+        // moved: it resumes nothing, and the file is fetched again.
         let _ = std::fs::remove_file(file.target.with_extension("ndjson.tmp"));
+        let _ = std::fs::remove_file(file.compacting);
         if !matches!(result, Err(VerifyError::DiskFull(_)) | Err(VerifyError::Io(_))) {
             let _ = std::fs::remove_file(file.part);
-            let _ = std::fs::remove_file(file.compacting);
             let _ = std::fs::remove_file(file.target);
         }
     }
@@ -174,6 +194,35 @@ pub fn verify_into(file: &VerifyFile<'_>) -> Result<Verified, VerifyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
+
+    #[test]
+    fn outcomes_and_deletions_are_counted_one_element_at_a_time() {
+        let issues = vec!["{}"; 100_000].join(",");
+        let line = format!(r#"{{"resourceType":"OperationOutcome","issue":[{issues},{{"severity":"warning"}}]}}"#);
+        let mut summary = IssueSummary::default();
+        summarize_outcome(line.as_bytes(), &mut summary);
+        assert_eq!((summary.fatal_or_error, summary.warning), (100_000, 1));
+        assert_eq!(summary.first_errors, vec!["(no text)"; 5]);
+        let bundle = r#"{"resourceType":"Bundle","entry":[{"request":{"method":"DELETE","url":"Patient/1"}},
+            {"request":{"method":"PUT"}},{"fullUrl":"x"},{"request":{"method":"DELETE"}}]}"#;
+        assert_eq!(count_deletions(bundle.as_bytes()), 2);
+    }
+
+    #[test]
+    fn a_quarantine_growing_past_the_free_space_haul_keeps_stops_the_file() {
+        // One bad line of control bytes: 12 MB received, 72 MB in the quarantine (each byte escaped as \u0001).
+        let mut body = b"{\"resourceType\":\"Patient\",\"id\":\"a\"}\n".to_vec();
+        body.extend(std::iter::repeat_n(1u8, 12 << 20));
+        body.push(b'\n');
+        let (result, _dir) =
+            attempt_keeping(&body, Expect::Resource("Patient"), &Limits::default(), &Secrets::default(), u64::MAX);
+        assert!(matches!(result, Err(VerifyError::DiskFull(_))), "{result:?}");
+        // With room, the same file verifies.
+        let (result, _dir) =
+            attempt_keeping(&body, Expect::Resource("Patient"), &Limits::default(), &Secrets::default(), 0);
+        assert_eq!(result.unwrap().bad_lines, 1);
+    }
 
     use std::io::Write;
 
@@ -183,13 +232,24 @@ mod tests {
         limits: &Limits,
         secrets: &Secrets,
     ) -> (Result<Verified, VerifyError>, tempfile::TempDir) {
+        attempt_keeping(body, expect, limits, secrets, 0)
+    }
+
+    /// [`attempt`] on a disk that must keep `keep` bytes free.
+    fn attempt_keeping(
+        body: &[u8],
+        expect: Expect<'_>,
+        limits: &Limits,
+        secrets: &Secrets,
+        keep: u64,
+    ) -> (Result<Verified, VerifyError>, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let part = dir.path().join("Patient.000.ndjson.part");
         std::fs::write(&part, body).unwrap();
         let target = dir.path().join("Patient.000.ndjson");
         let quarantine = dir.path().join("quarantine/Patient.000.ndjson");
         let compacting = dir.path().join("Patient.000.ndjson.compacting");
-        let disk = DiskGuard { dir: dir.path().into(), keep: 0 };
+        let disk = DiskGuard { dir: dir.path().into(), keep };
         let file = VerifyFile {
             part: &part,
             compacting: &compacting,

@@ -11,6 +11,7 @@ use fhir_ndjson::{Line, LineReader, is_blank};
 use serde::Serialize;
 
 use super::{Expect, Verified, VerifyError, VerifyFile, check, count_deletions, summarize_outcome};
+use crate::limits::DiskFull;
 
 /// Free space is checked again after this many bytes written.
 const DISK_CHECK_EVERY: u64 = 64 << 20;
@@ -44,6 +45,9 @@ struct Sorter<'a> {
     out: Verified,
     quarantine: Option<BufWriter<File>>,
     first_bad: Option<String>,
+    /// Bytes written to the quarantine file, and at how many the disk was last checked: a file of bad lines
+    /// (each escaped as JSON, up to six times its size) must not take the space Haul keeps free.
+    quarantined: (u64, u64),
 }
 
 /// What becomes of one line.
@@ -55,7 +59,7 @@ enum Fate<'l> {
 
 impl<'a> Sorter<'a> {
     fn new(file: &'a VerifyFile<'a>) -> Self {
-        Self { file, out: Verified::default(), quarantine: None, first_bad: None }
+        Self { file, out: Verified::default(), quarantine: None, first_bad: None, quarantined: (0, 0) }
     }
 
     fn sort<'l>(&mut self, number: u64, offset: u64, line: Line<'l>) -> io::Result<Fate<'l>> {
@@ -137,8 +141,21 @@ impl<'a> Sorter<'a> {
                 self.quarantine.insert(BufWriter::new(File::create(self.file.quarantine)?))
             }
         };
-        serde_json::to_writer(&mut *w, &record)?;
-        w.write_all(b"\n")
+        let line = serde_json::to_vec(&record)?;
+        w.write_all(&line)?;
+        w.write_all(b"\n")?;
+        self.quarantined.0 += line.len() as u64 + 1;
+        Ok(())
+    }
+
+    /// Checks the free space again once the quarantine file has grown by [`DISK_CHECK_EVERY`].
+    fn check_disk(&mut self) -> Result<(), DiskFull> {
+        let (written, checked_at) = self.quarantined;
+        if written - checked_at >= DISK_CHECK_EVERY {
+            self.quarantined.1 = written;
+            self.file.disk.check(0)?;
+        }
+        Ok(())
     }
 
     /// Closes the quarantine file; refuses a file with no resource at all but bad lines (not NDJSON).
@@ -171,7 +188,9 @@ fn compact_in_place(file: &VerifyFile<'_>) -> Result<Verified, VerifyError> {
     // Where kept text ends, once something was dropped (before that, kept text is where it was).
     let mut writer: Option<(BufWriter<File>, u64)> = None;
     while let Some((number, offset, line)) = lines.next_at()? {
-        match sorter.sort(number, offset, line)? {
+        let fate = sorter.sort(number, offset, line)?;
+        sorter.check_disk()?;
+        match fate {
             Fate::Blank => {}
             Fate::Keep(_) if writer.is_none() => {}
             Fate::Keep(text) => {
@@ -218,7 +237,9 @@ fn rewrite_beside(file: &VerifyFile<'_>, gzip: bool) -> Result<Verified, VerifyE
             Err(e) => return Err(e.into()),
         };
         let Some((number, offset, line)) = next else { break };
-        if let Fate::Keep(text) = sorter.sort(number, offset, line)? {
+        let fate = sorter.sort(number, offset, line)?;
+        sorter.check_disk()?;
+        if let Fate::Keep(text) = fate {
             w.write_all(&text)?;
             w.write_all(b"\n")?;
             written += text.len() as u64 + 1;
