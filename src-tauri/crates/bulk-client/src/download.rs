@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use reqwest::header;
 use reqwest::{Response, StatusCode};
 
+use crate::content_encoding::{self, Transfer};
 use crate::session::{ExportError, ExportErrorKind, ExportSession, detail_of, read_small, refusal};
 
 const NDJSON: &str = "application/fhir+ndjson";
@@ -27,11 +28,30 @@ pub struct DownloadLimits {
     pub deadline: Option<Duration>,
     /// The largest file accepted, in bytes as sent.
     pub max_file_bytes: u64,
+    /// A gzip body (a `.ndjson.gz` file, or any file sent gzip-encoded) may unpack to at most this many times
+    /// its size, beyond `inflate_floor_bytes`: NDJSON packs 5–20×; a body that packs more is a "zip bomb".
+    pub max_inflate_ratio: u64,
+    pub inflate_floor_bytes: u64,
 }
 
 impl Default for DownloadLimits {
     fn default() -> Self {
-        Self { stall_window: Duration::from_secs(60), stall_bytes: 4096, deadline: None, max_file_bytes: 64 << 30 }
+        Self {
+            stall_window: Duration::from_secs(60),
+            stall_bytes: 4096,
+            deadline: None,
+            max_file_bytes: 64 << 30,
+            max_inflate_ratio: 200,
+            inflate_floor_bytes: 256 << 20,
+        }
+    }
+}
+
+impl DownloadLimits {
+    /// The most a gzip body of `packed` bytes may unpack to (the one rule, for bodies unpacked as they arrive
+    /// and for files unpacked once downloaded).
+    pub fn max_unpacked(&self, packed: u64) -> u64 {
+        packed.saturating_mul(self.max_inflate_ratio).max(self.inflate_floor_bytes).min(self.max_file_bytes)
     }
 }
 
@@ -99,6 +119,9 @@ impl ExportSession {
                         b = b
                             .header(header::RANGE, format!("bytes={offset}-"))
                             .header(header::ACCEPT_ENCODING, "identity");
+                    } else {
+                        // Unpacked by `content_encoding`, within the file's bound, not by the HTTP client.
+                        b = b.header(header::ACCEPT_ENCODING, "gzip");
                     }
                     if let Some(t) = token { b.bearer_auth(t) } else { b }
                 })
@@ -250,13 +273,19 @@ impl ExportSession {
         if already_complete {
             return Ok(Downloaded { started_at: start, size: start, already_complete: true });
         }
+        let mut transfer = Transfer::of(&response)?;
+        // The announced length counts the body as sent: the file's when it comes as it is.
         let total = length.map(|l| l + start);
         if let Some(total) = total
             && total > limits.max_file_bytes
         {
             return Err(too_big(limits.max_file_bytes).into());
         }
-        sink.begin(start, total).await.map_err(DownloadError::Sink)?;
+        let file_total = match transfer {
+            Transfer::Identity => total,
+            Transfer::Gzip(_) => None,
+        };
+        sink.begin(start, file_total).await.map_err(DownloadError::Sink)?;
         let host = url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
         let mut done = start;
         let deadline = limits.deadline.map(|d| started + d);
@@ -267,14 +296,32 @@ impl ExportSession {
             let next = tokio::time::timeout_at(wake.into(), response.chunk()).await;
             match next {
                 Ok(Ok(Some(bytes))) => {
-                    done += bytes.len() as u64;
                     window.1 += bytes.len() as u64;
-                    if done > limits.max_file_bytes {
-                        return Err(too_big(limits.max_file_bytes).into());
+                    match &mut transfer {
+                        Transfer::Identity => {
+                            done += bytes.len() as u64;
+                            if done > limits.max_file_bytes {
+                                return Err(too_big(limits.max_file_bytes).into());
+                            }
+                            sink.write(&bytes).await.map_err(DownloadError::Sink)?;
+                        }
+                        Transfer::Gzip(body) => {
+                            for piece in bytes.chunks(content_encoding::PIECE) {
+                                let unpacked = body.unpack(piece, &limits)?;
+                                done += unpacked.len() as u64;
+                                sink.write(&unpacked).await.map_err(DownloadError::Sink)?;
+                            }
+                        }
                     }
-                    sink.write(&bytes).await.map_err(DownloadError::Sink)?;
                 }
-                Ok(Ok(None)) => break,
+                Ok(Ok(None)) => {
+                    if let Transfer::Gzip(body) = &mut transfer {
+                        let rest = body.finish(&limits)?;
+                        done += rest.len() as u64;
+                        sink.write(&rest).await.map_err(DownloadError::Sink)?;
+                    }
+                    break;
+                }
                 Ok(Err(e)) => {
                     return Err(ExportError::from(self.http.transport_error(&e, "an export file", &host)).into());
                 }
@@ -310,12 +357,16 @@ impl ExportSession {
                 window = (now, 0);
             }
         }
+        let sent = match &transfer {
+            Transfer::Identity => done,
+            Transfer::Gzip(body) => start + body.received(),
+        };
         if let Some(total) = total
-            && done != total
+            && sent != total
         {
             return Err(ExportError::new(
                 ExportErrorKind::Network,
-                format!("The download ended early ({done} of {total} bytes)."),
+                format!("The download ended early ({sent} of {total} bytes)."),
                 None,
             )
             .into());

@@ -48,7 +48,9 @@ const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(600);
 #[derive(Clone, Debug)]
 pub struct HttpClient {
     pub(crate) inner: reqwest::Client,
-    /// For export files: redirects are followed by hand, so a token never travels to another origin.
+    /// For export files: redirects are followed by hand, so a token never travels to another origin, and a
+    /// gzip-encoded body is unpacked by `content_encoding`, within the file's bound. Token requests use it too:
+    /// a redirect there would post the credentials again.
     pub(crate) files: reqwest::Client,
     /// The server's own proxy, to name it when it fails (the system's proxy is not known by name).
     proxy: Option<Arc<ProxyName>>,
@@ -112,23 +114,21 @@ impl HttpClient {
         // Everything but a file download (kickoff, status, manifest, discovery, Groups) ends within this, however
         // slowly a server trickles its answer; downloads have their own stall detection instead.
         let exchange = |b: reqwest::ClientBuilder| b.timeout(EXCHANGE_TIMEOUT);
-        let (inner, files) =
-            match (exchange(builder()).build(), builder().redirect(reqwest::redirect::Policy::none()).build()) {
-                (Ok(inner), Ok(files)) => (inner, files),
-                _ => {
-                    tracing::warn!(
-                        "the system's CA certificates could not be loaded (is the ca-certificates package installed?); \
+        // Files: redirects followed by hand, gzip-encoded bodies unpacked by `content_encoding`.
+        let for_files = |b: reqwest::ClientBuilder| b.redirect(reqwest::redirect::Policy::none()).no_gzip();
+        let (inner, files) = match (exchange(builder()).build(), for_files(builder()).build()) {
+            (Ok(inner), Ok(files)) => (inner, files),
+            _ => {
+                tracing::warn!(
+                    "the system's CA certificates could not be loaded (is the ca-certificates package installed?); \
                      only the certificates in Haul's settings are trusted"
-                    );
-                    let only = || builder().tls_certs_only(roots.iter().cloned());
-                    let inner = exchange(only()).build().map_err(NetworkSetupError::Client)?;
-                    let files = only()
-                        .redirect(reqwest::redirect::Policy::none())
-                        .build()
-                        .map_err(NetworkSetupError::Client)?;
-                    (inner, files)
-                }
-            };
+                );
+                let only = || builder().tls_certs_only(roots.iter().cloned());
+                let inner = exchange(only()).build().map_err(NetworkSetupError::Client)?;
+                let files = for_files(only()).build().map_err(NetworkSetupError::Client)?;
+                (inner, files)
+            }
+        };
         let proxy = settings
             .proxy
             .as_ref()

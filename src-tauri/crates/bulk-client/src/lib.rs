@@ -9,6 +9,7 @@ pub mod capability;
 mod certificate_problem;
 pub mod client_identity;
 pub mod client_secret;
+mod content_encoding;
 mod desktop_proxy;
 pub mod download;
 pub mod error;

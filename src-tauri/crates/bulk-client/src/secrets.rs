@@ -18,22 +18,26 @@ impl std::fmt::Debug for Secrets {
 }
 
 /// Tokens renewed every few minutes over a long export: only the newest few need remembering beyond this.
-const KEPT: usize = 64;
+const KEPT: usize = 256;
 
 impl Secrets {
+    /// Holds `secret`, and the forms a server echoing it back may write it in ([`written_forms`]): a client
+    /// secret travels form-encoded, and a log line or an OperationOutcome holds it JSON-escaped.
     pub fn add(&self, secret: &str) {
         if secret.len() < 8 {
             // Too short to tell from ordinary text; replacing it would garble messages.
             return;
         }
         let mut held = self.0.write().unwrap_or_else(|p| p.into_inner());
-        if held.iter().any(|s| s.as_str() == secret) {
-            return;
+        for form in written_forms(secret) {
+            if held.iter().any(|s| s.as_str() == form.as_str()) {
+                continue;
+            }
+            if held.len() >= KEPT {
+                held.remove(0);
+            }
+            held.push(form);
         }
-        if held.len() >= KEPT {
-            held.remove(0);
-        }
-        held.push(zeroize::Zeroizing::new(secret.to_string()));
     }
 
     /// Holds every secret `other` holds too.
@@ -67,6 +71,34 @@ impl Secrets {
     pub fn is_empty(&self) -> bool {
         self.0.read().map(|s| s.is_empty()).unwrap_or(true)
     }
+}
+
+/// `secret` as itself and as a server may write it back, each form once: form-encoded, JSON-escaped, JSON as
+/// PHP writes it (`\/`), and as .NET writes it (`"`, `+`, `<`, `>`, `&`, `'` and `` ` `` as `\u00XX`).
+fn written_forms(secret: &str) -> Vec<zeroize::Zeroizing<String>> {
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    let json = json.get(1..json.len().saturating_sub(1)).unwrap_or_default().to_string();
+    let php = json.replace('/', "\\/");
+    let mut dotnet = String::with_capacity(json.len());
+    let mut chars = json.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'"') => {
+                chars.next();
+                dotnet.push_str("\\u0022");
+            }
+            '+' | '<' | '>' | '&' | '\'' | '`' => dotnet.push_str(&format!("\\u{:04X}", c as u32)),
+            c => dotnet.push(c),
+        }
+    }
+    let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    let mut forms: Vec<zeroize::Zeroizing<String>> = Vec::new();
+    for f in [secret.to_string(), form, json, php, dotnet] {
+        if !forms.iter().any(|x| x.as_str() == f) {
+            forms.push(zeroize::Zeroizing::new(f));
+        }
+    }
+    forms
 }
 
 /// What shows a secret is there: the secret itself, and the first 16 characters of each of its dot-separated
@@ -119,5 +151,23 @@ mod tests {
         assert!(s.found_in(cut.as_bytes()), "a cut excerpt still shows the secret");
         assert!(!s.redact(&cut).contains(&token[..20]), "{}", s.redact(&cut));
         assert_eq!(s.redact("short text"), "short text", "secrets under 8 characters are not held");
+    }
+
+    #[test]
+    fn a_secret_is_found_however_a_server_writes_it_back() {
+        let s = Secrets::default();
+        let secret = "Ab1~cd+ef/gh\"ij&kl";
+        s.add(secret);
+        for echoed in [
+            "Ab1~cd+ef/gh\"ij&kl",                  // as it is
+            "Ab1%7Ecd%2Bef%2Fgh%22ij%26kl",         // form-encoded, as a client_secret_post body
+            r#"Ab1~cd+ef/gh\"ij&kl"#,               // JSON-escaped
+            r#"Ab1~cd+ef\/gh\"ij&kl"#,              // PHP's
+            r#"Ab1~cd\u002Bef/gh\u0022ij\u0026kl"#, // .NET's
+        ] {
+            let text = format!("the server said: {echoed}.");
+            assert!(s.found_in(text.as_bytes()), "{echoed}");
+            assert_eq!(s.redact(&text), "the server said: [redacted].", "{echoed}");
+        }
     }
 }

@@ -283,7 +283,7 @@ async fn granting(sim: &Arc<Sim>, headers: &HeaderMap, body: &Bytes) -> Response
                 required_scope: required_scope.as_deref(),
                 token_lifetime: *token_lifetime,
             };
-            client_secret::token(&sim, &headers, &form, &rules)
+            client_secret::token(&sim, headers, &form, &rules)
         }
         AuthMode::StaticBearer { .. } => crate::not_found().await,
         AuthMode::Open => {

@@ -105,6 +105,8 @@ pub struct Faults {
     /// The first output file is a gzip stream, with no `Content-Encoding` header and no `Content-Length`,
     /// that inflates to this many NUL bytes; compressed on the fly, `Range` ignored.
     pub gzip_bomb_bytes: Option<u64>,
+    /// The gzip bomb comes with `Content-Encoding: gzip`, as a transfer encoding an HTTP client unpacks.
+    pub gzip_bomb_encoded: bool,
     /// The manifest's file URLs (output, error, deleted) point at the second origin.
     pub files_on_second_origin: bool,
     /// The kickoff's `Content-Location` (the status URL) points at the second origin.
@@ -182,6 +184,7 @@ impl Default for Faults {
             count_off_by: 0,
             giant_line_bytes: None,
             gzip_bomb_bytes: None,
+            gzip_bomb_encoded: false,
             files_on_second_origin: false,
             status_on_second_origin: false,
             second_origin_requires_token: false,

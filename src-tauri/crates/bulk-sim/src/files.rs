@@ -89,7 +89,7 @@ async fn serve_file(sim: &Sim, faults: &Faults, job_id: &str, name: &str, header
     } else if faults.html_files {
         Some(bodies::sign_in_page())
     } else if let Some(HostileBody::GzipBomb(n)) = hostile {
-        Some(bodies::gzip_bomb(n))
+        Some(bodies::gzip_bomb(n, faults.gzip_bomb_encoded))
     } else {
         None
     };

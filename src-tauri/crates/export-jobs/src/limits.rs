@@ -13,13 +13,9 @@ pub struct Limits {
     /// The longest line held in memory. Longer lines are set aside by reference (where they were, how long,
     /// how they began), never read whole. Real resources are kilobytes; 64 MB is far above any.
     pub max_line_bytes: usize,
-    /// A gzip body may unpack to at most this many times its size (beyond `inflate_floor_bytes`): NDJSON
-    /// packs 5–20×; a body that packs more is a "zip bomb".
-    pub max_inflate_ratio: u64,
-    pub inflate_floor_bytes: u64,
     /// Free space kept on the export's disk: the job stops cleanly before it would go below.
     pub min_free_disk_bytes: u64,
-    /// Stall detection, a per-file deadline and the largest file (as sent, and unpacked).
+    /// Stall detection, a per-file deadline, the largest file, and how far a gzip body may unpack.
     pub download: DownloadLimits,
     /// The largest manifest read.
     pub max_manifest_bytes: u64,
@@ -29,8 +25,6 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_line_bytes: 64 << 20,
-            max_inflate_ratio: 200,
-            inflate_floor_bytes: 256 << 20,
             min_free_disk_bytes: 1 << 30,
             download: DownloadLimits::default(),
             max_manifest_bytes: bulk_client::session::MAX_MANIFEST_BYTES,
@@ -46,7 +40,7 @@ impl Limits {
 
     /// The most a gzip body of `packed` bytes may unpack to.
     pub fn max_unpacked(&self, packed: u64) -> u64 {
-        packed.saturating_mul(self.max_inflate_ratio).max(self.inflate_floor_bytes).min(self.download.max_file_bytes)
+        self.download.max_unpacked(packed)
     }
 }
 

@@ -63,14 +63,20 @@ pub fn file_scheme_redirect() -> Response {
         .into_response()
 }
 
-/// Compressed on the fly, so neither the inflated nor the compressed bytes are ever held. No
-/// `Content-Encoding`: the body claims to be NDJSON and is gzip, so only a client that sniffs the magic
-/// bytes inflates it, and it must bound what it inflates.
-pub fn gzip_bomb(inflated: u64) -> Response {
+/// Compressed on the fly, so neither the inflated nor the compressed bytes are ever held. Without
+/// `encoded`, no `Content-Encoding`: the body claims to be NDJSON and is gzip, so only a client that sniffs
+/// the magic bytes inflates it, and it must bound what it inflates. With it, `Content-Encoding: gzip`, which
+/// an HTTP client unpacks by itself unless told not to.
+pub fn gzip_bomb(inflated: u64, encoded: bool) -> Response {
     let zeros = BufReader::with_capacity(CHUNK, tokio::io::repeat(0).take(inflated));
     let gzip = async_compression::tokio::bufread::GzipEncoder::with_quality(zeros, async_compression::Level::Default);
     let body = Body::from_stream(ReaderStream::with_capacity(gzip, CHUNK));
-    (StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static(NDJSON))], body).into_response()
+    let mut response =
+        (StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static(NDJSON))], body).into_response();
+    if encoded {
+        response.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    response
 }
 
 #[cfg(test)]

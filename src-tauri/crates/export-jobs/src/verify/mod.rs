@@ -194,6 +194,7 @@ pub fn verify_into(file: &VerifyFile<'_>) -> Result<Verified, VerifyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bulk_client::DownloadLimits;
     use serde_json::Value;
 
     #[test]
@@ -378,9 +379,12 @@ mod tests {
             gz.write_all(&zeros).unwrap();
         }
         let limits = Limits {
-            max_inflate_ratio: 10,
-            inflate_floor_bytes: 1 << 20,
             max_line_bytes: 1 << 16,
+            download: DownloadLimits {
+                max_inflate_ratio: 10,
+                inflate_floor_bytes: 1 << 20,
+                ..DownloadLimits::default()
+            },
             ..Limits::default()
         };
         let (result, dir) = attempt(&gz.finish().unwrap(), Expect::Resource("Patient"), &limits, &Secrets::default());

@@ -148,9 +148,7 @@ async fn a_line_past_the_limit_is_set_aside_by_reference_and_a_gzip_bomb_is_refu
     let sim =
         sim_with(Faults { gzip_bomb_bytes: Some(64 << 20), giant_line_bytes: Some(3 << 20), ..Faults::default() })
             .await;
-    let limits =
-        Limits { max_line_bytes: 1 << 20, max_inflate_ratio: 20, inflate_floor_bytes: 4 << 20, ..Limits::default() };
-    let b = Bench::new(limits);
+    let b = Bench::new(bomb_limits());
     let o = b.export(&sim, ExportRequest::default()).await;
     assert_eq!(o.state, JobState::Failed, "{}", o.message);
     assert_eq!(sim.stats().deletes, 0);
@@ -163,6 +161,30 @@ async fn a_line_past_the_limit_is_set_aside_by_reference_and_a_gzip_bomb_is_refu
     assert!(files.iter().filter(|f| f.state == FileState::Verified).count() > 3, "the other files arrived");
     assert!(b.said().iter().any(|m| m.contains("unpacks to more than")), "{:?}", b.said());
     assert!(b.said().iter().any(|m| m.contains("Haul's limit for one line")), "{:?}", b.said());
+}
+
+fn bomb_limits() -> Limits {
+    let download = DownloadLimits { max_inflate_ratio: 20, inflate_floor_bytes: 4 << 20, ..DownloadLimits::default() };
+    Limits { max_line_bytes: 1 << 20, download, ..Limits::default() }
+}
+
+/// The bomb sent as a transfer encoding (`Content-Encoding: gzip`), which an HTTP client unpacks by itself
+/// unless told not to: the same bound holds, and it is stopped as it arrives.
+#[tokio::test]
+async fn a_gzip_bomb_sent_gzip_encoded_is_stopped_as_it_arrives() {
+    let sim = sim_with(Faults { gzip_bomb_bytes: Some(256 << 20), gzip_bomb_encoded: true, ..Faults::default() }).await;
+    let b = Bench::new(bomb_limits());
+    let o = b.export(&sim, ExportRequest::default()).await;
+    assert_eq!(o.state, JobState::Failed, "{}", o.message);
+    assert_eq!(sim.stats().deletes, 0);
+    let files = b.files(o.id);
+    let bomb = files.iter().find(|f| f.state == FileState::Failed).expect("the bomb's file failed");
+    assert_eq!(bomb.error_kind.as_deref(), Some("limit_exceeded"), "{:?}", bomb.error);
+    assert!(bomb.error.as_deref().unwrap_or_default().contains("zip bomb"), "{:?}", bomb.error);
+    assert_eq!(files.iter().filter(|f| f.state == FileState::Failed).count(), 1, "the other files arrived");
+    let part_bytes: u64 =
+        std::fs::read_dir(b.out()).unwrap().flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum();
+    assert!(part_bytes < 64 << 20, "stopped near the bound, not at 256 MB: {part_bytes} bytes in the folder");
 }
 
 #[tokio::test]
