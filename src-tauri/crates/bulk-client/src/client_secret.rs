@@ -99,7 +99,7 @@ impl ClientSecretAuth {
         style: SecretStyle,
     ) -> Self {
         let secrets = Secrets::default();
-        secrets.add(&secret);
+        secrets.add_lasting(&secret);
         let this = Self {
             http,
             token_url,
@@ -113,7 +113,7 @@ impl ClientSecretAuth {
         };
         if let Some(header) = this.basic_header() {
             // An echoed Authorization header shows the secret base64-encoded.
-            this.secrets.add(header.trim_start_matches("Basic "));
+            this.secrets.add_lasting(header.trim_start_matches("Basic "));
         }
         this
     }

@@ -65,9 +65,19 @@ impl GzipBody {
         self.take(limits)
     }
 
-    /// What the decoder still holds once the body has ended.
+    /// What the decoder still holds once the body has ended. An empty body is an empty file (as HTTP clients
+    /// take it); one that stops inside a gzip member broke off, and is fetched on from where it stopped.
     pub(crate) fn finish(&mut self, limits: &DownloadLimits) -> Result<Vec<u8>, ExportError> {
-        self.decoder.try_finish().map_err(not_gzip)?;
+        if self.received == 0 {
+            return Ok(Vec::new());
+        }
+        self.decoder.try_finish().map_err(|e| {
+            ExportError::new(
+                ExportErrorKind::Network,
+                "The gzip-encoded file ended before its end; Haul fetches the rest.",
+                Some(e.to_string()),
+            )
+        })?;
         self.take(limits)
     }
 
@@ -136,5 +146,12 @@ mod tests {
 
         let mut body = GzipBody::default();
         assert_eq!(body.unpack(b"not gzip at all", &limits).unwrap_err().kind, ExportErrorKind::Protocol);
+
+        // Nothing at all is an empty file; a member cut short broke off (to be fetched on, not refused).
+        assert_eq!(GzipBody::default().finish(&limits).unwrap(), b"");
+        let whole = packed(&text);
+        let mut body = GzipBody::default();
+        let _ = body.unpack(&whole[..whole.len() / 2], &limits).unwrap();
+        assert_eq!(body.finish(&limits).unwrap_err().kind, ExportErrorKind::Network);
     }
 }

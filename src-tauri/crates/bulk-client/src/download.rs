@@ -147,7 +147,7 @@ impl ExportSession {
                         Some(redirects.iter().map(|r| crate::text::shown_url(r)).collect::<Vec<String>>().join(" → ")),
                     ));
                 }
-                current = next.to_string();
+                current = self.secured(next.as_str(), "an export file")?;
                 redirects.push(current.clone());
                 continue;
             }
@@ -197,6 +197,19 @@ impl ExportSession {
                         .get(header::CONTENT_RANGE)
                         .and_then(|v| v.to_str().ok())
                         .and_then(content_range_start);
+                    // Storage that keeps a file gzip-encoded answers a range of the encoded bytes, whatever
+                    // Haul asked: those do not continue the file Haul holds, which counts unpacked bytes.
+                    let encoded = response
+                        .headers()
+                        .get(header::CONTENT_ENCODING)
+                        .is_some_and(|e| !e.as_bytes().eq_ignore_ascii_case(b"identity"));
+                    if encoded {
+                        return Err(ExportError::new(
+                            ExportErrorKind::ResumeRejected,
+                            "The server resumed a file in its compressed form, which does not continue what arrived; Haul will download it again from the start.",
+                            Some("HTTP 206 with Content-Encoding".into()),
+                        ));
+                    }
                     if start != Some(offset) {
                         return Err(ExportError::new(
                             ExportErrorKind::ResumeRejected,

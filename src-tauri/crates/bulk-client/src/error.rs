@@ -113,6 +113,13 @@ impl HttpError {
                     err.url().map(|u| format!(" {}", crate::text::shown_url(u.as_str()))).unwrap_or_default()
                 ),
             )
+        } else if err.is_redirect() {
+            (
+                HttpErrorKind::RefusedAddress,
+                format!(
+                    "{host} sent Haul on to a plain-HTTP address, or round in circles, while Haul was fetching {what}; Haul does not follow it. The server is misconfigured."
+                ),
+            )
         } else if err.is_timeout() {
             (
                 HttpErrorKind::TimedOut,

@@ -113,7 +113,21 @@ impl HttpClient {
         // Never less strict: any other build error comes back from the second try.
         // Everything but a file download (kickoff, status, manifest, discovery, Groups) ends within this, however
         // slowly a server trickles its answer; downloads have their own stall detection instead.
-        let exchange = |b: reqwest::ClientBuilder| b.timeout(EXCHANGE_TIMEOUT);
+        // Redirects reqwest follows itself (kickoff, status, discovery): never from HTTPS to plain HTTP away from
+        // this computer, and at most ten.
+        let exchange = |b: reqwest::ClientBuilder| {
+            b.timeout(EXCHANGE_TIMEOUT).redirect(reqwest::redirect::Policy::custom(|attempt| {
+                let from_https = attempt.previous().last().is_some_and(|p| p.scheme() == "https");
+                let to_http = attempt.url().scheme() == "http" && !crate::origins::is_loopback(attempt.url());
+                if from_https && to_http {
+                    attempt.error("a redirect from HTTPS to plain HTTP")
+                } else if attempt.previous().len() > 10 {
+                    attempt.error("too many redirects")
+                } else {
+                    attempt.follow()
+                }
+            }))
+        };
         // Files: redirects followed by hand, gzip-encoded bodies unpacked by `content_encoding`.
         let for_files = |b: reqwest::ClientBuilder| b.redirect(reqwest::redirect::Policy::none()).no_gzip();
         let (inner, files) = match (exchange(builder()).build(), for_files(builder()).build()) {
@@ -138,9 +152,9 @@ impl HttpClient {
             && let (Some(user), Some(password)) = (&p.username, &p.password)
         {
             use base64::Engine;
-            proxy_secrets.add(password);
+            proxy_secrets.add_lasting(password);
             let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{}", password.as_str()));
-            proxy_secrets.add(&zeroize::Zeroizing::new(basic));
+            proxy_secrets.add_lasting(&zeroize::Zeroizing::new(basic));
         }
         Ok(Self { inner, files, proxy, proxy_secrets })
     }

@@ -271,6 +271,24 @@ impl ExportSession {
         }
     }
 
+    /// A server-given address (the status, a file, a redirect) as Haul uses it. Plain HTTP on the HTTPS
+    /// server's own host becomes HTTPS on the server's port: a server behind a proxy that ends TLS often names
+    /// itself `http://`. Plain HTTP to another host from an HTTPS server is refused ([`Self::refuse_downgrade`]).
+    pub(crate) fn secured(&self, url: &str, what: &str) -> Result<String, ExportError> {
+        let (Ok(base), Ok(mut target)) = (url::Url::parse(&self.base_url), url::Url::parse(url)) else {
+            return Ok(url.to_string());
+        };
+        let same_host = target.host_str() == base.host_str() && matches!(target.port(), None | Some(80));
+        if base.scheme() == "https" && target.scheme() == "http" && same_host && !crate::origins::is_loopback(&target) {
+            let upgraded = target.set_scheme("https").is_ok() && target.set_port(base.port()).is_ok();
+            if upgraded {
+                return Ok(target.to_string());
+            }
+        }
+        self.refuse_downgrade(url, what)?;
+        Ok(url.to_string())
+    }
+
     /// A plain-HTTP address away from this computer while the server itself is HTTPS (a manifest's file, a
     /// redirect, a status address): health data would cross the network unencrypted, and could be altered.
     fn refuse_downgrade(&self, url: &str, what: &str) -> Result<(), ExportError> {
@@ -343,7 +361,8 @@ impl ExportSession {
                 .map(|u| u.to_string())
                 .unwrap_or_else(|_| location.to_string());
             refuse_unusable(&status_url, "the export status")?;
-            if status_url.len() > MAX_URL_BYTES || self.secrets.found_in(status_url.as_bytes()) {
+            let status_url = self.secured(&status_url, "the export status")?;
+            if status_url.len() > MAX_URL_BYTES || self.secrets.whole_in(status_url.as_bytes()) {
                 // Kept with the job and shown; a sign-in secret in it would be stored and sent on.
                 return Err(ExportError::new(
                     ExportErrorKind::Protocol,
@@ -426,7 +445,7 @@ impl ExportSession {
                     ExportError::new(ExportErrorKind::Protocol, e.to_string(), Some(excerpt(&body))).with_status(200)
                 })?;
                 let files = manifest.output.iter().chain(&manifest.error).chain(&manifest.deleted);
-                if files.into_iter().any(|f| self.secrets.found_in(f.url.as_bytes())) {
+                if files.into_iter().any(|f| self.secrets.whole_in(f.url.as_bytes())) {
                     // Such an address would carry the token to whatever origin it names, and be stored.
                     return Err(ExportError::new(
                         ExportErrorKind::Protocol,
@@ -436,6 +455,9 @@ impl ExportSession {
                     .with_status(200));
                 }
                 manifest.request = self.scrub_text(std::mem::take(&mut manifest.request));
+                for f in manifest.output.iter_mut().chain(&mut manifest.error).chain(&mut manifest.deleted) {
+                    f.url = self.secured(&f.url, "an export file").map_err(|e| e.with_status(200))?;
+                }
                 let expires = headers.get(header::EXPIRES).and_then(|v| v.to_str().ok()).map(str::to_string);
                 Ok(Poll::Complete { manifest: Box::new(manifest), expires })
             }
@@ -522,5 +544,23 @@ impl ExportSession {
             if let Some(t) = token { b.bearer_auth(t) } else { b }
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_on_the_servers_own_host_is_upgraded_and_elsewhere_refused() {
+        let session = ExportSession::new(HttpClient::new(), "https://ehr.test:8443/fhir", None);
+        let secured = |url: &str| session.secured(url, "an export file");
+        assert_eq!(secured("http://ehr.test/status/1").unwrap(), "https://ehr.test:8443/status/1");
+        assert_eq!(secured("https://files.test/1").unwrap(), "https://files.test/1");
+        assert_eq!(secured("http://127.0.0.1:9/x").unwrap(), "http://127.0.0.1:9/x");
+        let e = secured("http://files.test/1?sig=abc").unwrap_err();
+        assert!(e.message.contains("plain-HTTP address") && !e.message.contains("sig="), "{}", e.message);
+        let plain = ExportSession::new(HttpClient::new(), "http://127.0.0.1:8080/fhir", None);
+        assert_eq!(plain.secured("http://127.0.0.1:8080/s", "x").unwrap(), "http://127.0.0.1:8080/s");
     }
 }

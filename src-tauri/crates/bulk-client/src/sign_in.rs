@@ -114,7 +114,7 @@ impl StaticBearer {
     pub fn new(token: Zeroizing<String>) -> Self {
         let token = Zeroizing::new(token.trim().to_string());
         let secrets = Secrets::default();
-        secrets.add(&token);
+        secrets.add_lasting(&token);
         Self { token, secrets }
     }
 

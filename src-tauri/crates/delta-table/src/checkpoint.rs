@@ -150,11 +150,11 @@ pub(crate) fn encode(actions: &[Value]) -> Result<Vec<u8>, String> {
     writer.into_inner().map_err(|e| e.to_string())
 }
 
-/// The most a checkpoint's pages may take decompressed, and the most its rows may take as JSON. A 64 MiB
-/// file can unpack to far more (zstd, run-length and dictionary encoding shrink repetitive rows thousands of
-/// times), so the file's size alone does not bound memory. Haul's own checkpoints hold a few hundred bytes per
-/// data file.
-const MAX_DECODED_BYTES: u64 = 256 << 20;
+/// The most a checkpoint's pages may take decompressed, and the most its rows may take as JSON (parsed, a few
+/// times that). A 64 MiB file can unpack to far more (zstd, run-length and dictionary encoding shrink
+/// repetitive rows thousands of times), so the file's size alone does not bound memory. A checkpoint holds a
+/// few hundred bytes per data file: 128 MiB is some 300,000 files.
+const MAX_DECODED_BYTES: u64 = 128 << 20;
 
 /// A checkpoint's rows as JSON actions (the columns a row leaves empty are left out, so each row is one
 /// action). Written by Haul or by another program: extra columns come through, and replay ignores them.
@@ -172,9 +172,9 @@ fn decode_within(bytes: Bytes, max_decoded: u64) -> Result<Vec<Value>, String> {
         .metadata()
         .row_groups()
         .iter()
-        .map(|g| g.columns().iter().map(|c| c.uncompressed_size().max(0) as u64).sum())
+        .map(|g| g.columns().iter().fold(0u64, |sum, c| sum.saturating_add(c.uncompressed_size().max(0) as u64)))
         .collect();
-    let unpacked: u64 = groups.iter().sum();
+    let unpacked = groups.iter().fold(0u64, |sum, g| sum.saturating_add(*g));
     if unpacked > max_decoded {
         return Err(format!("its pages unpack to {unpacked} bytes, more than any checkpoint Haul reads"));
     }

@@ -240,7 +240,17 @@ impl ExportPlan {
         let mut request = old.request.clone();
         if incremental {
             // The user picked this export; the rules that pick one for "since the last export" still hold.
-            let since = haul_store::baseline::since_of(&old).ok_or(PlanError::NoPointInTime)?;
+            let since = match (haul_store::baseline::since_of(&old), &old.transaction_time) {
+                (Some(since), _) => since,
+                (None, None) => return Err(PlanError::NoPointInTime),
+                (None, Some(time)) => {
+                    return Err(PlanError::NotAStartingPoint(format!(
+                        "The server dated export {} “{}”, which is not a date and time Haul can read, so it is not a starting point.",
+                        old.id,
+                        bulk_client::printable(time)
+                    )));
+                }
+            };
             if let Some(why) = haul_store::baseline::unusable_alone(&old, time::OffsetDateTime::now_utc()) {
                 return Err(PlanError::NotAStartingPoint(why));
             }

@@ -16,6 +16,7 @@ use fhir_ndjson::{LineProblem, check_line};
 pub use checker::{Checked, LineChecker};
 
 use crate::limits::{DiskFull, DiskGuard, Limits};
+use elements::{Lenient, LenientText};
 
 /// What a file held.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -65,52 +66,63 @@ impl Expect<'_> {
 
 /// Why a line is not acceptable, by the line rule.
 fn check(line: &[u8], expect: Expect<'_>) -> Result<(), LineProblem> {
-    check_line(line, expect.resource_type())
+    match check_line(line, expect.resource_type()) {
+        // A manifest entry that names no type: its file may hold any resource (every other rule still holds).
+        Err(LineProblem::WrongResourceType { found: Some(_), .. }) if expect.resource_type().is_empty() => Ok(()),
+        checked => checked,
+    }
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
 struct Issue {
-    severity: Option<String>,
-    diagnostics: Option<String>,
-    details: Option<IssueDetails>,
+    severity: LenientText,
+    diagnostics: LenientText,
+    details: Lenient<IssueDetails>,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
 struct IssueDetails {
-    text: Option<String>,
+    text: LenientText,
 }
 
 /// Counts an OperationOutcome line's issues by severity (keeping the first few texts), one issue at a time.
 fn summarize_outcome(line: &[u8], into: &mut IssueSummary) {
-    elements::each_element(line, "issue", |issue: Issue| match issue.severity.as_deref().unwrap_or("error") {
-        "warning" => into.warning += 1,
-        "information" => into.information += 1,
-        _ => {
-            into.fatal_or_error += 1;
-            if into.first_errors.len() < 5 {
-                let text = issue.diagnostics.or_else(|| issue.details.and_then(|d| d.text));
-                let text: String = text.as_deref().unwrap_or("(no text)").chars().take(300).collect();
-                into.first_errors.push(bulk_client::printable(&text).into_owned());
+    elements::each_element(line, "issue", |issue: Lenient<Issue>| {
+        let issue = issue.0.unwrap_or_default();
+        match issue.severity.0.as_deref().unwrap_or("error") {
+            "warning" => into.warning += 1,
+            "information" => into.information += 1,
+            _ => {
+                into.fatal_or_error += 1;
+                if into.first_errors.len() < 5 {
+                    let text = issue.diagnostics.0.or_else(|| issue.details.0.and_then(|d| d.text.0));
+                    let text: String = text.as_deref().unwrap_or("(no text)").chars().take(300).collect();
+                    into.first_errors.push(bulk_client::printable(&text).into_owned());
+                }
             }
         }
     });
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
 struct Entry {
-    request: Option<EntryRequest>,
+    request: Lenient<EntryRequest>,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
 struct EntryRequest {
-    method: Option<String>,
+    method: LenientText,
 }
 
 /// The DELETE entries of a deleted-resources Bundle line, one entry at a time.
 fn count_deletions(line: &[u8]) -> u64 {
     let mut deleted = 0;
-    elements::each_element(line, "entry", |e: Entry| {
-        if e.request.and_then(|r| r.method).as_deref() == Some("DELETE") {
+    elements::each_element(line, "entry", |e: Lenient<Entry>| {
+        if e.0.and_then(|e| e.request.0).and_then(|r| r.method.0).as_deref() == Some("DELETE") {
             deleted += 1;
         }
     });
@@ -138,6 +150,9 @@ pub enum VerifyError {
         crate::wording::bytes(*.limit), crate::wording::bytes(*.packed)
     )]
     UnpacksTooFar { packed: u64, limit: u64 },
+    /// A body that starts as gzip and does not unpack (cut short, or damaged): the server's file, not the disk.
+    #[error("The file is gzip that does not unpack ({reason}); Haul kept none of it.")]
+    BrokenGzip { reason: String },
 }
 
 impl VerifyError {
@@ -148,6 +163,7 @@ impl VerifyError {
             VerifyError::DiskFull(_) => "disk_full",
             VerifyError::NotNdjson { .. } => "not_ndjson",
             VerifyError::UnpacksTooFar { .. } => "unpacks_too_far",
+            VerifyError::BrokenGzip { .. } => "broken_gzip",
         }
     }
 }
@@ -179,12 +195,12 @@ pub fn verify_into(file: &VerifyFile<'_>) -> Result<Verified, VerifyError> {
     let result = rewrite::verify(file);
     if result.is_err() {
         // Nothing half-done stays to look like a result; the download itself stays only for a disk-full stop
-        // (to be resumed), not for a file that was refused. A file stopped while being compacted has lines
-        // moved: it resumes nothing, and the file is fetched again.
+        // (to be resumed), not for a file that was refused. A `.compacting` left by such a stop tells the
+        // resume to fetch that file again (its lines have moved).
         let _ = std::fs::remove_file(file.target.with_extension("ndjson.tmp"));
-        let _ = std::fs::remove_file(file.compacting);
         if !matches!(result, Err(VerifyError::DiskFull(_)) | Err(VerifyError::Io(_))) {
             let _ = std::fs::remove_file(file.part);
+            let _ = std::fs::remove_file(file.compacting);
             let _ = std::fs::remove_file(file.target);
         }
     }
@@ -198,6 +214,21 @@ mod tests {
     use serde_json::Value;
 
     #[test]
+    fn gzip_that_does_not_unpack_is_the_servers_fault_and_not_kept() {
+        for body in [&[0x1f, 0x8b][..], &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3, 4, 5]] {
+            let (result, _dir) = attempt(body, Expect::Resource("Patient"), &Limits::default(), &Secrets::default());
+            assert!(matches!(result, Err(VerifyError::BrokenGzip { .. })), "{body:?}: {result:?}");
+        }
+    }
+
+    #[test]
+    fn a_file_whose_manifest_entry_names_no_type_takes_any_resource() {
+        let body = b"{\"resourceType\":\"Patient\",\"id\":\"a\"}\n{\"resourceType\":\"Observation\"}\n[1]\n";
+        let (v, _, q) = run(body, Expect::Resource(""));
+        assert_eq!((v.resources, v.bad_lines), (2, 1), "{q}");
+    }
+
+    #[test]
     fn outcomes_and_deletions_are_counted_one_element_at_a_time() {
         let issues = vec!["{}"; 100_000].join(",");
         let line = format!(r#"{{"resourceType":"OperationOutcome","issue":[{issues},{{"severity":"warning"}}]}}"#);
@@ -208,6 +239,13 @@ mod tests {
         let bundle = r#"{"resourceType":"Bundle","entry":[{"request":{"method":"DELETE","url":"Patient/1"}},
             {"request":{"method":"PUT"}},{"fullUrl":"x"},{"request":{"method":"DELETE"}}]}"#;
         assert_eq!(count_deletions(bundle.as_bytes()), 2);
+        // Odd issues count as errors, as before: a severity that is no text, details that are text, null.
+        let odd = r#"{"resourceType":"OperationOutcome","issue":[{"severity":5,"details":"x"},null,
+            {"severity":"error","diagnostics":"kept"},{"severity":"information"}]}"#;
+        let mut summary = IssueSummary::default();
+        summarize_outcome(odd.as_bytes(), &mut summary);
+        assert_eq!((summary.fatal_or_error, summary.information), (3, 1));
+        assert_eq!(summary.first_errors, ["(no text)", "(no text)", "kept"]);
     }
 
     #[test]
@@ -264,7 +302,11 @@ mod tests {
             disk: &disk,
         };
         let result = verify_into(&file);
-        assert!(!part.exists() && !compacting.exists(), "neither the download nor the scratch file stays");
+        if !matches!(result, Err(VerifyError::DiskFull(_))) {
+            assert!(!part.exists() && !compacting.exists(), "neither the download nor the scratch file stays");
+        } else {
+            assert!(part.exists() || compacting.exists(), "a disk-full stop leaves what the resume starts from");
+        }
         (result, dir)
     }
 

@@ -234,6 +234,16 @@ fn rewrite_beside(file: &VerifyFile<'_>, gzip: bool) -> Result<Verified, VerifyE
             Err(e) if e.kind() == io::ErrorKind::FileTooLarge => {
                 return Err(VerifyError::UnpacksTooFar { packed, limit });
             }
+            // What the gzip decoder says of the bytes (the file itself was read fine): the server's file is bad.
+            Err(e)
+                if gzip
+                    && matches!(
+                        e.kind(),
+                        io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput | io::ErrorKind::UnexpectedEof
+                    ) =>
+            {
+                return Err(VerifyError::BrokenGzip { reason: e.to_string() });
+            }
             Err(e) => return Err(e.into()),
         };
         let Some((number, offset, line)) = next else { break };
