@@ -62,7 +62,10 @@ pub struct Update {
 #[serde(rename_all = "camelCase")]
 pub struct UpdateReport {
     pub folder: String,
+    /// The tables the update touched (the others are as they were).
     pub tables: Vec<TableChange>,
+    /// Rows in every table once the update is in: the dataset's size, untouched tables included.
+    pub rows: u64,
     pub joined: u64,
     pub left: u64,
     /// Lines of the incoming files that are not resources (set aside, as in a conversion).
@@ -287,6 +290,7 @@ impl Dataset {
         commit.replace.push(STATE_FILE.to_string());
         journal::commit(&self.dir, &commit)?;
         self.state = state;
+        report.rows = self.state.tables.values().sum();
         report.seconds = started.elapsed().as_secs_f64();
         Ok(report)
     }

@@ -354,7 +354,7 @@ fn kept_views() -> Vec<fhir_views::View> {
 }
 
 fn describe(dir: &Path, report: &UpdateReport, rebuilt: bool) -> String {
-    let rows: u64 = report.tables.iter().map(|t| t.after).sum();
+    let rows = report.rows;
     let added: u64 = report.tables.iter().map(|t| t.added).sum();
     let changed: u64 = report.tables.iter().map(|t| t.changed).sum();
     let deleted: u64 = report.tables.iter().map(|t| t.deleted + t.left_with_patient).sum();

@@ -5,10 +5,10 @@ import type { ExportSummary } from "../../ipc/commands";
 import { job } from "./fixtures";
 import { HistoryPage } from "./HistoryPage";
 
-const { listExports } = vi.hoisted(() => ({ listExports: vi.fn() }));
+const { listExports, rerunExport } = vi.hoisted(() => ({ listExports: vi.fn(), rerunExport: vi.fn() }));
 vi.mock("../../ipc/commands", async (importOriginal) => {
   const real = await importOriginal<typeof import("../../ipc/commands")>();
-  return { ...real, commands: { ...real.commands, listExports } };
+  return { ...real, commands: { ...real.commands, listExports, rerunExport } };
 });
 
 // jsdom lays nothing out; the virtualized list needs a height to render rows into.
@@ -96,5 +96,19 @@ describe("the History page", () => {
     // Run again shows the request on the Export page first.
     await userEvent.click(screen.getByTestId("rerun-export"));
     expect(runAgain).toHaveBeenCalledWith(expect.objectContaining({ id: 4 }));
+  });
+
+  it("marks a changes-only run in the list as the export the details follow", async () => {
+    listExports.mockResolvedValue([row(4)]);
+    rerunExport.mockResolvedValue(5);
+    render(<HistoryPage />);
+    await userEvent.click(await screen.findByTestId("history-row-4"));
+    listExports.mockResolvedValue([{ ...row(5), running: true }, row(4)]);
+    await userEvent.click(screen.getByTestId("more-actions"));
+    await userEvent.click(screen.getByTestId("rerun-incremental"));
+    expect(rerunExport).toHaveBeenCalledWith(4, true, expect.any(Function));
+    const started = await screen.findByTestId("history-row-5");
+    expect(started.getAttribute("aria-current")).toBe("true");
+    expect(screen.getByTestId("history-row-4").getAttribute("aria-current")).toBeNull();
   });
 });

@@ -35,16 +35,20 @@ function host(url: string): string {
 type Start = (onEvent: Parameters<typeof commands.watchExport>[1]) => Promise<number | null>;
 
 /** Follows a job: one that runs here, one resumed, or a new run of an earlier one. */
-function Watch({ start, onDone }: { start: Start; onDone: () => void }) {
+function Watch({ start, onStarted, onDone }: { start: Start; onStarted: (jobId: number) => void; onDone: () => void }) {
   const [progress, onEvent] = useJobProgress();
   const [error, setError] = useState<CommandError | null>(null);
   const [jobId, setJobId] = useState<number | null>(null);
   const [notRunning, setNotRunning] = useState(false);
   useEffect(() => {
     start(onEvent)
-      .then((id) => (id === null ? setNotRunning(true) : setJobId(id)))
+      .then((id) => {
+        if (id === null) return setNotRunning(true);
+        setJobId(id);
+        onStarted(id);
+      })
       .catch((e: unknown) => setError(toCommandError(e)));
-  }, [start, onEvent]);
+  }, [start, onEvent, onStarted]);
   useEffect(() => {
     if (progress.finished) onDone();
   }, [progress.finished, onDone]);
@@ -88,6 +92,15 @@ export function HistoryPage({
       .catch((e: unknown) => setError(toCommandError(e)));
   }, []);
   useEffect(reload, [reload]);
+  // A run started from here (again, or changes only) is a new export: the list shows it, marked as the one
+  // whose progress the details pane follows.
+  const showStarted = useCallback(
+    (jobId: number) => {
+      setSelected(jobId);
+      reload();
+    },
+    [reload],
+  );
 
   const virtualizer = useVirtualizer({
     count: rows?.length ?? 0,
@@ -178,7 +191,7 @@ export function HistoryPage({
         <SplitHandle {...split.handle} label="Width of the export list" testId="history-split-handle" />
         <div className="detail-pane">
           {watching ? (
-            <Watch key={watching.key} start={watching.start} onDone={reload} />
+            <Watch key={watching.key} start={watching.start} onStarted={showStarted} onDone={reload} />
           ) : chosen ? (
             <HistoryDetail
               summary={chosen}

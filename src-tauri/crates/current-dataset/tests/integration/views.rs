@@ -141,6 +141,10 @@ fn a_view_whose_table_did_not_change_is_kept_and_views_no_longer_asked_for_or_fa
 
     let update = one_change(&w, &exports, 2, &first.transaction_time);
     let report = dataset.apply(&update, &options(), &cancel).unwrap();
+    // The size is the whole dataset's, not only that of the table the update touched.
+    assert_eq!(report.tables.len(), 1, "{report:?}");
+    assert_eq!(report.rows, dataset.state().tables.values().sum::<u64>());
+    assert!(report.rows > report.tables[0].after, "{report:?}");
     let recomputed: BTreeSet<&str> = report.views.iter().filter(|v| v.recomputed).map(|v| v.view.as_str()).collect();
     assert_eq!(recomputed, BTreeSet::from(["observation"]), "{report:?}");
     assert_eq!(std::fs::read(&patient_file).unwrap(), patient_bytes, "an untouched view's file is not rewritten");

@@ -149,7 +149,11 @@ async fn three_months_keep_the_current_dataset_equal_to_a_full_export() {
         assert!(outcome.message.contains(merged), "month {month}: {}", outcome.message);
         fetched_new_members |= outcome.message.contains("their full records were fetched");
         assert!(outcome.message.contains("left the group"), "{}", outcome.message);
-        assert_same(month, &dataset_contents(&dataset), &expected);
+        let contents = dataset_contents(&dataset);
+        assert_same(month, &contents, &expected);
+        // The size told is the whole dataset's, untouched tables included.
+        let size = format!("holds {} resources", export_jobs::wording::thousands(contents.len() as u64));
+        assert!(outcome.message.contains(&size), "month {month}: {size}: {}", outcome.message);
     }
     assert!(fetched_new_members, "new members' records were never fetched");
 
