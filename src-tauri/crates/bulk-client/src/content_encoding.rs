@@ -58,8 +58,10 @@ impl Default for GzipBody {
 }
 
 impl GzipBody {
-    /// The file's bytes in `piece` (at most [`PIECE`] of the body as received).
-    pub(crate) fn unpack(&mut self, piece: &[u8], limits: &DownloadLimits) -> Result<Vec<u8>, ExportError> {
+    /// The file's bytes in `piece` (at most [`PIECE`] of the body as received), valid until the next call:
+    /// one output buffer serves the whole body, so no piece allocates.
+    pub(crate) fn unpack(&mut self, piece: &[u8], limits: &DownloadLimits) -> Result<&[u8], ExportError> {
+        self.decoder.get_mut().clear();
         self.received += piece.len() as u64;
         self.decoder.write_all(piece).map_err(not_gzip)?;
         self.take(limits)
@@ -67,9 +69,10 @@ impl GzipBody {
 
     /// What the decoder still holds once the body has ended. An empty body is an empty file (as HTTP clients
     /// take it); one that stops inside a gzip member broke off, and is fetched on from where it stopped.
-    pub(crate) fn finish(&mut self, limits: &DownloadLimits) -> Result<Vec<u8>, ExportError> {
+    pub(crate) fn finish(&mut self, limits: &DownloadLimits) -> Result<&[u8], ExportError> {
+        self.decoder.get_mut().clear();
         if self.received == 0 {
-            return Ok(Vec::new());
+            return Ok(&[]);
         }
         self.decoder.try_finish().map_err(|e| {
             ExportError::new(
@@ -86,9 +89,8 @@ impl GzipBody {
         self.received
     }
 
-    fn take(&mut self, limits: &DownloadLimits) -> Result<Vec<u8>, ExportError> {
-        let out = std::mem::take(self.decoder.get_mut());
-        self.unpacked += out.len() as u64;
+    fn take(&mut self, limits: &DownloadLimits) -> Result<&[u8], ExportError> {
+        self.unpacked += self.decoder.get_ref().len() as u64;
         let limit = limits.max_unpacked(self.received);
         if self.unpacked > limit {
             return Err(ExportError::new(
@@ -101,7 +103,7 @@ impl GzipBody {
                 None,
             ));
         }
-        Ok(out)
+        Ok(self.decoder.get_ref())
     }
 }
 
@@ -129,7 +131,7 @@ mod tests {
             DownloadLimits { max_inflate_ratio: 10, inflate_floor_bytes: 1 << 20, ..DownloadLimits::default() };
         let text = b"{\"resourceType\":\"Patient\"}\n".repeat(1000);
         let mut body = GzipBody::default();
-        let mut out = Vec::new();
+        let mut out: Vec<u8> = Vec::new();
         for piece in packed(&text).chunks(100) {
             out.extend(body.unpack(piece, &limits).unwrap());
         }

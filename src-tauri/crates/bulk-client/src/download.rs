@@ -322,7 +322,7 @@ impl ExportSession {
                             for piece in bytes.chunks(content_encoding::PIECE) {
                                 let unpacked = body.unpack(piece, &limits)?;
                                 done += unpacked.len() as u64;
-                                sink.write(&unpacked).await.map_err(DownloadError::Sink)?;
+                                sink.write(unpacked).await.map_err(DownloadError::Sink)?;
                             }
                         }
                     }
@@ -331,7 +331,7 @@ impl ExportSession {
                     if let Transfer::Gzip(body) = &mut transfer {
                         let rest = body.finish(&limits)?;
                         done += rest.len() as u64;
-                        sink.write(&rest).await.map_err(DownloadError::Sink)?;
+                        sink.write(rest).await.map_err(DownloadError::Sink)?;
                     }
                     break;
                 }
