@@ -63,7 +63,32 @@ pub fn check_token_param(name: &str) -> Result<(), String> {
     if name.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(format!("“{}” is not a parameter name: names have no spaces.", crate::text::printable(name)));
     }
+    if names_a_secret(name) {
+        return Err(format!(
+            "“{}” looks like a secret, and extra token parameters are kept as plain settings, not in the keychain. Put the client secret in its own field; Haul cannot keep a second secret for one server.",
+            crate::text::printable(name)
+        ));
+    }
     Ok(())
+}
+
+/// Parameter names whose values are secrets (`password`, `api_key`, `refresh_token`, `Ocp-Apim-Subscription-Key`,
+/// …): letters and digits only, lower case, compared by what they contain.
+fn names_a_secret(name: &str) -> bool {
+    const SECRET_WORDS: &[&str] = &[
+        "secret",
+        "password",
+        "passwd",
+        "pwd",
+        "token",
+        "apikey",
+        "subscriptionkey",
+        "credential",
+        "privatekey",
+        "assertion",
+    ];
+    let plain: String = name.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect();
+    SECRET_WORDS.iter().any(|w| plain.contains(w))
 }
 
 /// Signs in to one server with a client ID and secret, and keeps the current access token (in memory only).
@@ -361,6 +386,10 @@ mod tests {
         assert!(check_token_param("client_secret").unwrap_err().contains("set by Haul itself"));
         assert!(check_token_param(" ").is_err());
         assert!(check_token_param("two words").is_err());
+        for secret in ["password", "api_key", "refresh_token", "Ocp-Apim-Subscription-Key", "x-client-Secret"] {
+            assert!(check_token_param(secret).unwrap_err().contains("looks like a secret"), "{secret}");
+        }
+        assert!(check_token_param("audience").is_ok() && check_token_param("subject_type").is_ok());
         assert_eq!(SecretStyle::parse("POST"), Some(SecretStyle::Post));
         assert_eq!(SecretStyle::parse("client_secret_basic"), Some(SecretStyle::Basic));
         assert_eq!(SecretStyle::parse("header"), None);

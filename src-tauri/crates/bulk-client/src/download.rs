@@ -58,9 +58,15 @@ impl DownloadLimits {
 /// Where a downloaded file's bytes go (the engine's `.part` file, its line checker, its progress).
 pub trait FileSink: Send {
     /// Called once the server has answered, before any byte: the body starts at `offset` (0: the file
-    /// starts over, so whatever the sink held must go) and, when the server said, `total` is the file's
-    /// full size.
-    fn begin(&mut self, offset: u64, total: Option<u64>) -> impl Future<Output = std::io::Result<()>> + Send;
+    /// starts over, so whatever the sink held must go), `total` is the file's full size when the server
+    /// said, and `version` is what names this version of the file (keep it: a later resume passes it back,
+    /// so that a file the server has made again in between is fetched whole, not spliced).
+    fn begin(
+        &mut self,
+        offset: u64,
+        total: Option<u64>,
+        version: Option<&str>,
+    ) -> impl Future<Output = std::io::Result<()>> + Send;
     /// The next bytes of the body, in order.
     fn write(&mut self, bytes: &[u8]) -> impl Future<Output = std::io::Result<()>> + Send;
 }
@@ -99,12 +105,21 @@ struct FileBody {
     /// The server says the file is exactly `offset` bytes long: everything is already here (a process
     /// stopped after the last byte but before it noted so). The body is not part of the file.
     already_complete: bool,
+    /// What names this version of the file, for a later `If-Range`.
+    version: Option<String>,
 }
 
 impl ExportSession {
-    /// Opens a file for download from `offset` on (a `Range` request when > 0). The bearer token goes along
-    /// only when `with_token` and only to the manifest's own origin: redirects elsewhere get no token.
-    async fn open_file(&self, url: &str, with_token: bool, offset: u64) -> Result<FileBody, ExportError> {
+    /// Opens a file for download from `offset` on (a `Range` request when > 0, with `If-Range: version`
+    /// when the earlier answer named its version). The bearer token goes along only when `with_token` and
+    /// only to the manifest's own origin: redirects elsewhere get no token.
+    async fn open_file(
+        &self,
+        url: &str,
+        with_token: bool,
+        offset: u64,
+        version: Option<&str>,
+    ) -> Result<FileBody, ExportError> {
         let client = &self.http.files;
         let mut current = url.to_string();
         let mut redirects: Vec<String> = Vec::new();
@@ -119,6 +134,10 @@ impl ExportSession {
                         b = b
                             .header(header::RANGE, format!("bytes={offset}-"))
                             .header(header::ACCEPT_ENCODING, "identity");
+                        // A file made again since: the server answers it whole (200), not a range of it.
+                        if let Some(v) = version {
+                            b = b.header(header::IF_RANGE, v);
+                        }
                     } else {
                         // Unpacked by `content_encoding`, within the file's bound, not by the HTTP client.
                         b = b.header(header::ACCEPT_ENCODING, "gzip");
@@ -189,8 +208,11 @@ impl ExportSession {
                 ));
             }
             let length = response.content_length();
+            let answered = version_of(response.headers()).filter(|v| !self.secrets().whole_in(v.as_bytes()));
             return match status {
-                StatusCode::OK => Ok(FileBody { response, offset: 0, length, already_complete: false }),
+                StatusCode::OK => {
+                    Ok(FileBody { response, offset: 0, length, already_complete: false, version: answered })
+                }
                 StatusCode::PARTIAL_CONTENT => {
                     let start = response
                         .headers()
@@ -217,7 +239,18 @@ impl ExportSession {
                             Some(format!("asked bytes={offset}-, got Content-Range {start:?}")),
                         ));
                     }
-                    Ok(FileBody { response, offset, length, already_complete: false })
+                    // A server that ignores If-Range but names another version: the rest is of another file.
+                    if let (Some(asked), Some(now)) = (version, answered.as_deref())
+                        && asked.starts_with('"') == now.starts_with('"')
+                        && asked != now
+                    {
+                        return Err(ExportError::new(
+                            ExportErrorKind::ResumeRejected,
+                            "The file changed on the server since its download began; Haul will download it again from the start.",
+                            Some("HTTP 206 naming another version than If-Range asked for".into()),
+                        ));
+                    }
+                    Ok(FileBody { response, offset, length, already_complete: false, version: answered })
                 }
                 StatusCode::NOT_FOUND | StatusCode::GONE => {
                     let body = read_small(response).await;
@@ -238,7 +271,7 @@ impl ExportSession {
                             .and_then(|n| n.trim().parse::<u64>().ok())
                             == Some(offset) =>
                 {
-                    Ok(FileBody { response, offset, length: Some(0), already_complete: true })
+                    Ok(FileBody { response, offset, length: Some(0), already_complete: true, version: answered })
                 }
                 StatusCode::RANGE_NOT_SATISFIABLE => Err(ExportError::new(
                     ExportErrorKind::ResumeRejected,
@@ -257,16 +290,18 @@ impl ExportSession {
         }
     }
 
-    /// Downloads the file at `url` into `sink`, continuing at byte `offset` (a `Range` request when > 0).
-    /// The token goes along only when `with_token`, and only to `url`'s own origin.
+    /// Downloads the file at `url` into `sink`, continuing at byte `offset` (a `Range` request when > 0;
+    /// `version`, what the sink was given when the bytes it holds began, makes it conditional). The token
+    /// goes along only when `with_token`, and only to `url`'s own origin.
     pub async fn download_to<S: FileSink>(
         &self,
         url: &str,
         with_token: bool,
         offset: u64,
+        version: Option<&str>,
         sink: &mut S,
     ) -> Result<Downloaded, DownloadError> {
-        self.download_once(url, with_token, offset, sink).await.map_err(|e| match e {
+        self.download_once(url, with_token, offset, version, sink).await.map_err(|e| match e {
             DownloadError::Server(e) => DownloadError::Server(self.scrub(e)),
             sink => sink,
         })
@@ -277,12 +312,13 @@ impl ExportSession {
         url: &str,
         with_token: bool,
         offset: u64,
+        version: Option<&str>,
         sink: &mut S,
     ) -> Result<Downloaded, DownloadError> {
         let limits = self.limits;
         let started = Instant::now();
-        let FileBody { mut response, offset: start, length, already_complete } =
-            self.open_file(url, with_token, offset).await?;
+        let FileBody { mut response, offset: start, length, already_complete, version } =
+            self.open_file(url, with_token, offset, version).await?;
         if already_complete {
             return Ok(Downloaded { started_at: start, size: start, already_complete: true });
         }
@@ -298,7 +334,7 @@ impl ExportSession {
             Transfer::Identity => total,
             Transfer::Gzip(_) => None,
         };
-        sink.begin(start, file_total).await.map_err(DownloadError::Sink)?;
+        sink.begin(start, file_total, version.as_deref()).await.map_err(DownloadError::Sink)?;
         let host = url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
         let mut done = start;
         let deadline = limits.deadline.map(|d| started + d);
@@ -406,6 +442,35 @@ fn is_web_page(response: &Response) -> bool {
         .is_some_and(|v| v.starts_with("text/html") || v.starts_with("application/xhtml"))
 }
 
+/// The longest version tag kept; a longer one is not a tag any server makes.
+const MAX_VERSION_BYTES: usize = 256;
+
+/// What names this version of a file, for `If-Range` (RFC 9110 §13.1.5): a strong `ETag`, else a
+/// `Last-Modified` at least a second older than the answer's `Date` (a newer one may not tell two versions
+/// apart). A weak tag, or unprintable text, is never sent back; nor is the tag of a body compressed on the way
+/// (it names the compressed bytes, while a resume asks for the file as it is).
+fn version_of(headers: &header::HeaderMap) -> Option<String> {
+    let text =
+        |name| {
+            headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| {
+                !v.is_empty() && v.len() <= MAX_VERSION_BYTES && v.bytes().all(|b| (0x20..0x7f).contains(&b))
+            })
+        };
+    let encoded = text(header::CONTENT_ENCODING).is_some_and(|e| !e.eq_ignore_ascii_case("identity"));
+    if let Some(tag) = text(header::ETAG)
+        && !encoded
+        && tag.starts_with('"')
+        && tag.len() >= 2
+        && tag.ends_with('"')
+    {
+        return Some(tag.to_string());
+    }
+    let modified = text(header::LAST_MODIFIED)?;
+    let sent = httpdate::parse_http_date(text(header::DATE)?).ok()?;
+    let changed = httpdate::parse_http_date(modified).ok()?;
+    (changed + Duration::from_secs(1) <= sent).then(|| modified.to_string())
+}
+
 /// `bytes 100-199/1000` → 100.
 fn content_range_start(value: &str) -> Option<u64> {
     value.trim().strip_prefix("bytes ")?.split('-').next()?.trim().parse().ok()
@@ -414,6 +479,30 @@ fn content_range_start(value: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn answer(pairs: &[(header::HeaderName, &str)]) -> header::HeaderMap {
+        pairs.iter().map(|(k, v)| (k.clone(), header::HeaderValue::from_str(v).unwrap())).collect()
+    }
+
+    #[test]
+    fn a_version_is_a_strong_tag_or_a_date_older_than_the_answer() {
+        let date = "Wed, 02 Dec 2026 12:00:10 GMT";
+        assert_eq!(version_of(&answer(&[(header::ETAG, "\"abc\"")])).as_deref(), Some("\"abc\""));
+        assert_eq!(version_of(&answer(&[(header::ETAG, "W/\"abc\"")])), None, "weak tags are never sent back");
+        let old = "Wed, 02 Dec 2026 12:00:00 GMT";
+        assert_eq!(
+            version_of(&answer(&[(header::ETAG, "W/\"abc\""), (header::LAST_MODIFIED, old), (header::DATE, date)]))
+                .as_deref(),
+            Some(old)
+        );
+        let same_second = "Wed, 02 Dec 2026 12:00:10 GMT";
+        assert_eq!(version_of(&answer(&[(header::LAST_MODIFIED, same_second), (header::DATE, date)])), None);
+        assert_eq!(version_of(&answer(&[(header::LAST_MODIFIED, old)])), None, "no Date: no telling");
+        let gzip = [(header::ETAG, "\"abc\""), (header::CONTENT_ENCODING, "gzip")];
+        assert_eq!(version_of(&answer(&gzip)), None, "the tag of the compressed bytes");
+        let long = format!("\"{}\"", "a".repeat(300));
+        assert_eq!(version_of(&answer(&[(header::ETAG, &long)])), None);
+    }
 
     #[test]
     fn content_ranges() {

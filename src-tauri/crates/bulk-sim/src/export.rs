@@ -45,6 +45,14 @@ impl Jobs {
         map.insert(job.id.clone(), job);
         Ok(())
     }
+
+    /// Stops every export still preparing (the simulator is going away): a long preparation must not keep
+    /// its thread, and a test's runtime waiting on it, past the simulator's end.
+    pub fn cancel_all(&self) {
+        for job in self.map.lock().unwrap().values() {
+            job.cancelled.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
 }
 
 pub struct Job {

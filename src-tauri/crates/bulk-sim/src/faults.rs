@@ -134,6 +134,12 @@ pub struct Faults {
     pub echo_authorization: bool,
     /// How the token endpoint answers a request it would grant.
     pub token_answer: TokenAnswerFault,
+    /// Each file is made again just before its Nth request, as a server that rebuilds a file does: the same
+    /// lines in reverse order, a new `ETag` and `Last-Modified`. Files are then served as they are (no gzip
+    /// on the fly, as storage services serve them), so every answer's `ETag` is the file's.
+    pub files_change_at_request: Option<u32>,
+    /// File answers carry neither `ETag` nor `Last-Modified` (so `If-Range` cannot be honoured).
+    pub no_validators: bool,
 }
 
 /// A token endpoint that grants a token in a way a client must survive.
@@ -196,6 +202,8 @@ impl Default for Faults {
             status_file_scheme: false,
             echo_authorization: false,
             token_answer: TokenAnswerFault::Normal,
+            files_change_at_request: None,
+            no_validators: false,
         }
     }
 }

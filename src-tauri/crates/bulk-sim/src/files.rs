@@ -6,6 +6,7 @@
 mod bodies;
 mod stream;
 mod throttle;
+mod validators;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -97,16 +98,38 @@ async fn serve_file(sim: &Sim, faults: &Faults, job_id: &str, name: &str, header
         count_request(sim, name);
         return response;
     }
-    let (content, len) = match hostile {
-        Some(HostileBody::GiantLine(n)) => (Content::GiantLine, n),
+    let asked_before = sim.stats().file_requests.get(name).copied().unwrap_or(0);
+    if faults.files_change_at_request == Some(asked_before + 1)
+        && hostile.is_none()
+        && let Err(e) = validators::make_again(&job.dir.join(name)).await
+    {
+        return outcome::response(StatusCode::INTERNAL_SERVER_ERROR, "error", "exception", &e.to_string());
+    }
+    let (content, len, modified) = match hostile {
+        Some(HostileBody::GiantLine(n)) => (Content::GiantLine, n, None),
         _ => match open(&job.dir.join(name)).await {
-            Ok((file, len)) => (Content::File(file), len),
+            Ok((file, len, modified)) => (Content::File(file), len, Some(modified)),
             Err(response) => return *response,
         },
     };
     let attempt = count_request(sim, name);
+    // These faults announce the real length, so the body is not compressed on the fly.
+    let keeps_length = faults.short_bodies
+        || faults.trickle_every.is_some()
+        || hostile.is_some()
+        || faults.files_change_at_request.is_some();
+    let may_gzip = !keeps_length
+        && headers
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+    let modified = modified.filter(|_| !faults.no_validators);
+    let version = modified.map(|m| validators::Validators::of(len, m, false));
 
-    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .filter(|_| version.as_ref().is_none_or(|v| v.range_allowed(headers)));
     let (status, start, end) = match range {
         None => (StatusCode::OK, 0, len),
         Some(spec) => match parse_range(spec, len) {
@@ -129,14 +152,7 @@ async fn serve_file(sim: &Sim, faults: &Faults, job_id: &str, name: &str, header
             Box::pin(file.take(body_len))
         }
     };
-    // These faults announce the real length, so the body is not compressed on the fly.
-    let keeps_length = faults.short_bodies || faults.trickle_every.is_some() || hostile.is_some();
-    let gzip = status == StatusCode::OK
-        && !keeps_length
-        && headers
-            .get(header::ACCEPT_ENCODING)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+    let gzip = status == StatusCode::OK && may_gzip;
     let (reader, length): (Pin<Box<dyn AsyncRead + Send>>, Option<u64>) = if gzip {
         let encoder = async_compression::tokio::bufread::GzipEncoder::with_quality(
             BufReader::with_capacity(CHUNK, reader),
@@ -157,6 +173,9 @@ async fn serve_file(sim: &Sim, faults: &Faults, job_id: &str, name: &str, header
     if gzip {
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
+    if let Some(m) = modified {
+        validators::Validators::of(len, m, gzip).insert(h);
+    }
     if status == StatusCode::PARTIAL_CONTENT {
         h.insert(header::CONTENT_RANGE, HeaderValue::from_str(&format!("bytes {start}-{}/{len}", end - 1)).unwrap());
     }
@@ -166,15 +185,15 @@ async fn serve_file(sim: &Sim, faults: &Faults, job_id: &str, name: &str, header
     response
 }
 
-/// The file and its length, or the error answer.
-async fn open(path: &std::path::Path) -> Result<(tokio::fs::File, u64), Box<Response>> {
+/// The file, its length and when it was last changed, or the error answer.
+async fn open(path: &std::path::Path) -> Result<(tokio::fs::File, u64, SystemTime), Box<Response>> {
     let file = tokio::fs::File::open(path)
         .await
         .map_err(|_| Box::new(outcome::response(StatusCode::NOT_FOUND, "error", "not-found", "No such file")))?;
-    let len = file.metadata().await.map(|m| m.len()).map_err(|e| {
+    let meta = file.metadata().await.map_err(|e| {
         Box::new(outcome::response(StatusCode::INTERNAL_SERVER_ERROR, "error", "exception", &e.to_string()))
     })?;
-    Ok((file, len))
+    Ok((file, meta.len(), meta.modified().unwrap_or(SystemTime::UNIX_EPOCH)))
 }
 
 /// Counts a request for file `name`; returns which request of that file it is (1 for the first).

@@ -381,6 +381,7 @@ impl RunningSim {
 
 impl Drop for RunningSim {
     fn drop(&mut self) {
+        self.sim.jobs.cancel_all();
         for tx in self.shutdown.drain(..) {
             let _ = tx.send(());
         }

@@ -29,6 +29,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0017_client_certificate_chain", include_str!("migrations/0017_client_certificate_chain.sql")),
     ("0018_file_uploads", include_str!("migrations/0018_file_uploads.sql")),
     ("0019_storage_sign_ins", include_str!("migrations/0019_storage_sign_ins.sql")),
+    ("0020_file_versions", include_str!("migrations/0020_file_versions.sql")),
 ];
 
 /// The schema version this build writes.

@@ -14,8 +14,9 @@ use tokio::io::AsyncWriteExt;
 use super::context::{Ctx, Stop, disk_full, failure_of, io_failure};
 use super::events::JobEvent;
 use super::pacing::jitter;
+use super::scrubbed_lines::{LineTooLong, ScrubbedLines};
 use super::upload::StoreTarget;
-use crate::limits::DiskFull;
+use crate::limits::{ClaimedWrites, DiskFull};
 use crate::verify::{Checked, Expect, LineChecker, Verified, VerifyError, VerifyFile, verify_into};
 use crate::wording;
 
@@ -29,9 +30,6 @@ static VERIFYING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
 
 /// Requests to slow down (429/503) one file may get before it counts as failed.
 const THROTTLED_ATTEMPTS: u32 = 20;
-
-/// Free space is checked again after this many bytes of a download.
-const DISK_CHECK_EVERY: u64 = 64 << 20;
 
 /// Downloads and verifies every file not yet verified, a few at a time (the job's `parallel`, fewer while
 /// the server asks Haul to slow down). Returns verification summaries of the error files (for the problem
@@ -271,15 +269,17 @@ async fn download(
             return Err(Stop::Cancelled);
         }
         let offset = match tokio::fs::metadata(part).await {
-            Ok(m) if f.state != FileState::Pending || attempt > 1 => m.len(),
+            // An error file's .part holds scrubbed lines, not the server's bytes: it starts over.
+            Ok(m) if f.kind != FileKind::Error && (f.state != FileState::Pending || attempt > 1) => m.len(),
             _ => 0,
         };
+        let version = if offset > 0 { ctx.db(|db| db.file_version(ctx.id, f.seq))? } else { None };
         note_attempt(ctx, f, offset)?;
         let mut sink = PartSink::new(ctx, f, part, &mut checker);
         sink.max_carry = ctx.limits.max_line_bytes.min(CHECKER_CARRY);
         let result = tokio::select! {
             _ = ctx.cancel.cancelled() => None,
-            r = ctx.session.download_to(&f.url, requires_token, offset, &mut sink) => Some(r),
+            r = ctx.session.download_to(&f.url, requires_token, offset, version.as_deref(), &mut sink) => Some(r),
         };
         // Keep what arrived, whatever happened: the next attempt resumes after it.
         let flushed = sink.close().await;
@@ -288,6 +288,16 @@ async fn download(
         }
         if let Some(e) = sink.disk_full.take() {
             return Err(disk_full(&e));
+        }
+        if let Some(LineTooLong(max)) = sink.too_long.take() {
+            return Err(Stop::Failed(JobFailure {
+                kind: "limit_exceeded".into(),
+                message: format!(
+                    "A line of the server's error file is longer than {}, so the file was not kept (Haul takes any secret the server echoed out of each line before writing it).",
+                    wording::bytes(max as u64)
+                ),
+                detail: None,
+            }));
         }
         let error = match result {
             None => return Err(Stop::Cancelled),
@@ -401,7 +411,12 @@ struct PartSink<'a> {
     db_error: Option<DbError>,
     /// The disk reached the reserve; the job stops, resumable.
     disk_full: Option<DiskFull>,
-    checked_disk_at: u64,
+    /// This download's claim on the disk, beside the other lanes' (taken when the body begins).
+    writes: Option<ClaimedWrites<'a>>,
+    /// An error file goes to disk a scrubbed line at a time (see `scrubbed_lines`).
+    scrub: Option<ScrubbedLines>,
+    scrubbed: Vec<u8>,
+    too_long: Option<LineTooLong>,
     max_carry: usize,
 }
 
@@ -419,13 +434,20 @@ impl<'a> PartSink<'a> {
             last_row: Instant::now(),
             db_error: None,
             disk_full: None,
-            checked_disk_at: 0,
+            writes: None,
+            scrub: None,
+            scrubbed: Vec::new(),
+            too_long: None,
             max_carry: CHECKER_CARRY,
         }
     }
 
-    /// Flushes and syncs what arrived.
+    /// Flushes and syncs what arrived, and gives back the claim on the disk (a retry may wait minutes).
     async fn close(&mut self) -> std::io::Result<()> {
+        self.writes = None;
+        if let (Some(lines), Some(out)) = (self.scrub.as_mut(), self.out.as_mut()) {
+            out.write_all(&lines.rest(self.ctx.session.secrets())).await?;
+        }
         match self.out.take() {
             Some(mut out) => {
                 out.flush().await?;
@@ -437,20 +459,32 @@ impl<'a> PartSink<'a> {
 }
 
 impl FileSink for PartSink<'_> {
-    async fn begin(&mut self, offset: u64, total: Option<u64>) -> std::io::Result<()> {
+    async fn begin(&mut self, offset: u64, total: Option<u64>, version: Option<&str>) -> std::io::Result<()> {
         // A file whose size the server announced must fit with the reserve left.
-        if let Err(e) = self.ctx.disk.check(total.unwrap_or(0).saturating_sub(offset)) {
-            self.disk_full = Some(e);
-            return Err(std::io::Error::other("the disk is nearly full"));
+        let left = total.map(|t| t.saturating_sub(offset));
+        let room = self.ctx.disk.check(left.unwrap_or(0));
+        match room.and_then(|()| ClaimedWrites::start(&self.ctx.disk, left)) {
+            Ok(writes) => self.writes = Some(writes),
+            Err(e) => {
+                self.disk_full = Some(e);
+                return Err(std::io::Error::other("the disk is nearly full"));
+            }
         }
-        self.checked_disk_at = offset;
         let file = if offset == 0 {
             *self.checker = Some(LineChecker::new(expect_of(self.file), self.max_carry));
             tokio::fs::File::create(&self.part).await?
         } else {
             tokio::fs::OpenOptions::new().append(true).open(&self.part).await?
         };
+        // Noted once the .part holds only this version's bytes (started over above, or continued), never
+        // before: a version noted ahead of the truncation could make a resume splice two versions.
+        let noted = self.ctx.db.lock().expect("database lock").set_file_version(self.ctx.id, self.file.seq, version);
+        if let Err(e) = noted {
+            self.db_error = Some(e);
+            return Err(std::io::Error::other("the database could not note the file's version"));
+        }
         self.out = Some(tokio::io::BufWriter::with_capacity(256 * 1024, file));
+        self.scrub = (self.file.kind == FileKind::Error).then(|| ScrubbedLines::new(self.max_carry));
         self.done = offset;
         self.total = total;
         Ok(())
@@ -458,18 +492,25 @@ impl FileSink for PartSink<'_> {
 
     async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         let out = self.out.as_mut().ok_or_else(|| std::io::Error::other("the download did not begin"))?;
-        out.write_all(bytes).await?;
+        match self.scrub.as_mut() {
+            None => out.write_all(bytes).await?,
+            Some(lines) => {
+                self.scrubbed.clear();
+                if let Err(e) = lines.take(bytes, self.ctx.session.secrets(), &mut self.scrubbed) {
+                    self.too_long = Some(e);
+                    return Err(std::io::Error::other("a line of the error file is too long"));
+                }
+                out.write_all(&self.scrubbed).await?;
+            }
+        }
         if let Some(c) = self.checker.as_mut() {
             c.feed(bytes);
         }
         self.done += bytes.len() as u64;
         let (ctx, seq) = (self.ctx, self.file.seq);
-        if self.done - self.checked_disk_at >= DISK_CHECK_EVERY {
-            self.checked_disk_at = self.done;
-            if let Err(e) = ctx.disk.check(0) {
-                self.disk_full = Some(e);
-                return Err(std::io::Error::other("the disk is nearly full"));
-            }
+        if let Some(Err(e)) = self.writes.as_mut().map(|w| w.wrote(bytes.len() as u64)) {
+            self.disk_full = Some(e);
+            return Err(std::io::Error::other("the disk is nearly full"));
         }
         if self.last_event.elapsed() >= Duration::from_millis(250) {
             self.last_event = Instant::now();

@@ -11,6 +11,7 @@ mod kickoff;
 mod lanes;
 mod pacing;
 mod poll;
+mod scrubbed_lines;
 mod stream_sink;
 mod summary;
 mod upload;
@@ -251,7 +252,7 @@ impl ExportRunner {
             events,
             cancel: cancel.child_token(),
             pacing: self.pacing.clone(),
-            disk: DiskGuard { dir: folder.path().to_path_buf(), keep: self.limits.min_free_disk_bytes },
+            disk: DiskGuard::new(folder.path().to_path_buf(), self.limits.min_free_disk_bytes),
             limits: self.limits.clone(),
             lanes: lanes::Lanes::new(job.settings.parallel.max(1)),
             folder: folder.clone(),

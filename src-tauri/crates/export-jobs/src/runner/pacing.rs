@@ -19,6 +19,9 @@ pub struct Pacing {
     pub poll_failures: u32,
     /// Kickoffs answered 429 before Haul gives up.
     pub kickoff_attempts: u32,
+    /// How long one run keeps asking about an export the server keeps "in progress" before it stops (the
+    /// export stays resumable and is not cancelled on the server): a scheduled run must not wait forever.
+    pub max_wait: Duration,
 }
 
 impl Default for Pacing {
@@ -31,6 +34,8 @@ impl Default for Pacing {
             file_attempts: 6,
             poll_failures: 30,
             kickoff_attempts: 10,
+            // Large group exports take hours, some a day or more; three days is past any healthy server.
+            max_wait: Duration::from_secs(72 * 3600),
         }
     }
 }

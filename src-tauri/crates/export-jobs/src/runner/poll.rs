@@ -22,6 +22,9 @@ pub(super) async fn poll(ctx: &Ctx, status_url: &str) -> Result<(Manifest, Optio
             Ok(Poll::Complete { manifest, expires }) => return Ok((*manifest, expires)),
             Ok(Poll::InProgress { progress, retry_after }) => {
                 failures = 0;
+                if started.elapsed() >= ctx.pacing.max_wait {
+                    return Err(Stop::Failed(still_in_progress(ctx.pacing.max_wait, progress.as_deref())));
+                }
                 ctx.db(|db| db.set_progress(ctx.id, progress.as_deref()))?;
                 ctx.emit(JobEvent::Progress { text: progress.clone() });
                 ctx.log.event(
@@ -62,6 +65,19 @@ pub(super) async fn poll(ctx: &Ctx, status_url: &str) -> Result<(Manifest, Optio
             }
         };
         ctx.pause(wait).await?;
+    }
+}
+
+/// An export the server kept "in progress" for longer than this run waits. Nothing on the server is
+/// cancelled: the status address is kept, and resuming asks again.
+fn still_in_progress(waited: Duration, progress: Option<&str>) -> JobFailure {
+    JobFailure {
+        kind: "still_in_progress".into(),
+        message: format!(
+            "The server still says the export is being prepared after {} of asking, so Haul stopped waiting. The export was not cancelled on the server: resume it later to ask again, or start a new one.",
+            bulk_client::text::duration_words(waited)
+        ),
+        detail: progress.map(|p| format!("last progress: {p}")),
     }
 }
 

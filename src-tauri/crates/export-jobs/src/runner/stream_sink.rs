@@ -32,6 +32,10 @@ pub(super) struct UploadState {
     pub resources: u64,
     /// The file is set right in the folder instead (see the module's comment).
     pub staged: bool,
+    /// The version of the server's file the parts hold (its `ETag` or `Last-Modified`), for the `If-Range`
+    /// of a resume; kept with the parts it names, so the two never disagree.
+    #[serde(default)]
+    pub version: Option<String>,
 }
 
 /// Why the sink stopped the download.
@@ -204,11 +208,12 @@ impl Drop for StreamSink<'_> {
 }
 
 impl FileSink for StreamSink<'_> {
-    async fn begin(&mut self, offset: u64, total: Option<u64>) -> std::io::Result<()> {
+    async fn begin(&mut self, offset: u64, total: Option<u64>, version: Option<&str>) -> std::io::Result<()> {
         if offset != self.state.source_bytes {
             // The server sent the file from its start: the parts sent so far go.
             self.give_up().await;
         }
+        self.state.version = version.map(str::to_string);
         self.total = total;
         Ok(())
     }

@@ -306,11 +306,12 @@ async fn stream(
             }
         }
         let offset = sink.state.source_bytes;
+        let version = sink.state.version.clone().filter(|_| offset > 0);
         note_attempt(ctx, f, offset)?;
         sink.rewind();
         let result = tokio::select! {
             _ = ctx.cancel.cancelled() => None,
-            r = ctx.session.download_to(&f.url, requires_token, offset, &mut sink) => Some(r),
+            r = ctx.session.download_to(&f.url, requires_token, offset, version.as_deref(), &mut sink) => Some(r),
         };
         let stopped = match sink.stop.take() {
             Some(stop) => Err(stop),

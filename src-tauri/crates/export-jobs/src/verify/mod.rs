@@ -288,7 +288,7 @@ mod tests {
         let target = dir.path().join("Patient.000.ndjson");
         let quarantine = dir.path().join("quarantine/Patient.000.ndjson");
         let compacting = dir.path().join("Patient.000.ndjson.compacting");
-        let disk = DiskGuard { dir: dir.path().into(), keep };
+        let disk = DiskGuard::new(dir.path().into(), keep);
         let file = VerifyFile {
             part: &part,
             compacting: &compacting,

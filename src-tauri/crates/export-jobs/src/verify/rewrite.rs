@@ -11,10 +11,7 @@ use fhir_ndjson::{Line, LineReader, is_blank};
 use serde::Serialize;
 
 use super::{Expect, Verified, VerifyError, VerifyFile, check, count_deletions, summarize_outcome};
-use crate::limits::DiskFull;
-
-/// Free space is checked again after this many bytes written.
-const DISK_CHECK_EVERY: u64 = 64 << 20;
+use crate::limits::{ClaimedWrites, DiskFull};
 
 pub(super) fn verify(file: &VerifyFile<'_>) -> Result<Verified, VerifyError> {
     let gzip = fhir_ndjson::is_gzip_file(file.part).map_err(io::Error::from)?;
@@ -45,9 +42,11 @@ struct Sorter<'a> {
     out: Verified,
     quarantine: Option<BufWriter<File>>,
     first_bad: Option<String>,
-    /// Bytes written to the quarantine file, and at how many the disk was last checked: a file of bad lines
-    /// (each escaped as JSON, up to six times its size) must not take the space Haul keeps free.
-    quarantined: (u64, u64),
+    /// The quarantine file's claim on the disk, once it exists: a file of bad lines (each escaped as JSON,
+    /// up to six times its size) must not take the space Haul keeps free.
+    quarantined: Option<ClaimedWrites<'a>>,
+    /// Bytes the last line set aside took, to count against that claim.
+    just_quarantined: u64,
 }
 
 /// What becomes of one line.
@@ -59,7 +58,14 @@ enum Fate<'l> {
 
 impl<'a> Sorter<'a> {
     fn new(file: &'a VerifyFile<'a>) -> Self {
-        Self { file, out: Verified::default(), quarantine: None, first_bad: None, quarantined: (0, 0) }
+        Self {
+            file,
+            out: Verified::default(),
+            quarantine: None,
+            first_bad: None,
+            quarantined: None,
+            just_quarantined: 0,
+        }
     }
 
     fn sort<'l>(&mut self, number: u64, offset: u64, line: Line<'l>) -> io::Result<Fate<'l>> {
@@ -144,18 +150,25 @@ impl<'a> Sorter<'a> {
         let line = serde_json::to_vec(&record)?;
         w.write_all(&line)?;
         w.write_all(b"\n")?;
-        self.quarantined.0 += line.len() as u64 + 1;
+        self.just_quarantined += line.len() as u64 + 1;
         Ok(())
     }
 
-    /// Checks the free space again once the quarantine file has grown by [`DISK_CHECK_EVERY`].
+    /// Counts what the quarantine file took since the last call against its claim on the disk.
     fn check_disk(&mut self) -> Result<(), DiskFull> {
-        let (written, checked_at) = self.quarantined;
-        if written - checked_at >= DISK_CHECK_EVERY {
-            self.quarantined.1 = written;
-            self.file.disk.check(0)?;
+        let n = std::mem::take(&mut self.just_quarantined);
+        if n == 0 {
+            return Ok(());
         }
-        Ok(())
+        match &mut self.quarantined {
+            Some(claim) => claim.wrote(n),
+            None => {
+                let mut claim = ClaimedWrites::start(self.file.disk, None)?;
+                claim.wrote(n)?;
+                self.quarantined = Some(claim);
+                Ok(())
+            }
+        }
     }
 
     /// Closes the quarantine file; refuses a file with no resource at all but bad lines (not NDJSON).
@@ -227,7 +240,8 @@ fn rewrite_beside(file: &VerifyFile<'_>, gzip: bool) -> Result<Verified, VerifyE
     let tmp = file.target.with_extension("ndjson.tmp");
     let mut w = BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
     let mut sorter = Sorter::new(file);
-    let (mut written, mut checked_at) = (0u64, 0u64);
+    // A plain file's lines fit in what it takes now; what gzip unpacks to is not known ahead.
+    let mut claim = ClaimedWrites::start(file.disk, (!gzip).then_some(packed))?;
     loop {
         let next = match lines.next_at() {
             Ok(n) => n,
@@ -252,11 +266,7 @@ fn rewrite_beside(file: &VerifyFile<'_>, gzip: bool) -> Result<Verified, VerifyE
         if let Fate::Keep(text) = fate {
             w.write_all(&text)?;
             w.write_all(b"\n")?;
-            written += text.len() as u64 + 1;
-            if written - checked_at >= DISK_CHECK_EVERY {
-                checked_at = written;
-                file.disk.check(0)?;
-            }
+            claim.wrote(text.len() as u64 + 1)?;
         }
     }
     let verified = sorter.finish()?;

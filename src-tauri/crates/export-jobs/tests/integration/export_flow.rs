@@ -264,6 +264,30 @@ async fn dropped_connections_resume_with_range_and_lose_nothing() {
 }
 
 #[tokio::test]
+async fn a_file_made_again_between_two_requests_comes_whole_not_spliced() {
+    // The first answer is cut; by the second the server has made the file again (reversed, a new ETag):
+    // the resume's If-Range names the old version, so the server sends the new file whole.
+    let faults = Faults { drop_after_bytes: Some(20_000), files_change_at_request: Some(2), ..Faults::default() };
+    let sim = sim_with(faults).await;
+    let b = Bench::new();
+    let o = b.export(&sim, ExportRequest { types: vec!["Patient".into()], ..Default::default() }).await;
+    assert_eq!(o.state, JobState::Completed, "{}", o.message);
+    let files = b.db().job_files(o.id).unwrap();
+    let file = files.iter().find(|f| f.name == "Patient.000.ndjson").unwrap();
+    let served_as = file.url.rsplit('/').next().unwrap();
+    assert_eq!(sim.stats().file_requests.get(served_as), Some(&2), "cut once, then whole");
+    // The simulator writes patients in id order and makes the file again in reverse: the file Haul kept is
+    // the new version whole when every id comes before the one above it (a splice would turn back upwards).
+    let text = std::fs::read_to_string(b.out().join(&file.name)).unwrap();
+    let ids: Vec<String> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(ids.len() > 10 && ids.windows(2).all(|w| w[0] > w[1]), "the new version whole: {:?}", &ids[..3]);
+    assert_eq!(counted_on_disk(&b.out()).get("Patient"), sim.resource_counts().get("Patient"));
+}
+
+#[tokio::test]
 async fn expired_files_fail_the_export_and_say_which_were_lost() {
     for gone in [false, true] {
         let sim =

@@ -46,11 +46,15 @@ struct Bench {
 
 impl Bench {
     fn new(limits: Limits) -> Self {
+        Self::paced(limits, fast())
+    }
+
+    fn paced(limits: Limits, pacing: Pacing) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_path_buf();
         let db = Database::open(&root.join("haul.sqlite3")).unwrap();
         let runner =
-            ExportRunner::new(Arc::new(Mutex::new(db)), HttpClient::new()).with_pacing(fast()).with_limits(limits);
+            ExportRunner::new(Arc::new(Mutex::new(db)), HttpClient::new()).with_pacing(pacing).with_limits(limits);
         Self { _dir: dir, root, runner, events: Default::default() }
     }
 
@@ -115,6 +119,27 @@ async fn a_web_page_instead_of_ndjson_is_a_lost_file_and_no_delete() {
     assert!(b.files(o.id).iter().all(|f| f.state == FileState::Failed && f.error_kind.as_deref() == Some("protocol")));
     // A web page is not retried: the server answered, just not with the file.
     assert_eq!(sim.stats().file_requests.values().sum::<u32>(), 1);
+}
+
+#[tokio::test]
+async fn an_export_kept_in_progress_past_the_wait_stops_resumable_and_not_cancelled() {
+    let sim = RunningSim::start(SimConfig {
+        prepare_time: Duration::from_secs(3600),
+        poll_interval_seconds: 0,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let b = Bench::paced(Limits::default(), Pacing { max_wait: Duration::from_millis(400), ..fast() });
+    let o = b.export(&sim, patients_only()).await;
+    assert_eq!(o.state, JobState::Failed, "{}", o.message);
+    assert!(o.message.contains("still says the export is being prepared"), "{}", o.message);
+    assert!(o.message.contains("not cancelled"), "{}", o.message);
+    assert!(sim.stats().status_polls >= 2, "it asked until the wait ran out");
+    assert_eq!(sim.stats().deletes, 0, "the server's export is left alone");
+    let job = b.runner.database().lock().unwrap().get_job(o.id).unwrap().unwrap();
+    assert_eq!(job.failure.map(|f| f.kind).as_deref(), Some("still_in_progress"));
+    assert!(job.status_url.is_some(), "kept, so resuming asks again");
 }
 
 #[tokio::test]

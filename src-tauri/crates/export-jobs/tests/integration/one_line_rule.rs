@@ -88,7 +88,7 @@ fn verification(dir: &Path, body: &[u8]) -> Vec<(u64, String)> {
     let quarantine = dir.join("export/quarantine/Patient.000.ndjson");
     let compacting = dir.join("export/Patient.000.ndjson.compacting");
     let (limits, secrets) = (export_jobs::Limits::default(), bulk_client::Secrets::default());
-    let disk = export_jobs::limits::DiskGuard { dir: dir.to_path_buf(), keep: 0 };
+    let disk = export_jobs::limits::DiskGuard::new(dir.to_path_buf(), 0);
     let v = verify_into(&export_jobs::verify::VerifyFile {
         part: &part,
         compacting: &compacting,

@@ -212,7 +212,10 @@ impl Background {
     }
 }
 
-async fn killed_mid_upload_then_resumed(storage: Storage) {
+/// With `remade`, the server makes each file again before its third request (the reference export's is the
+/// first, the killed run's the second): the resume's `If-Range` names the version the parts sent hold, the
+/// server answers with the new file whole, and the upload starts over, never splicing two versions.
+async fn killed_mid_upload_then_resumed(storage: Storage, remade: bool) {
     let sim = sim_of(600).await;
     let base = sim.base_url();
     let haul = Haul::new();
@@ -223,7 +226,12 @@ async fn killed_mid_upload_then_resumed(storage: Storage) {
     let expected = as_objects(&reference);
 
     // 2 MB/s: the 19 MB file has sent its first part (8 MiB) after about 4 s, and has 5 s more to come.
-    sim.set_faults(Faults { file_bytes_per_second: Some(2_000_000), ..Faults::default() });
+    let change = remade.then_some(3);
+    sim.set_faults(Faults {
+        file_bytes_per_second: Some(2_000_000),
+        files_change_at_request: change,
+        ..Faults::default()
+    });
     let address = format!("{}/resumed", storage.root);
     let mut running = Background::start(haul.command(&storage, &export_args(&base, &address)));
     // Killed once the 19 MB file has a part in the storage (other files may be anywhere).
@@ -252,7 +260,7 @@ async fn killed_mid_upload_then_resumed(storage: Storage) {
     let multipart = unfinished.iter().any(|n| n.starts_with("Observation."));
     assert!(multipart, "the kill came in the middle of the multipart upload: {unfinished:?}");
 
-    sim.set_faults(Faults::default());
+    sim.set_faults(Faults { files_change_at_request: change, ..Faults::default() });
     let o = haul.run(&storage, &["resume"]);
     assert!(o.status.success(), "{}", text(&o));
     let observation = text(&o)
@@ -262,24 +270,51 @@ async fn killed_mid_upload_then_resumed(storage: Storage) {
         .and_then(|n| n.trim_end_matches(')').parse::<u64>().ok());
     assert!(observation.is_some_and(|at| at > 8_000_000), "Observation resumed after its first part: {}", text(&o));
     let all = storage.objects("resumed");
-    let objects = in_partition(&all, &partition(&all));
-    assert_eq!(only_data(&objects), expected, "byte for byte what an uninterrupted export brought");
+    let objects = only_data(&in_partition(&all, &partition(&all)));
+    if remade {
+        // Each object is one version whole: the old one, or (a file the killed run had begun) the new one.
+        assert_eq!(objects.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>());
+        for (name, bytes) in &objects {
+            let old = &expected[name];
+            let new = reversed_lines(old);
+            assert!(bytes == old || *bytes == new, "{name} is one version whole, not two spliced");
+        }
+        let observation = &objects["Observation/part-000.ndjson"];
+        assert_eq!(*observation, reversed_lines(&expected["Observation/part-000.ndjson"]), "the file made again");
+    } else {
+        assert_eq!(objects, expected, "byte for byte what an uninterrupted export brought");
+    }
     assert_eq!(sim.stats().kickoffs, 2, "resume polls the saved status URL; no new kickoff");
+}
+
+/// A file's lines in reverse order (what the simulator's `files_change_at_request` makes of it).
+fn reversed_lines(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()).rev() {
+        out.extend_from_slice(line);
+        out.push(b'\n');
+    }
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_killed_mid_upload_then_resumed_continues_after_the_parts_sent() {
-    killed_mid_upload_then_resumed(Storage::moto()).await;
+    killed_mid_upload_then_resumed(Storage::moto(), false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_killed_mid_upload_of_a_file_the_server_then_made_again_gets_the_new_file_whole() {
+    killed_mid_upload_then_resumed(Storage::moto(), true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn azure_killed_mid_upload_then_resumed_continues_after_the_parts_sent() {
-    killed_mid_upload_then_resumed(Storage::azurite()).await;
+    killed_mid_upload_then_resumed(Storage::azurite(), false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gcs_killed_mid_upload_then_resumed_continues_after_the_parts_sent() {
-    killed_mid_upload_then_resumed(Storage::gcs()).await;
+    killed_mid_upload_then_resumed(Storage::gcs(), false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
