@@ -13,6 +13,10 @@ export default defineConfig({
   },
   test: {
     environment: "jsdom",
+    // Threads start faster than forked processes, and vitest's default leaves one core idle (CPUs - 1: on
+    // CI's 2 cores, one worker). Measured on 2 cores: 98 s with the defaults, 62 s with these two.
+    pool: "threads",
+    maxWorkers: "100%",
     include: ["src/**/*.test.{ts,tsx}"],
     setupFiles: ["src/test-setup.ts"],
   },

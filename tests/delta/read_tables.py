@@ -15,6 +15,9 @@ Prints one JSON object: {"tables": {Type: {id: meta.lastUpdated}}, "versions": {
     read_tables.py set-properties ROOT TYPE,... KEY=VALUE,...
                                                   sets table properties with delta-rs, as a table's owner would
                                                   (`ALTER TABLE … SET TBLPROPERTIES`): a commit of its own
+    read_tables.py many '[[ENGINE, ROOT, "TYPE,..."], ...]'
+                                                  several reads in one process, printed as a JSON list in order:
+                                                  Spark's JVM starts once (about 17 s of a test's time each)
 """
 import glob
 import json
@@ -90,19 +93,25 @@ def fetched_from_s3(root, tables, into):
     return into
 
 
+_spark = None
+
+
 def spark_session():
-    """A one-thread local Spark in UTC, quiet, small."""
+    """A one-thread local Spark in UTC, quiet, small; one per process, stopped when the process ends."""
+    global _spark
+    if _spark is not None:
+        return _spark
     from pyspark.sql import SparkSession
 
-    spark = (
+    _spark = (
         SparkSession.builder.master("local[1]")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.driver.memory", "512m")
         .getOrCreate()
     )
-    spark.sparkContext.setLogLevel("ERROR")
-    return spark
+    _spark.sparkContext.setLogLevel("ERROR")
+    return _spark
 
 
 def with_spark(root, types):
@@ -122,7 +131,6 @@ def with_spark(root, types):
         out["tables"][t] = {r["id"]: r["lastUpdated"] for r in df.select("id", "meta.lastUpdated").collect()}
         if t == "Patient":
             out["values"][t] = {r["id"]: r["gender"] for r in df.select("id", "gender").collect()}
-    spark.stop()
     return out
 
 
@@ -168,7 +176,6 @@ def rows_with_spark(root, views):
         df = spark.read.parquet(*live_files(os.path.join(root, v)))
         out["types"][v] = {f.name: f.dataType.simpleString() for f in df.schema.fields}
         out["rows"][v] = sorted_rows(r.asDict(recursive=True) for r in df.collect())
-    spark.stop()
     return out
 
 
@@ -182,16 +189,21 @@ def set_properties(root, types, properties):
     return {"versions": {t: DeltaTable(f"{root}/{t}", storage_options=options).version() for t in types}}
 
 
+READERS = {"deltalake": with_deltalake, "spark": with_spark,
+           "deltalake-rows": rows_with_deltalake, "spark-rows": rows_with_spark}
+
+
 if __name__ == "__main__":
-    engine, root, types = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
-    readers = {"deltalake": with_deltalake, "spark": with_spark,
-               "deltalake-rows": rows_with_deltalake, "spark-rows": rows_with_spark}
-    if engine == "set-properties":
-        result = set_properties(root, types, sys.argv[4])
+    if sys.argv[1] == "many":
+        result = [READERS[engine](root, types.split(",")) for engine, root, types in json.loads(sys.argv[2])]
+    elif sys.argv[1] == "set-properties":
+        result = set_properties(sys.argv[2], sys.argv[3].split(","), sys.argv[4])
     else:
-        result = readers[engine](root, types)
+        result = READERS[sys.argv[1]](sys.argv[2], sys.argv[3].split(","))
     print(json.dumps(result))
     sys.stdout.flush()
+    if _spark is not None:
+        _spark.stop()
     # Skip the interpreter's teardown: delta-rs's runtime threads and pyarrow can abort the process there
     # ("terminate called without an active exception", delta-io/delta-rs#2184), after the work is done.
     os._exit(0)

@@ -15,6 +15,8 @@ use crate::session::{ExportError, ExportErrorKind, ExportSession, detail_of, rea
 const NDJSON: &str = "application/fhir+ndjson";
 /// Redirects a file download may take before Haul gives up.
 const MAX_REDIRECTS: usize = 5;
+/// How many of the bytes already held a resume without a version asks for again, to compare.
+const OVERLAP: u64 = 64 * 1024;
 
 /// How long a file download may take and how big it may be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +71,13 @@ pub trait FileSink: Send {
     ) -> impl Future<Output = std::io::Result<()>> + Send;
     /// The next bytes of the body, in order.
     fn write(&mut self, bytes: &[u8]) -> impl Future<Output = std::io::Result<()>> + Send;
+    /// The last `len` bytes the sink holds (fewer if it holds fewer), for a resume with no version to name:
+    /// they are asked for again and compared, so that a file made again in between starts over rather than
+    /// being spliced. `None`: the sink cannot tell, and the resume continues unchecked.
+    fn tail(&mut self, len: u64) -> impl Future<Output = std::io::Result<Option<Vec<u8>>>> + Send {
+        let _ = len;
+        std::future::ready(Ok(None))
+    }
 }
 
 /// A finished download.
@@ -110,14 +119,14 @@ struct FileBody {
 }
 
 impl ExportSession {
-    /// Opens a file for download from `offset` on (a `Range` request when > 0, with `If-Range: version`
+    /// Opens a file for download from `offset` on (a `Range` request when `ranged`, with `If-Range: version`
     /// when the earlier answer named its version). The bearer token goes along only when `with_token` and
     /// only to the manifest's own origin: redirects elsewhere get no token.
     async fn open_file(
         &self,
         url: &str,
         with_token: bool,
-        offset: u64,
+        (offset, ranged): (u64, bool),
         version: Option<&str>,
     ) -> Result<FileBody, ExportError> {
         let client = &self.http.files;
@@ -129,7 +138,7 @@ impl ExportSession {
             let response = self
                 .send(&target, with_token, "an export file", |token| {
                     let mut b = client.get(&target).header(header::ACCEPT, NDJSON);
-                    if offset > 0 {
+                    if ranged {
                         // Offsets count decoded bytes, so the rest must come unencoded.
                         b = b
                             .header(header::RANGE, format!("bytes={offset}-"))
@@ -262,7 +271,7 @@ impl ExportSession {
                     .with_status(status.as_u16()))
                 }
                 StatusCode::RANGE_NOT_SATISFIABLE
-                    if offset > 0
+                    if ranged
                         && response
                             .headers()
                             .get(header::CONTENT_RANGE)
@@ -317,11 +326,20 @@ impl ExportSession {
     ) -> Result<Downloaded, DownloadError> {
         let limits = self.limits;
         let started = Instant::now();
+        // A resume with no version to name (the first answer gave none, or was compressed on the fly) asks
+        // again for the last bytes it holds and compares them: a file made again since differs there.
+        let held = match (offset, version) {
+            (1.., None) => sink.tail(OVERLAP.min(offset)).await.map_err(DownloadError::Sink)?,
+            _ => None,
+        };
+        let from = offset - held.as_ref().map_or(0, |h| h.len() as u64);
         let FileBody { mut response, offset: start, length, already_complete, version } =
-            self.open_file(url, with_token, offset, version).await?;
+            self.open_file(url, with_token, (from, offset > 0), version).await?;
         if already_complete {
             return Ok(Downloaded { started_at: start, size: start, already_complete: true });
         }
+        // What is still to be compared (a whole answer, from byte 0, compares nothing).
+        let mut compare = held.filter(|h| start == from && !h.is_empty()).map(|h| (h, 0usize));
         let mut transfer = Transfer::of(&response)?;
         // The announced length counts the body as sent: the file's when it comes as it is.
         let total = length.map(|l| l + start);
@@ -334,7 +352,9 @@ impl ExportSession {
             Transfer::Identity => total,
             Transfer::Gzip(_) => None,
         };
-        sink.begin(start, file_total, version.as_deref()).await.map_err(DownloadError::Sink)?;
+        if compare.is_none() {
+            sink.begin(start, file_total, version.as_deref()).await.map_err(DownloadError::Sink)?;
+        }
         let host = url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
         let mut done = start;
         let deadline = limits.deadline.map(|d| started + d);
@@ -352,7 +372,22 @@ impl ExportSession {
                             if done > limits.max_file_bytes {
                                 return Err(too_big(limits.max_file_bytes).into());
                             }
-                            sink.write(&bytes).await.map_err(DownloadError::Sink)?;
+                            let mut rest = &bytes[..];
+                            if let Some((held, seen)) = &mut compare {
+                                let n = (held.len() - *seen).min(rest.len());
+                                if rest[..n] != held[*seen..*seen + n] {
+                                    return Err(changed_since().into());
+                                }
+                                (*seen, rest) = (*seen + n, &rest[n..]);
+                                if *seen == held.len() {
+                                    compare = None;
+                                    let began = sink.begin(offset, file_total, version.as_deref()).await;
+                                    began.map_err(DownloadError::Sink)?;
+                                }
+                            }
+                            if !rest.is_empty() {
+                                sink.write(rest).await.map_err(DownloadError::Sink)?;
+                            }
                         }
                         Transfer::Gzip(body) => {
                             for piece in bytes.chunks(content_encoding::PIECE) {
@@ -406,6 +441,10 @@ impl ExportSession {
                 window = (now, 0);
             }
         }
+        if compare.is_some() {
+            // The server's file now ends within the bytes Haul already holds: it is not the same file.
+            return Err(changed_since().into());
+        }
         let sent = match &transfer {
             Transfer::Identity => done,
             Transfer::Gzip(body) => start + body.received(),
@@ -420,8 +459,17 @@ impl ExportSession {
             )
             .into());
         }
-        Ok(Downloaded { started_at: start, size: done, already_complete: false })
+        let started_at = if start == from { offset } else { start };
+        Ok(Downloaded { started_at, size: done, already_complete: false })
     }
+}
+
+fn changed_since() -> ExportError {
+    ExportError::new(
+        ExportErrorKind::ResumeRejected,
+        "The file changed on the server since its download began; Haul will download it again from the start.",
+        Some("the bytes asked for again differ from those that arrived before".into()),
+    )
 }
 
 fn too_big(max: u64) -> ExportError {

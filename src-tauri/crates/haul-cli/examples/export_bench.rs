@@ -5,7 +5,9 @@
 //!     cargo build --release -p haul-cli --bin haul --example export_bench
 //!     target/release/examples/export_bench 1 5        # dataset sizes in GB (default: 1 5)
 //!
-//! The simulator runs as its own process (`haul sim`), so its memory is not counted.
+//! The simulator runs as its own process (`haul sim`), so its memory is not counted. The download is timed from
+//! the manifest to `state: completed`, with the CPU and peak RSS Haul had used by then; what follows is the
+//! update of the export's current dataset (Parquet tables and flat views), timed and measured on its own.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -14,7 +16,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{Killed, haul_binary, wait_with_usage};
+use common::{Killed, cpu_seconds, haul_binary, peak_rss_kib, wait_with_usage};
 
 fn start_sim(patients: u64) -> (Killed, String) {
     common::start_sim(patients, 200000, &[])
@@ -24,13 +26,19 @@ struct Run {
     bytes: u64,
     files: usize,
     download: Duration,
-    /// CPU seconds of the whole process (kickoff and polling are negligible).
+    /// CPU seconds of the process up to the download's end (kickoff and polling are negligible).
     cpu: f64,
     peak_rss_mib: f64,
+    /// The current dataset's update after the download: wall time, CPU seconds, and the process's peak RSS
+    /// over the whole run.
+    dataset: Duration,
+    dataset_cpu: f64,
+    whole_peak_rss_mib: f64,
 }
 
 #[expect(clippy::zombie_processes, reason = "reaped by wait4, which also reports its rusage")]
-/// One `haul export --system`, timing the download phase (from the manifest to the exit).
+/// One `haul export --system`: the download (from the manifest to `state: completed`), then the current
+/// dataset's update (from there to the exit).
 fn haul_export(base: &str, out: &Path, data: &Path) -> Run {
     let mut child = Command::new(haul_binary())
         .args(["export", "--fhir-url", base, "--system", "--parallel", "4", "--no-delete", "--out"])
@@ -41,16 +49,21 @@ fn haul_export(base: &str, out: &Path, data: &Path) -> Run {
         .spawn()
         .unwrap();
     let stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut started = None;
+    let (mut started, mut downloaded) = (None, None);
     for line in stderr.lines() {
         let line = line.unwrap();
         if started.is_none() && line.starts_with("manifest:") {
             started = Some(Instant::now());
         }
+        if downloaded.is_none() && line.starts_with("state: completed") {
+            downloaded = Some((Instant::now(), cpu_seconds(child.id()), peak_rss_kib(child.id())));
+        }
     }
     let (ok, peak_kib, cpu) = wait_with_usage(&child);
-    let download = started.expect("a manifest arrived").elapsed();
+    let ended = Instant::now();
     assert!(ok, "haul export failed");
+    let started = started.expect("a manifest arrived");
+    let (downloaded, cpu_then, peak_then) = downloaded.expect("the export said it completed");
     let mut bytes = 0;
     let mut files = 0;
     for e in std::fs::read_dir(out).unwrap().flatten() {
@@ -60,7 +73,16 @@ fn haul_export(base: &str, out: &Path, data: &Path) -> Run {
             files += 1;
         }
     }
-    Run { bytes, files, download, cpu, peak_rss_mib: peak_kib as f64 / 1024.0 }
+    Run {
+        bytes,
+        files,
+        download: downloaded - started,
+        cpu: cpu_then,
+        peak_rss_mib: peak_then as f64 / 1024.0,
+        dataset: ended - downloaded,
+        dataset_cpu: cpu - cpu_then,
+        whole_peak_rss_mib: peak_kib as f64 / 1024.0,
+    }
 }
 
 /// curl fetching the same file URLs, 4 at a time, into a folder: (wall time, CPU seconds).
@@ -95,8 +117,8 @@ fn main() {
     println!("calibration: {:.0} KB of NDJSON per generated patient", per_patient / 1000.0);
     println!();
     println!(
-        "{:>8} {:>10} {:>6} {:>8} {:>10} {:>13} {:>12} {:>10} {:>13} {:>10}",
-        "dataset",
+        "{:>8} {:>10} {:>6} {:>8} {:>10} {:>13} {:>12} {:>10} {:>13} {:>10} {:>10} {:>12} {:>12}",
+        "export",
         "bytes",
         "files",
         "haul s",
@@ -105,7 +127,10 @@ fn main() {
         "haul RSS MiB",
         "curl MB/s",
         "curl CPU s/GB",
-        "haul/curl"
+        "haul/curl",
+        "dataset s",
+        "dataset CPU",
+        "all RSS MiB"
     );
     let mut rss = Vec::new();
     for gb in sizes {
@@ -125,7 +150,7 @@ fn main() {
             None => ("n/a".into(), "n/a".into(), "n/a".into()),
         };
         println!(
-            "{:>6.1}GB {:>10} {:>6} {:>8.1} {:>10.0} {:>13.2} {:>12.1} {:>10} {:>13} {:>10}",
+            "{:>6.1}GB {:>10} {:>6} {:>8.1} {:>10.0} {:>13.2} {:>12.1} {:>10} {:>13} {:>10} {:>10.1} {:>12.1} {:>12.1}",
             gb,
             run.bytes,
             run.files,
@@ -135,7 +160,10 @@ fn main() {
             run.peak_rss_mib,
             peer_mbps,
             peer_cpu,
-            ratio
+            ratio,
+            run.dataset.as_secs_f64(),
+            run.dataset_cpu,
+            run.whole_peak_rss_mib
         );
         rss.push(run.peak_rss_mib);
         let _ = std::fs::remove_dir_all(&out);

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{Killed, haul_binary, python, wait_with_usage};
+use common::{Killed, cpu_seconds, haul_binary, peak_rss_kib, python, wait_with_usage};
 
 fn start_sim(patients: u64) -> (Killed, String) {
     common::start_sim(patients, 200000, &[])
@@ -270,24 +270,6 @@ with ThreadPoolExecutor(4) as pool:
     let status = Command::new(python()).args(["-c", &script]).arg(folder).status().unwrap();
     assert!(status.success(), "the boto3 upload failed");
     t.elapsed()
-}
-
-/// A process's CPU seconds so far (user + system, from /proc).
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks: f64 = fields.get(11..13).map(|f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum()).unwrap_or(0.0);
-    ticks / 100.0
-}
-
-/// A process's peak RSS so far (`VmHWM`), in KiB.
-fn peak_rss_kib(pid: u32) -> i64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
 }
 
 fn load() -> String {

@@ -528,4 +528,18 @@ impl FileSink for PartSink<'_> {
         }
         Ok(())
     }
+
+    async fn tail(&mut self, len: u64) -> std::io::Result<Option<Vec<u8>>> {
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        // An error file's .part holds scrubbed lines, not the server's bytes (it never resumes anyway).
+        if self.file.kind == FileKind::Error {
+            return Ok(None);
+        }
+        let mut part = tokio::fs::File::open(&self.part).await?;
+        let size = part.metadata().await?.len();
+        part.seek(std::io::SeekFrom::Start(size - len.min(size))).await?;
+        let mut held = Vec::with_capacity(len.min(size) as usize);
+        part.read_to_end(&mut held).await?;
+        Ok(Some(held))
+    }
 }

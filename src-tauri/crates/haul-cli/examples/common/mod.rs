@@ -114,3 +114,21 @@ pub fn start_sim(patients: u64, resources_per_file: u64, extra: &[&str]) -> (Kil
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     (Killed(child), line.trim().to_string())
 }
+
+/// A process's CPU seconds so far (user + system, from /proc).
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks: f64 = fields.get(11..13).map(|f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum()).unwrap_or(0.0);
+    ticks / 100.0
+}
+
+/// A process's peak RSS so far (`VmHWM`), in KiB.
+pub fn peak_rss_kib(pid: u32) -> i64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}

@@ -41,6 +41,20 @@ fn read_back(storage: &Storage, engine: &str, root: &str, types: &[&String]) -> 
     read_tables(storage, &[engine, root, &types.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(",")])
 }
 
+/// Several reads in one reader process, in order: Spark's JVM starts once for all of them.
+fn read_many(storage: &Storage, reads: &[(&str, &str, &[&String])]) -> Vec<Value> {
+    let jobs: Vec<[String; 3]> = reads
+        .iter()
+        .map(|(engine, root, types)| {
+            [engine.to_string(), root.to_string(), types.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(",")]
+        })
+        .collect();
+    match read_tables(storage, &["many", &serde_json::to_string(&jobs).unwrap()]) {
+        Value::Array(results) if results.len() == reads.len() => results,
+        other => panic!("one result per read was expected: {other}"),
+    }
+}
+
 fn read_tables(storage: &Storage, args: &[&str]) -> Value {
     let script = repo_root().join("tests/delta/read_tables.py");
     let engine = args[0];
@@ -124,15 +138,6 @@ async fn two_months_into_delta_tables_hold_exactly_the_current_resources() {
         let read = read_back(&storage, "deltalake", target, &types);
         assert_same(&format!("month 0, deltalake, {target}"), &tables_of(&read), &expected);
     }
-    let spark = read_back(&storage, "spark", local, &types);
-    assert_same("month 0, Spark", &tables_of(&spark), &expected);
-    let first_patient = expected["Patient"].keys().next().unwrap();
-    let gender = |m0: &Path| -> Value {
-        let text = std::fs::read_to_string(m0.join("Patient.000.ndjson")).unwrap();
-        let line = text.lines().find(|l| l.contains(&format!("\"id\":\"{first_patient}\""))).unwrap();
-        serde_json::from_str::<Value>(line).unwrap()["gender"].clone()
-    };
-    assert_eq!(spark["values"]["Patient"][first_patient], gender(&m0), "a value Spark read");
 
     // Flat views as Delta tables, from the full export: one row per patient, one per condition.
     let views = format!("{local}-views");
@@ -144,9 +149,20 @@ async fn two_months_into_delta_tables_hold_exactly_the_current_resources() {
     let rows = tables_of(&read);
     assert_eq!(rows["patient"].keys().collect::<Vec<_>>(), expected["Patient"].keys().collect::<Vec<_>>());
     assert_eq!(rows["condition"].len(), expected["Condition"].len());
-    // Spark reads the views' typed columns (dates, millisecond UTC timestamps, decimals, booleans) as the
-    // deltalake package does, value for value.
-    let by_spark = read_back(&storage, "spark-rows", &views, &[&patient, &condition]);
+
+    // Spark (one JVM for both reads) reads the resource tables, and the views' typed columns (dates,
+    // millisecond UTC timestamps, decimals, booleans) as the deltalake package does, value for value.
+    let view_names = [&patient, &condition];
+    let [spark, by_spark] =
+        read_many(&storage, &[("spark", local, &types), ("spark-rows", &views, &view_names)]).try_into().unwrap();
+    assert_same("month 0, Spark", &tables_of(&spark), &expected);
+    let first_patient = expected["Patient"].keys().next().unwrap();
+    let gender = |m0: &Path| -> Value {
+        let text = std::fs::read_to_string(m0.join("Patient.000.ndjson")).unwrap();
+        let line = text.lines().find(|l| l.contains(&format!("\"id\":\"{first_patient}\""))).unwrap();
+        serde_json::from_str::<Value>(line).unwrap()["gender"].clone()
+    };
+    assert_eq!(spark["values"]["Patient"][first_patient], gender(&m0), "a value Spark read");
     let by_deltalake = read_back(&storage, "deltalake-rows", &views, &[&patient, &condition]);
     assert_eq!(by_spark["rows"], by_deltalake["rows"], "Spark and deltalake read the view tables alike");
     let spark_types = &by_spark["types"];
@@ -179,12 +195,12 @@ async fn two_months_into_delta_tables_hold_exactly_the_current_resources() {
         assert_same(&format!("month 1, deltalake, {target}"), &tables_of(&read), &expected);
         assert!(read["versions"].as_object().unwrap().values().all(|v| v == 1), "one commit per export: {read}");
     }
-    let spark = read_back(&storage, "spark", local, &all_types);
-    assert_same("month 1, Spark", &tables_of(&spark), &expected);
     // The S3 tables too: Spark reads the live files the log in the bucket lists (fetched as they are: the s3a
     // connector is a jar these machines cannot get).
-    let spark = read_back(&storage, "spark", &s3, &all_types);
-    assert_same("month 1, Spark, S3", &tables_of(&spark), &expected);
+    let [spark, spark_s3] =
+        read_many(&storage, &[("spark", local, &all_types), ("spark", &s3, &all_types)]).try_into().unwrap();
+    assert_same("month 1, Spark", &tables_of(&spark), &expected);
+    assert_same("month 1, Spark, S3", &tables_of(&spark_s3), &expected);
 
     // A view's rows are not resources: an export of changes only does not make view tables.
     let args = ["tables", m1.to_str().unwrap(), "--views", "patient", "--format", "delta", "--out", &views];
