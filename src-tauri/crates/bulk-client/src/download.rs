@@ -17,6 +17,7 @@ const NDJSON: &str = "application/fhir+ndjson";
 const MAX_REDIRECTS: usize = 5;
 /// How many of the bytes already held a resume without a version asks for again, to compare.
 const OVERLAP: u64 = 64 * 1024;
+const HELD_DIFFER: &str = "the bytes asked for again differ from those that arrived before";
 
 /// How long a file download may take and how big it may be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,11 +254,7 @@ impl ExportSession {
                         && asked.starts_with('"') == now.starts_with('"')
                         && asked != now
                     {
-                        return Err(ExportError::new(
-                            ExportErrorKind::ResumeRejected,
-                            "The file changed on the server since its download began; Haul will download it again from the start.",
-                            Some("HTTP 206 naming another version than If-Range asked for".into()),
-                        ));
+                        return Err(changed_since("HTTP 206 naming another version than If-Range asked for"));
                     }
                     Ok(FileBody { response, offset, length, already_complete: false, version: answered })
                 }
@@ -376,7 +373,7 @@ impl ExportSession {
                             if let Some((held, seen)) = &mut compare {
                                 let n = (held.len() - *seen).min(rest.len());
                                 if rest[..n] != held[*seen..*seen + n] {
-                                    return Err(changed_since().into());
+                                    return Err(changed_since(HELD_DIFFER).into());
                                 }
                                 (*seen, rest) = (*seen + n, &rest[n..]);
                                 if *seen == held.len() {
@@ -443,7 +440,7 @@ impl ExportSession {
         }
         if compare.is_some() {
             // The server's file now ends within the bytes Haul already holds: it is not the same file.
-            return Err(changed_since().into());
+            return Err(changed_since(HELD_DIFFER).into());
         }
         let sent = match &transfer {
             Transfer::Identity => done,
@@ -464,11 +461,12 @@ impl ExportSession {
     }
 }
 
-fn changed_since() -> ExportError {
+/// A resume that found another version of the file than the bytes it holds: the file starts over.
+fn changed_since(detail: &str) -> ExportError {
     ExportError::new(
         ExportErrorKind::ResumeRejected,
         "The file changed on the server since its download began; Haul will download it again from the start.",
-        Some("the bytes asked for again differ from those that arrived before".into()),
+        Some(detail.into()),
     )
 }
 
