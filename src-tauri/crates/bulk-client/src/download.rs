@@ -10,13 +10,12 @@ use reqwest::header;
 use reqwest::{Response, StatusCode};
 
 use crate::content_encoding::{self, Transfer};
+use crate::held_tail::{HeldTail, OVERLAP, TailCheck};
 use crate::session::{ExportError, ExportErrorKind, ExportSession, detail_of, read_small, refusal};
 
 const NDJSON: &str = "application/fhir+ndjson";
 /// Redirects a file download may take before Haul gives up.
 const MAX_REDIRECTS: usize = 5;
-/// How many of the bytes already held a resume without a version asks for again, to compare.
-const OVERLAP: u64 = 64 * 1024;
 const HELD_DIFFER: &str = "the bytes asked for again differ from those that arrived before";
 
 /// How long a file download may take and how big it may be.
@@ -72,11 +71,10 @@ pub trait FileSink: Send {
     ) -> impl Future<Output = std::io::Result<()>> + Send;
     /// The next bytes of the body, in order.
     fn write(&mut self, bytes: &[u8]) -> impl Future<Output = std::io::Result<()>> + Send;
-    /// The last `len` bytes the sink holds (fewer if it holds fewer), for a resume with no version to name:
-    /// they are asked for again and compared, so that a file made again in between starts over rather than
-    /// being spliced. `None`: the sink cannot tell, and the resume continues unchecked.
-    fn tail(&mut self, len: u64) -> impl Future<Output = std::io::Result<Option<Vec<u8>>>> + Send {
-        let _ = len;
+    /// The last bytes the sink holds (at most [`OVERLAP`](crate::OVERLAP)), for a resume with no version to
+    /// name: they are asked for again and compared, so that a file made again in between starts over rather
+    /// than being spliced. `None`: the sink cannot tell, and the resume continues unchecked.
+    fn tail(&mut self) -> impl Future<Output = std::io::Result<Option<HeldTail>>> + Send {
         std::future::ready(Ok(None))
     }
 }
@@ -326,17 +324,19 @@ impl ExportSession {
         // A resume with no version to name (the first answer gave none, or was compressed on the fly) asks
         // again for the last bytes it holds and compares them: a file made again since differs there.
         let held = match (offset, version) {
-            (1.., None) => sink.tail(OVERLAP.min(offset)).await.map_err(DownloadError::Sink)?,
+            (1.., None) => sink.tail().await.map_err(DownloadError::Sink)?,
             _ => None,
         };
-        let from = offset - held.as_ref().map_or(0, |h| h.len() as u64);
+        // A tail longer than what the sink holds, or than asked for, is not one (compared, it could only differ).
+        let held = held.filter(|h| h.len > 0 && h.len <= offset.min(OVERLAP));
+        let from = offset - held.as_ref().map_or(0, |h| h.len);
         let FileBody { mut response, offset: start, length, already_complete, version } =
             self.open_file(url, with_token, (from, offset > 0), version).await?;
         if already_complete {
             return Ok(Downloaded { started_at: start, size: start, already_complete: true });
         }
         // What is still to be compared (a whole answer, from byte 0, compares nothing).
-        let mut compare = held.filter(|h| start == from && !h.is_empty()).map(|h| (h, 0usize));
+        let mut compare = held.filter(|_| start == from).map(TailCheck::new);
         let mut transfer = Transfer::of(&response)?;
         // The announced length counts the body as sent: the file's when it comes as it is.
         let total = length.map(|l| l + start);
@@ -370,16 +370,17 @@ impl ExportSession {
                                 return Err(too_big(limits.max_file_bytes).into());
                             }
                             let mut rest = &bytes[..];
-                            if let Some((held, seen)) = &mut compare {
-                                let n = (held.len() - *seen).min(rest.len());
-                                if rest[..n] != held[*seen..*seen + n] {
-                                    return Err(changed_since(HELD_DIFFER).into());
-                                }
-                                (*seen, rest) = (*seen + n, &rest[n..]);
-                                if *seen == held.len() {
-                                    compare = None;
-                                    let began = sink.begin(offset, file_total, version.as_deref()).await;
-                                    began.map_err(DownloadError::Sink)?;
+                            if let Some(check) = &mut compare {
+                                let (matched, after) = check.feed(rest);
+                                rest = after;
+                                match matched {
+                                    Some(false) => return Err(changed_since(HELD_DIFFER).into()),
+                                    Some(true) => {
+                                        compare = None;
+                                        let began = sink.begin(offset, file_total, version.as_deref()).await;
+                                        began.map_err(DownloadError::Sink)?;
+                                    }
+                                    None => {}
                                 }
                             }
                             if !rest.is_empty() {

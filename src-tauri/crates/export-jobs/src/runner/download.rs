@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bulk_client::{DownloadError, ExportErrorKind, FileSink};
+use bulk_client::{DownloadError, ExportErrorKind, FileSink, HeldTail, OVERLAP};
 use haul_store::{DbError, FileKind, FileRecord, FileState, JobFailure};
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
@@ -380,9 +380,11 @@ pub(super) async fn wait_to_retry(
             Some(_) => ctx.wait_for(error.retry_after, own),
             None => own,
         };
+        // A refused resume has already said the file starts over.
+        let from = if restart { "" } else { ", resuming where it stopped" };
         ctx.emit(JobEvent::Warning {
             message: format!(
-                "{}: {} Haul tries again in {} (try {} of {}), resuming where it stopped.",
+                "{}: {} Haul tries again in {} (try {} of {}){from}.",
                 f.name,
                 error.message,
                 wording::duration(wait),
@@ -529,7 +531,7 @@ impl FileSink for PartSink<'_> {
         Ok(())
     }
 
-    async fn tail(&mut self, len: u64) -> std::io::Result<Option<Vec<u8>>> {
+    async fn tail(&mut self) -> std::io::Result<Option<HeldTail>> {
         use tokio::io::{AsyncReadExt, AsyncSeekExt};
         // An error file's .part holds scrubbed lines, not the server's bytes (it never resumes anyway).
         if self.file.kind == FileKind::Error {
@@ -537,9 +539,9 @@ impl FileSink for PartSink<'_> {
         }
         let mut part = tokio::fs::File::open(&self.part).await?;
         let size = part.metadata().await?.len();
-        part.seek(std::io::SeekFrom::Start(size - len.min(size))).await?;
-        let mut held = Vec::with_capacity(len.min(size) as usize);
+        part.seek(std::io::SeekFrom::Start(size - OVERLAP.min(size))).await?;
+        let mut held = Vec::with_capacity(OVERLAP.min(size) as usize);
         part.read_to_end(&mut held).await?;
-        Ok(Some(held))
+        Ok(Some(HeldTail::of_end(&held)))
     }
 }

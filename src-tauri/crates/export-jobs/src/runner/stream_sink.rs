@@ -5,7 +5,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use bulk_client::FileSink;
+use bulk_client::{FileSink, HeldTail};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -36,6 +36,10 @@ pub(super) struct UploadState {
     /// of a resume; kept with the parts it names, so the two never disagree.
     #[serde(default)]
     pub version: Option<String>,
+    /// The end of the parts sent, for a resume with no version to name to compare with the server's bytes
+    /// there (the parts cannot be read back before the upload completes). Only a digest: never the data.
+    #[serde(default)]
+    pub tail: Option<HeldTail>,
 }
 
 /// Why the sink stopped the download.
@@ -153,6 +157,9 @@ impl<'a> StreamSink<'a> {
         let mut next = self.state.clone();
         next.source_bytes += part.len() as u64;
         next.resources += resources;
+        // The last part's end alone (a part is 8 MiB, the tail 64 KiB): a tail spanning two parts would need
+        // the one before kept in memory, and be wrong after a resume.
+        next.tail = Some(HeldTail::of_end(&part));
         let mut upload = self.upload.take().expect("the upload is kept until it finishes");
         let (db, id, seq) = (self.ctx.db.clone(), self.ctx.id, self.file.seq);
         // Noted as soon as the storage has it: a process killed after that resumes after this part.
@@ -216,6 +223,10 @@ impl FileSink for StreamSink<'_> {
         self.state.version = version.map(str::to_string);
         self.total = total;
         Ok(())
+    }
+
+    async fn tail(&mut self) -> std::io::Result<Option<HeldTail>> {
+        Ok(self.state.tail.clone())
     }
 
     async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
