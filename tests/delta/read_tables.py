@@ -15,6 +15,8 @@ Prints one JSON object: {"tables": {Type: {id: meta.lastUpdated}}, "versions": {
     read_tables.py set-properties ROOT TYPE,... KEY=VALUE,...
                                                   sets table properties with delta-rs, as a table's owner would
                                                   (`ALTER TABLE … SET TBLPROPERTIES`): a commit of its own
+    read_tables.py vacuum-dry-run ROOT TYPE,...   the files delta-rs's own VACUUM would remove from each table
+                                                  with no retention ({Type: [file name, ...]}), to compare
     read_tables.py many '[[ENGINE, ROOT, "TYPE,..."], ...]'
                                                   several reads in one process, printed as a JSON list in order:
                                                   Spark's JVM starts once (about 17 s of a test's time each)
@@ -189,8 +191,22 @@ def set_properties(root, types, properties):
     return {"versions": {t: DeltaTable(f"{root}/{t}", storage_options=options).version() for t in types}}
 
 
+def vacuum_dry_run(root, types):
+    """The files delta-rs's own VACUUM would remove from each table with no retention, by name."""
+    from deltalake import DeltaTable
+
+    options = storage_options()
+    out = {}
+    for t in types:
+        table = DeltaTable(f"{root}/{t}", storage_options=options)
+        files = table.vacuum(retention_hours=0, dry_run=True, enforce_retention_duration=False)
+        out[t] = sorted(f.rsplit("/", 1)[-1] for f in files)
+    return out
+
+
 READERS = {"deltalake": with_deltalake, "spark": with_spark,
-           "deltalake-rows": rows_with_deltalake, "spark-rows": rows_with_spark}
+           "deltalake-rows": rows_with_deltalake, "spark-rows": rows_with_spark,
+           "vacuum-dry-run": vacuum_dry_run}
 
 
 if __name__ == "__main__":

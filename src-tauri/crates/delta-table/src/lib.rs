@@ -3,7 +3,7 @@
 //! written by the protocol's own rule: a new version is a new commit file, created only if no writer made it
 //! first (a create-only write, which S3, Azure, GCS and local folders all offer), so a crash or a second writer
 //! leaves the table at its previous version. Readers (Spark, Databricks, Trino, DuckDB, delta-rs) see every
-//! version; the files of older versions stay until a reader's `VACUUM` removes them.
+//! version; the files of older versions stay until a `VACUUM` (`vacuum.rs`, or an engine's) removes them.
 //!
 //! Protocol: reader version 1, writer version 2, no partitions, no deletion vectors; tables using newer
 //! features are refused rather than misread. A checkpoint follows every tenth version (`checkpoint.rs`). A
@@ -17,6 +17,9 @@
 mod checkpoint;
 mod log;
 pub mod schema;
+mod vacuum;
+
+pub use vacuum::{DEFAULT_RETENTION, Vacuumed, vacuum_tables};
 
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -47,6 +50,10 @@ pub enum DeltaError {
     Conflict { address: String, version: u64 },
     #[error("Haul could not read {path}: {reason}")]
     Local { path: String, reason: String },
+    #[error(
+        "The Delta table at {address} keeps removed files for {value:?} (delta.deletedFileRetentionDuration), which is not a duration Haul reads, such as \"interval 7 days\". Haul removed nothing from it."
+    )]
+    Retention { address: String, value: String },
 }
 
 impl DeltaError {
@@ -59,6 +66,7 @@ impl DeltaError {
             DeltaError::Corrupt { .. } => "delta_corrupt",
             DeltaError::Conflict { .. } => "delta_conflict",
             DeltaError::Local { .. } => "delta_local",
+            DeltaError::Retention { .. } => "delta_retention",
         }
     }
 }

@@ -1,5 +1,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use arrow::array::{ArrayRef, RecordBatch, StringArray};
 
@@ -258,4 +259,55 @@ async fn a_checkpoint_delta_rs_wrote_is_where_haul_starts_once_the_commits_it_co
     assert_eq!(reopened.commit(Contents::Replace { file: Some(&data) }, 200, "WRITE", json!({})).await.unwrap(), 3);
     let reopened = DeltaTable::open(&dest, "T").await.unwrap();
     assert_eq!((reopened.version(), reopened.marker(), reopened.rows()), (Some(3), Some(200), Some(7)));
+}
+
+#[tokio::test]
+async fn vacuum_removes_only_files_versions_older_than_the_retention_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = Destination::open_folder(dir.path()).unwrap();
+    let staged = dir.path().join("staged.parquet");
+    let mut t = DeltaTable::open(&dest, "T").await.unwrap();
+    let mut files = Vec::new();
+    for (marker, rows) in [(1, 3), (2, 4), (3, 5)] {
+        t.commit(Contents::Replace { file: Some(&parquet(&staged, &["id"], rows)) }, marker, "WRITE", json!({}))
+            .await
+            .unwrap();
+        files.push(t.live_files()[0].path.clone());
+    }
+    // Beside the table's own: a file the log does not know (another writer's, not yet committed).
+    std::fs::write(dir.path().join("T/part-unknown.parquet"), b"x").unwrap();
+    let exists = |f: &str| dir.path().join("T").join(f).is_file();
+
+    let now = SystemTime::now();
+    let fresh = t.vacuum_at(now, false).await.unwrap();
+    assert_eq!((fresh.files.len(), fresh.retention_seconds), (0, 7 * 86_400), "removed just now: kept a week");
+    let later = now + Duration::from_secs(8 * 86_400);
+    let dry = t.vacuum_at(later, true).await.unwrap();
+    let mut old = files[..2].to_vec();
+    old.sort();
+    assert_eq!(dry.files, old);
+    assert!(dry.bytes > 0 && files.iter().all(|f| exists(f)), "a dry run removes nothing");
+    let done = t.vacuum_at(later, false).await.unwrap();
+    assert_eq!((done.files, done.bytes), (old, dry.bytes));
+    assert!(!exists(&files[0]) && !exists(&files[1]) && exists(&files[2]) && exists("part-unknown.parquet"));
+    let t = DeltaTable::open(&dest, "T").await.unwrap();
+    assert_eq!((t.version(), t.rows()), (Some(2), Some(5)), "the log and the live version are untouched");
+    assert!(t.vacuum_at(later, false).await.unwrap().files.is_empty(), "twice: nothing more");
+
+    // A tombstone naming a file outside the table is never followed; the owner's retention is kept.
+    std::fs::write(dir.path().join("outside.parquet"), b"x").unwrap();
+    let mut meta = commit_lines(dir.path(), 0).into_iter().find(|l| l.get("metaData").is_some()).unwrap();
+    meta["metaData"]["configuration"] = json!({"delta.deletedFileRetentionDuration": "interval 2 hours"});
+    let remove = json!({"remove": {"path": "../outside.parquet", "deletionTimestamp": 0, "dataChange": true}});
+    std::fs::write(dir.path().join(format!("T/_delta_log/{:020}.json", 3)), format!("{meta}\n{remove}\n")).unwrap();
+    let t = DeltaTable::open(&dest, "T").await.unwrap();
+    let v = t.vacuum_at(later, false).await.unwrap();
+    assert_eq!((v.files.len(), v.retention_seconds), (0, 7200));
+    assert!(dir.path().join("outside.parquet").is_file());
+
+    // Every table under a destination; a retention Haul cannot read stops before anything is removed.
+    meta["metaData"]["configuration"] = json!({"delta.deletedFileRetentionDuration": "soon"});
+    std::fs::write(dir.path().join(format!("T/_delta_log/{:020}.json", 4)), meta.to_string()).unwrap();
+    let e = vacuum_tables(&dest, true).await.unwrap_err();
+    assert!(e.code() == "delta_retention" && e.to_string().contains("\"soon\""), "{e}");
 }

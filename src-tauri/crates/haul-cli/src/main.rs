@@ -18,6 +18,7 @@ mod schedule;
 mod sim;
 mod storage;
 mod tables;
+mod vacuum;
 
 use std::process::ExitCode;
 
@@ -64,6 +65,9 @@ enum Command {
     /// Sign-ins for object storage (S3, Azure, Google Cloud Storage), as on the app's Storage page: the
     /// secret in the OS keychain.
     Storage(storage::StorageArgs),
+    /// Remove the data files only older versions of Delta tables hold, once older than each table's retention
+    /// (a week unless the table sets delta.deletedFileRetentionDuration), as an engine's VACUUM does.
+    Vacuum(vacuum::VacuumArgs),
     /// Run an export declared in a config file (`[exports.NAME]`): for a server without a desktop, from cron
     /// or a systemd timer. The file names secret files or variables, never secrets.
     Run(config::RunArgs),
@@ -106,6 +110,7 @@ fn main() -> ExitCode {
             Command::Schedule(args) => schedule::run(args),
             Command::RunScheduled(args) => schedule::run_scheduled(args).await,
             Command::Run(args) => config::run(args).await,
+            Command::Vacuum(args) => vacuum::run(args).await,
         }
     });
     match result {

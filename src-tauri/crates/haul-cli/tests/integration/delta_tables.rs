@@ -246,10 +246,12 @@ async fn two_months_into_delta_tables_in_azure_and_gcs_hold_exactly_the_current_
     }
 
     // Each table's owner asks for a checkpoint after every version: delta-rs commits version 1 and checkpoints
-    // it, so Haul starts from delta-rs's checkpoint in this storage and writes its own after version 2.
+    // it, so Haul starts from delta-rs's checkpoint in this storage and writes its own after version 2. The
+    // owner also keeps removed files for no time, so that a VACUUM after month 1 removes month 0's.
     let type_list = types.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(",");
+    let properties = "delta.checkpointInterval=1,delta.deletedFileRetentionDuration=interval 0 seconds";
     for s in &stores {
-        let set = read_tables(s, &["set-properties", &lake(s), &type_list, "delta.checkpointInterval=1"]);
+        let set = read_tables(s, &["set-properties", &lake(s), &type_list, properties]);
         assert!(set["versions"].as_object().unwrap().values().all(|v| v == 1), "{}: {set}", s.kind);
     }
 
@@ -264,6 +266,7 @@ async fn two_months_into_delta_tables_in_azure_and_gcs_hold_exactly_the_current_
     for s in &stores {
         let report = convert(&haul, s, &m1, &lake(s));
         assert_eq!(report["incremental"], true, "{}: {report}", s.kind);
+        vacuum_as_delta_rs_would(&haul, s, &lake(s), &type_list);
         let read = read_back(s, "deltalake", &lake(s), &all_types);
         assert_same(&format!("month 1, {}", s.kind), &tables_of(&read), &expected);
         let versions = read["versions"].as_object().unwrap();
@@ -279,6 +282,38 @@ async fn two_months_into_delta_tables_in_azure_and_gcs_hold_exactly_the_current_
         let again = convert(&haul, s, &m1, &lake(s));
         assert!(again["tables"].as_array().unwrap().iter().all(|t| t["version"].is_null()), "{}: {again}", s.kind);
     }
+}
+
+/// `haul vacuum` of the tables under `lake` (their retention none): a dry run lists, per table, the files
+/// delta-rs's own VACUUM would remove (month 0's) and removes nothing; the real one removes exactly those.
+fn vacuum_as_delta_rs_would(haul: &Haul, storage: &Storage, lake: &str, type_list: &str) {
+    let by_delta_rs = read_tables(storage, &["vacuum-dry-run", lake, type_list]);
+    let prefix = lake.rsplit('/').next().unwrap();
+    let listed = |args: &[&str]| -> BTreeMap<String, Value> {
+        let o = haul.run(storage, args);
+        assert!(o.status.success(), "{}", text(&o));
+        let tables: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
+        tables.into_iter().map(|t| (t["table"].as_str().unwrap().rsplit('/').next().unwrap().to_string(), t)).collect()
+    };
+    let dry = listed(&["vacuum", lake, "--dry-run", "--json"]);
+    let before = storage.objects(prefix);
+    for t in type_list.split(',') {
+        assert_eq!(dry[t]["files"], by_delta_rs[t], "{}: {t}", storage.kind);
+        let files = dry[t]["files"].as_array().unwrap();
+        assert!(!files.is_empty(), "{}: month 0's file of {t}", storage.kind);
+        let kept = files.iter().all(|f| before.contains_key(&format!("{t}/{}", f.as_str().unwrap())));
+        assert!(kept, "{}: {t}: a dry run removes nothing", storage.kind);
+    }
+    let done = listed(&["vacuum", lake, "--json"]);
+    let after = storage.objects(prefix);
+    for (t, v) in &done {
+        assert_eq!(v["files"], dry[t]["files"], "{}: {t}", storage.kind);
+        for f in v["files"].as_array().unwrap() {
+            let name = format!("{t}/{}", f.as_str().unwrap());
+            assert!(before.contains_key(&name) && !after.contains_key(&name), "{}: {name} removed", storage.kind);
+        }
+    }
+    assert_eq!(before.len() - after.len(), done.values().map(|v| v["files"].as_array().unwrap().len()).sum::<usize>());
 }
 
 /// A year of monthly exports into Delta tables in S3: the tenth version leaves a checkpoint there, Spark's log

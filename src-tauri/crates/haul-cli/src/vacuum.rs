@@ -1,0 +1,61 @@
+//! `haul vacuum DIR|ADDRESS`: the data files of older versions removed from Delta tables, once the version that
+//! removed them is older than each table's retention (a week unless the table sets
+//! `delta.deletedFileRetentionDuration`), as Spark's or delta-rs's VACUUM does (see `delta_table::vacuum`).
+
+use export_jobs::wording::{bytes, count};
+
+#[derive(clap::Args)]
+pub struct VacuumArgs {
+    /// Where the tables are: the folder or storage address (s3://, gs://, az://) `haul convert --format delta`
+    /// or `haul tables --format delta` wrote to; every table directly under it is vacuumed.
+    #[arg(value_name = "DIR|ADDRESS")]
+    target: String,
+    /// Only list the files that would be removed.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(args: VacuumArgs) -> Result<u8, String> {
+    if !object_destination::is_object_address(&args.target) {
+        let folder = crate::folder_arg(&args.target)?;
+        if !folder.is_dir() {
+            return Err(format!(
+                "{} is not a folder: give the folder the Delta tables were written to.",
+                folder.display()
+            ));
+        }
+    }
+    let dest = crate::delta::target(&args.target)?;
+    let done = delta_table::vacuum_tables(&dest, args.dry_run).await.map_err(|e| e.to_string())?;
+    if done.is_empty() {
+        return Err(format!(
+            "There is no Delta table directly under {}: give the folder or address the tables were written to.",
+            dest.address()
+        ));
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&done).expect("reports serialize"));
+        return Ok(0);
+    }
+    let verb = if args.dry_run { "would remove" } else { "removed" };
+    for v in &done {
+        let kept = export_jobs::wording::duration(std::time::Duration::from_secs(v.retention_seconds));
+        let (files, size) = (count(v.files.len() as u64, "file"), bytes(v.bytes));
+        println!("{}: {verb} {files} ({size}); kept: what versions of the last {kept} need", v.table);
+        for f in &v.files {
+            println!("  {f}");
+        }
+    }
+    let (files, total) = done.iter().fold((0, 0), |(n, b), v| (n + v.files.len() as u64, b + v.bytes));
+    let tables = count(done.len() as u64, "table");
+    match args.dry_run {
+        true => {
+            println!("Would remove {} ({}) from {tables}; nothing was removed.", count(files, "file"), bytes(total))
+        }
+        false => println!("Removed {} ({}) from {tables}.", count(files, "file"), bytes(total)),
+    }
+    Ok(0)
+}
