@@ -305,9 +305,30 @@ async fn vacuum_removes_only_files_versions_older_than_the_retention_removed() {
     assert_eq!((v.files.len(), v.retention_seconds), (0, 7200));
     assert!(dir.path().join("outside.parquet").is_file());
 
-    // Every table under a destination; a retention Haul cannot read stops before anything is removed.
+    // Every table under a destination; a retention Haul cannot read (T's) stops before anything is removed,
+    // even from a table listed before it (A, whose owner keeps removed files for no time).
+    let mut a = DeltaTable::open(&dest, "A").await.unwrap();
+    for marker in [1, 2] {
+        a.commit(Contents::Replace { file: Some(&parquet(&staged, &["id"], 2)) }, marker, "WRITE", json!({}))
+            .await
+            .unwrap();
+    }
+    let a_commits = dir.path().join("A/_delta_log");
+    let a_first = std::fs::read_to_string(a_commits.join(format!("{:020}.json", 0))).unwrap();
+    let mut a_meta: Value = serde_json::from_str(a_first.lines().find(|l| l.contains("metaData")).unwrap()).unwrap();
+    a_meta["metaData"]["configuration"] = json!({"delta.deletedFileRetentionDuration": "interval 0 seconds"});
+    std::fs::write(a_commits.join(format!("{:020}.json", 2)), a_meta.to_string()).unwrap();
+    let a_files = || std::fs::read_dir(dir.path().join("A")).unwrap().count();
+    let before = a_files();
     meta["metaData"]["configuration"] = json!({"delta.deletedFileRetentionDuration": "soon"});
     std::fs::write(dir.path().join(format!("T/_delta_log/{:020}.json", 4)), meta.to_string()).unwrap();
-    let e = vacuum_tables(&dest, true).await.unwrap_err();
+    let e = vacuum_tables(&dest, false).await.unwrap_err();
     assert!(e.code() == "delta_retention" && e.to_string().contains("\"soon\""), "{e}");
+    assert_eq!(a_files(), before, "nothing removed from A either");
+    // With T readable again, A's removed file goes.
+    meta["metaData"]["configuration"] = json!({});
+    std::fs::write(dir.path().join(format!("T/_delta_log/{:020}.json", 5)), meta.to_string()).unwrap();
+    let done = vacuum_tables(&dest, false).await.unwrap();
+    assert_eq!(done.iter().map(|v| v.files.len()).collect::<Vec<_>>(), [1, 0], "{done:?}");
+    assert_eq!(a_files(), before - 1);
 }

@@ -37,11 +37,16 @@ impl DeltaTable {
         self.vacuum_at(SystemTime::now(), dry_run).await
     }
 
+    /// How long the table keeps the files a version removed (its `delta.deletedFileRetentionDuration`).
+    pub fn retention(&self) -> Result<Duration, DeltaError> {
+        let metadata = self.state.as_ref().and_then(|s| s.metadata.as_ref());
+        retention_of(metadata).map_err(|value| DeltaError::Retention { address: self.address(), value })
+    }
+
     pub(crate) async fn vacuum_at(&self, now: SystemTime, dry_run: bool) -> Result<Vacuumed, DeltaError> {
         let mut out = Vacuumed { table: self.address(), dry_run, ..Vacuumed::default() };
         let Some(state) = &self.state else { return Ok(out) };
-        let retention = retention_of(state.metadata.as_ref())
-            .map_err(|value| DeltaError::Retention { address: self.address(), value })?;
+        let retention = self.retention()?;
         out.retention_seconds = retention.as_secs();
         let now_ms = now.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
         let cutoff = now_ms.saturating_sub(retention.as_millis().min(i64::MAX as u128) as i64);
@@ -64,16 +69,23 @@ impl DeltaTable {
 }
 
 /// Every Delta table directly under `dest` (where `haul convert --format delta --out` writes them), vacuumed.
+/// All are read, and their retentions checked, before any file is removed: a table Haul cannot read leaves
+/// every table as it was.
 pub async fn vacuum_tables(dest: &Destination, dry_run: bool) -> Result<Vec<Vacuumed>, DeltaError> {
-    let mut out = Vec::new();
+    let mut tables = Vec::new();
     for name in dest.folders("").await? {
         if name.starts_with(['_', '.']) {
             continue;
         }
         let table = DeltaTable::open(dest, &name).await?;
         if table.version().is_some() {
-            out.push(table.vacuum(dry_run).await?);
+            table.retention()?;
+            tables.push(table);
         }
+    }
+    let mut out = Vec::new();
+    for table in &tables {
+        out.push(table.vacuum(dry_run).await?);
     }
     Ok(out)
 }
