@@ -29,6 +29,7 @@ const COMMANDS: &[&str] = &[
     "delete_export_files",
     "convert_export",
     "convert_export_to_delta",
+    "vacuum_delta_tables",
     "cancel_conversion",
     "list_views",
     "read_view",

@@ -68,6 +68,7 @@ fn main() {
             commands::exports::delete_export_files,
             commands::convert::convert_export,
             commands::convert::convert_export_to_delta,
+            commands::convert::vacuum_delta_tables,
             commands::convert::cancel_conversion,
             commands::tables::list_views,
             commands::tables::read_view,

@@ -107,6 +107,12 @@ async fn a_group_export_runs_to_the_end_and_is_kept_in_history() {
     assert!(report.contains("Patient"), "{report}");
     assert!(lake.join("Patient/_delta_log/00000000000000000000.json").is_file(), "{}", lake.display());
     app.shot("delta-tables-written").await;
+    // Older versions' files: the tables are new, so nothing is old enough to go, and none is offered.
+    app.click("[data-testid=delta-vacuum-look]").await;
+    let vacuum = app.wait_for_text("[data-testid=delta-vacuum-headline]", "Nothing to remove in").await;
+    assert!(vacuum.contains("tables: the files a newer version replaced are kept for 7 days"), "{vacuum}");
+    assert!(app.texts("[data-testid=delta-vacuum-remove]").await.is_empty(), "nothing to remove is offered");
+    app.shot("delta-vacuum-looked").await;
 
     // Look inside: the overview (counts from the manifest), a table scrolled to its end, one resource, and a
     // reference followed to the Patient it names.

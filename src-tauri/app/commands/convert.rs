@@ -3,8 +3,9 @@
 
 use std::path::PathBuf;
 
+use delta_table::Vacuumed;
 use export_jobs::ExportFolder;
-use export_jobs::delta::{DeltaConvertError, DeltaReport, convert_to_delta, open_target};
+use export_jobs::delta::{DeltaConvertError, DeltaReport, convert_to_delta, open_existing_target, open_target};
 use export_jobs::{RememberedSchemas, server_of_folder};
 use fhir_tables::{ConversionReport, ConvertError, ConvertOptions, ConvertProgress, Forgetful, SchemaMemory};
 use haul_store::Database;
@@ -97,8 +98,10 @@ fn delta_error(e: DeltaConvertError) -> IpcError {
         | DeltaConvertError::Backwards { .. } => ErrorCode::InvalidInput,
         // The storage's own codes (object-destination's): a bad address, or a refusal or failure there.
         DeltaConvertError::Delta(d) => match d.code() {
-            "invalid_destination" | "destination_setup" => ErrorCode::InvalidInput,
-            "destination_refused" | "destination" | "upload_gone" | "destination_too_large" => ErrorCode::Storage,
+            "invalid_destination" | "destination_setup" | "delta_no_tables" => ErrorCode::InvalidInput,
+            "destination_refused" | "destination" | "upload_gone" | "destination_too_large" | "storage_sign_in" => {
+                ErrorCode::Storage
+            }
             _ => ErrorCode::Conversion,
         },
         _ => ErrorCode::Conversion,
@@ -129,7 +132,7 @@ pub async fn convert_export_to_delta(
         .map_err(|_| IpcError::new(ErrorCode::InvalidInput, "This export is being converted already."))?;
     let db = Database::open(&state.database_path()?)?;
     // A storage address with the sign-in saved for it on the Storage page, else the environment's.
-    let dest = open_target(&db, &target).map_err(delta_error)?;
+    let dest = open_target(&db, &target).map_err(|e| delta_error(e.into()))?;
     let memory: Box<dyn SchemaMemory + Send> = match server_of_folder(Some(&db), &folder) {
         Some(server) => Box::new(RememberedSchemas::new(db, server)),
         None => Box::new(Forgetful),
@@ -140,6 +143,23 @@ pub async fn convert_export_to_delta(
         });
     let cancel = task.stop.flag();
     convert_to_delta(&folder, dest, &ConvertOptions::default(), memory, progress, cancel).await.map_err(delta_error)
+}
+
+/// The data files of older Delta versions under `target` that each table's retention lets go (a week unless
+/// the table says otherwise): listed when `dry_run`, else removed (History → Convert → old versions' files; the
+/// same rule as `haul vacuum`).
+#[tauri::command]
+pub async fn vacuum_delta_tables(
+    state: State<'_, AppState>,
+    target: String,
+    dry_run: bool,
+) -> Result<Vec<Vacuumed>, IpcError> {
+    // The database only finds a saved storage sign-in; it is closed before the storage is asked anything.
+    let dest = {
+        let db = Database::open(&state.database_path()?)?;
+        open_existing_target(&db, &target).map_err(|e| delta_error(e.into()))?
+    };
+    delta_table::vacuum_tables(&dest, dry_run).await.map_err(|e| delta_error(e.into()))
 }
 
 /// Asks a running conversion to stop; the table being written is not replaced. False when none was running.

@@ -138,6 +138,7 @@ export const commands = {
     call("convert_export", { id, outDir, onProgress: channelOf(onProgress) }),
   convertExportToDelta: (id: number, target: string, onProgress: (p: ConvertProgress) => void) =>
     call("convert_export_to_delta", { id, target, onProgress: channelOf(onProgress) }),
+  vacuumDeltaTables: (target: string, dryRun: boolean) => call("vacuum_delta_tables", { target, dryRun }),
   cancelConversion: (id: number) => call("cancel_conversion", { id }),
   listViews: () => call("list_views", {}),
   readView: (path: string) => call("read_view", { path }),

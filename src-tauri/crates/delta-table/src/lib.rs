@@ -54,6 +54,10 @@ pub enum DeltaError {
         "The Delta table at {address} keeps removed files for {value:?} (delta.deletedFileRetentionDuration), which is not a duration Haul reads, such as \"interval 7 days\". Haul removed nothing from it."
     )]
     Retention { address: String, value: String },
+    #[error(
+        "There is no Delta table directly under {address}: give the folder or storage address the tables were written to."
+    )]
+    NoTables { address: String },
 }
 
 impl DeltaError {
@@ -67,6 +71,7 @@ impl DeltaError {
             DeltaError::Conflict { .. } => "delta_conflict",
             DeltaError::Local { .. } => "delta_local",
             DeltaError::Retention { .. } => "delta_retention",
+            DeltaError::NoTables { .. } => "delta_no_tables",
         }
     }
 }

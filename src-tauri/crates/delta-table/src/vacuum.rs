@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime};
 use object_destination::Destination;
 use serde::Serialize;
 use serde_json::Value;
+use ts_rs::TS;
 
 use crate::{DeltaError, DeltaTable};
 
@@ -20,13 +21,18 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 const RETENTION_KEY: &str = "delta.deletedFileRetentionDuration";
 
 /// What a VACUUM of one table removed (or, in a dry run, would remove).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(export)]
 pub struct Vacuumed {
+    /// The table's address.
     pub table: String,
+    /// How long the table keeps the files a version removed.
+    #[ts(type = "number")]
     pub retention_seconds: u64,
     /// Relative to the table's folder, in name order.
     pub files: Vec<String>,
+    #[ts(type = "number")]
     pub bytes: u64,
     pub dry_run: bool,
 }
@@ -70,7 +76,7 @@ impl DeltaTable {
 
 /// Every Delta table directly under `dest` (where `haul convert --format delta --out` writes them), vacuumed.
 /// All are read, and their retentions checked, before any file is removed: a table Haul cannot read leaves
-/// every table as it was.
+/// every table as it was. No table there is an error (`NoTables`): a mistyped address is said, not passed.
 pub async fn vacuum_tables(dest: &Destination, dry_run: bool) -> Result<Vec<Vacuumed>, DeltaError> {
     let mut tables = Vec::new();
     for name in dest.folders("").await? {
@@ -82,6 +88,9 @@ pub async fn vacuum_tables(dest: &Destination, dry_run: bool) -> Result<Vec<Vacu
             table.retention()?;
             tables.push(table);
         }
+    }
+    if tables.is_empty() {
+        return Err(DeltaError::NoTables { address: dest.address().to_string() });
     }
     let mut out = Vec::new();
     for table in &tables {

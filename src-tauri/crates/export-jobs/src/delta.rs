@@ -159,11 +159,26 @@ fn mark_of(folder: &Path) -> Result<ExportMark, DeltaConvertError> {
 
 /// Opens `target` (a folder path or a storage address) the way an export's `--out` is: a storage address
 /// with the sign-in saved for it in `db`, else the environment's credentials.
-pub fn open_target(db: &haul_store::Database, target: &str) -> Result<Destination, DeltaConvertError> {
+pub fn open_target(db: &haul_store::Database, target: &str) -> Result<Destination, DeltaError> {
+    let target = target.trim();
     if object_destination::is_object_address(target) {
         return Ok(crate::storage_sign_in::open_storage(db, target)?);
     }
-    Ok(Destination::open_folder(Path::new(target.trim()))?)
+    // Another scheme's URL (https://, file://) is refused as storage refuses it, never made a folder `https:`.
+    if crate::folder::local_folder(Path::new(target)).is_err() {
+        object_destination::normalize(target)?;
+    }
+    Ok(Destination::open_folder(Path::new(target))?)
+}
+
+/// Opens `target` as `open_target` does, where tables should already be (to vacuum them: the app's "Remove old
+/// versions' files", `haul vacuum`): a folder that does not exist is said, not made.
+pub fn open_existing_target(db: &haul_store::Database, target: &str) -> Result<Destination, DeltaError> {
+    let (target, path) = (target.trim(), Path::new(target.trim()));
+    if !object_destination::is_object_address(target) && crate::folder::local_folder(path).is_ok() && !path.is_dir() {
+        return Err(DeltaError::NoTables { address: target.to_string() });
+    }
+    open_target(db, target)
 }
 
 /// Converts the export in `folder` into the Delta tables under `dest` (see the module's description).
@@ -544,16 +559,5 @@ async fn fetch(dest: &Destination, name: &str, to: &Path) -> Result<(), DeltaCon
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_stop_in_the_conversion_or_the_merge_is_a_stop() {
-        assert!(matches!(DeltaConvertError::from(ConvertError::Cancelled), DeltaConvertError::Cancelled));
-        assert!(matches!(DeltaConvertError::from(DatasetError::Cancelled), DeltaConvertError::Cancelled));
-        let nested = DatasetError::Convert(ConvertError::Cancelled);
-        assert!(matches!(DeltaConvertError::from(nested), DeltaConvertError::Cancelled));
-        let other = DatasetError::Busy(PathBuf::from("/x"));
-        assert_eq!(DeltaConvertError::from(other).code(), "dataset_busy");
-    }
-}
+#[path = "delta_tests.rs"]
+mod tests;

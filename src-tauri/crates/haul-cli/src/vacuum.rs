@@ -19,23 +19,8 @@ pub struct VacuumArgs {
 }
 
 pub async fn run(args: VacuumArgs) -> Result<u8, String> {
-    if !object_destination::is_object_address(&args.target) {
-        let folder = crate::folder_arg(&args.target)?;
-        if !folder.is_dir() {
-            return Err(format!(
-                "{} is not a folder: give the folder the Delta tables were written to.",
-                folder.display()
-            ));
-        }
-    }
-    let dest = crate::delta::target(&args.target)?;
+    let dest = export_jobs::delta::open_existing_target(&crate::open_db()?, &args.target).map_err(|e| e.to_string())?;
     let done = delta_table::vacuum_tables(&dest, args.dry_run).await.map_err(|e| e.to_string())?;
-    if done.is_empty() {
-        return Err(format!(
-            "There is no Delta table directly under {}: give the folder or address the tables were written to.",
-            dest.address()
-        ));
-    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&done).expect("reports serialize"));
         return Ok(0);

@@ -80,7 +80,9 @@ describe("the Convert panel", () => {
     expect(screen.getByText("Write a folder or a storage address for the tables.")).toBeTruthy();
     expect(document.activeElement?.id).toBe("delta-target");
 
+    expect(screen.queryByTestId("delta-vacuum")).toBeNull();
     fireEvent.change(screen.getByTestId("delta-target"), { target: { value: " s3://lake/tables " } });
+    expect(screen.getByTestId("delta-vacuum")).toBeTruthy();
     fireEvent.click(screen.getByTestId("convert-start"));
     expect(convertExportToDelta).toHaveBeenCalledWith(9, "s3://lake/tables", expect.any(Function));
     const table = await screen.findByTestId("delta-report");

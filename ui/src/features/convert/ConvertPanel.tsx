@@ -9,6 +9,7 @@ import { RunningCard } from "../shell/RunningCard";
 import type { DeltaReport } from "../../ipc/bindings/DeltaReport";
 import { headline, progressText } from "./convert";
 import { DeltaReportView } from "./DeltaReportView";
+import { DeltaVacuum } from "./DeltaVacuum";
 
 type Stage =
   | { kind: "running"; progress: ConvertProgress | null; cancelling: boolean }
@@ -108,8 +109,9 @@ export function ConvertPanel({ exportId, onClose }: { exportId: number; onClose:
             <p className="field-hint" id="delta-target-hint">
               One table per resource type, read by Spark, Databricks, Trino and DuckDB. A full export replaces each
               table&apos;s contents; an export of changes only is merged in (changed resources replaced, deleted ones
-              taken out), as one new version of each table. Storage credentials come from the environment Haul was
-              started in (AWS_…, AZURE_STORAGE_…, GOOGLE_APPLICATION_CREDENTIALS).
+              taken out), as one new version of each table. Storage credentials come from the sign-in saved on the
+              Storage page, else from the environment Haul was started in (AWS_…, AZURE_STORAGE_…,
+              GOOGLE_APPLICATION_CREDENTIALS).
             </p>
           </div>
         )}
@@ -121,6 +123,7 @@ export function ConvertPanel({ exportId, onClose }: { exportId: number; onClose:
             Close
           </button>
         </div>
+        {output === "delta" && target.trim() !== "" && <DeltaVacuum key={target.trim()} target={target.trim()} />}
       </section>
     );
   }

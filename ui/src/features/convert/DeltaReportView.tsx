@@ -1,6 +1,7 @@
 import type { DeltaReport } from "../../ipc/bindings/DeltaReport";
 import { formatCount } from "../../format";
 import { deltaHeadline } from "./convert";
+import { DeltaVacuum } from "./DeltaVacuum";
 
 /** What a conversion into Delta tables did: each table's new version and what changed in it. */
 export function DeltaReportView({ report: r, onClose }: { report: DeltaReport; onClose: () => void }) {
@@ -75,6 +76,7 @@ export function DeltaReportView({ report: r, onClose }: { report: DeltaReport; o
           {w}
         </p>
       ))}
+      <DeltaVacuum target={r.target} />
       <div className="actions">
         <button type="button" className="primary" onClick={onClose}>
           Close

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { headline, progressText, reportTotals } from "./convert";
+import { headline, progressText, reportTotals, retentionText, vacuumHeadline } from "./convert";
 import { report, typeReport } from "./fixtures";
 
 describe("the conversion's words", () => {
@@ -25,5 +25,21 @@ describe("the conversion's words", () => {
     expect(headline(r)).toBe(
       "1,200 resources in 1 table: 2.0 MB of NDJSON became 300.0 KB of Parquet in 2.0 s, 1.0 MB/s.",
     );
+  });
+});
+
+describe("a table's retention in words", () => {
+  it("uses the largest whole unit", () => {
+    expect(retentionText(0)).toBe("no time");
+    expect(retentionText(7 * 86_400)).toBe("7 days");
+    expect(retentionText(86_400)).toBe("1 day");
+    expect(retentionText(36 * 3600)).toBe("36 hours");
+    expect(retentionText(90)).toBe("90 seconds");
+    expect(retentionText(120)).toBe("2 minutes");
+  });
+
+  it("names each table's retention when they differ", () => {
+    const v = (retentionSeconds: number) => ({ table: "t", retentionSeconds, files: [], bytes: 0, dryRun: true });
+    expect(vacuumHeadline([v(3600), v(7200)])).toContain("kept for each table's retention");
   });
 });

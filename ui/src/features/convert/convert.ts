@@ -1,8 +1,9 @@
-import { formatBytes, formatCount, formatDuration } from "../../format";
+import { countOf, formatBytes, formatCount, formatDuration } from "../../format";
 // What the Convert panel shows, as plain functions: tested without a window.
 import type { ConversionReport } from "../../ipc/bindings/ConversionReport";
 import type { ConvertProgress } from "../../ipc/bindings/ConvertProgress";
 import type { DeltaReport } from "../../ipc/bindings/DeltaReport";
+import type { Vacuumed } from "../../ipc/bindings/Vacuumed";
 
 
 export function progressText(p: ConvertProgress | null): string {
@@ -46,4 +47,51 @@ export function deltaHeadline(r: DeltaReport): string {
   const unchanged =
     same > 0 ? ` ${same} ${one ? "table" : "tables"} already held this export and ${one ? "was" : "were"} left as ${one ? "it was" : "they were"}.` : "";
   return `${how} in ${formatDuration(r.seconds)}.${unchanged}`;
+}
+
+/** A table's retention as people say it: `7 days`, `1 week` is `7 days`, `36 hours`, `no time`. */
+export function retentionText(seconds: number): string {
+  if (seconds === 0) return "no time";
+  const units: [number, string][] = [
+    [86_400, "day"],
+    [3600, "hour"],
+    [60, "minute"],
+  ];
+  for (const [size, unit] of units) {
+    if (seconds % size === 0) return countOf(seconds / size, unit);
+  }
+  return countOf(seconds, "second");
+}
+
+export interface VacuumTotals {
+  files: number;
+  bytes: number;
+  tables: number;
+  /** The tables' retention when they all keep the same, else null. */
+  retention: number | null;
+}
+
+export function vacuumTotals(list: Vacuumed[]): VacuumTotals {
+  const retentions = new Set(list.map((v) => v.retentionSeconds));
+  return {
+    files: list.reduce((n, v) => n + v.files.length, 0),
+    bytes: list.reduce((n, v) => n + v.bytes, 0),
+    tables: list.length,
+    retention: retentions.size === 1 ? ([...retentions][0] ?? null) : null,
+  };
+}
+
+/** What a look (dry run) or a removal of older versions' files found or did, in one sentence. */
+export function vacuumHeadline(list: Vacuumed[]): string {
+  const t = vacuumTotals(list);
+  const kept = t.retention === null ? "each table's retention" : retentionText(t.retention);
+  const tables = countOf(t.tables, "table");
+  const dryRun = list.some((v) => v.dryRun);
+  if (t.files === 0) {
+    return `Nothing to remove in ${tables}: the files a newer version replaced are kept for ${kept}, so that a reader still on an older version is not broken.`;
+  }
+  const what = `${countOf(t.files, "file")} (${formatBytes(t.bytes)})`;
+  return dryRun
+    ? `${what} in ${tables} belong only to versions replaced more than ${kept} ago. Removing them leaves every table's current version as it is; those older versions can no longer be read.`
+    : `Removed ${what} from ${tables}. Every table's current version, and those of the last ${kept}, are as they were.`;
 }

@@ -43,6 +43,7 @@ import type { TablePreview } from "./TablePreview";
 import type { TablesProgress } from "./TablesProgress";
 import type { TablesSummary } from "./TablesSummary";
 import type { UrlCheck } from "./UrlCheck";
+import type { Vacuumed } from "./Vacuumed";
 import type { ViewChoice } from "./ViewChoice";
 import type { ViewInfo } from "./ViewInfo";
 import type { Channel } from "@tauri-apps/api/core";
@@ -302,6 +303,12 @@ export type Commands = {
   test_storage_sign_in: { args: { input: StorageSignInInput }, result: null },
   unpin_group: { args: { serverId: number, groupId: string }, result: null },
   update_server: { args: { id: number, input: ServerInput }, result: Server },
+  /**
+   * The data files of older Delta versions under `target` that each table's retention lets go (a week unless
+   * the table says otherwise): listed when `dry_run`, else removed (History → Convert → old versions' files; the
+   * same rule as `haul vacuum`).
+   */
+  vacuum_delta_tables: { args: { target: string, dryRun: boolean }, result: Array<Vacuumed> },
   /**
    * Follows a job that is running here (after the page was left and opened again). False if it is not.
    */
