@@ -45,9 +45,13 @@ pub struct TypeComparison {
     /// In both, in another version.
     #[ts(type = "number")]
     pub changed: u64,
-    /// Listed in the later export's deletions.
+    /// Listed in the later export's deletions and held by the earlier one.
     #[ts(type = "number")]
     pub deleted: u64,
+    /// Listed in the later export's deletions but not held by the earlier one (created since, or of patients
+    /// it did not cover): they change nothing between the two.
+    #[ts(type = "number")]
+    pub deleted_not_held: u64,
     /// In the earlier export only, without a deletion (a full later export no longer has them: out of the
     /// group, or out of the request's filters). Always 0 when the later export is incremental.
     #[ts(type = "number")]
@@ -142,13 +146,13 @@ pub fn compare_with(
             })?;
         }
         let gone: &BTreeSet<String> = deleted.get(resource_type).unwrap_or(&EMPTY);
-        row.deleted = gone.len() as u64;
         let gone_keys: BTreeSet<u64> = gone.iter().map(|id| fingerprint(id.as_bytes())).collect();
+        row.deleted = gone_keys.iter().filter(|k| earlier.contains_key(k)).count() as u64;
+        row.deleted_not_held = gone_keys.len() as u64 - row.deleted;
         row.after = if incremental {
             // The later export holds changes only: after them, the data set is the earlier one plus what was
             // added, less what was deleted from it.
-            let deleted_there = gone_keys.iter().filter(|k| earlier.contains_key(k)).count() as u64;
-            (row.before + row.added).saturating_sub(deleted_there)
+            (row.before + row.added).saturating_sub(row.deleted)
         } else {
             seen_after.len() as u64
         };

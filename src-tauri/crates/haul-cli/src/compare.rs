@@ -45,6 +45,9 @@ pub fn run(args: CompareArgs) -> Result<u8, String> {
         println!("Export {} asked for changes only: a resource it does not hold is unchanged, not gone.", second.id);
     }
     print!("{}", table(&c));
+    if let Some(note) = deletions_not_held(&c) {
+        println!("{note}");
+    }
     println!("Patients who joined: {}{}", c.patients_joined_count, listed(&c.patients_joined, c.patients_joined_count));
     if !incremental {
         println!("Patients who left: {}{}", c.patients_left_count, listed(&c.patients_left, c.patients_left_count));
@@ -53,6 +56,22 @@ pub fn run(args: CompareArgs) -> Result<u8, String> {
         println!("{} lines were not resources of their file's type and were left out.", c.bad_lines);
     }
     Ok(EXIT_OK)
+}
+
+/// The deletions the later export listed of resources the earlier one never held, when there are some.
+fn deletions_not_held(c: &Comparison) -> Option<String> {
+    let by_type: Vec<String> = c
+        .types
+        .iter()
+        .filter(|t| t.deleted_not_held > 0)
+        .map(|t| format!("{} {}", t.deleted_not_held, t.resource_type))
+        .collect();
+    (!by_type.is_empty()).then(|| {
+        format!(
+            "The later export also listed deletions of resources the earlier one did not hold ({}): created since or of patients it did not cover, they change nothing here.",
+            by_type.join(", ")
+        )
+    })
 }
 
 /// ` (p1, p2, …)`: the first ids, and how many more.

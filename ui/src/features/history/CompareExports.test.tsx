@@ -17,8 +17,8 @@ const group = (id: string) => ({ kind: "group" as const, groupId: id });
 
 const result: Comparison = {
   types: [
-    { resourceType: "Patient", before: 120, after: 124, added: 6, changed: 10, deleted: 0, removed: 2 },
-    { resourceType: "Condition", before: 1500, after: 1620, added: 130, changed: 40, deleted: 3, removed: 7 },
+    { resourceType: "Patient", before: 120, after: 124, added: 6, changed: 10, deleted: 0, deletedNotHeld: 0, removed: 2 },
+    { resourceType: "Condition", before: 1500, after: 1620, added: 130, changed: 40, deleted: 3, deletedNotHeld: 0, removed: 7 },
   ],
   patientsJoined: ["p-201", "p-202"],
   patientsJoinedCount: 6,
@@ -61,6 +61,18 @@ describe("comparing two runs of an export", () => {
     expect(screen.getByTestId("comparison-chart").textContent).toContain("1,500 → 1,620");
     expect(screen.getByTestId("patients-joined").textContent).toContain("Patients who joined: 6");
     expect(screen.getByTestId("patients-joined").textContent).toContain("p-201, p-202, and 4 more");
+    expect(screen.queryByTestId("deleted-not-held")).toBeNull();
+  });
+
+  it("tells apart deletions of resources the earlier run never held", async () => {
+    const claim = { resourceType: "Claim", before: 875, after: 875, added: 0, changed: 0, deleted: 0, deletedNotHeld: 2, removed: 0 };
+    compareExports.mockResolvedValueOnce({ ...result, types: [claim], incremental: true });
+    render(<CompareExports job={job({ id: 5, state: "completed" })} candidates={[summary({ id: 4, state: "completed" })]} />);
+    await userEvent.click(screen.getByTestId("compare-run"));
+    expect((await screen.findByTestId("comparison-table")).textContent).toContain("Claim8758750000");
+    expect(screen.getByTestId("deleted-not-held").textContent).toBe(
+      "The later export also listed deletions of resources the earlier one did not hold (2 Claim): created since or of patients it did not cover, they change nothing here.",
+    );
   });
 
   it("says why when the comparison cannot be made", async () => {

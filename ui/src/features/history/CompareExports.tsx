@@ -46,6 +46,7 @@ function ComparisonView({ c }: { c: Comparison }) {
   const shown = useCallback((node: HTMLDivElement | null) => node?.scrollIntoView?.({ block: "nearest" }), []);
   const widest = Math.max(1, ...c.types.flatMap((t) => [Number(t.before), Number(t.after)]));
   const width = (v: number) => `${(100 * v) / widest}%`;
+  const notHeld = c.types.filter((t) => t.deletedNotHeld > 0);
   return (
     <div data-testid="comparison" ref={shown}>
       {c.incremental && (
@@ -80,6 +81,13 @@ function ComparisonView({ c }: { c: Comparison }) {
           </tbody>
         </table>
       </div>
+      {notHeld.length > 0 && (
+        <p className="field-hint" data-testid="deleted-not-held">
+          The later export also listed deletions of resources the earlier one did not hold (
+          {notHeld.map((t) => `${n(t.deletedNotHeld)} ${t.resourceType}`).join(", ")}): created since or of patients it
+          did not cover, they change nothing here.
+        </p>
+      )}
       <figure className="chart">
         <figcaption>Resources before and after</figcaption>
         <ul className="bars bars-compare" data-testid="comparison-chart">

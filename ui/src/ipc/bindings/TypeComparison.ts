@@ -18,9 +18,14 @@ added: number,
  */
 changed: number, 
 /**
- * Listed in the later export's deletions.
+ * Listed in the later export's deletions and held by the earlier one.
  */
 deleted: number, 
+/**
+ * Listed in the later export's deletions but not held by the earlier one (created since, or of patients
+ * it did not cover): they change nothing between the two.
+ */
+deletedNotHeld: number, 
 /**
  * In the earlier export only, without a deletion (a full later export no longer has them: out of the
  * group, or out of the request's filters). Always 0 when the later export is incremental.
