@@ -98,7 +98,9 @@ fn delta_error(e: DeltaConvertError) -> IpcError {
         | DeltaConvertError::Backwards { .. } => ErrorCode::InvalidInput,
         // The storage's own codes (object-destination's): a bad address, or a refusal or failure there.
         DeltaConvertError::Delta(d) => match d.code() {
-            "invalid_destination" | "destination_setup" | "delta_no_tables" => ErrorCode::InvalidInput,
+            "invalid_destination" | "destination_setup" | "delta_no_tables" | "delta_no_target" => {
+                ErrorCode::InvalidInput
+            }
             "destination_refused" | "destination" | "upload_gone" | "destination_too_large" | "storage_sign_in" => {
                 ErrorCode::Storage
             }
@@ -146,24 +148,49 @@ pub async fn convert_export_to_delta(
 }
 
 /// The data files of older Delta versions under `target` that each table's retention lets go (a week unless
-/// the table says otherwise): listed when `dry_run`, else removed (History → Convert → old versions' files; the
+/// the table says otherwise), as of `as_of_ms` (a look's `asOfMs`) or now: listed when `dry_run`, else removed (History → Convert → old versions' files; the
 /// same rule as `haul vacuum`).
 #[tauri::command]
 pub async fn vacuum_delta_tables(
     state: State<'_, AppState>,
     target: String,
     dry_run: bool,
+    as_of_ms: Option<i64>,
 ) -> Result<Vec<Vacuumed>, IpcError> {
     // The database only finds a saved storage sign-in; it is closed before the storage is asked anything.
     let dest = {
         let db = Database::open(&state.database_path()?)?;
         open_existing_target(&db, &target).map_err(|e| delta_error(e.into()))?
     };
-    delta_table::vacuum_tables(&dest, dry_run).await.map_err(|e| delta_error(e.into()))
+    // A removal after a look removes what the look listed: the retention counted back from the look's moment.
+    let now = match as_of_ms {
+        Some(ms) => std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64),
+        None => std::time::SystemTime::now(),
+    };
+    delta_table::vacuum_tables_at(&dest, now, dry_run).await.map_err(|e| delta_error(e.into()))
 }
 
 /// Asks a running conversion to stop; the table being written is not replaced. False when none was running.
 #[tauri::command]
 pub async fn cancel_conversion(state: State<'_, AppState>, id: i64) -> Result<bool, IpcError> {
     Ok(state.tasks.stop(&TaskKey::Conversion(id)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use delta_table::DeltaError;
+    use object_destination::DestinationError;
+
+    #[test]
+    fn delta_errors_reach_the_ui_with_the_code_of_what_to_do() {
+        let code = |e: DeltaError| delta_error(e.into()).code;
+        assert_eq!(code(DeltaError::NoTables { address: "/x".into() }), ErrorCode::InvalidInput);
+        assert_eq!(code(DeltaError::NoTarget), ErrorCode::InvalidInput);
+        assert_eq!(code(DestinationError::Unsupported { scheme: "https".into() }.into()), ErrorCode::InvalidInput);
+        let saved = DestinationError::SavedSignIn { address: "s3://b".into(), reason: "locked".into() };
+        assert_eq!(code(saved.into()), ErrorCode::Storage);
+        assert_eq!(code(DeltaError::Retention { address: "/x".into(), value: "soon".into() }), ErrorCode::Conversion);
+        assert_eq!(delta_error(DeltaConvertError::Cancelled).code, ErrorCode::Interrupted);
+    }
 }

@@ -138,7 +138,8 @@ export const commands = {
     call("convert_export", { id, outDir, onProgress: channelOf(onProgress) }),
   convertExportToDelta: (id: number, target: string, onProgress: (p: ConvertProgress) => void) =>
     call("convert_export_to_delta", { id, target, onProgress: channelOf(onProgress) }),
-  vacuumDeltaTables: (target: string, dryRun: boolean) => call("vacuum_delta_tables", { target, dryRun }),
+  vacuumDeltaTables: (target: string, dryRun: boolean, asOfMs: number | null) =>
+    call("vacuum_delta_tables", { target, dryRun, asOfMs }),
   cancelConversion: (id: number) => call("cancel_conversion", { id }),
   listViews: () => call("list_views", {}),
   readView: (path: string) => call("read_view", { path }),

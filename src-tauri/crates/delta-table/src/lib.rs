@@ -19,7 +19,7 @@ mod log;
 pub mod schema;
 mod vacuum;
 
-pub use vacuum::{DEFAULT_RETENTION, Vacuumed, vacuum_tables};
+pub use vacuum::{DEFAULT_RETENTION, Vacuumed, vacuum_tables, vacuum_tables_at};
 
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -58,6 +58,8 @@ pub enum DeltaError {
         "There is no Delta table directly under {address}: give the folder or storage address the tables were written to."
     )]
     NoTables { address: String },
+    #[error("Give the folder or storage address the Delta tables were written to.")]
+    NoTarget,
 }
 
 impl DeltaError {
@@ -72,6 +74,7 @@ impl DeltaError {
             DeltaError::Local { .. } => "delta_local",
             DeltaError::Retention { .. } => "delta_retention",
             DeltaError::NoTables { .. } => "delta_no_tables",
+            DeltaError::NoTarget => "delta_no_target",
         }
     }
 }

@@ -328,7 +328,12 @@ async fn vacuum_removes_only_files_versions_older_than_the_retention_removed() {
     // With T readable again, A's removed file goes.
     meta["metaData"]["configuration"] = json!({});
     std::fs::write(dir.path().join(format!("T/_delta_log/{:020}.json", 5)), meta.to_string()).unwrap();
+    // As of a moment before A's file was removed, nothing of A is old enough; as of the clock's now, it is.
+    let early = vacuum_tables_at(&dest, SystemTime::UNIX_EPOCH, false).await.unwrap();
+    assert!(early.iter().all(|v| v.files.is_empty() && v.as_of_ms == 0), "{early:?}");
+    assert_eq!(a_files(), before);
     let done = vacuum_tables(&dest, false).await.unwrap();
     assert_eq!(done.iter().map(|v| v.files.len()).collect::<Vec<_>>(), [1, 0], "{done:?}");
+    assert!(done[0].as_of_ms > 0);
     assert_eq!(a_files(), before - 1);
 }

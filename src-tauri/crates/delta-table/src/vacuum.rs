@@ -35,6 +35,9 @@ pub struct Vacuumed {
     #[ts(type = "number")]
     pub bytes: u64,
     pub dry_run: bool,
+    /// The moment the retention was counted back from (ms since 1970).
+    #[ts(type = "number")]
+    pub as_of_ms: i64,
 }
 
 impl DeltaTable {
@@ -55,6 +58,7 @@ impl DeltaTable {
         let retention = self.retention()?;
         out.retention_seconds = retention.as_secs();
         let now_ms = now.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        out.as_of_ms = now_ms;
         let cutoff = now_ms.saturating_sub(retention.as_millis().min(i64::MAX as u128) as i64);
         for (path, remove) in &state.removes {
             // A tombstone without a time, or from the future (a clock ahead), is not known to be old enough.
@@ -78,6 +82,13 @@ impl DeltaTable {
 /// All are read, and their retentions checked, before any file is removed: a table Haul cannot read leaves
 /// every table as it was. No table there is an error (`NoTables`): a mistyped address is said, not passed.
 pub async fn vacuum_tables(dest: &Destination, dry_run: bool) -> Result<Vec<Vacuumed>, DeltaError> {
+    vacuum_tables_at(dest, SystemTime::now(), dry_run).await
+}
+
+/// [`vacuum_tables`] as of `now` (never later than the clock): the app removes exactly what its dry run
+/// listed by giving that run's `as_of_ms`, though more versions may have passed their retention since.
+pub async fn vacuum_tables_at(dest: &Destination, now: SystemTime, dry_run: bool) -> Result<Vec<Vacuumed>, DeltaError> {
+    let now = now.min(SystemTime::now());
     let mut tables = Vec::new();
     for name in dest.folders("").await? {
         if name.starts_with(['_', '.']) {
@@ -94,7 +105,7 @@ pub async fn vacuum_tables(dest: &Destination, dry_run: bool) -> Result<Vec<Vacu
     }
     let mut out = Vec::new();
     for table in &tables {
-        out.push(table.vacuum(dry_run).await?);
+        out.push(table.vacuum_at(now, dry_run).await?);
     }
     Ok(out)
 }

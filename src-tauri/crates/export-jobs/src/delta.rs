@@ -164,20 +164,40 @@ pub fn open_target(db: &haul_store::Database, target: &str) -> Result<Destinatio
     if object_destination::is_object_address(target) {
         return Ok(crate::storage_sign_in::open_storage(db, target)?);
     }
-    // Another scheme's URL (https://, file://) is refused as storage refuses it, never made a folder `https:`.
-    if crate::folder::local_folder(Path::new(target)).is_err() {
-        object_destination::normalize(target)?;
-    }
+    not_another_url(target)?;
     Ok(Destination::open_folder(Path::new(target))?)
+}
+
+/// Another scheme's URL (https://, file://) is refused as storage refuses it, never made a folder `https:`.
+fn not_another_url(target: &str) -> Result<(), DeltaError> {
+    if crate::folder::local_folder(Path::new(target)).is_err() {
+        let scheme = target.split_once("://").map_or(target, |(s, _)| s).to_ascii_lowercase();
+        return Err(object_destination::DestinationError::Unsupported { scheme }.into());
+    }
+    Ok(())
+}
+
+/// Refuses a tables' address to vacuum before anything is opened: none given, another scheme's URL, or a
+/// folder that is not there (said, never made).
+pub fn check_existing_target(target: &str) -> Result<(), DeltaError> {
+    let (target, path) = (target.trim(), Path::new(target.trim()));
+    if target.is_empty() {
+        return Err(DeltaError::NoTarget);
+    }
+    if object_destination::is_object_address(target) {
+        return Ok(());
+    }
+    not_another_url(target)?;
+    if !path.is_dir() {
+        return Err(DeltaError::NoTables { address: target.to_string() });
+    }
+    Ok(())
 }
 
 /// Opens `target` as `open_target` does, where tables should already be (to vacuum them: the app's "Remove old
 /// versions' files", `haul vacuum`): a folder that does not exist is said, not made.
 pub fn open_existing_target(db: &haul_store::Database, target: &str) -> Result<Destination, DeltaError> {
-    let (target, path) = (target.trim(), Path::new(target.trim()));
-    if !object_destination::is_object_address(target) && crate::folder::local_folder(path).is_ok() && !path.is_dir() {
-        return Err(DeltaError::NoTables { address: target.to_string() });
-    }
+    check_existing_target(target)?;
     open_target(db, target)
 }
 

@@ -24,6 +24,7 @@ async fn a_target_is_a_folder_or_storage_never_a_folder_named_after_another_url(
     assert!(!Path::new("https:").exists() && !Path::new("file:").exists());
 
     // Vacuuming: a folder that is not there is said, not made; one without tables is said too.
+    assert_eq!(check_existing_target("  ").unwrap_err().code(), "delta_no_target");
     let missing = dir.path().join("tables");
     let Err(e) = open_existing_target(&db, &missing.display().to_string()) else {
         panic!("a missing folder was taken")

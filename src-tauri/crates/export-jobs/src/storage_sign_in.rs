@@ -174,6 +174,8 @@ pub fn covering(db: &Database, address: &str) -> Result<Option<StorageSignIn>, h
 
 /// Opens a storage `address` with the saved sign-in that covers it, else with the environment's credentials.
 pub fn open_storage(db: &Database, address: &str) -> Result<Destination, DestinationError> {
+    // Checked first: an address holding a token is refused before it could reach an error about a sign-in.
+    let address = &object_destination::normalize(address)?;
     let unusable = |reason: String| DestinationError::SavedSignIn { address: address.to_string(), reason };
     let Some(saved) = covering(db, address).map_err(|e| unusable(e.to_string()))? else {
         return Destination::open(address);

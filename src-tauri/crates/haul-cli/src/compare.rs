@@ -68,7 +68,7 @@ fn deletions_not_held(c: &Comparison) -> Option<String> {
         .collect();
     (!by_type.is_empty()).then(|| {
         format!(
-            "The later export also listed deletions of resources the earlier one did not hold ({}): created since or of patients it did not cover, they change nothing here.",
+            "The later export also listed deletions of resources the earlier one did not hold ({}): created since, deleted before it, or of patients it did not cover, they change nothing here.",
             by_type.join(", ")
         )
     })

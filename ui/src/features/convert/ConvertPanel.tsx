@@ -29,6 +29,8 @@ export function ConvertPanel({ exportId, onClose }: { exportId: number; onClose:
   const [output, setOutput] = useState<Output>("parquet");
   const [target, setTarget] = useState(() => localStorage.getItem(DELTA_TARGET_KEY) ?? "");
   const [targetError, setTargetError] = useState<string | null>(null);
+  // Old versions' files being removed from the tables at `target`: no conversion into them meanwhile.
+  const [vacuuming, setVacuuming] = useState(false);
 
   const onProgress = (progress: ConvertProgress) =>
     setStage((s) => (s?.kind === "running" ? { ...s, progress } : s));
@@ -67,6 +69,7 @@ export function ConvertPanel({ exportId, onClose }: { exportId: number; onClose:
               type="radio"
               name="convert-output"
               checked={output === "parquet"}
+              disabled={vacuuming}
               onChange={() => setOutput("parquet")}
             />
             Parquet files in this export&apos;s folder
@@ -95,6 +98,7 @@ export function ConvertPanel({ exportId, onClose }: { exportId: number; onClose:
               id="delta-target"
               data-testid="delta-target"
               value={target}
+              disabled={vacuuming}
               placeholder="s3://bucket/tables, az://container/tables or a folder"
               aria-invalid={targetError !== null ? true : undefined}
               aria-describedby="delta-target-hint"
@@ -116,14 +120,16 @@ export function ConvertPanel({ exportId, onClose }: { exportId: number; onClose:
           </div>
         )}
         <div className="actions">
-          <button type="button" className="primary" data-testid="convert-start" onClick={start}>
+          <button type="button" className="primary" data-testid="convert-start" disabled={vacuuming} onClick={start}>
             {output === "delta" ? "Write tables" : "Convert"}
           </button>
           <button type="button" onClick={onClose}>
             Close
           </button>
         </div>
-        {output === "delta" && target.trim() !== "" && <DeltaVacuum key={target.trim()} target={target.trim()} />}
+        {output === "delta" && target.trim() !== "" && (
+          <DeltaVacuum key={target.trim()} target={target.trim()} onBusy={setVacuuming} />
+        )}
       </section>
     );
   }

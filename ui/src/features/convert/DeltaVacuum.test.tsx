@@ -17,6 +17,7 @@ const table = (name: string, files: string[], bytes: number, dryRun: boolean): V
   files,
   bytes,
   dryRun,
+  asOfMs: 1_790_000_000_000,
 });
 
 describe("old versions' files of Delta tables", () => {
@@ -28,7 +29,7 @@ describe("old versions' files of Delta tables", () => {
     render(<DeltaVacuum target="s3://lake/tables" />);
     expect(vacuumDeltaTables).not.toHaveBeenCalled();
     fireEvent.click(screen.getByTestId("delta-vacuum-look"));
-    expect(vacuumDeltaTables).toHaveBeenCalledWith("s3://lake/tables", true);
+    expect(vacuumDeltaTables).toHaveBeenCalledWith("s3://lake/tables", true, null);
     const headline = await screen.findByTestId("delta-vacuum-headline");
     expect(headline.textContent).toBe(
       "2 files (2.4 MB) in 2 tables belong only to versions replaced more than 7 days ago. Removing them leaves every table's current version as it is; those older versions can no longer be read.",
@@ -41,9 +42,10 @@ describe("old versions' files of Delta tables", () => {
       table("Patient", [], 0, false),
     ]);
     fireEvent.click(screen.getByTestId("delta-vacuum-remove"));
-    expect(vacuumDeltaTables).toHaveBeenLastCalledWith("s3://lake/tables", false);
+    // What the look listed, as of the look's moment: not what more passed the retention since.
+    expect(vacuumDeltaTables).toHaveBeenLastCalledWith("s3://lake/tables", false, 1_790_000_000_000);
     expect((await screen.findByText(/^Removed 2 files/)).textContent).toBe(
-      "Removed 2 files (2.4 MB) from 2 tables. Every table's current version, and those of the last 7 days, are as they were.",
+      "Removed 2 files (2.4 MB) from 2 tables. Every table's current version is as it was, and of the older versions, those replaced in the last 7 days.",
     );
     expect(screen.queryByTestId("delta-vacuum-remove")).toBeNull();
   });

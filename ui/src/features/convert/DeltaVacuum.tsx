@@ -17,21 +17,25 @@ type Stage =
   | { kind: "failed"; error: CommandError; removing: boolean };
 
 /** The files only older versions of the Delta tables under `target` hold: looked for, shown, then removed. */
-export function DeltaVacuum({ target }: { target: string }) {
+export function DeltaVacuum({ target, onBusy }: { target: string; onBusy?: (busy: boolean) => void }) {
   const [stage, setStage] = useState<Stage>({ kind: "idle" });
   const look = () => {
     setStage({ kind: "looking" });
     commands
-      .vacuumDeltaTables(target, true)
+      .vacuumDeltaTables(target, true, null)
       .then((list) => setStage({ kind: "found", list }))
       .catch((e: unknown) => setStage({ kind: "failed", error: toCommandError(e), removing: false }));
   };
+  // Removes what the look listed, no more: the retention is counted back from the look's moment, though
+  // more versions may have passed it since (a conversion in between, a table kept for no time).
   const remove = (list: Vacuumed[]) => {
     setStage({ kind: "removing", list });
+    onBusy?.(true);
     commands
-      .vacuumDeltaTables(target, false)
+      .vacuumDeltaTables(target, false, list[0]?.asOfMs ?? null)
       .then((done) => setStage({ kind: "removed", list: done }))
-      .catch((e: unknown) => setStage({ kind: "failed", error: toCommandError(e), removing: true }));
+      .catch((e: unknown) => setStage({ kind: "failed", error: toCommandError(e), removing: true }))
+      .finally(() => onBusy?.(false));
   };
 
   return (

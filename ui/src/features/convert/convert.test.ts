@@ -39,7 +39,16 @@ describe("a table's retention in words", () => {
   });
 
   it("names each table's retention when they differ", () => {
-    const v = (retentionSeconds: number) => ({ table: "t", retentionSeconds, files: [], bytes: 0, dryRun: true });
-    expect(vacuumHeadline([v(3600), v(7200)])).toContain("kept for each table's retention");
+    const v = (retentionSeconds: number) => ({ table: "t", retentionSeconds, files: [] as string[], bytes: 0, dryRun: true, asOfMs: 0 });
+    expect(vacuumHeadline([v(3600), v(7200)])).toContain("kept as long as each table's retention says");
+    expect(vacuumHeadline([{ ...v(3600), files: ["a"], bytes: 5 }, v(7200)])).toContain(
+      "belong only to versions replaced longer ago than each table's retention",
+    );
+  });
+
+  it("does not say a table kept for no time keeps anything", () => {
+    const v = { table: "t", retentionSeconds: 0, files: [] as string[], bytes: 0, dryRun: true, asOfMs: 0 };
+    expect(vacuumHeadline([v])).toBe("Nothing to remove in 1 table: no older version holds files of its own.");
+    expect(vacuumHeadline([{ ...v, files: ["a"], bytes: 5, dryRun: false }])).toContain("and of the older versions, nothing older");
   });
 });

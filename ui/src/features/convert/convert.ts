@@ -84,14 +84,23 @@ export function vacuumTotals(list: Vacuumed[]): VacuumTotals {
 /** What a look (dry run) or a removal of older versions' files found or did, in one sentence. */
 export function vacuumHeadline(list: Vacuumed[]): string {
   const t = vacuumTotals(list);
-  const kept = t.retention === null ? "each table's retention" : retentionText(t.retention);
   const tables = countOf(t.tables, "table");
   const dryRun = list.some((v) => v.dryRun);
   if (t.files === 0) {
-    return `Nothing to remove in ${tables}: the files a newer version replaced are kept for ${kept}, so that a reader still on an older version is not broken.`;
+    if (t.retention === 0) return `Nothing to remove in ${tables}: no older version holds files of its own.`;
+    const kept = t.retention === null ? "as long as each table's retention says" : `for ${retentionText(t.retention)}`;
+    return `Nothing to remove in ${tables}: the files a newer version replaced are kept ${kept}, so that a reader still on an older version is not broken.`;
   }
   const what = `${countOf(t.files, "file")} (${formatBytes(t.bytes)})`;
-  return dryRun
-    ? `${what} in ${tables} belong only to versions replaced more than ${kept} ago. Removing them leaves every table's current version as it is; those older versions can no longer be read.`
-    : `Removed ${what} from ${tables}. Every table's current version, and those of the last ${kept}, are as they were.`;
+  if (dryRun) {
+    const when = t.retention === null ? "longer ago than each table's retention" : `more than ${retentionText(t.retention)} ago`;
+    return `${what} in ${tables} belong only to versions replaced ${when}. Removing them leaves every table's current version as it is; those older versions can no longer be read.`;
+  }
+  const kept =
+    t.retention === null
+      ? "those each table's retention keeps"
+      : t.retention === 0
+        ? "nothing older"
+        : `those replaced in the last ${retentionText(t.retention)}`;
+  return `Removed ${what} from ${tables}. Every table's current version is as it was, and of the older versions, ${kept}.`;
 }

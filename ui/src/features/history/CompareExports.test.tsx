@@ -71,7 +71,7 @@ describe("comparing two runs of an export", () => {
     await userEvent.click(screen.getByTestId("compare-run"));
     expect((await screen.findByTestId("comparison-table")).textContent).toContain("Claim8758750000");
     expect(screen.getByTestId("deleted-not-held").textContent).toBe(
-      "The later export also listed deletions of resources the earlier one did not hold (2 Claim): created since or of patients it did not cover, they change nothing here.",
+      "The later export also listed deletions of resources the earlier one did not hold (2 Claim): created since, deleted before it, or of patients it did not cover, they change nothing here.",
     );
   });
 

@@ -84,8 +84,8 @@ function ComparisonView({ c }: { c: Comparison }) {
       {notHeld.length > 0 && (
         <p className="field-hint" data-testid="deleted-not-held">
           The later export also listed deletions of resources the earlier one did not hold (
-          {notHeld.map((t) => `${n(t.deletedNotHeld)} ${t.resourceType}`).join(", ")}): created since or of patients it
-          did not cover, they change nothing here.
+          {notHeld.map((t) => `${n(t.deletedNotHeld)} ${t.resourceType}`).join(", ")}): created since, deleted before it,
+          or of patients it did not cover, they change nothing here.
         </p>
       )}
       <figure className="chart">

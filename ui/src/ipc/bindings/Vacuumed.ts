@@ -15,4 +15,8 @@ retentionSeconds: number,
 /**
  * Relative to the table's folder, in name order.
  */
-files: Array<string>, bytes: number, dryRun: boolean, };
+files: Array<string>, bytes: number, dryRun: boolean, 
+/**
+ * The moment the retention was counted back from (ms since 1970).
+ */
+asOfMs: number, };

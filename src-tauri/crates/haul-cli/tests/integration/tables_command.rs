@@ -129,4 +129,17 @@ fn an_address_as_out_is_refused_and_no_folder_named_after_it_is_made() {
         assert!(err.contains("is an address, not a folder"), "{command}: {err}");
         assert!(!dir.path().join("s3:").exists() && !dir.path().join("ftp:").exists(), "{command} made a folder");
     }
+    // `haul vacuum` is checked before anything is opened: another URL, a folder not there, nothing given.
+    for (target, said) in [
+        ("https://lake.example/tables", "cannot write to https:// addresses"),
+        ("missing/tables", "There is no Delta table directly under missing/tables"),
+        (" ", "Give the folder or storage address"),
+    ] {
+        let o =
+            Command::new(env!("CARGO_BIN_EXE_haul")).current_dir(dir.path()).args(["vacuum", target]).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{target}: {err}");
+        assert!(err.contains(said), "{target}: {err}");
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "vacuum made nothing");
 }
