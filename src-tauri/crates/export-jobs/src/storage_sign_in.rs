@@ -216,6 +216,27 @@ mod tests {
         }
     }
 
+    /// Needs the Secret Service (the tests run under a private keyring, as in CI).
+    #[test]
+    fn an_address_holding_a_token_is_refused_before_a_saved_sign_in_could_name_it() {
+        let db = Database::open_in_memory().unwrap();
+        let new = NewStorageSignIn {
+            address: "s3://haul-token-test/t".into(),
+            kind: StorageKind::S3,
+            key_id: "AKIA".into(),
+            region: None,
+            endpoint: None,
+        };
+        let saved = db.save_storage_sign_in(&Keychain, &new, "x-secret").unwrap();
+        // The keychain then fails to give the secret: the error that says so must not carry the address's token.
+        let entry: String = db.conn().query_row("SELECT secret_entry FROM storage_sign_ins", [], |r| r.get(0)).unwrap();
+        Keychain.remove_secret(&entry, &new.address).unwrap();
+        let Err(e) = open_storage(&db, "s3://haul-token-test/t/?sig=TOKEN-VALUE") else { panic!("opened") };
+        assert!(matches!(e, DestinationError::CredentialsInAddress), "{e}");
+        assert!(!e.to_string().contains("TOKEN-VALUE"), "{e}");
+        db.conn().execute("DELETE FROM storage_sign_ins WHERE id = ?1", [saved.id]).unwrap();
+    }
+
     #[test]
     fn typed_sign_ins_are_checked_before_anything_is_saved() {
         assert!(refusal(&input(StorageKind::S3, "az://c", "AKIA", "s")).contains("s3://"));
