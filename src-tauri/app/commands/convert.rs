@@ -148,8 +148,8 @@ pub async fn convert_export_to_delta(
 }
 
 /// The data files of older Delta versions under `target` that each table's retention lets go (a week unless
-/// the table says otherwise), as of `as_of_ms` (a look's `asOfMs`) or now: listed when `dry_run`, else removed (History → Convert → old versions' files; the
-/// same rule as `haul vacuum`).
+/// the table says otherwise), as of `as_of_ms` (a look's `asOfMs`) or now: listed when `dry_run`, else
+/// removed (History → Convert → old versions' files; the same rule as `haul vacuum`).
 #[tauri::command]
 pub async fn vacuum_delta_tables(
     state: State<'_, AppState>,

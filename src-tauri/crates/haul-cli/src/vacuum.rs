@@ -21,7 +21,7 @@ pub struct VacuumArgs {
 pub async fn run(args: VacuumArgs) -> Result<u8, String> {
     // The address is checked before the database is opened: a wrong one is said even without a data folder.
     export_jobs::delta::check_existing_target(&args.target).map_err(|e| e.to_string())?;
-    let dest = export_jobs::delta::open_existing_target(&crate::open_db()?, &args.target).map_err(|e| e.to_string())?;
+    let dest = export_jobs::delta::open_target(&crate::open_db()?, &args.target).map_err(|e| e.to_string())?;
     let done = delta_table::vacuum_tables(&dest, args.dry_run).await.map_err(|e| e.to_string())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&done).expect("reports serialize"));

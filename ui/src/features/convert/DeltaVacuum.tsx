@@ -48,9 +48,11 @@ export function DeltaVacuum({ target, onBusy }: { target: string; onBusy?: (busy
             still read it. Once a version was replaced longer ago than the tables&apos; retention (a week unless a
             table says otherwise), its files can go. The command line does the same: <code>haul vacuum</code>.
           </p>
-          <button type="button" data-testid="delta-vacuum-look" onClick={look}>
-            Look for old versions&apos; files
-          </button>
+          <div className="actions">
+            <button type="button" data-testid="delta-vacuum-look" onClick={look}>
+              Look for old versions&apos; files
+            </button>
+          </div>
         </>
       )}
       {stage.kind === "looking" && <p role="status">Reading the tables&apos; logs…</p>}
@@ -60,9 +62,11 @@ export function DeltaVacuum({ target, onBusy }: { target: string; onBusy?: (busy
             error={stage.error}
             title={stage.removing ? "Old versions' files were not all removed" : "The tables could not be read"}
           />
-          <button type="button" onClick={look}>
-            Look again
-          </button>
+          <div className="actions">
+            <button type="button" onClick={look}>
+              Look again
+            </button>
+          </div>
         </>
       )}
       {(stage.kind === "found" || stage.kind === "removing" || stage.kind === "removed") && (

@@ -305,8 +305,8 @@ export type Commands = {
   update_server: { args: { id: number, input: ServerInput }, result: Server },
   /**
    * The data files of older Delta versions under `target` that each table's retention lets go (a week unless
-   * the table says otherwise), as of `as_of_ms` (a look's `asOfMs`) or now: listed when `dry_run`, else removed (History → Convert → old versions' files; the
-   * same rule as `haul vacuum`).
+   * the table says otherwise), as of `as_of_ms` (a look's `asOfMs`) or now: listed when `dry_run`, else
+   * removed (History → Convert → old versions' files; the same rule as `haul vacuum`).
    */
   vacuum_delta_tables: { args: { target: string, dryRun: boolean, asOfMs: number | null }, result: Array<Vacuumed> },
   /**
