@@ -8,6 +8,9 @@ use crate::{Database, DbError};
 use bulk_client::ExportLevel;
 
 const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+/// The start of a `CASE` that leaves a cancelled job's state as it is (close it with the new state and `END`):
+/// a cancel recorded by another process must survive the running job's next step.
+const KEEP_CANCEL: &str = "CASE WHEN state = 'cancelled' THEN state ELSE ";
 
 pub(crate) fn level_parts(level: &ExportLevel) -> (&'static str, Option<&str>) {
     match level {
@@ -155,12 +158,14 @@ impl Database {
             .map_err(|e| self.error(e))
     }
 
+    /// Records the status URL. A job cancelled meanwhile (from another process) stays cancelled, here and in
+    /// `set_manifest`: the runner notices and tells the server to stop.
     pub fn set_kicked_off(&self, id: i64, status_url: &str) -> Result<(), DbError> {
         self.conn()
             .execute(
                 &format!(
-                    "UPDATE exports SET state = 'kicked_off', status_url = ?2, kicked_off_at = {NOW}, updated_at = {NOW} \
-                     WHERE id = ?1"
+                    "UPDATE exports SET state = {KEEP_CANCEL}'kicked_off' END, status_url = ?2, \
+                     kicked_off_at = {NOW}, updated_at = {NOW} WHERE id = ?1"
                 ),
                 params![id, status_url],
             )
@@ -192,8 +197,8 @@ impl Database {
         let tx = self.conn_mut().transaction().map_err(err)?;
         tx.execute(
             &format!(
-                "UPDATE exports SET state = 'downloading', manifest_json = ?2, transaction_time = ?3, expires = ?4, \
-                 progress = NULL, updated_at = {NOW} WHERE id = ?1"
+                "UPDATE exports SET state = {KEEP_CANCEL}'downloading' END, manifest_json = ?2, \
+                 transaction_time = ?3, expires = ?4, progress = NULL, updated_at = {NOW} WHERE id = ?1"
             ),
             params![id, manifest_json, transaction_time, expires],
         )
@@ -488,6 +493,26 @@ mod tests {
         assert_eq!(db.type_totals(job.id).unwrap()[0].resources, 3);
         assert!(db.interrupted_jobs().unwrap().is_empty());
         assert!(!db.request_cancel(job.id).unwrap(), "a completed job cannot be cancelled");
+    }
+
+    #[test]
+    fn a_cancel_recorded_while_the_job_runs_survives_its_next_steps() {
+        let mut db = Database::open_in_memory().unwrap();
+        let job = db.create_job(&new_job(&["Patient"], Some("g1"))).unwrap();
+        assert!(db.request_cancel(job.id).unwrap());
+        db.set_kicked_off(job.id, "https://ehr.test/status/1").unwrap();
+        let kicked = db.get_job(job.id).unwrap().unwrap();
+        assert_eq!(kicked.state, JobState::Cancelled);
+        assert_eq!(kicked.status_url.as_deref(), Some("https://ehr.test/status/1"), "kept, to tell the server");
+        db.set_manifest(job.id, "{}", "2026-11-01T00:00:00Z", None, &[]).unwrap();
+        db.finish_job(job.id, JobState::Failed, &[], None).unwrap();
+        assert_eq!(db.get_job(job.id).unwrap().unwrap().state, JobState::Cancelled);
+        // A job not cancelled moves on as before.
+        let other = db.create_job(&new_job(&["Patient"], Some("g1"))).unwrap();
+        db.set_kicked_off(other.id, "https://ehr.test/status/2").unwrap();
+        assert_eq!(db.get_job(other.id).unwrap().unwrap().state, JobState::KickedOff);
+        db.set_manifest(other.id, "{}", "2026-11-01T00:00:00Z", None, &[]).unwrap();
+        assert_eq!(db.get_job(other.id).unwrap().unwrap().state, JobState::Downloading);
     }
 
     #[test]

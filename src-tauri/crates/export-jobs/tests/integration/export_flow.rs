@@ -472,7 +472,7 @@ async fn a_cancel_recorded_elsewhere_stops_a_running_job() {
     };
     let (o, marked) = tokio::join!(run, other_process);
     assert!(marked);
-    assert_eq!(o.state, JobState::Cancelled);
+    assert_eq!(o.state, JobState::Cancelled, "{}", o.message);
 }
 
 #[tokio::test]
