@@ -2,6 +2,8 @@
 //! removed them is older than each table's retention (a week unless the table sets
 //! `delta.deletedFileRetentionDuration`), as Spark's or delta-rs's VACUUM does (see `delta_table::vacuum`).
 
+use std::time::Duration;
+
 use export_jobs::wording::{bytes, count};
 
 #[derive(clap::Args)]
@@ -29,9 +31,12 @@ pub async fn run(args: VacuumArgs) -> Result<u8, String> {
     }
     let verb = if args.dry_run { "would remove" } else { "removed" };
     for v in &done {
-        let kept = export_jobs::wording::duration(std::time::Duration::from_secs(v.retention_seconds));
+        let kept = match v.retention_seconds {
+            0 => "the current version's files (the table keeps replaced files for no time)".to_string(),
+            s => format!("what versions of the last {} need", export_jobs::wording::duration(Duration::from_secs(s))),
+        };
         let (files, size) = (count(v.files.len() as u64, "file"), bytes(v.bytes));
-        println!("{}: {verb} {files} ({size}); kept: what versions of the last {kept} need", v.table);
+        println!("{}: {verb} {files} ({size}); kept: {kept}", v.table);
         for f in &v.files {
             println!("  {f}");
         }

@@ -78,7 +78,7 @@ export function DeltaReportView({ report: r, onClose }: { report: DeltaReport; o
       ))}
       <DeltaVacuum target={r.target} />
       <div className="actions">
-        <button type="button" className="primary" onClick={onClose}>
+        <button type="button" className="primary" data-testid="convert-close" onClick={onClose}>
           Close
         </button>
       </div>

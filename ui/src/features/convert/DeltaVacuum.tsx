@@ -6,7 +6,7 @@ import type { Vacuumed } from "../../ipc/bindings/Vacuumed";
 import { commands, toCommandError, type CommandError } from "../../ipc/commands";
 import { countOf, formatBytes } from "../../format";
 import { ErrorNotice } from "../shell/ErrorNotice";
-import { vacuumHeadline, vacuumTotals } from "./convert";
+import { tableName, vacuumHeadline, vacuumTotals } from "./convert";
 
 type Stage =
   | { kind: "idle" }
@@ -70,7 +70,7 @@ export function DeltaVacuum({ target, onBusy }: { target: string; onBusy?: (busy
         </>
       )}
       {(stage.kind === "found" || stage.kind === "removing" || stage.kind === "removed") && (
-        <VacuumList stage={stage} onRemove={remove} onLookAgain={look} />
+        <VacuumList stage={stage} target={target} onRemove={remove} onLookAgain={look} />
       )}
     </div>
   );
@@ -78,10 +78,12 @@ export function DeltaVacuum({ target, onBusy }: { target: string; onBusy?: (busy
 
 function VacuumList({
   stage,
+  target,
   onRemove,
   onLookAgain,
 }: {
   stage: Extract<Stage, { kind: "found" | "removing" | "removed" }>;
+  target: string;
   onRemove: (list: Vacuumed[]) => void;
   onLookAgain: () => void;
 }) {
@@ -107,7 +109,7 @@ function VacuumList({
               {list.map((v) => (
                 <tr key={v.table}>
                   <td>
-                    <code>{v.table}</code>
+                    <code>{tableName(v.table, target)}</code>
                   </td>
                   <td className="num">{countOf(v.files.length, "file")}</td>
                   <td className="num">{formatBytes(v.bytes)}</td>

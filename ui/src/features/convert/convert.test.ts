@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { headline, progressText, reportTotals, retentionText, vacuumHeadline } from "./convert";
+import { headline, progressText, reportTotals, retentionText, tableName, vacuumHeadline } from "./convert";
 import { report, typeReport } from "./fixtures";
 
 describe("the conversion's words", () => {
@@ -42,13 +42,28 @@ describe("a table's retention in words", () => {
     const v = (retentionSeconds: number) => ({ table: "t", retentionSeconds, files: [] as string[], bytes: 0, dryRun: true, asOfMs: 0 });
     expect(vacuumHeadline([v(3600), v(7200)])).toContain("kept as long as each table's retention says");
     expect(vacuumHeadline([{ ...v(3600), files: ["a"], bytes: 5 }, v(7200)])).toContain(
-      "belong only to versions replaced longer ago than each table's retention",
+      "belongs only to versions replaced longer ago than each table's retention",
     );
   });
 
   it("does not say a table kept for no time keeps anything", () => {
     const v = { table: "t", retentionSeconds: 0, files: [] as string[], bytes: 0, dryRun: true, asOfMs: 0 };
     expect(vacuumHeadline([v])).toBe("Nothing to remove in 1 table: no older version holds files of its own.");
-    expect(vacuumHeadline([{ ...v, files: ["a"], bytes: 5, dryRun: false }])).toContain("and of the older versions, nothing older");
+    expect(vacuumHeadline([{ ...v, files: ["a"], bytes: 5 }])).toBe(
+      "1 file (5 bytes) in 1 table belongs only to replaced versions, which these tables keep for no time. Removing them leaves every table's current version as it is; those older versions can no longer be read.",
+    );
+    expect(vacuumHeadline([{ ...v, files: ["a"], bytes: 5, dryRun: false }])).toBe(
+      "Removed 1 file (5 bytes) from 1 table. Every table's current version is as it was; older versions can no longer be read, since these tables keep replaced files for no time.",
+    );
+  });
+});
+
+describe("a Delta table's name in a list under its address", () => {
+  it("is the part under the address, whatever its trailing slash", () => {
+    expect(tableName("s3://lake/tables/Patient", "s3://lake/tables")).toBe("Patient");
+    expect(tableName("/data/lake/Patient", " /data/lake/ ")).toBe("Patient");
+  });
+  it("stays whole when it is not under the address", () => {
+    expect(tableName("/data/lake2/Patient", "/data/lake")).toBe("/data/lake2/Patient");
   });
 });

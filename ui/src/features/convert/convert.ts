@@ -93,14 +93,25 @@ export function vacuumHeadline(list: Vacuumed[]): string {
   }
   const what = `${countOf(t.files, "file")} (${formatBytes(t.bytes)})`;
   if (dryRun) {
-    const when = t.retention === null ? "longer ago than each table's retention" : `more than ${retentionText(t.retention)} ago`;
-    return `${what} in ${tables} belong only to versions replaced ${when}. Removing them leaves every table's current version as it is; those older versions can no longer be read.`;
+    const when =
+      t.retention === null
+        ? "versions replaced longer ago than each table's retention"
+        : t.retention === 0
+          ? "replaced versions, which these tables keep for no time"
+          : `versions replaced more than ${retentionText(t.retention)} ago`;
+    return `${what} in ${tables} ${t.files === 1 ? "belongs" : "belong"} only to ${when}. Removing them leaves every table's current version as it is; those older versions can no longer be read.`;
   }
   const kept =
     t.retention === null
-      ? "those each table's retention keeps"
+      ? ", and so are the older versions each table's retention keeps"
       : t.retention === 0
-        ? "nothing older"
-        : `those replaced in the last ${retentionText(t.retention)}`;
-  return `Removed ${what} from ${tables}. Every table's current version is as it was, and of the older versions, ${kept}.`;
+        ? "; older versions can no longer be read, since these tables keep replaced files for no time"
+        : `, and so are the versions replaced in the last ${retentionText(t.retention)}`;
+  return `Removed ${what} from ${tables}. Every table's current version is as it was${kept}.`;
+}
+
+/** A table's address as the list shows it: its name under the address the panel names already. */
+export function tableName(table: string, target: string): string {
+  const root = target.trim().replace(/\/+$/, "");
+  return table.startsWith(`${root}/`) ? table.slice(root.length + 1) : table;
 }

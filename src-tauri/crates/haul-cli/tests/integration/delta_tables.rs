@@ -304,6 +304,15 @@ fn vacuum_as_delta_rs_would(haul: &Haul, storage: &Storage, lake: &str, type_lis
         let kept = files.iter().all(|f| before.contains_key(&format!("{t}/{}", f.as_str().unwrap())));
         assert!(kept, "{}: {t}: a dry run removes nothing", storage.kind);
     }
+    // The same dry run as people read it: a line per table, a total, and a table kept for no time said so.
+    let o = haul.run(storage, &["vacuum", lake, "--dry-run"]);
+    let said = text(&o);
+    assert!(o.status.success(), "{said}");
+    let files: usize = dry.values().map(|v| v["files"].as_array().unwrap().len()).sum();
+    let total = format!("Would remove {files} files (");
+    assert!(said.contains(&total) && said.contains("nothing was removed."), "{said}");
+    assert!(said.contains("kept: the current version's files (the table keeps replaced files for no time)"), "{said}");
+    assert_eq!(storage.objects(prefix).len(), before.len(), "{}: a dry run removes nothing", storage.kind);
     let done = listed(&["vacuum", lake, "--json"]);
     let after = storage.objects(prefix);
     for (t, v) in &done {
