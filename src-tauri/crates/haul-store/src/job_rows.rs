@@ -158,9 +158,9 @@ impl Database {
             .map_err(|e| self.error(e))
     }
 
-    /// Records the status URL. A job cancelled meanwhile (from another process) stays cancelled, here and in
-    /// `set_manifest`: the runner notices and tells the server to stop.
-    pub fn set_kicked_off(&self, id: i64, status_url: &str) -> Result<(), DbError> {
+    /// Records the status URL; false if the job was cancelled meanwhile (from another process). A cancelled job
+    /// stays cancelled, here and in `set_manifest`: the runner stops and tells the server.
+    pub fn set_kicked_off(&self, id: i64, status_url: &str) -> Result<bool, DbError> {
         self.conn()
             .execute(
                 &format!(
@@ -169,8 +169,13 @@ impl Database {
                 ),
                 params![id, status_url],
             )
-            .map(drop)
-            .map_err(|e| self.error(e))
+            .map_err(|e| self.error(e))?;
+        self.still_running(id)
+    }
+
+    /// False for a job cancelled (by any process).
+    fn still_running(&self, id: i64) -> Result<bool, DbError> {
+        Ok(self.job_state(id)? != Some(JobState::Cancelled))
     }
 
     pub fn set_progress(&self, id: i64, progress: Option<&str>) -> Result<(), DbError> {
@@ -183,7 +188,8 @@ impl Database {
             .map_err(|e| self.error(e))
     }
 
-    /// Records the manifest and its files in one transaction, and moves the job to `downloading`.
+    /// Records the manifest and its files in one transaction, and moves the job to `downloading`; false if the
+    /// job was cancelled meanwhile (its state kept).
     pub fn set_manifest(
         &mut self,
         id: i64,
@@ -191,7 +197,7 @@ impl Database {
         transaction_time: &str,
         expires: Option<&str>,
         files: &[NewFile],
-    ) -> Result<(), DbError> {
+    ) -> Result<bool, DbError> {
         let path = self.path().to_path_buf();
         let err = |e| crate::db::classify(&path, e);
         let tx = self.conn_mut().transaction().map_err(err)?;
@@ -220,7 +226,8 @@ impl Database {
             )
             .map_err(err)?;
         }
-        tx.commit().map_err(err)
+        tx.commit().map_err(err)?;
+        self.still_running(id)
     }
 
     pub fn manifest_json(&self, id: i64) -> Result<Option<String>, DbError> {
@@ -292,28 +299,29 @@ impl Database {
     }
 
     /// A failed job's files that may be tried again (not the expired ones), back to pending; the job back to
-    /// `downloading`. Used by resume.
+    /// `downloading`. Used by resume. Only a job still failed: one cancelled meanwhile stays as it is.
     pub fn reopen_job(&self, id: i64, retry_files: &[u32]) -> Result<(), DbError> {
-        for seq in retry_files {
-            self.conn()
-                .execute(
-                    "UPDATE export_files SET state = 'pending', error = NULL WHERE export_id = ?1 AND seq = ?2",
-                    params![id, seq],
-                )
-                .map_err(|e| self.error(e))?;
-        }
-        self.conn()
+        let conn = self.conn();
+        let tx = conn.unchecked_transaction().map_err(|e| self.error(e))?;
+        let reopened = tx
             .execute(
                 &format!(
                     "UPDATE exports SET state = CASE WHEN manifest_json IS NOT NULL THEN 'downloading' \
                      WHEN status_url IS NOT NULL THEN 'kicked_off' ELSE 'created' END, error_kind = NULL, \
                      error_message = NULL, error_detail = NULL, problems_json = '[]', completed_at = NULL, \
-                     updated_at = {NOW} WHERE id = ?1"
+                     updated_at = {NOW} WHERE id = ?1 AND state = 'failed'"
                 ),
                 [id],
             )
-            .map(drop)
-            .map_err(|e| self.error(e))
+            .map_err(|e| self.error(e))?;
+        for seq in retry_files.iter().filter(|_| reopened > 0) {
+            tx.execute(
+                "UPDATE export_files SET state = 'pending', error = NULL WHERE export_id = ?1 AND seq = ?2",
+                params![id, seq],
+            )
+            .map_err(|e| self.error(e))?;
+        }
+        tx.commit().map_err(|e| self.error(e))
     }
 
     /// Starts a job over at another address of its server: back to `created` with `fhir_url`, nothing of the
@@ -322,17 +330,21 @@ impl Database {
     pub fn restart_job_at(&self, id: i64, fhir_url: &str) -> Result<(), DbError> {
         let conn = self.conn();
         let tx = conn.unchecked_transaction().map_err(|e| self.error(e))?;
-        tx.execute("DELETE FROM export_files WHERE export_id = ?1", [id]).map_err(|e| self.error(e))?;
-        tx.execute(
-            &format!(
-                "UPDATE exports SET state = 'created', fhir_url = ?2, status_url = NULL, progress = NULL, \
-                 manifest_json = NULL, transaction_time = NULL, expires = NULL, problems_json = '[]', \
-                 error_kind = NULL, error_message = NULL, error_detail = NULL, blocked_by = NULL, \
-                 kicked_off_at = NULL, completed_at = NULL, updated_at = {NOW} WHERE id = ?1"
-            ),
-            params![id, fhir_url],
-        )
-        .map_err(|e| self.error(e))?;
+        // A job cancelled meanwhile (by another process) stays cancelled, with its rows.
+        let restarted = tx
+            .execute(
+                &format!(
+                    "UPDATE exports SET state = 'created', fhir_url = ?2, status_url = NULL, progress = NULL, \
+                     manifest_json = NULL, transaction_time = NULL, expires = NULL, problems_json = '[]', \
+                     error_kind = NULL, error_message = NULL, error_detail = NULL, blocked_by = NULL, \
+                     kicked_off_at = NULL, completed_at = NULL, updated_at = {NOW} WHERE id = ?1 AND state != 'cancelled'"
+                ),
+                params![id, fhir_url],
+            )
+            .map_err(|e| self.error(e))?;
+        if restarted > 0 {
+            tx.execute("DELETE FROM export_files WHERE export_id = ?1", [id]).map_err(|e| self.error(e))?;
+        }
         tx.commit().map_err(|e| self.error(e))
     }
 
@@ -500,19 +512,28 @@ mod tests {
         let mut db = Database::open_in_memory().unwrap();
         let job = db.create_job(&new_job(&["Patient"], Some("g1"))).unwrap();
         assert!(db.request_cancel(job.id).unwrap());
-        db.set_kicked_off(job.id, "https://ehr.test/status/1").unwrap();
+        assert!(!db.set_kicked_off(job.id, "https://ehr.test/status/1").unwrap(), "the runner is told to stop");
         let kicked = db.get_job(job.id).unwrap().unwrap();
         assert_eq!(kicked.state, JobState::Cancelled);
         assert_eq!(kicked.status_url.as_deref(), Some("https://ehr.test/status/1"), "kept, to tell the server");
-        db.set_manifest(job.id, "{}", "2026-11-01T00:00:00Z", None, &[]).unwrap();
+        assert!(!db.set_manifest(job.id, "{}", "2026-11-01T00:00:00Z", None, &[]).unwrap(), "said: stop");
         db.finish_job(job.id, JobState::Failed, &[], None).unwrap();
-        assert_eq!(db.get_job(job.id).unwrap().unwrap().state, JobState::Cancelled);
+        db.reopen_job(job.id, &[]).unwrap();
+        db.restart_job_at(job.id, "http://127.0.0.1:9/fhir").unwrap();
+        let kept = db.get_job(job.id).unwrap().unwrap();
+        assert_eq!((kept.state, kept.status_url.is_some()), (JobState::Cancelled, true));
         // A job not cancelled moves on as before.
         let other = db.create_job(&new_job(&["Patient"], Some("g1"))).unwrap();
-        db.set_kicked_off(other.id, "https://ehr.test/status/2").unwrap();
+        assert!(db.set_kicked_off(other.id, "https://ehr.test/status/2").unwrap());
         assert_eq!(db.get_job(other.id).unwrap().unwrap().state, JobState::KickedOff);
-        db.set_manifest(other.id, "{}", "2026-11-01T00:00:00Z", None, &[]).unwrap();
+        assert!(db.set_manifest(other.id, "{}", "2026-11-01T00:00:00Z", None, &[]).unwrap());
         assert_eq!(db.get_job(other.id).unwrap().unwrap().state, JobState::Downloading);
+        // A failed job is reopened by a resume; a demo job restarted at the server's new address.
+        db.finish_job(other.id, JobState::Failed, &[], None).unwrap();
+        db.reopen_job(other.id, &[]).unwrap();
+        assert_eq!(db.get_job(other.id).unwrap().unwrap().state, JobState::Downloading);
+        db.restart_job_at(other.id, "http://127.0.0.1:9/fhir").unwrap();
+        assert_eq!(db.get_job(other.id).unwrap().unwrap().state, JobState::Created);
     }
 
     #[test]

@@ -236,6 +236,10 @@ impl ExportRunner {
             return Err(JobError::Finished { id, state: job.state });
         }
         let (job, restarted) = self.follow_demo_server(job, &folder)?;
+        // Cancelled by another process while the demo job was being moved: not started again.
+        if job.state.is_finished() {
+            return Err(JobError::Finished { id, state: job.state });
+        }
         // The current dataset is built from the folder's files; a storage export's are not there.
         let keeps_dataset = job.settings.destination.is_none();
         let session = self.session_for(&job).await?;
@@ -377,7 +381,10 @@ async fn drive(ctx: &Arc<Ctx>, mut job: JobRecord) -> Result<(JobState, Vec<Stri
             upload::check_destination(ctx, address).await?;
         }
         let status_url = kickoff(ctx, &job).await?;
-        ctx.db(|db| db.set_kicked_off(ctx.id, &status_url))?;
+        // Cancelled from another process meanwhile: stop now (the Cancelled end tells the server).
+        if !ctx.db(|db| db.set_kicked_off(ctx.id, &status_url))? {
+            return Err(Stop::Cancelled);
+        }
         ctx.log.set_export_id(&status_url);
         ctx.emit(JobEvent::KickedOff { status_url: status_url.clone() });
         ctx.emit(JobEvent::State { state: JobState::KickedOff });
@@ -401,7 +408,9 @@ async fn drive(ctx: &Arc<Ctx>, mut job: JobRecord) -> Result<(JobState, Vec<Stri
         let kept = json!({"transactionTime": manifest.transaction_time, "request": manifest.request,
                           "requiresAccessToken": manifest.requires_access_token})
         .to_string();
-        ctx.db(|db| db.set_manifest(ctx.id, &kept, &manifest.transaction_time, expires.as_deref(), &files))?;
+        if !ctx.db(|db| db.set_manifest(ctx.id, &kept, &manifest.transaction_time, expires.as_deref(), &files))? {
+            return Err(Stop::Cancelled);
+        }
         ctx.log.event("status_complete", json!({"transactionTime": manifest.transaction_time}));
         ctx.log.event(
             "status_page_complete",
