@@ -107,6 +107,7 @@ async fn two_monthly_runs_are_compared_on_the_history_page() {
 /// time in between (as `ALTER TABLE … SET TBLPROPERTIES` would): the second run merges, the look finds the first
 /// run's files, and Remove takes exactly those away while every table still reads the same with delta-rs.
 async fn into_delta_tables_then_old_files_removed(app: &App<'_>, runs: [i64; 2], lake: &Path) {
+    let mut first_run_files = BTreeSet::new();
     for (n, id) in runs.into_iter().enumerate() {
         app.click("[data-testid=nav-history]").await;
         app.click(&format!("[data-testid=history-row-{id}]")).await;
@@ -117,6 +118,7 @@ async fn into_delta_tables_then_old_files_removed(app: &App<'_>, runs: [i64; 2],
         let said = if n == 0 { "now hold this export" } else { "The changes since the last export were merged" };
         app.wait_for_text("[data-testid=delta-headline]", said).await;
         if n == 0 {
+            first_run_files = data_files(lake);
             let set =
                 read_tables(&["set-properties", lake.to_str().unwrap(), &table_names(lake).join(","), NO_RETENTION]);
             assert!(set["versions"].as_object().unwrap().values().all(|v| v == 1), "{set}");
@@ -129,7 +131,7 @@ async fn into_delta_tables_then_old_files_removed(app: &App<'_>, runs: [i64; 2],
 
     app.click("[data-testid=delta-vacuum-look]").await;
     let found = app.wait_for_text("[data-testid=delta-vacuum-headline]", "belong only to replaced versions").await;
-    assert!(found.contains("which these tables keep for no time"), "{found}");
+    assert!(found.contains("and these tables keep replaced files for no time"), "{found}");
     let button = app.wait_for_text("[data-testid=delta-vacuum-remove]", "Remove ").await;
     let offered: usize = button.trim_start_matches("Remove ").split(' ').next().unwrap().parse().unwrap();
     assert!(offered > 0 && found.starts_with(&format!("{offered} files (")), "{button} / {found}");
@@ -142,6 +144,8 @@ async fn into_delta_tables_then_old_files_removed(app: &App<'_>, runs: [i64; 2],
     let files_after = data_files(lake);
     assert_eq!(files_after.len(), files_before.len() - offered, "exactly the files offered went");
     assert!(files_after.is_subset(&files_before));
+    let gone: BTreeSet<_> = files_before.difference(&files_after).cloned().collect();
+    assert!(gone.is_subset(&first_run_files), "only the first run's files went: {gone:?}");
     let after = read_tables(&["deltalake", lake.to_str().unwrap(), &types]);
     assert_eq!(after["tables"], before["tables"], "every table reads the same after the removal");
     assert_eq!(after["versions"], before["versions"]);

@@ -50,10 +50,10 @@ describe("a table's retention in words", () => {
     const v = { table: "t", retentionSeconds: 0, files: [] as string[], bytes: 0, dryRun: true, asOfMs: 0 };
     expect(vacuumHeadline([v])).toBe("Nothing to remove in 1 table: no older version holds files of its own.");
     expect(vacuumHeadline([{ ...v, files: ["a"], bytes: 5 }])).toBe(
-      "1 file (5 bytes) in 1 table belongs only to replaced versions, which these tables keep for no time. Removing them leaves every table's current version as it is; those older versions can no longer be read.",
+      "1 file (5 bytes) in 1 table belongs only to replaced versions, and this table keeps replaced files for no time. Removing it leaves every table's current version as it is; those older versions can no longer be read.",
     );
     expect(vacuumHeadline([{ ...v, files: ["a"], bytes: 5, dryRun: false }])).toBe(
-      "Removed 1 file (5 bytes) from 1 table. Every table's current version is as it was; older versions can no longer be read, since these tables keep replaced files for no time.",
+      "Removed 1 file (5 bytes) from 1 table. Every table's current version is as it was; older versions can no longer be read, since this table keeps replaced files for no time.",
     );
   });
 });
@@ -62,6 +62,8 @@ describe("a Delta table's name in a list under its address", () => {
   it("is the part under the address, whatever its trailing slash", () => {
     expect(tableName("s3://lake/tables/Patient", "s3://lake/tables")).toBe("Patient");
     expect(tableName("/data/lake/Patient", " /data/lake/ ")).toBe("Patient");
+    // The address as the backend makes it from a folder typed with its trailing slash.
+    expect(tableName("/data/lake//Patient", "/data/lake/")).toBe("Patient");
   });
   it("stays whole when it is not under the address", () => {
     expect(tableName("/data/lake2/Patient", "/data/lake")).toBe("/data/lake2/Patient");

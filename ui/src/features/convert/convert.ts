@@ -92,20 +92,21 @@ export function vacuumHeadline(list: Vacuumed[]): string {
     return `Nothing to remove in ${tables}: the files a newer version replaced are kept ${kept}, so that a reader still on an older version is not broken.`;
   }
   const what = `${countOf(t.files, "file")} (${formatBytes(t.bytes)})`;
+  const keepsNoTime = `${t.tables === 1 ? "this table keeps" : "these tables keep"} replaced files for no time`;
   if (dryRun) {
     const when =
       t.retention === null
         ? "versions replaced longer ago than each table's retention"
         : t.retention === 0
-          ? "replaced versions, which these tables keep for no time"
+          ? `replaced versions, and ${keepsNoTime}`
           : `versions replaced more than ${retentionText(t.retention)} ago`;
-    return `${what} in ${tables} ${t.files === 1 ? "belongs" : "belong"} only to ${when}. Removing them leaves every table's current version as it is; those older versions can no longer be read.`;
+    return `${what} in ${tables} ${t.files === 1 ? "belongs" : "belong"} only to ${when}. Removing ${t.files === 1 ? "it" : "them"} leaves every table's current version as it is; those older versions can no longer be read.`;
   }
   const kept =
     t.retention === null
       ? ", and so are the older versions each table's retention keeps"
       : t.retention === 0
-        ? "; older versions can no longer be read, since these tables keep replaced files for no time"
+        ? `; older versions can no longer be read, since ${keepsNoTime}`
         : `, and so are the versions replaced in the last ${retentionText(t.retention)}`;
   return `Removed ${what} from ${tables}. Every table's current version is as it was${kept}.`;
 }
@@ -113,5 +114,6 @@ export function vacuumHeadline(list: Vacuumed[]): string {
 /** A table's address as the list shows it: its name under the address the panel names already. */
 export function tableName(table: string, target: string): string {
   const root = target.trim().replace(/\/+$/, "");
-  return table.startsWith(`${root}/`) ? table.slice(root.length + 1) : table;
+  // A folder typed with a trailing slash names its tables `folder//Type`.
+  return table.startsWith(`${root}/`) ? table.slice(root.length + 1).replace(/^\/+/, "") : table;
 }
