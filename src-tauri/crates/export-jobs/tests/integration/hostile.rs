@@ -345,6 +345,8 @@ async fn a_crash_while_taking_out_bad_lines_fetches_the_file_again() {
     std::fs::rename(b.out().join(name), b.out().join(format!("{name}.compacting"))).unwrap();
     {
         let db = b.runner.database().lock().unwrap();
+        // Back to `downloading` the way a resume gets there (only a failed job is reopened).
+        db.finish_job(o.id, JobState::Failed, &[], None).unwrap();
         db.reopen_job(o.id, &[]).unwrap();
         db.set_file_state(o.id, 0, FileState::Downloaded, 0).unwrap();
     }
