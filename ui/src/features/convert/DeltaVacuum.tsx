@@ -39,7 +39,7 @@ export function DeltaVacuum({ target, onBusy }: { target: string; onBusy?: (busy
   };
 
   return (
-    <div className="field" data-testid="delta-vacuum">
+    <div className="field vacuum" data-testid="delta-vacuum">
       <h4>Older versions</h4>
       {stage.kind === "idle" && (
         <>
