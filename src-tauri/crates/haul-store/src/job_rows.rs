@@ -8,9 +8,11 @@ use crate::{Database, DbError};
 use bulk_client::ExportLevel;
 
 const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
-/// The start of a `CASE` that leaves a cancelled job's state as it is (close it with the new state and `END`):
-/// a cancel recorded by another process must survive the running job's next step.
+/// A cancel recorded by another process survives the running job's next step, in one of two forms: the start
+/// of a `CASE` that keeps a cancelled job's state while the row's other columns are recorded (close it with the
+/// new state and `END`), or a condition that leaves a cancelled job's row as it is.
 const KEEP_CANCEL: &str = "CASE WHEN state = 'cancelled' THEN state ELSE ";
+const NOT_CANCELLED: &str = "state != 'cancelled'";
 
 pub(crate) fn level_parts(level: &ExportLevel) -> (&'static str, Option<&str>) {
     match level {
@@ -314,12 +316,14 @@ impl Database {
                 [id],
             )
             .map_err(|e| self.error(e))?;
-        for seq in retry_files.iter().filter(|_| reopened > 0) {
-            tx.execute(
-                "UPDATE export_files SET state = 'pending', error = NULL WHERE export_id = ?1 AND seq = ?2",
-                params![id, seq],
-            )
-            .map_err(|e| self.error(e))?;
+        if reopened > 0 {
+            for seq in retry_files {
+                tx.execute(
+                    "UPDATE export_files SET state = 'pending', error = NULL WHERE export_id = ?1 AND seq = ?2",
+                    params![id, seq],
+                )
+                .map_err(|e| self.error(e))?;
+            }
         }
         tx.commit().map_err(|e| self.error(e))
     }
@@ -337,7 +341,7 @@ impl Database {
                     "UPDATE exports SET state = 'created', fhir_url = ?2, status_url = NULL, progress = NULL, \
                      manifest_json = NULL, transaction_time = NULL, expires = NULL, problems_json = '[]', \
                      error_kind = NULL, error_message = NULL, error_detail = NULL, blocked_by = NULL, \
-                     kicked_off_at = NULL, completed_at = NULL, updated_at = {NOW} WHERE id = ?1 AND state != 'cancelled'"
+                     kicked_off_at = NULL, completed_at = NULL, updated_at = {NOW} WHERE id = ?1 AND {NOT_CANCELLED}"
                 ),
                 params![id, fhir_url],
             )
@@ -363,7 +367,7 @@ impl Database {
                 &format!(
                     "UPDATE exports SET state = ?2, problems_json = ?3, error_kind = ?4, error_message = ?5, \
                      error_detail = ?6, progress = NULL, completed_at = {NOW}, updated_at = {NOW} \
-                     WHERE id = ?1 AND state != 'cancelled'"
+                     WHERE id = ?1 AND {NOT_CANCELLED}"
                 ),
                 params![
                     id,
